@@ -1,0 +1,1 @@
+"""The content pipeline: Markdown files to comparisons. Knows nothing of HTTP."""

@@ -1,0 +1,121 @@
+"""The comparison model: frozen dataclasses with no I/O."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time
+from pathlib import Path
+from typing import Literal
+
+Severity = Literal["error", "warning"]
+
+
+def slugify(text: str) -> str:
+    """Turn a name into a URL slug: ``"Dev Tools"`` -> ``"dev-tools"``, ``"C++"`` -> ``"c"``."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
+
+
+def pair_key(option_slugs: list[str] | tuple[str, ...]) -> tuple[str, ...]:
+    """The order-free identity of a set of options, so "B vs A" finds "A vs B"."""
+    return tuple(sorted(option_slugs))
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One thing wrong with a content file, located like a compiler message."""
+
+    path: str
+    line: int
+    column: int
+    severity: Severity
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}:{self.column}: {self.severity}: {self.message}"
+
+
+class ContentError(Exception):
+    """A content file breaks the editors' contract; carries every error found in it."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(str(problem) for problem in problems))
+
+
+@dataclass(frozen=True, slots=True)
+class Option:
+    name: str
+    slug: str
+    description: str  # Markdown
+    pros: tuple[str, ...]  # Markdown, one item each
+    cons: tuple[str, ...]
+    related: tuple[str, ...]  # tag slugs
+
+
+@dataclass(frozen=True, slots=True)
+class UseCase:
+    """A "Use <option> if" card of the verdict."""
+
+    option: str
+    body: str  # Markdown
+
+
+@dataclass(frozen=True, slots=True)
+class Comparison:
+    slug: str
+    source: str  # path as given to the parser, for messages
+    title: str
+    category: str
+    summary: str
+    options: tuple[Option, ...]
+    pick: str
+    tags: tuple[str, ...]
+    published: date
+    intro: str  # Markdown
+    verdict: str  # Markdown
+    use_cases: tuple[UseCase, ...]
+    bottom_line: str  # Markdown
+    content_hash: str
+    updated: date | None = None
+    draft: bool = False
+    aliases: tuple[str, ...] = ()
+    links: tuple[tuple[int, str], ...] = field(default=())  # (line, target slug) of /compare/ links
+
+    @property
+    def category_slug(self) -> str:
+        return slugify(self.category)
+
+    @property
+    def tag_slugs(self) -> tuple[str, ...]:
+        return tuple(slugify(tag) for tag in self.tags)
+
+    @property
+    def option_names(self) -> tuple[str, ...]:
+        return tuple(option.name for option in self.options)
+
+    @property
+    def pick_option(self) -> Option:
+        return next(option for option in self.options if option.name == self.pick)
+
+    @property
+    def pair_key(self) -> tuple[str, ...]:
+        return pair_key([option.slug for option in self.options])
+
+    @property
+    def last_modified(self) -> date:
+        return self.updated or self.published
+
+    @property
+    def published_at(self) -> datetime:
+        """Publication moment: the start of the ``published`` day, UTC."""
+        return datetime.combine(self.published, time.min, tzinfo=UTC)
+
+    def is_public(self, now: datetime) -> bool:
+        """Drafts and future-dated comparisons stay off every public surface."""
+        return not self.draft and self.published_at <= now
+
+    def source_path(self) -> Path:
+        return Path(self.source)

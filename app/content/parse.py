@@ -1,0 +1,459 @@
+"""One Markdown file to a Comparison, or every problem found in it with its line and column.
+
+The same rules serve ``nicepick check`` and the server's loader, so an editor sees in the
+terminal exactly what the server would skip.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import yaml
+
+from app.content.model import (
+    Comparison,
+    ContentError,
+    Option,
+    Problem,
+    Severity,
+    UseCase,
+    slugify,
+)
+
+# libyaml's parser is ~10x faster than the pure-Python one and still reports line marks.
+_Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+REQUIRED_FIELDS = ("category", "summary", "options", "pick", "published")
+KNOWN_FIELDS = (
+    "title",
+    "category",
+    "summary",
+    "options",
+    "pick",
+    "tags",
+    "published",
+    "updated",
+    "draft",
+    "aliases",
+)
+SUMMARY_LIMIT = 160
+FILLER_PHRASES = (
+    "depends on your use case",
+    "depends on the use case",
+    "it depends",
+    "specific tradeoffs",
+    "easy to use",
+    "lorem ipsum",
+    "todo",
+)
+_HEADING = re.compile(r"^(#{2,3})\s+(.*?)\s*#*\s*$")
+_BULLET = re.compile(r"^\s{0,3}[-*+]\s+(.*)$")
+_FENCE = re.compile(r"^\s{0,3}(```|~~~)")
+_COMPARE_LINK = re.compile(r"\]\(\s*/compare/([A-Za-z0-9_-]+)")
+_USE_IF = re.compile(r"^use\s+(.+?)\s+if\b.*$", re.IGNORECASE)
+
+
+def normalize_heading(text: str) -> str:
+    """Match headings case-insensitively and ignore a leading "The " ("## The Verdict")."""
+    text = re.sub(r"\s+", " ", text.strip().rstrip(":").strip()).casefold()
+    return text[4:] if text.startswith("the ") else text
+
+
+@dataclass
+class _Collector:
+    path: str
+    problems: list[Problem] = field(default_factory=list)
+
+    def add(self, line: int, column: int, message: str, severity: Severity = "error") -> None:
+        self.problems.append(Problem(self.path, line, column, severity, message))
+
+    @property
+    def has_errors(self) -> bool:
+        return any(problem.severity == "error" for problem in self.problems)
+
+
+@dataclass
+class _Section:
+    """A ``##`` section and its ``###`` subsections, with source lines kept for messages."""
+
+    title: str
+    line: int
+    body: list[str] = field(default_factory=list)
+    body_line: int = 0
+    subsections: list[_Section] = field(default_factory=list)
+
+
+def parse_text(text: str, *, path: str, slug: str) -> tuple[Comparison | None, list[Problem]]:
+    """Parse a file's text; return the comparison (None on any error) and every problem found."""
+    problems = _Collector(path)
+    text = text.lstrip("\ufeff")
+    lines = text.splitlines()
+    if not lines or lines[0].strip() != "---":
+        problems.add(1, 1, "file must start with a '---' line opening the YAML front matter")
+        return None, problems.problems
+    try:
+        end = next(i for i in range(1, len(lines)) if lines[i].strip() in ("---", "..."))
+    except StopIteration:
+        problems.add(1, 1, "front matter is not closed: add a '---' line after it")
+        return None, problems.problems
+
+    meta, marks = _read_front_matter("\n".join(lines[1:end]), problems)
+    if meta is None:
+        return None, problems.problems
+    body_offset = end + 2  # 1-based line number of the first body line
+    intro, sections = _split_sections(lines[end + 1 :], body_offset)
+
+    fields = _check_fields(meta, marks, problems)
+    comparison = None
+    if fields is not None:
+        comparison = _build(fields, marks, intro, sections, problems, text=text, slug=slug)
+    _check_style(comparison, lines, problems)
+    if problems.has_errors:
+        return None, problems.problems
+    return comparison, problems.problems
+
+
+def parse_comparison(text: str, *, path: str, slug: str) -> Comparison:
+    """Parse or raise ContentError with every error; warnings are dropped."""
+    comparison, problems = parse_text(text, path=path, slug=slug)
+    if comparison is None:
+        raise ContentError([p for p in problems if p.severity == "error"])
+    return comparison
+
+
+# --- front matter -------------------------------------------------------------------------
+
+
+def _read_front_matter(
+    source: str, problems: _Collector
+) -> tuple[dict[str, Any] | None, dict[str, tuple[int, int]]]:
+    """Load YAML; marks map each key to the (line, column) of its value in the file."""
+    try:
+        loader = _Loader(source)
+        try:
+            node = loader.get_single_node()
+            data = loader.construct_document(node) if node is not None else None
+        finally:
+            loader.dispose()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, column = (mark.line + 2, mark.column + 1) if mark else (2, 1)
+        problems.add(line, column, f"YAML syntax: {exc.problem or exc.context}")
+        return None, {}
+    except yaml.YAMLError as exc:
+        problems.add(2, 1, f"YAML syntax: {exc}")
+        return None, {}
+    if not isinstance(data, dict) or not isinstance(node, yaml.MappingNode):
+        problems.add(2, 1, "front matter must be a mapping of 'field: value' lines")
+        return None, {}
+    marks: dict[str, tuple[int, int]] = {}
+    for key_node, value_node in node.value:
+        key = str(key_node.value)
+        marks[key] = (value_node.start_mark.line + 2, value_node.start_mark.column + 1)
+        marks["key:" + key] = (key_node.start_mark.line + 2, key_node.start_mark.column + 1)
+    return {str(key): value for key, value in data.items()}, marks
+
+
+def _check_fields(
+    meta: dict[str, Any], marks: dict[str, tuple[int, int]], problems: _Collector
+) -> dict[str, Any] | None:
+    """Validate field names and types; return clean values or None when any is unusable."""
+    ok = True
+    for key in meta:
+        if key not in KNOWN_FIELDS:
+            line, column = marks.get("key:" + key, (2, 1))
+            close = difflib.get_close_matches(key, KNOWN_FIELDS, n=1, cutoff=0.6)
+            hint = f' (did you mean "{close[0]}"?)' if close else ""
+            problems.add(line, column, f'unknown field "{key}"{hint}')
+            ok = False
+    for key in REQUIRED_FIELDS:
+        if meta.get(key) in (None, "", []):
+            problems.add(2, 1, f'missing required field "{key}"')
+            ok = False
+
+    def where(key: str) -> tuple[int, int]:
+        return marks.get(key, (2, 1))
+
+    clean: dict[str, Any] = {}
+    for key in ("title", "category", "summary", "pick"):
+        value = meta.get(key)
+        if value is None:
+            continue
+        if not isinstance(value, str | int | float) or isinstance(value, bool):
+            problems.add(*where(key), f'"{key}" must be text')
+            ok = False
+        else:
+            clean[key] = str(value).strip()
+    for key in ("options", "tags", "aliases"):
+        value = meta.get(key)
+        if value is None:
+            clean[key] = []
+            continue
+        if not isinstance(value, list) or not all(
+            isinstance(item, str | int | float) and not isinstance(item, bool) for item in value
+        ):
+            problems.add(*where(key), f'"{key}" must be a list of names, e.g. [A, B]')
+            ok = False
+            continue
+        clean[key] = [str(item).strip() for item in value]
+    for key in ("published", "updated"):
+        value = meta.get(key)
+        if value is None:
+            continue
+        if isinstance(value, date):
+            clean[key] = value
+        else:
+            problems.add(*where(key), f'"{key}" must be a date like 2026-11-24, not "{value}"')
+            ok = False
+    draft = meta.get("draft", False)
+    if not isinstance(draft, bool):
+        problems.add(*where("draft"), '"draft" must be true or false')
+        ok = False
+    clean["draft"] = bool(draft)
+
+    options = clean.get("options", [])
+    if "options" in meta and isinstance(meta["options"], list) and len(options) < 2:
+        problems.add(*where("options"), '"options" needs two or more names')
+        ok = False
+    if len({slugify(name) for name in options}) != len(options):
+        problems.add(*where("options"), '"options" names the same option twice')
+        ok = False
+    pick = clean.get("pick")
+    if pick and options and pick not in options:
+        listed = ", ".join(options)
+        problems.add(*where("pick"), f'pick "{pick}" is not one of the options ({listed})')
+        ok = False
+    published, updated = clean.get("published"), clean.get("updated")
+    if published and updated and updated < published:
+        problems.add(
+            *where("updated"), f'"updated" ({updated}) is before "published" ({published})'
+        )
+        ok = False
+    return clean if ok else None
+
+
+# --- body ---------------------------------------------------------------------------------
+
+
+def _split_sections(body: list[str], first_line: int) -> tuple[list[str], list[_Section]]:
+    """Split the body at ``##``/``###`` headings, ignoring headings inside code fences."""
+    intro: list[str] = []
+    sections: list[_Section] = []
+    in_fence = False
+    for offset, line in enumerate(body):
+        number = first_line + offset
+        if _FENCE.match(line):
+            in_fence = not in_fence
+        heading = None if in_fence else _HEADING.match(line)
+        if heading and len(heading.group(1)) == 2:
+            sections.append(_Section(heading.group(2), number, body_line=number + 1))
+            continue
+        if heading and sections:
+            sections[-1].subsections.append(
+                _Section(heading.group(2), number, body_line=number + 1)
+            )
+            continue
+        if not sections:
+            intro.append(line)
+        elif sections[-1].subsections:
+            sections[-1].subsections[-1].body.append(line)
+        else:
+            sections[-1].body.append(line)
+    return intro, sections
+
+
+def _bullets(section: _Section, problems: _Collector, owner: str) -> tuple[str, ...]:
+    """Read a Markdown bullet list; indented lines continue the item above them."""
+    items: list[str] = []
+    for offset, line in enumerate(section.body):
+        bullet = _BULLET.match(line)
+        if bullet:
+            items.append(bullet.group(1).strip())
+        elif line.strip() and items and line.startswith((" ", "\t")):
+            items[-1] += " " + line.strip()
+        elif line.strip():
+            problems.add(
+                section.body_line + offset,
+                1,
+                f'"### {section.title}" under "{owner}" must be a list of "- " items',
+            )
+    if not items:
+        problems.add(section.line, 1, f'"### {section.title}" under "{owner}" is empty', "warning")
+    return tuple(items)
+
+
+def _markdown(lines: list[str]) -> str:
+    return "\n".join(lines).strip()
+
+
+def _build(
+    fields: dict[str, Any],
+    marks: dict[str, tuple[int, int]],
+    intro: list[str],
+    sections: list[_Section],
+    problems: _Collector,
+    *,
+    text: str,
+    slug: str,
+) -> Comparison | None:
+    option_names: list[str] = fields["options"]
+    by_heading = {normalize_heading(name): name for name in option_names}
+    found: dict[str, Option] = {}
+    verdict: _Section | None = None
+    bottom: _Section | None = None
+    for section in sections:
+        key = normalize_heading(section.title)
+        if key in by_heading:
+            name = by_heading[key]
+            if name in found:
+                problems.add(section.line, 1, f'option "{name}" has two "##" sections')
+                continue
+            option = _build_option(name, section, problems)
+            if option is not None:
+                found[name] = option
+        elif key == "verdict":
+            verdict = section
+        elif key == "bottom line":
+            bottom = section
+        else:
+            problems.add(
+                section.line,
+                4,
+                f'section "## {section.title}" names no option '
+                f"(options: {', '.join(option_names)}; or Verdict, Bottom line)",
+            )
+    options_line = marks.get("options", (2, 1))[0]
+    for name in option_names:
+        if name not in found and not any(
+            normalize_heading(s.title) == normalize_heading(name) for s in sections
+        ):
+            problems.add(options_line, 1, f'option "{name}" has no "## {name}" section')
+
+    use_cases: list[UseCase] = []
+    verdict_text = ""
+    if verdict is None:
+        problems.add(len(text.splitlines()) or 1, 1, 'missing "## Verdict" section')
+    else:
+        verdict_text = _markdown(verdict.body)
+        for sub in verdict.subsections:
+            match = _USE_IF.match(normalize_heading(sub.title))
+            target = by_heading.get(match.group(1)) if match else None
+            if target is None:
+                problems.add(
+                    sub.line,
+                    5,
+                    f'"### {sub.title}" under Verdict must read "Use <option> if" '
+                    f"with one of: {', '.join(option_names)}",
+                )
+                continue
+            use_cases.append(UseCase(target, _markdown(sub.body)))
+    if bottom is None:
+        problems.add(len(text.splitlines()) or 1, 1, 'missing "## Bottom line" section')
+    elif bottom.subsections:
+        problems.add(bottom.subsections[0].line, 1, '"## Bottom line" takes no "###" subsections')
+    elif not _markdown(bottom.body):
+        problems.add(bottom.line, 1, '"## Bottom line" is empty: say why the pick wins')
+
+    links = tuple(
+        (number, match.group(1))
+        for number, line in enumerate(text.splitlines(), start=1)
+        for match in _COMPARE_LINK.finditer(line)
+    )
+    if problems.has_errors:
+        return None
+    return Comparison(
+        slug=slug,
+        source=problems.path,
+        title=fields.get("title") or " vs ".join(option_names),
+        category=fields["category"],
+        summary=fields["summary"],
+        options=tuple(found[name] for name in option_names),
+        pick=fields["pick"],
+        tags=tuple(fields["tags"]),
+        published=fields["published"],
+        updated=fields.get("updated"),
+        draft=fields["draft"],
+        aliases=tuple(slugify(alias) for alias in fields["aliases"]),
+        intro=_markdown(intro),
+        verdict=verdict_text,
+        use_cases=tuple(use_cases),
+        bottom_line=_markdown(bottom.body) if bottom else "",
+        content_hash=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+        links=links,
+    )
+
+
+def _build_option(name: str, section: _Section, problems: _Collector) -> Option | None:
+    lists: dict[str, tuple[str, ...]] = {}
+    for sub in section.subsections:
+        kind = normalize_heading(sub.title)
+        if kind not in ("pros", "cons", "related"):
+            problems.add(
+                sub.line,
+                5,
+                f'unknown subsection "### {sub.title}" under "{name}" '
+                "(expected Pros, Cons or Related)",
+            )
+            continue
+        if kind in lists:
+            problems.add(sub.line, 1, f'"{name}" has two "### {sub.title}" lists')
+            continue
+        lists[kind] = _bullets(sub, problems, name)
+    for kind in ("pros", "cons"):
+        if kind not in lists:
+            problems.add(section.line, 1, f'option "{name}" has no "### {kind.title()}" list')
+    if "pros" not in lists or "cons" not in lists:
+        return None
+    return Option(
+        name=name,
+        slug=slugify(name),
+        description=_markdown(section.body),
+        pros=lists["pros"],
+        cons=lists["cons"],
+        related=tuple(slugify(item) for item in lists.get("related", ())),
+    )
+
+
+def _check_style(comparison: Comparison | None, lines: list[str], problems: _Collector) -> None:
+    """Warnings: filler, an over-long summary, the same pro under two options."""
+    for number, source_line in enumerate(lines, start=1):
+        lowered = source_line.casefold()
+        for phrase in FILLER_PHRASES:
+            column = lowered.find(phrase)
+            if column >= 0 and (phrase != "todo" or re.search(r"\btodo\b", lowered)):
+                problems.add(
+                    number,
+                    column + 1,
+                    f'filler "{phrase}": say something specific (a number, a mechanism, a limit)',
+                    "warning",
+                )
+                break
+    if comparison is None:
+        return
+    if len(comparison.summary) > SUMMARY_LIMIT:
+        summary_line = next((n for n, t in enumerate(lines, 1) if t.startswith("summary:")), 2)
+        problems.add(
+            summary_line,
+            10,
+            f"summary is {len(comparison.summary)} characters; keep it under {SUMMARY_LIMIT} "
+            "so search engines show it whole",
+            "warning",
+        )
+    seen: dict[str, str] = {}
+    for option in comparison.options:
+        for pro in option.pros:
+            key = pro.casefold().strip(" .")
+            if key in seen and seen[key] != option.name:
+                pro_line = next((n for n, t in enumerate(lines, 1) if pro in t), 1)
+                problems.add(
+                    pro_line,
+                    1,
+                    f'the same pro appears under "{seen[key]}" and "{option.name}"',
+                    "warning",
+                )
+            seen.setdefault(key, option.name)

@@ -1,0 +1,56 @@
+"""Build the FastAPI application from settings: routers, error pages, content loading."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.responses import Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app.settings import Settings
+from app.site import Site
+from app.web import pages
+from app.web.responses import page
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The site for these settings; tests pass their own."""
+    settings = settings or Settings()
+    site = Site(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if not site.loaded.is_set():
+            site.load()
+        yield
+
+    app = FastAPI(
+        title="Nice Pick",
+        summary="Comparison guides: each option's pros and cons, and our pick.",
+        lifespan=lifespan,
+    )
+    app.state.site = site
+    app.include_router(pages.router)
+
+    @app.exception_handler(pages.NotFound)
+    async def not_found(request: Request, exc: pages.NotFound) -> Response:
+        return page(request, site.not_found_page(), status_code=404)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 404:
+            return page(request, site.not_found_page(), status_code=404)
+        body = site.render("error.html", status=exc.status_code, message=str(exc.detail))
+        return page(request, body, status_code=exc.status_code)
+
+    return app
+
+
+def app_from_environment() -> FastAPI:
+    """Uvicorn's factory: settings come from NICEPICK_* variables (set by ``nicepick serve``)."""
+    return create_app(Settings())

@@ -1,0 +1,119 @@
+"""Markdown and Jinja: comparisons and listings to HTML bytes, each rendered once and kept.
+
+Editors' Markdown is untrusted as far as HTML goes: Python-Markdown's raw-HTML handling is
+switched off (so ``<buckets>`` shows as text) and its output goes through nh3, which keeps
+only our tags and http(s), mailto and relative links.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Hashable
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import markdown
+import nh3
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
+
+from app.content.model import Comparison, slugify
+
+_ALLOWED_TAGS = {
+    "a", "abbr", "b", "blockquote", "br", "code", "del", "em", "h3", "h4", "h5", "h6", "hr",
+    "i", "kbd", "li", "ol", "p", "pre", "s", "strong", "sub", "sup", "table", "tbody", "td",
+    "th", "thead", "tr", "ul",
+}  # fmt: skip
+_ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "td": {"align"}, "th": {"align"}}
+_URL_SCHEMES = {"http", "https", "mailto"}
+
+
+def _new_markdown() -> markdown.Markdown:
+    md = markdown.Markdown(extensions=["tables", "fenced_code", "sane_lists"])
+    # Python-Markdown passes raw HTML through; without these two, "<x>" stays literal text.
+    md.preprocessors.deregister("html_block")
+    md.inlinePatterns.deregister("html")
+    return md
+
+
+_local = threading.local()
+
+
+def markdown_to_html(source: str, *, inline: bool = False) -> Markup:
+    """Render editor Markdown to safe HTML; ``inline`` drops the wrapping paragraph."""
+    md: markdown.Markdown | None = getattr(_local, "md", None)
+    if md is None:
+        md = _local.md = _new_markdown()
+    html = md.reset().convert(source)
+    if inline and html.startswith("<p>") and html.endswith("</p>") and html.count("<p>") == 1:
+        html = html[3:-4]
+    clean = nh3.clean(
+        html,
+        tags=_ALLOWED_TAGS,
+        attributes=_ALLOWED_ATTRIBUTES,
+        url_schemes=_URL_SCHEMES,
+        link_rel="noopener noreferrer",
+    )
+    return Markup(clean)
+
+
+@lru_cache(maxsize=4096)
+def _cached_markdown(source: str, inline: bool) -> Markup:
+    return markdown_to_html(source, inline=inline)
+
+
+def build_environment(templates_dir: Path, *, auto_reload: bool) -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(str(templates_dir)),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        undefined=StrictUndefined,
+        auto_reload=auto_reload,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["markdown"] = lambda text: _cached_markdown(text or "", False)
+    env.filters["markdown_inline"] = lambda text: _cached_markdown(text or "", True)
+    env.filters["slugify"] = slugify
+    return env
+
+
+class PageCache:
+    """Rendered bytes by key; a key names everything the bytes depend on, so no invalidation."""
+
+    def __init__(self, max_entries: int = 50_000) -> None:
+        self._entries: dict[Hashable, bytes] = {}
+        self._lock = threading.Lock()
+        self._max_entries = max_entries
+
+    def get_or_render(self, key: Hashable, render: Callable[[], bytes]) -> bytes:
+        cached = self._entries.get(key)
+        if cached is not None:
+            return cached
+        body = render()
+        with self._lock:
+            if len(self._entries) >= self._max_entries:
+                self._entries.clear()  # keys embed versions, so old entries are garbage anyway
+            self._entries[key] = body
+        return body
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+def render_template(env: Environment, name: str, context: dict[str, Any]) -> bytes:
+    return env.get_template(name).render(context).encode("utf-8")
+
+
+def comparison_context(comparison: Comparison) -> dict[str, Any]:
+    """Template values for a comparison page that depend on the comparison alone."""
+    use_cases = {case.option: case for case in comparison.use_cases}
+    return {
+        "comparison": comparison,
+        "pick": comparison.pick_option,
+        "use_cases": [use_cases[o.name] for o in comparison.options if o.name in use_cases],
+    }

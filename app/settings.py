@@ -1,0 +1,79 @@
+"""Every setting of the site, read once from ``NICEPICK_*`` variables (and an optional .env).
+
+No instance is created at import time: the CLI builds one and hands it to ``create_app``,
+and tests build their own.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="NICEPICK_", env_file=".env", extra="ignore")
+
+    content_dir: Path = Field(Path("content"), description="Folder of Markdown comparisons.")
+    data_dir: Path = Field(Path("var"), description="Database, mail files, caches.")
+    templates_dir: Path = Field(Path("templates"), description="Jinja templates.")
+    static_dir: Path = Field(Path("static"), description="CSS, scripts, icons.")
+    site_url: str = Field("http://127.0.0.1:8000", description="Absolute base URL.")
+    site_name: str = "Nice Pick"
+
+    feedback_to: str = Field("editors@nicepick.dev", description="Where reader notes go.")
+    mail_from: str = Field("Nice Pick <noreply@nicepick.dev>", description="Sender of mail.")
+    database_url: str | None = Field(None, description="SQLAlchemy URL; default SQLite file.")
+
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_tls: Literal["auto", "starttls", "tls", "none"] = "auto"
+    smtp_timeout: float = 30.0
+
+    feedback_min_seconds: float = Field(3.0, ge=0)
+    feedback_rate: str = "5/10minutes"
+    feedback_endpoint: str | None = Field(None, description="Where exported pages post notes.")
+    secret_key: str | None = Field(None, description="Signs form tokens; generated if unset.")
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
+    cache_seconds: int = Field(300, ge=0)
+    drafts: bool = Field(False, description="Show drafts (preview only).")
+    reload: bool = Field(False, description="Watch files and re-render on change.")
+    outbox_poll_seconds: float = Field(30.0, gt=0)
+    outbox_lease_seconds: float = Field(60.0, gt=0)
+    outbox_max_backoff_seconds: float = Field(3600.0, gt=0)
+
+    @field_validator("site_url")
+    @classmethod
+    def _absolute_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError("must be an absolute http(s) URL, e.g. https://nicepick.dev")
+        return value.rstrip("/")
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The configured database, or the embedded SQLite file in the data folder."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'nicepick.sqlite3').resolve()}"
+
+    @property
+    def smtp_enabled(self) -> bool:
+        return bool(self.smtp_host)
+
+    @property
+    def site_host(self) -> str:
+        return urlsplit(self.site_url).netloc

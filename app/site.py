@@ -1,0 +1,192 @@
+"""The running site: the loaded library, the Jinja environment and the rendered-page cache.
+
+Routes ask the site for bytes; the site renders each page once per content change (the cache
+key carries the library version) and hands back the same bytes after that.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from app.content.library import Library, category_name
+from app.content.model import Comparison, slugify
+from app.render import PageCache, build_environment, comparison_context, render_template
+from app.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Listing:
+    """One listing page: what it lists, and its title."""
+
+    kind: str  # "category" | "tag"
+    slug: str
+    title: str
+    comparisons: list[Comparison]
+
+
+class Site:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.env = build_environment(settings.templates_dir, auto_reload=settings.reload)
+        self.cache = PageCache()
+        self.library = Library()
+        self.loaded = threading.Event()
+        self._assets: dict[str, str] = {}
+        self.env.globals.update(
+            site_name=settings.site_name,
+            site_url=settings.site_url,
+            feedback_to=settings.feedback_to,
+            asset=self.asset_url,
+            show_drafts=settings.drafts,
+        )
+
+    # --- content ----------------------------------------------------------------------------
+
+    def load(self) -> None:
+        """Read the content folder; safe to call again to pick up every change."""
+        library = Library.load(self.settings.content_dir)
+        library.version = self.library.version + 1
+        self.library = library
+        self._assets.clear()
+        self.loaded.set()
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+    def visible(self) -> list[Comparison]:
+        return self.library.visible(self.now(), drafts=self.settings.drafts)
+
+    def is_visible(self, comparison: Comparison) -> bool:
+        return self.settings.drafts or comparison.is_public(self.now())
+
+    def _visibility_key(self) -> int:
+        """Changes when a scheduled comparison goes live, so cached listings follow it."""
+        now = self.now()
+        return sum(1 for c in self.library.comparisons.values() if c.is_public(now))
+
+    # --- assets -----------------------------------------------------------------------------
+
+    def asset_url(self, name: str) -> str:
+        """``site.css`` -> ``/static/site.<hash>.css``, so browsers may cache it for a year."""
+        url = self._assets.get(name)
+        if url is None:
+            path = self.settings.static_dir / name
+            try:
+                digest = hashlib.sha256(path.read_bytes()).hexdigest()[:10]
+            except OSError:
+                return f"/static/{name}"
+            stem, dot, suffix = name.rpartition(".")
+            url = f"/static/{stem}.{digest}.{suffix}" if dot else f"/static/{name}.{digest}"
+            self._assets[name] = url
+        return url
+
+    def static_file(self, requested: str) -> Path | None:
+        """Map a fingerprinted or plain static name to a file inside the static folder only."""
+        root = self.settings.static_dir.resolve()
+        candidates = [requested]
+        stem, dot, suffix = requested.rpartition(".")
+        base, dot2, _digest = stem.rpartition(".")
+        if dot and dot2:
+            candidates.insert(0, f"{base}.{suffix}")
+        for name in candidates:
+            if not name or "\x00" in name:
+                continue
+            path = (root / name).resolve()
+            if path.is_relative_to(root) and path.is_file():
+                return path
+        return None
+
+    # --- pages ------------------------------------------------------------------------------
+
+    def render(self, name: str, **context: Any) -> bytes:
+        return render_template(self.env, name, context)
+
+    def comparison_page(self, comparison: Comparison, **extra: Any) -> bytes:
+        """The comparison page; ``extra`` (form state, notices) makes an uncached variant."""
+        context = self.comparison_context(comparison)
+        if extra:
+            return self.render("compare.html", **context, **extra)
+        key = ("compare", comparison.slug, comparison.content_hash, self.library.version)
+        return self.cache.get_or_render(key, lambda: self.render("compare.html", **context))
+
+    def comparison_context(self, comparison: Comparison) -> dict[str, Any]:
+        return {
+            **comparison_context(comparison),
+            "canonical": f"{self.settings.site_url}/compare/{comparison.slug}",
+        }
+
+    def index_page(self) -> bytes:
+        key = ("index", self.library.version, self._visibility_key())
+
+        def render() -> bytes:
+            comparisons = self.visible()
+            groups = Library.group(comparisons, "category")
+            categories = sorted(
+                (
+                    (category_name(items, slug) or slug, slug, items)
+                    for slug, items in groups.items()
+                ),
+                key=lambda group: group[2][0].published,
+                reverse=True,
+            )
+            return self.render(
+                "index.html",
+                categories=categories,
+                total=len(comparisons),
+                canonical=f"{self.settings.site_url}/",
+            )
+
+        return self.cache.get_or_render(key, render)
+
+    def listing(self, kind: str, slug: str) -> Listing | None:
+        comparisons = Library.group(self.visible(), kind).get(slug)
+        if not comparisons:
+            return None
+        if kind == "category":
+            title = comparisons[0].category
+        else:
+            title = next(t for c in comparisons for t in c.tags if slugify(t) == slug)
+        return Listing(kind, slug, title, comparisons)
+
+    def listing_page(self, kind: str, slug: str) -> bytes | None:
+        key = ("listing", kind, slug, self.library.version, self._visibility_key())
+        listing = self.listing(kind, slug)
+        if listing is None:
+            return None
+        return self.cache.get_or_render(
+            key,
+            lambda: self.render(
+                "listing.html",
+                listing=listing,
+                canonical=f"{self.settings.site_url}/{kind}/{slug}",
+            ),
+        )
+
+    def not_found_page(self) -> bytes:
+        key = ("404", self.library.version, self._visibility_key())
+
+        def render() -> bytes:
+            comparisons = self.visible()
+            categories = Library.group(comparisons, "category")
+            return self.render(
+                "404.html",
+                recent=comparisons[:6],
+                categories=sorted(
+                    ((items[0].category, slug) for slug, items in categories.items())
+                ),
+            )
+
+        return self.cache.get_or_render(key, render)
+
+
+def data_dir(settings: Settings) -> Path:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return settings.data_dir

@@ -1,0 +1,24 @@
+"""Request dependencies as ``Annotated`` aliases, so routes declare what they use."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from app.settings import Settings
+from app.site import Site
+
+
+def get_site(request: Request) -> Site:
+    site: Site = request.app.state.site
+    return site
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.site.settings
+    return settings
+
+
+SiteDep = Annotated[Site, Depends(get_site)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]

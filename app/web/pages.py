@@ -1,0 +1,64 @@
+"""Reader-facing HTML pages: index, comparison, category and tag listings, static assets."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import FileResponse, RedirectResponse, Response
+
+from app.web.deps import SiteDep
+from app.web.responses import page
+
+router = APIRouter()
+
+
+class NotFound(Exception):
+    """Raised by a route to answer with the styled 404 page."""
+
+
+@router.get("/", include_in_schema=False)
+def index(request: Request, site: SiteDep) -> Response:
+    return page(request, site.index_page())
+
+
+@router.get("/compare/{slug}", include_in_schema=False)
+def compare(request: Request, slug: str, site: SiteDep) -> Response:
+    comparison, canonical = site.library.resolve(slug)
+    if comparison is None or not site.is_visible(comparison):
+        target = site.library.comparisons.get(canonical) if canonical else None
+        if target is not None and site.is_visible(target):
+            return RedirectResponse(f"/compare/{target.slug}", status_code=301)
+        raise NotFound(slug)
+    return page(request, site.comparison_page(comparison))
+
+
+@router.get("/category/{slug}", include_in_schema=False)
+def category(request: Request, slug: str, site: SiteDep) -> Response:
+    body = site.listing_page("category", slug)
+    if body is None:
+        raise NotFound(slug)
+    return page(request, body)
+
+
+@router.get("/tag/{slug}", include_in_schema=False)
+def tag(request: Request, slug: str, site: SiteDep) -> Response:
+    body = site.listing_page("tag", slug)
+    if body is None:
+        raise NotFound(slug)
+    return page(request, body)
+
+
+@router.get("/static/{name:path}", include_in_schema=False)
+def static(name: str, site: SiteDep) -> Response:
+    path = site.static_file(name)
+    if path is None:
+        raise NotFound(name)
+    fingerprinted = path.name != name.rsplit("/", 1)[-1]
+    cache = "public, max-age=31536000, immutable" if fingerprinted else "public, max-age=300"
+    return FileResponse(path, headers={"Cache-Control": cache})
+
+
+@router.get("/healthz", include_in_schema=False)
+def healthz(site: SiteDep) -> Response:
+    if not site.loaded.is_set():
+        return Response("loading\n", status_code=503, media_type="text/plain")
+    return Response("ok\n", media_type="text/plain")
