@@ -26,7 +26,24 @@ from app.content.model import (
 )
 
 # libyaml's parser is ~10x faster than the pure-Python one and still reports line marks.
-_Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _Loader(_BaseLoader):  # type: ignore[valid-type,misc]
+    """Safe loading, except that an impossible date (2026-13-45) stays text.
+
+    PyYAML raises a bare ValueError for those, with no line; kept as text, the field check
+    reports it at the field's own line.
+    """
+
+    def construct_yaml_timestamp(self, node: yaml.ScalarNode) -> object:
+        try:
+            return super().construct_yaml_timestamp(node)
+        except ValueError:
+            return self.construct_scalar(node)
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _Loader.construct_yaml_timestamp)
 
 REQUIRED_FIELDS = ("category", "summary", "options", "pick", "published")
 KNOWN_FIELDS = (

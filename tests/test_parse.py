@@ -1,0 +1,101 @@
+"""The content contract: what a file must say, and where the parser says it went wrong."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from app.content.model import Comparison, Problem
+from app.content.parse import parse_text
+from tests.conftest import GOOD, comparison_text
+
+
+def parse(text: str) -> tuple[Comparison | None, list[Problem]]:
+    return parse_text(text, path="content/vim-vs-emacs.md", slug="vim-vs-emacs")
+
+
+def errors(text: str) -> list[str]:
+    return [str(p) for p in parse(text)[1] if p.severity == "error"]
+
+
+def test_good_file_becomes_a_full_comparison() -> None:
+    comparison, problems = parse(GOOD)
+    assert problems == []
+    assert comparison is not None
+    assert comparison.title == "Vim vs Emacs"
+    assert comparison.category == "Dev Tools" and comparison.category_slug == "dev-tools"
+    assert comparison.option_names == ("Vim", "Emacs")
+    assert comparison.pick == "Vim"
+    assert comparison.published == date(2026, 1, 15)
+    assert comparison.intro == "Both editors are older than most of their users."
+    vim = comparison.options[0]
+    assert vim.description == "A modal editor."
+    assert vim.pros == ("Starts in **under 50 ms**", "Ships on nearly every Unix host as `vi`")
+    assert vim.cons == ("Modal editing takes weeks to learn",)
+    assert vim.related == ("terminal",)
+    assert [case.option for case in comparison.use_cases] == ["Vim", "Emacs"]
+    assert comparison.bottom_line == "Vim is everywhere you log in."
+
+
+def test_title_defaults_to_options_joined_by_vs() -> None:
+    text = GOOD.replace("title: Vim vs Emacs\n", "")
+    comparison, _ = parse(text)
+    assert comparison is not None and comparison.title == "Vim vs Emacs"
+
+
+def test_headings_match_case_insensitively_and_ignore_a_leading_the() -> None:
+    text = GOOD.replace("## Verdict", "## The Verdict").replace(
+        "## Bottom line", "## THE BOTTOM LINE"
+    )
+    text = text.replace("## Emacs", "## emacs")
+    comparison, problems = parse(text)
+    assert problems == [] and comparison is not None
+    assert comparison.verdict == "Pick by how you work."
+
+
+def test_headings_inside_code_fences_are_not_sections() -> None:
+    text = GOOD.replace("A modal editor.", "A modal editor.\n\n```\n## Not a section\n```")
+    comparison, problems = parse(text)
+    assert problems == [] and comparison is not None
+    assert "## Not a section" in comparison.options[0].description
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (comparison_text(pick="Nano"), 'content/vim-vs-emacs.md:6:7: error: pick "Nano" is not one of the options (Vim, Emacs)'),
+        (GOOD.replace("category: Dev Tools\n", ""), 'content/vim-vs-emacs.md:2:1: error: missing required field "category"'),
+        (comparison_text(published="2026-13-45"), 'content/vim-vs-emacs.md:8:12: error: "published" must be a date like 2026-11-24, not "2026-13-45"'),
+        (comparison_text(options="[Vim]"), 'content/vim-vs-emacs.md:5:10: error: "options" needs two or more names'),
+        (GOOD.replace("category:", "catagory:"), 'content/vim-vs-emacs.md:3:1: error: unknown field "catagory" (did you mean "category"?)'),
+        (comparison_text(summary="a: b: c"), "content/vim-vs-emacs.md:4:11: error: YAML syntax: mapping values are not allowed in this context"),
+        (GOOD.replace("## Emacs", "## Nano"), 'content/vim-vs-emacs.md:23:4: error: section "## Nano" names no option (options: Vim, Emacs; or Verdict, Bottom line)'),
+        (GOOD.replace("### Cons\n- Modal editing takes weeks to learn\n", ""), 'content/vim-vs-emacs.md:12:1: error: option "Vim" has no "### Cons" list'),
+        (GOOD.replace("### Use Emacs if", "### Use Nano if"), 'content/vim-vs-emacs.md:39:5: error: "### Use Nano if" under Verdict must read "Use <option> if" with one of: Vim, Emacs'),
+        ("title: no front matter\n", "content/vim-vs-emacs.md:1:1: error: file must start with a '---' line opening the YAML front matter"),
+    ],
+    ids=["pick", "missing-field", "bad-date", "one-option", "unknown-field", "yaml", "stray-section", "no-cons", "use-if", "no-front-matter"],
+)  # fmt: skip
+def test_contract_violation_is_reported_with_its_line(text: str, expected: str) -> None:
+    comparison, _ = parse(text)
+    assert comparison is None
+    assert expected in errors(text)
+
+
+def test_missing_option_section_names_the_option() -> None:
+    start = GOOD.index("## Emacs")
+    text = GOOD[:start] + GOOD[GOOD.index("## Verdict") :]
+    assert 'content/vim-vs-emacs.md:5:1: error: option "Emacs" has no "## Emacs" section' in errors(
+        text
+    )
+
+
+def test_filler_is_a_warning_not_an_error() -> None:
+    text = GOOD.replace(
+        "Modal editing takes weeks to learn", "Specific tradeoffs depend on your use case"
+    )
+    comparison, problems = parse(text)
+    assert comparison is not None
+    assert [p.severity for p in problems] == ["warning"]
+    assert problems[0].line == 19 and "filler" in problems[0].message
