@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+import logging
+
+import pytest
 from bs4 import BeautifulSoup
 from fastapi.testclient import TestClient
+
+from app.content.library import Library
+from app.main import create_app
+from app.settings import Settings
+from tests.conftest import GOOD, ROOT, comparison_text
 
 
 def soup(html: str) -> BeautifulSoup:
@@ -35,3 +43,106 @@ def test_unknown_page_gets_styled_404(client: TestClient) -> None:
     page = soup(response.text)
     assert page.h1 is not None and "could not find" in page.h1.get_text()
     assert page.select_one('a[href="/compare/vim-vs-emacs"]') is not None
+
+
+def build_client(settings: Settings, files: dict[str, str]) -> TestClient:
+    for name, text in files.items():
+        path = settings.content_dir / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    return TestClient(create_app(settings), follow_redirects=False)
+
+
+def test_raw_html_in_content_shows_as_text_and_never_as_markup(settings: Settings) -> None:
+    hostile = GOOD.replace(
+        "- Modal editing takes weeks to learn",
+        "- Sync needs `rclone sync <src> <dst>` and <buckets> in plain text\n"
+        "- <script>alert(1)</script> [click](javascript:alert(1)) <img src=x onerror=alert(1)>",
+    )
+    with build_client(settings, {"vim-vs-emacs.md": hostile}) as client:
+        page = soup(client.get("/compare/vim-vs-emacs").text)
+    cons = page.select(".option-card")[0].select(".cons li")
+    assert "<buckets>" in cons[0].get_text()
+    assert cons[0].select_one("code") is not None  # inline code still renders
+    assert page.select("article script") == [] and page.select("article img") == []
+    assert "<script>alert(1)</script>" in cons[1].get_text()
+    link = cons[1].select_one("a")
+    assert link is None or not str(link.get("href", "")).startswith("javascript:")
+
+
+def test_markdown_renders_bold_code_links_and_tables(settings: Settings) -> None:
+    text = GOOD.replace(
+        "Pick by how you work.",
+        "Pick by how you work, see [the docs](https://vimhelp.org/).\n\n"
+        "| editor | start |\n|---|---|\n| Vim | 50 ms |\n",
+    )
+    with build_client(settings, {"vim-vs-emacs.md": text}) as client:
+        page = soup(client.get("/compare/vim-vs-emacs").text)
+    verdict = page.select_one(".verdict")
+    assert verdict is not None
+    assert [td.get_text() for td in verdict.select("td")] == ["Vim", "50 ms"]
+    link = verdict.select_one('a[href="https://vimhelp.org/"]')
+    assert link is not None and "noopener" in str(link.get("rel"))
+    assert page.select_one(".pros li strong") is not None
+
+
+def test_verdict_has_a_use_if_card_per_option(client: TestClient) -> None:
+    page = soup(client.get("/compare/vim-vs-emacs").text)
+    cards = [h.get_text() for h in page.select(".use-case h3")]
+    assert cards == ["Use Vim if", "Use Emacs if"]
+
+
+def test_headings_are_in_order_with_one_h1(client: TestClient) -> None:
+    page = soup(client.get("/compare/vim-vs-emacs").text)
+    levels = [int(tag.name[1]) for tag in page.find_all(["h1", "h2", "h3", "h4"])]
+    assert levels.count(1) == 1 and levels[0] == 1
+    assert all(b - a <= 1 for a, b in zip(levels, levels[1:], strict=False))
+    assert page.select_one("main#main") is not None
+    assert page.select_one('a.skip-link[href="#main"]') is not None
+
+
+def test_related_tags_link_to_tag_pages_that_list_the_comparison(client: TestClient) -> None:
+    page = soup(client.get("/compare/vim-vs-emacs").text)
+    assert page.select_one('.related a[href="/tag/terminal"]') is not None
+    listing = soup(client.get("/tag/terminal").text)
+    assert listing.select_one('a[href="/compare/vim-vs-emacs"]') is not None
+
+
+def test_index_and_category_list_comparisons_by_category(client: TestClient) -> None:
+    index = soup(client.get("/").text)
+    heading = index.select_one('h2 a[href="/category/dev-tools"]')
+    assert heading is not None and heading.get_text() == "Dev Tools"
+    category = client.get("/category/dev-tools")
+    assert category.status_code == 200
+    assert soup(category.text).select_one('a[href="/compare/vim-vs-emacs"]') is not None
+    assert client.get("/category/no-such-category").status_code == 404
+
+
+def test_broken_file_is_skipped_with_a_log_line_and_the_rest_serves(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    broken = comparison_text(pick="Nano")
+    files = {"vim-vs-emacs.md": GOOD, "sub/nano-vs-ed.md": broken.replace("Vim vs Emacs", "x")}
+    with caplog.at_level(logging.ERROR), build_client(settings, files) as client:
+        assert client.get("/compare/vim-vs-emacs").status_code == 200
+        assert client.get("/compare/nano-vs-ed").status_code == 404
+        assert client.get("/healthz").status_code == 200
+    expected = f'{settings.content_dir}/sub/nano-vs-ed.md:6:7: error: pick "Nano" is not one'
+    assert any(record.getMessage().startswith(expected) for record in caplog.records)
+
+
+def test_pages_are_rendered_once_and_served_from_cache(client: TestClient) -> None:
+    site = client.app.state.site  # type: ignore[attr-defined]
+    first = client.get("/compare/vim-vs-emacs").content
+    entries = len(site.cache)
+    second = client.get("/compare/vim-vs-emacs").content
+    assert first == second and len(site.cache) == entries
+
+
+def test_every_shipped_comparison_loads_without_errors() -> None:
+    library = Library.load(ROOT / "content")
+    assert [str(p) for p in library.problems if p.severity == "error"] == []
+    assert len(library.comparisons) >= 12
+    assert len({c.category for c in library.comparisons.values()}) >= 4
+    assert "knowledge-distillation-vs-pruning" in library.comparisons
+    assert any(len(c.options) >= 3 for c in library.comparisons.values())
