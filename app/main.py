@@ -14,6 +14,7 @@ from app.settings import Settings
 from app.site import Site
 from app.web import pages
 from app.web.responses import page
+from app.web.security import SecurityHeaders
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +36,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.site = site
+    app.add_middleware(SecurityHeaders, settings=settings)
     app.include_router(pages.router)
 
     @app.exception_handler(pages.NotFound)

@@ -97,11 +97,15 @@ class Site:
         if dot and dot2:
             candidates.insert(0, f"{base}.{suffix}")
         for name in candidates:
-            if not name or "\x00" in name:
+            # No static name is that long; longer ones would only fail in the OS (ENAMETOOLONG).
+            if not name or "\x00" in name or len(name) > 255:
                 continue
-            path = (root / name).resolve()
-            if path.is_relative_to(root) and path.is_file():
-                return path
+            try:
+                path = (root / name).resolve()
+                if path.is_relative_to(root) and path.is_file():
+                    return path
+            except (OSError, ValueError):  # a name the OS refuses is simply not a file of ours
+                continue
         return None
 
     # --- pages ------------------------------------------------------------------------------
