@@ -10,6 +10,11 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from app.settings import Settings
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -28,6 +33,8 @@ def _serve(args: argparse.Namespace) -> int:
 
     settings = Settings()  # fail fast, before uvicorn starts, on a bad setting
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    if _prepare_schema(settings):
+        return 1
     uvicorn.run(
         "app.main:app_from_environment",
         factory=True,
@@ -38,6 +45,76 @@ def _serve(args: argparse.Namespace) -> int:
         proxy_headers=False,  # client addresses are resolved by our trusted-proxy rule
         server_header=False,
     )
+    return 0
+
+
+def _content_dir(args: argparse.Namespace) -> Path:
+    """The folder named on the command line, else NICEPICK_CONTENT_DIR, else ``content``."""
+    given = getattr(args, "dir", None) or args.content
+    if given:
+        return Path(given)
+    from app.settings import Settings
+
+    return Settings().content_dir
+
+
+def _check(args: argparse.Namespace) -> int:
+    from app.content.check import check, format_report
+
+    report = check(_content_dir(args))
+    print(format_report(report, args.format))
+    return report.exit_code(strict=args.strict)
+
+
+def _new(args: argparse.Namespace) -> int:
+    from app.content.scaffold import ScaffoldError, scaffold
+
+    try:
+        path = scaffold(args.title, _content_dir(args), category=args.category)
+    except ScaffoldError as exc:
+        print(f"nicepick new: {exc}", file=sys.stderr)
+        return 1
+    print(path)
+    return 0
+
+
+def _db(args: argparse.Namespace) -> int:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from app.db import make_engine, schema_status, upgrade
+    from app.settings import Settings
+
+    settings = Settings()
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        status = upgrade(engine) if args.action == "upgrade" else schema_status(engine)
+    except SQLAlchemyError as exc:
+        print(f"nicepick db {args.action}: cannot reach the database: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        engine.dispose()
+    state = "current" if status.is_current else f"behind (head is {status.head})"
+    print(f"{status.current or 'empty'} ({state})")
+    return 0 if status.is_current or args.action == "current" else 1
+
+
+def _prepare_schema(settings: Settings) -> int:
+    """Upgrade the embedded SQLite file, or refuse to serve an old PostgreSQL schema."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from app.db import SchemaBehind, make_engine, prepare_schema
+
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        prepare_schema(engine)
+    except SchemaBehind as exc:
+        print(f"nicepick serve: {exc}", file=sys.stderr)
+        return 1
+    except SQLAlchemyError as exc:
+        # Pages do not need the database; start anyway and let /readyz tell the balancer.
+        logging.getLogger(__name__).warning("database unreachable at start: %s", exc)
+    finally:
+        engine.dispose()
     return 0
 
 
@@ -56,6 +133,23 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--workers", type=int, default=1, help="worker processes")
     serve.add_argument("--log-level", default="info")
     serve.set_defaults(handler=_serve)
+
+    check = commands.add_parser("check", help="validate every content file, compiler style")
+    check.add_argument("dir", nargs="?", metavar="DIR", help="content folder (same as --content)")
+    check.add_argument("--content", metavar="DIR", help="content folder (NICEPICK_CONTENT_DIR)")
+    check.add_argument("--format", choices=("text", "json"), default="text")
+    check.add_argument("--strict", action="store_true", help="warnings fail the check too")
+    check.set_defaults(handler=_check)
+
+    new = commands.add_parser("new", help='start a comparison: nicepick new "A vs B"')
+    new.add_argument("title", help='the options joined by "vs", e.g. "Redis vs Memcached"')
+    new.add_argument("--category", help="category name, e.g. Databases")
+    new.add_argument("--content", metavar="DIR", help="content folder (NICEPICK_CONTENT_DIR)")
+    new.set_defaults(handler=_new)
+
+    db = commands.add_parser("db", help="database schema: db upgrade | db current")
+    db.add_argument("action", choices=("upgrade", "current"))
+    db.set_defaults(handler=_db)
     return parser
 
 

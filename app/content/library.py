@@ -8,6 +8,8 @@ to missing pages) live here because one file alone cannot know them.
 from __future__ import annotations
 
 import logging
+import os
+import re
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -27,16 +29,48 @@ class SourceFile:
     slug: str
 
 
+def is_content_file(path: Path, content_dir: Path) -> bool:
+    """A comparison file: ``*.md`` under the folder, not a README, not in a hidden folder."""
+    try:
+        relative = path.relative_to(content_dir)
+    except ValueError:
+        return False
+    return (
+        path.suffix == ".md"
+        and path.name.lower() != "readme.md"
+        and not any(part.startswith(".") for part in relative.parts)
+    )
+
+
+def source_file(path: Path) -> SourceFile:
+    """Name a file as editors see it: relative to the working folder when it is inside it."""
+    display = str(path)
+    if path.is_absolute():
+        try:
+            display = os.path.relpath(path)
+        except ValueError:  # another drive on Windows
+            pass
+        if display.startswith(".."):
+            display = str(path)
+    return SourceFile(path, display, path.stem)
+
+
 def discover(content_dir: Path) -> list[SourceFile]:
     """Every ``*.md`` comparison under the folder (subfolders too), README files excepted."""
-    root = content_dir
-    files = []
-    for path in sorted(root.rglob("*.md")):
-        if path.name.lower() == "readme.md" or any(p.startswith(".") for p in path.parts):
-            continue
-        display = str(path) if not path.is_absolute() else str(path)
-        files.append(SourceFile(path, display, path.stem))
-    return files
+    return [
+        source_file(path)
+        for path in sorted(content_dir.rglob("*.md"))
+        if is_content_file(path, content_dir)
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedFile:
+    """One file's own parse result, kept so a single change re-parses a single file."""
+
+    source: SourceFile
+    comparison: Comparison | None
+    problems: tuple[Problem, ...]
 
 
 @dataclass
@@ -48,25 +82,18 @@ class Library:
     by_pair: dict[tuple[str, ...], str] = field(default_factory=dict)
     by_alias: dict[str, str] = field(default_factory=dict)
     version: int = 0  # bumps on every change; caches key on it
+    # Each file's own parse result by path, in path order: the cross-file index is rebuilt
+    # from these, so reloading one file never re-parses the others.
+    files: dict[Path, ParsedFile] = field(default_factory=dict)
 
     # --- loading ----------------------------------------------------------------------------
 
     @classmethod
     def load(cls, content_dir: Path) -> Library:
         """Parse every file, then apply the cross-file rules and build the indexes."""
-        parsed: list[Comparison] = []
-        problems: list[Problem] = []
-        files = discover(content_dir)
-        for source in files:
-            comparison, found = _parse_file(source)
-            problems.extend(found)
-            if comparison is not None:
-                parsed.append(comparison)
-        library = cls()
-        library._index(parsed, problems)
+        library = cls.scan(content_dir)
         for problem in library.problems:
-            level = logging.ERROR if problem.severity == "error" else logging.DEBUG
-            log.log(level, "%s", problem)
+            _log_problem(problem)
         skipped = sum(1 for p in library.problems if p.severity == "error")
         log.info(
             "loaded %d comparisons from %s (%d problems)",
@@ -75,6 +102,61 @@ class Library:
             skipped,
         )
         return library
+
+    @classmethod
+    def scan(cls, content_dir: Path) -> Library:
+        """Like ``load``, without logging: ``nicepick check`` prints the problems itself."""
+        library = cls()
+        for source in discover(content_dir):
+            comparison, found = _parse_file(source)
+            library.files[source.path] = ParsedFile(source, comparison, tuple(found))
+        library._reindex()
+        return library
+
+    def reload_file(self, path: Path) -> list[Problem]:
+        """Re-parse one changed (or new) file, rebuild the indexes; return its problems."""
+        if not path.is_file():
+            self.remove_file(path)
+            return []
+        parsed = self.files.get(path)
+        source = parsed.source if parsed else source_file(path)
+        comparison, found = _parse_file(source)
+        self.files[path] = ParsedFile(source, comparison, tuple(found))
+        if parsed is None:  # keep path order, so "which file came first" stays stable
+            self.files = dict(sorted(self.files.items()))
+        self._reindex()
+        mine = self.problems_for(path)
+        for problem in mine:
+            _log_problem(problem)
+        return mine
+
+    def remove_file(self, path: Path) -> None:
+        """Forget a deleted file and rebuild the indexes."""
+        if self.files.pop(path, None) is not None:
+            self._reindex()
+
+    def problems_for(self, path: Path) -> list[Problem]:
+        """Every problem reported against one file, its own and cross-file ones."""
+        parsed = self.files.get(path)
+        if parsed is None:
+            return []
+        return [p for p in self.problems if p.path == parsed.source.display]
+
+    def source_for_slug(self, slug: str) -> SourceFile | None:
+        """The file that would serve ``/compare/<slug>``, parsed or not."""
+        return next(
+            (
+                parsed.source
+                for parsed in self.files.values()
+                if (slugify(parsed.source.slug) or parsed.source.slug) == slug
+            ),
+            None,
+        )
+
+    def _reindex(self) -> None:
+        problems = [problem for parsed in self.files.values() for problem in parsed.problems]
+        comparisons = [p.comparison for p in self.files.values() if p.comparison is not None]
+        self._index(comparisons, problems)
 
     def _index(self, parsed: Iterable[Comparison], problems: list[Problem]) -> None:
         comparisons: dict[str, Comparison] = {}
@@ -97,8 +179,7 @@ class Library:
                 problems.append(
                     Problem(
                         comparison.source,
-                        1,
-                        1,
+                        *_field_position(comparison, "options"),
                         "error",
                         f"{first.source} already compares the same options "
                         f"({', '.join(first.option_names)})",
@@ -114,8 +195,7 @@ class Library:
                     problems.append(
                         Problem(
                             comparison.source,
-                            1,
-                            1,
+                            *_field_position(comparison, "aliases"),
                             "error",
                             f'alias "{alias}" is already a page or another alias',
                         )
@@ -129,7 +209,7 @@ class Library:
                         Problem(
                             comparison.source,
                             line,
-                            1,
+                            _link_column(comparison, line, target),
                             "error",
                             f"link to /compare/{target}, which does not exist",
                         )
@@ -176,6 +256,39 @@ class Library:
                 for option in comparison.options:
                     groups[option.slug].append(comparison)
         return dict(groups)
+
+
+def _log_problem(problem: Problem) -> None:
+    log.log(logging.ERROR if problem.severity == "error" else logging.DEBUG, "%s", problem)
+
+
+def _read_lines(comparison: Comparison) -> list[str]:
+    """The file's lines, re-read only to place a cross-file error; empty if it is gone."""
+    try:
+        return comparison.source_path().read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return []
+
+
+def _field_position(comparison: Comparison, key: str) -> tuple[int, int]:
+    """(line, column) of a front-matter field's value, or 1:1 when it cannot be found."""
+    pattern = re.compile(rf"^{re.escape(key)}\s*:\s*")
+    for number, line in enumerate(_read_lines(comparison), start=1):
+        match = pattern.match(line)
+        if match:
+            return number, match.end() + 1
+        if number > 1 and line.strip() == "---":
+            break
+    return 1, 1
+
+
+def _link_column(comparison: Comparison, line: int, target: str) -> int:
+    lines = _read_lines(comparison)
+    if 0 < line <= len(lines):
+        column = lines[line - 1].find(f"/compare/{target}")
+        if column >= 0:
+            return column + 1
+    return 1
 
 
 def _parse_file(source: SourceFile) -> tuple[Comparison | None, list[Problem]]:

@@ -10,7 +10,7 @@ import difflib
 import hashlib
 import re
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import yaml
@@ -66,7 +66,6 @@ FILLER_PHRASES = (
     "specific tradeoffs",
     "easy to use",
     "lorem ipsum",
-    "todo",
 )
 _HEADING = re.compile(r"^(#{2,3})\s+(.*?)\s*#*\s*$")
 _BULLET = re.compile(r"^\s{0,3}[-*+]\s+(.*)$")
@@ -85,6 +84,8 @@ def normalize_heading(text: str) -> str:
 class _Collector:
     path: str
     problems: list[Problem] = field(default_factory=list)
+    # (option, list kind, item index) -> line, so a warning points at the item it is about
+    item_lines: dict[tuple[str, str, int], int] = field(default_factory=dict)
 
     def add(self, line: int, column: int, message: str, severity: Severity = "error") -> None:
         self.problems.append(Problem(self.path, line, column, severity, message))
@@ -129,7 +130,7 @@ def parse_text(text: str, *, path: str, slug: str) -> tuple[Comparison | None, l
     comparison = None
     if fields is not None:
         comparison = _build(fields, marks, intro, sections, problems, text=text, slug=slug)
-    _check_style(comparison, lines, problems)
+    _check_style(comparison, lines, marks, problems)
     if problems.has_errors:
         return None, problems.problems
     return comparison, problems.problems
@@ -181,16 +182,25 @@ def _check_fields(
 ) -> dict[str, Any] | None:
     """Validate field names and types; return clean values or None when any is unusable."""
     ok = True
+    suggested: set[str] = set()
     for key in meta:
         if key not in KNOWN_FIELDS:
             line, column = marks.get("key:" + key, (2, 1))
             close = difflib.get_close_matches(key, KNOWN_FIELDS, n=1, cutoff=0.6)
             hint = f' (did you mean "{close[0]}"?)' if close else ""
             problems.add(line, column, f'unknown field "{key}"{hint}')
+            suggested.update(close)
             ok = False
     for key in REQUIRED_FIELDS:
-        if meta.get(key) in (None, "", []):
+        value = meta.get(key)
+        if key in meta and (value is None or value == "" or value == []):
+            problems.add(*marks.get("key:" + key, (2, 1)), f'required field "{key}" is empty')
+            ok = False
+        elif key not in meta and key not in suggested:
+            # One message per mistake: a misspelt "catagory" already says "did you mean".
             problems.add(2, 1, f'missing required field "{key}"')
+            ok = False
+        elif key not in meta:
             ok = False
 
     def where(key: str) -> tuple[int, int]:
@@ -222,7 +232,11 @@ def _check_fields(
         value = meta.get(key)
         if value is None:
             continue
-        if isinstance(value, date):
+        if isinstance(value, datetime):
+            # A time of day is accepted but scheduling is by day (UTC); keeping a datetime
+            # would make sorting and "updated before published" compare date with datetime.
+            clean[key] = value.date()
+        elif isinstance(value, date):
             clean[key] = value
         else:
             problems.add(*where(key), f'"{key}" must be a date like 2026-11-24, not "{value}"')
@@ -287,9 +301,11 @@ def _split_sections(body: list[str], first_line: int) -> tuple[list[str], list[_
 def _bullets(section: _Section, problems: _Collector, owner: str) -> tuple[str, ...]:
     """Read a Markdown bullet list; indented lines continue the item above them."""
     items: list[str] = []
+    kind = normalize_heading(section.title)
     for offset, line in enumerate(section.body):
         bullet = _BULLET.match(line)
         if bullet:
+            problems.item_lines[(owner, kind, len(items))] = section.body_line + offset
             items.append(bullet.group(1).strip())
         elif line.strip() and items and line.startswith((" ", "\t")):
             items[-1] += " " + line.strip()
@@ -436,13 +452,28 @@ def _build_option(name: str, section: _Section, problems: _Collector) -> Option 
     )
 
 
-def _check_style(comparison: Comparison | None, lines: list[str], problems: _Collector) -> None:
+def _check_style(
+    comparison: Comparison | None,
+    lines: list[str],
+    marks: dict[str, tuple[int, int]],
+    problems: _Collector,
+) -> None:
     """Warnings: filler, an over-long summary, the same pro under two options."""
     for number, source_line in enumerate(lines, start=1):
         lowered = source_line.casefold()
+        todo = re.search(r"\btodo\b", lowered)
+        if todo:
+            # The scaffold's placeholders: fine in a draft, a reminder before publishing.
+            problems.add(
+                number,
+                todo.start() + 1,
+                'placeholder "TODO" left in: replace it before publishing',
+                "warning",
+            )
+            continue
         for phrase in FILLER_PHRASES:
             column = lowered.find(phrase)
-            if column >= 0 and (phrase != "todo" or re.search(r"\btodo\b", lowered)):
+            if column >= 0:
                 problems.add(
                     number,
                     column + 1,
@@ -453,23 +484,20 @@ def _check_style(comparison: Comparison | None, lines: list[str], problems: _Col
     if comparison is None:
         return
     if len(comparison.summary) > SUMMARY_LIMIT:
-        summary_line = next((n for n, t in enumerate(lines, 1) if t.startswith("summary:")), 2)
         problems.add(
-            summary_line,
-            10,
+            *marks.get("summary", (2, 1)),
             f"summary is {len(comparison.summary)} characters; keep it under {SUMMARY_LIMIT} "
             "so search engines show it whole",
             "warning",
         )
     seen: dict[str, str] = {}
     for option in comparison.options:
-        for pro in option.pros:
+        for index, pro in enumerate(option.pros):
             key = pro.casefold().strip(" .")
             if key in seen and seen[key] != option.name:
-                pro_line = next((n for n, t in enumerate(lines, 1) if pro in t), 1)
                 problems.add(
-                    pro_line,
-                    1,
+                    problems.item_lines.get((option.name, "pros", index), 1),
+                    3,
                     f'the same pro appears under "{seen[key]}" and "{option.name}"',
                     "warning",
                 )
