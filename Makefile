@@ -30,6 +30,10 @@ browser:
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; \
 	fi
+	@# axe-core (pinned in package.json) is injected into pages by the accessibility tests.
+	@if [ ! -f node_modules/axe-core/axe.min.js ]; then \
+	  npm install --no-audit --no-fund --no-package-lock --silent; \
+	fi
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
