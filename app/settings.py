@@ -27,6 +27,14 @@ class Settings(BaseSettings):
     feedback_to: str = Field("editors@nicepick.dev", description="Where reader notes go.")
     mail_from: str = Field("Nice Pick <noreply@nicepick.dev>", description="Sender of mail.")
     database_url: str | None = Field(None, description="SQLAlchemy URL; default SQLite file.")
+    database_pool_size: int = Field(5, ge=1, description="Connections kept open per instance.")
+    database_max_overflow: int = Field(5, ge=0, description="Extra connections under bursts.")
+    database_timeout: float = Field(
+        5.0, gt=0, description="Seconds to wait for a connection before answering 503."
+    )
+    meter_refresh_seconds: float = Field(
+        2.0, gt=0, description="How often each instance re-reads the disagreement counts."
+    )
 
     smtp_host: str | None = None
     smtp_port: int = 587

@@ -12,6 +12,9 @@ from fastapi.testclient import TestClient
 from app.main import create_app
 from app.settings import Settings
 
+# PostgreSQL fixtures (pg_url, pg_module_url, pg_cluster) live in tests/pg.py.
+pytest_plugins = ["tests.pg"]
+
 ROOT = Path(__file__).resolve().parent.parent
 
 GOOD = """\

@@ -1,0 +1,230 @@
+"""The database connection: engine, the thread pool that runs every query, and the schema version.
+
+One ``Database`` per process serves the feedback store, the outbox and the rate limit, on the
+embedded SQLite file or on PostgreSQL (``postgresql+psycopg://...``) through the same SQLAlchemy
+Core code.
+
+Why a bounded thread pool and not an async driver: the store is plain synchronous Core, which is
+the one code path SQLite and PostgreSQL share (an async SQLite driver is a thread underneath
+anyway). Queries run in worker threads so they never block the event loop, and those threads
+come from a limiter of our own, sized to the connection pool: more threads than connections
+would only queue inside the pool, and sharing AnyIO's default pool (which also runs the sync page
+routes) would let a dead database, with every thread stuck in a connect timeout, starve page
+serving. Pages must keep flowing while the database is down.
+
+Migrations are Alembic revisions in ``app/migrations``. ``upgrade`` takes a PostgreSQL
+transaction-level advisory lock (a file lock on SQLite) so instances started together do not
+race; the second one finds the schema current and does nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import functools
+import logging
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ParamSpec, TypeVar
+
+import anyio
+import anyio.to_thread
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy.exc import SQLAlchemyError
+
+log = logging.getLogger(__name__)
+# Alembic announces every plugin it loads at INFO; that is noise in a server's log.
+logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+# Any constant works; it only has to be the same for every instance of this application.
+ADVISORY_LOCK_KEY = 0x6E6963657069636B  # "nicepick"
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+class SchemaBehind(RuntimeError):
+    """The database schema is older than this code; ``nicepick db upgrade`` brings it up."""
+
+
+@dataclass(frozen=True, slots=True)
+class SchemaStatus:
+    current: str | None
+    head: str | None  # None only until the first revision exists
+
+    @property
+    def is_current(self) -> bool:
+        return self.current == self.head
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # WAL lets readers and one writer work at once; busy_timeout makes a second writer wait
+    # for the lock instead of failing at once with "database is locked".
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def make_engine(
+    url: str | URL,
+    *,
+    pool_size: int = 5,
+    max_overflow: int = 5,
+    connect_timeout: float = 5.0,
+) -> Engine:
+    """An engine for SQLite or PostgreSQL, with pre-ping so it recovers when the server returns."""
+    url = make_url(url)
+    if url.get_backend_name() == "sqlite":
+        if url.database and url.database != ":memory:":
+            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(
+            url,
+            pool_size=pool_size,
+            max_overflow=max_overflow,
+            pool_pre_ping=True,
+            connect_args={"timeout": connect_timeout, "check_same_thread": False},
+        )
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=max_overflow,
+        # A connection dropped while the server was away is noticed here, not by the query.
+        pool_pre_ping=True,
+        # Fail fast while the server is down: a reader waits seconds for a 503, not minutes.
+        pool_timeout=connect_timeout,
+        connect_args={"connect_timeout": max(1, round(connect_timeout))},
+    )
+
+
+class Database:
+    """The engine plus a bounded pool of threads that run every query off the event loop."""
+
+    def __init__(
+        self,
+        url: str | URL,
+        *,
+        pool_size: int = 5,
+        max_overflow: int = 5,
+        connect_timeout: float = 5.0,
+    ) -> None:
+        self.engine = make_engine(
+            url, pool_size=pool_size, max_overflow=max_overflow, connect_timeout=connect_timeout
+        )
+        self._limiter = anyio.CapacityLimiter(pool_size + max_overflow)
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.engine.dialect.name == "postgresql"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.engine.dialect.name == "sqlite"
+
+    async def run(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
+        """Run a blocking database function in one of this database's threads."""
+        call = functools.partial(fn, *args, **kwargs)
+        return await anyio.to_thread.run_sync(call, limiter=self._limiter)
+
+    def ping(self) -> None:
+        with self.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+
+    def schema_status(self) -> SchemaStatus:
+        return schema_status(self.engine)
+
+    def ready(self) -> tuple[bool, str]:
+        """Whether this instance can take writes: the database answers and the schema is current."""
+        try:
+            status = self.schema_status()
+        except SQLAlchemyError as exc:
+            return False, f"database unreachable: {type(exc).__name__}"
+        if not status.is_current:
+            return False, f"schema at {status.current or 'nothing'}, code needs {status.head}"
+        return True, "ok"
+
+    def upgrade(self) -> SchemaStatus:
+        return upgrade(self.engine)
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+# --- migrations ---------------------------------------------------------------------------------
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    """Alembic's configuration, built in code so no alembic.ini has to be found on disk."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+def head_revision() -> str | None:
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def schema_status(engine: Engine) -> SchemaStatus:
+    with engine.connect() as conn:
+        current = MigrationContext.configure(conn).get_current_revision()
+    return SchemaStatus(current=current, head=head_revision())
+
+
+@contextlib.contextmanager
+def _file_lock(engine: Engine) -> Iterator[None]:
+    """On a SQLite file, serialise upgrades of workers of one machine through a lock file."""
+    database = engine.url.database
+    if not database or database == ":memory:":
+        yield
+        return
+    lock_path = Path(database).with_suffix(".migrate.lock")
+    with open(lock_path, "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def upgrade(engine: Engine) -> SchemaStatus:
+    """Bring the schema to the newest revision; safe when several instances call it together."""
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as conn, conn.begin():
+            # Held until this transaction ends; PostgreSQL runs DDL inside transactions, so the
+            # whole upgrade commits (and the lock is released) at once. Alembic sees an
+            # external transaction and runs inside it.
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK_KEY})
+            command.upgrade(alembic_config(conn), "head")
+    else:
+        with _file_lock(engine), engine.begin() as conn:
+            command.upgrade(alembic_config(conn), "head")
+    return schema_status(engine)
+
+
+def prepare_schema(engine: Engine) -> SchemaStatus:
+    """What ``serve`` does at start: upgrade the embedded SQLite file, refuse an old PostgreSQL.
+
+    On PostgreSQL, schema changes are an operator's deliberate step (``nicepick db upgrade``),
+    run once before rolling out new instances, never a side effect of one instance booting.
+    """
+    if engine.dialect.name == "sqlite":
+        return upgrade(engine)
+    status = schema_status(engine)
+    if not status.is_current:
+        raise SchemaBehind(
+            f"the database schema is at {status.current or 'nothing (empty database)'} but this "
+            f"version needs {status.head}; run `nicepick db upgrade` first"
+        )
+    return status
