@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import os
 import shutil
+import socket
 import subprocess
 import tempfile
 import time
@@ -28,7 +29,13 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
-from tests.live import free_port
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
 
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 PG_BIN = Path(os.environ.get("NICEPICK_TEST_PG_BIN", "/usr/lib/postgresql/15/bin"))
