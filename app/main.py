@@ -13,7 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from app.settings import Settings
 from app.site import Site
 from app.web import pages
-from app.web.responses import page
+from app.web.responses import HotPages, page
 from app.web.security import SecurityHeaders
 
 log = logging.getLogger(__name__)
@@ -36,6 +36,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.site = site
+    # Added first so it sits inside every other middleware: hot pages still get their headers.
+    app.add_middleware(HotPages, site=site)
     app.add_middleware(SecurityHeaders, settings=settings)
     app.include_router(pages.router)
 

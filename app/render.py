@@ -18,6 +18,7 @@ import nh3
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
+from app.cached_page import CachedPage
 from app.content.model import Comparison, slugify
 
 _ALLOWED_TAGS = {
@@ -79,18 +80,22 @@ def build_environment(templates_dir: Path, *, auto_reload: bool) -> Environment:
 
 
 class PageCache:
-    """Rendered bytes by key; a key names everything the bytes depend on, so no invalidation."""
+    """Rendered pages by key; a key names everything the bytes depend on, so no invalidation.
+
+    Each entry is a ``CachedPage``: the ETag and compressed forms are computed here, once per
+    rendered body, never per request.
+    """
 
     def __init__(self, max_entries: int = 50_000) -> None:
-        self._entries: dict[Hashable, bytes] = {}
+        self._entries: dict[Hashable, CachedPage] = {}
         self._lock = threading.Lock()
         self._max_entries = max_entries
 
-    def get_or_render(self, key: Hashable, render: Callable[[], bytes]) -> bytes:
+    def get_or_render(self, key: Hashable, render: Callable[[], bytes]) -> CachedPage:
         cached = self._entries.get(key)
         if cached is not None:
             return cached
-        body = render()
+        body = CachedPage.of(render())
         with self._lock:
             if len(self._entries) >= self._max_entries:
                 self._entries.clear()  # keys embed versions, so old entries are garbage anyway

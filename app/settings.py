@@ -49,12 +49,18 @@ class Settings(BaseSettings):
     secret_key: str | None = Field(None, description="Signs form tokens; generated if unset.")
     trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
-    cache_seconds: int = Field(300, ge=0)
+    cache_seconds: int = Field(300, ge=0, description="Cache-Control max-age of pages.")
+    cache_stale_seconds: int = Field(
+        86400, ge=0, description="Cache-Control stale-while-revalidate of pages."
+    )
     drafts: bool = Field(False, description="Show drafts (preview only).")
     reload: bool = Field(False, description="Watch files and re-render on change.")
     outbox_poll_seconds: float = Field(30.0, gt=0)
     outbox_lease_seconds: float = Field(60.0, gt=0)
     outbox_max_backoff_seconds: float = Field(3600.0, gt=0)
+    outbox_retry_seconds: float = Field(
+        30.0, gt=0, description="First retry delay after a failed send; doubles each attempt."
+    )
 
     @field_validator("site_url")
     @classmethod
