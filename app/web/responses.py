@@ -12,8 +12,8 @@ routing and dependency machinery (the issue's target: as fast as a constant-byte
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
-from datetime import datetime
 from functools import lru_cache
 
 from fastapi import Request
@@ -28,6 +28,7 @@ Header = tuple[bytes, bytes]
 
 # Where ``page`` leaves a page the hot path may remember for this request's path.
 _SCOPE_KEY = "nicepick.hot_page"
+HOT_SECONDS = 1.0  # how long the hot path trusts a page before asking the route again
 
 
 @lru_cache(maxsize=8)
@@ -129,38 +130,23 @@ class HotPages:
     """Answer GET/HEAD for pages already served from the cache without entering the router.
 
     The map only learns a path after the full route served a cached 200 for it (no query
-    string, no cookies), so the route's own logic (visibility, redirects, 404s) decided once.
-    It forgets everything when the library changes or a scheduled comparison goes live, the
-    same two events that change the site's own cache keys. Requests with cookies or a query
-    string always take the full route, since a route may answer those differently.
+    string, no cookies), so the route's own logic (visibility, redirects, 404s) decided. An
+    entry lives ``HOT_SECONDS`` at most and all are dropped when the library changes: parts
+    of a page may change without the content (the feedback form's time window, the
+    disagreement meter, a scheduled comparison going live), and re-asking the route once a
+    second per page costs nothing measurable while keeping every such part fresh within a
+    second. Requests with cookies or a query string always take the full route, since a
+    route may answer those differently (``?thanks=1``, ``?page=2``).
     """
 
     def __init__(self, app: ASGIApp, *, site: Site) -> None:
         self.app = app
         self.site = site
-        self.pages: dict[str, CachedPage] = {}
+        self.pages: dict[str, tuple[float, CachedPage]] = {}
         self._version = -1
-        self._valid_until: datetime | None = None
         self.enabled = not site.settings.reload  # live preview favours freshness over speed
         settings = site.settings
         self._cache_control = cache_control(settings.cache_seconds, settings.cache_stale_seconds)
-
-    def _forget_if_stale(self) -> None:
-        """Drop remembered pages when the library or the set of public comparisons changed."""
-        library = self.site.library
-        if library.version == self._version and (
-            self._valid_until is None or self.site.now() < self._valid_until
-        ):
-            return
-        now = self.site.now()
-        self.pages = {}
-        self._version = library.version
-        upcoming = [
-            c.published_at
-            for c in library.comparisons.values()
-            if not c.draft and c.published_at > now
-        ]
-        self._valid_until = min(upcoming, default=None)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (
@@ -172,13 +158,16 @@ class HotPages:
             await self.app(scope, receive, send)
             return
         path: str = scope["path"]
-        self._forget_if_stale()
-        cached = self.pages.get(path)
-        if cached is not None:
+        version = self.site.library.version
+        if version != self._version:
+            self.pages = {}
+            self._version = version
+        entry = self.pages.get(path)
+        if entry is not None and entry[0] > time.monotonic():
             if_none_match, accept_encoding, cookie = _request_headers(scope["headers"])
             if not cookie:
                 status, headers, body = cached_answer(
-                    cached,
+                    entry[1],
                     status_code=200,
                     if_none_match=if_none_match,
                     accept_encoding=accept_encoding,
@@ -189,12 +178,15 @@ class HotPages:
                     body = b""
                 await send({"type": "http.response.body", "body": body})
                 return
-        version = self._version
         await self.app(scope, receive, send)
         learned = scope.get(_SCOPE_KEY)
         # A page rendered from a library that was replaced meanwhile must not be remembered.
-        if learned is not None and version == self._version and not _has_cookie(scope["headers"]):
-            self.pages[path] = learned
+        if (
+            learned is not None
+            and version == self.site.library.version == self._version
+            and not _has_cookie(scope["headers"])
+        ):
+            self.pages[path] = (time.monotonic() + HOT_SECONDS, learned)
 
 
 def _request_headers(headers: Iterable[Header]) -> tuple[str | None, str | None, bool]:
