@@ -1,0 +1,83 @@
+"""The feedback form: raw fields in, a validated note or per-field errors out (no HTTP)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+MESSAGE_MIN = 10
+MESSAGE_MAX = 5000
+NAME_MAX = 100
+EMAIL_MAX = 254
+HONEYPOT = "website"  # a field people never see; bots fill every field they find
+
+# Deliberately narrower than RFC 5322: a plain dot-atom local part and a DNS host name, so an
+# address that passes can go into a Reply-To header as it is.
+_EMAIL = re.compile(
+    r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+    r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}"
+)
+_LINE_BREAKS = re.compile(r"[\r\n\u0085\u2028\u2029]")
+# Control characters other than tab and newline have no place in a note.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def is_safe_email(value: str) -> bool:
+    """True for a single, plain address fit for a mail header."""
+    return len(value) <= EMAIL_MAX and _EMAIL.fullmatch(value) is not None
+
+
+@dataclass(slots=True)
+class FeedbackForm:
+    """What the reader typed, kept to re-fill the form, and the errors by field name."""
+
+    option: str = ""
+    message: str = ""
+    name: str = ""
+    email: str = ""
+    token: str = ""
+    honeypot: str = ""
+    errors: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_fields(cls, fields: Mapping[str, str]) -> FeedbackForm:
+        return cls(
+            option=fields.get("option", ""),
+            message=fields.get("message", "").replace("\r\n", "\n").replace("\r", "\n"),
+            name=fields.get("name", ""),
+            email=fields.get("email", "").strip(),
+            token=fields.get("token", ""),
+            honeypot=fields.get(HONEYPOT, ""),
+        )
+
+    @property
+    def is_bot(self) -> bool:
+        return bool(self.honeypot.strip())
+
+    def validate(self, options: Sequence[str]) -> bool:
+        """Fill ``errors``; True when the note may be stored."""
+        errors: dict[str, str] = {}
+        if self.option not in options:
+            errors["option"] = "Choose the option you would pick."
+        message = self.message.strip()
+        if _CONTROL.search(message):
+            errors["message"] = "Your message contains control characters; please remove them."
+        elif len(message) < MESSAGE_MIN:
+            errors["message"] = f"Tell us a little more: at least {MESSAGE_MIN} characters."
+        elif len(message) > MESSAGE_MAX:
+            errors["message"] = (
+                f"Please keep it under {MESSAGE_MAX} characters (yours has {len(message)})."
+            )
+        # Name and address may end up in mail headers: a line break there is refused, not
+        # cleaned, so nothing the reader typed is silently changed.
+        if _LINE_BREAKS.search(self.name) or _CONTROL.search(self.name):
+            errors["name"] = "Your name must fit on one line."
+        elif len(self.name.strip()) > NAME_MAX:
+            errors["name"] = f"Please keep your name under {NAME_MAX} characters."
+        if _LINE_BREAKS.search(self.email) or _CONTROL.search(self.email):
+            errors["email"] = "An email address must fit on one line."
+        elif self.email and not is_safe_email(self.email):
+            errors["email"] = "Enter an address like you@example.com, or leave it empty."
+        self.errors = errors
+        return not errors

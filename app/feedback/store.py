@@ -1,0 +1,461 @@
+"""Every SQL statement of the feedback feature, written with SQLAlchemy Core.
+
+The schema lives in ``metadata`` (created on startup for now). Methods are synchronous and
+short; async callers run them in a thread pool so the event loop never waits on the database.
+SQLite (the default) runs in WAL mode with write transactions started ``BEGIN IMMEDIATE``;
+any other SQLAlchemy URL (PostgreSQL) works unchanged.
+
+Outbox rows are claimed with a lease (``claimed_by``, ``claimed_until``): a conditional
+``UPDATE ... WHERE claimed_until IS NULL OR claimed_until < now`` that only one worker can win,
+so several processes never send one note at the same time. On PostgreSQL the candidate
+``SELECT`` can take ``FOR UPDATE SKIP LOCKED`` (see ``claim``) without changing callers.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+metadata = sa.MetaData()
+
+notes = sa.Table(
+    "feedback_notes",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("slug", sa.String(200), nullable=False, index=True),
+    sa.Column("title", sa.String(500), nullable=False),
+    sa.Column("our_pick", sa.String(200), nullable=False),
+    sa.Column("reader_pick", sa.String(200), nullable=False),
+    sa.Column("message", sa.Text, nullable=False),
+    sa.Column("name", sa.String(100), nullable=False, server_default=""),
+    sa.Column("email", sa.String(254), nullable=False, server_default=""),
+    # The page version the reader saw: the content file's hash and its updated date.
+    sa.Column("page_hash", sa.String(64), nullable=False),
+    sa.Column("page_updated", sa.Date, nullable=True),
+    sa.Column("created_at", sa.DateTime, nullable=False),  # naive UTC
+)
+
+outbox = sa.Table(
+    "feedback_outbox",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column(
+        "note_id",
+        sa.Integer,
+        sa.ForeignKey("feedback_notes.id", ondelete="CASCADE"),
+        nullable=False,
+        unique=True,
+    ),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("next_attempt_at", sa.DateTime, nullable=False),
+    sa.Column("claimed_by", sa.String(200), nullable=True),
+    sa.Column("claimed_until", sa.DateTime, nullable=True),
+    sa.Column("last_attempt_at", sa.DateTime, nullable=True),
+    sa.Column("last_error", sa.Text, nullable=True),
+    sa.Column("sent_at", sa.DateTime, nullable=True),
+    sa.Index("ix_feedback_outbox_due", "sent_at", "next_attempt_at"),
+)
+
+attempts = sa.Table(
+    "feedback_outbox_attempts",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column(
+        "outbox_id",
+        sa.Integer,
+        sa.ForeignKey("feedback_outbox.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    sa.Column("at", sa.DateTime, nullable=False),
+    sa.Column("worker", sa.String(200), nullable=False),
+    sa.Column("error", sa.Text, nullable=True),  # NULL: delivered
+)
+
+
+def utcnow() -> datetime:
+    """Naive UTC, the form every timestamp column holds (SQLite has no time zones)."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    return moment.replace(tzinfo=UTC) if moment is not None else None
+
+
+def _naive(moment: datetime) -> datetime:
+    return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
+
+
+@dataclass(frozen=True, slots=True)
+class NewNote:
+    """A validated note, ready to store."""
+
+    slug: str
+    title: str
+    our_pick: str
+    reader_pick: str
+    message: str
+    name: str
+    email: str
+    page_hash: str
+    page_updated: date | None
+
+
+@dataclass(frozen=True, slots=True)
+class Note:
+    id: int
+    slug: str
+    title: str
+    our_pick: str
+    reader_pick: str
+    message: str
+    name: str
+    email: str
+    page_hash: str
+    page_updated: date | None
+    created_at: datetime  # aware UTC
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "slug": self.slug,
+            "title": self.title,
+            "our_pick": self.our_pick,
+            "reader_pick": self.reader_pick,
+            "message": self.message,
+            "name": self.name,
+            "email": self.email,
+            "page_hash": self.page_hash,
+            "page_updated": self.page_updated.isoformat() if self.page_updated else None,
+            "created_at": self.created_at.isoformat(),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """A claimed outbox row and its note."""
+
+    outbox_id: int
+    attempts: int
+    note: Note
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxEntry:
+    outbox_id: int
+    note_id: int
+    slug: str
+    attempts: int
+    next_attempt_at: datetime
+    claimed_by: str | None
+    claimed_until: datetime | None
+    last_attempt_at: datetime | None
+    last_error: str | None
+    sent_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Meter:
+    """The public disagreement meter: counts only, never a reader's words or address."""
+
+    total: int
+    counts: dict[str, int]
+
+
+def _note(row: sa.Row[Any]) -> Note:
+    created = _aware(row.created_at)
+    assert created is not None
+    return Note(
+        id=row.id,
+        slug=row.slug,
+        title=row.title,
+        our_pick=row.our_pick,
+        reader_pick=row.reader_pick,
+        message=row.message,
+        name=row.name,
+        email=row.email,
+        page_hash=row.page_hash,
+        page_updated=row.page_updated,
+        created_at=created,
+    )
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for ``url``; SQLite files get WAL, a busy timeout and immediate write locks."""
+    if not url.startswith("sqlite"):
+        return sa.create_engine(url, pool_pre_ping=True)
+    engine = sa.create_engine(url, connect_args={"timeout": 30})
+
+    @sa.event.listens_for(engine, "connect")
+    def _connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy's "begin" event issue BEGIN itself, so writes can take the lock up
+        # front: https://docs.sqlalchemy.org/en/20/dialects/sqlite.html#pysqlite-serializable
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @sa.event.listens_for(engine, "begin")
+    def _begin(connection: Connection) -> None:
+        # A deferred transaction that reads, then writes, can fail at once with SQLITE_BUSY
+        # instead of waiting; IMMEDIATE waits on busy_timeout for the write lock.
+        write = connection.get_execution_options().get("write", False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+    return engine
+
+
+class FeedbackStore:
+    """Notes, their outbox rows and delivery attempts in one database."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._meter_versions: dict[str, int] = {}
+        self.commits = 0  # notes committed by this process; the hot-page stamp reads it
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_url(cls, url: str) -> FeedbackStore:
+        return cls(make_engine(url))
+
+    @property
+    def is_postgresql(self) -> bool:
+        return self.engine.dialect.name == "postgresql"
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        with self.engine.connect() as connection:
+            connection.execution_options(write=True)
+            with connection.begin():
+                yield connection
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        with self.engine.connect() as connection, connection.begin():
+            yield connection
+
+    def create_schema(self) -> None:
+        """Create missing tables (Alembic takes over later); safe when workers race."""
+        for attempt in range(3):
+            try:
+                metadata.create_all(self.engine)
+                return
+            except sa.exc.OperationalError:  # another worker created a table in between
+                if attempt == 2:
+                    raise
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+    # --- notes ------------------------------------------------------------------------------
+
+    def add_note(self, new: NewNote, *, now: datetime | None = None) -> Note:
+        """Commit the note and its outbox row in one transaction."""
+        moment = _naive(now) if now else utcnow()
+        values: dict[str, object] = {
+            "slug": new.slug,
+            "title": new.title,
+            "our_pick": new.our_pick,
+            "reader_pick": new.reader_pick,
+            "message": new.message,
+            "name": new.name,
+            "email": new.email,
+            "page_hash": new.page_hash,
+            "page_updated": new.page_updated,
+            "created_at": moment,
+        }
+        with self._write() as connection:
+            note_id = connection.execute(
+                notes.insert().values(**values).returning(notes.c.id)
+            ).scalar_one()
+            connection.execute(outbox.insert().values(note_id=note_id, next_attempt_at=moment))
+        with self._lock:
+            self.commits += 1
+            if new.slug in self._meter_versions:
+                self._meter_versions[new.slug] += 1
+        return Note(
+            id=note_id,
+            slug=new.slug,
+            title=new.title,
+            our_pick=new.our_pick,
+            reader_pick=new.reader_pick,
+            message=new.message,
+            name=new.name,
+            email=new.email,
+            page_hash=new.page_hash,
+            page_updated=new.page_updated,
+            created_at=moment.replace(tzinfo=UTC),
+        )
+
+    def notes(self, *, slug: str | None = None) -> list[Note]:
+        query = sa.select(notes).order_by(notes.c.id)
+        if slug:
+            query = query.where(notes.c.slug == slug)
+        with self._read() as connection:
+            return [_note(row) for row in connection.execute(query)]
+
+    def meter_version(self, slug: str) -> int:
+        """A number that changes when the slug's meter does: its note count, kept in memory
+        and bumped by ``add_note`` in this process (other processes: see issue 9)."""
+        version = self._meter_versions.get(slug)
+        if version is None:
+            query = sa.select(sa.func.count()).select_from(notes).where(notes.c.slug == slug)
+            with self._read() as connection:
+                version = int(connection.execute(query).scalar_one())
+            with self._lock:
+                version = self._meter_versions.setdefault(slug, version)
+        return version
+
+    def meter(self, slug: str) -> Meter:
+        query = (
+            sa.select(notes.c.reader_pick, sa.func.count())
+            .where(notes.c.slug == slug)
+            .group_by(notes.c.reader_pick)
+        )
+        with self._read() as connection:
+            counts = {pick: int(count) for pick, count in connection.execute(query)}
+        return Meter(total=sum(counts.values()), counts=counts)
+
+    # --- outbox -----------------------------------------------------------------------------
+
+    def claim(
+        self, worker: str, *, lease: timedelta, limit: int = 5, now: datetime | None = None
+    ) -> list[Delivery]:
+        """Take up to ``limit`` due rows for ``worker`` until the lease ends."""
+        moment = _naive(now) if now else utcnow()
+        free = sa.or_(outbox.c.claimed_until.is_(None), outbox.c.claimed_until < moment)
+        due = sa.and_(outbox.c.sent_at.is_(None), outbox.c.next_attempt_at <= moment, free)
+        candidates = sa.select(outbox.c.id).where(due).order_by(outbox.c.id).limit(limit)
+        if self.is_postgresql:
+            candidates = candidates.with_for_update(skip_locked=True)
+        claimed: list[int] = []
+        with self._write() as connection:
+            for outbox_id in connection.execute(candidates).scalars().all():
+                # The WHERE repeats the check: only one worker's UPDATE can match the row.
+                result = connection.execute(
+                    outbox.update()
+                    .where(outbox.c.id == outbox_id, due)
+                    .values(claimed_by=worker, claimed_until=moment + lease)
+                )
+                if result.rowcount == 1:
+                    claimed.append(outbox_id)
+            if not claimed:
+                return []
+            rows = connection.execute(
+                sa.select(outbox.c.id.label("outbox_id"), outbox.c.attempts, notes)
+                .join(notes, notes.c.id == outbox.c.note_id)
+                .where(outbox.c.id.in_(claimed))
+                .order_by(outbox.c.id)
+            ).all()
+        return [Delivery(row.outbox_id, row.attempts, _note(row)) for row in rows]
+
+    def mark_sent(self, outbox_id: int, worker: str, *, now: datetime | None = None) -> None:
+        moment = _naive(now) if now else utcnow()
+        with self._write() as connection:
+            connection.execute(
+                outbox.update()
+                .where(outbox.c.id == outbox_id, outbox.c.sent_at.is_(None))
+                .values(
+                    sent_at=moment,
+                    attempts=outbox.c.attempts + 1,
+                    last_attempt_at=moment,
+                    last_error=None,
+                    claimed_by=None,
+                    claimed_until=None,
+                )
+            )
+            connection.execute(
+                attempts.insert().values(outbox_id=outbox_id, at=moment, worker=worker)
+            )
+
+    def mark_failed(
+        self,
+        outbox_id: int,
+        worker: str,
+        error: str,
+        *,
+        retry_at: datetime,
+        now: datetime | None = None,
+    ) -> None:
+        moment = _naive(now) if now else utcnow()
+        with self._write() as connection:
+            connection.execute(
+                outbox.update()
+                .where(outbox.c.id == outbox_id, outbox.c.sent_at.is_(None))
+                .values(
+                    attempts=outbox.c.attempts + 1,
+                    last_attempt_at=moment,
+                    last_error=error,
+                    next_attempt_at=_naive(retry_at),
+                    claimed_by=None,
+                    claimed_until=None,
+                )
+            )
+            connection.execute(
+                attempts.insert().values(outbox_id=outbox_id, at=moment, worker=worker, error=error)
+            )
+
+    def next_due(self) -> datetime | None:
+        """When the earliest unsent row can next be claimed (due and its lease over), or None."""
+        ready = sa.case(
+            (outbox.c.claimed_until > outbox.c.next_attempt_at, outbox.c.claimed_until),
+            else_=outbox.c.next_attempt_at,
+        )
+        query = sa.select(sa.func.min(ready)).where(outbox.c.sent_at.is_(None))
+        with self._read() as connection:
+            return _aware(connection.execute(query).scalar_one())
+
+    def retry_now(self, *, now: datetime | None = None) -> int:
+        """Make every unsent row due at once; returns how many."""
+        moment = _naive(now) if now else utcnow()
+        with self._write() as connection:
+            result = connection.execute(
+                outbox.update().where(outbox.c.sent_at.is_(None)).values(next_attempt_at=moment)
+            )
+            return int(result.rowcount)
+
+    def outbox_entries(self, *, include_sent: bool = False) -> list[OutboxEntry]:
+        query = (
+            sa.select(outbox, notes.c.slug)
+            .join(notes, notes.c.id == outbox.c.note_id)
+            .order_by(outbox.c.id)
+        )
+        if not include_sent:
+            query = query.where(outbox.c.sent_at.is_(None))
+        with self._read() as connection:
+            rows = connection.execute(query).all()
+        return [
+            OutboxEntry(
+                outbox_id=row.id,
+                note_id=row.note_id,
+                slug=row.slug,
+                attempts=row.attempts,
+                next_attempt_at=row.next_attempt_at.replace(tzinfo=UTC),
+                claimed_by=row.claimed_by,
+                claimed_until=_aware(row.claimed_until),
+                last_attempt_at=_aware(row.last_attempt_at),
+                last_error=row.last_error,
+                sent_at=_aware(row.sent_at),
+            )
+            for row in rows
+        ]
+
+    def attempt_errors(self, outbox_id: int) -> list[str | None]:
+        """Each recorded attempt's error (None for the delivery), oldest first."""
+        query = (
+            sa.select(attempts.c.error)
+            .where(attempts.c.outbox_id == outbox_id)
+            .order_by(attempts.c.id)
+        )
+        with self._read() as connection:
+            return list(connection.execute(query).scalars())

@@ -1,0 +1,128 @@
+"""Signed form tokens: which page a form came from, and when that page was rendered.
+
+Comparison pages are cached bytes, so the token cannot be minted per request. We sign per
+*render window*: the page cache key carries the current window (``window()``: the hour), so a
+page is re-rendered, with a fresh token, at least once an hour, and the token records the
+moment of that render. A cached page therefore never serves a token older than one window,
+well inside the one-day limit, and no request rewrites cached bytes. The cost: a reader served
+from the cache gets a token minted before their visit, so the "too fast" check
+(``feedback_min_seconds``) only catches bots that post within seconds of a fresh render; the
+honeypot and the rate limit cover the rest. (The alternative, fetching a token with a small
+extra request, would leave readers without JavaScript with no token at all.)
+
+The secret is ``settings.secret_key`` or, when unset, a random key generated once and kept in
+``data_dir/secret_key`` (mode 0600) so restarts and several workers sign alike.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import time
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from itsdangerous import BadSignature, URLSafeSerializer
+
+log = logging.getLogger(__name__)
+
+WINDOW_SECONDS = 3600
+MAX_AGE_SECONDS = 24 * 3600
+_SALT = "nicepick.feedback-form"
+
+
+def window(now: float | None = None) -> int:
+    """The render window a moment falls in; part of the comparison page's cache key."""
+    return int((time.time() if now is None else now) // WINDOW_SECONDS)
+
+
+def load_secret(configured: str | None, data_dir: Path) -> str:
+    """The configured secret, else the persisted one, generated on first use."""
+    if configured:
+        return configured
+    path = data_dir / "secret_key"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        # O_EXCL: when several workers start together, exactly one writes the key.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        for _ in range(50):  # the writer may not have finished its write yet
+            secret = path.read_text(encoding="ascii").strip()
+            if secret:
+                return secret
+            time.sleep(0.02)
+        raise RuntimeError(f"{path} is empty; delete it or set NICEPICK_SECRET_KEY") from None
+    secret = secrets.token_urlsafe(48)
+    with os.fdopen(fd, "w", encoding="ascii") as handle:
+        handle.write(secret + "\n")
+    log.info("generated a new secret key in %s", path)
+    return secret
+
+
+@dataclass(frozen=True, slots=True)
+class PageStamp:
+    """What a valid token says: the page, its version, and when it was rendered."""
+
+    slug: str
+    rendered_at: float
+    page_hash: str
+    page_updated: date | None
+
+
+class TokenError(ValueError):
+    """A token we refuse; the message is shown to the reader as it is."""
+
+
+class FormTokens:
+    def __init__(self, secret: str, *, min_seconds: float) -> None:
+        self._serializer = URLSafeSerializer(secret, salt=_SALT)
+        self.min_seconds = min_seconds
+
+    def issue(
+        self,
+        slug: str,
+        *,
+        page_hash: str,
+        page_updated: date | None,
+        now: float | None = None,
+    ) -> str:
+        payload = {
+            "s": slug,
+            "t": round(time.time() if now is None else now, 3),
+            "h": page_hash,
+            "u": page_updated.isoformat() if page_updated else None,
+        }
+        token: str = self._serializer.dumps(payload)
+        return token
+
+    def check(self, token: str, *, slug: str, now: float | None = None) -> PageStamp:
+        """The stamp inside a token for ``slug``, or TokenError saying what is wrong."""
+        moment = time.time() if now is None else now
+        try:
+            payload = self._serializer.loads(token)
+            stamp = PageStamp(
+                slug=str(payload["s"]),
+                rendered_at=float(payload["t"]),
+                page_hash=str(payload["h"]),
+                page_updated=date.fromisoformat(payload["u"]) if payload["u"] else None,
+            )
+        except (BadSignature, KeyError, TypeError, ValueError):
+            raise TokenError(
+                "This form could not be verified. Please send your note again."
+            ) from None
+        if stamp.slug != slug:
+            raise TokenError("This form belongs to another page. Please send it from this page.")
+        age = moment - stamp.rendered_at
+        if age > MAX_AGE_SECONDS:
+            raise TokenError(
+                "This page was open for more than a day. Your text is kept below: "
+                "please send it again."
+            )
+        if self.min_seconds and age < self.min_seconds:
+            raise TokenError(
+                "That was faster than a person can type. Please wait a few seconds "
+                "and send it again."
+            )
+        return stamp

@@ -1,0 +1,37 @@
+"""The client address a request came from, honouring only proxies we trust."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Sequence
+
+from fastapi import Request
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def _networks(trusted: Sequence[str]) -> list[Network]:
+    return [ipaddress.ip_network(entry, strict=False) for entry in trusted]
+
+
+def _trusted(address: str, networks: list[Network]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in networks)
+
+
+def client_address(request: Request, trusted_proxies: Sequence[str]) -> str:
+    """The peer address; behind a trusted proxy, the right-most X-Forwarded-For entry that is
+    not itself a trusted proxy (entries further left are whatever the client claimed)."""
+    peer = request.client.host if request.client else "unknown"
+    networks = _networks(trusted_proxies)
+    if not networks or not _trusted(peer, networks):
+        return peer
+    forwarded = ",".join(request.headers.getlist("x-forwarded-for"))
+    hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
+    for hop in reversed(hops):
+        if not _trusted(hop, networks):
+            return hop
+    return hops[0] if hops else peer
