@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,6 +21,10 @@ from app.render import PageCache, build_environment, comparison_context, render_
 from app.settings import Settings
 
 log = logging.getLogger(__name__)
+
+ComparisonPart = Callable[
+    [Comparison, bool], tuple[Hashable, Callable[[], dict[str, Any]]]
+]  # (comparison, thanks) -> (cache-key part, template values)
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +45,10 @@ class Site:
         self.library = Library()
         self.loaded = threading.Event()
         self._assets: dict[str, str] = {}
+        # Parts of the comparison page that change without the content (the feedback form's
+        # render window, the disagreement meter): each returns its cache-key part and a
+        # function building its template values, called only when the page is rendered.
+        self.comparison_parts: list[ComparisonPart] = []
         self.env.globals.update(
             site_name=settings.site_name,
             site_url=settings.site_url,
@@ -113,13 +122,23 @@ class Site:
     def render(self, name: str, **context: Any) -> bytes:
         return render_template(self.env, name, context)
 
-    def comparison_page(self, comparison: Comparison, **extra: Any) -> bytes:
-        """The comparison page; ``extra`` (form state, notices) makes an uncached variant."""
+    def comparison_page(
+        self, comparison: Comparison, *, thanks: bool = False, **extra: Any
+    ) -> bytes:
+        """The comparison page; ``thanks`` shows the feedback notice; ``extra`` (form state)
+        makes an uncached variant. Each ``comparison_parts`` entry adds a key part and values."""
         context = self.comparison_context(comparison)
-        if extra:
+        parts = [part(comparison, thanks) for part in self.comparison_parts]
+
+        def render() -> bytes:
+            for _key, values in parts:
+                context.update(values())
             return self.render("compare.html", **context, **extra)
+
+        if extra:
+            return render()
         key = ("compare", comparison.slug, comparison.content_hash, self.library.version)
-        return self.cache.get_or_render(key, lambda: self.render("compare.html", **context))
+        return self.cache.get_or_render((*key, *(part_key for part_key, _ in parts)), render)
 
     def comparison_context(self, comparison: Comparison) -> dict[str, Any]:
         return {

@@ -27,8 +27,17 @@ def compare(request: Request, slug: str, site: SiteDep) -> Response:
         target = site.library.comparisons.get(canonical) if canonical else None
         if target is not None and site.is_visible(target):
             return RedirectResponse(f"/compare/{target.slug}", status_code=301)
+        if site.settings.reload:
+            # Live preview: a file that stopped parsing shows why, never a stale page or a 404.
+            from app.preview import broken_page
+
+            broken = broken_page(site, slug)
+            if broken is not None:
+                return page(request, broken, status_code=500)
         raise NotFound(slug)
-    return page(request, site.comparison_page(comparison))
+    # After a note was sent (post/redirect/get), a cached variant with the thank-you notice.
+    thanks = request.query_params.get("thanks") == "1"
+    return page(request, site.comparison_page(comparison, thanks=thanks))
 
 
 @router.get("/category/{slug}", include_in_schema=False)

@@ -1,0 +1,119 @@
+"""``nicepick check``: one real broken file per rule, and the exact ``path:line:col`` reported."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from app.cli import main
+from app.content.check import check, format_report
+
+ROOT = Path(__file__).resolve().parent.parent
+BROKEN = Path("tests/fixtures/broken")  # relative: messages name files as editors see them
+F = "vim-vs-emacs.md"
+
+CASES = {
+    "yaml-syntax": [f"{F}:4:22: error: YAML syntax: mapping values are not allowed in this context"],
+    "unknown-field": [f'{F}:3:1: error: unknown field "catagory" (did you mean "category"?)'],
+    "missing-field": [f'{F}:2:1: error: missing required field "summary"'],
+    "mistyped-field": [f'{F}:5:10: error: "options" must be a list of names, e.g. [A, B]'],
+    "pick-not-option": [f'{F}:6:7: error: pick "Nano" is not one of the options (Vim, Emacs)'],
+    "invalid-date": [f'{F}:8:12: error: "published" must be a date like 2026-11-24, not "2026-02-30"'],
+    "missing-option-section": [f'{F}:5:1: error: option "Emacs" has no "## Emacs" section'],
+    "missing-pros": [f'{F}:12:1: error: option "Vim" has no "### Pros" list'],
+    "stray-section": [
+        f'{F}:5:1: error: option "Emacs" has no "## Emacs" section',
+        f'{F}:23:4: error: section "## Nano" names no option (options: Vim, Emacs; or Verdict, Bottom line)',
+    ],
+    "duplicate-slug": [f'b/{F}:1:1: error: duplicate slug "vim-vs-emacs": tests/fixtures/broken/duplicate-slug/a/{F} already uses it'],
+    "reversed-pair": [f"{F}:5:10: error: tests/fixtures/broken/reversed-pair/emacs-vs-vim.md already compares the same options (Emacs, Vim)"],
+    "broken-link": [f"{F}:10:76: error: link to /compare/tmux-vs-screen, which does not exist"],
+    "filler": [f'{F}:19:3: warning: filler "specific tradeoffs": say something specific (a number, a mechanism, a limit)'],
+    "empty-list": [f'{F}:30:1: warning: "### Related" under "Emacs" is empty'],
+    "duplicate-pro": [f'{F}:27:3: warning: the same pro appears under "Vim" and "Emacs"'],
+    "long-summary": [f"{F}:4:10: warning: summary is 172 characters; keep it under 160 so search engines show it whole"],
+}  # fmt: skip
+
+
+@pytest.fixture(autouse=True)
+def _from_repo_root(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)
+
+
+@pytest.mark.parametrize("rule", sorted(CASES))
+def test_each_rule_reports_its_exact_position(rule: str) -> None:
+    report = check(BROKEN / rule)
+    expected = [f"{BROKEN / rule}/{line}" for line in CASES[rule]]
+    assert [str(problem) for problem in report.problems] == expected
+
+
+def test_every_fixture_folder_has_a_case() -> None:
+    assert sorted(p.name for p in BROKEN.iterdir() if p.is_dir()) == sorted(CASES)
+
+
+@pytest.mark.parametrize(
+    ("rule", "strict", "code"),
+    [("pick-not-option", False, 1), ("filler", False, 0), ("filler", True, 1)],
+)
+def test_exit_status_fails_on_errors_and_on_warnings_only_when_strict(
+    rule: str, strict: bool, code: int, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["check", "--content", str(BROKEN / rule)] + (["--strict"] if strict else [])
+    assert main(argv) == code
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == f"{BROKEN / rule}/{CASES[rule][0]}"
+
+
+def test_text_output_ends_with_a_summary_line(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", str(BROKEN / "stray-section")]) == 1
+    assert capsys.readouterr().out.splitlines()[-1] == "2 errors, 0 warnings in 1 file"
+
+
+def test_summary_counts_errors_warnings_and_files(tmp_path: Path) -> None:
+    for rule in ("pick-not-option", "filler", "duplicate-pro"):
+        (tmp_path / f"{rule}.md").write_text((BROKEN / rule / F).read_text())
+    # Three files of the same pair: the two that parse collide, one per pair is kept.
+    report = check(tmp_path)
+    assert report.summary() == "2 errors, 2 warnings in 3 files"
+
+
+def test_json_format_lists_problem_objects_and_a_summary(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["check", "--format", "json", "--content", str(BROKEN / "pick-not-option")]) == 1
+    document = json.loads(capsys.readouterr().out)
+    assert document["summary"] == {"errors": 1, "warnings": 0, "files": 1}
+    assert document["problems"] == [
+        {
+            "path": f"{BROKEN}/pick-not-option/{F}",
+            "line": 6,
+            "column": 7,
+            "severity": "error",
+            "message": 'pick "Nano" is not one of the options (Vim, Emacs)',
+        }
+    ]
+
+
+def test_missing_folder_is_an_error() -> None:
+    report = check(Path("no/such/folder"))
+    assert report.exit_code() == 1
+    assert format_report(report).splitlines()[0].endswith("error: content folder does not exist")
+
+
+def test_server_skips_what_check_reports(tmp_path: Path) -> None:
+    """One source of truth: the library the server loads drops exactly the erroring file."""
+    from app.content.library import Library
+
+    (tmp_path / "good.md").write_text((BROKEN / "filler" / F).read_text())
+    (tmp_path / "bad.md").write_text((BROKEN / "invalid-date" / F).read_text())
+    library = Library.load(tmp_path)
+    assert sorted(library.comparisons) == ["good"]
+    assert [p.line for p in check(tmp_path).problems if p.severity == "error"] == [8]
+
+
+def test_shipped_content_loads_without_errors(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["check", "content"])
+    out = capsys.readouterr().out
+    assert code == 0, out
