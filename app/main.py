@@ -10,8 +10,10 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.feedback.service import Feedback
 from app.settings import Settings
 from app.site import Site
+from app.web import feedback as feedback_routes
 from app.web import pages
 from app.web.responses import HotPages, page
 from app.web.security import SecurityHeaders
@@ -23,12 +25,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """The site for these settings; tests pass their own."""
     settings = settings or Settings()
     site = Site(settings)
+    # Reader notes: the form's token and meter on each comparison page, the outbox sender.
+    feedback = Feedback(settings)
+    site.comparison_parts.append(feedback.page_part)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if not site.loaded.is_set():
             site.load()
-        yield
+        await feedback.start()
+        try:
+            yield
+        finally:
+            await feedback.stop()
 
     app = FastAPI(
         title="Nice Pick",
@@ -36,10 +45,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.site = site
+    app.state.feedback = feedback
     # Added first so it sits inside every other middleware: hot pages still get their headers.
     app.add_middleware(HotPages, site=site)
     app.add_middleware(SecurityHeaders, settings=settings)
     app.include_router(pages.router)
+    app.include_router(feedback_routes.router)
 
     @app.exception_handler(pages.NotFound)
     async def not_found(request: Request, exc: pages.NotFound) -> Response:
