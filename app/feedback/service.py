@@ -113,10 +113,6 @@ class Feedback:
 
         return key, values
 
-    def page_stamp(self) -> tuple[int, int]:
-        """Changes when any comparison page's feedback part may: the window, a new note."""
-        return window(), self.store.commits
-
     # --- a submission -----------------------------------------------------------------------
 
     async def submit(

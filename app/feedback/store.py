@@ -221,7 +221,6 @@ class FeedbackStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._meter_versions: dict[str, int] = {}
-        self.commits = 0  # notes committed by this process; the hot-page stamp reads it
         self._lock = threading.Lock()
 
     @classmethod
@@ -280,7 +279,6 @@ class FeedbackStore:
             ).scalar_one()
             connection.execute(outbox.insert().values(note_id=note_id, next_attempt_at=moment))
         with self._lock:
-            self.commits += 1
             if new.slug in self._meter_versions:
                 self._meter_versions[new.slug] += 1
         return Note(
