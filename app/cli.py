@@ -118,6 +118,22 @@ def _prepare_schema(settings: Settings) -> int:
     return 0
 
 
+def _feedback(args: argparse.Namespace) -> int:
+    from app.feedback import commands
+    from app.settings import Settings
+
+    if args.action == "export":
+        return commands.export_csv(Settings(), path=args.csv, out=sys.stdout)
+    return commands.list_notes(Settings(), slug=args.slug, as_json=args.json, out=sys.stdout)
+
+
+def _outbox(args: argparse.Namespace) -> int:
+    from app.feedback import commands
+    from app.settings import Settings
+
+    return commands.show_outbox(Settings(), retry=args.retry, out=sys.stdout)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="nicepick", description="Nice Pick: comparison guides from Markdown."
@@ -150,6 +166,19 @@ def build_parser() -> argparse.ArgumentParser:
     db = commands.add_parser("db", help="database schema: db upgrade | db current")
     db.add_argument("action", choices=("upgrade", "current"))
     db.set_defaults(handler=_db)
+
+    feedback = commands.add_parser("feedback", help="readers' notes: feedback list | export")
+    feedback_actions = feedback.add_subparsers(dest="action", required=True, metavar="ACTION")
+    listing = feedback_actions.add_parser("list", help="print notes, newest last")
+    listing.add_argument("--slug", help="only notes about this comparison")
+    listing.add_argument("--json", action="store_true", help="JSON instead of text")
+    export = feedback_actions.add_parser("export", help="write every note to a CSV file")
+    export.add_argument("--csv", required=True, metavar="FILE", help='CSV file ("-": stdout)')
+    feedback.set_defaults(handler=_feedback)
+
+    outbox = commands.add_parser("outbox", help="mail not yet delivered, with the last error")
+    outbox.add_argument("--retry", action="store_true", help="send everything pending now")
+    outbox.set_defaults(handler=_outbox)
     return parser
 
 
