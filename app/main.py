@@ -7,16 +7,18 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.feedback.service import Feedback
 from app.settings import Settings
 from app.site import Site
+from app.surfaces import Surfaces
+from app.web import api, discovery, pages, seo
 from app.web import feedback as feedback_routes
-from app.web import pages
 from app.web.responses import HotPages, page
 from app.web.security import SecurityHeaders
+from app.web.seo import CanonicalHostMiddleware, should_redirect_hosts
 
 log = logging.getLogger(__name__)
 
@@ -28,11 +30,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Reader notes: the form's token and meter on each comparison page, the outbox sender.
     feedback = Feedback(settings)
     site.comparison_parts.append(feedback.page_part)
+    # Search, related links, option pages, sitemap, feed, cards: rendered once per change.
+    surfaces = Surfaces(site)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if not site.loaded.is_set():
             site.load()
+        surfaces.warm_search()  # in a thread: startup never waits for the search index
         await feedback.start()
         try:
             yield
@@ -45,11 +50,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.site = site
+    app.state.surfaces = surfaces
     app.state.feedback = feedback
     # Added first so it sits inside every other middleware: hot pages still get their headers.
     app.add_middleware(HotPages, site=site)
     app.add_middleware(SecurityHeaders, settings=settings)
+    if should_redirect_hosts(settings.site_url, settings.redirect_host):
+        # Added last, so it is outermost: a request for a wrong host is answered before any work.
+        app.add_middleware(CanonicalHostMiddleware, site_url=settings.site_url)
     app.include_router(pages.router)
+    app.include_router(discovery.router)
+    app.include_router(seo.router)
+    app.include_router(api.router)
     app.include_router(feedback_routes.router)
 
     @app.exception_handler(pages.NotFound)
@@ -58,6 +70,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if request.url.path.startswith("/api/"):
+            # The API answers JSON, whatever the error: {"detail": ...} as FastAPI documents it.
+            return JSONResponse(
+                {"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers
+            )
         if exc.status_code == 404:
             return page(request, site.not_found_page(), status_code=404)
         body = site.render("error.html", status=exc.status_code, message=str(exc.detail))

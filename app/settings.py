@@ -23,6 +23,11 @@ class Settings(BaseSettings):
     static_dir: Path = Field(Path("static"), description="CSS, scripts, icons.")
     site_url: str = Field("http://127.0.0.1:8000", description="Absolute base URL.")
     site_name: str = "Nice Pick"
+    redirect_host: bool = Field(
+        True,
+        description="301 requests for any other host name to the host of site_url (one URL per "
+        "page); inactive while site_url is localhost/127.0.0.1/::1.",
+    )
 
     feedback_to: str = Field("editors@nicepick.dev", description="Where reader notes go.")
     mail_from: str = Field("Nice Pick <noreply@nicepick.dev>", description="Sender of mail.")

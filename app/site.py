@@ -15,8 +15,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from app.content.cache import ParseCache
 from app.content.library import Library, category_name
 from app.content.model import Comparison, slugify
+from app.discovery import paginate
 from app.render import PageCache, build_environment, comparison_context, render_template
 from app.settings import Settings
 
@@ -61,7 +63,8 @@ class Site:
 
     def load(self) -> None:
         """Read the content folder; safe to call again to pick up every change."""
-        library = Library.load(self.settings.content_dir)
+        cache = ParseCache(self.settings.data_dir / "parse-cache.marshal")
+        library = Library.load(self.settings.content_dir, cache)
         library.version = self.library.version + 1
         self.library = library
         self._assets.clear()
@@ -146,8 +149,9 @@ class Site:
             "canonical": f"{self.settings.site_url}/compare/{comparison.slug}",
         }
 
-    def index_page(self) -> bytes:
-        key = ("index", self.library.version, self._visibility_key())
+    def index_page(self, number: int = 1) -> bytes | None:
+        """The home page: category blocks, 24 categories a page (``?page=N``); None past the end."""
+        key = ("index", number, self.library.version, self._visibility_key())
 
         def render() -> bytes:
             comparisons = self.visible()
@@ -160,14 +164,20 @@ class Site:
                 key=lambda group: group[2][0].published,
                 reverse=True,
             )
+            page = paginate(categories, number)
+            if page is None:
+                return b""
             return self.render(
                 "index.html",
-                categories=categories,
+                categories=page.items,
+                page=page,
+                base="/",
                 total=len(comparisons),
-                canonical=f"{self.settings.site_url}/",
+                canonical=f"{self.settings.site_url}/" + (f"?page={number}" if number > 1 else ""),
             )
 
-        return self.cache.get_or_render(key, render)
+        # A page past the end is cached as empty bytes, so repeated misses render nothing.
+        return self.cache.get_or_render(key, render) or None
 
     def listing(self, kind: str, slug: str) -> Listing | None:
         comparisons = Library.group(self.visible(), kind).get(slug)
@@ -179,17 +189,24 @@ class Site:
             title = next(t for c in comparisons for t in c.tags if slugify(t) == slug)
         return Listing(kind, slug, title, comparisons)
 
-    def listing_page(self, kind: str, slug: str) -> bytes | None:
-        key = ("listing", kind, slug, self.library.version, self._visibility_key())
+    def listing_page(self, kind: str, slug: str, number: int = 1) -> bytes | None:
+        """One page (``?page=N``, 24 a page) of a category or tag; None past the end."""
+        key = ("listing", kind, slug, number, self.library.version, self._visibility_key())
         listing = self.listing(kind, slug)
         if listing is None:
             return None
+        page = paginate(listing.comparisons, number)
+        if page is None:
+            return None
+        base = f"/{kind}/{slug}"
         return self.cache.get_or_render(
             key,
             lambda: self.render(
                 "listing.html",
                 listing=listing,
-                canonical=f"{self.settings.site_url}/{kind}/{slug}",
+                page=page,
+                base=base,
+                canonical=self.settings.site_url + base + (f"?page={number}" if number > 1 else ""),
             ),
         )
 

@@ -82,6 +82,7 @@ def settings(tmp_path: Path) -> Settings:
         templates_dir=ROOT / "templates",
         static_dir=ROOT / "static",
         site_url="https://nicepick.test",
+        redirect_host=False,  # TestClient's host is "testserver"; test_seo.py turns it on
         feedback_min_seconds=0,
         _env_file=None,  # type: ignore[call-arg]
     )

@@ -8,6 +8,7 @@ from fastapi import Depends, Request
 
 from app.settings import Settings
 from app.site import Site
+from app.surfaces import Surfaces
 
 
 def get_site(request: Request) -> Site:
@@ -22,3 +23,11 @@ def get_settings(request: Request) -> Settings:
 
 SiteDep = Annotated[Site, Depends(get_site)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+def get_surfaces(request: Request) -> Surfaces:
+    surfaces: Surfaces = request.app.state.surfaces
+    return surfaces
+
+
+SurfacesDep = Annotated[Surfaces, Depends(get_surfaces)]

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
+from app.discovery import page_number
 from app.web.deps import SiteDep
 from app.web.responses import page
 
 router = APIRouter()
+
+# ``?page=N`` as text: garbage answers the styled 404 rather than a JSON validation error.
+PageParam = Annotated[str | None, Query(alias="page")]
 
 
 class NotFound(Exception):
@@ -16,8 +22,12 @@ class NotFound(Exception):
 
 
 @router.get("/", include_in_schema=False)
-def index(request: Request, site: SiteDep) -> Response:
-    return page(request, site.index_page())
+def index(request: Request, site: SiteDep, number: PageParam = None) -> Response:
+    wanted = page_number(number)
+    body = site.index_page(wanted) if wanted is not None else None
+    if body is None:
+        raise NotFound("/")
+    return page(request, body)
 
 
 @router.get("/compare/{slug}", include_in_schema=False)
@@ -41,16 +51,18 @@ def compare(request: Request, slug: str, site: SiteDep) -> Response:
 
 
 @router.get("/category/{slug}", include_in_schema=False)
-def category(request: Request, slug: str, site: SiteDep) -> Response:
-    body = site.listing_page("category", slug)
+def category(request: Request, slug: str, site: SiteDep, number: PageParam = None) -> Response:
+    wanted = page_number(number)
+    body = site.listing_page("category", slug, wanted) if wanted is not None else None
     if body is None:
         raise NotFound(slug)
     return page(request, body)
 
 
 @router.get("/tag/{slug}", include_in_schema=False)
-def tag(request: Request, slug: str, site: SiteDep) -> Response:
-    body = site.listing_page("tag", slug)
+def tag(request: Request, slug: str, site: SiteDep, number: PageParam = None) -> Response:
+    wanted = page_number(number)
+    body = site.listing_page("tag", slug, wanted) if wanted is not None else None
     if body is None:
         raise NotFound(slug)
     return page(request, body)

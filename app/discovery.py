@@ -1,0 +1,176 @@
+"""How readers move between pages: related comparisons, option pages, leaderboards, pagination.
+
+Plain functions over lists of comparisons the caller has already filtered to what readers may
+see; nothing here knows about HTTP, drafts or caching.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from app.content.model import Comparison
+
+T = TypeVar("T")
+
+PER_PAGE = 24
+RELATED_LIMIT = 6
+
+
+def related(
+    comparison: Comparison, candidates: Sequence[Comparison], *, limit: int = RELATED_LIMIT
+) -> list[Comparison]:
+    """Other comparisons, best first: shared options, then shared tags, then same category."""
+    options = {option.slug for option in comparison.options}
+    tags = set(comparison.tag_slugs)
+    scored: list[tuple[tuple[int, int, int, int, str], Comparison]] = []
+    for other in candidates:
+        if other.slug == comparison.slug:
+            continue
+        shared_options = len(options.intersection(o.slug for o in other.options))
+        shared_tags = len(tags.intersection(other.tag_slugs))
+        same_category = int(other.category_slug == comparison.category_slug)
+        if not (shared_options or shared_tags or same_category):
+            continue
+        # Newer first among equals; the slug breaks the last tie so the order is stable.
+        newest = -other.published.toordinal()
+        key = (-shared_options, -shared_tags, -same_category, newest, other.slug)
+        scored.append((key, other))
+    scored.sort(key=lambda pair: pair[0])
+    return [other for _key, other in scored[:limit]]
+
+
+@dataclass(frozen=True, slots=True)
+class OptionPage:
+    """Every visible comparison of one option, and how often it is our pick."""
+
+    slug: str
+    name: str
+    comparisons: list[Comparison]
+    wins: int
+
+    @property
+    def win_rate(self) -> float:
+        return self.wins / len(self.comparisons) if self.comparisons else 0.0
+
+
+def option_page(slug: str, comparisons: Sequence[Comparison]) -> OptionPage | None:
+    """The option with this slug across the given comparisons, or None if none include it."""
+    including = [c for c in comparisons if any(o.slug == slug for o in c.options)]
+    if not including:
+        return None
+    names = Counter(o.name for c in including for o in c.options if o.slug == slug)
+    name = names.most_common(1)[0][0]  # editors may spell it two ways; the usual one wins
+    wins = sum(1 for c in including if c.pick_option.slug == slug)
+    return OptionPage(slug, name, including, wins)
+
+
+@dataclass(frozen=True, slots=True)
+class Standing:
+    """One row of a category leaderboard."""
+
+    rank: int
+    slug: str
+    name: str
+    wins: int
+    appearances: int
+
+    @property
+    def win_rate(self) -> float:
+        return self.wins / self.appearances if self.appearances else 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Leaderboard:
+    category_slug: str
+    category: str
+    standings: list[Standing]
+    comparisons: list[Comparison]
+
+
+def leaderboard(category_slug: str, comparisons: Sequence[Comparison]) -> Leaderboard | None:
+    """Options of a category ranked by wins, then win rate, then name (a derived "best of")."""
+    in_category = [c for c in comparisons if c.category_slug == category_slug]
+    if not in_category:
+        return None
+    wins: Counter[str] = Counter()
+    appearances: Counter[str] = Counter()
+    names: dict[str, str] = {}
+    for comparison in in_category:
+        wins[comparison.pick_option.slug] += 1
+        for option in comparison.options:
+            appearances[option.slug] += 1
+            names.setdefault(option.slug, option.name)
+    order = sorted(
+        appearances,
+        key=lambda slug: (-wins[slug], -wins[slug] / appearances[slug], names[slug].casefold()),
+    )
+    standings: list[Standing] = []
+    for position, slug in enumerate(order, start=1):
+        # Ties on wins and rate share a rank ("1, 1, 3"), as leaderboards usually print.
+        if standings and (wins[slug], appearances[slug]) == (
+            standings[-1].wins,
+            standings[-1].appearances,
+        ):
+            rank = standings[-1].rank
+        else:
+            rank = position
+        standings.append(Standing(rank, slug, names[slug], wins[slug], appearances[slug]))
+    return Leaderboard(category_slug, in_category[0].category, standings, in_category)
+
+
+@dataclass(frozen=True, slots=True)
+class Category:
+    slug: str
+    name: str
+    count: int
+
+
+def popular_categories(comparisons: Sequence[Comparison], *, limit: int = 12) -> list[Category]:
+    """Categories with the most comparisons first (shown for an empty search)."""
+    counts = Counter(c.category_slug for c in comparisons)
+    names: dict[str, str] = {}
+    for comparison in comparisons:
+        names.setdefault(comparison.category_slug, comparison.category)
+    ranked = sorted(counts.items(), key=lambda item: (-item[1], names[item[0]].casefold()))
+    return [Category(slug, names[slug], count) for slug, count in ranked[:limit]]
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    """One page of a longer list; ``number`` counts from 1."""
+
+    items: list[T]
+    number: int
+    pages: int
+    total: int
+
+    @property
+    def has_prev(self) -> bool:
+        return self.number > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.number < self.pages
+
+
+def paginate(items: Sequence[T], number: int, *, per_page: int = PER_PAGE) -> Page[T] | None:
+    """The requested page, or None when it is past the end (page 1 always exists)."""
+    pages = max(1, math.ceil(len(items) / per_page))
+    if number < 1 or number > pages:
+        return None
+    start = (number - 1) * per_page
+    return Page(list(items[start : start + per_page]), number, pages, len(items))
+
+
+def page_number(raw: str | None) -> int | None:
+    """``?page=`` as a positive int; None for garbage, which routes answer with a 404."""
+    if raw is None or raw == "":
+        return 1
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 6:
+        return None
+    number = int(raw)
+    return number if number >= 1 else None

@@ -1,0 +1,294 @@
+"""What search engines and feed readers read: sitemap, robots.txt, Atom feed, JSON-LD.
+
+Pure functions from comparisons and the site's base URL to bytes or strings; the site caches
+their output per content change. XML is built with ElementTree, so every value is escaped.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+from typing import Any
+from xml.etree import ElementTree as ET
+
+from markupsafe import Markup
+
+from app.content.model import Comparison, Option
+from app.discovery import leaderboard
+from app.render import markdown_to_html
+
+SITEMAP_LIMIT = 50_000  # URLs per sitemap file, the protocol's maximum
+FEED_SIZE = 50
+_SITEMAP_NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
+_ATOM_NS = "http://www.w3.org/2005/Atom"
+# XML 1.0 forbids most control characters even when escaped; drop them from any text we emit.
+_XML_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_TAG = re.compile(r"<[^>]+>")
+_SPACE = re.compile(r"[ \t]+")
+
+
+def plain_text(markdown_source: str) -> str:
+    """Editor Markdown as plain text: rendered (so escapes resolve), then tags dropped."""
+    rendered = str(markdown_to_html(markdown_source))
+    rendered = re.sub(r"</(p|li|h\d|pre|blockquote|tr)>", "\n", rendered)
+    text = html.unescape(_TAG.sub("", rendered))
+    lines = (_SPACE.sub(" ", line).strip() for line in text.splitlines())
+    return "\n".join(line for line in lines if line)
+
+
+def _xml_text(value: str) -> str:
+    return _XML_ILLEGAL.sub("", value)
+
+
+def _moment(day: date) -> str:
+    return datetime.combine(day, time.min, tzinfo=UTC).isoformat().replace("+00:00", "Z")
+
+
+# --- sitemap ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SitemapEntry:
+    path: str  # starts with "/"
+    lastmod: date | None
+
+
+def sitemap_entries(comparisons: Sequence[Comparison]) -> list[SitemapEntry]:
+    """Every public page: home, each comparison, category, tag, option and leaderboard."""
+    if not comparisons:
+        return [SitemapEntry("/", None)]
+    entries = [SitemapEntry("/", max(c.last_modified for c in comparisons))]
+    groups: dict[str, dict[str, date]] = {"category": {}, "best": {}, "tag": {}, "option": {}}
+
+    def touch(kind: str, slug: str, day: date) -> None:
+        if slug and (slug not in groups[kind] or groups[kind][slug] < day):
+            groups[kind][slug] = day
+
+    for comparison in comparisons:
+        entries.append(SitemapEntry(f"/compare/{comparison.slug}", comparison.last_modified))
+        day = comparison.last_modified
+        touch("category", comparison.category_slug, day)
+        touch("best", comparison.category_slug, day)
+        for tag in comparison.tag_slugs:
+            touch("tag", tag, day)
+        for option in comparison.options:
+            touch("option", option.slug, day)
+    for kind, pages in groups.items():
+        entries.extend(SitemapEntry(f"/{kind}/{slug}", day) for slug, day in sorted(pages.items()))
+    return entries
+
+
+def _xml_bytes(root: ET.Element) -> bytes:
+    body: bytes = ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    return body
+
+
+def sitemap_xml(entries: Iterable[SitemapEntry], site_url: str) -> bytes:
+    ET.register_namespace("", _SITEMAP_NS)
+    root = ET.Element(f"{{{_SITEMAP_NS}}}urlset")
+    for entry in entries:
+        url = ET.SubElement(root, f"{{{_SITEMAP_NS}}}url")
+        ET.SubElement(url, f"{{{_SITEMAP_NS}}}loc").text = _xml_text(site_url + entry.path)
+        if entry.lastmod is not None:
+            ET.SubElement(url, f"{{{_SITEMAP_NS}}}lastmod").text = entry.lastmod.isoformat()
+    return _xml_bytes(root)
+
+
+def sitemap_index_xml(parts: Sequence[Sequence[SitemapEntry]], site_url: str) -> bytes:
+    """The index naming ``/sitemap-1.xml`` … one per chunk of at most SITEMAP_LIMIT URLs."""
+    ET.register_namespace("", _SITEMAP_NS)
+    root = ET.Element(f"{{{_SITEMAP_NS}}}sitemapindex")
+    for number, part in enumerate(parts, start=1):
+        item = ET.SubElement(root, f"{{{_SITEMAP_NS}}}sitemap")
+        ET.SubElement(item, f"{{{_SITEMAP_NS}}}loc").text = f"{site_url}/sitemap-{number}.xml"
+        days = [entry.lastmod for entry in part if entry.lastmod is not None]
+        if days:
+            ET.SubElement(item, f"{{{_SITEMAP_NS}}}lastmod").text = max(days).isoformat()
+    return _xml_bytes(root)
+
+
+def chunk(entries: Sequence[SitemapEntry], size: int = SITEMAP_LIMIT) -> list[list[SitemapEntry]]:
+    return [list(entries[start : start + size]) for start in range(0, len(entries), size)]
+
+
+def robots_txt(site_url: str) -> bytes:
+    lines = [
+        "User-agent: *",
+        "Disallow: /search",  # endless query pages add nothing the sitemap lacks
+        "Disallow: /api/",
+        "",
+        f"Sitemap: {site_url}/sitemap.xml",
+        "",
+    ]
+    return "\n".join(lines).encode("utf-8")
+
+
+# --- Atom feed -------------------------------------------------------------------------------
+
+
+def atom_feed(
+    comparisons: Sequence[Comparison], *, site_url: str, site_name: str, size: int = FEED_SIZE
+) -> bytes:
+    """The newest ``size`` comparisons as an Atom 1.0 feed (RFC 4287)."""
+    newest = sorted(comparisons, key=lambda c: (c.published, c.slug), reverse=True)[:size]
+    ET.register_namespace("", _ATOM_NS)
+
+    def sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
+        element = ET.SubElement(parent, f"{{{_ATOM_NS}}}{tag}", attrs)
+        if text is not None:
+            element.text = _xml_text(text)
+        return element
+
+    feed = ET.Element(f"{{{_ATOM_NS}}}feed")
+    sub(feed, "id", f"{site_url}/")
+    sub(feed, "title", site_name)
+    sub(feed, "subtitle", "Comparisons with a clear pick.")
+    updated = max((c.last_modified for c in newest), default=date(2000, 1, 1))
+    sub(feed, "updated", _moment(updated))
+    sub(feed, "link", rel="self", type="application/atom+xml", href=f"{site_url}/feed.xml")
+    sub(feed, "link", rel="alternate", type="text/html", href=f"{site_url}/")
+    author = sub(feed, "author")
+    sub(author, "name", site_name)
+    for comparison in newest:
+        url = f"{site_url}/compare/{comparison.slug}"
+        entry = sub(feed, "entry")
+        sub(entry, "id", url)
+        sub(entry, "title", comparison.title)
+        sub(entry, "link", rel="alternate", type="text/html", href=url)
+        sub(entry, "published", _moment(comparison.published))
+        sub(entry, "updated", _moment(comparison.last_modified))
+        sub(entry, "category", term=comparison.category_slug, label=comparison.category)
+        sub(entry, "summary", comparison.summary)
+        body = (
+            f"<p>{html.escape(comparison.summary)}</p>"
+            f"<p>Our pick: <strong>{html.escape(comparison.pick)}</strong>.</p>"
+            f"{markdown_to_html(comparison.bottom_line)}"
+        )
+        sub(entry, "content", body, type="html")
+    return _xml_bytes(feed)
+
+
+# --- JSON-LD ---------------------------------------------------------------------------------
+
+
+def script_json(data: Any) -> Markup:
+    """JSON safe inside ``<script>``: ``<``, ``>`` and ``&`` as \\u escapes, still valid JSON."""
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    # U+2028/9 are legal in JSON but end a line in older JavaScript parsers.
+    text = text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+    return Markup(text)
+
+
+def _notes(items: Sequence[str]) -> dict[str, Any]:
+    return {
+        "@type": "ItemList",
+        "itemListElement": [
+            {"@type": "ListItem", "position": position, "name": plain_text(item)}
+            for position, item in enumerate(items, start=1)
+        ],
+    }
+
+
+def comparison_json_ld(comparison: Comparison, *, site_url: str, site_name: str) -> dict[str, Any]:
+    """schema.org markup: a Review whose verdict is the pick, one Review per option with
+    ``positiveNotes``/``negativeNotes`` (the form search engines read for editorial pros and
+    cons), and the options as an ItemList."""
+    url = f"{site_url}/compare/{comparison.slug}"
+    publisher = {"@type": "Organization", "name": site_name, "url": f"{site_url}/"}
+    dates = {
+        "datePublished": comparison.published.isoformat(),
+        "dateModified": comparison.last_modified.isoformat(),
+    }
+
+    def option_thing(option: Option) -> dict[str, Any]:
+        return {
+            "@type": "Thing",
+            "@id": f"{url}#option-{option.slug}",
+            "name": option.name,
+            "url": f"{site_url}/option/{option.slug}",
+            "description": plain_text(option.description),
+        }
+
+    option_reviews = [
+        {
+            "@type": "Review",
+            "@id": f"{url}#review-{option.slug}",
+            "name": f"{option.name}: pros and cons",
+            "url": f"{url}#opt-{option.slug}",
+            "itemReviewed": option_thing(option),
+            "positiveNotes": _notes(option.pros),
+            "negativeNotes": _notes(option.cons),
+            "author": publisher,
+            **dates,
+        }
+        for option in comparison.options
+    ]
+    pick = comparison.pick_option
+    return {
+        "@context": "https://schema.org",
+        "@graph": [
+            {
+                "@type": "Review",
+                "@id": f"{url}#review",
+                "name": comparison.title,
+                "headline": comparison.title,
+                "url": url,
+                "description": comparison.summary,
+                "inLanguage": "en",
+                "articleSection": comparison.category,
+                "keywords": ", ".join(comparison.tags),
+                "itemReviewed": {"@id": f"{url}#option-{pick.slug}"},
+                "reviewBody": plain_text(comparison.bottom_line),
+                "positiveNotes": _notes(pick.pros),
+                "negativeNotes": _notes(pick.cons),
+                "hasPart": [{"@id": review["@id"]} for review in option_reviews],
+                "about": {"@id": f"{url}#options"},
+                "image": f"{site_url}/og/{comparison.slug}.png",
+                "author": publisher,
+                "publisher": publisher,
+                **dates,
+            },
+            {
+                "@type": "ItemList",
+                "@id": f"{url}#options",
+                "name": comparison.title,
+                "numberOfItems": len(comparison.options),
+                "itemListElement": [
+                    {"@type": "ListItem", "position": position, "item": option_thing(option)}
+                    for position, option in enumerate(comparison.options, start=1)
+                ],
+            },
+            *option_reviews,
+        ],
+    }
+
+
+def category_json_ld(
+    category_slug: str, comparisons: Sequence[Comparison], *, site_url: str
+) -> dict[str, Any] | None:
+    """The leaderboard of a category as a schema.org ItemList, best option first."""
+    board = leaderboard(category_slug, comparisons)
+    if board is None:
+        return None
+    return {
+        "@context": "https://schema.org",
+        "@type": "ItemList",
+        "name": f"Best {board.category}",
+        "url": f"{site_url}/best/{category_slug}",
+        "itemListOrder": "https://schema.org/ItemListOrderDescending",
+        "numberOfItems": len(board.standings),
+        "itemListElement": [
+            {
+                "@type": "ListItem",
+                "position": position,
+                "name": standing.name,
+                "url": f"{site_url}/option/{standing.slug}",
+            }
+            for position, standing in enumerate(board.standings, start=1)
+        ],
+    }

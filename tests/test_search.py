@@ -1,0 +1,211 @@
+"""Search: FTS5 ranking, prefix matching, safe handling of any reader text, the search page."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from bs4 import BeautifulSoup
+from fastapi.testclient import TestClient
+
+from app.content.library import Library
+from app.main import create_app
+from app.search import MAX_QUERY_CHARS, SearchIndex, match_expression, query_terms
+from app.settings import Settings
+from tests.conftest import ROOT
+from tests.discovery_content import write
+
+NOW = datetime(2026, 6, 1, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def content(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("content")
+    write(folder, ["Knowledge Distillation", "Pruning"], category="Machine Learning",
+          tags=["compression"])  # fmt: skip
+    write(folder, ["Rclone", "rsync"], category="Storage", tags=["sync", "backup"])
+    # Title match for "kafka" ...
+    write(folder, ["Kafka", "Pulsar"], category="Messaging", tags=["streaming"])
+    # ... and a body-only match for it, which must rank below.
+    write(folder, ["RabbitMQ", "NATS"], category="Messaging", tags=["queues"],
+          body="Teams moving off Kafka often land here.")  # fmt: skip
+    write(folder, ["Xylo", "Marimba"], body="<script>alert(1)</script> xylophone & <b>bold</b>")
+    write(folder, ["Secretdraft", "Other"], extra_front="draft: true\n", body="zebrafish")
+    write(folder, ["Futurething", "Other2"], published="2099-01-01", body="okapi")
+    for number in range(30):
+        write(folder, [f"Widget{number}", f"Gadget{number}"], category="Gizmos",
+              tags=["widgets"], body="A widget roundup.")  # fmt: skip
+    return folder
+
+
+@pytest.fixture(scope="module")
+def index(content: Path) -> Iterator[SearchIndex]:
+    library = Library.load(content)
+    built = SearchIndex(library.comparisons.values())
+    yield built
+    built.close()
+
+
+@pytest.fixture(scope="module")
+def client(content: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    settings = Settings(
+        content_dir=content,
+        data_dir=tmp_path_factory.mktemp("var"),
+        templates_dir=ROOT / "templates",
+        static_dir=ROOT / "static",
+        site_url="https://nicepick.test",
+        redirect_host=False,
+        _env_file=None,  # type: ignore[call-arg]
+    )
+    with TestClient(create_app(settings), follow_redirects=False) as test_client:
+        yield test_client
+
+
+def slugs(index: SearchIndex, text: str) -> list[str]:
+    return [hit.slug for hit in index.search(text, now=NOW).hits]
+
+
+def test_prefix_finds_knowledge_distillation(index: SearchIndex) -> None:
+    assert slugs(index, "distil") == ["knowledge-distillation-vs-pruning"]
+
+
+def test_prefix_finds_rclone(index: SearchIndex) -> None:
+    assert slugs(index, "rclo") == ["rclone-vs-rsync"]
+
+
+def test_prefix_is_case_and_accent_insensitive(index: SearchIndex) -> None:
+    assert slugs(index, "RCLÖ") == ["rclone-vs-rsync"]
+
+
+def test_title_match_ranks_above_body_match(index: SearchIndex) -> None:
+    assert slugs(index, "kafka") == ["kafka-vs-pulsar", "rabbitmq-vs-nats"]
+
+
+def test_every_word_must_match(index: SearchIndex) -> None:
+    assert slugs(index, "kafka pulsar") == ["kafka-vs-pulsar"]
+    assert slugs(index, "kafka marimba") == []
+
+
+def test_drafts_and_future_pages_are_not_found(index: SearchIndex) -> None:
+    assert slugs(index, "zebrafish") == []
+    assert slugs(index, "okapi") == []
+    assert slugs(index, "secretdraft") == []
+
+
+def test_drafts_are_found_in_preview(index: SearchIndex) -> None:
+    hits = index.search("zebrafish", now=NOW, drafts=True).hits
+    assert [hit.slug for hit in hits] == ["secretdraft-vs-other"]
+
+
+def test_snippet_escapes_text_and_marks_words(index: SearchIndex) -> None:
+    (hit,) = index.search("xylophone", now=NOW).hits
+    assert "<mark>xylophone</mark>" in hit.snippet
+    assert "&lt;script" in hit.snippet
+    assert "<script" not in hit.snippet and "<b>" not in hit.snippet
+
+
+def test_reader_words_never_become_query_syntax() -> None:
+    assert query_terms('a" OR b NEAR(c) *d ^e -f') == ["a", "or", "b", "near", "c", "d", "e", "f"]
+    assert match_expression(["near", "c"]) == '"near"* "c"*'
+    assert query_terms("x" * 3000) == ["x" * MAX_QUERY_CHARS]
+    assert query_terms("\ud800rclo\x00ne") == ["rclo", "ne"]
+
+
+def test_search_page_lists_results_with_highlight(client: TestClient) -> None:
+    response = client.get("/search", params={"q": "rclo"})
+    assert response.status_code == 200
+    soup = BeautifulSoup(response.text, "html.parser")
+    results = soup.select(".search-results li")
+    assert [li.h2.a["href"] for li in results] == ["/compare/rclone-vs-rsync"]
+    assert results[0].select_one(".snippet mark").get_text().lower() == "rclone"
+    assert "Storage" in results[0].get_text()
+    # The header's search box keeps the query.
+    assert soup.select_one("#site-search-q")["value"] == "rclo"
+
+
+def test_empty_query_shows_popular_categories(client: TestClient) -> None:
+    response = client.get("/search?q=")
+    assert response.status_code == 200
+    soup = BeautifulSoup(response.text, "html.parser")
+    pills = [a["href"] for a in soup.select(".popular-categories a")]
+    assert pills[0] == "/category/gizmos"  # the category with the most comparisons first
+    assert "/category/messaging" in pills
+
+
+def test_nothing_found_is_a_normal_page(client: TestClient) -> None:
+    response = client.get("/search", params={"q": "qwertyuiop"})
+    assert response.status_code == 200
+    assert "Nothing found" in response.text
+
+
+def test_search_paginates(client: TestClient) -> None:
+    first = BeautifulSoup(client.get("/search?q=widget").text, "html.parser")
+    assert len(first.select(".search-results > li")) == 24
+    assert first.select_one('a[rel="next"]')["href"] == "/search?q=widget&page=2"
+    second = BeautifulSoup(client.get("/search?q=widget&page=2").text, "html.parser")
+    assert len(second.select(".search-results > li")) == 6
+    assert second.select_one('a[rel="next"]') is None
+    assert client.get("/search?q=widget&page=3").status_code == 404
+    assert client.get("/search?q=widget&page=-1").status_code == 404
+
+
+HOSTILE = [
+    '"',
+    '""""',
+    "'",
+    "NEAR(",
+    "NEAR(a b",
+    "a AND OR b",
+    "AND",
+    "NOT",
+    "*",
+    "**rclo",
+    "rclo*",
+    "^kafka",
+    "col:kafka",
+    "title:kafka",
+    "{title options}: kafka",
+    "'; DROP TABLE docs; --",
+    "1) OR 1=1 --",
+    "\x00\x01\x02\x1f\x7f",
+    "\u202erclo",
+    "x" * 3000,
+    "a " * 1500,
+    "🦀 rust",
+    "中文 搜索",
+    "<script>alert(1)</script>",
+    "%",
+    "\\",
+]
+
+
+@pytest.mark.parametrize("query", HOSTILE)
+def test_hostile_queries_answer_a_normal_page(client: TestClient, query: str) -> None:
+    response = client.get("/search", params={"q": query})
+    assert response.status_code == 200
+    soup = BeautifulSoup(response.text, "html.parser")
+    assert soup.h1.get_text() == "Search"
+    assert not soup.select("script:not([type])")
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "/search?q=%ED%A0%80",  # a lone surrogate, UTF-8-encoded
+        "/search?q=%ED%A0%80rclo%ED%B0%80",
+        "/search?q=%FF%FE",  # not UTF-8 at all
+        "/search?q=%00",
+        "/search?q=a&q=b",
+        "/search?q=rclo&page=99999999999999999999",
+        "/search?q=rclo&page=%ED%A0%80",
+    ],
+)
+def test_hostile_raw_urls_never_fail(client: TestClient, raw: str) -> None:
+    assert client.get(raw).status_code in (200, 404)
+
+
+def test_surrogate_query_still_finds_words(client: TestClient) -> None:
+    soup = BeautifulSoup(client.get("/search?q=%ED%A0%80rclo").text, "html.parser")
+    assert soup.select(".search-results li")
