@@ -12,8 +12,9 @@ from fastapi.testclient import TestClient
 from app.main import create_app
 from app.settings import Settings
 
-# PostgreSQL fixtures (pg_url, pg_module_url, pg_cluster) live in tests/pg.py.
-pytest_plugins = ["tests.pg"]
+# PostgreSQL fixtures (pg_url, pg_module_url, pg_cluster) live in tests/pg.py; the SMTP
+# server (smtp_server) in tests/smtp.py.
+pytest_plugins = ["tests.pg", "tests.smtp"]
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -1,0 +1,281 @@
+"""The feedback form end to end through HTTP, with the outbox mailing a real SMTP server."""
+
+from __future__ import annotations
+
+import csv
+import json
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from bs4 import BeautifulSoup
+from fastapi.testclient import TestClient
+
+from app.cli import main
+from app.feedback.service import Feedback
+from app.main import create_app
+from app.settings import Settings
+from app.web.responses import HOT_SECONDS
+from tests.conftest import GOOD
+from tests.smtp import SmtpServer
+
+PAGE = "/compare/vim-vs-emacs"
+POST = "/compare/vim-vs-emacs/feedback"
+MESSAGE = "Emacs has Org mode, and nothing in Vim comes close."
+
+
+def soup(html: str) -> BeautifulSoup:
+    return BeautifulSoup(html, "html.parser")
+
+
+@pytest.fixture
+def mail_settings(settings: Settings, smtp_server: SmtpServer) -> Settings:
+    smtp_server.reset()
+    return settings.model_copy(
+        update={
+            "smtp_host": smtp_server.host,
+            "smtp_port": smtp_server.port,
+            "smtp_tls": "none",
+            "smtp_timeout": 5.0,
+            "outbox_poll_seconds": 0.2,
+            "outbox_retry_seconds": 0.1,
+            "outbox_max_backoff_seconds": 0.5,
+            "outbox_lease_seconds": 5.0,
+            "feedback_rate": "100/minute",
+        }
+    )
+
+
+@pytest.fixture
+def make_client(
+    mail_settings: Settings, write_content: Callable[[str, str], Path]
+) -> Iterator[Callable[..., TestClient]]:
+    write_content("vim-vs-emacs.md", GOOD)
+    clients: list[TestClient] = []
+
+    def make(**overrides: object) -> TestClient:
+        client = TestClient(create_app(mail_settings.model_copy(update=overrides)))
+        client.follow_redirects = False
+        clients.append(client.__enter__())
+        return client
+
+    yield make
+    for client in clients:
+        client.__exit__(None, None, None)
+
+
+@pytest.fixture
+def web(make_client: Callable[..., TestClient]) -> TestClient:
+    return make_client()
+
+
+def feedback_of(client: TestClient) -> Feedback:
+    feedback: Feedback = client.app.state.feedback  # type: ignore[attr-defined]
+    return feedback
+
+
+def token_of(client: TestClient) -> str:
+    field = soup(client.get(PAGE).text).select_one('#feedback input[name="token"]')
+    assert field is not None
+    return str(field["value"])
+
+
+def send(client: TestClient, **fields: str) -> object:
+    data = {"option": "Emacs", "message": MESSAGE, "token": token_of(client), "website": ""}
+    data.update(fields)
+    return client.post(POST, data=data)
+
+
+def test_form_is_accessible_and_offers_every_option(web: TestClient) -> None:
+    page = soup(web.get(PAGE).text)
+    form = page.select_one("#feedback form")
+    assert form is not None and form["method"] == "post" and form["action"] == POST
+    radios = form.select('input[type="radio"][name="option"]')
+    assert [r["value"] for r in radios] == ["Vim", "Emacs"]
+    for field in form.select("input:not([type=hidden]), textarea"):
+        assert page.select_one(f'label[for="{field["id"]}"]') is not None, field
+    honeypot = form.select_one('input[name="website"]')
+    assert honeypot is not None and honeypot.find_parent(attrs={"hidden": True}) is not None
+    scripts = [s["src"] for s in page.select("script[src]")]
+    assert any(src.startswith("/static/feedback.") for src in scripts)
+    assert page.select("script:not([src]):not([type='application/ld+json'])") == []
+
+
+def test_note_is_stored_then_mailed_once_with_headers_and_body(
+    web: TestClient, smtp_server: SmtpServer
+) -> None:
+    response = send(web, name="Ada Lovelace", email="ada@example.org")
+    assert response.status_code == 303  # type: ignore[attr-defined]
+    assert response.headers["location"] == f"{PAGE}?thanks=1#feedback"  # type: ignore[attr-defined]
+    (note,) = feedback_of(web).store.notes()
+    assert (note.reader_pick, note.our_pick, note.message) == ("Emacs", "Vim", MESSAGE)
+    assert note.page_updated is not None and len(note.page_hash) >= 12
+
+    (mail,) = smtp_server.wait_for(1)
+    assert mail["To"] == "editors@nicepick.dev"
+    assert mail["From"] == "Nice Pick <noreply@nicepick.dev>"
+    assert mail["Reply-To"] == "ada@example.org"
+    assert mail["Subject"] == "Disagreement: Vim vs Emacs"
+    assert mail["Message-ID"].startswith(f"<note-{note.id}.")
+    assert mail["Message-ID"].endswith("@nicepick.test>")
+    body = mail.get_content()
+    for expected in (
+        "https://nicepick.test/compare/vim-vs-emacs",
+        "Our pick:     Vim",
+        "Reader picks: Emacs",
+        "Ada Lovelace",
+        MESSAGE,
+        f"Note id:      {note.id}",
+        note.page_hash[:12],
+        note.created_at.strftime("%Y-%m-%d %H:%M"),
+    ):
+        assert expected in body
+    time.sleep(0.6)  # a few poll rounds: nothing is sent twice
+    assert len(smtp_server.messages) == 1
+    (entry,) = feedback_of(web).store.outbox_entries(include_sent=True)
+    assert entry.sent_at is not None and entry.attempts == 1
+
+
+def test_thank_you_notice_and_meter_show_counts_never_words(web: TestClient) -> None:
+    send(web, email="ada@example.org", name="Ada")
+    send(web, option="Vim")
+    page = soup(web.get(f"{PAGE}?thanks=1").text)
+    notice = page.select_one("#feedback [role=status]")
+    assert notice is not None and "Thank you" in notice.get_text()
+    counts = [li.get_text(" ", strip=True) for li in page.select(".disagreement-meter li")]
+    assert counts == ["Vim our pick 1 (50%)", "Emacs 1 (50%)"]
+    text = page.get_text()
+    assert MESSAGE not in text and "ada@example.org" not in text and "Ada" not in text
+    time.sleep(HOT_SECONDS + 0.1)  # the hot path may keep a page this long
+    plain = soup(web.get(PAGE).text)
+    assert plain.select_one("#feedback [role=status]") is None
+    assert plain.select_one(".disagreement-meter") is not None
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("name", "Ada\r\nBcc: victim@example.org"),
+        ("email", "ada@example.org\r\nBcc: victim@example.org"),
+        ("email", "ada@example.org\nSubject: hi"),
+    ],
+)
+def test_header_injection_is_refused_and_nothing_is_stored_or_sent(
+    web: TestClient, smtp_server: SmtpServer, field: str, value: str
+) -> None:
+    response = send(web, **{field: value})
+    assert response.status_code == 422  # type: ignore[attr-defined]
+    page = soup(response.text)  # type: ignore[attr-defined]
+    error = page.select_one(f"#fb-{field}-error")
+    assert error is not None and "one line" in error.get_text()
+    textarea = page.select_one("#fb-message")
+    assert textarea is not None and textarea.get_text() == MESSAGE
+    assert feedback_of(web).store.notes() == []
+    time.sleep(0.4)
+    assert smtp_server.messages == []
+
+
+def test_invalid_note_is_rerendered_with_errors_by_each_field(web: TestClient) -> None:
+    response = web.post(POST, data={"message": "short", "name": "Al", "token": token_of(web)})
+    assert response.status_code == 422
+    page = soup(response.text)
+    message = page.select_one("#fb-message")
+    assert message is not None and message.get_text() == "short"
+    assert message["aria-invalid"] == "true"
+    assert "fb-message-error" in str(message["aria-describedby"])
+    assert page.select_one("#fb-option-error") is not None
+    name = page.select_one("#fb-name")
+    assert name is not None and name["value"] == "Al"
+    summary = page.select_one("#feedback-errors[role=alert]")
+    assert summary is not None and len(summary.select("li a")) == 2
+
+
+def test_honeypot_note_looks_accepted_but_is_dropped(
+    web: TestClient, smtp_server: SmtpServer
+) -> None:
+    response = send(web, website="http://spam.example")
+    assert response.status_code == 303  # type: ignore[attr-defined]
+    assert feedback_of(web).store.notes() == []
+    time.sleep(0.4)
+    assert smtp_server.messages == []
+
+
+def test_tokens_for_another_page_or_too_old_are_refused_readably(web: TestClient) -> None:
+    tokens = feedback_of(web).tokens
+    other = tokens.issue("nano-vs-ed", page_hash="x", page_updated=None)
+    stale = tokens.issue("vim-vs-emacs", page_hash="x", page_updated=None, now=time.time() - 2e5)
+    for token, fragment in ((other, "another page"), (stale, "more than a day"), ("", "verified")):
+        response = send(web, token=token)
+        assert response.status_code == 422  # type: ignore[attr-defined]
+        box = soup(response.text).select_one("#feedback-errors")  # type: ignore[attr-defined]
+        assert box is not None and fragment in box.get_text()
+    assert feedback_of(web).store.notes() == []
+
+
+def test_note_sent_faster_than_a_person_types_is_refused(
+    make_client: Callable[..., TestClient],
+) -> None:
+    client = make_client(feedback_min_seconds=30)
+    response = send(client)
+    assert response.status_code == 422  # type: ignore[attr-defined]
+    assert "faster than a person" in response.text  # type: ignore[attr-defined]
+    textarea = soup(response.text).select_one("#fb-message")  # type: ignore[attr-defined]
+    assert textarea is not None and textarea.get_text() == MESSAGE
+
+
+def test_rate_limit_answers_429_with_a_readable_page(
+    make_client: Callable[..., TestClient],
+) -> None:
+    client = make_client(feedback_rate="2/minute")
+    assert send(client).status_code == 303  # type: ignore[attr-defined]
+    assert send(client).status_code == 303  # type: ignore[attr-defined]
+    response = send(client)
+    assert response.status_code == 429  # type: ignore[attr-defined]
+    assert "wait a few minutes" in response.text  # type: ignore[attr-defined]
+    assert len(feedback_of(client).store.notes()) == 2
+
+
+def test_oversized_binary_and_misdirected_posts(web: TestClient) -> None:
+    form = {"content-type": "application/x-www-form-urlencoded"}
+    huge = web.post(POST, content=b"message=" + b"x" * 70_000, headers=form)
+    assert huge.status_code == 413
+    binary = web.post(POST, content=b"message=%FF%FEabc&option=Vim", headers=form)
+    assert binary.status_code == 400
+    raw = web.post(POST, content=b"message=\xff\xfe", headers=form)
+    assert raw.status_code == 400
+    assert web.post("/compare/no-such-page/feedback", data={"message": "x"}).status_code == 404
+    assert feedback_of(web).store.notes() == []
+
+
+def test_editor_commands_list_export_and_outbox(
+    web: TestClient,
+    mail_settings: Settings,
+    smtp_server: SmtpServer,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    send(web, name="Ada")
+    smtp_server.wait_for(1)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("NICEPICK_DATA_DIR", str(mail_settings.data_dir))
+    capsys.readouterr()
+
+    assert main(["feedback", "list", "--json", "--slug", "vim-vs-emacs"]) == 0
+    (listed,) = json.loads(capsys.readouterr().out)
+    assert listed["reader_pick"] == "Emacs" and listed["name"] == "Ada"
+    assert listed["page_hash"] and listed["page_updated"] == "2026-01-15"
+
+    assert main(["feedback", "list"]) == 0
+    text = capsys.readouterr().out
+    assert "picks Emacs (ours: Vim)" in text and "updated 2026-01-15" in text
+
+    target = tmp_path / "notes.csv"
+    assert main(["feedback", "export", "--csv", str(target)]) == 0
+    with target.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [row["message"] for row in rows] == [MESSAGE]
+
+    assert main(["outbox"]) == 0
+    assert "outbox empty" in capsys.readouterr().out
