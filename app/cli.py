@@ -27,6 +27,8 @@ def _serve(args: argparse.Namespace) -> int:
         os.environ["NICEPICK_CONTENT_DIR"] = args.content
     if args.reload:
         os.environ["NICEPICK_RELOAD"] = "true"
+        # An editor must see a save on the next load, never a browser-cached copy.
+        os.environ.setdefault("NICEPICK_CACHE_SECONDS", "0")
     if args.drafts:
         os.environ["NICEPICK_DRAFTS"] = "true"
     from app.settings import Settings
@@ -43,6 +45,8 @@ def _serve(args: argparse.Namespace) -> int:
         workers=args.workers,
         log_level=args.log_level,
         proxy_headers=False,  # client addresses are resolved by our trusted-proxy rule
+        # Preview event streams stay open; do not let them hold a Ctrl-C for long.
+        timeout_graceful_shutdown=2 if args.reload else None,
         server_header=False,
     )
     return 0

@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.feedback.service import Feedback
+from app.preview import Preview
 from app.settings import Settings
 from app.site import Site
 from app.surfaces import Surfaces
@@ -27,6 +28,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """The site for these settings; tests pass their own."""
     settings = settings or Settings()
     site = Site(settings)
+    # Live preview (``serve --reload``): a file watcher and the browsers' event stream.
+    preview = Preview(site) if settings.reload else None
     # Reader notes: the form's token and meter on each comparison page, the outbox sender.
     feedback = Feedback(settings)
     site.comparison_parts.append(feedback.page_part)
@@ -38,11 +41,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if not site.loaded.is_set():
             site.load()
         surfaces.warm_search()  # in a thread: startup never waits for the search index
+        if preview is not None:
+            preview.start()
         await feedback.start()
         try:
             yield
         finally:
             await feedback.stop()
+            if preview is not None:
+                preview.stop()
 
     app = FastAPI(
         title="Nice Pick",
@@ -63,6 +70,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(seo.router)
     app.include_router(api.router)
     app.include_router(feedback_routes.router)
+    if preview is not None:
+        app.include_router(preview.router)
 
     @app.exception_handler(pages.NotFound)
     async def not_found(request: Request, exc: pages.NotFound) -> Response:

@@ -57,6 +57,7 @@ class Site:
             feedback_to=settings.feedback_to,
             asset=self.asset_url,
             show_drafts=settings.drafts,
+            preview=settings.reload,  # base.html adds the live-preview script only then
         )
 
     # --- content ----------------------------------------------------------------------------
@@ -74,10 +75,21 @@ class Site:
         return datetime.now(UTC)
 
     def visible(self) -> list[Comparison]:
+        """Every comparison readers may see now, newest first: THE list for every surface.
+
+        Drafts and future ``published`` dates stay out unless ``--drafts`` is on; pages,
+        listings, sitemap, feed, search and API all start from here or ``is_visible``.
+        """
         return self.library.visible(self.now(), drafts=self.settings.drafts)
 
     def is_visible(self, comparison: Comparison) -> bool:
+        """Whether one comparison may be shown now (the same rule as ``visible``)."""
         return self.settings.drafts or comparison.is_public(self.now())
+
+    def assets_changed(self) -> None:
+        """A static file changed: new fingerprints, and no cached page keeps the old URLs."""
+        self._assets.clear()
+        self.cache.clear()
 
     def _visibility_key(self) -> int:
         """Changes when a scheduled comparison goes live, so cached listings follow it."""
