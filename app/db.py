@@ -35,6 +35,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -48,6 +49,16 @@ ADVISORY_LOCK_KEY = 0x6E6963657069636B  # "nicepick"
 
 P = ParamSpec("P")
 T = TypeVar("T")
+
+
+# What a database that is down, restarting or unreachable raises (as opposed to a bug in a
+# query): callers answer these with "try again", never with a fake success.
+UNAVAILABLE: tuple[type[Exception], ...] = (
+    sa_exc.OperationalError,
+    sa_exc.InterfaceError,
+    sa_exc.TimeoutError,
+    sa_exc.DisconnectionError,
+)
 
 
 class SchemaBehind(RuntimeError):
@@ -64,14 +75,26 @@ class SchemaStatus:
         return self.current == self.head
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+    # Let SQLAlchemy's "begin" event issue BEGIN itself, so writes can take the lock up
+    # front: https://docs.sqlalchemy.org/en/20/dialects/sqlite.html#pysqlite-serializable
+    dbapi_connection.isolation_level = None
     # WAL lets readers and one writer work at once; busy_timeout makes a second writer wait
     # for the lock instead of failing at once with "database is locked".
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+
+
+def _sqlite_begin(connection: Connection) -> None:
+    # A deferred transaction that reads, then writes, can fail at once with SQLITE_BUSY
+    # instead of waiting; IMMEDIATE waits on busy_timeout for the write lock. Writers ask
+    # for it with ``execution_options(write=True)``.
+    write = connection.get_execution_options().get("write", False)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
 
 def make_engine(
@@ -91,9 +114,10 @@ def make_engine(
             pool_size=pool_size,
             max_overflow=max_overflow,
             pool_pre_ping=True,
-            connect_args={"timeout": connect_timeout, "check_same_thread": False},
+            connect_args={"timeout": 30, "check_same_thread": False},
         )
-        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "connect", _sqlite_connect)
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     return create_engine(
         url,

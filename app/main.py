@@ -15,7 +15,7 @@ from app.preview import Preview
 from app.settings import Settings
 from app.site import Site
 from app.surfaces import Surfaces
-from app.web import api, discovery, pages, seo
+from app.web import api, discovery, health, pages, seo
 from app.web import feedback as feedback_routes
 from app.web.responses import HotPages, page
 from app.web.security import SecurityHeaders
@@ -59,6 +59,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.site = site
     app.state.surfaces = surfaces
     app.state.feedback = feedback
+    app.state.db = feedback.db  # /readyz asks it
     # Added first so it sits inside every other middleware: hot pages still get their headers.
     app.add_middleware(HotPages, site=site)
     app.add_middleware(SecurityHeaders, settings=settings)
@@ -66,6 +67,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Added last, so it is outermost: a request for a wrong host is answered before any work.
         app.add_middleware(CanonicalHostMiddleware, site_url=settings.site_url)
     app.include_router(pages.router)
+    app.include_router(health.router)
     app.include_router(discovery.router)
     app.include_router(seo.router)
     app.include_router(api.router)

@@ -6,7 +6,12 @@ from other processes and retries after a restart are picked up too. A failed att
 recorded with its error and retried after ``outbox_retry_seconds * 2**(attempts-1)``, capped
 at ``outbox_max_backoff_seconds``. A row is claimed with a lease before sending, so two
 processes never send it at the same time; a process killed mid-send leaves a lease that
-expires after ``outbox_lease_seconds``.
+expires after ``outbox_lease_seconds``. A process that stops normally (SIGTERM) finishes the
+send in progress and hands back the leases it still holds, so another instance sends those
+notes at once.
+
+Database calls go through the ``Database``'s bounded thread pool (see ``app/db.py``) when one
+is given, else Starlette's.
 """
 
 from __future__ import annotations
@@ -17,15 +22,21 @@ import logging
 import os
 import socket
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
 
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
+from app.db import Database
 from app.feedback.mail import Transport, build_message
 from app.feedback.store import Delivery, FeedbackStore
 from app.settings import Settings
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 def backoff(attempts: int, *, base: float, cap: float) -> float:
@@ -41,7 +52,9 @@ class OutboxSender:
         settings: Settings,
         *,
         batch: int = 5,
+        db: Database | None = None,
     ) -> None:
+        self.db = db
         self.store = store
         self.transport = transport
         self.settings = settings
@@ -50,6 +63,11 @@ class OutboxSender:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
+
+    async def _call(self, fn: Callable[..., T], *args: Any) -> T:
+        if self.db is not None:
+            return await self.db.run(fn, *args)
+        return await run_in_threadpool(fn, *args)
 
     # --- lifecycle --------------------------------------------------------------------------
 
@@ -75,6 +93,13 @@ class OutboxSender:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        try:
+            released = await self._call(self.store.release, self.worker)
+        except Exception:  # the database may be away; the leases then simply run out
+            log.warning("could not hand back outbox leases; they end on their own")
+        else:
+            if released:
+                log.info("handed back %d unsent note(s) to the other instances", released)
 
     # --- work -------------------------------------------------------------------------------
 
@@ -93,7 +118,7 @@ class OutboxSender:
 
     async def _next_delay(self) -> float:
         poll = self.settings.outbox_poll_seconds
-        due = await run_in_threadpool(self.store.next_due)
+        due = await self._call(self.store.next_due)
         if due is None:
             return poll
         # A row claimed by another process stays "due" until sent; never spin on it.
@@ -102,7 +127,7 @@ class OutboxSender:
     async def deliver_due(self) -> int:
         """Send one batch of due notes; returns how many were claimed."""
         lease = timedelta(seconds=self.settings.outbox_lease_seconds)
-        deliveries = await run_in_threadpool(
+        deliveries = await self._call(
             lambda: self.store.claim(self.worker, lease=lease, limit=self.batch)
         )
         if deliveries:
@@ -129,11 +154,31 @@ class OutboxSender:
                 "note %d: attempt %d failed (%s); retry in %.0f s", note.id, attempts, text, delay
             )
             retry_at = datetime.now(UTC) + timedelta(seconds=delay)
-            await run_in_threadpool(
+            await self._call(
                 lambda: self.store.mark_failed(
                     delivery.outbox_id, self.worker, text, retry_at=retry_at
                 )
             )
             return
-        await run_in_threadpool(self.store.mark_sent, delivery.outbox_id, self.worker)
+        await self._record_sent(delivery)
         log.info("note %d mailed to %s", note.id, self.settings.feedback_to)
+
+    async def _record_sent(self, delivery: Delivery) -> None:
+        """Commit "sent"; while the database is away, keep trying as long as the lease holds.
+
+        The mail is out: this commit is all that stops a second send once the lease ends (the
+        one duplicate window, docs/deploy.md), so a short database outage must not open it.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.settings.outbox_lease_seconds * 0.9
+        pause = 0.2
+        while True:
+            try:
+                await self._call(self.store.mark_sent, delivery.outbox_id, self.worker)
+                return
+            except SQLAlchemyError:
+                if loop.time() + pause > deadline:
+                    raise
+                log.warning("note %d sent, but not yet recorded; retrying", delivery.note.id)
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, 5.0)

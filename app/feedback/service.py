@@ -3,18 +3,27 @@
 ``Feedback.submit`` runs the checks in order (rate limit, honeypot, token, fields), commits
 the note with its outbox row, and wakes the sender. ``page_part`` gives the comparison page its
 form token and disagreement meter, keyed so cached pages stay right.
+
+Every database call goes through the ``Database``'s bounded thread pool (``app/db.py``). When
+the database is away, ``submit`` answers ``unavailable`` (the route turns it into a 503 page
+that keeps the reader's text), and the next submission after it returns simply works: the
+pool pre-pings and reconnects. A background task re-reads the meter counts every
+``meter_refresh_seconds``, so notes posted through other instances show here too.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from starlette.concurrency import run_in_threadpool
+from sqlalchemy.exc import SQLAlchemyError
 
 from app.content.model import Comparison
+from app.db import UNAVAILABLE, Database
 from app.feedback.form import FeedbackForm
 from app.feedback.mail import Transport, transport_for
 from app.feedback.outbox import OutboxSender
@@ -25,7 +34,14 @@ from app.settings import Settings
 
 log = logging.getLogger(__name__)
 
-Status = Literal["stored", "ignored", "invalid", "limited"]
+Status = Literal["stored", "ignored", "invalid", "limited", "unavailable"]
+
+UNAVAILABLE_MESSAGE = (
+    "We could not save it just now: our notes database is not answering. Your text is "
+    "still here; please try again in a minute."
+)
+# Rate-limit rows older than any window are swept this often (clients that never came back).
+PRUNE_EVERY_SECONDS = 300.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,21 +88,64 @@ class Feedback:
     def __init__(self, settings: Settings, *, transport: Transport | None = None) -> None:
         self.settings = settings
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        self.store = FeedbackStore.from_url(settings.resolved_database_url)
+        self.db = Database(
+            settings.resolved_database_url,
+            pool_size=settings.database_pool_size,
+            max_overflow=settings.database_max_overflow,
+            connect_timeout=settings.database_timeout,
+        )
+        self.store = FeedbackStore(self.db.engine)
         self.tokens = FormTokens(
             load_secret(settings.secret_key, settings.data_dir),
             min_seconds=settings.feedback_min_seconds,
         )
-        self.rate_limit = RateLimit(settings.feedback_rate)
-        self.sender = OutboxSender(self.store, transport or transport_for(settings), settings)
+        # Counted in the database, so the limit holds across every instance.
+        self.rate_limit = RateLimit(settings.feedback_rate, self.store)
+        self.sender = OutboxSender(
+            self.store, transport or transport_for(settings), settings, db=self.db
+        )
+        self._refresher: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        await run_in_threadpool(self.store.create_schema)
+        try:
+            # SQLite: upgraded here. PostgreSQL: db.SchemaBehind stops the start (by design).
+            await self.db.run(self.store.create_schema)
+            await self.db.run(self.store.refresh_meters)
+        except SQLAlchemyError as error:
+            # Pages need no database: serve them, answer notes with 503, and let /readyz tell.
+            log.warning("database unreachable at start (%s); notes wait for it", error)
         self.sender.start()
+        self._refresher = asyncio.create_task(self._refresh_meters(), name="nicepick-meters")
 
     async def stop(self) -> None:
+        if self._refresher is not None:
+            self._refresher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._refresher
+            self._refresher = None
         await self.sender.stop()
-        self.store.dispose()
+        self.db.dispose()
+
+    async def _refresh_meters(self) -> None:
+        """Re-read the meter counts every few seconds; sweep old rate-limit rows now and then."""
+        loop = asyncio.get_running_loop()
+        next_prune = loop.time() + PRUNE_EVERY_SECONDS
+        failing = False
+        while True:
+            await asyncio.sleep(self.settings.meter_refresh_seconds)
+            try:
+                await self.db.run(self.store.refresh_meters)
+                if loop.time() >= next_prune:
+                    next_prune = loop.time() + PRUNE_EVERY_SECONDS
+                    await self.db.run(
+                        lambda: self.store.prune_rate_hits(older_than=self.rate_limit.period)
+                    )
+            except SQLAlchemyError as error:
+                if not failing:  # once per outage, not every two seconds
+                    log.warning("meter refresh failed (%s); showing the last counts", error)
+                failing = True
+            else:
+                failing = False
 
     # --- the page ---------------------------------------------------------------------------
 
@@ -119,7 +178,11 @@ class Feedback:
         self, comparison: Comparison, fields: Mapping[str, str], *, client: str
     ) -> Outcome:
         form = FeedbackForm.from_fields(fields)
-        if not self.rate_limit.hit(client):
+        try:
+            allowed = await self.db.run(self.rate_limit.hit, client)
+        except UNAVAILABLE as error:
+            return self._unavailable(form, error)
+        if not allowed:
             return Outcome("limited", form)
         if form.is_bot:
             # Answer as if stored: a bot learns nothing from the reply.
@@ -144,6 +207,15 @@ class Feedback:
             page_hash=stamp.page_hash,
             page_updated=stamp.page_updated,
         )
-        note = await run_in_threadpool(self.store.add_note, new)
+        try:
+            note = await self.db.run(self.store.add_note, new)
+        except UNAVAILABLE as error:
+            return self._unavailable(form, error)
         self.sender.wake()
         return Outcome("stored", form, note)
+
+    def _unavailable(self, form: FeedbackForm, error: Exception) -> Outcome:
+        """Never a fake success: the reader keeps the text and is told to try again."""
+        log.warning("note not stored, database unavailable: %s", type(error).__name__)
+        form.errors["form"] = UNAVAILABLE_MESSAGE
+        return Outcome("unavailable", form)

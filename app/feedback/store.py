@@ -1,14 +1,20 @@
 """Every SQL statement of the feedback feature, written with SQLAlchemy Core.
 
-The schema lives in ``metadata`` (created on startup for now). Methods are synchronous and
-short; async callers run them in a thread pool so the event loop never waits on the database.
-SQLite (the default) runs in WAL mode with write transactions started ``BEGIN IMMEDIATE``;
-any other SQLAlchemy URL (PostgreSQL) works unchanged.
+The schema lives in ``metadata``; Alembic revisions in ``app/migrations`` create it (see
+``app/db.py``). Methods are synchronous and short; async callers run them in the database's
+bounded thread pool so the event loop never waits on the database. SQLite (the default) runs
+in WAL mode with write transactions started ``BEGIN IMMEDIATE``; PostgreSQL
+(``postgresql+psycopg://``) goes through the very same statements.
 
 Outbox rows are claimed with a lease (``claimed_by``, ``claimed_until``): a conditional
 ``UPDATE ... WHERE claimed_until IS NULL OR claimed_until < now`` that only one worker can win,
 so several processes never send one note at the same time. On PostgreSQL the candidate
-``SELECT`` can take ``FOR UPDATE SKIP LOCKED`` (see ``claim``) without changing callers.
+``SELECT`` also takes ``FOR UPDATE SKIP LOCKED`` (see ``claim``): instances polling together
+skip each other's rows instead of queueing on them.
+
+The rate limit is counted here too (``rate_hits``), so it holds across every instance, and the
+disagreement meter is read as one snapshot of all pages' counts (``refresh_meters``) that the
+page path reads from memory: pages never wait on, or fail with, the database.
 """
 
 from __future__ import annotations
@@ -22,6 +28,8 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
+
+from app import db
 
 metadata = sa.MetaData()
 
@@ -78,6 +86,20 @@ attempts = sa.Table(
     sa.Column("worker", sa.String(200), nullable=False),
     sa.Column("error", sa.Text, nullable=True),  # NULL: delivered
 )
+
+
+# One row per accepted note per client: a moving window, counted under a per-client lock.
+rate_hits = sa.Table(
+    "feedback_rate_hits",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("client", sa.String(100), nullable=False),
+    sa.Column("at", sa.DateTime, nullable=False),  # naive UTC
+    sa.Index("ix_feedback_rate_hits_client_at", "client", "at"),
+)
+
+# Key space of the per-client advisory lock (two-int form, apart from the migration lock).
+_RATE_LOCK_CLASS = 7263
 
 
 def utcnow() -> datetime:
@@ -188,31 +210,9 @@ def _note(row: sa.Row[Any]) -> Note:
 
 
 def make_engine(url: str) -> Engine:
-    """An engine for ``url``; SQLite files get WAL, a busy timeout and immediate write locks."""
-    if not url.startswith("sqlite"):
-        return sa.create_engine(url, pool_pre_ping=True)
-    engine = sa.create_engine(url, connect_args={"timeout": 30})
-
-    @sa.event.listens_for(engine, "connect")
-    def _connect(dbapi_connection: Any, _record: Any) -> None:
-        # Let SQLAlchemy's "begin" event issue BEGIN itself, so writes can take the lock up
-        # front: https://docs.sqlalchemy.org/en/20/dialects/sqlite.html#pysqlite-serializable
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
-        cursor.close()
-
-    @sa.event.listens_for(engine, "begin")
-    def _begin(connection: Connection) -> None:
-        # A deferred transaction that reads, then writes, can fail at once with SQLITE_BUSY
-        # instead of waiting; IMMEDIATE waits on busy_timeout for the write lock.
-        write = connection.get_execution_options().get("write", False)
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
-
-    return engine
+    """An engine for ``url``; SQLite files get WAL, a busy timeout and immediate write locks
+    (``write=True`` execution option); every engine pre-pings. Lives in ``app.db``."""
+    return db.make_engine(url)
 
 
 class FeedbackStore:
@@ -222,6 +222,12 @@ class FeedbackStore:
         self.engine = engine
         self._meter_versions: dict[str, int] = {}
         self._lock = threading.Lock()
+        # The meter snapshot: slug -> reader's pick -> count, as last read from the database
+        # (plus this process's own notes since). ``_writes`` tells a refresh that raced a
+        # note of ours to drop its older snapshot.
+        self._meters: dict[str, dict[str, int]] = {}
+        self._meters_loaded = False
+        self._writes = 0
 
     @classmethod
     def from_url(cls, url: str) -> FeedbackStore:
@@ -244,14 +250,9 @@ class FeedbackStore:
             yield connection
 
     def create_schema(self) -> None:
-        """Create missing tables (Alembic takes over later); safe when workers race."""
-        for attempt in range(3):
-            try:
-                metadata.create_all(self.engine)
-                return
-            except sa.exc.OperationalError:  # another worker created a table in between
-                if attempt == 2:
-                    raise
+        """Upgrade the embedded SQLite file; on PostgreSQL refuse a schema that is behind
+        (``db.SchemaBehind``): there ``nicepick db upgrade`` migrates. Safe when workers race."""
+        db.prepare_schema(self.engine)
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -279,8 +280,11 @@ class FeedbackStore:
             ).scalar_one()
             connection.execute(outbox.insert().values(note_id=note_id, next_attempt_at=moment))
         with self._lock:
-            if new.slug in self._meter_versions:
-                self._meter_versions[new.slug] += 1
+            # Shown by this process at once; the others see it at their next refresh.
+            counts = self._meters.setdefault(new.slug, {})
+            counts[new.reader_pick] = counts.get(new.reader_pick, 0) + 1
+            self._meter_versions[new.slug] = self._meter_versions.get(new.slug, 0) + 1
+            self._writes += 1
         return Note(
             id=note_id,
             slug=new.slug,
@@ -303,26 +307,106 @@ class FeedbackStore:
             return [_note(row) for row in connection.execute(query)]
 
     def meter_version(self, slug: str) -> int:
-        """A number that changes when the slug's meter does: its note count, kept in memory
-        and bumped by ``add_note`` in this process (other processes: see issue 9)."""
-        version = self._meter_versions.get(slug)
-        if version is None:
-            query = sa.select(sa.func.count()).select_from(notes).where(notes.c.slug == slug)
-            with self._read() as connection:
-                version = int(connection.execute(query).scalar_one())
-            with self._lock:
-                version = self._meter_versions.setdefault(slug, version)
-        return version
+        """A number that changes when the slug's meter does; memory only, never a query.
+
+        Bumped by ``add_note`` in this process and by ``refresh_meters`` when a note posted
+        through another instance shows up. It is part of the page's cache key, so cached
+        page bytes stay valid until this page's counts really change.
+        """
+        if not self._meters_loaded:
+            self._try_refresh()
+        return self._meter_versions.get(slug, 0)
 
     def meter(self, slug: str) -> Meter:
-        query = (
-            sa.select(notes.c.reader_pick, sa.func.count())
-            .where(notes.c.slug == slug)
-            .group_by(notes.c.reader_pick)
-        )
-        with self._read() as connection:
-            counts = {pick: int(count) for pick, count in connection.execute(query)}
+        """The slug's counts from the last snapshot; memory only, so pages never need the DB."""
+        if not self._meters_loaded:
+            self._try_refresh()
+        with self._lock:
+            counts = dict(self._meters.get(slug, {}))
         return Meter(total=sum(counts.values()), counts=counts)
+
+    def meter_counts(self) -> dict[str, dict[str, int]]:
+        """Every page's counts in one grouped query."""
+        query = sa.select(notes.c.slug, notes.c.reader_pick, sa.func.count()).group_by(
+            notes.c.slug, notes.c.reader_pick
+        )
+        counts: dict[str, dict[str, int]] = {}
+        with self._read() as connection:
+            for slug, pick, count in connection.execute(query):
+                counts.setdefault(slug, {})[pick] = int(count)
+        return counts
+
+    def refresh_meters(self) -> set[str]:
+        """Re-read every page's counts; bump the version of each page whose counts changed.
+
+        One query per refresh per instance, whatever the traffic (the meter's "version stamp
+        checked cheaply"): each instance runs it every ``meter_refresh_seconds``, so a note
+        posted through one instance shows on all of them within that period.
+        """
+        with self._lock:
+            writes = self._writes
+        counts = self.meter_counts()
+        with self._lock:
+            if self._writes != writes:
+                return set()  # a note of ours landed meanwhile; the next refresh is newer
+            changed = {
+                slug
+                for slug in counts.keys() | self._meters.keys()
+                if counts.get(slug) != self._meters.get(slug)
+            }
+            for slug in changed:
+                self._meter_versions[slug] = self._meter_versions.get(slug, 0) + 1
+            self._meters = counts
+            self._meters_loaded = True
+        return changed
+
+    def _try_refresh(self) -> None:
+        # Only until the first snapshot; a database that is away leaves the meter empty.
+        try:
+            self.refresh_meters()
+        except sa.exc.SQLAlchemyError:
+            pass
+
+    # --- rate limit -------------------------------------------------------------------------
+
+    def hit_rate_limit(
+        self, client: str, *, limit: int, period: timedelta, now: datetime | None = None
+    ) -> bool:
+        """Count one note by ``client`` if it had fewer than ``limit`` in ``period``.
+
+        A moving window, exact across instances: the count and the insert happen under a
+        per-client lock (a PostgreSQL advisory lock; SQLite's BEGIN IMMEDIATE serialises
+        writers anyway), so two instances cannot both let the sixth note through.
+        """
+        moment = _naive(now) if now else utcnow()
+        since = moment - period
+        client = client[:100]
+        with self._write() as connection:
+            if self.is_postgresql:
+                connection.execute(
+                    sa.select(
+                        sa.func.pg_advisory_xact_lock(_RATE_LOCK_CLASS, sa.func.hashtext(client))
+                    )
+                )
+            connection.execute(
+                rate_hits.delete().where(rate_hits.c.client == client, rate_hits.c.at <= since)
+            )
+            count = connection.execute(
+                sa.select(sa.func.count()).where(rate_hits.c.client == client)
+            ).scalar_one()
+            if count >= limit:
+                return False
+            connection.execute(rate_hits.insert().values(client=client, at=moment))
+            return True
+
+    def prune_rate_hits(self, *, older_than: timedelta, now: datetime | None = None) -> int:
+        """Forget hits of clients that never came back; returns how many rows went."""
+        moment = _naive(now) if now else utcnow()
+        with self._write() as connection:
+            result = connection.execute(
+                rate_hits.delete().where(rate_hits.c.at <= moment - older_than)
+            )
+            return int(result.rowcount)
 
     # --- outbox -----------------------------------------------------------------------------
 
@@ -402,6 +486,17 @@ class FeedbackStore:
             connection.execute(
                 attempts.insert().values(outbox_id=outbox_id, at=moment, worker=worker, error=error)
             )
+
+    def release(self, worker: str) -> int:
+        """Hand back ``worker``'s claimed, unsent rows so another instance sends them now
+        rather than after the lease (at shutdown). Returns how many."""
+        with self._write() as connection:
+            result = connection.execute(
+                outbox.update()
+                .where(outbox.c.claimed_by == worker, outbox.c.sent_at.is_(None))
+                .values(claimed_by=None, claimed_until=None)
+            )
+            return int(result.rowcount)
 
     def next_due(self) -> datetime | None:
         """When the earliest unsent row can next be claimed (due and its lease over), or None."""

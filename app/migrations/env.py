@@ -8,16 +8,12 @@ which passes its own connection (already holding the advisory lock) in ``config.
 from __future__ import annotations
 
 from alembic import context
-from sqlalchemy import Connection, MetaData, create_engine
+from sqlalchemy import Connection, create_engine
+
+from app.feedback.store import metadata
 
 config = context.config
-target_metadata: MetaData | None = None
-try:
-    from app.feedback.store import metadata
-
-    target_metadata = metadata
-except ImportError:  # only until the store lands; no revision needs it to run
-    pass
+target_metadata = metadata
 
 
 def _run(connection: Connection) -> None:

@@ -1,7 +1,8 @@
 """POST /compare/{slug}/feedback: read the form, hand it to the feedback service, answer.
 
 Browsers get pages, never JSON: 303 back to the page on success, the page re-rendered with
-422 (text kept, errors by each field), 429 over the rate limit, 413 for bodies over 64 KB,
+422 (text kept, errors by each field), 429 over the rate limit, 503 (text kept, "try again")
+while the database is away, 413 for bodies over 64 KB,
 400 for bodies that are not UTF-8, 404 for an unknown page.
 """
 
@@ -88,4 +89,10 @@ async def post_feedback(
     if outcome.status == "invalid":
         body = await run_in_threadpool(site.comparison_page, comparison, feedback_form=outcome.form)
         return page(request, body, status_code=422)
+    if outcome.status == "unavailable":
+        # The database is away: the same page, the reader's text kept, "try again" on top.
+        body = await run_in_threadpool(site.comparison_page, comparison, feedback_form=outcome.form)
+        response = page(request, body, status_code=503)
+        response.headers["Retry-After"] = "30"
+        return response
     return RedirectResponse(f"/compare/{comparison.slug}?thanks=1#feedback", status_code=303)
