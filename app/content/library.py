@@ -14,8 +14,10 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
+from app.content.cache import ParseCache, paused_gc
 from app.content.model import Comparison, Problem, pair_key, slugify
 from app.content.parse import parse_text
 
@@ -89,9 +91,9 @@ class Library:
     # --- loading ----------------------------------------------------------------------------
 
     @classmethod
-    def load(cls, content_dir: Path) -> Library:
+    def load(cls, content_dir: Path, cache: ParseCache | None = None) -> Library:
         """Parse every file, then apply the cross-file rules and build the indexes."""
-        library = cls.scan(content_dir)
+        library = cls.scan(content_dir, cache)
         for problem in library.problems:
             _log_problem(problem)
         skipped = sum(1 for p in library.problems if p.severity == "error")
@@ -104,13 +106,25 @@ class Library:
         return library
 
     @classmethod
-    def scan(cls, content_dir: Path) -> Library:
-        """Like ``load``, without logging: ``nicepick check`` prints the problems itself."""
+    def scan(cls, content_dir: Path, cache: ParseCache | None = None) -> Library:
+        """Like ``load``, without logging: ``nicepick check`` prints the problems itself.
+
+        With a ``cache``, files whose bytes did not change since it was saved are not parsed.
+        """
         library = cls()
-        for source in discover(content_dir):
-            comparison, found = _parse_file(source)
-            library.files[source.path] = ParsedFile(source, comparison, tuple(found))
-        library._reindex()
+        with paused_gc():  # tens of thousands of long-lived objects: see app.content.cache
+            for source in discover(content_dir):
+                if cache is None:
+                    comparison, found = _parse_file(source)
+                else:
+                    comparison, found = cache.parse(
+                        source.path, source.display, partial(_parse_file, source)
+                    )
+                library.files[source.path] = ParsedFile(source, comparison, tuple(found))
+            library._reindex()
+        if cache is not None:
+            cache.keep_only({str(path) for path in library.files})
+            cache.save()
         return library
 
     def reload_file(self, path: Path) -> list[Problem]:

@@ -1,0 +1,97 @@
+"""The persistent parse cache: a warm start parses nothing, an edit re-parses one file."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from app.content.cache import ParseCache
+from app.content.library import Library
+from tests.conftest import GOOD, comparison_text
+
+
+def write(folder: Path, name: str, text: str) -> Path:
+    path = folder / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def three_files(folder: Path) -> None:
+    write(folder, "vim-vs-emacs.md", GOOD)
+    write(
+        folder,
+        "nano-vs-micro.md",
+        comparison_text(title="Nano vs Micro").replace("Vim", "Nano").replace("Emacs", "Micro"),
+    )
+    write(folder, "broken.md", "no front matter here\n")
+
+
+def test_warm_start_parses_nothing_and_gives_the_same_library(tmp_path: Path) -> None:
+    content = tmp_path / "content"
+    content.mkdir()
+    three_files(content)
+    cache_file = tmp_path / "var" / "parse-cache.marshal"
+    cold_cache = ParseCache(cache_file)
+    cold = Library.load(content, cold_cache)
+    assert cold_cache.parses == 3 and cache_file.is_file()
+
+    warm_cache = ParseCache(cache_file)
+    warm = Library.load(content, warm_cache)
+    assert warm_cache.parses == 0 and warm_cache.hits == 3
+    assert warm.comparisons == cold.comparisons
+    assert warm.problems == cold.problems
+    assert set(warm.comparisons) == {"vim-vs-emacs", "nano-vs-micro"}
+
+
+def test_editing_one_file_reparses_only_that_file(tmp_path: Path) -> None:
+    content = tmp_path / "content"
+    content.mkdir()
+    three_files(content)
+    cache_file = tmp_path / "parse-cache.marshal"
+    Library.load(content, ParseCache(cache_file))
+
+    write(content, "vim-vs-emacs.md", GOOD.replace("A modal editor.", "A modal editor, still."))
+    cache = ParseCache(cache_file)
+    library = Library.load(content, cache)
+    assert cache.parses == 1
+    assert "still" in library.comparisons["vim-vs-emacs"].options[0].description
+
+
+def test_touched_but_unchanged_file_is_hashed_not_parsed(tmp_path: Path) -> None:
+    content = tmp_path / "content"
+    content.mkdir()
+    three_files(content)
+    cache_file = tmp_path / "parse-cache.marshal"
+    Library.load(content, ParseCache(cache_file))
+    path = content / "vim-vs-emacs.md"
+    stat = path.stat()
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 5_000_000_000))
+    cache = ParseCache(cache_file)
+    Library.load(content, cache)
+    assert cache.parses == 0
+
+
+def test_damaged_or_foreign_cache_file_means_a_full_parse(tmp_path: Path) -> None:
+    content = tmp_path / "content"
+    content.mkdir()
+    three_files(content)
+    cache_file = tmp_path / "parse-cache.marshal"
+    cache_file.write_bytes(b"not marshal data")
+    cache = ParseCache(cache_file)
+    library = Library.load(content, cache)
+    assert cache.parses == 3 and len(library.comparisons) == 2
+    assert ParseCache(cache_file).entries  # rewritten in a readable form
+
+
+def test_deleted_files_leave_the_cache(tmp_path: Path) -> None:
+    content = tmp_path / "content"
+    content.mkdir()
+    three_files(content)
+    cache_file = tmp_path / "parse-cache.marshal"
+    Library.load(content, ParseCache(cache_file))
+    (content / "broken.md").unlink()
+    Library.load(content, ParseCache(cache_file))
+    assert {Path(key).name for key in ParseCache(cache_file).entries} == {
+        "vim-vs-emacs.md",
+        "nano-vs-micro.md",
+    }
