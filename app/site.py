@@ -58,7 +58,15 @@ class Site:
             asset=self.asset_url,
             show_drafts=settings.drafts,
             preview=settings.reload,  # base.html adds the live-preview script only then
+            feedback_action=self.feedback_action,
         )
+
+    def feedback_action(self, slug: str) -> str:
+        """Where a page's feedback form posts: the running server, absolute when pages are
+        exported (``NICEPICK_FEEDBACK_ENDPOINT``), since static hosts cannot take a POST."""
+        path = f"/compare/{slug}/feedback"
+        endpoint = self.settings.feedback_endpoint
+        return endpoint.rstrip("/") + path if endpoint else path
 
     # --- content ----------------------------------------------------------------------------
 
