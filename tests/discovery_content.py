@@ -6,6 +6,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from app.content.model import slugify
+from app.settings import Settings
+from tests.conftest import ROOT
 
 
 def comparison_md(
@@ -41,7 +43,9 @@ def comparison_md(
         f"published: {published}\n"
         f"{extra_front}"
         "---\n"
-        f"{body}\n\n" + "\n".join(sections) + "\n## Verdict\nPick by the shape of your workload.\n\n"
+        f"{body}\n\n"
+        + "\n".join(sections)
+        + "\n## Verdict\nPick by the shape of your workload.\n\n"
         f"{cases}\n## Bottom line\n{pick} is the safer default.\n"
     )
 
@@ -52,3 +56,50 @@ def write(folder: Path, options: Sequence[str], **kwargs: str | Sequence[str]) -
     text = comparison_md(options, **kwargs)  # type: ignore[arg-type]
     (folder / f"{slug}.md").write_text(text, encoding="utf-8")
     return slug
+
+
+def site_settings(content: Path, data: Path, **overrides: object) -> Settings:
+    """Settings for a module's own content folder (the shared fixture is per test)."""
+    values: dict[str, object] = {
+        "content_dir": content,
+        "data_dir": data,
+        "templates_dir": ROOT / "templates",
+        "static_dir": ROOT / "static",
+        "site_url": "https://nicepick.test",
+        "redirect_host": False,
+        "feedback_min_seconds": 0,
+        "_env_file": None,
+    }
+    values.update(overrides)
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+def standard_library(folder: Path) -> None:
+    """A small site: shared options, shared tags, one category, a draft and a future page."""
+    write(folder, ["Nginx", "Caddy"], category="Web Servers", tags=["reverse-proxy", "https"],
+          pick="Caddy", published="2025-01-10", extra_front="updated: 2025-06-01\n")  # fmt: skip
+    write(folder, ["Nginx", "Apache"], category="Web Servers", tags=["reverse-proxy"],
+          published="2025-01-11")  # fmt: skip
+    write(folder, ["Nginx", "HAProxy"], category="Load Balancers", tags=["load-balancing"],
+          published="2025-01-12")  # fmt: skip
+    write(folder, ["Traefik", "Envoy"], category="Load Balancers", tags=["reverse-proxy"],
+          published="2025-01-13")  # fmt: skip
+    write(folder, ["Lighttpd", "Caddy"], category="Web Servers", tags=["static"],
+          pick="Caddy", published="2025-01-14")  # fmt: skip
+    write(folder, ["Postgres", "MySQL"], category="Databases", tags=["sql"],
+          published="2025-01-15")  # fmt: skip
+    write(folder, ["Nginx", "Hiddendraft"], category="Web Servers", tags=["reverse-proxy"],
+          extra_front="draft: true\n", pick="Hiddendraft")  # fmt: skip
+    write(folder, ["Nginx", "Futurepage"], category="Web Servers", tags=["reverse-proxy"],
+          published="2099-01-01", pick="Futurepage")  # fmt: skip
+
+
+PUBLISHED = {
+    "nginx-vs-caddy",
+    "nginx-vs-apache",
+    "nginx-vs-haproxy",
+    "traefik-vs-envoy",
+    "lighttpd-vs-caddy",
+    "postgres-vs-mysql",
+}
+HIDDEN = {"nginx-vs-hiddendraft", "nginx-vs-futurepage"}
