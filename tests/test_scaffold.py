@@ -1,0 +1,93 @@
+"""``nicepick new``: a draft that passes ``check``, and no overwrites or duplicate pairs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from app.cli import main
+from app.content.check import check
+from app.content.library import Library
+from app.content.scaffold import ScaffoldError, options_from_title, scaffold
+from tests.conftest import GOOD
+
+TITLE = "Redis vs Memcached vs Dragonfly"
+
+
+def test_new_writes_a_draft_that_passes_check(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["new", TITLE, "--category", "Databases", "--content", str(tmp_path)]) == 0
+    path = tmp_path / "redis-vs-memcached-vs-dragonfly.md"
+    assert capsys.readouterr().out.strip() == str(path)
+    assert main(["check", "--content", str(tmp_path)]) == 0
+    report = check(tmp_path)
+    assert report.errors == 0
+    assert {p.message for p in report.problems} == {
+        'placeholder "TODO" left in: replace it before publishing'
+    }
+    comparison = Library.scan(tmp_path).comparisons["redis-vs-memcached-vs-dragonfly"]
+    assert comparison.draft is True
+    assert comparison.category == "Databases"
+    assert comparison.option_names == ("Redis", "Memcached", "Dragonfly")
+    assert [case.option for case in comparison.use_cases] == ["Redis", "Memcached", "Dragonfly"]
+    assert all(option.pros and option.cons for option in comparison.options)
+
+
+def test_placeholders_are_what_strict_check_fails_on(tmp_path: Path) -> None:
+    scaffold("Vim vs Emacs", tmp_path)
+    assert check(tmp_path).exit_code(strict=True) == 1
+
+
+def test_new_refuses_to_overwrite(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    existing = tmp_path / "vim-vs-emacs.md"
+    existing.write_text(GOOD)
+    assert main(["new", "Vim vs Emacs", "--content", str(tmp_path)]) == 1
+    assert f"{existing} already exists" in capsys.readouterr().err
+    assert existing.read_text() == GOOD
+
+
+def test_new_refuses_a_pair_that_exists_in_another_order(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "editors").mkdir()
+    existing = tmp_path / "editors" / "vim-vs-emacs.md"
+    existing.write_text(GOOD)
+    assert main(["new", "Emacs vs Vim", "--content", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert f"{existing} already compares Emacs, Vim" in err
+    assert not (tmp_path / "emacs-vs-vim.md").exists()
+
+
+def test_new_refuses_a_reversed_pair_even_when_that_file_is_broken(tmp_path: Path) -> None:
+    (tmp_path / "vim-vs-emacs.md").write_text(GOOD.replace("pick: Vim", "pick: Nano"))
+    with pytest.raises(ScaffoldError, match="vim-vs-emacs.md already compares"):
+        scaffold("Emacs vs Vim", tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("title", "options"),
+    [
+        ("Redis vs Memcached", ["Redis", "Memcached"]),
+        ("Redis VS. Memcached versus Dragonfly", ["Redis", "Memcached", "Dragonfly"]),
+        ("C++ vs Rust", ["C++", "Rust"]),
+    ],
+)
+def test_options_come_from_the_title(title: str, options: list[str]) -> None:
+    assert options_from_title(title) == options
+
+
+@pytest.mark.parametrize("title", ["Redis", "Redis vs redis"])
+def test_title_must_name_two_different_options(title: str) -> None:
+    with pytest.raises(ScaffoldError):
+        options_from_title(title)
+
+
+def test_names_that_need_quoting_stay_valid_yaml(tmp_path: Path) -> None:
+    scaffold("Yes vs No: the Tool", tmp_path, category="Dev: Tools")
+    report = check(tmp_path)
+    assert report.errors == 0, [str(p) for p in report.problems]
+    comparison = next(iter(Library.scan(tmp_path).comparisons.values()))
+    assert comparison.option_names == ("Yes", "No: the Tool")
+    assert comparison.category == "Dev: Tools"
