@@ -1,0 +1,147 @@
+"""POST latency of the feedback form while the mail server is slow.
+
+Starts aiosmtpd with a handler that takes ``--smtp-delay`` seconds (default 2) per message and
+``nicepick serve`` on a free port, posts ``--notes`` notes (``--concurrency`` at a time) and
+prints p50/p99 of the POST, then how much mail had arrived: delivery is off the request path,
+so the figures stay in milliseconds however slow the mail server is.
+
+    python -m bench.feedback_latency [--notes 200] [--concurrency 4] [--smtp-delay 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+from aiosmtpd.controller import Controller
+from bs4 import BeautifulSoup
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "tests" / "conftest.py"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class SlowMailbox:
+    def __init__(self, delay: float) -> None:
+        self.delay = delay
+        self.received = 0
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        await asyncio.sleep(self.delay)
+        self.received += 1
+        return "250 OK"
+
+
+def write_content(folder: Path) -> str:
+    from tests.conftest import GOOD
+
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "vim-vs-emacs.md").write_text(GOOD, encoding="utf-8")
+    return "vim-vs-emacs"
+
+
+def start_server(env: dict[str, str], port: int, log: Path) -> subprocess.Popen[bytes]:
+    command = [sys.executable, "-m", "app", "serve", "--port", str(port), "--log-level", "warning"]
+    with log.open("wb") as out:
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=out)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                return process
+        except httpx.TransportError:
+            time.sleep(0.1)
+    process.kill()
+    raise SystemExit(f"server did not start:\n{log.read_text(errors='replace')}")
+
+
+async def post_notes(url: str, token: str, notes: int, concurrency: int) -> list[float]:
+    timings: list[float] = []
+    queue = iter(range(notes))
+
+    async def worker(client: httpx.AsyncClient) -> None:
+        for n in queue:
+            data = {"option": "Emacs", "message": f"Benchmark note number {n}.", "token": token}
+            started = time.perf_counter()
+            response = await client.post(url, data=data)
+            timings.append(time.perf_counter() - started)
+            if response.status_code != 303:
+                raise SystemExit(f"unexpected {response.status_code}: {response.text[:300]}")
+
+    async with httpx.AsyncClient(timeout=30) as client:
+        await asyncio.gather(*(worker(client) for _ in range(concurrency)))
+    return timings
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--notes", type=int, default=200)
+    parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--smtp-delay", type=float, default=2.0)
+    args = parser.parse_args()
+
+    mailbox = SlowMailbox(args.smtp_delay)
+    smtp_port = free_port()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=smtp_port)
+    controller.start()
+    with tempfile.TemporaryDirectory(prefix="nicepick-bench-") as tmp:
+        slug = write_content(Path(tmp) / "content")
+        port = free_port()
+        env = {k: v for k, v in os.environ.items() if not k.startswith("NICEPICK_")}
+        env.update(
+            NICEPICK_CONTENT_DIR=str(Path(tmp) / "content"),
+            NICEPICK_DATA_DIR=str(Path(tmp) / "var"),
+            NICEPICK_TEMPLATES_DIR=str(ROOT / "templates"),
+            NICEPICK_STATIC_DIR=str(ROOT / "static"),
+            NICEPICK_SMTP_HOST="127.0.0.1",
+            NICEPICK_SMTP_PORT=str(smtp_port),
+            NICEPICK_SMTP_TLS="none",
+            NICEPICK_FEEDBACK_MIN_SECONDS="0",
+            NICEPICK_FEEDBACK_RATE="100000/minute",
+        )
+        process = start_server(env, port, Path(tmp) / "server.log")
+        try:
+            base = f"http://127.0.0.1:{port}/compare/{slug}"
+            page = BeautifulSoup(httpx.get(base).text, "html.parser")
+            field = page.select_one('#feedback input[name="token"]')
+            assert field is not None
+            started = time.perf_counter()
+            timings = asyncio.run(
+                post_notes(f"{base}/feedback", str(field["value"]), args.notes, args.concurrency)
+            )
+            elapsed = time.perf_counter() - started
+            delivered = mailbox.received
+        finally:
+            process.terminate()
+            process.wait(timeout=20)
+            controller.stop()
+    ms = sorted(t * 1000 for t in timings)
+    p99 = ms[min(len(ms) - 1, int(len(ms) * 0.99))]
+    print(
+        f"feedback POST, SMTP server taking {args.smtp_delay:g} s per message, "
+        f"{args.notes} notes, {args.concurrency} at a time:"
+    )
+    print(f"  p50 {statistics.median(ms):.1f} ms   p99 {p99:.1f} ms   max {ms[-1]:.1f} ms")
+    print(f"  all {args.notes} notes stored in {elapsed:.2f} s ({args.notes / elapsed:.0f}/s)")
+    print(f"  mail delivered meanwhile: {delivered} (the rest waits in the outbox)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
