@@ -14,8 +14,8 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from email import message_from_bytes
-from email.message import Message
+from email import message_from_bytes, policy
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
@@ -36,15 +36,30 @@ def free_port() -> int:
 class Mailbox:
     """Keeps every message the SMTP server accepted (aiosmtpd handler protocol)."""
 
-    messages: list[Message] = field(default_factory=list)
+    messages: list[EmailMessage] = field(default_factory=list)
     envelopes: list[tuple[str, list[str]]] = field(default_factory=list)
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
         self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
-        self.messages.append(message_from_bytes(envelope.original_content or envelope.content))
+        raw = envelope.original_content or envelope.content
+        message = message_from_bytes(raw, policy=policy.default)
+        assert isinstance(message, EmailMessage)
+        self.messages.append(message)
         return "250 OK"
 
-    def wait_for(self, count: int, timeout: float = 10.0) -> list[Message]:
+    def find(self, marker: str, timeout: float = 10.0) -> EmailMessage | None:
+        """The first message whose text contains ``marker``, waiting for it to arrive."""
+        deadline = time.monotonic() + timeout
+        while True:
+            for message in list(self.messages):
+                body = message.get_body(("plain",))
+                if body is not None and marker in body.get_content():
+                    return message
+            if time.monotonic() > deadline:
+                return None
+            time.sleep(0.05)
+
+    def wait_for(self, count: int, timeout: float = 10.0) -> list[EmailMessage]:
         deadline = time.monotonic() + timeout
         while len(self.messages) < count and time.monotonic() < deadline:
             time.sleep(0.05)
