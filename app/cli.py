@@ -70,6 +70,25 @@ def _check(args: argparse.Namespace) -> int:
     return report.exit_code(strict=args.strict)
 
 
+def _build(args: argparse.Namespace) -> int:
+    from app.export import export_site, stderr_progress
+    from app.settings import Settings
+
+    overrides: dict[str, object] = {}
+    if args.content:
+        overrides["content_dir"] = Path(args.content)
+    if args.base_url:
+        overrides["site_url"] = args.base_url
+    # Validated like the environment, so a bad --base-url fails with the same message.
+    settings = Settings(**overrides)  # type: ignore[arg-type]
+    logging.getLogger().setLevel(logging.WARNING)  # the progress line is the output
+    summary = export_site(settings, Path(args.out), progress=stderr_progress())
+    print(f"wrote {args.out}: {summary}")
+    for url, status in summary.skipped[:20]:
+        print(f"  skipped {url} ({status})", file=sys.stderr)
+    return 0
+
+
 def _new(args: argparse.Namespace) -> int:
     from app.content.scaffold import ScaffoldError, scaffold
 
@@ -166,6 +185,12 @@ def build_parser() -> argparse.ArgumentParser:
     new.add_argument("--category", help="category name, e.g. Databases")
     new.add_argument("--content", metavar="DIR", help="content folder (NICEPICK_CONTENT_DIR)")
     new.set_defaults(handler=_new)
+
+    build = commands.add_parser("build", help="write the whole site as static files")
+    build.add_argument("out", metavar="OUT", help="output folder (replaced)")
+    build.add_argument("--base-url", help="absolute URL the files will be served from")
+    build.add_argument("--content", metavar="DIR", help="content folder (NICEPICK_CONTENT_DIR)")
+    build.set_defaults(handler=_build)
 
     db = commands.add_parser("db", help="database schema: db upgrade | db current")
     db.add_argument("action", choices=("upgrade", "current"))
