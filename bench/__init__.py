@@ -1,0 +1,1 @@
+"""Benchmarks for Nice Pick: synthetic content, load generation, results table."""
