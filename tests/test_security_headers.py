@@ -102,3 +102,10 @@ def test_pages_load_no_inline_scripts_or_styles(client: TestClient) -> None:
         assert page.find_all("style") == []
         assert page.select("[style]") == []
         assert [t for t in page.find_all(True) if any(a.startswith("on") for a in t.attrs)] == []
+
+
+def test_oversized_request_headers_get_431_with_the_security_headers(client: TestClient) -> None:
+    response = client.get("/", headers={"X-Big": "a" * 20_000})
+    assert response.status_code == 431
+    assert response.headers["content-security-policy"] == STRICT_CSP
+    assert client.get("/", headers={"X-Ok": "a" * 8_000}).status_code == 200

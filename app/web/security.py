@@ -16,6 +16,10 @@ from app.settings import Settings
 
 Header = tuple[bytes, bytes]
 
+# uvicorn's httptools parser accepts request headers of any size (8 MB were seen to pass), so
+# the app refuses large ones itself; 16 KiB matches h11's limit and nginx's default buffers.
+MAX_REQUEST_HEADER_BYTES = 16 * 1024
+
 # Features no page of ours uses; denying them limits what injected content could ask for.
 _PERMISSIONS = (
     "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), "
@@ -79,6 +83,11 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        size = len(scope.get("raw_path") or b"") + len(scope.get("query_string") or b"")
+        size += sum(len(name) + len(value) + 4 for name, value in scope["headers"])
+        if size > MAX_REQUEST_HEADER_BYTES:
+            await self._too_large(send)
+            return
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -93,3 +102,14 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+    async def _too_large(self, send: Send) -> None:
+        body = b"Request headers too large.\n"
+        headers = [
+            (b"content-type", b"text/plain; charset=utf-8"),
+            (b"content-length", str(len(body)).encode()),
+            (b"connection", b"close"),
+            *self.headers,
+        ]
+        await send({"type": "http.response.start", "status": 431, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
