@@ -102,14 +102,19 @@ def test_missing_folder_is_an_error() -> None:
     assert format_report(report).splitlines()[0].endswith("error: content folder does not exist")
 
 
-def test_server_skips_what_check_reports(tmp_path: Path) -> None:
+def test_server_skips_what_check_reports(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     """One source of truth: the library the server loads drops exactly the erroring file."""
     from app.content.library import Library
 
     (tmp_path / "good.md").write_text((BROKEN / "filler" / F).read_text())
     (tmp_path / "bad.md").write_text((BROKEN / "invalid-date" / F).read_text())
-    library = Library.load(tmp_path)
+    with caplog.at_level("ERROR", logger="app.content.library"):
+        library = Library.load(tmp_path)
     assert sorted(library.comparisons) == ["good"]
+    assert [r.getMessage() for r in caplog.records if r.levelname == "ERROR"] == [
+        f'{tmp_path / "bad.md"}:8:12: error: "published" must be a date like 2026-11-24, '
+        'not "2026-02-30"'
+    ]
     assert [p.line for p in check(tmp_path).problems if p.severity == "error"] == [8]
 
 
