@@ -26,18 +26,17 @@ import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import anyio
 import anyio.to_thread
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.exc import SQLAlchemyError
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 log = logging.getLogger(__name__)
 # Alembic announces every plugin it loads at INFO; that is noise in a server's log.
@@ -189,6 +188,9 @@ class Database:
 
 def alembic_config(connection: Connection | None = None) -> Config:
     """Alembic's configuration, built in code so no alembic.ini has to be found on disk."""
+    # Alembic is imported only when the schema is touched: it costs a second at start.
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     if connection is not None:
@@ -197,12 +199,18 @@ def alembic_config(connection: Connection | None = None) -> Config:
 
 
 def head_revision() -> str | None:
+    from alembic.script import ScriptDirectory
+
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
 def schema_status(engine: Engine) -> SchemaStatus:
+    # Read Alembic's table directly: /readyz asks every few seconds, and Alembic's
+    # MigrationContext would log two INFO lines each time.
     with engine.connect() as conn:
-        current = MigrationContext.configure(conn).get_current_revision()
+        current = None
+        if inspect(conn).has_table("alembic_version"):
+            current = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
     return SchemaStatus(current=current, head=head_revision())
 
 
@@ -224,6 +232,8 @@ def _file_lock(engine: Engine) -> Iterator[None]:
 
 def upgrade(engine: Engine) -> SchemaStatus:
     """Bring the schema to the newest revision; safe when several instances call it together."""
+    from alembic import command
+
     if engine.dialect.name == "postgresql":
         with engine.connect() as conn, conn.begin():
             # Held until this transaction ends; PostgreSQL runs DDL inside transactions, so the

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -113,3 +114,60 @@ def nginx(port: int, upstream_ports: Sequence[int], static_dir: Path) -> Iterato
             else:
                 leftover.unlink()
         run_dir.rmdir()
+
+
+class Instance:
+    """One ``nicepick serve`` on a fixed port, which a test may kill -9 and start again."""
+
+    def __init__(self, port: int, env: Mapping[str, str], log: Path) -> None:
+        self.port = port
+        self.env = dict(env)
+        self.log = log
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 90.0) -> Instance:
+        command = [
+            str(ROOT / ".venv" / "bin" / "nicepick"),
+            "serve",
+            "--port",
+            str(self.port),
+            "--log-level",
+            "warning",
+        ]
+        if not Path(command[0]).exists():
+            command = [sys.executable, "-m", "app", *command[1:]]
+        with self.log.open("ab") as out:
+            self.process = subprocess.Popen(command, cwd=ROOT, env=self.env, stdout=out, stderr=out)
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"instance exited:\n{self.log.read_text(errors='replace')}")
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                    return self
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"instance did not start:\n{self.log.read_text()}")
+            time.sleep(0.05)
+
+    def kill(self) -> None:
+        """kill -9: no drain, no lease handed back."""
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait()
+
+    def stop(self) -> int | None:
+        """SIGTERM, as an orchestrator stops an instance; returns the exit code."""
+        if self.process is None:
+            return None
+        self.process.terminate()
+        try:
+            return self.process.wait(20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            return self.process.wait()
