@@ -43,7 +43,8 @@ def compare(request: Request, slug: str, site: SiteDep) -> Response:
 
             broken = broken_page(site, slug)
             if broken is not None:
-                return page(request, broken, status_code=500)
+                # 422: the editor's file is at fault, not the server.
+                return page(request, broken, status_code=422)
         raise NotFound(slug)
     # After a note was sent (post/redirect/get), a cached variant with the thank-you notice.
     thanks = request.query_params.get("thanks") == "1"
