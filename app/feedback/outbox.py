@@ -60,7 +60,8 @@ class OutboxSender:
         self.settings = settings
         self.batch = batch
         self.worker = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-        self._wake = asyncio.Event()
+        self._wake: asyncio.Event | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
 
@@ -72,13 +73,26 @@ class OutboxSender:
     # --- lifecycle --------------------------------------------------------------------------
 
     def start(self) -> None:
+        # Each run gets its own event on the running loop: an app started again (tests start
+        # one app per TestClient) must never wait on an event bound to an earlier loop.
         self._stopping = False
-        self._wake = asyncio.Event()  # bound to the running loop
-        self._task = asyncio.create_task(self._run(), name="nicepick-outbox")
+        self._loop = asyncio.get_running_loop()
+        self._wake = asyncio.Event()
+        self._task = asyncio.create_task(self._run(self._wake), name="nicepick-outbox")
 
     def wake(self) -> None:
         """A note was committed: look for work now rather than at the next poll."""
-        self._wake.set()
+        wake, loop = self._wake, self._loop
+        if wake is None or loop is None or loop.is_closed():
+            return
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            wake.set()
+        else:  # called from another thread or loop: asyncio objects are not thread-safe
+            loop.call_soon_threadsafe(wake.set)
 
     async def stop(self, timeout: float = 10.0) -> None:
         """Finish the send in progress (up to ``timeout``), then end the loop."""
@@ -86,7 +100,7 @@ class OutboxSender:
         if task is None:
             return
         self._stopping = True
-        self._wake.set()
+        self.wake()
         try:
             await asyncio.wait_for(asyncio.shield(task), timeout)
         except TimeoutError:
@@ -103,9 +117,9 @@ class OutboxSender:
 
     # --- work -------------------------------------------------------------------------------
 
-    async def _run(self) -> None:
+    async def _run(self, wake: asyncio.Event) -> None:
         while not self._stopping:
-            self._wake.clear()
+            wake.clear()
             try:
                 while not self._stopping and await self.deliver_due():
                     pass
@@ -114,7 +128,7 @@ class OutboxSender:
                 log.exception("outbox pass failed")
                 delay = self.settings.outbox_poll_seconds
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), delay)
+                await asyncio.wait_for(wake.wait(), delay)
 
     async def _next_delay(self) -> float:
         poll = self.settings.outbox_poll_seconds
