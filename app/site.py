@@ -6,6 +6,7 @@ key carries the library version) and hands back the same bytes after that.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import logging
 import threading
@@ -47,6 +48,7 @@ class Site:
         self.library = Library()
         self.loaded = threading.Event()
         self._assets: dict[str, str] = {}
+        self._schedule: tuple[int, list[datetime]] = (-1, [])
         # Parts of the comparison page that change without the content (the feedback form's
         # render window, the disagreement meter): each returns its cache-key part and a
         # function building its template values, called only when the page is rendered.
@@ -100,9 +102,16 @@ class Site:
         self.cache.clear()
 
     def _visibility_key(self) -> int:
-        """Changes when a scheduled comparison goes live, so cached listings follow it."""
-        now = self.now()
-        return sum(1 for c in self.library.comparisons.values() if c.is_public(now))
+        """Changes when a scheduled comparison goes live, so cached listings follow it.
+
+        Counts publication moments already past with a binary search over a list sorted once
+        per library version: listing requests stay O(log n) at 10,000 comparisons.
+        """
+        version = self.library.version
+        if self._schedule[0] != version:
+            moments = sorted(c.published_at for c in self.library.comparisons.values())
+            self._schedule = (version, moments)
+        return bisect.bisect_right(self._schedule[1], self.now())
 
     # --- assets -----------------------------------------------------------------------------
 
@@ -206,29 +215,31 @@ class Site:
         if kind == "category":
             title = comparisons[0].category
         else:
-            title = next(t for c in comparisons for t in c.tags if slugify(t) == slug)
+            # A tag's own spelling when a page lists it; a Related term is known by its slug.
+            title = next((t for c in comparisons for t in c.tags if slugify(t) == slug), slug)
         return Listing(kind, slug, title, comparisons)
 
     def listing_page(self, kind: str, slug: str, number: int = 1) -> bytes | None:
         """One page (``?page=N``, 24 a page) of a category or tag; None past the end."""
         key = ("listing", kind, slug, number, self.library.version, self._visibility_key())
-        listing = self.listing(kind, slug)
-        if listing is None:
-            return None
-        page = paginate(listing.comparisons, number)
-        if page is None:
-            return None
-        base = f"/{kind}/{slug}"
-        return self.cache.get_or_render(
-            key,
-            lambda: self.render(
+
+        def render() -> bytes:
+            listing = self.listing(kind, slug)
+            page = paginate(listing.comparisons, number) if listing is not None else None
+            if listing is None or page is None:
+                return b""
+            base = f"/{kind}/{slug}"
+            return self.render(
                 "listing.html",
                 listing=listing,
                 page=page,
                 base=base,
                 canonical=self.settings.site_url + base + (f"?page={number}" if number > 1 else ""),
-            ),
-        )
+            )
+
+        # Grouping 10,000 comparisons happens inside render(), so only on a cache miss; an
+        # unknown slug is cached as empty bytes like a page past the end.
+        return self.cache.get_or_render(key, render) or None
 
     def not_found_page(self) -> bytes:
         key = ("404", self.library.version, self._visibility_key())

@@ -146,3 +146,11 @@ def test_every_shipped_comparison_loads_without_errors() -> None:
     assert len({c.category for c in library.comparisons.values()}) >= 4
     assert "knowledge-distillation-vs-pruning" in library.comparisons
     assert any(len(c.options) >= 3 for c in library.comparisons.values())
+
+
+def test_a_related_term_that_is_no_page_tag_still_has_a_tag_page(client: TestClient) -> None:
+    page = soup(client.get("/compare/vim-vs-emacs").text)
+    assert page.select_one('.related a[href="/tag/lisp"]') is not None
+    listing = client.get("/tag/lisp")
+    assert listing.status_code == 200
+    assert soup(listing.text).select_one('a[href="/compare/vim-vs-emacs"]') is not None

@@ -90,7 +90,11 @@ class Comparison:
 
     @property
     def tag_slugs(self) -> tuple[str, ...]:
-        return tuple(slugify(tag) for tag in self.tags)
+        """The page's tags, then its options' "Related" terms: each links to a /tag/ page."""
+        slugs = dict.fromkeys(slugify(tag) for tag in self.tags)
+        for option in self.options:
+            slugs.update(dict.fromkeys(option.related))
+        return tuple(slugs)
 
     @property
     def option_names(self) -> tuple[str, ...]:
