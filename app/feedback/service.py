@@ -56,7 +56,6 @@ class MeterRow:
 class FeedbackView:
     """Template values for the feedback section of a comparison page."""
 
-    action: str
     token: str
     thanks: bool
     total: int
@@ -158,7 +157,6 @@ class Feedback:
         def values() -> dict[str, Any]:
             meter = self.store.meter(comparison.slug)
             view = FeedbackView(
-                action=f"/compare/{comparison.slug}/feedback",
                 token=self.tokens.issue(
                     comparison.slug,
                     page_hash=comparison.content_hash,
