@@ -1,6 +1,6 @@
 """A real Chromium (Debian's, never a downloaded build) against the real server and SMTP.
 
-One server, one SMTP server and one browser per test session keep the suite under a minute;
+One server and one SMTP server per session and one browser per module keep the suite fast;
 each test gets a fresh browser context, so cookies and storage never leak between tests.
 """
 
@@ -48,7 +48,9 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
             yield Site(server.url, mailbox, server.log)
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: while Playwright's sync API is open it keeps an asyncio loop
+# running in this thread, and tests in other modules that call asyncio.run() would fail.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     if not CHROMIUM.exists():
         pytest.fail("Chromium is missing: run `make browser` (apt-get install chromium)")
@@ -86,7 +88,7 @@ def page(new_context: Callable[..., BrowserContext]) -> Page:
     return page
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def urls(site: Site, browser: Browser) -> dict[str, str]:
     """One URL per page type, discovered from the index as a reader would find them."""
     context = browser.new_context()
