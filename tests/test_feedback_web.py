@@ -218,7 +218,9 @@ def test_note_sent_faster_than_a_person_types_is_refused(
     make_client: Callable[..., TestClient],
 ) -> None:
     client = make_client(feedback_min_seconds=30)
-    response = send(client)
+    # A token stamped this very moment, as on the first render of a new window.
+    fresh = feedback_of(client).tokens.issue("vim-vs-emacs", page_hash="x", page_updated=None)
+    response = send(client, token=fresh)
     assert response.status_code == 422
     assert "faster than a person" in response.text
     textarea = soup(response.text).select_one("#fb-message")
@@ -280,3 +282,14 @@ def test_editor_commands_list_export_and_outbox(
 
     assert main(["outbox"]) == 0
     assert "outbox empty" in capsys.readouterr().out
+
+
+def test_two_workers_serve_the_same_bytes_so_the_etag_is_shared(
+    make_client: Callable[..., TestClient],
+) -> None:
+    first, second = make_client(), make_client()
+    one, two = first.get("/compare/vim-vs-emacs"), second.get("/compare/vim-vs-emacs")
+    assert one.content == two.content
+    assert one.headers["etag"] == two.headers["etag"]
+    revalidated = second.get("/compare/vim-vs-emacs", headers={"If-None-Match": one.headers["etag"]})
+    assert revalidated.status_code == 304

@@ -29,7 +29,7 @@ from app.feedback.mail import Transport, transport_for
 from app.feedback.outbox import OutboxSender
 from app.feedback.ratelimit import RateLimit
 from app.feedback.store import FeedbackStore, Meter, NewNote, Note
-from app.feedback.tokens import FormTokens, TokenError, load_secret, window
+from app.feedback.tokens import FormTokens, TokenError, load_secret, window, window_start
 from app.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -152,15 +152,19 @@ class Feedback:
         self, comparison: Comparison, thanks: bool
     ) -> tuple[tuple[Any, ...], Callable[[], dict[str, Any]]]:
         """Cache-key part and values: the render window (see tokens.py), the meter version."""
-        key = ("feedback", window(), self.store.meter_version(comparison.slug), thanks)
+        current = window()
+        key = ("feedback", current, self.store.meter_version(comparison.slug), thanks)
 
         def values() -> dict[str, Any]:
             meter = self.store.meter(comparison.slug)
             view = FeedbackView(
+                # Stamped with the window's start, not the render moment: every worker and
+                # every re-render in the window then produce the same bytes and ETag.
                 token=self.tokens.issue(
                     comparison.slug,
                     page_hash=comparison.content_hash,
                     page_updated=comparison.last_modified,
+                    now=window_start(current),
                 ),
                 thanks=thanks,
                 total=sum(row.count for row in meter_rows(comparison, meter)),

@@ -3,12 +3,13 @@
 Comparison pages are cached bytes, so the token cannot be minted per request. We sign per
 *render window*: the page cache key carries the current window (``window()``: the hour), so a
 page is re-rendered, with a fresh token, at least once an hour, and the token records the
-moment of that render. A cached page therefore never serves a token older than one window,
-well inside the one-day limit, and no request rewrites cached bytes. The cost: a reader served
-from the cache gets a token minted before their visit, so the "too fast" check
-(``feedback_min_seconds``) only catches bots that post within seconds of a fresh render; the
-honeypot and the rate limit cover the rest. (The alternative, fetching a token with a small
-extra request, would leave readers without JavaScript with no token at all.)
+start of that window. A cached page therefore never serves a token older than one window,
+well inside the one-day limit, and no request rewrites cached bytes. Stamping the window's
+start rather than the render moment makes the bytes identical on every worker and instance,
+so one page has one ETag and conditional GETs keep answering 304. The cost: the "too fast"
+check (``feedback_min_seconds``) only catches bots that post within seconds of a window's
+start; the honeypot and the rate limit cover the rest. (The alternative, fetching a token
+with a small extra request, would leave readers without JavaScript with no token at all.)
 
 The secret is ``settings.secret_key`` or, when unset, a random key generated once and kept in
 ``data_dir/secret_key`` (mode 0600) so restarts and several workers sign alike.
@@ -36,6 +37,11 @@ _SALT = "nicepick.feedback-form"
 def window(now: float | None = None) -> int:
     """The render window a moment falls in; part of the comparison page's cache key."""
     return int((time.time() if now is None else now) // WINDOW_SECONDS)
+
+
+def window_start(number: int) -> float:
+    """The first moment of a render window: the time its pages' tokens carry."""
+    return float(number * WINDOW_SECONDS)
 
 
 def load_secret(configured: str | None, data_dir: Path) -> str:
