@@ -55,6 +55,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="Nice Pick",
         summary="Comparison guides: each option's pros and cons, and our pick.",
         lifespan=lifespan,
+        # FastAPI's /docs and /redoc pull scripts from a CDN and run inline code, which our CSP
+        # refuses; /openapi.json stays for API clients.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.site = site
     app.state.surfaces = surfaces

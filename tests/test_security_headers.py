@@ -109,3 +109,9 @@ def test_oversized_request_headers_get_431_with_the_security_headers(client: Tes
     assert response.status_code == 431
     assert response.headers["content-security-policy"] == STRICT_CSP
     assert client.get("/", headers={"X-Ok": "a" * 8_000}).status_code == 200
+
+
+def test_no_cdn_backed_api_docs_but_the_schema_stays(client: TestClient) -> None:
+    assert client.get("/docs").status_code == 404
+    assert client.get("/redoc").status_code == 404
+    assert client.get("/openapi.json").json()["info"]["title"] == "Nice Pick"
