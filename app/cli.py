@@ -35,7 +35,9 @@ def _serve(args: argparse.Namespace) -> int:
 
     settings = Settings()  # fail fast, before uvicorn starts, on a bad setting
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    if _prepare_schema(settings):
+    # On PostgreSQL, refuse an old schema here, once, with a plain message; the embedded
+    # SQLite file is upgraded by each worker's start-up (app.feedback.service) anyway.
+    if not settings.resolved_database_url.startswith("sqlite") and _prepare_schema(settings):
         return 1
     uvicorn.run(
         "app.main:app_from_environment",
