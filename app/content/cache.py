@@ -131,7 +131,11 @@ class ParseCache:
         """Write the cache atomically (temp file, then rename) when anything changed."""
         if not self._dirty:
             return
-        entries = {key: dataclasses.astuple(entry) for key, entry in self.entries.items()}
+        # Plain tuples by hand: ``dataclasses.astuple`` deep-copies every nested result (~1 s).
+        entries = {
+            key: (entry.display, entry.mtime_ns, entry.size, entry.digest, entry.result)
+            for key, entry in self.entries.items()
+        }
         data = marshal.dumps((_FORMAT, CODE_VERSION, entries))
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import time
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -44,9 +45,12 @@ def is_content_file(path: Path, content_dir: Path) -> bool:
     )
 
 
-def source_file(path: Path) -> SourceFile:
+def source_file(path: Path, cwd: str | None = None) -> SourceFile:
     """Name a file as editors see it: relative to the working folder when it is inside it."""
     display = str(path)
+    if cwd is not None and display.startswith(cwd):
+        # Inside the working folder (``cwd`` ends with a separator): what relpath would give.
+        return SourceFile(path, display[len(cwd) :], path.stem)
     if path.is_absolute():
         try:
             display = os.path.relpath(path)
@@ -58,12 +62,29 @@ def source_file(path: Path) -> SourceFile:
 
 
 def discover(content_dir: Path) -> list[SourceFile]:
-    """Every ``*.md`` comparison under the folder (subfolders too), README files excepted."""
-    return [
-        source_file(path)
-        for path in sorted(content_dir.rglob("*.md"))
-        if is_content_file(path, content_dir)
-    ]
+    """Every ``*.md`` comparison under the folder (subfolders too), README files excepted.
+
+    The rules of ``is_content_file`` and the order of ``sorted(rglob("*.md"))`` (by path
+    parts), with ``os.walk``: ~5x faster on 10,000 files than building and testing Paths.
+    """
+    found: list[tuple[str, ...]] = []
+    root = str(content_dir)
+    for folder, subfolders, names in os.walk(root):
+        subfolders[:] = [name for name in subfolders if not name.startswith(".")]
+        relative = os.path.relpath(folder, root)
+        parts = () if relative == "." else tuple(relative.split(os.sep))
+        found.extend(
+            (*parts, name)
+            for name in names
+            if name.endswith(".md")
+            and len(name) > 3
+            and name.lower() != "readme.md"
+            and not name.startswith(".")
+        )
+    found.sort()
+    cwd = os.getcwd().rstrip(os.sep) + os.sep
+    absolute = content_dir.is_absolute() and ".." not in content_dir.parts
+    return [source_file(content_dir.joinpath(*parts), cwd if absolute else None) for parts in found]
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,9 +112,16 @@ class Library:
     # --- loading ----------------------------------------------------------------------------
 
     @classmethod
-    def load(cls, content_dir: Path, cache: ParseCache | None = None) -> Library:
+    def load(
+        cls,
+        content_dir: Path,
+        cache: ParseCache | None = None,
+        *,
+        sources: list[SourceFile] | None = None,
+        yield_every: int = 0,
+    ) -> Library:
         """Parse every file, then apply the cross-file rules and build the indexes."""
-        library = cls.scan(content_dir, cache)
+        library = cls.scan(content_dir, cache, sources=sources, yield_every=yield_every)
         for problem in library.problems:
             _log_problem(problem)
         skipped = sum(1 for p in library.problems if p.severity == "error")
@@ -106,19 +134,32 @@ class Library:
         return library
 
     @classmethod
-    def scan(cls, content_dir: Path, cache: ParseCache | None = None) -> Library:
+    def scan(
+        cls,
+        content_dir: Path,
+        cache: ParseCache | None = None,
+        *,
+        sources: list[SourceFile] | None = None,
+        yield_every: int = 0,
+    ) -> Library:
         """Like ``load``, without logging: ``nicepick check`` prints the problems itself.
 
         With a ``cache``, files whose bytes did not change since it was saved are not parsed.
+        ``sources`` is a ``discover`` result already made; ``yield_every`` N files, a loader
+        running in a background thread lets the request threads have the GIL.
         """
         library = cls()
         with paused_gc():  # tens of thousands of long-lived objects: see app.content.cache
-            for source in discover(content_dir):
+            for number, source in enumerate(
+                discover(content_dir) if sources is None else sources, start=1
+            ):
+                if yield_every and number % yield_every == 0:
+                    time.sleep(0)
                 if cache is None:
-                    comparison, found = _parse_file(source)
+                    comparison, found = parse_file(source)
                 else:
                     comparison, found = cache.parse(
-                        source.path, source.display, partial(_parse_file, source)
+                        source.path, source.display, partial(parse_file, source)
                     )
                 library.files[source.path] = ParsedFile(source, comparison, tuple(found))
             library._reindex()
@@ -134,7 +175,7 @@ class Library:
             return []
         parsed = self.files.get(path)
         source = parsed.source if parsed else source_file(path)
-        comparison, found = _parse_file(source)
+        comparison, found = parse_file(source)
         self.files[path] = ParsedFile(source, comparison, tuple(found))
         if parsed is None:  # keep path order, so "which file came first" stays stable
             self.files = dict(sorted(self.files.items()))
@@ -305,7 +346,7 @@ def _link_column(comparison: Comparison, line: int, target: str) -> int:
     return 1
 
 
-def _parse_file(source: SourceFile) -> tuple[Comparison | None, list[Problem]]:
+def parse_file(source: SourceFile) -> tuple[Comparison | None, list[Problem]]:
     try:
         text = source.path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:

@@ -10,12 +10,13 @@ from pathlib import Path
 from typing import Literal
 
 Severity = Literal["error", "warning"]
+_NOT_SLUG = re.compile(r"[^a-z0-9]+")
 
 
 def slugify(text: str) -> str:
     """Turn a name into a URL slug: ``"Dev Tools"`` -> ``"dev-tools"``, ``"C++"`` -> ``"c"``."""
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
-    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
+    return _NOT_SLUG.sub("-", ascii_text.lower()).strip("-")
 
 
 def pair_key(option_slugs: list[str] | tuple[str, ...]) -> tuple[str, ...]:
