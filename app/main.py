@@ -17,6 +17,7 @@ from app.site import Site
 from app.surfaces import Surfaces
 from app.web import api, discovery, health, pages, seo
 from app.web import feedback as feedback_routes
+from app.web.loading import LoadingGate
 from app.web.responses import HotPages, page
 from app.web.security import SecurityHeaders
 from app.web.seo import CanonicalHostMiddleware, should_redirect_hosts
@@ -35,12 +36,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     site.comparison_parts.append(feedback.page_part)
     # Search, related links, option pages, sitemap, feed, cards: rendered once per change.
     surfaces = Surfaces(site)
+    # In a thread, after each full load: start-up never waits for the search index.
+    site.on_loaded.append(surfaces.warm_search)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if not site.loaded.is_set():
-            site.load()
-        surfaces.warm_search()  # in a thread: startup never waits for the search index
+            # Large folders load in a thread after this (site.on_loaded then warms search).
+            site.start_loading()
         if preview is not None:
             preview.start()
         await feedback.start()
@@ -66,6 +69,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.db = feedback.db  # /readyz asks it
     # Added first so it sits inside every other middleware: hot pages still get their headers.
     app.add_middleware(HotPages, site=site)
+    # Outside the hot path, which has no pages before the library is loaded anyway.
+    app.add_middleware(LoadingGate, site=site)
     app.add_middleware(SecurityHeaders, settings=settings)
     if should_redirect_hosts(settings.site_url, settings.redirect_host):
         # Added last, so it is outermost: a request for a wrong host is answered before any work.

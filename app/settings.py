@@ -58,6 +58,12 @@ class Settings(BaseSettings):
     cache_stale_seconds: int = Field(
         86400, ge=0, description="Cache-Control stale-while-revalidate of pages."
     )
+    background_load_above: int = Field(
+        1000,
+        ge=0,
+        description="More content files than this: serve at once and parse them in the "
+        "background (comparison pages are parsed on their first request meanwhile).",
+    )
     drafts: bool = Field(False, description="Show drafts (preview only).")
     reload: bool = Field(False, description="Watch files and re-render on change.")
     outbox_poll_seconds: float = Field(30.0, gt=0)

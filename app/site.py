@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from app.content.cache import ParseCache
-from app.content.library import Library, category_name
+from app.content.library import Library, SourceFile, category_name, discover, parse_file
 from app.content.model import Comparison, slugify
 from app.discovery import paginate
 from app.render import PageCache, build_environment, comparison_context, render_template
@@ -47,6 +47,9 @@ class Site:
         self.cache = PageCache()
         self.library = Library()
         self.loaded = threading.Event()
+        # While a large library loads in the background: slug -> file, for early pages.
+        self._early_sources: dict[str, SourceFile] | None = None
+        self.on_loaded: list[Callable[[], None]] = []  # run after every full load
         self._assets: dict[str, str] = {}
         self._schedule: tuple[int, list[datetime]] = (-1, [])
         # Parts of the comparison page that change without the content (the feedback form's
@@ -72,14 +75,60 @@ class Site:
 
     # --- content ----------------------------------------------------------------------------
 
-    def load(self) -> None:
+    def load(self, sources: list[SourceFile] | None = None, *, yield_every: int = 0) -> None:
         """Read the content folder; safe to call again to pick up every change."""
         cache = ParseCache(self.settings.data_dir / "parse-cache.marshal")
-        library = Library.load(self.settings.content_dir, cache)
+        library = Library.load(
+            self.settings.content_dir, cache, sources=sources, yield_every=yield_every
+        )
         library.version = self.library.version + 1
         self.library = library
         self._assets.clear()
         self.loaded.set()
+        self._early_sources = None
+        for callback in self.on_loaded:
+            callback()
+
+    def start_loading(self) -> None:
+        """Load now when the folder is small; else serve at once and load in a thread.
+
+        Parsing 10,000 files takes seconds; the start-up target is one. Meanwhile a
+        comparison page is parsed on its own (``early_page``); pages that list comparisons
+        wait for the whole library (``LoadingGate``), so no listing is ever partial.
+        """
+        sources = discover(self.settings.content_dir)
+        if self.settings.reload or len(sources) <= self.settings.background_load_above:
+            self.load(sources)
+            return
+        early: dict[str, SourceFile] = {}
+        for source in sources:  # the first file in path order wins a slug, as in the library
+            early.setdefault(slugify(source.slug) or source.slug, source)
+        self._early_sources = early
+
+        def run() -> None:
+            try:
+                self.load(sources, yield_every=20)
+            except Exception:  # never leave waiting requests hanging on a loader that died
+                log.exception("loading %s failed", self.settings.content_dir)
+                self.loaded.set()
+
+        threading.Thread(target=run, name="nicepick-load", daemon=True).start()
+
+    def early_page(self, slug: str) -> bytes | None:
+        """A comparison page before the library finished loading, from its file alone.
+
+        None when the library is loaded, the slug names no file, or the file has errors or
+        is not public: the caller then waits for the library, which decides (404, redirect).
+        The page is not cached: related links and cross-file checks need the whole library.
+        """
+        sources = self._early_sources
+        source = sources.get(slug) if sources is not None else None
+        if source is None or self.loaded.is_set():
+            return None
+        comparison, _problems = parse_file(source)
+        if comparison is None or not self.is_visible(comparison):
+            return None
+        return self.comparison_page(comparison, cached=False)
 
     def now(self) -> datetime:
         return datetime.now(UTC)
@@ -155,7 +204,7 @@ class Site:
         return render_template(self.env, name, context)
 
     def comparison_page(
-        self, comparison: Comparison, *, thanks: bool = False, **extra: Any
+        self, comparison: Comparison, *, thanks: bool = False, cached: bool = True, **extra: Any
     ) -> bytes:
         """The comparison page; ``thanks`` shows the feedback notice; ``extra`` (form state)
         makes an uncached variant. Each ``comparison_parts`` entry adds a key part and values."""
@@ -167,7 +216,7 @@ class Site:
                 context.update(values())
             return self.render("compare.html", **context, **extra)
 
-        if extra:
+        if extra or not cached:
             return render()
         key = ("compare", comparison.slug, comparison.content_hash, self.library.version)
         return self.cache.get_or_render((*key, *(part_key for part_key, _ in parts)), render)

@@ -9,7 +9,7 @@ from fastapi.responses import FileResponse, RedirectResponse, Response
 
 from app.discovery import page_number
 from app.web.deps import SiteDep
-from app.web.responses import page
+from app.web.responses import HTML, page
 
 router = APIRouter()
 
@@ -32,6 +32,13 @@ def index(request: Request, site: SiteDep, number: PageParam = None) -> Response
 
 @router.get("/compare/{slug}", include_in_schema=False)
 def compare(request: Request, slug: str, site: SiteDep) -> Response:
+    if not site.loaded.is_set():
+        # The library is still loading in the background (app.web.loading): this file alone.
+        early = site.early_page(slug)
+        if early is not None:
+            # Not kept by any cache: the full page adds related links once loading is done.
+            return Response(early, media_type=HTML, headers={"Cache-Control": "no-store"})
+        site.loaded.wait()  # anything else (404, alias, redirect) is the library's to decide
     comparison, canonical = site.library.resolve(slug)
     if comparison is None or not site.is_visible(comparison):
         target = site.library.comparisons.get(canonical) if canonical else None

@@ -1,0 +1,45 @@
+"""The gate in front of the app while a large library loads in the background.
+
+A comparison page (``GET /compare/<slug>``) may pass: the route parses that one file
+(``Site.early_page``). Health checks and static files pass. Every other request (listings,
+search, sitemap, feed, API, notes) waits until the whole library is in place, so nothing is
+ever answered from a partial library; waiting is an ``await``, so it holds no thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from app.site import Site
+
+_PASS_PREFIXES = ("/static/", "/healthz", "/readyz")
+_POLL_SECONDS = 0.02
+
+
+def passes_early(method: str, path: str) -> bool:
+    """Whether a request may be answered before the library finished loading."""
+    if path.startswith(_PASS_PREFIXES):
+        return True
+    if method in ("GET", "HEAD") and path.startswith("/compare/"):
+        return "/" not in path[len("/compare/") :]  # the page, not its feedback form target
+    return False
+
+
+class LoadingGate:
+    """Hold requests that need the whole library until ``site.loaded`` is set."""
+
+    def __init__(self, app: ASGIApp, *, site: Site) -> None:
+        self.app = app
+        self.site = site
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] == "http"
+            and not self.site.loaded.is_set()
+            and not passes_early(scope["method"], scope["path"])
+        ):
+            while not self.site.loaded.is_set():
+                await asyncio.sleep(_POLL_SECONDS)
+        await self.app(scope, receive, send)
