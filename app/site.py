@@ -17,7 +17,16 @@ from pathlib import Path
 from typing import Any
 
 from app.content.cache import ParseCache
-from app.content.library import Library, SourceFile, category_name, discover, parse_file
+from app.content.library import (
+    Library,
+    SourceFile,
+    category_name,
+    discover,
+    parse_file,
+    slug_for,
+    source_file,
+    top_level_files,
+)
 from app.content.model import Comparison, slugify
 from app.discovery import paginate
 from app.render import PageCache, build_environment, comparison_context, render_template
@@ -48,7 +57,7 @@ class Site:
         self.library = Library()
         self.loaded = threading.Event()
         # While a large library loads in the background: slug -> file, for early pages.
-        self._early_sources: dict[str, SourceFile] | None = None
+        self._early_sources: dict[str, str | Path] | None = None
         self.on_loaded: list[Callable[[], None]] = []  # run after every full load
         self._assets: dict[str, str] = {}
         self._schedule: tuple[int, list[datetime]] = (-1, [])
@@ -96,13 +105,23 @@ class Site:
         comparison page is parsed on its own (``early_page``); pages that list comparisons
         wait for the whole library (``LoadingGate``), so no listing is ever partial.
         """
-        sources = discover(self.settings.content_dir)
-        if self.settings.reload or len(sources) <= self.settings.background_load_above:
+        folder = self.settings.content_dir
+        # One flat folder (the usual layout) is listed with one scandir; subfolders need
+        # the full walk, whose path order decides which file wins a slug.
+        names, nested = top_level_files(folder)
+        sources = discover(folder) if nested else None
+        count = len(sources) if sources is not None else len(names)
+        if self.settings.reload or count <= self.settings.background_load_above:
             self.load(sources)
             return
-        early: dict[str, SourceFile] = {}
-        for source in sources:  # the first file in path order wins a slug, as in the library
-            early.setdefault(slugify(source.slug) or source.slug, source)
+        # slug -> file name (or path, nested); the first in path order wins, as in the library
+        early: dict[str, str | Path] = {}
+        if sources is not None:
+            for source in sources:
+                early.setdefault(slug_for(source.slug), source.path)
+        else:
+            for name in names:
+                early.setdefault(slug_for(name[:-3]), name)
         self._early_sources = early
 
         def run() -> None:
@@ -122,10 +141,10 @@ class Site:
         The page is not cached: related links and cross-file checks need the whole library.
         """
         sources = self._early_sources
-        source = sources.get(slug) if sources is not None else None
-        if source is None or self.loaded.is_set():
+        found = sources.get(slug) if sources is not None else None
+        if found is None or self.loaded.is_set():
             return None
-        comparison, _problems = parse_file(source)
+        comparison, _problems = parse_file(source_file(self.settings.content_dir / found))
         if comparison is None or not self.is_visible(comparison):
             return None
         return self.comparison_page(comparison, cached=False)

@@ -197,17 +197,26 @@ def main() -> int:
         page_url = f"http://127.0.0.1:{port}/compare/{slug}"
         process, started = start_site(content, data, port)
         cold = wait_for(page_url, started, process)
+        # A large library goes on loading in the background after the first page (see
+        # app/site.py); /healthz answers 200 once it is whole and the parse cache is saved.
+        health_url = f"http://127.0.0.1:{port}/healthz"
+        cold_loaded = wait_for(health_url, started, process)
         cold_rss = rss_mb(process.pid)
         stop(process)
         rows.append(
             Row(f"cold start to first page, {args.n} comparisons", f"{cold:.2f} s", "", "≤ 3 s")
         )
-        rows.append(Row("resident memory after cold start", f"{cold_rss:.0f} MB", "", "≤ 400 MB"))
+        rows.append(Row("cold start to whole library loaded (background)", f"{cold_loaded:.2f} s"))
+        rows.append(
+            Row("resident memory, whole library loaded", f"{cold_rss:.0f} MB", "", "≤ 400 MB")
+        )
 
         process, started = start_site(content, data, port)
         try:
             warm = wait_for(page_url, started, process)
             rows.append(Row("warm start to first page (parse cache)", f"{warm:.2f} s", "", "≤ 1 s"))
+            warm_loaded = wait_for(health_url, started, process)
+            rows.append(Row("warm start to whole library loaded", f"{warm_loaded:.2f} s"))
             page = httpx.get(page_url, headers={"accept-encoding": "identity"})
             etag = page.headers["etag"]
             size = len(page.content)

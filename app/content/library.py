@@ -87,6 +87,31 @@ def discover(content_dir: Path) -> list[SourceFile]:
     return [source_file(content_dir.joinpath(*parts), cwd if absolute else None) for parts in found]
 
 
+def top_level_files(content_dir: Path) -> tuple[list[str], bool]:
+    """The content file names directly in the folder, in ``discover`` order, and whether it
+    has subfolders. One ``scandir``: a start-up decision that must not cost a full walk."""
+    names: list[str] = []
+    nested = False
+    try:
+        entries = list(os.scandir(content_dir))
+    except OSError:
+        return [], False
+    for entry in entries:
+        if entry.name.startswith("."):
+            continue
+        if entry.is_dir():
+            nested = True
+        elif entry.name.endswith(".md") and entry.name.lower() != "readme.md":
+            names.append(entry.name)
+    names.sort()
+    return names, nested
+
+
+def slug_for(stem: str) -> str:
+    """The slug a file's name gives its page (``Vim vs Emacs.md`` -> ``vim-vs-emacs``)."""
+    return slugify(stem) or stem
+
+
 @dataclass(frozen=True, slots=True)
 class ParsedFile:
     """One file's own parse result, kept so a single change re-parses a single file."""
