@@ -15,7 +15,7 @@ from app.preview import Preview
 from app.settings import Settings
 from app.site import Site
 from app.surfaces import Surfaces
-from app.web import api, discovery, health, pages, seo
+from app.web import api, discovery, docs, health, pages, seo
 from app.web import feedback as feedback_routes
 from app.web.loading import LoadingGate
 from app.web.responses import HotPages, page
@@ -59,7 +59,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="Comparison guides: each option's pros and cons, and our pick.",
         lifespan=lifespan,
         # FastAPI's /docs and /redoc pull scripts from a CDN and run inline code, which our CSP
-        # refuses; /openapi.json stays for API clients.
+        # refuses: app/web/docs.py serves Swagger UI from our own origin instead.
         docs_url=None,
         redoc_url=None,
     )
@@ -80,6 +80,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(discovery.router)
     app.include_router(seo.router)
     app.include_router(api.router)
+    app.include_router(docs.router)
     app.include_router(feedback_routes.router)
     if preview is not None:
         app.include_router(preview.router)

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from bs4 import BeautifulSoup
 from fastapi.testclient import TestClient
 
 from app.main import create_app
@@ -111,7 +112,16 @@ def test_oversized_request_headers_get_431_with_the_security_headers(client: Tes
     assert client.get("/", headers={"X-Ok": "a" * 8_000}).status_code == 200
 
 
-def test_no_cdn_backed_api_docs_but_the_schema_stays(client: TestClient) -> None:
-    assert client.get("/docs").status_code == 404
+def test_api_docs_load_only_our_own_files_and_the_schema_stays(client: TestClient) -> None:
+    docs = client.get("/docs")
+    assert docs.status_code == 200
+    assert docs.headers["content-security-policy"] == STRICT_CSP
+    page = BeautifulSoup(docs.text, "html.parser")
+    sources = [str(s.get("src")) for s in page.select("script")]
+    sources += [str(link.get("href")) for link in page.select("link[href]")]
+    assert all(src.startswith("/") for src in sources), sources
+    assert all(not s.string for s in page.select("script"))  # no inline code
+    assert client.get("/docs/assets/swagger-ui-bundle.js").status_code == 200
+    assert client.get("/docs/assets/LICENSE").status_code == 404
     assert client.get("/redoc").status_code == 404
     assert client.get("/openapi.json").json()["info"]["title"] == "Nice Pick"
