@@ -20,6 +20,7 @@ page path reads from memory: pages never wait on, or fail with, the database.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -227,6 +228,7 @@ class FeedbackStore:
         # note of ours to drop its older snapshot.
         self._meters: dict[str, dict[str, int]] = {}
         self._meters_loaded = False
+        self._last_try = -1e9
         self._writes = 0
 
     @classmethod
@@ -361,7 +363,12 @@ class FeedbackStore:
         return changed
 
     def _try_refresh(self) -> None:
-        # Only until the first snapshot; a database that is away leaves the meter empty.
+        # Only until the first snapshot, and at most every few seconds: while the database is
+        # away the meter stays empty and pages do not wait on connection attempts.
+        now = time.monotonic()
+        if now - self._last_try < 5.0:
+            return
+        self._last_try = now
         try:
             self.refresh_meters()
         except sa.exc.SQLAlchemyError:
