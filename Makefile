@@ -23,12 +23,15 @@ $(DEV_STAMP): pyproject.toml | $(BIN)/python
 run: $(STAMP)
 	$(BIN)/nicepick serve --host 127.0.0.1 --port 8000
 
-# Browser tests drive Debian's Chromium; install it when missing (root here, sudo elsewhere).
+# Debian packages the tests drive: Chromium (browser tests) and nginx (the multi-instance
+# test runs deploy/nginx.conf). Installed only when missing (root here, sudo elsewhere).
+APT_INSTALL = SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq
+
 browser:
-	@if [ ! -x $(CHROMIUM) ]; then \
-	  echo "installing chromium (Debian package) for the browser tests"; \
-	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; \
+	@if [ ! -x $(CHROMIUM) ] || [ ! -x /usr/sbin/nginx ]; then \
+	  echo "installing chromium and nginx (Debian packages) for the tests"; \
+	  $(APT_INSTALL) chromium nginx-light >/dev/null; \
 	fi
 	@# axe-core (pinned in package.json) is injected into pages by the accessibility tests.
 	@if [ ! -f node_modules/axe-core/axe.min.js ]; then \
@@ -50,7 +53,8 @@ check: $(STAMP)
 test: $(DEV_STAMP) browser lint
 	$(BIN)/pytest
 
-bench: $(DEV_STAMP)
+bench: $(DEV_STAMP) browser
+	@if ! command -v wrk >/dev/null; then $(APT_INSTALL) wrk >/dev/null; fi
 	$(BIN)/python -m bench.run
 
 clean:
