@@ -1,18 +1,22 @@
 """The search index over the library: SQLite FTS5 in memory, ranked by bm25.
 
 One index per library version, built off the request path (a background thread warms it after
-each load; the first search waits for it if it is not ready). The reader's text never reaches
+each load; the first search waits for it if it is not ready). Ranking reads bare rowids (bm25 must
+score every match); snippets are made only for the shown rows; recent result pages are kept in an
+LRU per index, since an index never changes. The reader's text never reaches
 FTS5 as query syntax: we split it into Unicode words ourselves and send each as a quoted string
 with a trailing ``*`` (prefix match), so ``NEAR(``, ``AND``, quotes and ``*`` are just words.
 """
 
 from __future__ import annotations
 
+import bisect
 import html
 import logging
 import re
 import sqlite3
 import threading
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,8 +29,10 @@ log = logging.getLogger(__name__)
 
 MAX_QUERY_CHARS = 200  # longer input is cut, so a 3,000-char query costs what a short one does
 MAX_TERMS = 12
-# bm25 weights by column: slug (unindexed), title, options, tags+category, body.
-_WEIGHTS = (0.0, 10.0, 6.0, 3.0, 1.0)
+CACHE_SIZE = 1024  # recent result pages kept per index (the index is per library version)
+_PREFIXES = "2 3 4"
+# bm25 weights by column: title, options, tags+category, body.
+_WEIGHTS = (10.0, 6.0, 3.0, 1.0)
 # Snippet markers: control characters that the indexed text never contains (we strip them),
 # so after HTML-escaping the snippet they can be swapped for <mark> safely.
 _OPEN, _CLOSE = "\x02", "\x03"
@@ -92,31 +98,55 @@ def highlight(raw: str) -> Markup:
 class SearchIndex:
     """An FTS5 table over one set of comparisons; read-only after build, safe across threads."""
 
-    def __init__(self, comparisons: Iterable[Comparison]) -> None:
+    def __init__(self, comparisons: Iterable[Comparison], *, cache_size: int = CACHE_SIZE) -> None:
         # One connection shared by the server's threads; the lock serialises use of it.
         self._db = sqlite3.connect(":memory:", check_same_thread=False)
         self._lock = threading.Lock()
+        # Rows go in slug order, so rowid order is slug order: ties in bm25 break by rowid,
+        # which orders them by slug without reading the slug column for every match.
+        ordered = sorted(comparisons, key=lambda c: c.slug)
+        self._slugs = [c.slug for c in ordered]
+        # Visibility lives here, not in UNINDEXED columns: filtering in SQL read each matching
+        # row's whole stored record (body included), which cost as much as ranking it.
+        self._drafts = frozenset(rowid for rowid, c in enumerate(ordered, 1) if c.draft)
+        scheduled = sorted(
+            (c.published_at.timestamp(), rowid) for rowid, c in enumerate(ordered, 1) if not c.draft
+        )
+        self._published = [stamp for stamp, _ in scheduled]
+        self._published_rowids = [rowid for _, rowid in scheduled]
+        self._cache: OrderedDict[tuple[object, ...], Results] = OrderedDict()
+        self._cache_size = cache_size
         self._db.execute(
             "CREATE VIRTUAL TABLE docs USING fts5("
-            "slug UNINDEXED, title, options, tags, body, draft UNINDEXED, published UNINDEXED, "
-            "tokenize = 'unicode61 remove_diacritics 2')"
+            "title, options, tags, body, "
+            "tokenize = 'unicode61 remove_diacritics 2', "
+            # Prefix indexes answer the short prefixes readers type ("rcl", "dist") from one
+            # b-tree range instead of merging every token that starts with them.
+            f"prefix = '{_PREFIXES}')"
         )
         rows = (
             (
-                c.slug,
+                rowid,
                 _CONTROL.sub(" ", c.title),
                 _CONTROL.sub(" ", " ".join(c.option_names)),
                 _CONTROL.sub(" ", " ".join((c.category, *c.tags))),
                 _body(c),
-                int(c.draft),
-                c.published_at.timestamp(),
             )
-            for c in comparisons
+            for rowid, c in enumerate(ordered, 1)
         )
         with self._db:
-            self._db.executemany("INSERT INTO docs VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+            self._db.executemany(
+                "INSERT INTO docs(rowid, title, options, tags, body) VALUES (?, ?, ?, ?, ?)", rows
+            )
             # Merge the b-trees once: queries on a freshly bulk-loaded table are then faster.
             self._db.execute("INSERT INTO docs(docs) VALUES ('optimize')")
+
+    def _hidden(self, now: datetime) -> frozenset[int]:
+        """Rowids a reader must not see at ``now``: drafts and pages published later."""
+        first_future = bisect.bisect_right(self._published, now.timestamp())
+        if first_future == len(self._published):
+            return self._drafts
+        return self._drafts | frozenset(self._published_rowids[first_future:])
 
     def search(
         self,
@@ -131,26 +161,63 @@ class SearchIndex:
         terms = query_terms(text)
         if not terms:
             return Results(terms, [], False)
-        weights = ", ".join(str(w) for w in _WEIGHTS)
-        sql = (
-            f"SELECT slug, snippet(docs, -1, ?, ?, '…', 16) FROM docs "
-            f"WHERE docs MATCH ? {'' if drafts else 'AND draft = 0 AND published <= ?'} "
-            f"ORDER BY bm25(docs, {weights}), slug LIMIT ? OFFSET ?"
-        )
-        params: list[object] = [_OPEN, _CLOSE, match_expression(terms)]
-        if not drafts:
-            params.append(now.timestamp())
-        params += [limit + 1, offset]
+        hidden: frozenset[int] = frozenset() if drafts else self._hidden(now)
+        # The index never changes, so a query's results change only when pages go live:
+        # the hidden set's size says which pages are live (drafts fixed, schedule sorted).
+        key = (tuple(terms), len(hidden), limit, offset)
+        with self._lock:
+            cached = self._cache.get(key)
+            if cached is not None:
+                self._cache.move_to_end(key)
+                return cached
+        expression = match_expression(terms)
         try:
             with self._lock:
-                rows = self._db.execute(sql, params).fetchall()
+                rows = self._ranked(expression, hidden, limit, offset)
+                snippets = self._snippets(expression, rows[:limit])
         except (sqlite3.OperationalError, sqlite3.ProgrammingError):
             # Our expression is always well formed; a closed (replaced) index is the one way
             # here, and a reader must never see a 500 for it.
             log.exception("search failed for terms %r", terms)
             return Results(terms, [], False)
-        hits = [Hit(slug, highlight(snippet or "")) for slug, snippet in rows[:limit]]
-        return Results(terms, hits, len(rows) > limit)
+        hits = [
+            Hit(self._slugs[rowid - 1], highlight(snippets.get(rowid) or ""))
+            for rowid in rows[:limit]
+        ]
+        results = Results(terms, hits, len(rows) > limit)
+        with self._lock:
+            self._cache[key] = results
+            if len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+        return results
+
+    def _ranked(
+        self, expression: str, hidden: frozenset[int], limit: int, offset: int
+    ) -> list[int]:
+        """Rowids of the page's hits plus one (to tell a next page), best first."""
+        # Rank only: bm25 must see every match, so the sorter carries bare rowids; snippets
+        # are made afterwards for the shown rows. Over-fetch by the hidden count, then drop them.
+        weights = ", ".join(str(w) for w in _WEIGHTS)
+        wanted = offset + limit + 1
+        rows = self._db.execute(
+            f"SELECT rowid FROM docs WHERE docs MATCH ? ORDER BY bm25(docs, {weights}), rowid "
+            "LIMIT ?",
+            (expression, wanted + len(hidden)),
+        ).fetchall()
+        visible = [rowid for (rowid,) in rows if rowid not in hidden]
+        return visible[offset:wanted]
+
+    def _snippets(self, expression: str, rowids: list[int]) -> dict[int, str]:
+        """Snippet text per rowid, made only for the rows on the page."""
+        if not rowids:
+            return {}
+        marks = ", ".join("?" * len(rowids))
+        rows = self._db.execute(
+            "SELECT rowid, snippet(docs, -1, ?, ?, '…', 16) FROM docs "
+            f"WHERE docs MATCH ? AND rowid IN ({marks})",
+            (_OPEN, _CLOSE, expression, *rowids),
+        ).fetchall()
+        return dict(rows)
 
     def close(self) -> None:
         with self._lock:

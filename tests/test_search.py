@@ -209,3 +209,11 @@ def test_hostile_raw_urls_never_fail(client: TestClient, raw: str) -> None:
 def test_surrogate_query_still_finds_words(client: TestClient) -> None:
     soup = BeautifulSoup(client.get("/search?q=%ED%A0%80rclo").text, "html.parser")
     assert soup.select(".search-results li")
+
+
+def test_cached_results_follow_pages_going_live(index: SearchIndex) -> None:
+    assert slugs(index, "okapi") == []  # cached while the page is scheduled ...
+    later = datetime(2100, 1, 1, tzinfo=UTC)
+    hits = index.search("okapi", now=later).hits
+    assert [hit.slug for hit in hits] == ["futurething-vs-other2"]  # ... and found once live
+    assert slugs(index, "okapi") == []
