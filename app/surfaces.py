@@ -15,11 +15,11 @@ from app.content.model import Comparison
 from app.discovery import (
     PER_PAGE,
     Page,
+    RelatedIndex,
     leaderboard,
     option_page,
     paginate,
     popular_categories,
-    related,
 )
 from app.og import CardCache
 from app.search import Searcher
@@ -44,6 +44,7 @@ class Surfaces:
         self.searcher = Searcher()
         self.cards = CardCache(data_dir(site.settings) / "og", site_name=site.settings.site_name)
         self.sitemap_limit = sitemap_limit
+        self._related: tuple[Hashable, RelatedIndex] = ((), RelatedIndex(()))
         site.comparison_parts.append(self._comparison_part)
 
     @property
@@ -71,13 +72,20 @@ class Surfaces:
                 comparison, site_url=self._url, site_name=self.site.settings.site_name
             )
             return {
-                "related": related(comparison, self.site.visible()),
+                "related": self._related_index().related(comparison),
                 "json_ld": script_json(json_ld),
                 "og_image": f"{self._url}/og/{comparison.slug}.png",
                 "json_url": f"/api/comparisons/{comparison.slug}",
             }
 
         return ("discovery", self.site._visibility_key()), values
+
+    def _related_index(self) -> RelatedIndex:
+        """One index of the visible comparisons per content change (see ``RelatedIndex``)."""
+        key = self.content_key()
+        if self._related[0] != key:
+            self._related = (key, RelatedIndex(self.site.visible()))
+        return self._related[1]
 
     # --- search -----------------------------------------------------------------------------
 
