@@ -84,7 +84,13 @@ def _build(args: argparse.Namespace) -> int:
     # Validated like the environment, so a bad --base-url fails with the same message.
     settings = Settings(**overrides)  # type: ignore[arg-type]
     logging.getLogger().setLevel(logging.WARNING)  # the progress line is the output
-    summary = export_site(settings, Path(args.out), progress=stderr_progress())
+    summary = export_site(
+        settings,
+        Path(args.out),
+        progress=stderr_progress(),
+        cards=not args.no_cards,
+        jobs=args.jobs,
+    )
     print(f"wrote {args.out}: {summary}")
     for url, status in summary.skipped[:20]:
         print(f"  skipped {url} ({status})", file=sys.stderr)
@@ -192,6 +198,14 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("out", metavar="OUT", help="output folder (replaced)")
     build.add_argument("--base-url", help="absolute URL the files will be served from")
     build.add_argument("--content", metavar="DIR", help="content folder (NICEPICK_CONTENT_DIR)")
+    build.add_argument(
+        "--no-cards",
+        action="store_true",
+        help="leave out the social card PNGs (the slowest part of a large build)",
+    )
+    build.add_argument(
+        "--jobs", type=int, help="processes sharing the work (default: one per CPU when large)"
+    )
     build.set_defaults(handler=_build)
 
     db = commands.add_parser("db", help="database schema: db upgrade | db current")

@@ -1,11 +1,13 @@
 """``nicepick build OUT``: the whole site as static files, byte for byte what the server sends.
 
-Every file comes from a request to the app itself (in-process, no network), so an exported
-page cannot drift from the served one: same templates, same cache, same headers decided by
-the same code. The crawl starts from the home page, every visible comparison, category and
-tag, the sitemap, feed and robots.txt, and follows every same-site link it finds (pagination,
-option pages, fingerprinted assets, social cards), so a new kind of page is exported the day
-it is linked.
+Every file comes from a request to the app itself (in-process ASGI calls in the app's own
+event loop, no network), so an exported page cannot drift from the served one: same
+templates, same cache, same headers decided by the same code; cached pages bring their
+gzip/brotli forms too. The URLs come from the library (home and its pages, every visible
+comparison, category, tag and option page with their pagination, social cards, sitemap,
+feed, robots.txt); every same-site link found in the files is exported as well (assets,
+sitemap parts, leaderboards), so a new kind of page is exported the day it is linked.
+Large sites are split over one process per CPU (``jobs``).
 
 Layout, for any static host and the nginx config in ``docs/nginx-export.conf``:
 ``/compare/x`` -> ``compare/x/index.html``; ``/tag/x?page=2`` -> ``tag/x/page-2/index.html``;
@@ -16,21 +18,32 @@ lines, the format Netlify and Cloudflare Pages read; nginx users turn them into 
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import math
+import multiprocessing
+import os
 import re
 import shutil
 import sys
 import time
-from collections import deque
 from collections.abc import Callable, Iterable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urljoin, urlsplit
 
 from fastapi.testclient import TestClient
+from starlette.datastructures import Headers
 
 from app.cached_page import brotli_bytes, gzip_bytes
 from app.content.library import Library
+from app.discovery import PER_PAGE
 from app.settings import Settings
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 # Types worth precompressing; images and fonts are compressed already.
 COMPRESSIBLE = {".html", ".xml", ".txt", ".css", ".js", ".svg", ".json", ".webmanifest"}
@@ -42,6 +55,8 @@ _LINK = re.compile(
     rb"|url\(\s*[\"']?([^\"')]+)[\"']?\s*\)"
 )
 _NOT_FOUND_PROBE = "/__nicepick-export-404__"
+# Below this many URLs one process exports alone: starting another costs ~2 s.
+PARALLEL_ABOVE = 2000
 Progress = Callable[[int, int], None]
 
 
@@ -57,6 +72,16 @@ class ExportSummary:
     seconds: float = 0.0
     redirects: list[tuple[str, str]] = field(default_factory=list)
     skipped: list[tuple[str, int]] = field(default_factory=list)  # (url, status)
+
+    def add(self, other: ExportSummary) -> None:
+        """Fold in what another process (or round) wrote."""
+        self.pages += other.pages
+        self.files += other.files
+        self.bytes += other.bytes
+        self.gzip_bytes += other.gzip_bytes
+        self.brotli_bytes += other.brotli_bytes
+        self.redirects += other.redirects
+        self.skipped += other.skipped
 
     @property
     def pages_per_second(self) -> float:
@@ -87,94 +112,286 @@ def output_path(out: Path, url: str) -> Path:
 
 
 def seeds(library: Library, visible_slugs: Iterable[str]) -> list[str]:
-    """The URLs every build starts from; the crawl finds the rest."""
+    """Every URL the library alone says exists; the link scan finds the rest (assets,
+    sitemap parts, leaderboards, and any kind of page added later)."""
     urls = ["/", "/robots.txt", "/sitemap.xml", "/feed.xml"]
     visible = [library.comparisons[slug] for slug in visible_slugs]
+    categories = Library.group(visible, "category")
+    urls += [f"/?page={n}" for n in range(2, _pages(len(categories)) + 1)]
     urls += [f"/compare/{c.slug}" for c in visible]
-    urls += [f"/category/{slug}" for slug in Library.group(visible, "category")]
-    urls += [f"/tag/{slug}" for slug in Library.group(visible, "tag")]
+    for kind in ("category", "tag", "option"):
+        for slug, items in Library.group(visible, kind).items():
+            urls.append(f"/{kind}/{slug}")
+            urls += [f"/{kind}/{slug}?page={n}" for n in range(2, _pages(len(items)) + 1)]
+    urls += [f"/og/{c.slug}.png" for c in visible]
     return urls
 
 
+def _pages(count: int) -> int:
+    return max(1, math.ceil(count / PER_PAGE))
+
+
+@dataclass
+class _Share:
+    """What one process exported: its summary and the same-site links its files hold."""
+
+    summary: ExportSummary
+    links: set[str]
+
+
+class _Exporter:
+    """Requests URLs from the app in its own event loop (no HTTP, no thread hop per file)
+    and writes each answer with its ``.gz``/``.br`` siblings."""
+
+    def __init__(self, app: FastAPI, out: Path, base: str) -> None:
+        self.app = app
+        self.out = out
+        self.base = base
+        parts = urlsplit(base)
+        self.scheme = parts.scheme
+        self.host = parts.netloc.encode("latin-1")
+        self.link_memo: dict[bytes, str | None] = {}
+
+    async def fetch(self, url: str, encoding: str = "identity") -> tuple[int, Headers, bytes]:
+        path, _, query = url.partition("?")
+        scope: dict[str, Any] = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": "GET",
+            "scheme": self.scheme,
+            "path": path,
+            "raw_path": path.encode(),
+            "root_path": "",
+            "query_string": query.encode(),
+            "headers": [(b"host", self.host), (b"accept-encoding", encoding.encode())],
+            "client": ("127.0.0.1", 0),
+            "server": ("127.0.0.1", 0),
+            "state": {},
+        }
+        status = 500
+        headers: Headers = Headers()
+        chunks: list[bytes] = []
+
+        requested = False
+        complete = asyncio.Event()
+
+        async def receive() -> dict[str, Any]:
+            nonlocal requested
+            if not requested:
+                requested = True
+                return {"type": "http.request", "body": b"", "more_body": False}
+            await complete.wait()  # streaming responses listen for the client leaving
+            return {"type": "http.disconnect"}
+
+        async def send(message: dict[str, Any]) -> None:
+            nonlocal status, headers
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = Headers(raw=message.get("headers", []))
+            elif message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+                if not message.get("more_body", False):
+                    complete.set()
+
+        await self.app(scope, receive, send)  # type: ignore[arg-type]
+        return status, headers, b"".join(chunks)
+
+    async def run(self, urls: list[str], done: Callable[[], None]) -> _Share:
+        summary = ExportSummary()
+        found: set[str] = set()
+        for url in urls:
+            await self.export(url, summary, found)
+            done()
+        return _Share(summary, found)
+
+    async def export(self, url: str, summary: ExportSummary, found: set[str]) -> None:
+        status, headers, body = await self.fetch(url)
+        if status in (301, 302, 307, 308):
+            summary.redirects.append((url, headers["location"]))
+            return
+        if status != 200:
+            summary.skipped.append((url, status))
+            return
+        path = output_path(self.out, url)
+        compressed: dict[str, bytes] = {}
+        if "etag" in headers and path.suffix in COMPRESSIBLE:
+            # A cached page: the server compressed it once already; take its bytes.
+            for encoding in ("gzip", "br"):
+                status, answer, coded = await self.fetch(url, encoding)
+                if status == 200 and answer.get("content-encoding") == encoding:
+                    compressed[encoding] = coded
+        _write(path, body, summary, compressed)
+        content_type = headers.get("content-type", "")
+        if "text/html" in content_type:
+            summary.pages += 1
+        if content_type.startswith(("text/", "application/xml", "application/atom+xml")):
+            found.update(links(body, url, self.base, self.link_memo))
+
+
 def export_site(
-    settings: Settings, out: Path, *, progress: Progress | None = None, clean: bool = True
+    settings: Settings,
+    out: Path,
+    *,
+    progress: Progress | None = None,
+    clean: bool = True,
+    cards: bool = True,
+    jobs: int | None = None,
 ) -> ExportSummary:
-    """Write the whole site for ``settings`` into ``out``; return what was written."""
+    """Write the whole site for ``settings`` into ``out``; return what was written.
+
+    ``cards=False`` leaves the social card PNGs out (about half the time of a large build;
+    pages still name them in ``og:image``). ``jobs`` processes share the work (default:
+    one per CPU for large sites, one for small ones, where starting more costs more).
+    """
     from app.main import create_app  # the app pulls in FastAPI; keep `--help` instant
 
     started = time.perf_counter()
     if clean and out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True, exist_ok=True)
-    summary = ExportSummary()
     base = settings.site_url
     app = create_app(settings)
+    site = app.state.site
+    site.load()  # the whole library now, not in the background; saves the parse cache too
     with TestClient(app, base_url=base, follow_redirects=False) as client:
-        site = app.state.site
-        queue = deque(seeds(site.library, (c.slug for c in site.visible())))
-        seen = set(queue)
-        done = 0
-        while queue:
-            url = queue.popleft()
-            response = client.get(url, headers={"accept-encoding": "identity"})
-            done += 1
+        portal = client.portal
+        assert portal is not None
+        urls = seeds(site.library, (c.slug for c in site.visible()))
+        if not cards:
+            urls = [url for url in urls if not url.startswith("/og/")]
+        seen = set(urls)
+        if jobs is None:
+            jobs = min(os.cpu_count() or 1, 4) if len(urls) >= PARALLEL_ABOVE else 1
+        exporter = _Exporter(app, out, base)
+        counter = multiprocessing.get_context("spawn").Value("q", 0)
+        total = len(urls)
+
+        def done() -> None:
+            with counter.get_lock():
+                counter.value += 1
             if progress:
-                progress(done, done + len(queue))
-            if response.status_code in (301, 302, 307, 308):
-                target = response.headers["location"]
-                summary.redirects.append((url, target))
-                continue
-            if response.status_code != 200:
-                summary.skipped.append((url, response.status_code))
-                continue
-            body = response.content
-            _write(output_path(out, url), body, summary)
-            if "text/html" in response.headers.get("content-type", ""):
-                summary.pages += 1
-            for link in links(body, url, base):
-                if link not in seen:
-                    seen.add(link)
-                    queue.append(link)
-        missing = client.get(_NOT_FOUND_PROBE, headers={"accept-encoding": "identity"})
-        _write(out / "404.html", missing.content, summary)
+                progress(counter.value, total)
+
+        shares: list[_Share] = []
+        if jobs > 1:
+            # The other processes take every jobs-th URL; this one takes the first share.
+            context = multiprocessing.get_context("spawn")
+            with ProcessPoolExecutor(
+                jobs - 1, mp_context=context, initializer=_child_init, initargs=(counter,)
+            ) as pool:
+                futures = [
+                    pool.submit(_child_export, settings, out, urls[n::jobs]) for n in range(1, jobs)
+                ]
+                shares.append(portal.call(exporter.run, urls[0::jobs], done))
+                while not all(f.done() for f in futures):
+                    if progress:
+                        progress(counter.value, total)
+                    time.sleep(0.1)
+                shares += [f.result() for f in futures]
+        else:
+            shares.append(portal.call(exporter.run, urls, done))
+        summary = ExportSummary()
+        for share in shares:
+            summary.add(share.summary)
+        # Links nobody listed up front (assets, sitemap parts, new kinds of pages): here.
+        pending = sorted({link for share in shares for link in share.links} - seen)
+        while pending:
+            seen.update(pending)
+            total += len(pending)
+            share = portal.call(exporter.run, pending, done)
+            summary.add(share.summary)
+            pending = sorted(share.links - seen)
+        if progress:
+            progress(total, total)
+        _status, _headers, missing = portal.call(exporter.fetch, _NOT_FOUND_PROBE)
+        _write(out / "404.html", missing, summary, {})
     if summary.redirects:
+        summary.redirects.sort()
         lines = "".join(f"{source} {target} 301\n" for source, target in summary.redirects)
         (out / "_redirects").write_text(lines, encoding="utf-8")
+    summary.skipped.sort()
     summary.seconds = time.perf_counter() - started
     return summary
 
 
-def links(body: bytes, url: str, base: str) -> list[str]:
-    """Same-site URLs a file links to, as paths (with ``?page=N`` kept, other queries dropped)."""
+_child_counter: Any = None
+
+
+def _child_init(counter: Any) -> None:
+    global _child_counter
+    _child_counter = counter
+    logging.getLogger().setLevel(logging.WARNING)
+
+
+def _child_export(settings: Settings, out: Path, urls: list[str]) -> _Share:
+    """One other process's share: its own app on the same folders, the same bytes."""
+    from app.main import create_app
+
+    app = create_app(settings)
+    app.state.site.load()  # from the parse cache the first process just saved
+
+    def done() -> None:
+        with _child_counter.get_lock():
+            _child_counter.value += 1
+
+    with TestClient(app, base_url=settings.site_url, follow_redirects=False) as client:
+        assert client.portal is not None
+        exporter = _Exporter(app, out, settings.site_url)
+        return client.portal.call(exporter.run, urls, done)
+
+
+def links(
+    body: bytes, url: str, base: str, memo: dict[bytes, str | None] | None = None
+) -> list[str]:
+    """Same-site URLs a file links to, as paths (with ``?page=N`` kept, other queries dropped).
+
+    ``memo`` keeps what each absolute link (``/x`` or the base URL's) resolved to: pages
+    share most of their links (navigation, assets), so each is parsed once per build.
+    """
     found = []
     for match in _LINK.finditer(body):
-        raw = next(group for group in match.groups() if group).decode("utf-8", "replace")
-        raw = raw.replace("&amp;", "&")
-        if raw.startswith(base + "/") or raw == base:
-            raw = raw[len(base) :] or "/"
-        elif raw.startswith(("//", "#", "mailto:", "data:")) or ":" in raw.split("/", 1)[0]:
+        raw_bytes = next(group for group in match.groups() if group)
+        absolute = raw_bytes.startswith(b"/") and not raw_bytes.startswith(b"//")
+        if memo is not None and absolute and raw_bytes in memo:
+            known = memo[raw_bytes]
+            if known is not None:
+                found.append(known)
             continue
-        target = urlsplit(urljoin(url, raw))
-        if target.scheme or target.netloc:
-            continue
-        page = parse_qs(target.query).get("page", [""])[0]
-        if target.query and not page.isdigit():
-            continue  # search queries and the like exist only on a running server
-        path = target.path or "/"
-        if path.endswith("/feedback") or path.startswith("/api/"):
-            continue  # form targets answer POST only; the JSON API belongs to the server
-        found.append(f"{path}?page={page}" if page else path)
+        resolved = _resolve(raw_bytes, url, base)
+        if memo is not None and (absolute or raw_bytes.startswith(base.encode())):
+            memo[raw_bytes] = resolved
+        if resolved is not None:
+            found.append(resolved)
     return found
 
 
-def _write(path: Path, body: bytes, summary: ExportSummary) -> None:
+def _resolve(raw_bytes: bytes, url: str, base: str) -> str | None:
+    raw = raw_bytes.decode("utf-8", "replace").replace("&amp;", "&")
+    if raw.startswith(base + "/") or raw == base:
+        raw = raw[len(base) :] or "/"
+    elif raw.startswith(("//", "#", "mailto:", "data:")) or ":" in raw.split("/", 1)[0]:
+        return None
+    target = urlsplit(urljoin(url, raw))
+    if target.scheme or target.netloc:
+        return None
+    page = parse_qs(target.query).get("page", [""])[0]
+    if target.query and not page.isdigit():
+        return None  # search queries and the like exist only on a running server
+    path = target.path or "/"
+    if path.endswith("/feedback") or path.startswith("/api/"):
+        return None  # form targets answer POST only; the JSON API belongs to the server
+    return f"{path}?page={page}" if page else path
+
+
+def _write(path: Path, body: bytes, summary: ExportSummary, compressed: dict[str, bytes]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(body)
     summary.files += 1
     summary.bytes += len(body)
     if path.suffix in COMPRESSIBLE and len(body) > 256:
-        gz = gzip_bytes(body)
-        br = brotli_bytes(body)
+        gz = compressed.get("gzip") or gzip_bytes(body)
+        br = compressed.get("br") or brotli_bytes(body)
         path.with_name(path.name + ".gz").write_bytes(gz)
         path.with_name(path.name + ".br").write_bytes(br)
         summary.gzip_bytes += len(gz)
