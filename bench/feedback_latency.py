@@ -12,10 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -26,15 +23,7 @@ import httpx
 from aiosmtpd.controller import Controller
 from bs4 import BeautifulSoup
 
-ROOT = Path(__file__).resolve().parent.parent
-SAMPLE = ROOT / "tests" / "conftest.py"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+from bench.common import free_port, site_env, start_server
 
 
 class SlowMailbox:
@@ -54,21 +43,6 @@ def write_content(folder: Path) -> str:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "vim-vs-emacs.md").write_text(GOOD, encoding="utf-8")
     return "vim-vs-emacs"
-
-
-def start_server(env: dict[str, str], port: int, log: Path) -> subprocess.Popen[bytes]:
-    command = [sys.executable, "-m", "app", "serve", "--port", str(port), "--log-level", "warning"]
-    with log.open("wb") as out:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=out)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return process
-        except httpx.TransportError:
-            time.sleep(0.1)
-    process.kill()
-    raise SystemExit(f"server did not start:\n{log.read_text(errors='replace')}")
 
 
 async def post_notes(url: str, token: str, notes: int, concurrency: int) -> list[float]:
@@ -103,19 +77,17 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="nicepick-bench-") as tmp:
         slug = write_content(Path(tmp) / "content")
         port = free_port()
-        env = {k: v for k, v in os.environ.items() if not k.startswith("NICEPICK_")}
-        env.update(
-            NICEPICK_CONTENT_DIR=str(Path(tmp) / "content"),
-            NICEPICK_DATA_DIR=str(Path(tmp) / "var"),
-            NICEPICK_TEMPLATES_DIR=str(ROOT / "templates"),
-            NICEPICK_STATIC_DIR=str(ROOT / "static"),
+        env = site_env(
+            Path(tmp) / "var",
+            content=Path(tmp) / "content",
             NICEPICK_SMTP_HOST="127.0.0.1",
             NICEPICK_SMTP_PORT=str(smtp_port),
             NICEPICK_SMTP_TLS="none",
             NICEPICK_FEEDBACK_MIN_SECONDS="0",
             NICEPICK_FEEDBACK_RATE="100000/minute",
         )
-        process = start_server(env, port, Path(tmp) / "server.log")
+        log = Path(tmp) / "server.log"
+        process = start_server(env, port, args=("--log-level", "warning"), log=log, timeout=30)
         try:
             base = f"http://127.0.0.1:{port}/compare/{slug}"
             page = BeautifulSoup(httpx.get(base).text, "html.parser")

@@ -17,12 +17,12 @@ import re
 import subprocess
 import sys
 import tempfile
-from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 
-from bench.load_pages import RESULTS, ROOT, free_port, start
+from bench.common import ROOT, free_port, record
+from bench.load_pages import start
 
 LIGHTHOUSE = "lighthouse@12.2.3"
 CATEGORIES = ("performance", "accessibility", "best-practices", "seo")
@@ -70,10 +70,7 @@ def main() -> int:
     print(f"{path}: {summary} ({timings})")
     passed = all(score >= 95 for score in scores.values())
     if args.record:
-        stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-        with RESULTS.open("a", encoding="utf-8") as results:
-            results.write(f"\n### Lighthouse {LIGHTHOUSE} ({stamp}, bench/lighthouse.py)\n\n")
-            results.write(f"- {path}: {summary}; {timings}\n")
+        record(f"Lighthouse {LIGHTHOUSE}", "bench/lighthouse.py", [f"{path}: {summary}; {timings}"])
     return 0 if passed else 1
 
 

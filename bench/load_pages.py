@@ -12,21 +12,18 @@ appends the figures to bench/RESULTS.md.
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 
-ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "bench" / "RESULTS.md"
+from bench.common import free_port, record, site_env, start_server
+
 WRK = shutil.which("wrk") or "/usr/bin/wrk"
 
 # wrk's Lua hooks: walk the paths in turn on every connection; count statuses per class.
@@ -70,35 +67,9 @@ class Result:
     raw: str
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def start(data: Path, port: int, workers: int) -> subprocess.Popen[bytes]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NICEPICK_")}
-    env.update(
-        NICEPICK_CONTENT_DIR=str(ROOT / "content"),
-        NICEPICK_DATA_DIR=str(data),
-        NICEPICK_TEMPLATES_DIR=str(ROOT / "templates"),
-        NICEPICK_STATIC_DIR=str(ROOT / "static"),
-        NICEPICK_SITE_URL=f"http://127.0.0.1:{port}",
-    )
-    command = [str(ROOT / ".venv/bin/nicepick"), "serve", "--port", str(port)]
-    command += ["--workers", str(workers), "--log-level", "warning"]
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return process
-        except httpx.TransportError:
-            time.sleep(0.2)
-    process.kill()
-    raise SystemExit("server did not start")
+    env = site_env(data, site_url=f"http://127.0.0.1:{port}")
+    return start_server(env, port, args=("--workers", str(workers), "--log-level", "warning"))
 
 
 def page_paths(base: str) -> list[str]:
@@ -184,10 +155,7 @@ def main() -> int:
     )
     print(summary)
     if args.record:
-        stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-        with RESULTS.open("a", encoding="utf-8") as out:
-            out.write(f"\n### Pages under load ({stamp}, bench/load_pages.py)\n\n")
-            out.write(f"- {summary}\n- paths: {' '.join(paths)}\n")
+        record("Pages under load", "bench/load_pages.py", [summary, f"paths: {' '.join(paths)}"])
     return 0 if errors == 0 else 1
 
 

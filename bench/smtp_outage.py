@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import re
 import socket
 import subprocess
@@ -24,21 +23,13 @@ import threading
 import time
 import uuid
 from collections import Counter
-from datetime import UTC, datetime
 from email import message_from_bytes, policy
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "bench" / "RESULTS.md"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from bench.common import ROOT, free_port, record, site_env, start_server
 
 
 class HangUp:
@@ -79,13 +70,9 @@ class Inbox:
 
 
 def start_site(data: Path, port: int, smtp_port: int) -> subprocess.Popen[bytes]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NICEPICK_")}
-    env.update(
-        NICEPICK_CONTENT_DIR=str(ROOT / "content"),
-        NICEPICK_DATA_DIR=str(data),
-        NICEPICK_TEMPLATES_DIR=str(ROOT / "templates"),
-        NICEPICK_STATIC_DIR=str(ROOT / "static"),
-        NICEPICK_SITE_URL=f"http://127.0.0.1:{port}",
+    env = site_env(
+        data,
+        site_url=f"http://127.0.0.1:{port}",
         NICEPICK_SMTP_HOST="127.0.0.1",
         NICEPICK_SMTP_PORT=str(smtp_port),
         NICEPICK_SMTP_TLS="none",
@@ -96,18 +83,7 @@ def start_site(data: Path, port: int, smtp_port: int) -> subprocess.Popen[bytes]
         NICEPICK_OUTBOX_RETRY_SECONDS="1",
         NICEPICK_OUTBOX_MAX_BACKOFF_SECONDS="8",
     )
-    log = (data.parent / "server.log").open("wb")
-    command = [str(ROOT / ".venv/bin/nicepick"), "serve", "--port", str(port)]
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=log)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return process
-        except httpx.TransportError:
-            time.sleep(0.2)
-    process.kill()
-    raise SystemExit("server did not start")
+    return start_server(env, port, log=data.parent / "server.log")
 
 
 async def post_notes(base: str, slug: str, option: str, count: int) -> tuple[list[int], list[str]]:
@@ -227,10 +203,8 @@ def main() -> int:
     )
     print("PASS" if passed else "FAIL")
     if args.record:
-        stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-        with RESULTS.open("a", encoding="utf-8") as out:
-            out.write(f"\n### Feedback through an SMTP outage ({stamp}, bench/smtp_outage.py)\n\n")
-            out.write(f"- {summary}: {'PASS' if passed else 'FAIL'}\n")
+        outcome = f"{summary}: {'PASS' if passed else 'FAIL'}"
+        record("Feedback through an SMTP outage", "bench/smtp_outage.py", [outcome])
     return 0 if passed else 1
 
 
