@@ -11,7 +11,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
@@ -112,15 +112,22 @@ def server_env(
 
 
 @contextmanager
-def live_server(env: dict[str, str], log: Path, *, timeout: float = 20.0) -> Iterator[Server]:
+def live_server(
+    env: dict[str, str],
+    log: Path,
+    *,
+    args: Sequence[str] = ("--log-level", "warning"),
+    cwd: Path = ROOT,
+    timeout: float = 20.0,
+) -> Iterator[Server]:
     """``nicepick serve`` on a free port; waits for /healthz, stops the process afterwards."""
     port = free_port()
-    command = [str(NICEPICK), "serve", "--port", str(port), "--log-level", "warning"]
+    command = [str(NICEPICK), "serve", "--port", str(port), *args]
     if not NICEPICK.exists():  # a venv made elsewhere: run the CLI module with this Python
         command = [sys.executable, "-m", "app", *command[1:]]
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("wb") as out:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=out)
+        process = subprocess.Popen(command, cwd=cwd, env=env, stdout=out, stderr=out)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + timeout
@@ -143,6 +150,20 @@ def live_server(env: dict[str, str], log: Path, *, timeout: float = 20.0) -> Ite
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def eventually(condition: Callable[[], bool], timeout: float = 3.0) -> bool:
+    """Whether ``condition`` came to hold within ``timeout`` seconds, polling it meanwhile.
+
+    Tests wait for an outcome this way rather than sleeping or timing it: how fast it arrives
+    is for bench/ to measure.
+    """
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
 
 
 def raw_request(url: str, request: bytes, *, timeout: float = 5.0) -> bytes:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,6 +14,7 @@ from app.main import create_app
 from app.settings import Settings
 from app.site import Site
 from tests.conftest import GOOD, comparison_text
+from tests.live import eventually
 
 Write = Callable[[str, str], Path]
 
@@ -101,17 +101,8 @@ def test_future_date_is_hidden_until_that_moment_without_restart(
             def listed(url: str = url) -> bool:
                 return f'href="/compare/{HIDDEN_SLUG}"' in client.get(url).text
 
+            # The hot-page path may keep a page for about a second before asking the route again.
             assert eventually(listed), url
-
-
-def eventually(condition: Callable[[], bool], timeout: float = 3.0) -> bool:
-    """The hot-page path may keep a page for about a second before asking the route again."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.05)
-    return True
 
 
 def test_future_date_is_shown_with_drafts_flag(settings: Settings, write_content: Write) -> None:

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import os
 import queue
-import subprocess
-import sys
 import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +18,7 @@ from app.content.library import Library
 from app.preview import Watcher
 from app.site import Site
 from tests.conftest import GOOD, ROOT
-from tests.live import NICEPICK, free_port
+from tests.live import eventually, live_server
 
 SLUG = "vim-vs-emacs"
 
@@ -31,16 +28,6 @@ class Preview:
     url: str
     content: Path
     log: Path
-
-
-def eventually(condition: Callable[[], bool], timeout: float = 3.0) -> float:
-    """Seconds until ``condition`` held; fails the test after ``timeout``."""
-    start = time.monotonic()
-    while not condition():
-        if time.monotonic() - start > timeout:
-            pytest.fail(f"condition not met within {timeout}s")
-        time.sleep(0.05)
-    return time.monotonic() - start
 
 
 @pytest.fixture(scope="module")
@@ -56,35 +43,9 @@ def preview(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Preview]:
         NICEPICK_STATIC_DIR=str(ROOT / "static"),
         NICEPICK_SECRET_KEY="preview-test-secret-key-0123456789abcdef",
     )
-    port = free_port()
-    command = [str(NICEPICK), "serve", "--reload", "--content", str(content), "--port", str(port)]
-    if not NICEPICK.exists():
-        command = [sys.executable, "-m", "app", *command[1:]]
-    log = root / "server.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(command, cwd=root, env=env, stdout=out, stderr=out)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"server exited early:\n{log.read_text(errors='replace')}")
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1.0).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"server did not start:\n{log.read_text(errors='replace')}")
-            time.sleep(0.1)
-        yield Preview(url, content, log)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    args = ("--reload", "--content", str(content))
+    with live_server(env, root / "server.log", args=args, cwd=root, timeout=30) as server:
+        yield Preview(server.url, content, server.log)
 
 
 @pytest.fixture
@@ -93,7 +54,7 @@ def page_file(preview: Preview) -> Iterator[Path]:
     path = preview.content / f"{SLUG}.md"
     yield path
     path.write_text(GOOD, encoding="utf-8")
-    eventually(lambda: httpx.get(f"{preview.url}/compare/{SLUG}").status_code == 200)
+    assert eventually(lambda: httpx.get(f"{preview.url}/compare/{SLUG}").status_code == 200)
 
 
 @pytest.mark.slow
@@ -111,7 +72,9 @@ def test_pages_carry_the_preview_script(preview: Preview) -> None:
 def test_saved_edit_is_served_on_the_next_request(preview: Preview, page_file: Path) -> None:
     page_file.write_text(GOOD.replace("Vim is everywhere", "Vim is truly everywhere"))
     # Speed is the benchmarks' business; here the change must simply arrive, without restart.
-    eventually(lambda: "Vim is truly everywhere" in httpx.get(f"{preview.url}/compare/{SLUG}").text)
+    assert eventually(
+        lambda: "Vim is truly everywhere" in httpx.get(f"{preview.url}/compare/{SLUG}").text
+    )
     assert "reloaded" in preview.log.read_text()
 
 
@@ -120,7 +83,7 @@ def test_broken_file_shows_an_error_page_with_path_line_and_lines(
     preview: Preview, page_file: Path
 ) -> None:
     page_file.write_text(GOOD.replace("pick: Vim", "pick: Nano"))
-    eventually(lambda: httpx.get(f"{preview.url}/compare/{SLUG}").status_code == 422)
+    assert eventually(lambda: httpx.get(f"{preview.url}/compare/{SLUG}").status_code == 422)
     page = BeautifulSoup(httpx.get(f"{preview.url}/compare/{SLUG}").text, "html.parser")
     location = page.select_one(".preview-problem h2 code")
     assert location is not None and location.get_text().endswith(f"{SLUG}.md:6:7")
