@@ -23,7 +23,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -116,6 +116,11 @@ def _naive(moment: datetime) -> datetime:
     return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
 
 
+def _moment(now: datetime | None) -> datetime:
+    """``now`` as stored (naive UTC), or the current time: tests pass their own clock."""
+    return _naive(now) if now else utcnow()
+
+
 @dataclass(frozen=True, slots=True)
 class NewNote:
     """A validated note, ready to store."""
@@ -146,16 +151,8 @@ class Note:
     created_at: datetime  # aware UTC
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "slug": self.slug,
-            "title": self.title,
-            "our_pick": self.our_pick,
-            "reader_pick": self.reader_pick,
-            "message": self.message,
-            "name": self.name,
-            "email": self.email,
-            "page_hash": self.page_hash,
+        """The note as JSON-ready values (dates as ISO 8601 strings)."""
+        return asdict(self) | {
             "page_updated": self.page_updated.isoformat() if self.page_updated else None,
             "created_at": self.created_at.isoformat(),
         }
@@ -263,22 +260,11 @@ class FeedbackStore:
 
     def add_note(self, new: NewNote, *, now: datetime | None = None) -> Note:
         """Commit the note and its outbox row in one transaction."""
-        moment = _naive(now) if now else utcnow()
-        values: dict[str, object] = {
-            "slug": new.slug,
-            "title": new.title,
-            "our_pick": new.our_pick,
-            "reader_pick": new.reader_pick,
-            "message": new.message,
-            "name": new.name,
-            "email": new.email,
-            "page_hash": new.page_hash,
-            "page_updated": new.page_updated,
-            "created_at": moment,
-        }
+        moment = _moment(now)
+        fields = asdict(new)  # NewNote's fields are the table's columns, bar id and created_at
         with self._write() as connection:
             note_id = connection.execute(
-                notes.insert().values(**values).returning(notes.c.id)
+                notes.insert().values(**fields, created_at=moment).returning(notes.c.id)
             ).scalar_one()
             connection.execute(outbox.insert().values(note_id=note_id, next_attempt_at=moment))
         with self._lock:
@@ -287,19 +273,7 @@ class FeedbackStore:
             counts[new.reader_pick] = counts.get(new.reader_pick, 0) + 1
             self._meter_versions[new.slug] = self._meter_versions.get(new.slug, 0) + 1
             self._writes += 1
-        return Note(
-            id=note_id,
-            slug=new.slug,
-            title=new.title,
-            our_pick=new.our_pick,
-            reader_pick=new.reader_pick,
-            message=new.message,
-            name=new.name,
-            email=new.email,
-            page_hash=new.page_hash,
-            page_updated=new.page_updated,
-            created_at=moment.replace(tzinfo=UTC),
-        )
+        return Note(id=note_id, **fields, created_at=moment.replace(tzinfo=UTC))
 
     def notes(self, *, slug: str | None = None) -> list[Note]:
         query = sa.select(notes).order_by(notes.c.id)
@@ -385,7 +359,7 @@ class FeedbackStore:
         per-client lock (a PostgreSQL advisory lock; SQLite's BEGIN IMMEDIATE serialises
         writers anyway), so two instances cannot both let the sixth note through.
         """
-        moment = _naive(now) if now else utcnow()
+        moment = _moment(now)
         since = moment - period
         client = client[:100]
         with self._write() as connection:
@@ -408,7 +382,7 @@ class FeedbackStore:
 
     def prune_rate_hits(self, *, older_than: timedelta, now: datetime | None = None) -> int:
         """Forget hits of clients that never came back; returns how many rows went."""
-        moment = _naive(now) if now else utcnow()
+        moment = _moment(now)
         with self._write() as connection:
             result = connection.execute(
                 rate_hits.delete().where(rate_hits.c.at <= moment - older_than)
@@ -421,7 +395,7 @@ class FeedbackStore:
         self, worker: str, *, lease: timedelta, limit: int = 5, now: datetime | None = None
     ) -> list[Delivery]:
         """Take up to ``limit`` due rows for ``worker`` until the lease ends."""
-        moment = _naive(now) if now else utcnow()
+        moment = _moment(now)
         free = sa.or_(outbox.c.claimed_until.is_(None), outbox.c.claimed_until < moment)
         due = sa.and_(outbox.c.sent_at.is_(None), outbox.c.next_attempt_at <= moment, free)
         candidates = sa.select(outbox.c.id).where(due).order_by(outbox.c.id).limit(limit)
@@ -449,23 +423,8 @@ class FeedbackStore:
         return [Delivery(row.outbox_id, row.attempts, _note(row)) for row in rows]
 
     def mark_sent(self, outbox_id: int, worker: str, *, now: datetime | None = None) -> None:
-        moment = _naive(now) if now else utcnow()
-        with self._write() as connection:
-            connection.execute(
-                outbox.update()
-                .where(outbox.c.id == outbox_id, outbox.c.sent_at.is_(None))
-                .values(
-                    sent_at=moment,
-                    attempts=outbox.c.attempts + 1,
-                    last_attempt_at=moment,
-                    last_error=None,
-                    claimed_by=None,
-                    claimed_until=None,
-                )
-            )
-            connection.execute(
-                attempts.insert().values(outbox_id=outbox_id, at=moment, worker=worker)
-            )
+        moment = _moment(now)
+        self._record_attempt(outbox_id, worker, None, moment, sent_at=moment)
 
     def mark_failed(
         self,
@@ -476,7 +435,13 @@ class FeedbackStore:
         retry_at: datetime,
         now: datetime | None = None,
     ) -> None:
-        moment = _naive(now) if now else utcnow()
+        retry = _naive(retry_at)
+        self._record_attempt(outbox_id, worker, error, _moment(now), next_attempt_at=retry)
+
+    def _record_attempt(
+        self, outbox_id: int, worker: str, error: str | None, moment: datetime, **values: Any
+    ) -> None:
+        """Count one attempt on an unsent row, free its lease, and log it (``error`` None: sent)."""
         with self._write() as connection:
             connection.execute(
                 outbox.update()
@@ -485,9 +450,9 @@ class FeedbackStore:
                     attempts=outbox.c.attempts + 1,
                     last_attempt_at=moment,
                     last_error=error,
-                    next_attempt_at=_naive(retry_at),
                     claimed_by=None,
                     claimed_until=None,
+                    **values,
                 )
             )
             connection.execute(
@@ -517,7 +482,7 @@ class FeedbackStore:
 
     def retry_now(self, *, now: datetime | None = None) -> int:
         """Make every unsent row due at once; returns how many."""
-        moment = _naive(now) if now else utcnow()
+        moment = _moment(now)
         with self._write() as connection:
             result = connection.execute(
                 outbox.update().where(outbox.c.sent_at.is_(None)).values(next_attempt_at=moment)
