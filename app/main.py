@@ -6,8 +6,9 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
+from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.feedback.service import Feedback
@@ -75,6 +76,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if should_redirect_hosts(settings.site_url, settings.redirect_host):
         # Added last, so it is outermost: a request for a wrong host is answered before any work.
         app.add_middleware(CanonicalHostMiddleware, site_url=settings.site_url)
+    for router in (pages.router, health.router, discovery.router, seo.router, docs.router):
+        _answer_head(router)
     app.include_router(pages.router)
     app.include_router(health.router)
     app.include_router(discovery.router)
@@ -102,6 +105,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return page(request, body, status_code=exc.status_code)
 
     return app
+
+
+def _answer_head(router: APIRouter) -> None:
+    """Let the router's GET pages answer HEAD, as Starlette's own routes do and FastAPI's not.
+
+    Link checkers and uptime monitors send HEAD; without this a page answered 405 until the
+    hot path (``HotPages``) had served it once. The server drops the body of a HEAD answer
+    (uvicorn; Starlette's FileResponse). Done before ``include_router``, which copies each
+    route's methods. The JSON API keeps GET only, as its OpenAPI schema documents.
+    """
+    for route in router.routes:
+        if isinstance(route, APIRoute) and route.methods and "GET" in route.methods:
+            route.methods.add("HEAD")
 
 
 def app_from_environment() -> FastAPI:

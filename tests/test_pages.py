@@ -154,3 +154,26 @@ def test_a_related_term_that_is_no_page_tag_still_has_a_tag_page(client: TestCli
     listing = client.get("/tag/lisp")
     assert listing.status_code == 200
     assert soup(listing.text).select_one('a[href="/compare/vim-vs-emacs"]') is not None
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/",
+        "/compare/vim-vs-emacs",
+        "/category/dev-tools",
+        "/search?q=vim",
+        "/sitemap.xml",
+        "/og/vim-vs-emacs.png",
+        "/healthz",
+    ],
+)
+def test_head_answers_like_get_without_a_body_on_first_request(
+    client: TestClient, path: str
+) -> None:
+    # First request for the path: the hot path has not learned it, so the route answers.
+    head = client.head(path)
+    get = client.get(path)
+    assert head.status_code == get.status_code == 200
+    assert head.content == b""
+    assert head.headers["content-type"] == get.headers["content-type"]
