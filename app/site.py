@@ -61,6 +61,9 @@ class Site:
         self.on_loaded: list[Callable[[], None]] = []  # run after every full load
         self._assets: dict[str, str] = {}
         self._schedule: tuple[int, list[datetime]] = (-1, [])
+        self._visible: tuple[
+            tuple[int, int], list[Comparison], dict[str, dict[str, list[Comparison]]]
+        ] = ((-1, -1), [], {})
         # Parts of the comparison page that change without the content (the feedback form's
         # render window, the disagreement meter): each returns its cache-key part and a
         # function building its template values, called only when the page is rendered.
@@ -157,8 +160,29 @@ class Site:
 
         Drafts and future ``published`` dates stay out unless ``--drafts`` is on; pages,
         listings, sitemap, feed, search and API all start from here or ``is_visible``.
+        Sorted once per library version and visibility key (the set can change only when
+        one of them does), so a listing request costs no sort of 10,000 comparisons.
         """
-        return self.library.visible(self.now(), drafts=self.settings.drafts)
+        return list(self._visible_now()[1])
+
+    def grouped(self, kind: str) -> dict[str, list[Comparison]]:
+        """``Library.group(self.visible(), kind)``, kept with the visible list: shared, so
+        callers must not change it."""
+        _key, visible, groups = self._visible_now()
+        found = groups.get(kind)
+        if found is None:
+            found = groups[kind] = Library.group(visible, kind)
+        return found
+
+    def _visible_now(
+        self,
+    ) -> tuple[tuple[int, int], list[Comparison], dict[str, dict[str, list[Comparison]]]]:
+        key = (self.library.version, self._visibility_key())
+        kept = self._visible
+        if kept[0] != key:
+            kept = (key, self.library.visible(self.now(), drafts=self.settings.drafts), {})
+            self._visible = kept
+        return kept
 
     def is_visible(self, comparison: Comparison) -> bool:
         """Whether one comparison may be shown now (the same rule as ``visible``)."""
@@ -277,7 +301,7 @@ class Site:
         return self.cache.get_or_render(key, render) or None
 
     def listing(self, kind: str, slug: str) -> Listing | None:
-        comparisons = Library.group(self.visible(), kind).get(slug)
+        comparisons = self.grouped(kind).get(slug)
         if not comparisons:
             return None
         if kind == "category":

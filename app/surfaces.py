@@ -139,7 +139,8 @@ class Surfaces:
 
     def option_page(self, slug: str, number: int) -> bytes | None:
         def render() -> bytes | None:
-            found = option_page(slug, self.site.visible())
+            # Only the comparisons naming this option: the same result, no scan of all.
+            found = option_page(slug, self.site.grouped("option").get(slug, []))
             if found is None:
                 return None
             page = paginate(found.comparisons, number)
