@@ -9,12 +9,14 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 from starlette.requests import Request
 
 from app.feedback.form import FeedbackForm, is_safe_email
 from app.feedback.outbox import backoff
 from app.feedback.store import FeedbackStore, NewNote
 from app.feedback.tokens import FormTokens, TokenError, load_secret
+from app.settings import Settings
 from app.web.client import client_address
 
 OPTIONS = ("Vim", "Emacs")
@@ -110,6 +112,13 @@ def test_client_address_ignores_forwarded_for_from_untrusted_peer() -> None:
 def test_client_address_takes_rightmost_untrusted_hop_behind_trusted_proxy() -> None:
     request = request_from("10.0.0.2", "1.2.3.4, 198.51.100.7, 10.0.0.3")
     assert client_address(request, ["10.0.0.0/8"]) == "198.51.100.7"
+
+
+def test_a_mistyped_trusted_proxy_stops_the_start_not_each_note() -> None:
+    with pytest.raises(ValidationError, match="'10.0.0.0/33' is not an IP address or network"):
+        Settings(trusted_proxies="127.0.0.1, 10.0.0.0/33", _env_file=None)
+    settings = Settings(trusted_proxies="127.0.0.1, 10.0.0.0/8", _env_file=None)
+    assert settings.trusted_proxies == ["127.0.0.1", "10.0.0.0/8"]
 
 
 def test_backoff_doubles_then_caps() -> None:

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Sequence
+from functools import lru_cache
 
 from fastapi import Request
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
-def _networks(trusted: Sequence[str]) -> list[Network]:
-    return [ipaddress.ip_network(entry, strict=False) for entry in trusted]
+@lru_cache(maxsize=8)
+def _networks(trusted: tuple[str, ...]) -> tuple[Network, ...]:
+    """Parsed once per setting, not on every request (Settings has validated each entry)."""
+    return tuple(ipaddress.ip_network(entry, strict=False) for entry in trusted)
 
 
-def _trusted(address: str, networks: list[Network]) -> bool:
+def _trusted(address: str, networks: tuple[Network, ...]) -> bool:
     try:
         ip = ipaddress.ip_address(address)
     except ValueError:
@@ -26,7 +29,7 @@ def client_address(request: Request, trusted_proxies: Sequence[str]) -> str:
     """The peer address; behind a trusted proxy, the right-most X-Forwarded-For entry that is
     not itself a trusted proxy (entries further left are whatever the client claimed)."""
     peer = request.client.host if request.client else "unknown"
-    networks = _networks(trusted_proxies)
+    networks = _networks(tuple(trusted_proxies))
     if not networks or not _trusted(peer, networks):
         return peer
     forwarded = ",".join(request.headers.getlist("x-forwarded-for"))
