@@ -156,7 +156,7 @@ class Feedback:
         key = ("feedback", current, self.store.meter_version(comparison.slug), thanks)
 
         def values() -> dict[str, Any]:
-            meter = self.store.meter(comparison.slug)
+            rows = meter_rows(comparison, self.store.meter(comparison.slug))
             view = FeedbackView(
                 # Stamped with the window's start, not the render moment: every worker and
                 # every re-render in the window then produce the same bytes and ETag.
@@ -167,8 +167,8 @@ class Feedback:
                     now=window_start(current),
                 ),
                 thanks=thanks,
-                total=sum(row.count for row in meter_rows(comparison, meter)),
-                meter=meter_rows(comparison, meter),
+                total=sum(row.count for row in rows),
+                meter=rows,
             )
             return {"feedback": view}
 
