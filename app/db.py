@@ -147,14 +147,6 @@ class Database:
         )
         self._limiter = anyio.CapacityLimiter(pool_size + max_overflow)
 
-    @property
-    def is_postgres(self) -> bool:
-        return self.engine.dialect.name == "postgresql"
-
-    @property
-    def is_sqlite(self) -> bool:
-        return self.engine.dialect.name == "sqlite"
-
     async def run(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
         """Run a blocking database function in one of this database's threads."""
         call = functools.partial(fn, *args, **kwargs)

@@ -110,7 +110,3 @@ class Settings(BaseSettings):
     @property
     def smtp_enabled(self) -> bool:
         return bool(self.smtp_host)
-
-    @property
-    def site_host(self) -> str:
-        return urlsplit(self.site_url).netloc
