@@ -298,5 +298,7 @@ def test_two_workers_serve_the_same_bytes_so_the_etag_is_shared(
     one, two = first.get("/compare/vim-vs-emacs"), second.get("/compare/vim-vs-emacs")
     assert one.content == two.content
     assert one.headers["etag"] == two.headers["etag"]
-    revalidated = second.get("/compare/vim-vs-emacs", headers={"If-None-Match": one.headers["etag"]})
+    revalidated = second.get(
+        "/compare/vim-vs-emacs", headers={"If-None-Match": one.headers["etag"]}
+    )
     assert revalidated.status_code == 304
