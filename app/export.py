@@ -55,6 +55,7 @@ _LINK = re.compile(
     rb"|url\(\s*[\"']?([^\"')]+)[\"']?\s*\)"
 )
 _NOT_FOUND_PROBE = "/__nicepick-export-404__"
+_LINKING_TYPES = ("text/html", "text/css", "text/xml", "application/xml", "application/atom+xml")
 # Below this many URLs one process exports alone: starting another costs ~2 s.
 PARALLEL_ABOVE = 2000
 Progress = Callable[[int, int], None]
@@ -200,9 +201,14 @@ class _Exporter:
     async def run(self, urls: list[str], done: Callable[[], None]) -> _Share:
         summary = ExportSummary()
         found: set[str] = set()
-        for url in urls:
+        cache = self.app.state.site.cache
+        for number, url in enumerate(urls, start=1):
             await self.export(url, summary, found)
             done()
+            if number % 2000 == 0:
+                # Each page is exported once: the server's cache would only hold ~1 GB of
+                # bytes at 10,000 comparisons (pages, gzip, brotli) for no reader.
+                cache.clear()
         return _Share(summary, found)
 
     async def export(self, url: str, summary: ExportSummary, found: set[str]) -> None:
@@ -225,7 +231,8 @@ class _Exporter:
         content_type = headers.get("content-type", "")
         if "text/html" in content_type:
             summary.pages += 1
-        if content_type.startswith(("text/", "application/xml", "application/atom+xml")):
+        # Markup and styles hold links; scripts' strings are not links (Swagger UI's are not).
+        if content_type.startswith(_LINKING_TYPES):
             found.update(links(body, url, self.base, self.link_memo))
 
 
@@ -296,12 +303,17 @@ def export_site(
             summary.add(share.summary)
         # Links nobody listed up front (assets, sitemap parts, new kinds of pages): here.
         pending = sorted({link for share in shares for link in share.links} - seen)
+        if not cards:  # pages still name their cards in og:image; --no-cards means no PNGs
+            seen.update(link for link in pending if link.startswith("/og/"))
+            pending = [link for link in pending if not link.startswith("/og/")]
         while pending:
             seen.update(pending)
             total += len(pending)
             share = portal.call(exporter.run, pending, done)
             summary.add(share.summary)
             pending = sorted(share.links - seen)
+            if not cards:
+                pending = [link for link in pending if not link.startswith("/og/")]
         if progress:
             progress(total, total)
         _status, _headers, missing = portal.call(exporter.fetch, _NOT_FOUND_PROBE)
