@@ -217,3 +217,36 @@ def test_cached_results_follow_pages_going_live(index: SearchIndex) -> None:
     hits = index.search("okapi", now=later).hits
     assert [hit.slug for hit in hits] == ["futurething-vs-other2"]  # ... and found once live
     assert slugs(index, "okapi") == []
+
+
+def test_broad_query_ranks_title_matches_and_the_newest_body_matches(tmp_path: Path) -> None:
+    # An old title match, then six body-only matches published a day apart; three are ranked.
+    write(tmp_path, ["Kafka", "Pulsar"], published="2020-01-01", body="A broker shoot-out.")
+    body_only = [
+        write(
+            tmp_path,
+            [f"Alpha{day}", f"Beta{day}"],
+            published=f"2024-01-0{day}",
+            body="Teams moving off Kafka often land here.",
+        )
+        for day in range(1, 7)
+    ]
+    comparisons = Library.load(tmp_path).comparisons.values()
+    capped = SearchIndex(comparisons, rank_limit=3)
+    full = SearchIndex(comparisons)
+    try:
+        results = capped.search("kafka", now=NOW)
+        found = [hit.slug for hit in results.hits]
+        assert results.capped
+        assert found[0] == "kafka-vs-pulsar"
+        assert sorted(found[1:]) == sorted(body_only[3:])  # the three newest, none older
+        everything = full.search("kafka", now=NOW)
+        assert not everything.capped
+        assert len(everything.hits) == 7 and everything.hits[0].slug == "kafka-vs-pulsar"
+    finally:
+        capped.close()
+        full.close()
+
+
+def test_narrow_query_is_not_capped(index: SearchIndex) -> None:
+    assert not index.search("kafka", now=NOW).capped
