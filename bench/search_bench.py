@@ -166,15 +166,16 @@ def run(corpus: str, n: int, count: int) -> None:
         print(f"  {len(set(workload))} distinct queries of {len(workload)}")
         for label, index in (("search, no result cache", cold), ("search, result cache", cached)):
             samples: list[float] = []
-            hits = 0
+            hits = capped = 0
             for text in workload:
                 started = time.perf_counter()
                 results = index.search(text, now=now)
                 samples.append(time.perf_counter() - started)
                 hits += bool(results.hits)
+                capped += results.capped
             report(label, samples)
             index.close()
-        print(f"  {hits}/{len(workload)} queries found something")
+        print(f"  {hits}/{len(workload)} found something, {capped} were over the rank limit")
 
         settings = Settings(
             content_dir=content,
