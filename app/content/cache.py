@@ -1,10 +1,12 @@
 """A persistent cache of parse results in the data folder, so a warm start parses nothing.
 
-Chosen over lazy parsing: the site needs every file's front matter at start anyway (listings,
-pairs, aliases and links are cross-file rules), so "parse on first request" would only move
-the cost. Instead each file's result is kept, keyed by its path and checked by
-``(mtime_ns, size)`` first (a ``stat``, no read) and by the SHA-256 of its bytes second (a
-touched but unchanged file costs a hash, not a parse). Editing one file re-parses that file
+Both, each for what it is good at. Listings, pairs, aliases and links are cross-file rules, so
+the whole library must be read before any listing is right; lazy parsing alone would only
+move that cost. So each file's result is kept here, and a large library is read in a
+background thread after the server starts (``Site.start_loading``), while a comparison page
+asked for meanwhile is parsed from its own file alone. Each result is keyed by its path and
+checked by ``(mtime_ns, size)`` first (a ``stat``, no read) and by the SHA-256 of its bytes
+second (a touched but unchanged file costs a hash, not a parse). Editing one file re-parses that file
 only; a change to the parser or the model invalidates everything (``CODE_VERSION``).
 
 The file is ``marshal`` data of plain tuples rather than a pickle: unpickling 10,000 frozen
