@@ -6,8 +6,8 @@ move that cost. So each file's result is kept here, and a large library is read 
 background thread after the server starts (``Site.start_loading``), while a comparison page
 asked for meanwhile is parsed from its own file alone. Each result is keyed by its path and
 checked by ``(mtime_ns, size)`` first (a ``stat``, no read) and by the SHA-256 of its bytes
-second (a touched but unchanged file costs a hash, not a parse). Editing one file re-parses that file
-only; a change to the parser or the model invalidates everything (``CODE_VERSION``).
+second (a touched but unchanged file costs a hash, not a parse). Editing one file re-parses
+that file only; a change to the parser or the model invalidates everything (``CODE_VERSION``).
 
 The file is ``marshal`` data of plain tuples rather than a pickle: unpickling 10,000 frozen
 slotted dataclasses runs Python-level ``__setstate__`` per object and took ~1 s, while marshal
