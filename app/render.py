@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from functools import lru_cache
 from pathlib import Path
@@ -94,31 +95,51 @@ class PageCache:
     """Rendered pages by key; a key names everything the bytes depend on, so no invalidation.
 
     Each entry is a ``CachedPage``: the ETag and compressed forms are computed here, once per
-    rendered body, never per request.
+    rendered body, never per request. The cache holds at most ``max_bytes`` (body plus its
+    gzip and brotli forms) and drops the least recently used pages beyond that: a crawler
+    walking all 30,000 pages of a 10,000-comparison site would otherwise pin about 1 GB.
     """
 
-    def __init__(self, max_entries: int = 50_000) -> None:
-        self._entries: dict[Hashable, CachedPage] = {}
+    def __init__(self, max_bytes: int = 256 * 1024 * 1024) -> None:
+        self._entries: OrderedDict[Hashable, CachedPage] = OrderedDict()
         self._lock = threading.Lock()
-        self._max_entries = max_entries
+        self._max_bytes = max_bytes
+        self._bytes = 0
 
     def get_or_render(self, key: Hashable, render: Callable[[], bytes]) -> CachedPage:
         cached = self._entries.get(key)
         if cached is not None:
+            with self._lock:
+                if key in self._entries:
+                    self._entries.move_to_end(key)
             return cached
         body = CachedPage.of(render())
         with self._lock:
-            if len(self._entries) >= self._max_entries:
-                self._entries.clear()  # keys embed versions, so old entries are garbage anyway
+            previous = self._entries.pop(key, None)
+            if previous is not None:
+                self._bytes -= _footprint(previous)
             self._entries[key] = body
+            self._bytes += _footprint(body)
+            while self._bytes > self._max_bytes and len(self._entries) > 1:
+                _, evicted = self._entries.popitem(last=False)
+                self._bytes -= _footprint(evicted)
         return body
 
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+            self._bytes = 0
+
+    @property
+    def size_bytes(self) -> int:
+        return self._bytes
 
     def __len__(self) -> int:
         return len(self._entries)
+
+
+def _footprint(page: CachedPage) -> int:
+    return len(page) + len(page.gzip) + len(page.br)
 
 
 def render_template(env: Environment, name: str, context: dict[str, Any]) -> bytes:

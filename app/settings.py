@@ -56,6 +56,9 @@ class Settings(BaseSettings):
     trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
     cache_seconds: int = Field(300, ge=0, description="Cache-Control max-age of pages.")
+    page_cache_mb: int = Field(
+        256, ge=1, description="Memory for rendered pages (with gzip/brotli forms), per process."
+    )
     cache_stale_seconds: int = Field(
         86400, ge=0, description="Cache-Control stale-while-revalidate of pages."
     )

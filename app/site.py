@@ -53,7 +53,7 @@ class Site:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.env = build_environment(settings.templates_dir, auto_reload=settings.reload)
-        self.cache = PageCache()
+        self.cache = PageCache(max_bytes=settings.page_cache_mb * 1024 * 1024)
         self.library = Library()
         self.loaded = threading.Event()
         # While a large library loads in the background: slug -> file, for early pages.
