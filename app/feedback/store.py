@@ -22,7 +22,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -227,6 +227,14 @@ class FeedbackStore:
         self._meters_loaded = False
         self._last_try = -1e9
         self._writes = 0
+        # SQLite allows one writer. Without this lock, this process's writers (concurrent
+        # POSTs, the outbox sender) meet in SQLite's busy handler, which polls by sleeping
+        # 1, 2, 5, 10 ... 100 ms: a queue of four writers then waits tens of milliseconds for
+        # a lock held under one. Queued here, the next writer starts the moment the last one
+        # commits. Other processes on the same file still wait through busy_timeout.
+        self._write_lock: AbstractContextManager[Any] = (
+            threading.Lock() if engine.dialect.name == "sqlite" else nullcontext()
+        )
 
     @classmethod
     def from_url(cls, url: str) -> FeedbackStore:
@@ -238,7 +246,7 @@ class FeedbackStore:
 
     @contextmanager
     def _write(self) -> Iterator[Connection]:
-        with self.engine.connect() as connection:
+        with self._write_lock, self.engine.connect() as connection:
             connection.execution_options(write=True)
             with connection.begin():
                 yield connection
