@@ -173,6 +173,20 @@ def test_concurrent_hits_from_many_instances_let_exactly_the_limit_through(
     assert results.count(True) == 5
 
 
+def test_note_within_the_limit_is_counted_and_stored_together_and_over_it_nothing_is(
+    stores: tuple[FeedbackStore, FeedbackStore],
+) -> None:
+    one, other = stores
+    period = timedelta(minutes=10)
+    assert other.hit_rate_limit("192.0.2.9", limit=2, period=period)
+    note = one.add_note_within_limit(new_note(1), "192.0.2.9", limit=2, period=period)
+    assert note is not None
+    assert one.add_note_within_limit(new_note(2), "192.0.2.9", limit=2, period=period) is None
+    assert [n.id for n in other.notes()] == [note.id]
+    assert [entry.note_id for entry in other.outbox_entries()] == [note.id]
+    assert not other.hit_rate_limit("192.0.2.9", limit=2, period=period)  # the note counted
+
+
 def test_meter_from_another_instance_shows_after_a_refresh(
     stores: tuple[FeedbackStore, FeedbackStore],
 ) -> None:

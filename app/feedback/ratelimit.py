@@ -31,8 +31,13 @@ class RateLimit:
         """
         if self.store is not None:
             period = timedelta(seconds=self.item.get_expiry())
-            return self.store.hit_rate_limit(client, limit=self.item.amount, period=period)
+            return self.store.hit_rate_limit(client, limit=self.limit, period=period)
         return bool(self._limiter.hit(self.item, "feedback", client))
+
+    @property
+    def limit(self) -> int:
+        """Notes allowed per ``period``."""
+        return int(self.item.amount)
 
     @property
     def period(self) -> timedelta:

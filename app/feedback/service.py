@@ -1,8 +1,9 @@
 """The feedback feature as one object: the web route and the lifespan talk to this, not to SQL.
 
-``Feedback.submit`` runs the checks in order (rate limit, honeypot, token, fields), commits
-the note with its outbox row, and wakes the sender. ``page_part`` gives the comparison page its
-form token and disagreement meter, keyed so cached pages stay right.
+``Feedback.submit`` runs the checks (honeypot, fields, token, then the rate limit), commits
+the note with its rate-limit hit and outbox row in one transaction, and wakes the sender.
+``page_part`` gives the comparison page its form token and disagreement meter, keyed so
+cached pages stay right.
 
 Every database call goes through the ``Database``'s bounded thread pool (``app/db.py``). When
 the database is away, ``submit`` answers ``unavailable`` (the route turns it into a 503 page
@@ -180,25 +181,49 @@ class Feedback:
         self, comparison: Comparison, fields: Mapping[str, str], *, client: str
     ) -> Outcome:
         form = FeedbackForm.from_fields(fields)
+        # The checks that need no database run first, so a valid note costs one transaction
+        # (rate-limit hit and note together) and one thread hop. The answers are as if the
+        # limit were checked first: a client over it gets "limited" whatever it sent.
+        new = None if form.is_bot else self._new_note(comparison, form)
+        if new is None:
+            # A bot or an invalid note is counted against the limit like any other attempt.
+            try:
+                allowed = await self.db.run(self.rate_limit.hit, client)
+            except UNAVAILABLE as error:
+                return self._unavailable(form, error)
+            if not allowed:
+                return Outcome("limited", form)
+            if form.is_bot:
+                # Answer as if stored: a bot learns nothing from the reply.
+                log.info("note for %s dropped: honeypot filled (%s)", comparison.slug, client)
+                return Outcome("ignored", form)
+            return Outcome("invalid", form)
         try:
-            allowed = await self.db.run(self.rate_limit.hit, client)
+            note = await self.db.run(
+                self.store.add_note_within_limit,
+                new,
+                client,
+                limit=self.rate_limit.limit,
+                period=self.rate_limit.period,
+            )
         except UNAVAILABLE as error:
             return self._unavailable(form, error)
-        if not allowed:
+        if note is None:
             return Outcome("limited", form)
-        if form.is_bot:
-            # Answer as if stored: a bot learns nothing from the reply.
-            log.info("note for %s dropped: honeypot filled (%s)", comparison.slug, client)
-            return Outcome("ignored", form)
+        self.sender.wake()
+        return Outcome("stored", form, note)
+
+    def _new_note(self, comparison: Comparison, form: FeedbackForm) -> NewNote | None:
+        """The note to store, or None with ``form.errors`` filled (fields, then the token)."""
         valid = form.validate(comparison.option_names)
         try:
             stamp = self.tokens.check(form.token, slug=comparison.slug)
         except TokenError as error:
             form.errors["form"] = str(error)
-            return Outcome("invalid", form)
+            return None
         if not valid:
-            return Outcome("invalid", form)
-        new = NewNote(
+            return None
+        return NewNote(
             slug=comparison.slug,
             title=comparison.title,
             our_pick=comparison.pick,
@@ -209,12 +234,6 @@ class Feedback:
             page_hash=stamp.page_hash,
             page_updated=stamp.page_updated,
         )
-        try:
-            note = await self.db.run(self.store.add_note, new)
-        except UNAVAILABLE as error:
-            return self._unavailable(form, error)
-        self.sender.wake()
-        return Outcome("stored", form, note)
 
     def _unavailable(self, form: FeedbackForm, error: Exception) -> Outcome:
         """Never a fake success: the reader keeps the text and is told to try again."""

@@ -269,12 +269,44 @@ class FeedbackStore:
     def add_note(self, new: NewNote, *, now: datetime | None = None) -> Note:
         """Commit the note and its outbox row in one transaction."""
         moment = _moment(now)
-        fields = asdict(new)  # NewNote's fields are the table's columns, bar id and created_at
         with self._write() as connection:
-            note_id = connection.execute(
-                notes.insert().values(**fields, created_at=moment).returning(notes.c.id)
-            ).scalar_one()
-            connection.execute(outbox.insert().values(note_id=note_id, next_attempt_at=moment))
+            note_id = self._insert_note(connection, new, moment)
+        return self._noted(new, note_id, moment)
+
+    def add_note_within_limit(
+        self,
+        new: NewNote,
+        client: str,
+        *,
+        limit: int,
+        period: timedelta,
+        now: datetime | None = None,
+    ) -> Note | None:
+        """Count the note against ``client``'s rate limit (see ``hit_rate_limit``) and commit
+        it with its outbox row, all in one transaction; None, with nothing stored, when the
+        client is over the limit.
+
+        A submission's path: one write transaction and one commit instead of two, so a POST
+        holds SQLite's single write lock once.
+        """
+        moment = _moment(now)
+        with self._write() as connection:
+            if not self._count_hit(connection, client, limit=limit, period=period, moment=moment):
+                return None
+            note_id = self._insert_note(connection, new, moment)
+        return self._noted(new, note_id, moment)
+
+    def _insert_note(self, connection: Connection, new: NewNote, moment: datetime) -> int:
+        fields = asdict(new)  # NewNote's fields are the table's columns, bar id and created_at
+        note_id: int = connection.execute(
+            notes.insert().values(**fields, created_at=moment).returning(notes.c.id)
+        ).scalar_one()
+        connection.execute(outbox.insert().values(note_id=note_id, next_attempt_at=moment))
+        return note_id
+
+    def _noted(self, new: NewNote, note_id: int, moment: datetime) -> Note:
+        """The committed note; this process's meter counts it at once."""
+        fields = asdict(new)
         with self._lock:
             # Shown by this process at once; the others see it at their next refresh.
             counts = self._meters.setdefault(new.slug, {})
@@ -367,26 +399,37 @@ class FeedbackStore:
         per-client lock (a PostgreSQL advisory lock; SQLite's BEGIN IMMEDIATE serialises
         writers anyway), so two instances cannot both let the sixth note through.
         """
-        moment = _moment(now)
+        with self._write() as connection:
+            return self._count_hit(
+                connection, client, limit=limit, period=period, moment=_moment(now)
+            )
+
+    def _count_hit(
+        self,
+        connection: Connection,
+        client: str,
+        *,
+        limit: int,
+        period: timedelta,
+        moment: datetime,
+    ) -> bool:
+        """``hit_rate_limit`` inside the caller's write transaction."""
         since = moment - period
         client = client[:100]
-        with self._write() as connection:
-            if self.is_postgresql:
-                connection.execute(
-                    sa.select(
-                        sa.func.pg_advisory_xact_lock(_RATE_LOCK_CLASS, sa.func.hashtext(client))
-                    )
-                )
+        if self.is_postgresql:
             connection.execute(
-                rate_hits.delete().where(rate_hits.c.client == client, rate_hits.c.at <= since)
+                sa.select(sa.func.pg_advisory_xact_lock(_RATE_LOCK_CLASS, sa.func.hashtext(client)))
             )
-            count = connection.execute(
-                sa.select(sa.func.count()).where(rate_hits.c.client == client)
-            ).scalar_one()
-            if count >= limit:
-                return False
-            connection.execute(rate_hits.insert().values(client=client, at=moment))
-            return True
+        connection.execute(
+            rate_hits.delete().where(rate_hits.c.client == client, rate_hits.c.at <= since)
+        )
+        count = connection.execute(
+            sa.select(sa.func.count()).where(rate_hits.c.client == client)
+        ).scalar_one()
+        if count >= limit:
+            return False
+        connection.execute(rate_hits.insert().values(client=client, at=moment))
+        return True
 
     def prune_rate_hits(self, *, older_than: timedelta, now: datetime | None = None) -> int:
         """Forget hits of clients that never came back; returns how many rows went."""
