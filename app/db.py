@@ -83,6 +83,14 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     # for the lock instead of failing at once with "database is locked".
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
+    # NORMAL in WAL mode: COMMIT returns once the transaction is written to the WAL file, in
+    # the operating system's page cache, without waiting for fsync (checkpoints fsync). A
+    # note committed before the 303 therefore survives a crash or kill of this process: the
+    # kernel holds the write and the next open replays the WAL. A power loss or kernel crash
+    # can lose the last commits made since the previous sync (the file stays consistent,
+    # those notes are gone although their readers saw the thank-you). FULL would fsync the
+    # WAL on every commit to cover that, at a disk flush per note.
+    # https://www.sqlite.org/pragma.html#pragma_synchronous
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
