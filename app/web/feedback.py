@@ -33,7 +33,7 @@ class BadBody(Exception):
         self.message = message
 
 
-def get_feedback(request: Request) -> Feedback:
+async def get_feedback(request: Request) -> Feedback:  # no thread hop (deps.py)
     feedback: Feedback = request.app.state.feedback
     return feedback
 
