@@ -260,7 +260,8 @@ class FeedbackStore:
 
     @contextmanager
     def _write(self) -> Iterator[Connection]:
-        with self._write_lock, self.engine.connect() as connection:
+        # The connection is checked out (and pre-pinged) before queueing for the lock.
+        with self.engine.connect() as connection, self._write_lock:
             connection.execution_options(write=True)
             with connection.begin():
                 yield connection
@@ -320,14 +321,25 @@ class FeedbackStore:
 
     def _noted(self, new: NewNote, note_id: int, moment: datetime) -> Note:
         """The committed note; this process's meter counts it at once."""
-        fields = asdict(new)
         with self._lock:
             # Shown by this process at once; the others see it at their next refresh.
             counts = self._meters.setdefault(new.slug, {})
             counts[new.reader_pick] = counts.get(new.reader_pick, 0) + 1
             self._meter_versions[new.slug] = self._meter_versions.get(new.slug, 0) + 1
             self._writes += 1
-        return Note(id=note_id, **fields, created_at=moment.replace(tzinfo=UTC))
+        return Note(
+            id=note_id,
+            slug=new.slug,
+            title=new.title,
+            our_pick=new.our_pick,
+            reader_pick=new.reader_pick,
+            message=new.message,
+            name=new.name,
+            email=new.email,
+            page_hash=new.page_hash,
+            page_updated=new.page_updated,
+            created_at=moment.replace(tzinfo=UTC),
+        )
 
     def notes(self, *, slug: str | None = None) -> list[Note]:
         query = sa.select(notes).order_by(notes.c.id)
