@@ -38,14 +38,6 @@ class Problem:
         return f"{self.path}:{self.line}:{self.column}: {self.severity}: {self.message}"
 
 
-class ContentError(Exception):
-    """A content file breaks the editors' contract; carries every error found in it."""
-
-    def __init__(self, problems: list[Problem]) -> None:
-        self.problems = problems
-        super().__init__("\n".join(str(problem) for problem in problems))
-
-
 @dataclass(frozen=True, slots=True)
 class Option:
     name: str

@@ -17,7 +17,6 @@ import yaml
 
 from app.content.model import (
     Comparison,
-    ContentError,
     Option,
     Problem,
     Severity,
@@ -139,14 +138,6 @@ def parse_text(text: str, *, path: str, slug: str) -> tuple[Comparison | None, l
     if problems.has_errors:
         return None, problems.problems
     return comparison, problems.problems
-
-
-def parse_comparison(text: str, *, path: str, slug: str) -> Comparison:
-    """Parse or raise ContentError with every error; warnings are dropped."""
-    comparison, problems = parse_text(text, path=path, slug=slug)
-    if comparison is None:
-        raise ContentError([p for p in problems if p.severity == "error"])
-    return comparison
 
 
 # --- front matter -------------------------------------------------------------------------
