@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import queue
 import threading
 from collections.abc import Callable, Iterator
@@ -17,8 +16,8 @@ from app.content import parse as parse_module
 from app.content.library import Library
 from app.preview import Watcher
 from app.site import Site
-from tests.conftest import GOOD, ROOT
-from tests.live import eventually, live_server
+from tests.conftest import GOOD
+from tests.live import eventually, live_server, server_env
 
 SLUG = "vim-vs-emacs"
 
@@ -36,14 +35,8 @@ def preview(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Preview]:
     content = root / "content"
     content.mkdir()
     (content / f"{SLUG}.md").write_text(GOOD, encoding="utf-8")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NICEPICK_")}
-    env.update(
-        NICEPICK_DATA_DIR=str(root / "var"),
-        NICEPICK_TEMPLATES_DIR=str(ROOT / "templates"),
-        NICEPICK_STATIC_DIR=str(ROOT / "static"),
-        NICEPICK_SECRET_KEY="preview-test-secret-key-0123456789abcdef",
-    )
-    args = ("--reload", "--content", str(content))
+    env = server_env(root / "var")
+    args = ("--reload", "--content", str(content))  # the flag, not the variable, names the folder
     with live_server(env, root / "server.log", args=args, cwd=root, timeout=30) as server:
         yield Preview(server.url, content, server.log)
 
