@@ -12,7 +12,13 @@ from fastapi.testclient import TestClient
 
 from app.content.library import Library
 from app.main import create_app
-from app.search import MAX_QUERY_CHARS, SearchIndex, match_expression, query_terms
+from app.search import (
+    MAX_QUERY_CHARS,
+    SearchIndex,
+    match_expression,
+    query_terms,
+    whole_words,
+)
 from app.settings import Settings
 from tests.conftest import ROOT
 from tests.discovery_content import write
@@ -34,6 +40,11 @@ def content(tmp_path_factory: pytest.TempPathFactory) -> Path:
     write(folder, ["Xylo", "Marimba"], body="<script>alert(1)</script> xylophone & <b>bold</b>")
     write(folder, ["Secretdraft", "Other"], extra_front="draft: true\n", body="zebrafish")
     write(folder, ["Futurething", "Other2"], published="2099-01-01", body="okapi")
+    # "cache" is a whole word on one page and the start of "cached" on another.
+    write(folder, ["Varnish", "Squid"], category="Web Servers", body="A cache in front.")
+    write(folder, ["Memcached", "Dragonfly"], category="Databases", body="Pages stay cached.")
+    # A one-letter name: "c" must mean the word, not every word starting with c.
+    write(folder, ["C", "Zig"], category="Languages", body="Manual memory.")
     for number in range(30):
         write(folder, [f"Widget{number}", f"Gadget{number}"], category="Gizmos",
               tags=["widgets"], body="A widget roundup.")  # fmt: skip
@@ -86,6 +97,25 @@ def test_title_match_ranks_above_body_match(index: SearchIndex) -> None:
 def test_every_word_must_match(index: SearchIndex) -> None:
     assert slugs(index, "kafka pulsar") == ["kafka-vs-pulsar"]
     assert slugs(index, "kafka marimba") == []
+
+
+def test_a_whole_word_still_finds_longer_words_it_starts(index: SearchIndex) -> None:
+    assert sorted(slugs(index, "cache")) == ["memcached-vs-dragonfly", "varnish-vs-squid"]
+    assert slugs(index, "cached") == ["memcached-vs-dragonfly"]
+
+
+def test_a_single_letter_matches_that_word_only(index: SearchIndex) -> None:
+    # As a prefix, "c" would also find the pages with "cache", "cached", "compression"...
+    assert slugs(index, "c") == ["c-vs-zig"]
+    assert slugs(index, "C zig") == ["c-vs-zig"]
+
+
+def test_whole_words_are_single_letters_and_words_nothing_longer_starts_with() -> None:
+    vocabulary = sorted(["cache", "cached", "rsync", "zig", "über"])
+    chosen = whole_words(vocabulary, ["cache", "cached", "rsy", "rsync", "c", "zig", "ü", "uber"])
+    # "cache" keeps its prefix (cached), "rsy" and "uber" are not indexed words, "ü" not ASCII.
+    assert chosen == {"cached", "rsync", "c", "zig"}
+    assert match_expression(["cache", "zig"], {"zig"}) == '"cache"* "zig"'
 
 
 def test_drafts_and_future_pages_are_not_found(index: SearchIndex) -> None:
