@@ -278,5 +278,29 @@ def test_broad_query_ranks_title_matches_and_the_newest_body_matches(tmp_path: P
         full.close()
 
 
+def test_broad_query_order_is_the_full_ranking_of_the_ranked_set(tmp_path: Path) -> None:
+    # 24 pages say "kafka" a varying number of times, a day apart; every third also names it.
+    in_order: list[tuple[str, bool]] = []  # (slug, names Kafka), oldest first
+    for day in range(24):
+        names_it = day % 3 == 0
+        options = [f"Kafka{day}", f"Other{day}"] if names_it else [f"Alpha{day}", f"Beta{day}"]
+        words = " ".join(["kafka"] * (1 + day * 7 % 5))
+        slug = write(tmp_path, options, published=f"2024-01-{day + 1:02d}", body=f"{words} go")
+        in_order.append((slug, names_it))
+    comparisons = Library.load(tmp_path).comparisons.values()
+    capped, full = SearchIndex(comparisons, rank_limit=5), SearchIndex(comparisons)
+    try:
+        results = capped.search("kafka", now=NOW, limit=100)
+        everything = [hit.slug for hit in full.search("kafka", now=NOW, limit=100).hits]
+        newest = {slug for slug, _ in in_order[-5:]}
+        older_named = [slug for slug, names_it in in_order[:-5] if names_it][-5:]
+        ranked_set = newest | set(older_named)
+        assert results.capped and len(everything) == 24 and len(ranked_set) == 10
+        assert [hit.slug for hit in results.hits] == [s for s in everything if s in ranked_set]
+    finally:
+        capped.close()
+        full.close()
+
+
 def test_narrow_query_is_not_capped(index: SearchIndex) -> None:
     assert not index.search("kafka", now=NOW).capped
