@@ -33,7 +33,6 @@ says when this happened (``capped``). Queries matching fewer pages are ranked in
 from __future__ import annotations
 
 import bisect
-import html
 import logging
 import re
 import sqlite3
@@ -46,6 +45,7 @@ from datetime import datetime
 from markupsafe import Markup
 
 from app.content.model import Comparison
+from app.snippets import WordFinder, excerpt, highlight, opening
 
 log = logging.getLogger(__name__)
 
@@ -60,9 +60,8 @@ _PREFIXES = "2 3 4"
 _WEIGHTS = (10.0, 6.0, 3.0, 1.0)
 _SCORE = f"bm25(docs, {', '.join(str(w) for w in _WEIGHTS)})"
 _BY_SCORE = f"ORDER BY {_SCORE}, rowid DESC"
-# Snippet markers: control characters that the indexed text never contains (we strip them),
-# so after HTML-escaping the snippet they can be swapped for <mark> safely.
-_OPEN, _CLOSE = "\x02", "\x03"
+# Control characters never reach the index: the snippet markers (app/snippets.py) are two of
+# them, and they must never come from a page's own text.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _WORD = re.compile(r"\w+")
 # Cheap Markdown-to-text: enough for matching and snippets, ~100x faster than rendering.
@@ -140,10 +139,15 @@ class Results:
     capped: bool = False
 
 
-def highlight(raw: str) -> Markup:
-    """Escape snippet text, then turn our private markers into ``<mark>`` tags."""
-    escaped = html.escape(raw, quote=True)
-    return Markup(escaped.replace(_OPEN, "<mark>").replace(_CLOSE, "</mark>"))
+def snippet(columns: Iterable[str], words: WordFinder) -> str:
+    """From the first column holding a match (body, title, options, tags), else the body's
+    opening: a match can be in no column's text only through a tokenizer corner case."""
+    texts = tuple(columns)
+    for text in texts:
+        found = excerpt(text, words)
+        if found is not None:
+            return found
+    return opening(texts[0]) if texts else ""
 
 
 class SearchIndex:
@@ -244,18 +248,21 @@ class SearchIndex:
             if cached is not None:
                 self._cache.move_to_end(key)
                 return cached
-        expression = match_expression(terms, whole_words(self._vocabulary, terms))
+        exact = whole_words(self._vocabulary, terms)
+        expression = match_expression(terms, exact)
         try:
             with self._lock:
                 rows, capped = self._ranked(expression, hidden, limit, offset)
-                snippets = self._snippets(expression, rows[:limit])
+                shown = self._shown_text(rows[:limit])
         except (sqlite3.OperationalError, sqlite3.ProgrammingError):
             # Our expression is always well formed; a closed (replaced) index is the one way
             # here, and a reader must never see a 500 for it.
             log.exception("search failed for terms %r", terms)
             return Results(terms, [], False)
+        # Snippets outside the lock: plain Python over the shown rows' text.
+        words = WordFinder(terms, exact)
         hits = [
-            Hit(self._slugs[rowid - 1], highlight(snippets.get(rowid) or ""))
+            Hit(self._slugs[rowid - 1], highlight(snippet(shown.get(rowid, ()), words)))
             for rowid in rows[:limit]
         ]
         results = Results(terms, hits, len(rows) > limit, capped)
@@ -325,20 +332,14 @@ class SearchIndex:
             scored.sort(key=lambda row: (row[1], -row[0]))  # the SQL order, over both
         return [rowid for rowid, _score in scored[:fetch]]
 
-    def _snippets(self, expression: str, rowids: list[int]) -> dict[int, str]:
-        """Snippet text per rowid, made only for the rows on the page."""
-        if not rowids:
-            return {}
+    def _shown_text(self, rowids: list[int]) -> dict[int, tuple[str, ...]]:
+        """The indexed text of the shown rows, body first, for their snippets."""
         marks = ", ".join("?" * len(rowids))
-        # One pass over the matches in the rows' rowid range, filtered by the unary ``+`` (which
-        # keeps the IN list away from FTS5): FTS5 answered ``rowid IN (...)`` with one query per
-        # value, each merging every token under a long prefix again, ~2 ms a row.
         rows = self._db.execute(
-            "SELECT rowid, snippet(docs, -1, ?, ?, '…', 16) FROM docs "
-            f"WHERE docs MATCH ? AND rowid BETWEEN ? AND ? AND +rowid IN ({marks})",
-            (_OPEN, _CLOSE, expression, min(rowids), max(rowids), *rowids),
+            f"SELECT rowid, body, title, options, tags FROM docs WHERE rowid IN ({marks})",
+            rowids,
         ).fetchall()
-        return dict(rows)
+        return {rowid: tuple(columns) for rowid, *columns in rows}
 
     def close(self) -> None:
         with self._lock:
