@@ -69,7 +69,11 @@ def freeze_long_lived_objects() -> None:
 class Site:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.env = build_environment(settings.templates_dir, auto_reload=settings.reload)
+        self.env = build_environment(
+            settings.templates_dir,
+            auto_reload=settings.reload,
+            bytecode_dir=settings.data_dir / "template-cache",
+        )
         self.cache = PageCache(max_bytes=settings.page_cache_mb * 1024 * 1024)
         self.library = Library()
         self.loaded = threading.Event()
