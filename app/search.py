@@ -5,8 +5,7 @@ each load; the first search waits for it if it is not ready). Ranking reads bare
 are made only for the shown rows; recent result pages are kept in an LRU per index, since an
 index never changes. The reader's text never reaches FTS5 as query syntax: we split it into
 Unicode words ourselves and send each as a quoted string with a trailing ``*`` (prefix match),
-so ``NEAR(``, ``AND``, quotes and ``*`` are just words; the one piece of syntax we add, a column
-filter, is built by this module around those quoted words.
+so ``NEAR(``, ``AND``, quotes and ``*`` are just words.
 
 A word that no longer indexed word starts with goes without the ``*`` (``whole_words``): it
 matches exactly the pages, and the scores, the prefix would, but FTS5 answers a prefix by
@@ -15,8 +14,8 @@ cost 3-5x the rest of the query (1.1 ms against 0.2 ms to walk 2,000 matches of 
 words). The index's sorted vocabulary, read once after the build, tells which words have longer
 relatives.
 
-Broad queries rank a bounded set. bm25 costs about 3 µs of CPU per matching row, so a word found
-on all 10,000 pages took 25-30 ms per term, far over the 10 ms p99 target (issue 6). When a
+Broad queries rank a bounded set. bm25 costs about 2-3 µs of CPU per matching row, so a word
+found on all 10,000 pages took 25-30 ms per term, far over the 10 ms p99 target (issue 6). When a
 query matches more than ``rank_limit`` pages (2,000 by default), bm25 ranks only
 
 - the newest ``rank_limit`` matches (rowids follow publication order, so "newest" is a rowid
@@ -24,10 +23,10 @@ query matches more than ``rank_limit`` pages (2,000 by default), bm25 ranks only
 - the newest ``rank_limit`` older pages whose title or option names hold every word (the pages
   a reader most likely wants, whatever their age; found in a small table of names alone),
 
-merged by score, so the order within that set is exactly the full ranking's.
-The trade-off: an old page that has the words only in its body, tags or category is not found by
-a query that matches more than ``rank_limit`` pages; it is found by adding a word. ``Results``
-says when this happened (``capped``). Queries matching fewer pages are ranked in full.
+merged by score, so the order within that set is exactly the full ranking's. The trade-off: an
+old page that has the words only in its body, tags or category is not found by a query that
+matches more than ``rank_limit`` pages; it is found by adding a word. ``Results`` says when this
+happened (``capped``). Queries matching fewer pages are ranked in full.
 """
 
 from __future__ import annotations
