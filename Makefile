@@ -54,7 +54,10 @@ test: $(DEV_STAMP) browser lint
 	$(BIN)/pytest
 
 bench: $(DEV_STAMP) browser
-	@if ! command -v wrk >/dev/null; then $(APT_INSTALL) wrk >/dev/null; fi
+	@# wrk drives the load; Hugo is the static-export yardstick (both Debian packages).
+	@if ! command -v wrk >/dev/null || ! command -v hugo >/dev/null; then \
+	  $(APT_INSTALL) wrk hugo >/dev/null; \
+	fi
 	$(BIN)/python -m bench.run
 
 clean:

@@ -168,7 +168,10 @@ def run_extra(module: str, args: list[str]) -> str:
         capture_output=True,
         text=True,
     )
-    output = (result.stdout + result.stderr).strip().splitlines()
+    # Its report is on stdout; stderr (servers' logs) only says something when it failed.
+    output = result.stdout.strip().splitlines()
+    if result.returncode != 0:
+        output += [f"exited with {result.returncode}:", *result.stderr.strip().splitlines()[-10:]]
     return "\n".join(output[-15:])
 
 

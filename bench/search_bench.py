@@ -185,7 +185,12 @@ def run(corpus: str, n: int, count: int) -> None:
         # The whole request as a reader's browser makes it: a real server, one keep-alive
         # connection (FastAPI's TestClient would add ~1.5 ms of its own thread hand-offs).
         port = free_port()
-        server = start_server(site_env(Path(tmp) / "var", content=content), port)
+        server = start_server(
+            site_env(Path(tmp) / "var", content=content),
+            port,
+            args=("--log-level", "warning"),
+            log=Path(tmp) / "server.log",
+        )
         try:
             with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
                 client.get("/search", params={"q": "warm"})  # waits for the index build
