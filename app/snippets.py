@@ -37,7 +37,8 @@ def _fold_table() -> dict[int, str]:
     same characters of the original.
     """
     table: dict[int, str] = {}
-    for code in range(0xC0, 0x250):
+    # Latin-1 Supplement, Latin Extended-A and -B, Latin Extended Additional (Vietnamese).
+    for code in (*range(0xC0, 0x250), *range(0x1E00, 0x1F00)):
         decomposed = unicodedata.normalize("NFKD", chr(code))
         base = decomposed[:1]
         marks = decomposed[1:]
@@ -62,12 +63,13 @@ class WordFinder:
     """Where the reader's words occur in a text: as prefixes of its words, or whole words."""
 
     def __init__(self, terms: Iterable[str], exact: Collection[str] = ()) -> None:
-        ordered = sorted(set(terms), key=len, reverse=True)  # longest first: "kafka" before "ka"
+        # Longest first, so "kafka" is tried before "ka"; an empty term would match anywhere.
+        ordered = sorted({term for term in terms if term}, key=len, reverse=True)
         self._prefixes = tuple(term for term in ordered if term not in exact)
         self._exact = frozenset(term for term in ordered if term in exact)
         # Plain alternation, no case folding or word assertions: re finds these fast; word
         # boundaries are checked below on the few candidates.
-        self._candidates = re.compile("|".join(re.escape(term) for term in ordered))
+        self._candidates = re.compile("|".join(re.escape(term) for term in ordered) or "(?!)")
 
     def spans(self, folded: str, start: int = 0, end: int | None = None) -> Iterator[range]:
         """Each matched word's span in ``folded`` (see ``fold``), in order."""
