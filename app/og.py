@@ -13,10 +13,14 @@ import threading
 from collections import OrderedDict
 from functools import lru_cache
 from pathlib import Path
-
-from PIL import Image, ImageDraw, ImageFont
+from typing import TYPE_CHECKING, TypeAlias
 
 from app.content.model import Comparison
+
+# Pillow is imported when the first card is drawn, not at start-up: its ~20 ms of imports were
+# on the path to a (re)started server's first page, which needs no card.
+if TYPE_CHECKING:
+    from PIL import ImageDraw, ImageFont
 
 log = logging.getLogger(__name__)
 
@@ -28,12 +32,14 @@ _ACCENT = (138, 180, 255)
 _PICK = (111, 220, 159)
 _FONT_DIRS = (Path("/usr/share/fonts/truetype/dejavu"), Path("/usr/share/fonts/dejavu"))
 
-Font = ImageFont.FreeTypeFont | ImageFont.ImageFont
+Font: TypeAlias = "ImageFont.FreeTypeFont | ImageFont.ImageFont"
 
 
 @lru_cache(maxsize=16)
 def font(size: int, *, bold: bool = False) -> Font:
     """DejaVu Sans if installed, else the font bundled with Pillow (scalable since 10.1)."""
+    from PIL import ImageFont
+
     name = "DejaVuSans-Bold.ttf" if bold else "DejaVuSans.ttf"
     for folder in _FONT_DIRS:
         path = folder / name
@@ -69,6 +75,8 @@ def _wrap(draw: ImageDraw.ImageDraw, text: str, face: Font, width: int, lines: i
 
 def draw_card(comparison: Comparison, *, site_name: str) -> bytes:
     """The PNG bytes of the card."""
+    from PIL import Image, ImageDraw
+
     image = Image.new("RGB", (WIDTH, HEIGHT), _BACKGROUND)
     draw = ImageDraw.Draw(image)
     margin = 72
