@@ -36,6 +36,7 @@ import logging
 import re
 import sqlite3
 import threading
+import unicodedata
 from collections import OrderedDict
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
@@ -73,7 +74,8 @@ def query_terms(text: str) -> list[str]:
     # Lone surrogates (possible from a decoded URL) cannot be encoded for SQLite: drop them.
     clean = text[:MAX_QUERY_CHARS].encode("utf-8", "ignore").decode("utf-8")
     words = _WORD.findall(clean)
-    return [word.casefold() for word in words if word.strip("_")][:MAX_TERMS]
+    # lower(), not casefold(): the tokenizer keeps "ß" (casefold makes it "ss", found nowhere).
+    return [word.lower() for word in words if word.strip("_")][:MAX_TERMS]
 
 
 def match_expression(terms: Iterable[str], exact: Collection[str] = ()) -> str:
@@ -104,11 +106,16 @@ def whole_words(vocabulary: Sequence[str], terms: Iterable[str]) -> set[str]:
     return chosen
 
 
+def index_text(text: str) -> str:
+    """Text as the index keeps it: composed (NFC, so "e" + U+0301 is the "é" the snippets fold
+    and mark) and without control characters."""
+    return _CONTROL.sub(" ", unicodedata.normalize("NFC", text))
+
+
 def markdown_text(source: str) -> str:
     """Markdown to plain words for the index (links keep their text, marks go)."""
     text = _MD_LINK.sub(r"\1", source)
-    text = _MD_MARKS.sub(" ", text)
-    return _CONTROL.sub(" ", text)
+    return index_text(_MD_MARKS.sub(" ", text))
 
 
 def _body(comparison: Comparison) -> str:
@@ -188,9 +195,9 @@ class SearchIndex:
         rows = (
             (
                 rowid,
-                _CONTROL.sub(" ", c.title),
-                _CONTROL.sub(" ", " ".join(c.option_names)),
-                _CONTROL.sub(" ", " ".join((c.category, *c.tags))),
+                index_text(c.title),
+                index_text(" ".join(c.option_names)),
+                index_text(" ".join((c.category, *c.tags))),
                 _body(c),
             )
             for rowid, c in enumerate(ordered, 1)

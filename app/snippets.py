@@ -3,8 +3,8 @@
 The search index (``app.search``) finds and ranks pages; this module shows why each one
 matched. Words are found the way the index matched them: each reader's word as the start of a
 word in the text (or as a whole word, for the words the index matched exactly), ignoring case
-and the diacritics of Latin letters, with letters and digits making up words, as in SQLite's
-``unicode61`` tokenizer.
+and the diacritics of Latin letters, with letters, digits and combining marks making up words,
+as in SQLite's ``unicode61`` tokenizer.
 
 Made in Python rather than by FTS5's ``snippet()``, which tokenized every column of each shown
 row again and walked the query's matches across the rows' range: 1.3-2 ms per results page,
@@ -30,13 +30,14 @@ LEAD_CHARS = 40
 
 
 def _fold_table() -> dict[int, str]:
-    """Latin letters with diacritics -> their lowercase base letter, one character for one.
+    """Characters the tokenizer folds -> what it folds them to, one character for one.
 
-    ``str.translate`` with this table folds text as the tokenizer's ``remove_diacritics`` does
-    while every character keeps its position, so a match found in the folded text marks the
-    same characters of the original.
+    Latin letters with diacritics become their lowercase base letter, as ``remove_diacritics``
+    does, and the few letters with a second lowercase form become the usual one (final sigma,
+    long s, micro sign). ``str.translate`` with this table keeps every character at its
+    position, so a match found in the folded text marks the same characters of the original.
     """
-    table: dict[int, str] = {}
+    table: dict[int, str] = {ord("ς"): "σ", ord("ſ"): "s", ord("µ"): "μ"}
     # Latin-1 Supplement, Latin Extended-A and -B, Latin Extended Additional (Vietnamese).
     for code in (*range(0xC0, 0x250), *range(0x1E00, 0x1F00)):
         decomposed = unicodedata.normalize("NFKD", chr(code))
@@ -52,21 +53,32 @@ _FOLD = _fold_table()
 
 
 def fold(text: str) -> str:
-    """Lowercase, Latin diacritics removed, and exactly as long as ``text``."""
-    folded = text.translate(_FOLD).lower()
-    if len(folded) != len(text):  # a few characters lower to two ("İ"): keep the first
-        folded = "".join(char.lower()[:1] for char in text.translate(_FOLD))
-    return folded
+    """Lowercase, folded as the tokenizer folds, and exactly as long as ``text``.
+
+    ``str.lower`` keeps the length of every character but "İ", which the table maps first
+    (tests/test_snippets.py checks every code point).
+    """
+    return text.translate(_FOLD).lower()
+
+
+def _in_word(char: str) -> bool:
+    """Letters, digits and combining marks make words, as in the ``unicode61`` tokenizer."""
+    return char.isalnum() or unicodedata.category(char)[0] == "M"
 
 
 class WordFinder:
     """Where the reader's words occur in a text: as prefixes of its words, or whole words."""
 
     def __init__(self, terms: Iterable[str], exact: Collection[str] = ()) -> None:
-        # Longest first, so "kafka" is tried before "ka"; an empty term would match anywhere.
-        ordered = sorted({term for term in terms if term}, key=len, reverse=True)
-        self._prefixes = tuple(term for term in ordered if term not in exact)
-        self._exact = frozenset(term for term in ordered if term in exact)
+        # The reader's words are folded like the text ("café" finds "Cafe"); longest first, so
+        # "kafka" is tried before "ka"; an empty term would match anywhere.
+        folded: dict[str, bool] = {}  # folded word -> matched whole (a prefix if either is)
+        for term in terms:
+            if term:
+                folded[fold(term)] = folded.get(fold(term), True) and term in exact
+        ordered = sorted(folded, key=len, reverse=True)
+        self._prefixes = tuple(term for term in ordered if not folded[term])
+        self._exact = frozenset(term for term in ordered if folded[term])
         # Plain alternation, no case folding or word assertions: re finds these fast; word
         # boundaries are checked below on the few candidates.
         self._candidates = re.compile("|".join(re.escape(term) for term in ordered) or "(?!)")
@@ -78,13 +90,13 @@ class WordFinder:
         while (found := self._candidates.search(folded, at, stop)) is not None:
             begin, finish = found.span()
             at = begin + 1
-            if begin > 0 and folded[begin - 1].isalnum():
+            if begin > 0 and _in_word(folded[begin - 1]):
                 continue  # inside a word
-            whole_word = finish == len(folded) or not folded[finish].isalnum()
+            whole_word = finish == len(folded) or not _in_word(folded[finish])
             if found.group() in self._exact and whole_word:
                 pass
             elif any(folded.startswith(prefix, begin) for prefix in self._prefixes):
-                while finish < len(folded) and folded[finish].isalnum():
+                while finish < len(folded) and _in_word(folded[finish]):
                     finish += 1  # mark the whole word the prefix starts
             else:
                 continue

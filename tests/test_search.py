@@ -118,6 +118,16 @@ def test_whole_words_are_single_letters_and_words_nothing_longer_starts_with() -
     assert match_expression(["cache", "zig"], {"zig"}) == '"cache"* "zig"'
 
 
+def test_sharp_s_is_kept_as_the_index_keeps_it(tmp_path: Path) -> None:
+    slug = write(tmp_path, ["Alpha", "Beta"], body="Die Straße entlang.")
+    index = SearchIndex(Library.load(tmp_path).comparisons.values())
+    try:
+        (hit,) = index.search("STRAßE", now=NOW).hits
+        assert hit.slug == slug and "<mark>Straße</mark>" in hit.snippet
+    finally:
+        index.close()
+
+
 def test_drafts_and_future_pages_are_not_found(index: SearchIndex) -> None:
     assert slugs(index, "zebrafish") == []
     assert slugs(index, "okapi") == []

@@ -26,6 +26,17 @@ def test_no_words_mark_nothing() -> None:
     assert marked("Kafka streams", []) is None
 
 
+def test_accented_words_and_greek_final_sigma_match_as_the_index_matched_them() -> None:
+    assert marked("Un Café, then cafe.", ["café"]) == (
+        "Un <mark>Café</mark>, then <mark>cafe</mark>."
+    )
+    assert marked("Μια σαφής απάντηση", ["σαφής"]) == "Μια <mark>σαφής</mark> απάντηση"
+
+
+def test_combining_marks_belong_to_their_word() -> None:
+    assert marked("x\u0301kafka and kafka", ["kafka"]) == "x\u0301kafka and <mark>kafka</mark>"
+
+
 def test_a_word_inside_another_word_is_not_a_match() -> None:
     assert marked("Kafka streams", ["afka"]) is None
     # Letters and digits make words, as in the tokenizer, for which "_" is a separator.
@@ -64,6 +75,11 @@ def test_folding_keeps_every_character_in_place() -> None:
     text = "İstanbul Ärger ÉCOLE Thế"
     assert len(fold(text)) == len(text)
     assert fold(text) == "istanbul arger ecole the"
+
+
+def test_folding_keeps_the_length_of_every_character() -> None:
+    everything = "".join(chr(code) for code in range(0x110000) if not 0xD800 <= code < 0xE000)
+    assert len(fold(everything)) == len(everything)
 
 
 def test_opening_is_the_start_of_the_text_cut_at_a_word() -> None:
