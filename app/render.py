@@ -17,15 +17,10 @@ from typing import Any
 
 import markdown
 import nh3
-from jinja2 import (
-    Environment,
-    FileSystemBytecodeCache,
-    FileSystemLoader,
-    StrictUndefined,
-    select_autoescape,
-)
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
+from app import template_cache
 from app.cached_page import CachedPage
 from app.content.model import Comparison, slugify
 
@@ -85,25 +80,18 @@ def _cached_markdown(source: str, inline: bool) -> Markup:
 def build_environment(
     templates_dir: Path, *, auto_reload: bool, bytecode_dir: Path | None = None
 ) -> Environment:
-    """Our templates' environment; with ``bytecode_dir``, compiled templates are kept there.
-
-    Compiling the comparison page's templates took ~35 ms, most of a warm start's first page;
-    Jinja's bytecode cache keys each file by its name and source checksum, so an edited
-    template is compiled again and the rest load in well under a millisecond.
-    """
-    bytecode_cache = None
-    if bytecode_dir is not None:
-        bytecode_dir.mkdir(parents=True, exist_ok=True)
-        bytecode_cache = FileSystemBytecodeCache(str(bytecode_dir))
+    """Our templates' environment; with ``bytecode_dir``, compiled templates are kept there
+    between starts (``app.template_cache``)."""
     env = Environment(
         loader=FileSystemLoader(str(templates_dir)),
-        bytecode_cache=bytecode_cache,
         autoescape=select_autoescape(default=True, default_for_string=True),
         undefined=StrictUndefined,
         auto_reload=auto_reload,
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    if bytecode_dir is not None:
+        template_cache.attach(env, bytecode_dir)
     env.filters["markdown"] = lambda text: _cached_markdown(text or "", False)
     env.filters["markdown_inline"] = lambda text: _cached_markdown(text or "", True)
     env.filters["slugify"] = slugify

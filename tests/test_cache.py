@@ -1,5 +1,4 @@
-"""Persistent caches: a warm start parses nothing, an edit re-parses one file; templates stay
-compiled across starts."""
+"""The persistent parse cache: a warm start parses nothing, an edit re-parses one file."""
 
 from __future__ import annotations
 
@@ -8,7 +7,6 @@ from pathlib import Path
 
 from app.content.cache import ParseCache
 from app.content.library import Library
-from app.render import build_environment
 from tests.conftest import GOOD, comparison_text
 
 
@@ -97,20 +95,3 @@ def test_deleted_files_leave_the_cache(tmp_path: Path) -> None:
         "vim-vs-emacs.md",
         "nano-vs-micro.md",
     }
-
-
-def test_compiled_templates_are_kept_and_an_edited_template_is_compiled_again(
-    tmp_path: Path,
-) -> None:
-    templates = tmp_path / "templates"
-    templates.mkdir()
-    (templates / "hello.html").write_text("Hello {{ name }}!", encoding="utf-8")
-    kept = tmp_path / "var" / "template-cache"
-
-    first = build_environment(templates, auto_reload=False, bytecode_dir=kept)
-    assert first.get_template("hello.html").render(name="Ada") == "Hello Ada!"
-    assert len(list(kept.iterdir())) == 1  # the compiled code, for the next start
-
-    (templates / "hello.html").write_text("Hi {{ name }}.", encoding="utf-8")
-    again = build_environment(templates, auto_reload=False, bytecode_dir=kept)
-    assert again.get_template("hello.html").render(name="Ada") == "Hi Ada."
