@@ -172,7 +172,10 @@ class SearchIndex:
         # Rows go in publication order, so the newest matches are a rowid range FTS5 walks
         # without scoring, and ties in bm25 break newest first without reading any column.
         ordered = sorted(comparisons, key=lambda c: (c.published_at, c.slug))
-        self._rank_limit = max(1, rank_limit)
+        # The older named pages go to SQLite as bound values (``_ranked_broad``): never more
+        # than this SQLite allows (32,766 since 3.32; 999 before).
+        variables = self._db.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+        self._rank_limit = max(1, min(rank_limit, variables - 8))
         self._slugs = [c.slug for c in ordered]
         # Visibility lives here, not in UNINDEXED columns: filtering in SQL read each matching
         # row's whole stored record (body included), which cost as much as ranking it.
