@@ -8,7 +8,7 @@ as in SQLite's ``unicode61`` tokenizer.
 
 Made in Python rather than by FTS5's ``snippet()``, which tokenized every column of each shown
 row again and walked the query's matches across the rows' range: 1.3-2 ms per results page,
-against ~0.2 ms here (a plain substring search over the folded text finds candidates; the few
+against 0.2-0.6 ms here (a plain substring search over the folded text finds candidates; the few
 candidates are then checked for word boundaries).
 """
 
