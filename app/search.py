@@ -45,7 +45,7 @@ from datetime import datetime
 from markupsafe import Markup
 
 from app.content.model import Comparison
-from app.snippets import WordFinder, excerpt, highlight, opening
+from app.snippets import WordFinder, highlight, snippet
 
 log = logging.getLogger(__name__)
 
@@ -143,17 +143,6 @@ class Results:
     has_next: bool
     # More pages matched than the index ranks: older body-only matches were left out.
     capped: bool = False
-
-
-def snippet(columns: Iterable[str], words: WordFinder) -> str:
-    """From the first column holding a match (body, title, options, tags), else the body's
-    opening: a match can be in no column's text only through a tokenizer corner case."""
-    texts = tuple(columns)
-    for text in texts:
-        found = excerpt(text, words)
-        if found is not None:
-            return found
-    return opening(texts[0]) if texts else ""
 
 
 class SearchIndex:

@@ -73,9 +73,9 @@ class WordFinder:
         # The reader's words are folded like the text ("café" finds "Cafe"); longest first, so
         # "kafka" is tried before "ka"; an empty term would match anywhere.
         folded: dict[str, bool] = {}  # folded word -> matched whole (a prefix if either is)
-        for term in terms:
-            if term:
-                folded[fold(term)] = folded.get(fold(term), True) and term in exact
+        for term in filter(None, terms):
+            key = fold(term)
+            folded[key] = folded.get(key, True) and term in exact
         ordered = sorted(folded, key=len, reverse=True)
         self._prefixes = tuple(term for term in ordered if not folded[term])
         self._exact = frozenset(term for term in ordered if folded[term])
@@ -112,6 +112,17 @@ def excerpt(text: str, words: WordFinder) -> str | None:
     if first is None:
         return None
     return _window(text, folded, words, first)
+
+
+def snippet(columns: Iterable[str], words: WordFinder) -> str:
+    """From the first column holding a match (body, title, options, tags), else the body's
+    opening: a match can be in no column's text only through a tokenizer corner case."""
+    texts = tuple(columns)
+    for text in texts:
+        found = excerpt(text, words)
+        if found is not None:
+            return found
+    return opening(texts[0]) if texts else ""
 
 
 def opening(text: str) -> str:
