@@ -51,8 +51,10 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 
-# What a database that is down, restarting or unreachable raises (as opposed to a bug in a
-# query): callers answer these with "try again", never with a fake success.
+# What a database that is down, restarting, locked or unreachable raises: it may well answer in
+# a minute. Every other SQLAlchemyError (a corrupt file, a value the column refuses, a table
+# gone) needs an operator. Readers get the same 503 with their text kept for both; only the
+# log level differs.
 UNAVAILABLE: tuple[type[Exception], ...] = (
     sa_exc.OperationalError,
     sa_exc.InterfaceError,
@@ -75,12 +77,19 @@ class SchemaStatus:
         return self.current == self.head
 
 
-def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+def busy_timeout_ms(seconds: float) -> int:
+    """SQLite's busy_timeout for a wait of ``seconds`` (at least a millisecond: 0 turns it off)."""
+    return max(1, round(seconds * 1000))
+
+
+def _sqlite_connect(timeout: float, dbapi_connection: Any, _record: Any) -> None:
     # Let SQLAlchemy's "begin" event issue BEGIN itself, so writes can take the lock up
     # front: https://docs.sqlalchemy.org/en/20/dialects/sqlite.html#pysqlite-serializable
     dbapi_connection.isolation_level = None
     # WAL lets readers and one writer work at once; busy_timeout makes a second writer wait
-    # for the lock instead of failing at once with "database is locked".
+    # for the lock instead of failing at once with "database is locked", for as long as a
+    # request may wait for the database (NICEPICK_DATABASE_TIMEOUT), not a fixed 30 s: a file
+    # another program holds locked then costs a reader that long, and a 503.
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     # NORMAL in WAL mode: COMMIT returns once the transaction is written to the WAL file, in
@@ -93,7 +102,7 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     # https://www.sqlite.org/pragma.html#pragma_synchronous
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms(timeout)}")
     cursor.close()
 
 
@@ -122,9 +131,14 @@ def make_engine(
             pool_size=pool_size,
             max_overflow=max_overflow,
             pool_pre_ping=True,
-            connect_args={"timeout": 30, "check_same_thread": False},
+            pool_timeout=connect_timeout,
+            connect_args={"timeout": connect_timeout, "check_same_thread": False},
         )
-        event.listen(engine, "connect", _sqlite_connect)
+
+        def on_connect(dbapi_connection: Any, record: Any) -> None:
+            _sqlite_connect(connect_timeout, dbapi_connection, record)
+
+        event.listen(engine, "connect", on_connect)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
     return create_engine(
@@ -135,7 +149,13 @@ def make_engine(
         pool_pre_ping=True,
         # Fail fast while the server is down: a reader waits seconds for a 503, not minutes.
         pool_timeout=connect_timeout,
-        connect_args={"connect_timeout": max(1, round(connect_timeout))},
+        connect_args={
+            "connect_timeout": max(1, round(connect_timeout)),
+            # And while a table or row is locked (an operator's ALTER or LOCK TABLE, a stuck
+            # session): PostgreSQL waits for a lock forever unless told otherwise.
+            # https://www.postgresql.org/docs/current/runtime-config-client.html#GUC-LOCK-TIMEOUT
+            "options": f"-c lock_timeout={busy_timeout_ms(connect_timeout)}",
+        },
     )
 
 
@@ -168,7 +188,8 @@ class Database:
         return schema_status(self.engine)
 
     def ready(self) -> tuple[bool, str]:
-        """Whether this instance can take writes: the database answers and the schema is current."""
+        """Whether the database answers and its schema is current (the store adds whether it
+        can be written: ``FeedbackStore.probe_write``)."""
         try:
             status = self.schema_status()
         except SQLAlchemyError as exc:
@@ -176,6 +197,14 @@ class Database:
         if not status.is_current:
             return False, f"schema at {status.current or 'nothing'}, code needs {status.head}"
         return True, "ok"
+
+    @property
+    def sqlite_folder(self) -> Path | None:
+        """The folder of the SQLite file (its WAL and lock files live there too), else None."""
+        url = self.engine.url
+        if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+            return None
+        return Path(url.database).parent
 
     def upgrade(self) -> SchemaStatus:
         return upgrade(self.engine)
@@ -266,6 +295,8 @@ def upgrade(engine: Engine) -> SchemaStatus:
             # Held until this transaction ends; PostgreSQL runs DDL inside transactions, so the
             # whole upgrade commits (and the lock is released) at once. Alembic sees an
             # external transaction and runs inside it.
+            # An upgrade waits for another one however long it takes, not lock_timeout.
+            conn.execute(text("SET LOCAL lock_timeout = 0"))
             conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK_KEY})
             command.upgrade(alembic_config(conn), "head")
     else:

@@ -36,7 +36,9 @@ class Settings(BaseSettings):
     database_pool_size: int = Field(5, ge=1, description="Connections kept open per instance.")
     database_max_overflow: int = Field(5, ge=0, description="Extra connections under bursts.")
     database_timeout: float = Field(
-        5.0, gt=0, description="Seconds to wait for a connection before answering 503."
+        5.0,
+        gt=0,
+        description="Seconds a note may wait for the database (a connection, a lock) before a 503.",
     )
     meter_refresh_seconds: float = Field(
         2.0, gt=0, description="How often each instance re-reads the disagreement counts."

@@ -6,10 +6,13 @@ the note with its rate-limit hit and outbox row in one transaction, and wakes th
 cached pages stay right.
 
 Every database call goes through the ``Database``'s bounded thread pool (``app/db.py``). When
-the database is away, ``submit`` answers ``unavailable`` (the route turns it into a 503 page
-that keeps the reader's text), and the next submission after it returns simply works: the
-pool pre-pings and reconnects. A background task re-reads the meter counts every
-``meter_refresh_seconds``, so notes posted through other instances show here too.
+the store fails in any way (away, locked, corrupt, a value refused), ``submit`` answers
+``unavailable`` within ``database_timeout`` (the route turns it into a 503 page that keeps the
+reader's text), and the next submission after the database returns simply works: the pool
+pre-pings and reconnects.
+
+A background task re-reads the meter counts every ``meter_refresh_seconds``, so notes posted
+through other instances show here too.
 """
 
 from __future__ import annotations
@@ -17,11 +20,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from app.content.model import Comparison
 from app.db import UNAVAILABLE, Database
@@ -94,7 +100,7 @@ class Feedback:
             max_overflow=settings.database_max_overflow,
             connect_timeout=settings.database_timeout,
         )
-        self.store = FeedbackStore(self.db.engine)
+        self.store = FeedbackStore(self.db.engine, timeout=settings.database_timeout)
         self.tokens = FormTokens(
             load_secret(settings.secret_key, settings.data_dir),
             min_seconds=settings.feedback_min_seconds,
@@ -180,6 +186,9 @@ class Feedback:
     async def submit(
         self, comparison: Comparison, fields: Mapping[str, str], *, client: str
     ) -> Outcome:
+        # Every wait for the database (a thread, this process's writers, another process's
+        # lock) comes out of one budget, so a reader has an answer within the timeout.
+        deadline = time.monotonic() + self.settings.database_timeout
         form = FeedbackForm.from_fields(fields)
         # The checks that need no database run first, so a valid note costs one transaction
         # (rate-limit hit and note together) and one thread hop. The answers are as if the
@@ -189,7 +198,7 @@ class Feedback:
             # A bot or an invalid note is counted against the limit like any other attempt.
             try:
                 allowed = await self.db.run(self.rate_limit.hit, client)
-            except UNAVAILABLE as error:
+            except SQLAlchemyError as error:
                 return self._unavailable(form, error)
             if not allowed:
                 return Outcome("limited", form)
@@ -205,8 +214,9 @@ class Feedback:
                 client,
                 limit=self.rate_limit.limit,
                 period=self.rate_limit.period,
+                deadline=deadline,
             )
-        except UNAVAILABLE as error:
+        except SQLAlchemyError as error:
             return self._unavailable(form, error)
         if note is None:
             return Outcome("limited", form)
@@ -237,6 +247,53 @@ class Feedback:
 
     def _unavailable(self, form: FeedbackForm, error: Exception) -> Outcome:
         """Never a fake success: the reader keeps the text and is told to try again."""
-        log.warning("note not stored, database unavailable: %s", type(error).__name__)
+        if isinstance(error, UNAVAILABLE):
+            log.warning("note not stored, database unavailable: %s", error)
+        else:  # corrupt, a value refused, a table gone: an operator must look
+            log.error("note not stored, the store failed", exc_info=error)
         form.errors["form"] = UNAVAILABLE_MESSAGE
         return Outcome("unavailable", form)
+
+    # --- readiness --------------------------------------------------------------------------
+
+    def ready(self) -> tuple[bool, str]:
+        """Whether this instance can take notes: the folders it writes take a new file (the
+        data folder: mail files, caches; the SQLite file's folder), the database answers with
+        the current schema, and a note's write can start within the timeout. Blocking: call
+        it from a thread."""
+        folders = [self.settings.data_dir]
+        if (folder := self.db.sqlite_folder) is not None and folder != self.settings.data_dir:
+            folders.append(folder)
+        for folder in folders:
+            if (problem := folder_write_problem(folder)) is not None:
+                return False, problem
+        ready, reason = self.db.ready()
+        if not ready:
+            return ready, reason
+        try:
+            self.store.probe_write()
+        except SQLAlchemyError as error:
+            cause = error.orig if isinstance(error, DBAPIError) else error
+            first_line = (str(cause).strip() or type(cause).__name__).splitlines()[0]
+            return False, f"database cannot be written: {first_line}"
+        return True, "ok"
+
+
+# One filesystem block: creating an empty file can succeed on a full disk, writing data cannot.
+PROBE_BYTES = 4096
+
+
+def folder_write_problem(folder: Path) -> str | None:
+    """Why ``folder`` cannot take a new file (read-only, full, gone), or None when it can."""
+    probe = folder / f".ready-probe-{os.getpid()}"
+    try:
+        with open(probe, "wb") as handle:
+            handle.write(b"\0" * PROBE_BYTES)
+            # Written through to the file system, where a full disk refuses the blocks.
+            handle.flush()
+    except OSError as error:
+        return f"{folder} cannot be written: {error.strerror or error}"
+    finally:
+        with contextlib.suppress(OSError):
+            probe.unlink()
+    return None

@@ -22,7 +22,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -112,9 +112,17 @@ _FORGET_HITS = rate_hits.delete().where(
     rate_hits.c.client == sa.bindparam("hit_client"), rate_hits.c.at <= sa.bindparam("since")
 )
 _COUNT_HITS = sa.select(sa.func.count()).where(rate_hits.c.client == sa.bindparam("hit_client"))
+_LOCK_FOR_NOTES = sa.text(
+    "LOCK TABLE feedback_notes, feedback_outbox, feedback_rate_hits IN ROW EXCLUSIVE MODE"
+)
+_TOUCH_VERSION = sa.text("UPDATE alembic_version SET version_num = version_num")
 _LOCK_CLIENT = sa.select(
     sa.func.pg_advisory_xact_lock(_RATE_LOCK_CLASS, sa.func.hashtext(sa.bindparam("hit_client")))
 )
+
+
+class _Probed(Exception):
+    """Raised inside a write transaction to roll back a probe."""
 
 
 def utcnow() -> datetime:
@@ -230,8 +238,10 @@ def make_engine(url: str) -> Engine:
 class FeedbackStore:
     """Notes, their outbox rows and delivery attempts in one database."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, timeout: float = 5.0) -> None:
         self.engine = engine
+        # How long a write may wait for the database's lock (NICEPICK_DATABASE_TIMEOUT).
+        self.timeout = timeout
         self._meter_versions: dict[str, int] = {}
         self._lock = threading.Lock()
         # The meter snapshot: slug -> reader's pick -> count, as last read from the database
@@ -246,9 +256,7 @@ class FeedbackStore:
         # 1, 2, 5, 10 ... 100 ms: a queue of four writers then waits tens of milliseconds for
         # a lock held under one. Queued here, the next writer starts the moment the last one
         # commits. Other processes on the same file still wait through busy_timeout.
-        self._write_lock: AbstractContextManager[Any] = (
-            threading.Lock() if engine.dialect.name == "sqlite" else nullcontext()
-        )
+        self._write_lock = threading.Lock() if engine.dialect.name == "sqlite" else None
 
     @classmethod
     def from_url(cls, url: str) -> FeedbackStore:
@@ -259,12 +267,42 @@ class FeedbackStore:
         return self.engine.dialect.name == "postgresql"
 
     @contextmanager
-    def _write(self) -> Iterator[Connection]:
+    def _write(self, deadline: float | None = None) -> Iterator[Connection]:
+        """A write transaction that starts by ``deadline`` (``time.monotonic()``; default: the
+        timeout from now) or raises ``sa.exc.TimeoutError``/``OperationalError``."""
+        if deadline is None:
+            deadline = time.monotonic() + self.timeout
         # The connection is checked out (and pre-pinged) before queueing for the lock.
-        with self.engine.connect() as connection, self._write_lock:
+        with self.engine.connect() as connection, self._queued(connection, deadline):
             connection.execution_options(write=True)
             with connection.begin():
                 yield connection
+
+    @contextmanager
+    def _queued(self, connection: Connection, deadline: float) -> Iterator[None]:
+        """On SQLite, wait for this process's writers and then for other processes' locks,
+        both within ``deadline``: a locked file costs each writer the timeout once, not once
+        per writer queued ahead of it."""
+        if self._write_lock is None:
+            yield
+            return
+        if not self._write_lock.acquire(timeout=max(0.0, deadline - time.monotonic())):
+            raise sa.exc.TimeoutError(
+                f"no write lock within {self.timeout:g} s: other writers of this process hold it"
+            )
+        try:
+            # What is left of the deadline is how long SQLite's busy handler may wait for
+            # other processes; set on the driver's connection, so no transaction begins here.
+            driver = connection.connection.driver_connection
+            assert driver is not None
+            left = deadline - time.monotonic()
+            driver.execute(f"PRAGMA busy_timeout={db.busy_timeout_ms(left)}")
+            try:
+                yield
+            finally:
+                driver.execute(f"PRAGMA busy_timeout={db.busy_timeout_ms(self.timeout)}")
+        finally:
+            self._write_lock.release()
 
     @contextmanager
     def _read(self) -> Iterator[Connection]:
@@ -278,6 +316,21 @@ class FeedbackStore:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+    def probe_write(self) -> None:
+        """Start the write a note needs and roll it back, within the timeout a note gets; raise
+        what a note would meet: a locked, read-only or corrupt SQLite file, a read-only
+        PostgreSQL (a standby, ``default_transaction_read_only``), a locked notes table."""
+        try:
+            with self._write() as connection:  # SQLite: BEGIN IMMEDIATE, the writer's lock
+                if self.is_postgresql:
+                    # The locks an insert takes, waiting at most lock_timeout (app/db.py).
+                    connection.execute(_LOCK_FOR_NOTES)
+                # A real write, which read-only files and servers refuse; never committed.
+                connection.execute(_TOUCH_VERSION)
+                raise _Probed
+        except _Probed:
+            pass
 
     # --- notes ------------------------------------------------------------------------------
 
@@ -296,6 +349,7 @@ class FeedbackStore:
         limit: int,
         period: timedelta,
         now: datetime | None = None,
+        deadline: float | None = None,
     ) -> Note | None:
         """Count the note against ``client``'s rate limit (see ``hit_rate_limit``) and commit
         it with its outbox row, all in one transaction; None, with nothing stored, when the
@@ -305,7 +359,7 @@ class FeedbackStore:
         holds SQLite's single write lock once.
         """
         moment = _moment(now)
-        with self._write() as connection:
+        with self._write(deadline) as connection:
             if not self._count_hit(connection, client, limit=limit, period=period, moment=moment):
                 return None
             note_id = self._insert_note(connection, new, moment)

@@ -2,7 +2,7 @@
 
 Browsers get pages, never JSON: 303 back to the page on success, the page re-rendered with
 422 (text kept, errors by each field), 429 over the rate limit, 503 (text kept, "try again")
-while the database is away, 413 for bodies over 64 KB,
+when the store fails (away, locked, corrupt), 413 for bodies over 64 KB,
 400 for bodies that are not UTF-8, 404 for an unknown page.
 """
 
@@ -90,7 +90,7 @@ async def post_feedback(
         body = await run_in_threadpool(site.comparison_page, comparison, feedback_form=outcome.form)
         return page(request, body, status_code=422)
     if outcome.status == "unavailable":
-        # The database is away: the same page, the reader's text kept, "try again" on top.
+        # The store failed: the same page, the reader's text kept, "try again" on top.
         body = await run_in_threadpool(site.comparison_page, comparison, feedback_form=outcome.form)
         response = page(request, body, status_code=503)
         response.headers["Retry-After"] = "30"
