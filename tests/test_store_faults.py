@@ -1,5 +1,5 @@
-"""Store faults as readers and probes see them: a corrupt or locked SQLite file, a locked
-table or a table gone on PostgreSQL, a data folder that cannot be written.
+"""Store faults as readers and probes see them: a corrupt or locked SQLite file, a table gone
+from PostgreSQL, long titles and option names, a data folder that cannot be written.
 
 Every failed note is a page with the form and the reader's text (503, or 500 for a fault that
 is not the database's), answered within ``NICEPICK_DATABASE_TIMEOUT`` plus a second, and
@@ -22,8 +22,9 @@ import httpx2
 import pytest
 from bs4 import BeautifulSoup
 from fastapi.testclient import TestClient
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
 
+from app.cli import main
 from app.db import make_engine, upgrade
 from app.main import create_app
 from app.settings import Settings
@@ -286,7 +287,62 @@ def test_a_data_folder_that_cannot_be_written_makes_readyz_503(
         assert client.post(f"/compare/{SLUG}/feedback", data=again).status_code == 303
 
 
-# --- PostgreSQL: a store error that is not an outage ----------------------------------------
+# --- PostgreSQL: long names, a store error that is not an outage --------------------------------
+
+LONG_NAME = "Emacs" + " with every package installed" * 9  # 266 characters
+LONG_TITLE = " ".join(["An extremely thorough comparison"] * 18)  # 593 characters
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'notes.sqlite3'}"
+    url: str = request.getfixturevalue("pg_url")
+    engine = make_engine(url)
+    upgrade(engine)  # serve refuses an old PostgreSQL schema; an operator upgrades first
+    engine.dispose()
+    return url
+
+
+@pytest.mark.parametrize(
+    ("name", "title", "option"),
+    [
+        ("long title", LONG_TITLE, "Emacs"),
+        ("long option name", "Vim vs Emacs", LONG_NAME),
+        ("long slug", "Vim vs Emacs", "Emacs"),
+    ],
+)
+def test_long_titles_option_names_and_slugs_take_notes_on_both_stores(
+    settings: Settings,
+    database_url: str,
+    capsys: pytest.CaptureFixture[str],
+    name: str,
+    title: str,
+    option: str,
+) -> None:
+    slug = "very-" * 45 + SLUG if name == "long slug" else SLUG
+    source = "\n".join(
+        f"title: {title}" if line.startswith("title:") else line.replace("Emacs", option)
+        for line in GOOD.splitlines()
+    )
+    (settings.content_dir / f"{slug}.md").write_text(source, encoding="utf-8")
+    # What `nicepick check` accepts, the store takes.
+    assert main(["check", str(settings.content_dir)]) == 0, capsys.readouterr().out
+    site_settings = settings.model_copy(update={"database_url": database_url})
+    with TestClient(create_app(site_settings), follow_redirects=False) as client:
+        fields = form_fields(client.get(f"/compare/{slug}").text, option=option)
+        response = client.post(f"/compare/{slug}/feedback", data=fields)
+        assert response.status_code == 303, response.text[:500]
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            row = conn.execute(
+                text("SELECT slug, title, reader_pick, message FROM feedback_notes")
+            ).one()
+    finally:
+        engine.dispose()
+    assert tuple(row) == (slug, title, option, MESSAGE)
+
 
 @pytest.mark.postgres
 def test_a_store_error_that_is_no_outage_still_keeps_the_form_and_text(

@@ -38,10 +38,14 @@ notes = sa.Table(
     "feedback_notes",
     metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("slug", sa.String(200), nullable=False, index=True),
-    sa.Column("title", sa.String(500), nullable=False),
-    sa.Column("our_pick", sa.String(200), nullable=False),
-    sa.Column("reader_pick", sa.String(200), nullable=False),
+    # Text, not String(n), for what comes from the editors' files: SQLite never enforces a
+    # length, so a limit would hold on PostgreSQL alone, and the content has none to match
+    # (a slug is a file name, at most 255 bytes). PostgreSQL stores text and varchar alike:
+    # https://www.postgresql.org/docs/current/datatype-character.html
+    sa.Column("slug", sa.Text, nullable=False, index=True),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("our_pick", sa.Text, nullable=False),
+    sa.Column("reader_pick", sa.Text, nullable=False),
     sa.Column("message", sa.Text, nullable=False),
     sa.Column("name", sa.String(100), nullable=False, server_default=""),
     sa.Column("email", sa.String(254), nullable=False, server_default=""),
