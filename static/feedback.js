@@ -6,7 +6,25 @@
 (function () {
   "use strict";
 
+  // The page's nonce is shared by everyone who got these cached bytes; give this reader one
+  // of their own. A form the server re-rendered keeps the nonce the reader sent (no
+  // data-nonce), so sending it again is recognised as the same sending.
+  function ownNonce(form) {
+    var field = form.querySelector("input[name=nonce][data-nonce=page]");
+    if (!field || !window.crypto || !window.crypto.getRandomValues) {
+      return;
+    }
+    var bytes = window.crypto.getRandomValues(new Uint8Array(16));
+    var hex = "";
+    for (var i = 0; i < bytes.length; i++) {
+      hex += (bytes[i] < 16 ? "0" : "") + bytes[i].toString(16);
+    }
+    field.value = hex;
+    field.removeAttribute("data-nonce");
+  }
+
   function enhance(form) {
+    ownNonce(form);
     form.addEventListener("submit", function (event) {
       if (!window.fetch || !window.DOMParser || !window.URLSearchParams) {
         return; // old browser: let the normal post happen

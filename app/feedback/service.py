@@ -11,6 +11,11 @@ the store fails in any way (away, locked, corrupt, a value refused), ``submit`` 
 reader's text), and the next submission after the database returns simply works: the pool
 pre-pings and reconnects.
 
+A form sent twice (a reader whose connection dropped after the note was stored sends again;
+a browser re-posts on reload) is stored once: each submission carries an idempotency key,
+``submission_key``, from the form's nonce and the note itself, and a resend is answered with
+the first sending's note (see ``submission_key`` for why the text is part of the key).
+
 A background task re-reads the meter counts every ``meter_refresh_seconds``, so notes posted
 through other instances show here too.
 """
@@ -19,6 +24,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import json
 import logging
 import os
 import time
@@ -47,6 +54,7 @@ UNAVAILABLE_MESSAGE = (
     "We could not save it just now: our notes database is not answering. Your text is "
     "still here; please try again in a minute."
 )
+NONCE = "nonce"  # the form field that carries the idempotency nonce
 # Rate-limit rows older than any window are swept this often (clients that never came back).
 PRUNE_EVERY_SECONDS = 300.0
 
@@ -67,6 +75,29 @@ class FeedbackView:
     thanks: bool
     total: int
     meter: list[MeterRow] = field(default_factory=list)
+    nonce: str = ""  # the page's own; our script replaces it with one per reader
+
+
+def page_nonce(token: str) -> str:
+    """The nonce a page is rendered with: new each render window (with the token), and the
+    same on every worker, so the page's bytes and ETag stay shared (see tokens.py)."""
+    return hashlib.sha256(token.encode("ascii")).hexdigest()[:32]
+
+
+def submission_key(slug: str, nonce: str, form: FeedbackForm) -> str:
+    """The idempotency key of one sending of a form: its nonce and what the reader wrote.
+
+    The nonce alone cannot be the key. Pages are cached bytes (and exported pages are files),
+    so the nonce rendered into a page is shared by every reader of that page: ``feedback.js``
+    gives each reader a random one when it runs, but readers without JavaScript keep the
+    page's. With the note's text in the key, two readers who write different notes never
+    share a key, however they share a nonce; and a reader who goes back and sends an edited
+    note sends a new note. What still folds into one: byte-identical notes (same pick,
+    words, name and address) from two readers without JavaScript on one page within one
+    render window (or one export), which is what a resend looks like from here.
+    """
+    material = [slug, nonce, form.option, form.message.strip(), form.name.strip(), form.email]
+    return hashlib.sha256(json.dumps(material).encode("utf-8")).hexdigest()
 
 
 @dataclass(slots=True)
@@ -74,6 +105,7 @@ class Outcome:
     status: Status
     form: FeedbackForm
     note: Note | None = None
+    nonce: str = ""  # as the reader sent it: a re-rendered form sends it again
 
 
 def meter_rows(comparison: Comparison, meter: Meter) -> list[MeterRow]:
@@ -164,18 +196,20 @@ class Feedback:
 
         def values() -> dict[str, Any]:
             rows = meter_rows(comparison, self.store.meter(comparison.slug))
+            # Stamped with the window's start, not the render moment: every worker and
+            # every re-render in the window then produce the same bytes and ETag.
+            token = self.tokens.issue(
+                comparison.slug,
+                page_hash=comparison.content_hash,
+                page_updated=comparison.last_modified,
+                now=window_start(current),
+            )
             view = FeedbackView(
-                # Stamped with the window's start, not the render moment: every worker and
-                # every re-render in the window then produce the same bytes and ETag.
-                token=self.tokens.issue(
-                    comparison.slug,
-                    page_hash=comparison.content_hash,
-                    page_updated=comparison.last_modified,
-                    now=window_start(current),
-                ),
+                token=token,
                 thanks=thanks,
                 total=sum(row.count for row in rows),
                 meter=rows,
+                nonce=page_nonce(token),
             )
             return {"feedback": view}
 
@@ -190,23 +224,24 @@ class Feedback:
         # lock) comes out of one budget, so a reader has an answer within the timeout.
         deadline = time.monotonic() + self.settings.database_timeout
         form = FeedbackForm.from_fields(fields)
+        nonce = fields.get(NONCE, "")
         # The checks that need no database run first, so a valid note costs one transaction
         # (rate-limit hit and note together) and one thread hop. The answers are as if the
         # limit were checked first: a client over it gets "limited" whatever it sent.
-        new = None if form.is_bot else self._new_note(comparison, form)
+        new = None if form.is_bot else self._new_note(comparison, form, nonce)
         if new is None:
             # A bot or an invalid note is counted against the limit like any other attempt.
             try:
                 allowed = await self.db.run(self.rate_limit.hit, client)
             except SQLAlchemyError as error:
-                return self._unavailable(form, error)
+                return self._unavailable(form, nonce, error)
             if not allowed:
-                return Outcome("limited", form)
+                return Outcome("limited", form, nonce=nonce)
             if form.is_bot:
                 # Answer as if stored: a bot learns nothing from the reply.
                 log.info("note for %s dropped: honeypot filled (%s)", comparison.slug, client)
-                return Outcome("ignored", form)
-            return Outcome("invalid", form)
+                return Outcome("ignored", form, nonce=nonce)
+            return Outcome("invalid", form, nonce=nonce)
         try:
             note = await self.db.run(
                 self.store.add_note_within_limit,
@@ -217,13 +252,13 @@ class Feedback:
                 deadline=deadline,
             )
         except SQLAlchemyError as error:
-            return self._unavailable(form, error)
+            return self._unavailable(form, nonce, error)
         if note is None:
-            return Outcome("limited", form)
+            return Outcome("limited", form, nonce=nonce)
         self.sender.wake()
-        return Outcome("stored", form, note)
+        return Outcome("stored", form, note, nonce=nonce)
 
-    def _new_note(self, comparison: Comparison, form: FeedbackForm) -> NewNote | None:
+    def _new_note(self, comparison: Comparison, form: FeedbackForm, nonce: str) -> NewNote | None:
         """The note to store, or None with ``form.errors`` filled (fields, then the token)."""
         valid = form.validate(comparison.option_names)
         try:
@@ -243,16 +278,20 @@ class Feedback:
             email=form.email,
             page_hash=stamp.page_hash,
             page_updated=stamp.page_updated,
+            # No nonce, no key: a form from a page rendered before nonces existed, or a
+            # script posting on its own, is stored each time, as an idempotency key is
+            # the sender's to give (Stripe's Idempotency-Key header is optional likewise).
+            submission_key=submission_key(comparison.slug, nonce, form) if nonce else None,
         )
 
-    def _unavailable(self, form: FeedbackForm, error: Exception) -> Outcome:
+    def _unavailable(self, form: FeedbackForm, nonce: str, error: Exception) -> Outcome:
         """Never a fake success: the reader keeps the text and is told to try again."""
         if isinstance(error, UNAVAILABLE):
             log.warning("note not stored, database unavailable: %s", error)
         else:  # corrupt, a value refused, a table gone: an operator must look
             log.error("note not stored, the store failed", exc_info=error)
         form.errors["form"] = UNAVAILABLE_MESSAGE
-        return Outcome("unavailable", form)
+        return Outcome("unavailable", form, nonce=nonce)
 
     # --- readiness --------------------------------------------------------------------------
 

@@ -53,6 +53,10 @@ notes = sa.Table(
     sa.Column("page_hash", sa.String(64), nullable=False),
     sa.Column("page_updated", sa.Date, nullable=True),
     sa.Column("created_at", sa.DateTime, nullable=False),  # naive UTC
+    # The submission's idempotency key (``service.submission_key``): a resent form finds the
+    # note its first sending stored. NULL for notes stored before the key existed.
+    sa.Column("submission_key", sa.String(64), nullable=True),
+    sa.Index("ux_feedback_notes_submission_key", "submission_key", unique=True),
 )
 
 outbox = sa.Table(
@@ -125,6 +129,10 @@ _LOCK_CLIENT = sa.select(
 )
 
 
+class _OverLimit(Exception):
+    """Raised inside a write transaction to roll back a note over the client's rate limit."""
+
+
 class _Probed(Exception):
     """Raised inside a write transaction to roll back a probe."""
 
@@ -160,6 +168,7 @@ class NewNote:
     email: str
     page_hash: str
     page_updated: date | None
+    submission_key: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -357,17 +366,39 @@ class FeedbackStore:
     ) -> Note | None:
         """Count the note against ``client``'s rate limit (see ``hit_rate_limit``) and commit
         it with its outbox row, all in one transaction; None, with nothing stored, when the
-        client is over the limit.
+        client is over the limit. A note whose ``submission_key`` is stored already (the same
+        form sent again) is not stored twice: the first sending's note is returned, and the
+        resend is not counted against the limit.
 
         A submission's path: one write transaction and one commit instead of two, so a POST
-        holds SQLite's single write lock once.
+        holds SQLite's single write lock once. The resend check costs no query of its own:
+        the key's unique index refuses the insert, and only then is the first note read.
         """
         moment = _moment(now)
-        with self._write(deadline) as connection:
-            if not self._count_hit(connection, client, limit=limit, period=period, moment=moment):
-                return None
-            note_id = self._insert_note(connection, new, moment)
+        try:
+            with self._write(deadline) as connection:
+                note_id = self._insert_note(connection, new, moment)
+                if not self._count_hit(
+                    connection, client, limit=limit, period=period, moment=moment
+                ):
+                    raise _OverLimit  # rolls the note back
+        except _OverLimit:
+            return None
+        except sa.exc.IntegrityError:
+            # Sent before (or at this very moment, by a second connection of the same reader:
+            # PostgreSQL holds our insert until theirs commits, then refuses it).
+            first = self.note_by_key(new.submission_key) if new.submission_key else None
+            if first is None:
+                raise
+            return first
         return self._noted(new, note_id, moment)
+
+    def note_by_key(self, submission_key: str) -> Note | None:
+        """The note stored for a submission key, if any."""
+        query = sa.select(notes).where(notes.c.submission_key == submission_key)
+        with self._read() as connection:
+            row = connection.execute(query).first()
+        return _note(row) if row is not None else None
 
     def _insert_note(self, connection: Connection, new: NewNote, moment: datetime) -> int:
         fields = asdict(new)  # NewNote's fields are the table's columns, bar id and created_at

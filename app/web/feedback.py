@@ -86,13 +86,26 @@ async def post_feedback(
         )
         body = site.render("error.html", status=429, message=message)
         return page(request, body, status_code=429)
+    # A re-rendered form keeps the reader's nonce, so sending it again is the same sending:
+    # had a 503 come after the note was in fact stored, the resend finds that note.
     if outcome.status == "invalid":
-        body = await run_in_threadpool(site.comparison_page, comparison, feedback_form=outcome.form)
+        body = await run_in_threadpool(
+            site.comparison_page,
+            comparison,
+            feedback_form=outcome.form,
+            feedback_nonce=outcome.nonce,
+        )
         return page(request, body, status_code=422)
     if outcome.status == "unavailable":
         # The store failed: the same page, the reader's text kept, "try again" on top.
-        body = await run_in_threadpool(site.comparison_page, comparison, feedback_form=outcome.form)
+        body = await run_in_threadpool(
+            site.comparison_page,
+            comparison,
+            feedback_form=outcome.form,
+            feedback_nonce=outcome.nonce,
+        )
         response = page(request, body, status_code=503)
         response.headers["Retry-After"] = "30"
         return response
+    # "stored" includes a resend of a form stored before: it gets the very same answer.
     return RedirectResponse(f"/compare/{comparison.slug}?thanks=1#feedback", status_code=303)
