@@ -198,7 +198,7 @@ def test_comparison_page_meta_tags(client: TestClient) -> None:
     assert meta("property", "og:image") == f"{SITE}/og/nginx-vs-caddy.png"
     assert meta("name", "twitter:card") == "summary_large_image"
     alternate = soup.find("link", rel="alternate", type="application/json")
-    assert alternate["href"] == "/api/comparisons/nginx-vs-caddy"
+    assert alternate["href"] == "/compare/nginx-vs-caddy.json"
 
 
 def test_listing_pages_have_canonical_and_og(client: TestClient) -> None:
