@@ -19,7 +19,10 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="NICEPICK_", env_file=".env", extra="ignore")
+    # Frozen: read once; a different configuration is a new object (``model_copy(update=...)``).
+    model_config = SettingsConfigDict(
+        env_prefix="NICEPICK_", env_file=".env", extra="ignore", frozen=True
+    )
 
     content_dir: Path = Field(Path("content"), description="Folder of Markdown comparisons.")
     data_dir: Path = Field(Path("var"), description="Database, mail files, caches.")
