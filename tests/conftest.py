@@ -117,7 +117,7 @@ def settings(tmp_path: Path) -> Settings:
         site_url="https://nicepick.test",
         redirect_host=False,  # TestClient's host is "testserver"; test_seo.py turns it on
         feedback_min_seconds=0,
-        _env_file=None,  # type: ignore[call-arg]
+        _env_file=None,
     )
 
 

@@ -18,7 +18,7 @@ def test_default_template_and_static_folders_do_not_depend_on_the_working_direct
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None)
     assert (settings.templates_dir / "compare.html").is_file()
     assert (settings.static_dir / "site.css").is_file()
 
