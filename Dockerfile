@@ -6,9 +6,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_NO_CACHE_DIR=1 \
     PATH="/app/.venv/bin:$PATH" \
     NICEPICK_CONTENT_DIR=/app/content \
-    NICEPICK_DATA_DIR=/app/var \
-    NICEPICK_TEMPLATES_DIR=/app/templates \
-    NICEPICK_STATIC_DIR=/app/static
+    NICEPICK_DATA_DIR=/app/var
 
 WORKDIR /app
 RUN useradd --create-home --uid 10001 nicepick
@@ -17,8 +15,6 @@ COPY pyproject.toml README.md ./
 COPY app ./app
 RUN python -m venv .venv && .venv/bin/pip install --upgrade pip && .venv/bin/pip install .
 
-COPY templates ./templates
-COPY static ./static
 COPY content ./content
 RUN mkdir -p /app/var && chown nicepick:nicepick /app/var
 

@@ -12,11 +12,12 @@ from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.feedback.service import Feedback
+from app.pages.renderer import PageRenderer
 from app.preview import Preview
 from app.settings import Settings
-from app.site import Site
+from app.site import Clock, Site, utc_now
 from app.surfaces import Surfaces
-from app.web import api, discovery, docs, health, pages, seo
+from app.web import api, discovery, docs, health, pages, seo, twins
 from app.web import feedback as feedback_routes
 from app.web.loading import LoadingGate
 from app.web.responses import HotPages, page
@@ -26,24 +27,23 @@ from app.web.seo import CanonicalHostMiddleware, should_redirect_hosts
 log = logging.getLogger(__name__)
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    """The site for these settings; tests pass their own."""
+def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> FastAPI:
+    """The site for these settings; tests pass their own, and a clock to move time."""
     settings = settings or Settings()
-    site = Site(settings)
+    site = Site(settings, clock=clock)
     # Live preview (``serve --reload``): a file watcher and the browsers' event stream.
     preview = Preview(site) if settings.reload else None
     # Reader notes: the form's token and meter on each comparison page, the outbox sender.
     feedback = Feedback(settings)
-    site.comparison_parts.append(feedback.page_part)
-    # Search, related links, option pages, sitemap, feed, cards: rendered once per change.
+    # Every HTML page and its JSON twin, from one context, rendered once per change.
+    renderer = PageRenderer(site, feedback=feedback)
+    # Sitemap, feed, robots.txt and social cards.
     surfaces = Surfaces(site)
-    # In a thread, after each full load: start-up never waits for the search index.
-    site.on_loaded.append(surfaces.warm_search)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if not site.loaded.is_set():
-            # Large folders load in a thread after this (site.on_loaded then warms search).
+            # Large folders load in a thread after this.
             site.start_loading()
         if preview is not None:
             preview.start()
@@ -65,6 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.site = site
+    app.state.pages = renderer
     app.state.surfaces = surfaces
     app.state.feedback = feedback
     app.state.db = feedback.db  # /readyz asks it
@@ -78,6 +79,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.add_middleware(CanonicalHostMiddleware, site_url=settings.site_url)
     for router in (pages.router, health.router, discovery.router, seo.router, docs.router):
         _answer_head(router)
+    app.include_router(twins.router)  # first: /compare/{slug} would take "x.json" as a slug
     app.include_router(pages.router)
     app.include_router(health.router)
     app.include_router(discovery.router)
@@ -90,18 +92,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.exception_handler(pages.NotFound)
     async def not_found(request: Request, exc: pages.NotFound) -> Response:
-        return page(request, site.not_found_page(), status_code=404)
+        return page(request, renderer.not_found(), status_code=404)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        if request.url.path.startswith("/api/"):
-            # The API answers JSON, whatever the error: {"detail": ...} as FastAPI documents it.
+        if request.url.path.startswith("/api/") or request.url.path.endswith(".json"):
+            # The API and the pages' JSON twins answer JSON, whatever the error: {"detail": ...}
+            # as FastAPI documents it.
             return JSONResponse(
                 {"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers
             )
         if exc.status_code == 404:
-            return page(request, site.not_found_page(), status_code=404)
-        body = site.render("error.html", status=exc.status_code, message=str(exc.detail))
+            return page(request, renderer.not_found(), status_code=404)
+        body = renderer.error(exc.status_code, str(exc.detail))
         return page(request, body, status_code=exc.status_code)
 
     return app

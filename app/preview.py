@@ -23,13 +23,14 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
 from app.content.library import is_content_file
 from app.content.model import Problem
+from app.pages.base import render_html
+from app.pages.errors import BrokenFilePage, ProblemExcerpt
 from app.site import Site
 
 log = logging.getLogger(__name__)
@@ -205,13 +206,11 @@ class Preview:
 def broken_page(site: Site, slug: str) -> bytes | None:
     """The preview error page for ``/compare/<slug>`` when its file has errors, else None."""
     context = broken_context(site, slug)
-    if context is None:
-        return None
-    return site.render("preview_error.html", **context)
+    return None if context is None else render_html(site.env, context)
 
 
-def broken_context(site: Site, slug: str) -> dict[str, Any] | None:
-    """Template values: the file, and each error with the lines around it."""
+def broken_context(site: Site, slug: str) -> BrokenFilePage | None:
+    """The file, and each error with the lines around it."""
     source = site.library.source_for_slug(slug)
     if source is None:
         return None
@@ -222,21 +221,20 @@ def broken_context(site: Site, slug: str) -> dict[str, Any] | None:
         lines = source.path.read_text(encoding="utf-8", errors="replace").splitlines()
     except OSError:
         lines = []
-    return {
-        "source": source.display,
-        "problems": [_with_excerpt(problem, lines) for problem in errors],
-    }
+    return BrokenFilePage(
+        source=source.display, problems=tuple(_with_excerpt(p, lines) for p in errors)
+    )
 
 
-def _with_excerpt(problem: Problem, lines: list[str]) -> dict[str, Any]:
-    return {
-        "path": problem.path,
-        "line": problem.line,
-        "column": problem.column,
-        "severity": problem.severity,
-        "message": problem.message,
-        "excerpt": list(excerpt(lines, problem.line)),
-    }
+def _with_excerpt(problem: Problem, lines: list[str]) -> ProblemExcerpt:
+    return ProblemExcerpt(
+        path=problem.path,
+        line=problem.line,
+        column=problem.column,
+        severity=problem.severity,
+        message=problem.message,
+        excerpt=tuple(excerpt(lines, problem.line)),
+    )
 
 
 def excerpt(lines: list[str], line: int) -> Iterator[tuple[int, str, bool]]:

@@ -82,32 +82,37 @@ def sitemap_entries(comparisons: Sequence[Comparison]) -> list[SitemapEntry]:
     return entries
 
 
+# Each document is built with plain tag names and one ``xmlns`` attribute on its root, never
+# with ``ET.register_namespace``: that edits ElementTree's process-global prefix map, so a
+# feed rendered in another thread between a sitemap's register and tostring would give it
+# ``ns0:`` prefixes, which the page cache then keeps. The map is documented as global:
+# https://docs.python.org/3/library/xml.etree.elementtree.html#xml.etree.ElementTree.register_namespace
+
+
 def _xml_bytes(root: ET.Element) -> bytes:
     body: bytes = ET.tostring(root, encoding="utf-8", xml_declaration=True)
     return body
 
 
 def sitemap_xml(entries: Iterable[SitemapEntry], site_url: str) -> bytes:
-    ET.register_namespace("", _SITEMAP_NS)
-    root = ET.Element(f"{{{_SITEMAP_NS}}}urlset")
+    root = ET.Element("urlset", xmlns=_SITEMAP_NS)
     for entry in entries:
-        url = ET.SubElement(root, f"{{{_SITEMAP_NS}}}url")
-        ET.SubElement(url, f"{{{_SITEMAP_NS}}}loc").text = _xml_text(site_url + entry.path)
+        url = ET.SubElement(root, "url")
+        ET.SubElement(url, "loc").text = _xml_text(site_url + entry.path)
         if entry.lastmod is not None:
-            ET.SubElement(url, f"{{{_SITEMAP_NS}}}lastmod").text = entry.lastmod.isoformat()
+            ET.SubElement(url, "lastmod").text = entry.lastmod.isoformat()
     return _xml_bytes(root)
 
 
 def sitemap_index_xml(parts: Sequence[Sequence[SitemapEntry]], site_url: str) -> bytes:
     """The index naming ``/sitemap-1.xml`` … one per chunk of at most SITEMAP_LIMIT URLs."""
-    ET.register_namespace("", _SITEMAP_NS)
-    root = ET.Element(f"{{{_SITEMAP_NS}}}sitemapindex")
+    root = ET.Element("sitemapindex", xmlns=_SITEMAP_NS)
     for number, part in enumerate(parts, start=1):
-        item = ET.SubElement(root, f"{{{_SITEMAP_NS}}}sitemap")
-        ET.SubElement(item, f"{{{_SITEMAP_NS}}}loc").text = f"{site_url}/sitemap-{number}.xml"
+        item = ET.SubElement(root, "sitemap")
+        ET.SubElement(item, "loc").text = f"{site_url}/sitemap-{number}.xml"
         days = [entry.lastmod for entry in part if entry.lastmod is not None]
         if days:
-            ET.SubElement(item, f"{{{_SITEMAP_NS}}}lastmod").text = max(days).isoformat()
+            ET.SubElement(item, "lastmod").text = max(days).isoformat()
     return _xml_bytes(root)
 
 
@@ -135,15 +140,14 @@ def atom_feed(
 ) -> bytes:
     """The newest ``size`` comparisons as an Atom 1.0 feed (RFC 4287)."""
     newest = sorted(comparisons, key=lambda c: (c.published, c.slug), reverse=True)[:size]
-    ET.register_namespace("", _ATOM_NS)
 
     def sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
-        element = ET.SubElement(parent, f"{{{_ATOM_NS}}}{tag}", attrs)
+        element = ET.SubElement(parent, tag, attrs)
         if text is not None:
             element.text = _xml_text(text)
         return element
 
-    feed = ET.Element(f"{{{_ATOM_NS}}}feed")
+    feed = ET.Element("feed", xmlns=_ATOM_NS)
     sub(feed, "id", f"{site_url}/")
     sub(feed, "title", site_name)
     sub(feed, "subtitle", "Comparisons with a clear pick.")

@@ -14,14 +14,20 @@ from urllib.parse import urlsplit
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+# Shipped inside the package (and the wheel): found from here, never from the current directory.
+PACKAGE_DIR = Path(__file__).resolve().parent
+
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="NICEPICK_", env_file=".env", extra="ignore")
+    # Frozen: read once; a different configuration is a new object (``model_copy(update=...)``).
+    model_config = SettingsConfigDict(
+        env_prefix="NICEPICK_", env_file=".env", extra="ignore", frozen=True
+    )
 
     content_dir: Path = Field(Path("content"), description="Folder of Markdown comparisons.")
     data_dir: Path = Field(Path("var"), description="Database, mail files, caches.")
-    templates_dir: Path = Field(Path("templates"), description="Jinja templates.")
-    static_dir: Path = Field(Path("static"), description="CSS, scripts, icons.")
+    templates_dir: Path = Field(PACKAGE_DIR / "templates", description="Jinja templates.")
+    static_dir: Path = Field(PACKAGE_DIR / "static", description="CSS, scripts, icons.")
     site_url: str = Field("http://127.0.0.1:8000", description="Absolute base URL.")
     site_name: str = "Nice Pick"
     redirect_host: bool = Field(

@@ -1,7 +1,8 @@
-"""The running site: the loaded library, the Jinja environment and the rendered-page cache.
+"""The running site's state: the loaded library, what readers may see now, assets, and the
+Jinja environment and page cache that ``app.pages.renderer`` renders into.
 
-Routes ask the site for bytes; the site renders each page once per content change (the cache
-key carries the library version) and hands back the same bytes after that.
+The clock is an argument (``clock``), so tests move time instead of patching it. After each
+full load the search index is rebuilt in the background.
 """
 
 from __future__ import annotations
@@ -11,43 +12,32 @@ import gc
 import hashlib
 import logging
 import threading
-from collections.abc import Callable, Hashable
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from app.content.cache import ParseCache
 from app.content.library import (
     Library,
     SourceFile,
-    category_name,
     discover,
     parse_file,
     slug_for,
     source_file,
     top_level_files,
 )
-from app.content.model import Comparison, slugify
-from app.discovery import paginate
-from app.render import PageCache, build_environment, comparison_context, render_template
+from app.content.model import Comparison
+from app.render import PageCache, build_environment
+from app.search import Searcher
 from app.settings import Settings
 
 log = logging.getLogger(__name__)
 
-ComparisonPart = Callable[
-    [Comparison, bool], tuple[Hashable, Callable[[], dict[str, Any]]]
-]  # (comparison, thanks) -> (cache-key part, template values)
+Clock = Callable[[], datetime]
 
 
-@dataclass(frozen=True, slots=True)
-class Listing:
-    """One listing page: what it lists, and its title."""
-
-    kind: str  # "category" | "tag"
-    slug: str
-    title: str
-    comparisons: list[Comparison]
+def utc_now() -> datetime:
+    return datetime.now(UTC)
 
 
 def freeze_long_lived_objects() -> None:
@@ -67,8 +57,10 @@ def freeze_long_lived_objects() -> None:
 
 
 class Site:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, clock: Clock = utc_now) -> None:
         self.settings = settings
+        self.now = clock
+        self.searcher = Searcher()
         self.env = build_environment(
             settings.templates_dir,
             auto_reload=settings.reload,
@@ -79,16 +71,11 @@ class Site:
         self.loaded = threading.Event()
         # While a large library loads in the background: slug -> file, for early pages.
         self._early_sources: dict[str, str | Path] | None = None
-        self.on_loaded: list[Callable[[], None]] = []  # run after every full load
         self._assets: dict[str, str] = {}
         self._schedule: tuple[int, list[datetime]] = (-1, [])
         self._visible: tuple[
             tuple[int, int], list[Comparison], dict[str, dict[str, list[Comparison]]]
         ] = ((-1, -1), [], {})
-        # Parts of the comparison page that change without the content (the feedback form's
-        # render window, the disagreement meter): each returns its cache-key part and a
-        # function building its template values, called only when the page is rendered.
-        self.comparison_parts: list[ComparisonPart] = []
         self.env.globals.update(
             site_name=settings.site_name,
             site_url=settings.site_url,
@@ -120,14 +107,14 @@ class Site:
         self._assets.clear()
         self.loaded.set()
         self._early_sources = None
-        for callback in self.on_loaded:
-            callback()
+        # In the background: start-up and reloads never wait for the search index.
+        self.searcher.warm(library.version, list(library.comparisons.values()))
 
     def start_loading(self) -> None:
         """Load now when the folder is small; else serve at once and load in a thread.
 
         Parsing 10,000 files takes seconds; the start-up target is one. Meanwhile a
-        comparison page is parsed on its own (``early_page``); pages that list comparisons
+        comparison page is parsed on its own (``early_comparison``); pages that list comparisons
         wait for the whole library (``LoadingGate``), so no listing is ever partial.
         """
         folder = self.settings.content_dir
@@ -158,12 +145,12 @@ class Site:
 
         threading.Thread(target=run, name="nicepick-load", daemon=True).start()
 
-    def early_page(self, slug: str) -> bytes | None:
-        """A comparison page before the library finished loading, from its file alone.
+    def early_comparison(self, slug: str) -> Comparison | None:
+        """A comparison before the library finished loading, parsed from its file alone.
 
         None when the library is loaded, the slug names no file, or the file has errors or
         is not public: the caller then waits for the library, which decides (404, redirect).
-        The page is not cached: related links and cross-file checks need the whole library.
+        Its page must not be cached: related links and cross-file checks need the library.
         """
         sources = self._early_sources
         found = sources.get(slug) if sources is not None else None
@@ -172,10 +159,7 @@ class Site:
         comparison, _problems = parse_file(source_file(self.settings.content_dir / found))
         if comparison is None or not self.is_visible(comparison):
             return None
-        return self.comparison_page(comparison, cached=False)
-
-    def now(self) -> datetime:
-        return datetime.now(UTC)
+        return comparison
 
     def visible(self) -> list[Comparison]:
         """Every comparison readers may see now, newest first: THE list for every surface.
@@ -199,7 +183,7 @@ class Site:
     def _visible_now(
         self,
     ) -> tuple[tuple[int, int], list[Comparison], dict[str, dict[str, list[Comparison]]]]:
-        key = (self.library.version, self._visibility_key())
+        key = (self.library.version, self.visibility_key())
         kept = self._visible
         if kept[0] != key:
             kept = (key, self.library.visible(self.now(), drafts=self.settings.drafts), {})
@@ -215,7 +199,7 @@ class Site:
         self._assets.clear()
         self.cache.clear()
 
-    def _visibility_key(self) -> int:
+    def visibility_key(self) -> int:
         """Changes when a scheduled comparison goes live, so cached listings follow it.
 
         Counts publication moments already past with a binary search over a list sorted once
@@ -262,114 +246,6 @@ class Site:
             except (OSError, ValueError):  # a name the OS refuses is simply not a file of ours
                 continue
         return None
-
-    # --- pages ------------------------------------------------------------------------------
-
-    def render(self, name: str, **context: Any) -> bytes:
-        return render_template(self.env, name, context)
-
-    def comparison_page(
-        self, comparison: Comparison, *, thanks: bool = False, cached: bool = True, **extra: Any
-    ) -> bytes:
-        """The comparison page; ``thanks`` shows the feedback notice; ``extra`` (form state)
-        makes an uncached variant. Each ``comparison_parts`` entry adds a key part and values."""
-        context = self.comparison_context(comparison)
-        parts = [part(comparison, thanks) for part in self.comparison_parts]
-
-        def render() -> bytes:
-            for _key, values in parts:
-                context.update(values())
-            return self.render("compare.html", **context, **extra)
-
-        if extra or not cached:
-            return render()
-        key = ("compare", comparison.slug, comparison.content_hash, self.library.version)
-        return self.cache.get_or_render((*key, *(part_key for part_key, _ in parts)), render)
-
-    def comparison_context(self, comparison: Comparison) -> dict[str, Any]:
-        return {
-            **comparison_context(comparison),
-            "canonical": f"{self.settings.site_url}/compare/{comparison.slug}",
-        }
-
-    def index_page(self, number: int = 1) -> bytes | None:
-        """The home page: category blocks, 24 categories a page (``?page=N``); None past the end."""
-        key = ("index", number, self.library.version, self._visibility_key())
-
-        def render() -> bytes:
-            comparisons = self.visible()
-            groups = Library.group(comparisons, "category")
-            categories = sorted(
-                (
-                    (category_name(items, slug) or slug, slug, items)
-                    for slug, items in groups.items()
-                ),
-                key=lambda group: group[2][0].published,
-                reverse=True,
-            )
-            page = paginate(categories, number)
-            if page is None:
-                return b""
-            return self.render(
-                "index.html",
-                categories=page.items,
-                page=page,
-                base="/",
-                total=len(comparisons),
-                canonical=f"{self.settings.site_url}/" + (f"?page={number}" if number > 1 else ""),
-            )
-
-        # A page past the end is cached as empty bytes, so repeated misses render nothing.
-        return self.cache.get_or_render(key, render) or None
-
-    def listing(self, kind: str, slug: str) -> Listing | None:
-        comparisons = self.grouped(kind).get(slug)
-        if not comparisons:
-            return None
-        if kind == "category":
-            title = comparisons[0].category
-        else:
-            # A tag's own spelling when a page lists it; a Related term is known by its slug.
-            title = next((t for c in comparisons for t in c.tags if slugify(t) == slug), slug)
-        return Listing(kind, slug, title, comparisons)
-
-    def listing_page(self, kind: str, slug: str, number: int = 1) -> bytes | None:
-        """One page (``?page=N``, 24 a page) of a category or tag; None past the end."""
-        key = ("listing", kind, slug, number, self.library.version, self._visibility_key())
-
-        def render() -> bytes:
-            listing = self.listing(kind, slug)
-            page = paginate(listing.comparisons, number) if listing is not None else None
-            if listing is None or page is None:
-                return b""
-            base = f"/{kind}/{slug}"
-            return self.render(
-                "listing.html",
-                listing=listing,
-                page=page,
-                base=base,
-                canonical=self.settings.site_url + base + (f"?page={number}" if number > 1 else ""),
-            )
-
-        # Grouping 10,000 comparisons happens inside render(), so only on a cache miss; an
-        # unknown slug is cached as empty bytes like a page past the end.
-        return self.cache.get_or_render(key, render) or None
-
-    def not_found_page(self) -> bytes:
-        key = ("404", self.library.version, self._visibility_key())
-
-        def render() -> bytes:
-            comparisons = self.visible()
-            categories = Library.group(comparisons, "category")
-            return self.render(
-                "404.html",
-                recent=comparisons[:6],
-                categories=sorted(
-                    ((items[0].category, slug) for slug, items in categories.items())
-                ),
-            )
-
-        return self.cache.get_or_render(key, render)
 
 
 def data_dir(settings: Settings) -> Path:

@@ -1,9 +1,16 @@
-"""Shared fixtures: settings on a temp folder, a site built from given files, a client."""
+"""Shared fixtures: settings on a temp folder, a site built from given files, a client.
+
+Every test runs in its own temporary working directory with no ``NICEPICK_*`` variable of
+the developer's shell in sight (``isolated``), so a local database URL or SMTP host never
+leaks into the suite. Time is a ``FakeClock`` handed to ``create_app``; no test patches it.
+"""
 
 from __future__ import annotations
 
+import os
 import textwrap
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -65,6 +72,31 @@ Vim is everywhere you log in.
 """
 
 
+class FakeClock:
+    """A clock tests move by hand: ``create_app(settings, clock=clock)``."""
+
+    def __init__(self, now: datetime = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, delta: timedelta) -> None:
+        self.now += delta
+
+    def set(self, moment: datetime) -> None:
+        self.now = moment
+
+
+@pytest.fixture(autouse=True)
+def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No developer setting reaches a test, and nothing is written into the checkout."""
+    for name in list(os.environ):
+        if name.startswith("NICEPICK_"):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+
+
 def comparison_text(**overrides: str) -> str:
     """The GOOD comparison with front-matter lines replaced, e.g. ``pick="Nano"``."""
     lines = GOOD.splitlines()
@@ -80,12 +112,12 @@ def settings(tmp_path: Path) -> Settings:
     return Settings(
         content_dir=content,
         data_dir=tmp_path / "var",
-        templates_dir=ROOT / "templates",
-        static_dir=ROOT / "static",
+        templates_dir=ROOT / "app" / "templates",
+        static_dir=ROOT / "app" / "static",
         site_url="https://nicepick.test",
         redirect_host=False,  # TestClient's host is "testserver"; test_seo.py turns it on
         feedback_min_seconds=0,
-        _env_file=None,  # type: ignore[call-arg]
+        _env_file=None,
     )
 
 
@@ -105,3 +137,30 @@ def client(settings: Settings, write_content: Callable[[str, str], Path]) -> Ite
     write_content("vim-vs-emacs.md", GOOD)
     with TestClient(create_app(settings), follow_redirects=False) as test_client:
         yield test_client
+
+
+SiteMaker = Callable[..., TestClient]
+
+
+@pytest.fixture
+def make_site(settings: Settings) -> Iterator[SiteMaker]:
+    """``make_site({"a-vs-b.md": text}, clock=FakeClock(), drafts=True)``: a started client on
+    a site built from those files, with those settings changed; closed after the test."""
+    started: list[TestClient] = []
+
+    def make(
+        files: Mapping[str, str], *, clock: FakeClock | None = None, **overrides: object
+    ) -> TestClient:
+        configured = settings.model_copy(update=overrides)
+        for name, text in files.items():
+            path = configured.content_dir / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(textwrap.dedent(text), encoding="utf-8")
+        app = create_app(configured, clock=clock or FakeClock(datetime.now(UTC)))
+        client = TestClient(app, follow_redirects=False)
+        started.append(client.__enter__())
+        return client
+
+    yield make
+    for client in started:
+        client.__exit__(None, None, None)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -12,8 +12,7 @@ from fastapi.testclient import TestClient
 
 from app.main import create_app
 from app.settings import Settings
-from app.site import Site
-from tests.conftest import GOOD, comparison_text
+from tests.conftest import GOOD, FakeClock, SiteMaker, comparison_text
 from tests.live import eventually
 
 Write = Callable[[str, str], Path]
@@ -74,8 +73,7 @@ def test_draft_is_absent_from_every_public_surface(draft_site: Settings) -> None
 
 
 def test_drafts_flag_shows_drafts_marked_as_such(draft_site: Settings) -> None:
-    draft_site.drafts = True
-    with client_for(draft_site) as client:
+    with client_for(draft_site.model_copy(update={"drafts": True})) as client:
         page = soup(client.get(f"/compare/{HIDDEN_SLUG}").text)
         badge = page.select_one(".comparison-header .draft-badge")
         assert badge is not None and badge.get_text() == "Draft"
@@ -85,30 +83,29 @@ def test_drafts_flag_shows_drafts_marked_as_such(draft_site: Settings) -> None:
             assert card.find_next_sibling(class_="draft-badge") is not None, url
 
 
-def test_future_date_is_hidden_until_that_moment_without_restart(
-    settings: Settings, write_content: Write, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    write_content("tmux-vs-screen.md", NEIGHBOUR)
-    write_content("vim-vs-emacs.md", comparison_text(published="2999-01-01"))
-    with client_for(settings) as client:
-        assert_absent_everywhere(client)
-        site: Site = client.app.state.site  # type: ignore[attr-defined]
-        # The clock passes the publication moment; the same process serves it at once.
-        monkeypatch.setattr(site, "now", lambda: datetime(2999, 1, 1, 0, 0, 1, tzinfo=UTC))
-        assert client.get(f"/compare/{HIDDEN_SLUG}").status_code == 200
-        for url in ("/", "/category/dev-tools", "/tag/editors"):
+def test_future_date_is_hidden_until_that_moment_without_restart(make_site: SiteMaker) -> None:
+    clock = FakeClock(datetime(2998, 12, 31, 23, 59, 59, tzinfo=UTC))
+    files = {
+        "tmux-vs-screen.md": NEIGHBOUR,
+        "vim-vs-emacs.md": comparison_text(published="2999-01-01"),
+    }
+    client = make_site(files, clock=clock)
+    assert_absent_everywhere(client)
+    # The clock passes the publication moment; the same process serves it at once.
+    clock.advance(timedelta(seconds=2))
+    assert client.get(f"/compare/{HIDDEN_SLUG}").status_code == 200
+    for url in ("/", "/category/dev-tools", "/tag/editors"):
 
-            def listed(url: str = url) -> bool:
-                return f'href="/compare/{HIDDEN_SLUG}"' in client.get(url).text
+        def listed(url: str = url) -> bool:
+            return f'href="/compare/{HIDDEN_SLUG}"' in client.get(url).text
 
-            # The hot-page path may keep a page for about a second before asking the route again.
-            assert eventually(listed), url
+        # The hot-page path may keep a page for about a second before asking the route again.
+        assert eventually(listed), url
 
 
 def test_future_date_is_shown_with_drafts_flag(settings: Settings, write_content: Write) -> None:
     write_content("vim-vs-emacs.md", comparison_text(published="2999-01-01"))
-    settings.drafts = True
-    with client_for(settings) as client:
+    with client_for(settings.model_copy(update={"drafts": True})) as client:
         assert client.get(f"/compare/{HIDDEN_SLUG}").status_code == 200
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import stat
-import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -169,8 +168,11 @@ def test_a_claimed_row_is_not_claimed_again_until_its_lease_ends(tmp_path: Path)
     assert store.outbox_entries() == []
 
 
-def test_window_changes_every_hour() -> None:
+@pytest.mark.parametrize(
+    ("earlier", "later", "same"),
+    [(0.0, 3599.9, True), (3599.9, 3600.0, False), (7200.0, 10799.0, True), (0.0, 7200.0, False)],
+)
+def test_window_is_one_clock_hour(earlier: float, later: float, same: bool) -> None:
     from app.feedback.tokens import window
 
-    now = time.time()
-    assert window(now) != window(now + 3600)
+    assert (window(earlier) == window(later)) is same

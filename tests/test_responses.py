@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 
 from app.cached_page import CachedPage
 from app.main import create_app
+from app.pages.renderer import PageRenderer
 from app.settings import Settings
 from app.web.responses import choose_encoding, etag_matches
 from tests.conftest import GOOD, ROOT
@@ -56,10 +57,10 @@ def test_gzip_and_brotli_bodies_decompress_to_the_page(client: TestClient) -> No
 
 
 def test_compression_is_computed_once_per_cached_page(client: TestClient) -> None:
-    site = client.app.state.site  # type: ignore[attr-defined]
-    comparison = site.library.comparisons["vim-vs-emacs"]
-    first = site.comparison_page(comparison)
-    second = site.comparison_page(comparison)
+    pages: PageRenderer = client.app.state.pages  # type: ignore[attr-defined]
+    comparison = pages.site.library.comparisons["vim-vs-emacs"]
+    first = pages.comparison(comparison)
+    second = pages.comparison(comparison)
     assert isinstance(first, CachedPage)
     assert first is second
     assert first.gzip is second.gzip and first.br is second.br and first.etag is second.etag
@@ -151,6 +152,6 @@ def test_fingerprinted_stylesheet_is_immutable_for_a_year(client: TestClient) ->
     response = client.get(href)
     assert response.status_code == 200
     assert response.headers["cache-control"] == "public, max-age=31536000, immutable"
-    assert response.content == (ROOT / "static" / "site.css").read_bytes()
+    assert response.content == (ROOT / "app" / "static" / "site.css").read_bytes()
     plain = client.get("/static/site.css")
     assert "immutable" not in plain.headers["cache-control"]

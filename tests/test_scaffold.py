@@ -56,7 +56,8 @@ def test_new_refuses_a_pair_that_exists_in_another_order(
     existing.write_text(GOOD)
     assert main(["new", "Emacs vs Vim", "--content", str(tmp_path)]) == 1
     err = capsys.readouterr().err
-    assert f"{existing} already compares Emacs, Vim" in err
+    # Shown relative to the working directory, which is tmp_path (tests/conftest.py).
+    assert f"{existing.relative_to(tmp_path)} already compares Emacs, Vim" in err
     assert not (tmp_path / "emacs-vs-vim.md").exists()
 
 

@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from PIL import Image
 
 from app.main import create_app
-from app.seo import SitemapEntry, chunk, script_json, sitemap_index_xml
+from app.seo import SitemapEntry, atom_feed, chunk, script_json, sitemap_index_xml, sitemap_xml
 from tests.discovery_content import HIDDEN, PUBLISHED, site_settings, standard_library, write
 
 SM = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
@@ -198,7 +198,7 @@ def test_comparison_page_meta_tags(client: TestClient) -> None:
     assert meta("property", "og:image") == f"{SITE}/og/nginx-vs-caddy.png"
     assert meta("name", "twitter:card") == "summary_large_image"
     alternate = soup.find("link", rel="alternate", type="application/json")
-    assert alternate["href"] == "/api/comparisons/nginx-vs-caddy"
+    assert alternate["href"] == "/compare/nginx-vs-caddy.json"
 
 
 def test_listing_pages_have_canonical_and_og(client: TestClient) -> None:
@@ -253,3 +253,26 @@ def test_local_site_url_never_redirects(folder: Path, tmp_path: Path) -> None:
     settings = site_settings(folder, tmp_path, site_url="http://127.0.0.1:8000", redirect_host=True)
     with TestClient(create_app(settings)) as local:
         assert local.get("/compare/nginx-vs-caddy", follow_redirects=False).status_code == 200
+
+
+def test_xml_renders_leave_the_global_namespace_map_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    # ElementTree's prefix map is process-global: a render that edits it can give a sitemap
+    # being serialised in another thread "ns0:" prefixes. Another module's registration (here
+    # a foreign prefix for both namespaces) must not reach our documents either.
+    import xml.etree.ElementTree as element_tree
+
+    monkeypatch.setattr(element_tree, "_namespace_map", dict(element_tree._namespace_map))
+    ET.register_namespace("sm", "http://www.sitemaps.org/schemas/sitemap/0.9")
+    ET.register_namespace("at", "http://www.w3.org/2005/Atom")
+    before = dict(element_tree._namespace_map)
+    entries = [SitemapEntry("/compare/a-vs-b", date(2025, 1, 2))]
+    documents = [
+        sitemap_xml(entries, "https://nicepick.test"),
+        sitemap_index_xml([entries], "https://nicepick.test"),
+        atom_feed([], site_url="https://nicepick.test", site_name="Nice Pick"),
+    ]
+    assert element_tree._namespace_map == before
+    for document in documents:
+        assert b"sm:" not in document and b"at:" not in document and b"ns0:" not in document
+        root = ET.fromstring(document)
+        assert root.tag.startswith("{http://www.")  # the default namespace, declared once

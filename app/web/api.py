@@ -1,128 +1,34 @@
-"""The JSON API: published comparisons, listed and one by one, with exact OpenAPI models."""
+"""The JSON API: published comparisons, listed and one by one, with exact OpenAPI models.
+
+A public contract, served from the pages' own contexts (``app.pages``): a comparison here is
+byte for byte its page's JSON twin, and a listed one is the summary every card uses.
+"""
 
 from __future__ import annotations
 
-from datetime import date
-from functools import lru_cache
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from app.content.model import Comparison, slugify
+from app.content.model import slugify
 from app.discovery import paginate
-from app.render import markdown_to_html
-from app.seo import plain_text
-from app.web.deps import SiteDep
+from app.pages.base import ComparisonSummary, ErrorOut, summary
+from app.pages.comparison import ComparisonDetail
+from app.web.deps import PagesDep, SiteDep
+from app.web.responses import JSON, page
 
 router = APIRouter(prefix="/api", tags=["comparisons"])
 
 API_PER_PAGE = 50
 
-
-class Text(BaseModel):
-    """Editor Markdown rendered two ways."""
-
-    html: str = Field(description="Sanitised HTML.")
-    text: str = Field(description="Plain text, one line per paragraph or item.")
-
-
-class _ComparisonBase(BaseModel):
-    slug: str
-    title: str
-    category: str
-    category_slug: str
-    summary: str
-    pick: str = Field(description="Name of the option we pick.")
-    tags: list[str]
-    published: date
-    updated: date | None
-    url: str = Field(description="Canonical page URL.")
-    api_url: str = Field(description="This comparison in the API.")
-
-
-class ComparisonSummary(_ComparisonBase):
-    options: list[str] = Field(description="Option names, in page order.")
+__all__ = ["ComparisonDetail", "ComparisonList", "ComparisonSummary", "ErrorOut", "router"]
 
 
 class ComparisonList(BaseModel):
     items: list[ComparisonSummary]
     next: str | None = Field(description="URL of the next page; null on the last page.")
-
-
-class OptionOut(BaseModel):
-    name: str
-    slug: str
-    is_pick: bool
-    url: str = Field(description="Page of every comparison with this option.")
-    description: Text
-    pros: list[Text]
-    cons: list[Text]
-
-
-class UseCaseOut(BaseModel):
-    option: str
-    body: Text
-
-
-class ComparisonDetail(_ComparisonBase):
-    options: list[OptionOut]
-    verdict: Text
-    use_cases: list[UseCaseOut]
-    bottom_line: Text
-
-
-class ErrorOut(BaseModel):
-    detail: str
-
-
-def _text(markdown: str, *, inline: bool = False) -> Text:
-    return Text(html=str(markdown_to_html(markdown, inline=inline)), text=plain_text(markdown))
-
-
-def _summary(comparison: Comparison, site_url: str) -> dict[str, object]:
-    return {
-        "slug": comparison.slug,
-        "title": comparison.title,
-        "category": comparison.category,
-        "category_slug": comparison.category_slug,
-        "summary": comparison.summary,
-        "pick": comparison.pick,
-        "tags": list(comparison.tags),
-        "published": comparison.published,
-        "updated": comparison.updated,
-        "url": f"{site_url}/compare/{comparison.slug}",
-        "api_url": f"{site_url}/api/comparisons/{comparison.slug}",
-    }
-
-
-@lru_cache(maxsize=1024)
-def detail(comparison: Comparison, site_url: str) -> ComparisonDetail:
-    """Everything a page says, as data; kept per comparison value, so edits miss the cache."""
-    options = [
-        OptionOut(
-            name=option.name,
-            slug=option.slug,
-            is_pick=option.name == comparison.pick,
-            url=f"{site_url}/option/{option.slug}",
-            description=_text(option.description),
-            pros=[_text(item, inline=True) for item in option.pros],
-            cons=[_text(item, inline=True) for item in option.cons],
-        )
-        for option in comparison.options
-    ]
-    return ComparisonDetail.model_validate(
-        {
-            **_summary(comparison, site_url),
-            "options": options,
-            "verdict": _text(comparison.verdict),
-            "use_cases": [
-                UseCaseOut(option=case.option, body=_text(case.body))
-                for case in comparison.use_cases
-            ],
-            "bottom_line": _text(comparison.bottom_line),
-        }
-    )
 
 
 @router.get("/comparisons", response_model=ComparisonList)
@@ -149,13 +55,7 @@ def list_comparisons(
     if found.has_next:
         following = str(request.url.include_query_params(page=page + 1))
         following = url + following[following.index("/api/") :]
-    return ComparisonList(
-        items=[
-            ComparisonSummary.model_validate({**_summary(c, url), "options": list(c.option_names)})
-            for c in found.items
-        ],
-        next=following,
-    )
+    return ComparisonList(items=[summary(c, url) for c in found.items], next=following)
 
 
 @router.get(
@@ -163,9 +63,9 @@ def list_comparisons(
     response_model=ComparisonDetail,
     responses={404: {"model": ErrorOut, "description": "No published comparison has this slug."}},
 )
-def get_comparison(slug: str, site: SiteDep) -> ComparisonDetail:
-    """One published comparison: options with pros and cons, verdict, bottom line and pick."""
+def get_comparison(request: Request, slug: str, site: SiteDep, pages: PagesDep) -> Response:
+    """One published comparison: everything its page shows (``/compare/<slug>.json``)."""
     comparison = site.library.comparisons.get(slug)
     if comparison is None or not site.is_visible(comparison):
         raise HTTPException(status_code=404, detail=f"no comparison {slug!r}")
-    return detail(comparison, site.settings.site_url)
+    return page(request, pages.comparison(comparison, "json"), media_type=JSON)

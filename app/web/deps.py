@@ -11,6 +11,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from app.pages.renderer import PageRenderer
 from app.settings import Settings
 from app.site import Site
 from app.surfaces import Surfaces
@@ -36,3 +37,11 @@ async def get_surfaces(request: Request) -> Surfaces:
 
 
 SurfacesDep = Annotated[Surfaces, Depends(get_surfaces)]
+
+
+async def get_pages(request: Request) -> PageRenderer:
+    pages: PageRenderer = request.app.state.pages
+    return pages
+
+
+PagesDep = Annotated[PageRenderer, Depends(get_pages)]

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from app.discovery import page_number
-from app.web.deps import SurfacesDep
+from app.web.deps import PagesDep
 from app.web.pages import NotFound, PageParam
 from app.web.responses import page
 
@@ -14,30 +14,26 @@ router = APIRouter()
 
 
 @router.get("/search", include_in_schema=False)
-def search(
-    request: Request, surfaces: SurfacesDep, q: str = "", number: PageParam = None
-) -> Response:
+def search(request: Request, pages: PagesDep, q: str = "", number: PageParam = None) -> Response:
     wanted = page_number(number)
-    body = surfaces.search_page(q, wanted) if wanted is not None else None
+    body = pages.search(q, wanted) if wanted is not None else None
     if body is None:
         raise NotFound(request.url.path)
     return page(request, body)
 
 
 @router.get("/option/{slug}", include_in_schema=False)
-def option(
-    request: Request, slug: str, surfaces: SurfacesDep, number: PageParam = None
-) -> Response:
+def option(request: Request, slug: str, pages: PagesDep, number: PageParam = None) -> Response:
     wanted = page_number(number)
-    body = surfaces.option_page(slug, wanted) if wanted is not None else None
+    body = pages.option(slug, wanted) if wanted is not None else None
     if body is None:
         raise NotFound(slug)
     return page(request, body)
 
 
 @router.get("/best/{category}", include_in_schema=False)
-def best(request: Request, category: str, surfaces: SurfacesDep) -> Response:
-    body = surfaces.best_page(category)
+def best(request: Request, category: str, pages: PagesDep) -> Response:
+    body = pages.best(category)
     if body is None:
         raise NotFound(category)
     return page(request, body)

@@ -14,6 +14,8 @@ import swagger_ui
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, Response
 
+from app.pages.base import render_html
+from app.pages.docs import DocsPage
 from app.web.deps import SiteDep
 from app.web.responses import page
 
@@ -26,7 +28,7 @@ _SWAGGER_FILES = {"swagger-ui-bundle.js", "swagger-ui.css"}
 
 @router.get("/docs", include_in_schema=False)
 def docs(request: Request, site: SiteDep) -> Response:
-    body = site.cache.get_or_render(("docs",), lambda: site.render("docs.html"))
+    body = site.cache.get_or_render(("docs",), lambda: render_html(site.env, DocsPage()))
     return page(request, body)
 
 

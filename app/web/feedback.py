@@ -17,7 +17,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app.feedback.service import Feedback
 from app.web.client import client_address
-from app.web.deps import SiteDep
+from app.web.deps import PagesDep, SiteDep
 from app.web.pages import NotFound
 from app.web.responses import page
 
@@ -67,7 +67,7 @@ async def read_form(request: Request) -> dict[str, str]:
 
 @router.post("/compare/{slug}/feedback", include_in_schema=False)
 async def post_feedback(
-    request: Request, slug: str, site: SiteDep, feedback: FeedbackDep
+    request: Request, slug: str, site: SiteDep, pages: PagesDep, feedback: FeedbackDep
 ) -> Response:
     comparison = site.library.comparisons.get(slug)
     if comparison is None or not site.is_visible(comparison):
@@ -75,7 +75,7 @@ async def post_feedback(
     try:
         fields = await read_form(request)
     except BadBody as error:
-        body = site.render("error.html", status=error.status, message=error.message)
+        body = pages.error(error.status, error.message)
         return page(request, body, status_code=error.status)
     client = client_address(request, site.settings.trusted_proxies)
     outcome = await feedback.submit(comparison, fields, client=client)
@@ -84,25 +84,19 @@ async def post_feedback(
             "You have sent several notes in a short time. Please wait a few minutes "
             "before sending another; your earlier notes reached the editors."
         )
-        body = site.render("error.html", status=429, message=message)
+        body = pages.error(429, message)
         return page(request, body, status_code=429)
     # A re-rendered form keeps the reader's nonce, so sending it again is the same sending:
     # had a 503 come after the note was in fact stored, the resend finds that note.
     if outcome.status == "invalid":
         body = await run_in_threadpool(
-            site.comparison_page,
-            comparison,
-            feedback_form=outcome.form,
-            feedback_nonce=outcome.nonce,
+            pages.comparison, comparison, form=outcome.form, nonce=outcome.nonce
         )
         return page(request, body, status_code=422)
     if outcome.status == "unavailable":
         # The store failed: the same page, the reader's text kept, "try again" on top.
         body = await run_in_threadpool(
-            site.comparison_page,
-            comparison,
-            feedback_form=outcome.form,
-            feedback_nonce=outcome.nonce,
+            pages.comparison, comparison, form=outcome.form, nonce=outcome.nonce
         )
         response = page(request, body, status_code=503)
         response.headers["Retry-After"] = "30"

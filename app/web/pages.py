@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
 from app.discovery import page_number
-from app.web.deps import SiteDep
+from app.web.deps import PagesDep, SiteDep
 from app.web.responses import HTML, page
 
 router = APIRouter()
@@ -22,22 +22,23 @@ class NotFound(Exception):
 
 
 @router.get("/", include_in_schema=False)
-def index(request: Request, site: SiteDep, number: PageParam = None) -> Response:
+def index(request: Request, pages: PagesDep, number: PageParam = None) -> Response:
     wanted = page_number(number)
-    body = site.index_page(wanted) if wanted is not None else None
+    body = pages.home(wanted) if wanted is not None else None
     if body is None:
         raise NotFound("/")
     return page(request, body)
 
 
 @router.get("/compare/{slug}", include_in_schema=False)
-def compare(request: Request, slug: str, site: SiteDep) -> Response:
+def compare(request: Request, slug: str, site: SiteDep, pages: PagesDep) -> Response:
     if not site.loaded.is_set():
         # The library is still loading in the background (app.web.loading): this file alone.
-        early = site.early_page(slug)
+        early = site.early_comparison(slug)
         if early is not None:
             # Not kept by any cache: the full page adds related links once loading is done.
-            return Response(early, media_type=HTML, headers={"Cache-Control": "no-store"})
+            body = pages.comparison(early, early=True)
+            return Response(body, media_type=HTML, headers={"Cache-Control": "no-store"})
         site.loaded.wait()  # anything else (404, alias, redirect) is the library's to decide
     comparison, canonical = site.library.resolve(slug)
     if comparison is None or not site.is_visible(comparison):
@@ -55,22 +56,22 @@ def compare(request: Request, slug: str, site: SiteDep) -> Response:
         raise NotFound(slug)
     # After a note was sent (post/redirect/get), a cached variant with the thank-you notice.
     thanks = request.query_params.get("thanks") == "1"
-    return page(request, site.comparison_page(comparison, thanks=thanks))
+    return page(request, pages.comparison(comparison, thanks=thanks))
 
 
 @router.get("/category/{slug}", include_in_schema=False)
-def category(request: Request, slug: str, site: SiteDep, number: PageParam = None) -> Response:
+def category(request: Request, slug: str, pages: PagesDep, number: PageParam = None) -> Response:
     wanted = page_number(number)
-    body = site.listing_page("category", slug, wanted) if wanted is not None else None
+    body = pages.listing("category", slug, wanted) if wanted is not None else None
     if body is None:
         raise NotFound(slug)
     return page(request, body)
 
 
 @router.get("/tag/{slug}", include_in_schema=False)
-def tag(request: Request, slug: str, site: SiteDep, number: PageParam = None) -> Response:
+def tag(request: Request, slug: str, pages: PagesDep, number: PageParam = None) -> Response:
     wanted = page_number(number)
-    body = site.listing_page("tag", slug, wanted) if wanted is not None else None
+    body = pages.listing("tag", slug, wanted) if wanted is not None else None
     if body is None:
         raise NotFound(slug)
     return page(request, body)

@@ -24,6 +24,7 @@ from app.cached_page import CachedPage
 from app.site import Site
 
 HTML = "text/html; charset=utf-8"
+JSON = "application/json"
 Header = tuple[bytes, bytes]
 
 # Where ``page`` leaves a page the hot path may remember for this request's path.
@@ -81,10 +82,11 @@ def cached_answer(
     if_none_match: str | None,
     accept_encoding: str | None,
     cache_control_value: str,
+    media_type: str = HTML,
 ) -> tuple[int, list[Header], bytes]:
     """Status, headers and body for a cached page; shared by ``page`` and the hot path."""
     headers: list[Header] = [
-        (b"content-type", HTML.encode()),
+        (b"content-type", media_type.encode()),
         (b"vary", b"Accept-Encoding"),
     ]
     if status_code == 200:
@@ -107,10 +109,13 @@ def cached_answer(
     return status_code, headers, body
 
 
-def page(request: Request, body: bytes, *, status_code: int = 200) -> Response:
-    """An HTML page: cached pages get ETag, 304 and compression; one-off renders go as they are."""
+def page(
+    request: Request, body: bytes, *, status_code: int = 200, media_type: str = HTML
+) -> Response:
+    """A page or its JSON twin: cached pages get ETag, 304 and compression; one-off renders go
+    as they are."""
     if not isinstance(body, CachedPage):
-        return Response(content=body, status_code=status_code, media_type=HTML)
+        return Response(content=body, status_code=status_code, media_type=media_type)
     settings = request.app.state.site.settings
     status, headers, content = cached_answer(
         body,
@@ -118,9 +123,10 @@ def page(request: Request, body: bytes, *, status_code: int = 200) -> Response:
         if_none_match=request.headers.get("if-none-match"),
         accept_encoding=request.headers.get("accept-encoding"),
         cache_control_value=cache_control(settings.cache_seconds, settings.cache_stale_seconds),
+        media_type=media_type,
     )
     if status_code == 200 and request.method in ("GET", "HEAD"):
-        request.scope[_SCOPE_KEY] = body
+        request.scope[_SCOPE_KEY] = (body, media_type)
     response = Response(b"" if request.method == "HEAD" else content, status_code=status)
     response.raw_headers = headers  # already complete; HEAD keeps the GET content-length
     return response
@@ -142,7 +148,7 @@ class HotPages:
     def __init__(self, app: ASGIApp, *, site: Site) -> None:
         self.app = app
         self.site = site
-        self.pages: dict[str, tuple[float, CachedPage]] = {}
+        self.pages: dict[str, tuple[float, CachedPage, str]] = {}  # path -> (until, page, type)
         self._version = -1
         self.enabled = not site.settings.reload  # live preview favours freshness over speed
         settings = site.settings
@@ -172,6 +178,7 @@ class HotPages:
                     if_none_match=if_none_match,
                     accept_encoding=accept_encoding,
                     cache_control_value=self._cache_control,
+                    media_type=entry[2],
                 )
                 await send({"type": "http.response.start", "status": status, "headers": headers})
                 if scope["method"] == "HEAD":
@@ -186,7 +193,7 @@ class HotPages:
             and version == self.site.library.version == self._version
             and not _has_cookie(scope["headers"])
         ):
-            self.pages[path] = (time.monotonic() + HOT_SECONDS, learned)
+            self.pages[path] = (time.monotonic() + HOT_SECONDS, *learned)
 
 
 def _request_headers(headers: Iterable[Header]) -> tuple[str | None, str | None, bool]:

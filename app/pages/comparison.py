@@ -1,0 +1,155 @@
+"""The comparison page: one comparison, its related pages, its feedback form and meter."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import TYPE_CHECKING, ClassVar
+
+from markupsafe import Markup
+from pydantic import BaseModel, Field
+
+from app.content.model import Comparison, UseCase
+from app.pages.base import ComparisonFacts, ComparisonSummary, Text, facts, summary, text, twin_path
+from app.seo import comparison_json_ld, script_json
+
+if TYPE_CHECKING:  # types only: the page takes the feedback view as a value
+    from app.feedback.form import FeedbackForm
+    from app.feedback.service import FeedbackView
+
+
+@dataclass(frozen=True, slots=True)
+class ComparisonPage:
+    TEMPLATE: ClassVar[str] = "compare.html"
+
+    comparison: Comparison
+    pick: str
+    use_cases: tuple[UseCase, ...]  # in option order, options without one left out
+    related: tuple[Comparison, ...]
+    canonical: str
+    json_url: str
+    og_image: str
+    json_ld: Markup
+    site_url: str
+    # The form's token and the disagreement meter; None where no feedback service runs.
+    feedback: FeedbackView | None = None
+    # What a reader typed, with its errors, on a re-rendered form (never cached).
+    feedback_form: FeedbackForm | None = None
+    # The reader's own idempotency nonce on a re-rendered form, so a resend is the same sending.
+    feedback_nonce: str | None = None
+
+    def as_json(self) -> ComparisonDetail:
+        return comparison_json(self)
+
+
+def build(
+    comparison: Comparison,
+    *,
+    related: tuple[Comparison, ...],
+    feedback: FeedbackView | None,
+    site_url: str,
+    site_name: str,
+) -> ComparisonPage:
+    by_option = {case.option: case for case in comparison.use_cases}
+    path = f"/compare/{comparison.slug}"
+    json_ld = comparison_json_ld(comparison, site_url=site_url, site_name=site_name)
+    return ComparisonPage(
+        comparison=comparison,
+        pick=comparison.pick,
+        use_cases=tuple(by_option[o.name] for o in comparison.options if o.name in by_option),
+        related=related,
+        canonical=f"{site_url}{path}",
+        json_url=twin_path(path),
+        og_image=f"{site_url}/og/{comparison.slug}.png",
+        json_ld=script_json(json_ld),
+        site_url=site_url,
+        feedback=feedback,
+    )
+
+
+# --- as JSON ----------------------------------------------------------------------------------
+
+
+class OptionOut(BaseModel):
+    name: str
+    slug: str
+    is_pick: bool
+    url: str = Field(description="Page of every comparison with this option.")
+    description: Text
+    pros: list[Text]
+    cons: list[Text]
+    related: list[str] = Field(description="Tag slugs the option links to.")
+
+
+class UseCaseOut(BaseModel):
+    option: str
+    body: Text
+
+
+class VersionOut(BaseModel):
+    """The page version a reader's note records."""
+
+    hash: str = Field(description="Hash of the comparison's source file.")
+    updated: date = Field(description="Last update, or the publication day.")
+
+
+class MeterRowOut(BaseModel):
+    option: str
+    count: int
+    percent: int
+    is_pick: bool
+
+
+class MeterOut(BaseModel):
+    """The public disagreement meter: which option readers would pick, counts only."""
+
+    total: int
+    rows: list[MeterRowOut]
+
+
+class ComparisonDetail(ComparisonFacts):
+    """Everything the comparison page shows, as data."""
+
+    intro: Text
+    options: list[OptionOut]
+    verdict: Text
+    use_cases: list[UseCaseOut]
+    bottom_line: Text
+    version: VersionOut
+    meter: MeterOut | None = Field(description="Null where the site takes no notes.")
+    related: list[ComparisonSummary]
+
+
+def comparison_json(page: ComparisonPage) -> ComparisonDetail:
+    comparison, site_url = page.comparison, page.site_url
+    meter = None
+    if page.feedback is not None:
+        rows = [
+            MeterRowOut(option=r.option, count=r.count, percent=r.percent, is_pick=r.is_pick)
+            for r in page.feedback.meter
+        ]
+        meter = MeterOut(total=page.feedback.total, rows=rows)
+    options = [
+        OptionOut(
+            name=option.name,
+            slug=option.slug,
+            is_pick=option.name == comparison.pick,
+            url=f"{site_url}/option/{option.slug}",
+            description=text(option.description),
+            pros=[text(item, inline=True) for item in option.pros],
+            cons=[text(item, inline=True) for item in option.cons],
+            related=list(option.related),
+        )
+        for option in comparison.options
+    ]
+    return ComparisonDetail(
+        **dict(facts(comparison, site_url)),
+        intro=text(comparison.intro),
+        options=options,
+        verdict=text(comparison.verdict),
+        use_cases=[UseCaseOut(option=c.option, body=text(c.body)) for c in page.use_cases],
+        bottom_line=text(comparison.bottom_line),
+        version=VersionOut(hash=comparison.content_hash, updated=comparison.last_modified),
+        meter=meter,
+        related=[summary(other, site_url) for other in page.related],
+    )

@@ -1,0 +1,192 @@
+"""The running site's pages: build a page's context from the site as it is now, render it to
+HTML or to its JSON twin, and keep the bytes.
+
+Every key names what the bytes depend on (the library version and the visibility key, plus
+each page's own inputs), so nothing is ever invalidated: a change makes new keys. A page
+that does not exist is kept as empty bytes, so a crawler's 404s cost no work either.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Mapping
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+from app.content.model import Comparison
+from app.discovery import PER_PAGE, RelatedIndex, popular_categories
+from app.pages import best, comparison, errors, home, listing, option, search
+from app.pages.base import PageContext, render_html, render_json
+from app.site import Site
+
+if TYPE_CHECKING:
+    from app.feedback.form import FeedbackForm
+
+Format = Literal["html", "json"]
+
+
+class FeedbackParts(Protocol):
+    """What the comparison page asks the feedback service: a cache-key part, and its values
+    (``{"feedback": FeedbackView}``), built only when the page is rendered."""
+
+    def page_part(
+        self, comparison: Comparison, thanks: bool
+    ) -> tuple[Hashable, Callable[[], Mapping[str, Any]]]: ...
+
+
+class PageRenderer:
+    def __init__(self, site: Site, *, feedback: FeedbackParts | None = None) -> None:
+        self.site = site
+        self.feedback = feedback
+        self._related: tuple[Hashable, RelatedIndex] = ((), RelatedIndex(()))
+
+    @property
+    def _site_url(self) -> str:
+        return self.site.settings.site_url
+
+    def content_key(self) -> tuple[int, int]:
+        """Everything a public page depends on besides its own arguments."""
+        return self.site.library.version, self.site.visibility_key()
+
+    def render(self, context: PageContext, fmt: Format = "html") -> bytes:
+        return render_html(self.site.env, context) if fmt == "html" else render_json(context)
+
+    def _cached(
+        self, key: tuple[Hashable, ...], build: Callable[[], PageContext | None], fmt: Format
+    ) -> bytes | None:
+        def render() -> bytes:
+            context = build()
+            return b"" if context is None else self.render(context, fmt)
+
+        body = self.site.cache.get_or_render((*key, fmt, *self.content_key()), render)
+        return body or None
+
+    # --- pages --------------------------------------------------------------------------------
+
+    def comparison(
+        self,
+        found: Comparison,
+        fmt: Format = "html",
+        *,
+        thanks: bool = False,
+        form: FeedbackForm | None = None,
+        nonce: str | None = None,
+        early: bool = False,
+    ) -> bytes:
+        """The comparison page. ``thanks`` shows the feedback notice (HTML only); ``form``
+        (a re-filled form) and ``early`` (the library is still loading) are never cached."""
+        thanks = thanks and fmt == "html"
+        part = self.feedback.page_part(found, thanks) if self.feedback is not None else None
+
+        def build() -> comparison.ComparisonPage:
+            view = part[1]()["feedback"] if part is not None else None
+            related = () if early else tuple(self._related_index().related(found))
+            return comparison.build(
+                found,
+                related=related,
+                feedback=view,
+                site_url=self._site_url,
+                site_name=self.site.settings.site_name,
+            )
+
+        if form is not None or early:
+            return self.render(replace(build(), feedback_form=form, feedback_nonce=nonce), fmt)
+        key = ("compare", found.slug, found.content_hash, part[0] if part else None)
+        body = self._cached(key, build, fmt)
+        assert body is not None  # a comparison page always has content
+        return body
+
+    def home(self, number: int, fmt: Format = "html") -> bytes | None:
+        def build() -> home.HomePage | None:
+            return home.build(
+                number,
+                visible=self.site.visible(),
+                by_category=self.site.grouped("category"),
+                site_url=self._site_url,
+            )
+
+        return self._cached(("index", number), build, fmt)
+
+    def listing(
+        self, kind: listing.Kind, slug: str, number: int, fmt: Format = "html"
+    ) -> bytes | None:
+        def build() -> listing.ListingPage | None:
+            # Grouping 10,000 comparisons happens here, so only on a cache miss.
+            grouped = self.site.grouped(kind)
+            return listing.build(kind, slug, number, grouped=grouped, site_url=self._site_url)
+
+        return self._cached(("listing", kind, slug, number), build, fmt)
+
+    def option(self, slug: str, number: int, fmt: Format = "html") -> bytes | None:
+        def build() -> option.OptionPageContext | None:
+            # Only the comparisons naming this option: the same result, no scan of all.
+            including = self.site.grouped("option").get(slug, [])
+            return option.build(slug, number, including=including, site_url=self._site_url)
+
+        return self._cached(("option", slug, number), build, fmt)
+
+    def best(self, category_slug: str, fmt: Format = "html") -> bytes | None:
+        def build() -> best.BestPage | None:
+            return best.build(category_slug, visible=self.site.visible(), site_url=self._site_url)
+
+        return self._cached(("best", category_slug), build, fmt)
+
+    def search(self, query: str, number: int, fmt: Format = "html") -> bytes | None:
+        """Results for the reader's words (not cached: queries are endless), or popular
+        categories when the text has no words (cached)."""
+        site = self.site
+        library = site.library
+        index = site.searcher.index_for(library.version, library.comparisons.values())
+        results = index.search(
+            query,
+            now=site.now(),
+            drafts=site.settings.drafts,
+            limit=PER_PAGE,
+            offset=(number - 1) * PER_PAGE,
+        )
+        if not results.terms:
+            if number != 1:
+                return None
+
+            def empty() -> search.SearchPage:
+                popular = popular_categories(site.visible())
+                return search.build(
+                    "", 1, results=(), has_next=False, popular=popular, site_url=self._site_url
+                )
+
+            return self._cached(("search-empty",), empty, fmt)
+        if number > 1 and not results.hits:
+            return None
+        found = [
+            (library.comparisons[hit.slug], hit.snippet)
+            for hit in results.hits
+            if hit.slug in library.comparisons
+        ]
+        context = search.build(
+            query,
+            number,
+            results=found,
+            has_next=results.has_next,
+            popular=(),
+            site_url=self._site_url,
+        )
+        return self.render(context, fmt)
+
+    def not_found(self, fmt: Format = "html") -> bytes:
+        def build() -> errors.NotFoundPage:
+            return errors.not_found(
+                visible=self.site.visible(),
+                by_category=self.site.grouped("category"),
+                site_url=self._site_url,
+            )
+
+        return self._cached(("404",), build, fmt) or b""
+
+    def error(self, status: int, message: str, fmt: Format = "html") -> bytes:
+        return self.render(errors.error(status, message), fmt)
+
+    def _related_index(self) -> RelatedIndex:
+        """One index of the visible comparisons per content change (see ``RelatedIndex``)."""
+        key = self.content_key()
+        if self._related[0] != key:
+            self._related = (key, RelatedIndex(self.site.visible()))
+        return self._related[1]

@@ -1,0 +1,96 @@
+"""The search page: results for the reader's words, or popular categories when there are none."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import ClassVar
+from urllib.parse import urlencode
+
+from markupsafe import Markup
+from pydantic import BaseModel, Field
+
+from app.content.model import Comparison
+from app.discovery import Category
+from app.pages.base import ComparisonSummary, Text, summary
+
+
+@dataclass(frozen=True, slots=True)
+class SearchPage:
+    TEMPLATE: ClassVar[str] = "search.html"
+
+    query: str
+    results: tuple[tuple[Comparison, Markup], ...]  # (comparison, snippet with <mark>s)
+    number: int
+    has_next: bool
+    categories: tuple[Category, ...]  # popular categories, shown when the query has no words
+    json_url: str
+    site_url: str
+
+    def as_json(self) -> SearchJson:
+        return SearchJson(
+            query=self.query,
+            number=self.number,
+            next=search_url(self.site_url + "/search.json", self.query, self.number + 1)
+            if self.has_next
+            else None,
+            results=[
+                SearchHit(
+                    **dict(summary(c, self.site_url)),
+                    snippet=Text(html=str(snippet), text=snippet.striptags()),
+                )
+                for c, snippet in self.results
+            ],
+            categories=[
+                CategoryOut(slug=c.slug, name=c.name, count=c.count, url=self._category(c))
+                for c in self.categories
+            ],
+        )
+
+    def _category(self, category: Category) -> str:
+        return f"{self.site_url}/category/{category.slug}"
+
+
+class SearchHit(ComparisonSummary):
+    snippet: Text = Field(description="The words around the match; ``<mark>`` in the HTML.")
+
+
+class CategoryOut(BaseModel):
+    slug: str
+    name: str
+    count: int
+    url: str
+
+
+class SearchJson(BaseModel):
+    query: str
+    number: int = Field(description="Page number, from 1.")
+    next: str | None = Field(description="URL of the next page; null on the last.")
+    results: list[SearchHit]
+    categories: list[CategoryOut] = Field(description="Popular categories (empty query only).")
+
+
+def search_url(path: str, query: str, number: int) -> str:
+    params = {"q": query} | ({"page": str(number)} if number > 1 else {})
+    return f"{path}?{urlencode(params)}"
+
+
+def build(
+    query: str,
+    number: int,
+    *,
+    results: Sequence[tuple[Comparison, Markup]],
+    has_next: bool,
+    popular: Sequence[Category],
+    site_url: str,
+) -> SearchPage:
+    """``results`` for a query with words; ``popular`` categories for one without."""
+    return SearchPage(
+        query=query,
+        results=tuple(results),
+        number=number,
+        has_next=has_next,
+        categories=tuple(popular),
+        json_url=search_url("/search.json", query, number),
+        site_url=site_url,
+    )
