@@ -65,7 +65,8 @@ def _new_markdown() -> markdown.Markdown:
 
 def _limit_scans(pattern: Any, budget: _ScanBudget) -> None:
     """Make ``pattern``'s bracket searches (``getText``, ``getLink``) draw on ``budget``."""
-    get_text, get_link = pattern.getText, getattr(pattern, "getLink", None)
+    get_text: Callable[[str, int], tuple[str, int, bool]] = pattern.getText
+    get_link: Callable[[str, int], tuple[str, str | None, int, bool]] = pattern.getLink
 
     def limited_text(data: str, index: int) -> tuple[str, int, bool]:
         if budget.remaining <= 0:
@@ -82,8 +83,7 @@ def _limit_scans(pattern: Any, budget: _ScanBudget) -> None:
         return href, title, end, handled
 
     pattern.getText = limited_text
-    if get_link is not None:
-        pattern.getLink = limited_link
+    pattern.getLink = limited_link
 
 
 _local = threading.local()

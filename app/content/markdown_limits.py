@@ -136,5 +136,5 @@ def costly_brackets(lines: list[tuple[int, str]]) -> tuple[int, int, int] | None
             unclosed.append((block[row][0], index - starts[row] + 1))
     if cost <= scan_budget(length) or not unclosed:
         return None
-    line, column = unclosed[0]
-    return line, column, len(unclosed)
+    first_line, first_column = unclosed[0]
+    return first_line, first_column, len(unclosed)
