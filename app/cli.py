@@ -34,6 +34,8 @@ def _serve(args: argparse.Namespace) -> int:
     from app.settings import Settings
 
     settings = Settings()  # fail fast, before uvicorn starts, on a bad setting
+    if _refuse_missing_content("serve", settings.content_dir):
+        return 1
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     # On PostgreSQL, refuse an old schema here, once, with a plain message; the embedded
     # SQLite file is upgraded by each worker's start-up (app.feedback.service) anyway.
@@ -53,6 +55,18 @@ def _serve(args: argparse.Namespace) -> int:
         server_header=False,
     )
     return 0
+
+
+def _refuse_missing_content(command: str, folder: Path) -> bool:
+    """Say so and refuse when the content folder is missing: serving (or building) an empty
+    site would look healthy while every page is a 404. The app refuses to start as well
+    (``ContentFolderMissing``); this is the same message without a traceback."""
+    from app.content.library import ContentFolderMissing
+
+    if folder.is_dir():
+        return False
+    print(f"nicepick {command}: {ContentFolderMissing(folder)}", file=sys.stderr)
+    return True
 
 
 def _content_dir(args: argparse.Namespace) -> Path:
@@ -84,6 +98,8 @@ def _build(args: argparse.Namespace) -> int:
         overrides["site_url"] = args.base_url
     # Validated like the environment, so a bad --base-url fails with the same message.
     settings = Settings(**overrides)  # type: ignore[arg-type]
+    if _refuse_missing_content("build", settings.content_dir):
+        return 1
     logging.getLogger().setLevel(logging.WARNING)  # the progress line is the output
     summary = export_site(
         settings,

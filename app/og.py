@@ -15,12 +15,13 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeAlias
 
+from app.atomic import write_atomic
 from app.content.model import Comparison
 
 # Pillow is imported when the first card is drawn, not at start-up: its ~20 ms of imports were
 # on the path to a (re)started server's first page, which needs no card.
 if TYPE_CHECKING:
-    from PIL import ImageDraw, ImageFont
+    from PIL import Image, ImageDraw, ImageFont
 
 log = logging.getLogger(__name__)
 
@@ -48,28 +49,65 @@ def font(size: int, *, bold: bool = False) -> Font:
     return ImageFont.load_default(size=size)
 
 
+# A card shows at most three lines of title; no line holds more than ~60 characters even of
+# the narrowest glyphs at these sizes, so text past this many characters can never be drawn.
+# Cutting it first bounds every measurement below, whatever an editor writes (a 100,000-
+# character word made Pillow allocate a text mask past its decompression-bomb limit).
+_MAX_CHARACTERS = 400
+
+
+def _fit(draw: ImageDraw.ImageDraw, text: str, face: Font, width: int, suffix: str = "") -> int:
+    """How many leading characters of ``text`` (plus ``suffix``) fit in ``width`` pixels.
+
+    A binary search: ~9 measurements for 400 characters, where trimming one character at a
+    time measured every prefix (quadratic in the length of the word).
+    """
+    low, high = 0, len(text)
+    while low < high:
+        middle = (low + high + 1) // 2
+        if draw.textlength(text[:middle] + suffix, font=face) <= width:
+            low = middle
+        else:
+            high = middle - 1
+    return low
+
+
 def _wrap(draw: ImageDraw.ImageDraw, text: str, face: Font, width: int, lines: int) -> list[str]:
-    """Greedy word wrap to ``width`` pixels, at most ``lines`` lines, the last one ellipsised."""
-    words = text.split()
+    """Greedy word wrap to ``width`` pixels, at most ``lines`` lines, the last one ellipsised.
+
+    A word wider than a line is cut where the line ends, so no drawn line is ever wider
+    than the card.
+    """
+    clipped = len(text) > _MAX_CHARACTERS
+    words = text[:_MAX_CHARACTERS].split()
     out: list[str] = []
     current = ""
-    for word in words:
+    complete = not clipped
+    pending = list(reversed(words))
+    while pending:
+        word = pending.pop()
         candidate = f"{current} {word}".strip()
         if draw.textlength(candidate, font=face) <= width:
             current = candidate
             continue
         if current:
             out.append(current)
-        current = word
+            current = ""
+            pending.append(word)
+        else:  # a single word wider than the line: cut it, carry the rest
+            cut = max(1, _fit(draw, word, face, width))
+            out.append(word[:cut])
+            if cut < len(word):
+                pending.append(word[cut:])
         if len(out) == lines:
+            complete = not pending and not current
+            current = ""
             break
     if current and len(out) < lines:
         out.append(current)
-    if len(out) == lines and " ".join(out).split() != words:
+    if out and not complete:
         last = out[-1]
-        while last and draw.textlength(last + "…", font=face) > width:
-            last = last[:-1]
-        out[-1] = last.rstrip() + "…"
+        out[-1] = last[: _fit(draw, last, face, width, "…")].rstrip() + "…"
     return out
 
 
@@ -82,7 +120,9 @@ def draw_card(comparison: Comparison, *, site_name: str) -> bytes:
     margin = 72
     inner = WIDTH - 2 * margin
     draw.rectangle((0, 0, WIDTH, 10), fill=_ACCENT)
-    draw.text((margin, 56), f"◆ {site_name}  ·  {comparison.category}", font=font(30), fill=_MUTED)
+    header_face = font(30)
+    header = _wrap(draw, f"◆ {site_name}  ·  {comparison.category}", header_face, inner, 1)
+    draw.text((margin, 56), header[0] if header else "", font=header_face, fill=_MUTED)
     y = 120
     title_face = font(68, bold=True)
     for line in _wrap(draw, comparison.title, title_face, inner, 3):
@@ -105,6 +145,24 @@ def draw_card(comparison: Comparison, *, site_name: str) -> bytes:
     )  # fmt: skip
     draw.text((margin, baseline), label, font=pick_face, fill=_PICK)
     draw.text((margin + label_width, baseline), pick[0] if pick else "", font=pick_face, fill=_TEXT)
+    return _png(image)
+
+
+@lru_cache(maxsize=4)
+def plain_card(site_name: str) -> bytes:
+    """The site's name alone: the card of a comparison whose own card cannot be drawn."""
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGB", (WIDTH, HEIGHT), _BACKGROUND)
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((0, 0, WIDTH, 10), fill=_ACCENT)
+    face = font(68, bold=True)
+    lines = _wrap(draw, site_name, face, WIDTH - 144, 1)
+    draw.text((72, 270), lines[0] if lines else "", font=face, fill=_TEXT)
+    return _png(image)
+
+
+def _png(image: Image.Image) -> bytes:
     buffer = io.BytesIO()
     # zlib level 6, not optimize=True: ~6% larger files for a third of the time (~60 ms ->
     # ~20 ms a card), which at 10,000 cards is the difference between minutes and seconds.
@@ -131,13 +189,22 @@ class CardCache:
                 return cached
         body = self._read(key)
         if body is None:
-            body = draw_card(comparison, site_name=self.site_name)
+            body = self._draw(comparison)
             self._write(key, body)
         with self._lock:
             self._memory[key] = body
             while len(self._memory) > self._max_entries:
                 self._memory.popitem(last=False)
         return body
+
+    def _draw(self, comparison: Comparison) -> bytes:
+        """The card, or the site's plain card if drawing this one fails: a card always renders
+        (its page links it in og:image), and one odd title must not be a 500."""
+        try:
+            return draw_card(comparison, site_name=self.site_name)
+        except Exception:
+            log.exception("cannot draw the card of %s; using the plain card", comparison.slug)
+            return plain_card(self.site_name)
 
     def _path(self, key: str) -> Path | None:
         return None if self.folder is None else self.folder / f"{key}.png"
@@ -157,9 +224,8 @@ class CardCache:
             return
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            # Write then rename, so a concurrent reader never sees half a PNG.
-            partial = path.with_suffix(f".{threading.get_ident()}.tmp")
-            partial.write_bytes(body)
-            partial.replace(path)
+            # Write then rename, so a concurrent reader never sees half a PNG; a failed write
+            # (a full disk) leaves no temporary file behind.
+            write_atomic(path, body)
         except OSError as exc:  # a read-only data folder still serves cards from memory
             log.warning("cannot keep social card %s: %s", path, exc)

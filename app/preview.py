@@ -29,6 +29,7 @@ from fastapi.responses import StreamingResponse
 
 from app.content.library import is_content_file
 from app.content.model import Problem
+from app.content.reading import read_content_text
 from app.pages.base import render_html
 from app.pages.errors import BrokenFilePage, ProblemExcerpt
 from app.site import Site
@@ -217,10 +218,9 @@ def broken_context(site: Site, slug: str) -> BrokenFilePage | None:
     errors = [p for p in site.library.problems_for(source.path) if p.severity == "error"]
     if not errors:
         return None
-    try:
-        lines = source.path.read_text(encoding="utf-8", errors="replace").splitlines()
-    except OSError:
-        lines = []
+    # The content reader: a link (to the data folder's secret, say) or a pipe is not shown.
+    text = read_content_text(source.path)
+    lines = text.splitlines() if text is not None else []
     return BrokenFilePage(
         source=source.display, problems=tuple(_with_excerpt(p, lines) for p in errors)
     )

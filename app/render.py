@@ -7,6 +7,7 @@ only our tags and http(s), mailto and relative links.
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 from collections import OrderedDict
@@ -22,6 +23,7 @@ from markupsafe import Markup
 
 from app import template_cache
 from app.cached_page import CachedPage
+from app.content.markdown_limits import MAX_NESTING, MAX_PART_CHARS, scan_budget, too_deep
 from app.content.model import Comparison, slugify
 
 _ALLOWED_TAGS = {
@@ -33,15 +35,59 @@ _ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "td": {"align"}, "th": {"align"}}
 _URL_SCHEMES = {"http", "https", "mailto"}
 
 
+class _ScanBudget:
+    """How many more characters this rendering's "]" and ")" searches may read."""
+
+    remaining = 0
+
+
+_LINK_PATTERNS = (
+    "reference", "link", "image_link", "image_reference", "short_reference", "short_image_ref",
+)  # fmt: skip
+
+
 def _new_markdown() -> markdown.Markdown:
     md = markdown.Markdown(extensions=["tables", "fenced_code", "sane_lists"])
     # Python-Markdown passes raw HTML through; without these two, "<x>" stays literal text.
     md.preprocessors.deregister("html_block")
     md.inlinePatterns.deregister("html")
+    # Each "[" is searched forward for its "]" (and each "](" for its ")") through the rest
+    # of the paragraph: quadratic, 90 s for twenty thousand "[". The parser refuses such
+    # parts (app.content.markdown_limits); here, as a safety net, the searches of one
+    # rendering share a budget, and past it a "[" stays text, so the work stays linear.
+    budget = _ScanBudget()
+    for name in _LINK_PATTERNS:
+        if name in md.inlinePatterns:
+            _limit_scans(md.inlinePatterns[name], budget)
+    md.scan_budget = budget  # type: ignore[attr-defined]
     return md
 
 
+def _limit_scans(pattern: Any, budget: _ScanBudget) -> None:
+    """Make ``pattern``'s bracket searches (``getText``, ``getLink``) draw on ``budget``."""
+    get_text: Callable[[str, int], tuple[str, int, bool]] = pattern.getText
+    get_link: Callable[[str, int], tuple[str, str | None, int, bool]] = pattern.getLink
+
+    def limited_text(data: str, index: int) -> tuple[str, int, bool]:
+        if budget.remaining <= 0:
+            return "", index, False
+        text, end, handled = get_text(data, index)
+        budget.remaining -= end - index
+        return text, end, handled
+
+    def limited_link(data: str, index: int) -> tuple[str, str | None, int, bool]:
+        if budget.remaining <= 0:
+            return "", None, index, False
+        href, title, end, handled = get_link(data, index)
+        budget.remaining -= max(end - index, 1)
+        return href, title, end, handled
+
+    pattern.getText = limited_text
+    pattern.getLink = limited_link
+
+
 _local = threading.local()
+log = logging.getLogger(__name__)
 
 
 # One line of words and punctuation with no character Markdown or HTML gives a meaning to
@@ -52,14 +98,35 @@ _local = threading.local()
 _PLAIN = re.compile(r"[A-Za-z][A-Za-z0-9 ,.;:'\"?%/()=+-]*")
 
 
+# What a part that cannot be rendered shows instead: its page, the feed and the build go on.
+_NOTICE = '<p class="render-error">This part could not be shown; the editors have been told.</p>'
+
+
 def markdown_to_html(source: str, *, inline: bool = False) -> Markup:
-    """Render editor Markdown to safe HTML; ``inline`` drops the wrapping paragraph."""
+    """Render editor Markdown to safe HTML; ``inline`` drops the wrapping paragraph.
+
+    A part beyond the bounds ``nicepick check`` enforces (size, nesting), or one that fails
+    to render at all, becomes a notice, logged: one bad part never fails its page, the
+    feed, the API or the build.
+    """
     if _PLAIN.fullmatch(source) and "  " not in source and not source.endswith(" "):
         return Markup(source if inline else f"<p>{source}</p>")
+    refused = _beyond_bounds(source)
+    if refused is not None:
+        log.error("Markdown not rendered (%s): %.60r", refused, source)
+        return Markup(_NOTICE)
     md: markdown.Markdown | None = getattr(_local, "md", None)
     if md is None:
         md = _local.md = _new_markdown()
-    html = md.reset().convert(source)
+    md.scan_budget.remaining = scan_budget(len(source))  # type: ignore[attr-defined]
+    try:
+        html = md.reset().convert(source)
+    except Exception:  # RecursionError and whatever else a parser bug may raise
+        # The instance may be left half-reset (a RecursionError once made every later
+        # rendering on that thread return garbage): build a new one next time.
+        _local.md = None
+        log.exception("Markdown failed to render: %.60r", source)
+        return Markup(_NOTICE)
     if inline and html.startswith("<p>") and html.endswith("</p>") and html.count("<p>") == 1:
         html = html[3:-4]
     clean = nh3.clean(
@@ -70,6 +137,16 @@ def markdown_to_html(source: str, *, inline: bool = False) -> Markup:
         link_rel="noopener noreferrer",
     )
     return Markup(clean)
+
+
+def _beyond_bounds(source: str) -> str | None:
+    """Why ``source`` exceeds the Markdown bounds, or None."""
+    if len(source) > MAX_PART_CHARS:
+        return f"{len(source):,} characters, over {MAX_PART_CHARS:,}"
+    deep = too_deep(enumerate(source.splitlines(), start=1))
+    if deep is not None:
+        return f"nested {deep[2]} levels, over {MAX_NESTING}"
+    return None
 
 
 @lru_cache(maxsize=4096)

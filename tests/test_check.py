@@ -34,6 +34,20 @@ CASES = {
     "empty-list": [f'{F}:30:1: warning: "### Related" under "Emacs" is empty'],
     "duplicate-pro": [f'{F}:27:3: warning: the same pro appears under "Vim" and "Emacs"'],
     "long-summary": [f"{F}:4:10: warning: summary is 172 characters; keep it under 160 so search engines show it whole"],
+    # Markdown that would cost minutes or crash the renderer, and front matter that explodes.
+    "deep-nesting": [
+        f'{F}:12:1: error: "## Vim" is 47,268 characters; a part may have at most 32,000: split it into subsections or shorten it',
+        f"{F}:35:21: error: lists and quotes nested 21 levels deep; at most 20 are shown: flatten the structure",
+    ],
+    "unclosed-brackets": [f'{F}:16:13: error: 20,000 unclosed "[" in "### Pros": Markdown searches the rest of the paragraph for each "]"; close each link or write a literal bracket as \\['],
+    "oversized-part": [f'{F}:33:1: error: "## Verdict" is 34,056 characters; a part may have at most 32,000: split it into subsections or shorten it'],
+    "yaml-alias": [f"{F}:7:7: error: YAML anchors and aliases (&name, *name) are not allowed: write each value out"],
+    "control-characters": [
+        f'{F}:2:8: error: "title" contains a control character (U+000B): names and titles must be one line of printable text',
+        f'{F}:5:16: error: "options" contains a control character (U+001C): names and titles must be one line of printable text',
+    ],
+    # The page published first keeps the pair; the newcomer gets the error.
+    "reversed-pair-newcomer": ["emacs-vs-vim.md:5:10: error: tests/fixtures/broken/reversed-pair-newcomer/vim-vs-emacs.md already compares the same options (Vim, Emacs)"],
 }  # fmt: skip
 
 

@@ -24,7 +24,6 @@ import gc
 import hashlib
 import logging
 import marshal
-import os
 import types
 import typing
 from collections.abc import Callable
@@ -32,8 +31,10 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from app.content import model, parse
+from app.atomic import write_atomic
+from app.content import markdown_limits, model, parse, reading
 from app.content.model import Comparison, Problem
+from app.content.reading import read_content
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +44,7 @@ _FORMAT = 2
 def _code_version() -> str:
     """Changes whenever the parser or the model does, so stale results are never reused."""
     digest = hashlib.sha256()
-    for module in (parse, model):
+    for module in (parse, model, reading, markdown_limits):
         if module.__file__:
             digest.update(Path(module.__file__).read_bytes())
     return digest.hexdigest()
@@ -97,14 +98,15 @@ class ParseCache:
         key = str(path)
         entry = self.entries.get(key)
         try:
-            stat = path.stat()
+            stat = path.stat(follow_symlinks=False)
         except OSError:
             return parse_file()  # the parser reports the unreadable file itself
         if entry is not None and entry.display == display:
             if entry.mtime_ns == stat.st_mtime_ns and entry.size == stat.st_size:
                 return self._hit(entry)
         try:
-            digest = hashlib.sha256(path.read_bytes()).hexdigest()
+            # Through the parser's own reader: a named pipe or a link is never opened here.
+            digest = hashlib.sha256(read_content(path)).hexdigest()
         except OSError:
             return parse_file()
         if entry is not None and entry.display == display and entry.digest == digest:
@@ -141,9 +143,7 @@ class ParseCache:
         data = marshal.dumps((_FORMAT, CODE_VERSION, entries))
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            temporary = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
-            temporary.write_bytes(data)
-            os.replace(temporary, self.path)
+            write_atomic(self.path, data)  # no temporary file left behind on a full disk
         except OSError as exc:  # a read-only data folder costs warm starts, nothing else
             log.warning("cannot write parse cache %s: %s", self.path, exc.strerror)
             return

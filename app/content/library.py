@@ -7,6 +7,7 @@ to missing pages) live here because one file alone cannot know them.
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import re
@@ -21,8 +22,27 @@ from pathlib import Path
 from app.content.cache import ParseCache, paused_gc
 from app.content.model import Comparison, Problem, pair_key, slugify
 from app.content.parse import parse_text
+from app.content.reading import NotContent, read_content, read_content_text
 
 log = logging.getLogger(__name__)
+
+
+class ContentFolderMissing(FileNotFoundError):
+    """The content folder does not exist: refuse to start rather than serve an empty site.
+
+    An empty site answers 404 to every page while health checks say 200, so a typo in
+    ``NICEPICK_CONTENT_DIR`` would take a site down without any alarm.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        super().__init__(
+            errno.ENOENT,
+            f"content folder {folder} does not exist (set NICEPICK_CONTENT_DIR or pass --content)",
+        )
+        self.folder = folder
+
+    def __str__(self) -> str:
+        return str(self.strerror)
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,6 +193,8 @@ class Library:
         ``sources`` is a ``discover`` result already made; ``yield_every`` N files, a loader
         running in a background thread lets the request threads have the GIL.
         """
+        if sources is None and not content_dir.is_dir():
+            raise ContentFolderMissing(content_dir)
         library = cls()
         with paused_gc():  # tens of thousands of long-lived objects: see app.content.cache
             for number, source in enumerate(
@@ -240,7 +262,6 @@ class Library:
 
     def _index(self, parsed: Iterable[Comparison], problems: list[Problem]) -> None:
         comparisons: dict[str, Comparison] = {}
-        by_pair: dict[tuple[str, ...], str] = {}
         for comparison in parsed:
             if comparison.slug in comparisons:
                 first = comparisons[comparison.slug]
@@ -254,6 +275,14 @@ class Library:
                     )
                 )
                 continue
+            comparisons[comparison.slug] = comparison
+        # The same options in another order: the page published first keeps the pair, so a
+        # newcomer (``emacs-vs-vim.md`` beside an established ``vim-vs-emacs.md``) can never
+        # take over an address readers, links and the disagreement meter already use, and
+        # the error lands on the file just added. Pages published the same day keep path
+        # order (the sort is stable), so the outcome never depends on the file system.
+        by_pair: dict[tuple[str, ...], str] = {}
+        for comparison in sorted(comparisons.values(), key=lambda c: c.published):
             if comparison.pair_key in by_pair:
                 first = comparisons[by_pair[comparison.pair_key]]
                 problems.append(
@@ -266,8 +295,10 @@ class Library:
                     )
                 )
                 continue
-            comparisons[comparison.slug] = comparison
             by_pair[comparison.pair_key] = comparison.slug
+        comparisons = {
+            slug: c for slug, c in comparisons.items() if by_pair.get(c.pair_key) == slug
+        }
         by_alias: dict[str, str] = {}
         for comparison in comparisons.values():
             for alias in comparison.aliases:
@@ -344,10 +375,8 @@ def _log_problem(problem: Problem) -> None:
 
 def _read_lines(comparison: Comparison) -> list[str]:
     """The file's lines, re-read only to place a cross-file error; empty if it is gone."""
-    try:
-        return comparison.source_path().read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError):
-        return []
+    text = read_content_text(comparison.source_path())
+    return text.splitlines() if text is not None else []
 
 
 def _field_position(comparison: Comparison, key: str) -> tuple[int, int]:
@@ -373,9 +402,11 @@ def _link_column(comparison: Comparison, line: int, target: str) -> int:
 
 def parse_file(source: SourceFile) -> tuple[Comparison | None, list[Problem]]:
     try:
-        text = source.path.read_text(encoding="utf-8")
+        text = read_content(source.path).decode("utf-8")
     except UnicodeDecodeError as exc:
         return None, [Problem(source.display, 1, 1, "error", f"not UTF-8 text: {exc.reason}")]
+    except NotContent as exc:
+        return None, [Problem(source.display, 1, 1, "error", str(exc.strerror))]
     except OSError as exc:
         return None, [Problem(source.display, 1, 1, "error", f"cannot read: {exc.strerror}")]
     return parse_text(text, path=source.display, slug=slugify(source.slug) or source.slug)

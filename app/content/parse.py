@@ -9,12 +9,14 @@ from __future__ import annotations
 import difflib
 import hashlib
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
 import yaml
 
+from app.content.markdown_limits import MAX_NESTING, MAX_PART_CHARS, costly_brackets, too_deep
 from app.content.model import (
     Comparison,
     Option,
@@ -129,6 +131,7 @@ def parse_text(text: str, *, path: str, slug: str) -> tuple[Comparison | None, l
         return None, problems.problems
     body_offset = end + 2  # 1-based line number of the first body line
     intro, sections = _split_sections(lines[end + 1 :], body_offset)
+    _check_markdown_bounds(intro, body_offset, sections, problems)
 
     fields = _check_fields(meta, marks, problems)
     comparison = None
@@ -148,6 +151,19 @@ def _read_front_matter(
 ) -> tuple[dict[str, Any] | None, dict[str, tuple[int, int]]]:
     """Load YAML; marks map each key to the (line, column) of its value in the file."""
     try:
+        # Anchors and aliases first, before anything is built: nested aliases expand
+        # exponentially (a 414-byte "billion laughs" front matter became a 34.7 MB message).
+        # Editors never need them, so they are refused, as Ruby's Psych refuses them unless
+        # asked (``YAML.safe_load(aliases: false)``, Rails' default for YAML it did not write).
+        for token in yaml.scan(source, Loader=_Loader):
+            if isinstance(token, yaml.AnchorToken | yaml.AliasToken):
+                mark = token.start_mark
+                problems.add(
+                    mark.line + 2,
+                    mark.column + 1,
+                    "YAML anchors and aliases (&name, *name) are not allowed: write each value out",
+                )
+                return None, {}
         loader = _Loader(source)
         try:
             node = loader.get_single_node()
@@ -170,6 +186,9 @@ def _read_front_matter(
         key = str(key_node.value)
         marks[key] = (value_node.start_mark.line + 2, value_node.start_mark.column + 1)
         marks["key:" + key] = (key_node.start_mark.line + 2, key_node.start_mark.column + 1)
+        if isinstance(value_node, yaml.SequenceNode):
+            for index, item in enumerate(value_node.value):
+                marks[f"{key}[{index}]"] = (item.start_mark.line + 2, item.start_mark.column + 1)
     return {str(key): value for key, value in data.items()}, marks
 
 
@@ -210,6 +229,9 @@ def _check_fields(
         if not isinstance(value, str | int | float) or isinstance(value, bool):
             problems.add(*where(key), f'"{key}" must be text')
             ok = False
+        elif (bad := _control_character(str(value), key)) is not None:
+            problems.add(*where(key), f'"{key}" contains {bad}: {_ONE_LINE}')
+            ok = False
         else:
             clean[key] = str(value).strip()
     for key in ("options", "tags", "aliases"):
@@ -223,6 +245,11 @@ def _check_fields(
             problems.add(*where(key), f'"{key}" must be a list of names, e.g. [A, B]')
             ok = False
             continue
+        for index, item in enumerate(value):
+            if (bad := _control_character(str(item), key)) is not None:
+                position = marks.get(f"{key}[{index}]", where(key))
+                problems.add(*position, f'"{key}" contains {bad}: {_ONE_LINE}')
+                ok = False
         clean[key] = [str(item).strip() for item in value]
     for key in ("published", "updated"):
         value = meta.get(key)
@@ -235,7 +262,9 @@ def _check_fields(
         elif isinstance(value, date):
             clean[key] = value
         else:
-            problems.add(*where(key), f'"{key}" must be a date like 2026-11-24, not "{value}"')
+            problems.add(
+                *where(key), f'"{key}" must be a date like 2026-11-24, not "{_shorten(value)}"'
+            )
             ok = False
     draft = meta.get("draft", False)
     if not isinstance(draft, bool):
@@ -262,6 +291,31 @@ def _check_fields(
         )
         ok = False
     return clean if ok else None
+
+
+# Python's str.splitlines (and so its email package) breaks lines at \v, \f, \x1c-\x1e,
+# \x85, U+2028 and U+2029 as well as at \n: in a title or an option name, which end up in
+# mail subjects, feed entries and card images, such a character splits or hides text. Names
+# are one line of printable text, refused otherwise (never silently cleaned), like the
+# reader's form fields (app/feedback/form.py). The summary may be folded over lines in YAML.
+_ONE_LINE = "names and titles must be one line of printable text"
+
+
+def _control_character(value: str, key: str) -> str | None:
+    """``a control character (U+000B)`` for the first one in ``value``, else None."""
+    allowed = "\n\t" if key == "summary" else ""
+    for character in value:
+        if character in allowed:
+            continue
+        if unicodedata.category(character) in ("Cc", "Zl", "Zp"):
+            return f"a control character (U+{ord(character):04X})"
+    return None
+
+
+def _shorten(value: object, limit: int = 60) -> str:
+    """A value quoted back in a message, cut so no message grows with the file."""
+    text = str(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 # --- body ---------------------------------------------------------------------------------
@@ -292,6 +346,46 @@ def _split_sections(body: list[str], first_line: int) -> tuple[list[str], list[_
         else:
             sections[-1].body.append(line)
     return intro, sections
+
+
+def _check_markdown_bounds(
+    intro: list[str], intro_line: int, sections: list[_Section], problems: _Collector
+) -> None:
+    """Each part (the intro, a section's text, a subsection) within the Markdown bounds of
+    ``app.content.markdown_limits``: its size, its nesting, the cost of its "[" searches."""
+    parts: list[tuple[str, int, list[str]]] = [("the intro", intro_line, intro)]
+    for section in sections:
+        parts.append((f'"## {section.title}"', section.body_line, section.body))
+        for sub in section.subsections:
+            parts.append((f'"### {sub.title}"', sub.body_line, sub.body))
+    for name, first, body in parts:
+        numbered = list(enumerate(body, start=first))
+        size = sum(len(line) + 1 for line in body)
+        if size > MAX_PART_CHARS:
+            problems.add(
+                first - 1 if first > intro_line else first,
+                1,
+                f"{name} is {size:,} characters; a part may have at most {MAX_PART_CHARS:,}: "
+                "split it into subsections or shorten it",
+            )
+        deep = too_deep(numbered)
+        if deep is not None:
+            line, column, levels = deep
+            problems.add(
+                line,
+                column,
+                f"lists and quotes nested {levels} levels deep; at most {MAX_NESTING} "
+                "are shown: flatten the structure",
+            )
+        brackets = costly_brackets(numbered) if size <= MAX_PART_CHARS else None
+        if brackets is not None:
+            line, column, count = brackets
+            problems.add(
+                line,
+                column,
+                f'{count:,} unclosed "[" in {name}: Markdown searches the rest of the '
+                'paragraph for each "]"; close each link or write a literal bracket as \\[',
+            )
 
 
 def _bullets(section: _Section, problems: _Collector, owner: str) -> tuple[str, ...]:

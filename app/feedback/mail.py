@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-import os
 import re
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
@@ -20,6 +19,7 @@ from urllib.parse import urlsplit
 
 import aiosmtplib
 
+from app.atomic import write_atomic
 from app.feedback.form import is_safe_email
 from app.feedback.store import Note
 from app.settings import Settings
@@ -114,9 +114,8 @@ class FileTransport:
         self.folder.mkdir(parents=True, exist_ok=True)
         name = str(message["X-Nicepick-Note"] or make_msgid().strip("<>"))
         path = self.folder / f"note-{name}.eml"
-        temporary = path.with_suffix(".eml.tmp")
-        temporary.write_bytes(message.as_bytes())
-        os.replace(temporary, path)  # a delivered file is always complete; a retry overwrites
+        # A delivered file is always complete, a retry overwrites, a failure leaves no .tmp.
+        write_atomic(path, message.as_bytes())
         return path
 
     async def send(self, message: EmailMessage) -> None:

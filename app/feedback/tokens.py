@@ -18,7 +18,6 @@ The secret is ``settings.secret_key`` or, when unset, a random key generated onc
 from __future__ import annotations
 
 import logging
-import os
 import secrets
 import time
 from dataclasses import dataclass
@@ -26,6 +25,8 @@ from datetime import date
 from pathlib import Path
 
 from itsdangerous import BadSignature, URLSafeSerializer
+
+from app.atomic import write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -50,19 +51,16 @@ def load_secret(configured: str | None, data_dir: Path) -> str:
         return configured
     path = data_dir / "secret_key"
     data_dir.mkdir(parents=True, exist_ok=True)
-    try:
-        # O_EXCL: when several workers start together, exactly one writes the key.
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        for _ in range(50):  # the writer may not have finished its write yet
-            secret = path.read_text(encoding="ascii").strip()
-            if secret:
-                return secret
-            time.sleep(0.02)
-        raise RuntimeError(f"{path} is empty; delete it or set NICEPICK_SECRET_KEY") from None
     secret = secrets.token_urlsafe(48)
-    with os.fdopen(fd, "w", encoding="ascii") as handle:
-        handle.write(secret + "\n")
+    try:
+        # Written whole, then linked into place (O_EXCL semantics: when several workers
+        # start together exactly one key wins); a full disk leaves no empty key file behind.
+        write_atomic(path, (secret + "\n").encode("ascii"), mode=0o600, exclusive=True)
+    except FileExistsError:
+        secret = path.read_text(encoding="ascii").strip()
+        if secret:
+            return secret
+        raise RuntimeError(f"{path} is empty; delete it or set NICEPICK_SECRET_KEY") from None
     log.info("generated a new secret key in %s", path)
     return secret
 

@@ -1,0 +1,44 @@
+"""Write a file whole or not at all: a temporary file beside it, then a rename.
+
+A reader (another worker, the next start) sees the old file or the new one, never half of
+one. The temporary file is removed when anything fails on the way (a full disk, a quota, a
+file-size limit, an interrupt), so a failed write leaves nothing behind: Jinja's own
+``FileSystemBytecodeCache.dump_bytecode`` does the same (``remove_silent``), and so must every
+cache of ours, or each failed attempt on a full disk leaves one more empty ``*.tmp`` file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+
+
+def write_atomic(path: Path, data: bytes, *, mode: int = 0o644, exclusive: bool = False) -> None:
+    """Put ``data`` at ``path`` through a temporary file; leave no temporary file on failure.
+
+    ``mode`` is set before the data is visible (``mkstemp`` makes 0600 files; a cache is
+    0644 like any file we write, a secret stays 0600 from the start). ``exclusive``
+    publishes with ``link`` instead of ``rename``: it fails with ``FileExistsError`` when
+    ``path`` exists, as ``O_EXCL`` does, but the file appears complete, so a competing
+    process never reads it empty.
+    """
+    descriptor, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    temporary = Path(name)
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            os.fchmod(handle.fileno(), mode)
+            handle.write(data)
+            if exclusive:
+                handle.flush()
+                os.fsync(handle.fileno())  # a key must survive a crash right after creation
+        if exclusive:
+            os.link(temporary, path)
+        else:
+            os.replace(temporary, path)
+    finally:
+        # After a rename the name is gone (FileNotFoundError); after a link or any failure it
+        # is still there and must go.
+        with contextlib.suppress(FileNotFoundError):
+            temporary.unlink()
