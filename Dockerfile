@@ -13,6 +13,8 @@ RUN useradd --create-home --uid 10001 nicepick
 
 COPY pyproject.toml README.md ./
 COPY app ./app
+COPY templates ./templates
+COPY static ./static
 RUN python -m venv .venv && .venv/bin/pip install --upgrade pip && .venv/bin/pip install .
 
 COPY content ./content

@@ -14,8 +14,15 @@ from urllib.parse import urlsplit
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-# Shipped inside the package (and the wheel): found from here, never from the current directory.
 PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def shipped_folder(name: str) -> Path:
+    """Where ``templates/`` or ``static/`` is, found from this file, never from the current
+    directory: inside the package in a wheel (pyproject maps them there), beside the package
+    in a checkout, where they live at the top level for editors and designers to find."""
+    inside = PACKAGE_DIR / name
+    return inside if inside.is_dir() else PACKAGE_DIR.parent / name
 
 
 class Settings(BaseSettings):
@@ -26,8 +33,8 @@ class Settings(BaseSettings):
 
     content_dir: Path = Field(Path("content"), description="Folder of Markdown comparisons.")
     data_dir: Path = Field(Path("var"), description="Database, mail files, caches.")
-    templates_dir: Path = Field(PACKAGE_DIR / "templates", description="Jinja templates.")
-    static_dir: Path = Field(PACKAGE_DIR / "static", description="CSS, scripts, icons.")
+    templates_dir: Path = Field(shipped_folder("templates"), description="Jinja templates.")
+    static_dir: Path = Field(shipped_folder("static"), description="CSS, scripts, icons.")
     site_url: str = Field("http://127.0.0.1:8000", description="Absolute base URL.")
     site_name: str = "Nice Pick"
     redirect_host: bool = Field(

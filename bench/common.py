@@ -33,8 +33,8 @@ def site_env(
     env.update(
         NICEPICK_CONTENT_DIR=str(content or ROOT / "content"),
         NICEPICK_DATA_DIR=str(data),
-        NICEPICK_TEMPLATES_DIR=str(ROOT / "app" / "templates"),
-        NICEPICK_STATIC_DIR=str(ROOT / "app" / "static"),
+        NICEPICK_TEMPLATES_DIR=str(ROOT / "templates"),
+        NICEPICK_STATIC_DIR=str(ROOT / "static"),
     )
     if site_url:
         env["NICEPICK_SITE_URL"] = site_url

@@ -48,8 +48,8 @@ def instance_env(data: Path, database_url: str | None) -> dict[str, str]:
         "PATH": "/usr/bin:/bin",
         "NICEPICK_CONTENT_DIR": str(ROOT / "content"),
         "NICEPICK_DATA_DIR": str(data),
-        "NICEPICK_TEMPLATES_DIR": str(ROOT / "app" / "templates"),
-        "NICEPICK_STATIC_DIR": str(ROOT / "app" / "static"),
+        "NICEPICK_TEMPLATES_DIR": str(ROOT / "templates"),
+        "NICEPICK_STATIC_DIR": str(ROOT / "static"),
         "NICEPICK_SECRET_KEY": "bench-key-shared-by-every-instance-0123",
         "NICEPICK_TRUSTED_PROXIES": "127.0.0.1",
         "NICEPICK_FEEDBACK_MIN_SECONDS": "0",
@@ -131,7 +131,7 @@ def main() -> None:
                 rows.append(("page, 1 instance direct (no nginx)", f"{rate:,.0f} req/s", p99))
                 for count in (1, 2):
                     ports = [instance.port for instance in instances[:count]]
-                    with nginx(free_port(), ports, ROOT / "app" / "static") as proxy:
+                    with nginx(free_port(), ports, ROOT / "static") as proxy:
                         rate, p99 = wrk(proxy.url + page, args.duration, args.connections)
                     label = f"page through nginx, {count} instance{'s' * (count > 1)}"
                     rows.append((label, f"{rate:,.0f} req/s", p99))

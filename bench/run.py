@@ -70,8 +70,8 @@ def start_site(content: Path, data: Path, port: int) -> tuple[subprocess.Popen[b
         "NICEPICK_CONTENT_DIR": str(content),
         "NICEPICK_DATA_DIR": str(data),
         "NICEPICK_SITE_URL": f"http://127.0.0.1:{port}",
-        "NICEPICK_TEMPLATES_DIR": str(ROOT / "app" / "templates"),
-        "NICEPICK_STATIC_DIR": str(ROOT / "app" / "static"),
+        "NICEPICK_TEMPLATES_DIR": str(ROOT / "templates"),
+        "NICEPICK_STATIC_DIR": str(ROOT / "static"),
     }
     started = time.perf_counter()
     process = subprocess.Popen(
@@ -269,8 +269,8 @@ def main() -> int:
                 **os.environ,
                 "NICEPICK_CONTENT_DIR": str(content),
                 "NICEPICK_DATA_DIR": str(data),
-                "NICEPICK_TEMPLATES_DIR": str(ROOT / "app" / "templates"),
-                "NICEPICK_STATIC_DIR": str(ROOT / "app" / "static"),
+                "NICEPICK_TEMPLATES_DIR": str(ROOT / "templates"),
+                "NICEPICK_STATIC_DIR": str(ROOT / "static"),
             }
             nicepick_pps = float("nan")
             # Pages without the social card PNGs first (what Hugo's figure is comparable to),

@@ -112,8 +112,8 @@ def settings(tmp_path: Path) -> Settings:
     return Settings(
         content_dir=content,
         data_dir=tmp_path / "var",
-        templates_dir=ROOT / "app" / "templates",
-        static_dir=ROOT / "app" / "static",
+        templates_dir=ROOT / "templates",
+        static_dir=ROOT / "static",
         site_url="https://nicepick.test",
         redirect_host=False,  # TestClient's host is "testserver"; test_seo.py turns it on
         feedback_min_seconds=0,

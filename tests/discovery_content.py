@@ -63,8 +63,8 @@ def site_settings(content: Path, data: Path, **overrides: object) -> Settings:
     values: dict[str, object] = {
         "content_dir": content,
         "data_dir": data,
-        "templates_dir": ROOT / "app" / "templates",
-        "static_dir": ROOT / "app" / "static",
+        "templates_dir": ROOT / "templates",
+        "static_dir": ROOT / "static",
         "site_url": "https://nicepick.test",
         "redirect_host": False,
         "feedback_min_seconds": 0,

@@ -95,8 +95,8 @@ def server_env(
     env.update(
         NICEPICK_CONTENT_DIR=str(content_dir or ROOT / "content"),
         NICEPICK_DATA_DIR=str(data_dir),
-        NICEPICK_TEMPLATES_DIR=str(ROOT / "app" / "templates"),
-        NICEPICK_STATIC_DIR=str(ROOT / "app" / "static"),
+        NICEPICK_TEMPLATES_DIR=str(ROOT / "templates"),
+        NICEPICK_STATIC_DIR=str(ROOT / "static"),
         NICEPICK_FEEDBACK_MIN_SECONDS="0",
         NICEPICK_SECRET_KEY="live-test-secret-key-0123456789abcdef",
         NICEPICK_OUTBOX_POLL_SECONDS="0.2",

@@ -4,6 +4,9 @@ so ``nicepick serve --content DIR`` started in an unrelated folder serves every 
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+import zipfile
 from pathlib import Path
 
 import httpx
@@ -40,3 +43,53 @@ def test_serve_started_outside_the_checkout_answers_every_page(tmp_path: Path) -
         css = page.split('rel="stylesheet" href="', 1)[1].split('"', 1)[0]
         assert httpx.get(server.url + css, timeout=10).status_code == 200
     assert (elsewhere / "var").is_dir()  # the data folder is the operator's, next to the cwd
+
+
+@pytest.mark.slow
+def test_the_wheel_carries_every_module_template_and_asset(tmp_path: Path) -> None:
+    """A wheel built from the checkout holds every module of ``app/`` and, inside the package,
+    the top-level templates and static files, which its settings then find on their own."""
+    root = Path(__file__).resolve().parent.parent
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--quiet",
+            "--no-deps",
+            "-w",
+            str(tmp_path),
+            str(root),
+        ],
+        check=True,
+        timeout=300,
+    )
+    (wheel,) = tmp_path.glob("nicepick-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        names = set(archive.namelist())
+        archive.extractall(tmp_path / "site")
+    modules = {p.relative_to(root).as_posix() for p in (root / "app").rglob("*.py")}
+    assert modules - names == set()
+    for folder in ("templates", "static"):
+        shipped = {f"app/{folder}/{p.name}" for p in (root / folder).iterdir() if p.is_file()}
+        assert shipped and shipped - names == set()
+    probe = (
+        "from app.settings import Settings; s = Settings(_env_file=None); "
+        "print(s.templates_dir); print(s.static_dir)"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NICEPICK_")}
+    env["PYTHONPATH"] = str(tmp_path / "site")
+    found = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout.split()
+    assert found == [
+        str(tmp_path / "site" / "app" / "templates"),
+        str(tmp_path / "site" / "app" / "static"),
+    ]

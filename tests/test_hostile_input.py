@@ -191,8 +191,8 @@ def make_settings(root: Path, smtp: SmtpServer, **overrides: object) -> Settings
     values: dict[str, object] = {
         "content_dir": content,
         "data_dir": root / "var",
-        "templates_dir": ROOT / "app" / "templates",
-        "static_dir": ROOT / "app" / "static",
+        "templates_dir": ROOT / "templates",
+        "static_dir": ROOT / "static",
         "site_url": "https://nicepick.test",
         "secret_key": SECRET,
         "feedback_min_seconds": 0,

@@ -63,8 +63,8 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
                 "NICEPICK_DATABASE_URL": url,
                 "NICEPICK_CONTENT_DIR": str(content),
                 "NICEPICK_DATA_DIR": str(data),
-                "NICEPICK_TEMPLATES_DIR": str(ROOT / "app" / "templates"),
-                "NICEPICK_STATIC_DIR": str(ROOT / "app" / "static"),
+                "NICEPICK_TEMPLATES_DIR": str(ROOT / "templates"),
+                "NICEPICK_STATIC_DIR": str(ROOT / "static"),
                 "NICEPICK_SECRET_KEY": "one-key-for-every-instance-0123456789",
                 "NICEPICK_TRUSTED_PROXIES": "127.0.0.1",
                 "NICEPICK_FEEDBACK_MIN_SECONDS": "0",
@@ -84,7 +84,7 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
             with ThreadPoolExecutor(3) as pool:
                 list(pool.map(Instance.start, instances))
             ports = [instance.port for instance in instances]
-            with nginx(free_port(), ports, ROOT / "app" / "static") as proxy:
+            with nginx(free_port(), ports, ROOT / "static") as proxy:
                 yield Deployment(instances, proxy, smtp, engine)
         finally:
             for instance in instances:
@@ -253,7 +253,7 @@ def test_nginx_serves_static_assets_itself_and_instances_report_ready(
     assert asset.status_code == 200
     assert asset.headers["server"] == "nginx"  # not an instance (they send no Server header)
     assert asset.headers["cache-control"] == "public, max-age=31536000, immutable"
-    assert asset.content == Path(ROOT / "app" / "static" / "site.css").read_bytes()
+    assert asset.content == Path(ROOT / "static" / "site.css").read_bytes()
     for instance in deployment.instances:
         ready = httpx.get(f"{instance.url}/readyz", timeout=10)
         assert (ready.status_code, ready.text) == (200, "ok\n")

@@ -54,7 +54,7 @@ def test_fingerprinted_name_maps_to_the_plain_file(settings: Settings) -> None:
     site = Site(settings)
     url = site.asset_url("site.css")
     assert url != "/static/site.css"
-    plain = (ROOT / "app/static/site.css").resolve()
+    plain = (ROOT / "static/site.css").resolve()
     assert site.static_file(url.removeprefix("/static/")) == plain
 
 

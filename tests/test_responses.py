@@ -152,6 +152,6 @@ def test_fingerprinted_stylesheet_is_immutable_for_a_year(client: TestClient) ->
     response = client.get(href)
     assert response.status_code == 200
     assert response.headers["cache-control"] == "public, max-age=31536000, immutable"
-    assert response.content == (ROOT / "app" / "static" / "site.css").read_bytes()
+    assert response.content == (ROOT / "static" / "site.css").read_bytes()
     plain = client.get("/static/site.css")
     assert "immutable" not in plain.headers["cache-control"]

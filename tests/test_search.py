@@ -64,8 +64,8 @@ def client(content: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     settings = Settings(
         content_dir=content,
         data_dir=tmp_path_factory.mktemp("var"),
-        templates_dir=ROOT / "app" / "templates",
-        static_dir=ROOT / "app" / "static",
+        templates_dir=ROOT / "templates",
+        static_dir=ROOT / "static",
         site_url="https://nicepick.test",
         redirect_host=False,
         _env_file=None,  # type: ignore[call-arg]
