@@ -196,7 +196,7 @@ def test_an_oversized_file_is_reported_not_read(tmp_path: Path) -> None:
     text = GOOD + "\n" + "x" * 140_000
     (tmp_path / "big.md").write_text(text)
     assert [str(p) for p in check(tmp_path).problems] == [
-        f"{os.path.join(os.path.relpath(tmp_path), 'big.md')}:1:1: error: file is {len(text):,} bytes; "
+        f"{os.path.normpath(os.path.join(os.path.relpath(tmp_path), 'big.md'))}:1:1: error: file is {len(text):,} bytes; "
         "the limit is 131,072 bytes (128 KiB)"
     ]
 
