@@ -171,8 +171,20 @@ class Transport(Protocol):
     async def send(self, message: EmailMessage) -> None: ...
 
 
+class SmtpRefused(aiosmtplib.SMTPException):
+    """We refused to go on with this server (the reason is in the message); nothing was sent."""
+
+
 class SmtpTransport:
-    """aiosmtplib to ``settings.smtp_host``; ``smtp_tls`` picks how the link is secured."""
+    """aiosmtplib to ``settings.smtp_host``; ``smtp_tls`` picks how the link is secured.
+
+    Credentials never cross an unencrypted link unless the operator said so with
+    ``smtp_tls=none``: under ``auto`` a server that offers AUTH but no STARTTLS is refused
+    before the password is sent. This is what Python's own ``smtplib`` documentation, Django's
+    ``EMAIL_USE_TLS`` and Postfix's ``smtp_tls_security_level = encrypt`` with
+    ``smtp_sasl_tls_security_options`` do: opportunistic TLS is fine for the message, never for
+    the password (RFC 4954 section 4: a client should not send a plain password in clear).
+    """
 
     def __init__(self, settings: Settings) -> None:
         assert settings.smtp_host
@@ -182,16 +194,27 @@ class SmtpTransport:
         s = self.settings
         # auto: STARTTLS when the server offers it (aiosmtplib's start_tls=None).
         start_tls = {"auto": None, "starttls": True, "tls": False, "none": False}[s.smtp_tls]
-        await aiosmtplib.send(
-            message,
+        client = aiosmtplib.SMTP(
             hostname=s.smtp_host,
             port=s.smtp_port,
-            username=s.smtp_username,
-            password=s.smtp_password,
             use_tls=s.smtp_tls == "tls",
             start_tls=start_tls,
             timeout=s.smtp_timeout,
         )
+        async with client:
+            if s.smtp_username:
+                encrypted = client.get_transport_info("sslcontext") is not None
+                if not encrypted and s.smtp_tls != "none":
+                    reason = (
+                        f"refused to send the SMTP password to {s.smtp_host}:{s.smtp_port} "
+                        "in clear text: the server offers no STARTTLS. Set NICEPICK_SMTP_TLS=tls "
+                        "if it expects TLS from the start, or NICEPICK_SMTP_TLS=none to allow "
+                        "clear text (a trusted network only)"
+                    )
+                    log.error("%s", reason)
+                    raise SmtpRefused(reason)
+                await client.login(s.smtp_username, s.smtp_password or "")
+            await client.send_message(message)
 
 
 class FileTransport:
