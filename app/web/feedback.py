@@ -15,6 +15,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from app.feedback.ratelimit import client_key
 from app.feedback.service import Feedback
 from app.web.client import client_address
 from app.web.deps import SiteDep
@@ -77,7 +78,10 @@ async def post_feedback(
     except BadBody as error:
         body = site.render("error.html", status=error.status, message=error.message)
         return page(request, body, status_code=error.status)
-    client = client_address(request, site.settings.trusted_proxies)
+    client = client_key(
+        client_address(request, site.settings.trusted_proxies),
+        ipv6_prefix=site.settings.feedback_rate_ipv6_prefix,
+    )
     outcome = await feedback.submit(comparison, fields, client=client)
     if outcome.status == "limited":
         message = (
