@@ -41,6 +41,15 @@ def _serve(args: argparse.Namespace) -> int:
     # SQLite file is upgraded by each worker's start-up (app.feedback.service) anyway.
     if not settings.resolved_database_url.startswith("sqlite") and _prepare_schema(settings):
         return 1
+    from app.feedback.tokens import SecretKeyRequired, load_secret
+
+    try:  # each worker would stop on this too, with a traceback; say it once, plainly
+        load_secret(
+            settings.secret_key, settings.data_dir, database_url=settings.resolved_database_url
+        )
+    except SecretKeyRequired as exc:
+        print(f"nicepick serve: {exc}", file=sys.stderr)
+        return 1
     uvicorn.run(
         "app.main:app_from_environment",
         factory=True,

@@ -66,6 +66,13 @@ class Settings(BaseSettings):
 
     feedback_min_seconds: float = Field(3.0, ge=0)
     feedback_rate: str = "5/10minutes"
+    feedback_rate_ipv6_prefix: int = Field(
+        64,
+        ge=32,
+        le=128,
+        description="IPv6 clients are counted per network of this prefix length (a /64 is "
+        "one subscriber's); 128 counts single addresses.",
+    )
     feedback_endpoint: str | None = Field(None, description="Where exported pages post notes.")
     secret_key: str | None = Field(None, description="Signs form tokens; generated if unset.")
     trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)

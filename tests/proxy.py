@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -73,10 +74,16 @@ def nginx(port: int, upstream_ports: Sequence[int], static_dir: Path) -> Iterato
     # Not under pytest's tmp_path: as root, nginx workers run as nobody and must enter it.
     run_dir = Path(tempfile.mkdtemp(prefix="nicepick-nginx-"))
     run_dir.chmod(0o755)
+    # A copy of the assets, readable by everyone: the checkout may sit where those workers
+    # cannot enter (a clone in /root, pytest's 0700 tmp_path), which gave them 403s.
+    served = run_dir / "static"
+    shutil.copytree(static_dir, served)
+    for path in [served, *served.rglob("*")]:
+        path.chmod(0o755 if path.is_dir() else 0o644)
     values = {
         "NICEPICK_LISTEN": f"127.0.0.1:{port}",
         "NICEPICK_UPSTREAM_SERVERS": upstream_lines(upstream_ports),
-        "NICEPICK_STATIC_DIR": str(static_dir.resolve()),
+        "NICEPICK_STATIC_DIR": str(served),
         "NGINX_RUN_DIR": str(run_dir),
         "NGINX_ERROR_LOG": str(run_dir / "error.log"),
         "NGINX_ACCESS_LOG": "off",

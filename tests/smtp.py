@@ -46,8 +46,9 @@ class SmtpServer:
             self.messages.append(message)
         return "250 Message accepted for delivery"
 
-    def start(self) -> SmtpServer:
-        self._controller = Controller(self, hostname=self.host, port=self.port)
+    def start(self, **options: Any) -> SmtpServer:
+        """Listen; ``options`` go to aiosmtpd's SMTP (``authenticator``, ``tls_context`` ...)."""
+        self._controller = Controller(self, hostname=self.host, port=self.port, **options)
         self._controller.start()
         return self
 

@@ -56,6 +56,7 @@ def site(
         "NICEPICK_OUTBOX_RETRY_SECONDS": "0.3",
         "NICEPICK_OUTBOX_MAX_BACKOFF_SECONDS": "1",
         "NICEPICK_DATABASE_TIMEOUT": "2",
+        "NICEPICK_SECRET_KEY": "outage-test-key-0123456789abcdef",  # required on PostgreSQL
     }
     instance = Instance(free_port(), env, root / "instance.log").start()
     try:

@@ -32,6 +32,19 @@ CSV_FIELDS = [
 ]
 
 
+# Cells a spreadsheet would read as a formula (OWASP "CSV Injection"): =, +, -, @, tab, CR.
+# OWASP's advice is to prefix such a cell with a single quote, which Excel, LibreOffice and
+# Google Sheets show as text; https://owasp.org/www-community/attacks/CSV_Injection
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: object) -> object:
+    """``value`` as a spreadsheet reads it: text that starts like a formula gets a ``'``."""
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def open_store(settings: Settings) -> FeedbackStore:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     store = FeedbackStore.from_url(settings.resolved_database_url)
@@ -79,7 +92,7 @@ def export_csv(settings: Settings, *, path: str, out: TextIO) -> int:
         writer = csv.DictWriter(handle, fieldnames=CSV_FIELDS, extrasaction="ignore")
         writer.writeheader()
         for note in notes:
-            writer.writerow(note.as_dict())
+            writer.writerow({name: csv_cell(value) for name, value in note.as_dict().items()})
     finally:
         if handle is not out:
             handle.close()

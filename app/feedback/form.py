@@ -23,9 +23,22 @@ _LINE_BREAKS = re.compile(r"[\r\n\u0085\u2028\u2029]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
+# ``=`` and ``?`` are atext (RFC 5322 3.2.3), but ``=?`` opens an RFC 2047 encoded word, and
+# Python's email package decodes encoded words even inside a local part: the address checked
+# would not be the address sent (``=?utf-8?q?a=2C_victim=40evil=2Ecom?=@example.com`` goes out
+# as two addresses). RFC 2047 section 5 forbids encoded words in an addr-spec, so no real
+# address needs the pair; refusing it is simpler and safer than trying to quote it.
+_ENCODED_WORD_OPENER = "=?"
+
+
 def is_safe_email(value: str) -> bool:
-    """True for a single, plain address fit for a mail header."""
-    return len(value) <= EMAIL_MAX and _EMAIL.fullmatch(value) is not None
+    """True for a single, plain address fit for a mail header, that a mail parser reads back
+    as exactly this address (no encoded-word syntax)."""
+    return (
+        len(value) <= EMAIL_MAX
+        and _ENCODED_WORD_OPENER not in value
+        and _EMAIL.fullmatch(value) is not None
+    )
 
 
 @dataclass(slots=True)

@@ -1,8 +1,23 @@
 """The editors' mail for a note, and the transports that deliver it (SMTP or .eml files).
 
-Headers take nothing a reader typed except a Reply-To address that passed strict validation;
-the title comes from our own content and is still stripped of line breaks. The Message-ID
-depends on the note alone, so a retried or repeated delivery is recognisably the same mail.
+Headers take nothing a reader typed except a Reply-To address that passed strict validation
+(``form.is_safe_email``) and goes out byte for byte as it was validated. Every header:
+
+- From, To: the operator's settings, checked by the read-back below.
+- Reply-To: the reader's address, checked with ``is_safe_email`` again (notes stored by older
+  versions) and by the read-back, which must find the very bytes validated.
+- Subject: the editor's title through ``header_text`` (controls and line breaks folded to
+  spaces, encoded words broken).
+- Message-ID, Date, X-Nicepick-Note: our own values from the note's id, slug and time.
+
+Python's email package re-parses every header value it is given, decodes RFC 2047 encoded words
+in it (even inside an address) and treats ``\v``, ``\f`` and ``\x1c``-``\x1e`` as line breaks,
+as ``str.splitlines`` does. So after building, the message is serialised and parsed back: if
+the headers read back are not exactly the ones set, ``build_message`` raises
+``UnbuildableMessage`` instead of handing a different message to the transport.
+
+The Message-ID depends on the note alone, so a retried or repeated delivery is recognisably the
+same mail.
 """
 
 from __future__ import annotations
@@ -11,6 +26,10 @@ import asyncio
 import hashlib
 import logging
 import re
+from email import errors as email_errors
+from email import message_from_bytes
+from email import policy as email_policy
+from email.headerregistry import AddressHeader
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
@@ -26,11 +45,36 @@ from app.settings import Settings
 
 log = logging.getLogger(__name__)
 
-_LINE_BREAKS = re.compile(r"[\r\n\u0085\u2028\u2029]+")
+# Every character str.splitlines() breaks on (\n \r \v \f \x1c-\x1e \x85 \u2028 \u2029: the
+# email package folds headers with it), every other C0 and C1 control, and DEL.
+_BREAKS_AND_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+
+
+class UnbuildableMessage(ValueError):
+    """A note whose mail cannot be built safely: trying again will not help.
+
+    ``note_id`` is the note's id, ``reason`` says what is wrong in words an operator can act
+    on; ``str(error)`` is ``"note <id>: <reason>"``.
+    """
+
+    def __init__(self, note_id: int, reason: str) -> None:
+        super().__init__(f"note {note_id}: {reason}")
+        self.note_id = note_id
+        self.reason = reason
 
 
 def one_line(text: str) -> str:
-    return _LINE_BREAKS.sub(" ", text).strip()
+    """``text`` with line breaks and control characters folded to single spaces."""
+    return _BREAKS_AND_CONTROLS.sub(" ", text).strip()
+
+
+def header_text(text: str) -> str:
+    """Editor text fit for an unstructured header, read back by any parser as written.
+
+    ``=?`` is broken to ``= ?``: the email package would otherwise decode an encoded word in
+    the text (``=?utf-8?q?x=0D=0ABcc:_y?=`` becomes a line break and a Bcc header).
+    """
+    return one_line(text).replace("=?", "= ?")
 
 
 def message_id(note: Note, host: str) -> str:
@@ -45,16 +89,22 @@ def page_version(note: Note) -> str:
 
 
 def build_message(note: Note, settings: Settings) -> EmailMessage:
+    """The editors' mail for ``note``; ``UnbuildableMessage`` when it cannot be built safely."""
     host = urlsplit(settings.site_url).hostname or "localhost"
+    reply_to = note.email if note.email and is_safe_email(note.email) else None
+    subject = header_text(f"Disagreement: {note.title}")
     message = EmailMessage()
-    message["From"] = settings.mail_from
-    message["To"] = settings.feedback_to
-    if note.email and is_safe_email(note.email):
-        message["Reply-To"] = note.email
-    message["Subject"] = one_line(f"Disagreement: {note.title}")
-    message["Message-ID"] = message_id(note, host)
-    message["Date"] = format_datetime(note.created_at)
-    message["X-Nicepick-Note"] = str(note.id)
+    try:
+        message["From"] = settings.mail_from
+        message["To"] = settings.feedback_to
+        if reply_to:
+            message["Reply-To"] = reply_to
+        message["Subject"] = subject
+        message["Message-ID"] = message_id(note, host)
+        message["Date"] = format_datetime(note.created_at)
+        message["X-Nicepick-Note"] = str(note.id)
+    except (ValueError, TypeError, IndexError, email_errors.MessageError) as error:
+        raise UnbuildableMessage(note.id, f"a header could not be set: {error}") from None
     url = f"{settings.site_url}/compare/{note.slug}"
     lines = [
         f"A reader disagrees with our pick on “{one_line(note.title)}”.",
@@ -74,15 +124,67 @@ def build_message(note: Note, settings: Settings) -> EmailMessage:
         "",
     ]
     message.set_content("\n".join(lines))
+    _check_read_back(message, note.id, reply_to=reply_to, subject=subject)
     return message
+
+
+def raw_header(data: bytes, name: str) -> bytes | None:
+    """The first ``name`` header of a serialised message as bytes, unfolded (the folding
+    whitespace the generator may put before a long value is not part of it)."""
+    head = data.split(b"\n\n", 1)[0].replace(b"\r\n", b"\n")
+    match = re.search(rb"^" + name.encode() + rb":((?:.*)(?:\n[ \t].*)*)", head, re.M | re.I)
+    if match is None:
+        return None
+    return re.sub(rb"\n(?=[ \t])", b"", match.group(1)).strip(b" \t")
+
+
+def _check_read_back(
+    message: EmailMessage, note_id: int, *, reply_to: str | None, subject: str
+) -> None:
+    """Serialise ``message`` and parse it back as a mail server would; the headers must be the
+    very ones set, the Reply-To exactly the validated address, the Subject exactly ours."""
+    try:
+        data = message.as_bytes()
+        back = message_from_bytes(data, policy=email_policy.default)
+    except (ValueError, TypeError, IndexError, email_errors.MessageError) as error:
+        raise UnbuildableMessage(note_id, f"the message could not be written: {error}") from None
+    if [name.lower() for name in back.keys()] != [name.lower() for name in message.keys()]:
+        raise UnbuildableMessage(
+            note_id, f"headers read back as {back.keys()}, not as set ({message.keys()})"
+        )
+    if reply_to is not None:
+        header = back["Reply-To"]
+        addresses = (
+            [a.addr_spec for a in header.addresses] if isinstance(header, AddressHeader) else []
+        )
+        if addresses != [reply_to] or raw_header(data, "Reply-To") != reply_to.encode():
+            raise UnbuildableMessage(
+                note_id, f"the reader's address {reply_to!r} would go out as {addresses!r}"
+            )
+    if str(back["Subject"]) != subject:
+        raise UnbuildableMessage(
+            note_id, f"the subject {subject!r} would go out as {str(back['Subject'])!r}"
+        )
 
 
 class Transport(Protocol):
     async def send(self, message: EmailMessage) -> None: ...
 
 
+class SmtpRefused(aiosmtplib.SMTPException):
+    """We refused to go on with this server (the reason is in the message); nothing was sent."""
+
+
 class SmtpTransport:
-    """aiosmtplib to ``settings.smtp_host``; ``smtp_tls`` picks how the link is secured."""
+    """aiosmtplib to ``settings.smtp_host``; ``smtp_tls`` picks how the link is secured.
+
+    Credentials never cross an unencrypted link unless the operator said so with
+    ``smtp_tls=none``: under ``auto`` a server that offers AUTH but no STARTTLS is refused
+    before the password is sent. This is what Python's own ``smtplib`` documentation, Django's
+    ``EMAIL_USE_TLS`` and Postfix's ``smtp_tls_security_level = encrypt`` with
+    ``smtp_sasl_tls_security_options`` do: opportunistic TLS is fine for the message, never for
+    the password (RFC 4954 section 4: a client should not send a plain password in clear).
+    """
 
     def __init__(self, settings: Settings) -> None:
         assert settings.smtp_host
@@ -92,16 +194,27 @@ class SmtpTransport:
         s = self.settings
         # auto: STARTTLS when the server offers it (aiosmtplib's start_tls=None).
         start_tls = {"auto": None, "starttls": True, "tls": False, "none": False}[s.smtp_tls]
-        await aiosmtplib.send(
-            message,
+        client = aiosmtplib.SMTP(
             hostname=s.smtp_host,
             port=s.smtp_port,
-            username=s.smtp_username,
-            password=s.smtp_password,
             use_tls=s.smtp_tls == "tls",
             start_tls=start_tls,
             timeout=s.smtp_timeout,
         )
+        async with client:
+            if s.smtp_username:
+                encrypted = client.get_transport_info("sslcontext") is not None
+                if not encrypted and s.smtp_tls != "none":
+                    reason = (
+                        f"refused to send the SMTP password to {s.smtp_host}:{s.smtp_port} "
+                        "in clear text: the server offers no STARTTLS. Set NICEPICK_SMTP_TLS=tls "
+                        "if it expects TLS from the start, or NICEPICK_SMTP_TLS=none to allow "
+                        "clear text (a trusted network only)"
+                    )
+                    log.error("%s", reason)
+                    raise SmtpRefused(reason)
+                await client.login(s.smtp_username, s.smtp_password or "")
+            await client.send_message(message)
 
 
 class FileTransport:

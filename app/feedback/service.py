@@ -134,7 +134,9 @@ class Feedback:
         )
         self.store = FeedbackStore(self.db.engine, timeout=settings.database_timeout)
         self.tokens = FormTokens(
-            load_secret(settings.secret_key, settings.data_dir),
+            load_secret(
+                settings.secret_key, settings.data_dir, database_url=settings.resolved_database_url
+            ),
             min_seconds=settings.feedback_min_seconds,
         )
         # Counted in the database, so the limit holds across every instance.

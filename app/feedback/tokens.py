@@ -12,7 +12,13 @@ start; the honeypot and the rate limit cover the rest. (The alternative, fetchin
 with a small extra request, would leave readers without JavaScript with no token at all.)
 
 The secret is ``settings.secret_key`` or, when unset, a random key generated once and kept in
-``data_dir/secret_key`` (mode 0600) so restarts and several workers sign alike.
+``data_dir/secret_key`` (mode 0600) so restarts and several workers sign alike. That file is
+shared only by the processes of one data folder, so a generated key is allowed only with the
+embedded SQLite database inside that folder. On any other database (PostgreSQL), instances on
+other hosts would each generate their own key and refuse every note posted from a page another
+instance rendered: there ``load_secret`` raises ``SecretKeyRequired`` and the server does not
+start, as Django refuses to start without ``SECRET_KEY`` and Rails without
+``secret_key_base`` in production (both generate one only for local development).
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from datetime import date
 from pathlib import Path
 
 from itsdangerous import BadSignature, URLSafeSerializer
+from sqlalchemy.engine import make_url
 
 from app.atomic import write_atomic
 
@@ -45,10 +52,34 @@ def window_start(number: int) -> float:
     return float(number * WINDOW_SECONDS)
 
 
-def load_secret(configured: str | None, data_dir: Path) -> str:
-    """The configured secret, else the persisted one, generated on first use."""
+class SecretKeyRequired(RuntimeError):
+    """The database is shared with other instances and no NICEPICK_SECRET_KEY is set."""
+
+
+def _only_this_folder(database_url: str, data_dir: Path) -> bool:
+    """True when the database is a SQLite file inside ``data_dir`` (or in memory)."""
+    url = make_url(database_url)
+    if url.get_backend_name() != "sqlite":
+        return False
+    if not url.database or url.database == ":memory:":
+        return True
+    return Path(url.database).resolve().is_relative_to(data_dir.resolve())
+
+
+def load_secret(configured: str | None, data_dir: Path, *, database_url: str | None = None) -> str:
+    """The configured secret, else the persisted one, generated on first use.
+
+    ``SecretKeyRequired`` when none is configured and ``database_url`` is shared beyond this
+    data folder (see the module docstring).
+    """
     if configured:
         return configured
+    if database_url is not None and not _only_this_folder(database_url, data_dir):
+        raise SecretKeyRequired(
+            "set NICEPICK_SECRET_KEY (e.g. `openssl rand -hex 32`) to one value on every "
+            "instance: with a database other than the embedded SQLite file, instances must share "
+            "the key that signs form tokens, or each refuses the notes posted through the others"
+        )
     path = data_dir / "secret_key"
     data_dir.mkdir(parents=True, exist_ok=True)
     secret = secrets.token_urlsafe(48)

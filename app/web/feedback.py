@@ -3,25 +3,38 @@
 Browsers get pages, never JSON: 303 back to the page on success, the page re-rendered with
 422 (text kept, errors by each field), 429 over the rate limit, 503 (text kept, "try again")
 when the store fails (away, locked, corrupt), 413 for bodies over 64 KB,
-400 for bodies that are not UTF-8, 404 for an unknown page.
+400 for bodies that are not UTF-8, 404 for an unknown page, 403 (text kept) for a post another
+website made a reader's browser send (``cross_site``).
 """
 
 from __future__ import annotations
 
+import logging
+from functools import lru_cache
 from typing import Annotated
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlsplit
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from app.feedback.form import FeedbackForm
+from app.feedback.ratelimit import client_key
 from app.feedback.service import Feedback
 from app.web.client import client_address
 from app.web.deps import PagesDep, SiteDep
 from app.web.pages import NotFound
 from app.web.responses import page
 
+log = logging.getLogger(__name__)
+
 router = APIRouter()
+
+CROSS_SITE_MESSAGE = (
+    "This note was sent from another website, so we did not accept it. If you wrote it, "
+    "your text is kept below: please send it again from this page."
+)
+_DEFAULT_PORTS = {"http": 80, "https": 443}
 
 MAX_BODY = 64 * 1024
 
@@ -65,6 +78,49 @@ async def read_form(request: Request) -> dict[str, str]:
     return fields
 
 
+@lru_cache(maxsize=8)
+def origin_of(url: str) -> str:
+    """``scheme://host[:port]`` as browsers write an Origin header (RFC 6454 section 6.1):
+    lower case, the default port left out."""
+    parts = urlsplit(url)
+    scheme, host = parts.scheme.lower(), (parts.hostname or "").lower()
+    if ":" in host:
+        host = f"[{host}]"
+    port = parts.port
+    if port is None or port == _DEFAULT_PORTS.get(scheme):
+        return f"{scheme}://{host}"
+    return f"{scheme}://{host}:{port}"
+
+
+def cross_site(request: Request, site_url: str) -> str | None:
+    """Why this POST is refused as cross-site, or None to accept it.
+
+    Modelled on Django's CsrfViewMiddleware (``_origin_verified``) and Rails'
+    ``forgery_protection_origin_check``: an ``Origin`` header must be our own, meaning the
+    origin of ``site_url`` (where readers and exported pages are) or the origin the request
+    itself was sent to (``http://127.0.0.1:8000`` and ``localhost`` on a local run). A browser
+    sends the real Host of the site it posts to, and the origin of the page that made it post,
+    so another website can match neither. Without ``Origin`` (old browsers, some privacy
+    settings), ``Sec-Fetch-Site`` decides: ``cross-site`` and ``same-site`` (another
+    subdomain) are refused; ``same-origin``, ``none`` or no header at all are accepted, as
+    Django accepts a POST without Origin. The form token cannot do this job: it is public,
+    in every cached page.
+    """
+    origin = request.headers.get("origin")
+    if origin is not None:
+        own = {origin_of(site_url)}
+        host = request.headers.get("host")
+        if host:
+            own.add(origin_of(f"{request.url.scheme}://{host}"))
+        if origin.strip().lower() in own:
+            return None
+        return f"Origin {origin[:200]!r} is not {' or '.join(sorted(own))}"
+    fetch_site = request.headers.get("sec-fetch-site", "").strip().lower()
+    if fetch_site in ("cross-site", "same-site"):
+        return f"Sec-Fetch-Site: {fetch_site} without an Origin header"
+    return None
+
+
 @router.post("/compare/{slug}/feedback", include_in_schema=False)
 async def post_feedback(
     request: Request, slug: str, site: SiteDep, pages: PagesDep, feedback: FeedbackDep
@@ -77,7 +133,19 @@ async def post_feedback(
     except BadBody as error:
         body = pages.error(error.status, error.message)
         return page(request, body, status_code=error.status)
-    client = client_address(request, site.settings.trusted_proxies)
+    refused = cross_site(request, site.settings.site_url)
+    if refused is not None:
+        log.info("note for %s refused as cross-site: %s", comparison.slug, refused)
+        form = FeedbackForm.from_fields(fields)
+        form.errors = {"form": CROSS_SITE_MESSAGE}
+        body = await run_in_threadpool(
+            pages.comparison, comparison, form=form, nonce=fields.get("nonce") or None
+        )
+        return page(request, body, status_code=403)
+    client = client_key(
+        client_address(request, site.settings.trusted_proxies),
+        ipv6_prefix=site.settings.feedback_rate_ipv6_prefix,
+    )
     outcome = await feedback.submit(comparison, fields, client=client)
     if outcome.status == "limited":
         message = (
