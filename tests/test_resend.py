@@ -36,6 +36,9 @@ def soup(html: str) -> BeautifulSoup:
     return BeautifulSoup(html, "html.parser")
 
 
+SHARED_KEY = "resend-tests-shared-key-0123456789abcdef"
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
@@ -59,6 +62,7 @@ def make_client(
     base = settings.model_copy(
         update={
             "database_url": database_url,
+            "secret_key": SHARED_KEY,  # a database beyond the data folder needs a shared key
             "smtp_host": smtp_server.host,
             "smtp_port": smtp_server.port,
             "smtp_tls": "none",

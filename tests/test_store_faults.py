@@ -35,6 +35,10 @@ SLUG = "vim-vs-emacs"
 MESSAGE = "Emacs has Org mode, and nothing in Vim comes close."
 
 
+# A database beyond the data folder is shared: instances must share the form-token key.
+SHARED_KEY = "store-fault-tests-shared-key-0123456789"
+
+
 def soup(html: str) -> BeautifulSoup:
     return BeautifulSoup(html, "html.parser")
 
@@ -185,7 +189,7 @@ def test_a_locked_notes_table_on_postgresql_answers_503_within_the_timeout(
     """An operator's LOCK TABLE (or a long ALTER): PostgreSQL would make the note wait forever."""
     engine = make_engine(pg_url)
     upgrade(engine)
-    settings = sqlite_settings.model_copy(update={"database_url": pg_url})
+    settings = sqlite_settings.model_copy(update={"database_url": pg_url, "secret_key": SHARED_KEY})
     with TestClient(create_app(settings), follow_redirects=False) as client:
         fields = form_fields(client.get(f"/compare/{SLUG}").text)
         with engine.connect() as holder, holder.begin():
@@ -328,7 +332,9 @@ def test_long_titles_option_names_and_slugs_take_notes_on_both_stores(
     (settings.content_dir / f"{slug}.md").write_text(source, encoding="utf-8")
     # What `nicepick check` accepts, the store takes.
     assert main(["check", str(settings.content_dir)]) == 0, capsys.readouterr().out
-    site_settings = settings.model_copy(update={"database_url": database_url})
+    site_settings = settings.model_copy(
+        update={"database_url": database_url, "secret_key": SHARED_KEY}
+    )
     with TestClient(create_app(site_settings), follow_redirects=False) as client:
         fields = form_fields(client.get(f"/compare/{slug}").text, option=option)
         response = client.post(f"/compare/{slug}/feedback", data=fields)
@@ -353,7 +359,8 @@ def test_a_store_error_that_is_no_outage_still_keeps_the_form_and_text(
     upgrade(engine)
     (settings.content_dir / f"{SLUG}.md").write_text(GOOD, encoding="utf-8")
     with TestClient(
-        create_app(settings.model_copy(update={"database_url": pg_url})), follow_redirects=False
+        create_app(settings.model_copy(update={"database_url": pg_url, "secret_key": SHARED_KEY})),
+        follow_redirects=False,
     ) as client:
         fields = form_fields(client.get(f"/compare/{SLUG}").text)
         with engine.begin() as conn:
