@@ -39,6 +39,8 @@ def _serve(args: argparse.Namespace) -> int:
     # SQLite file is upgraded by each worker's start-up (app.feedback.service) anyway.
     if not settings.resolved_database_url.startswith("sqlite") and _prepare_schema(settings):
         return 1
+    from app.web.server import uvicorn_options
+
     uvicorn.run(
         "app.main:app_from_environment",
         factory=True,
@@ -51,6 +53,8 @@ def _serve(args: argparse.Namespace) -> int:
         # Preview event streams stay open; do not let them hold a Ctrl-C for long.
         timeout_graceful_shutdown=2 if args.reload else None,
         server_header=False,
+        # h11 with a bounded head and a deadline for it (app/web/server.py says why).
+        **uvicorn_options(settings),
     )
     return 0
 
