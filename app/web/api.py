@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import date
 from functools import lru_cache
 from typing import Annotated
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel, Field
 
 from app.content.model import Comparison, slugify
@@ -127,7 +128,6 @@ def detail(comparison: Comparison, site_url: str) -> ComparisonDetail:
 
 @router.get("/comparisons", response_model=ComparisonList)
 def list_comparisons(
-    request: Request,
     site: SiteDep,
     category: Annotated[str | None, Query(max_length=200, description="Category slug.")] = None,
     tag: Annotated[str | None, Query(max_length=200, description="Tag slug.")] = None,
@@ -147,8 +147,10 @@ def list_comparisons(
     url = site.settings.site_url
     following = None
     if found.has_next:
-        following = str(request.url.include_query_params(page=page + 1))
-        following = url + following[following.index("/api/") :]
+        # From the site URL and the parameters we know, never from request.url: its host is
+        # the client's Host header (which may itself contain "/api/").
+        known = [(name, value) for name, value in (("tag", tag), ("category", category)) if value]
+        following = f"{url}/api/comparisons?{urlencode([*known, ('page', page + 1)])}"
     return ComparisonList(
         items=[
             ComparisonSummary.model_validate({**_summary(c, url), "options": list(c.option_names)})

@@ -12,13 +12,14 @@ from typing import Annotated
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from app.feedback.service import Feedback
 from app.web.client import client_address
 from app.web.deps import SiteDep
 from app.web.pages import NotFound
+from app.web.redirects import redirect
 from app.web.responses import page
 
 router = APIRouter()
@@ -95,4 +96,5 @@ async def post_feedback(
         response = page(request, body, status_code=503)
         response.headers["Retry-After"] = "30"
         return response
-    return RedirectResponse(f"/compare/{comparison.slug}?thanks=1#feedback", status_code=303)
+    target = f"/compare/{comparison.slug}?thanks=1#feedback"
+    return redirect(site.settings.site_url, target, status_code=303)
