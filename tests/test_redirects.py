@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from app.export import export_site
 from app.main import create_app
 from app.settings import Settings
 from app.web.redirects import site_location
@@ -130,3 +131,16 @@ def test_probes_answer_on_any_host(
         response = client.get(path, headers={"host": host})
     assert response.status_code == 200
     assert "location" not in response.headers
+
+
+def test_the_export_names_redirect_targets_by_path(
+    settings: Settings, write_content: Write, tmp_path: Path
+) -> None:
+    text = GOOD.replace("published:", "aliases: [vi]\npublished:")
+    # A page that links to its old address: the export follows the link to the redirect.
+    text = text.replace("Vim is everywhere you log in.", "Vim is everywhere ([vi](/compare/vi)).")
+    write_content("vim-vs-emacs.md", text)
+    export_site(settings, tmp_path / "out", cards=False, jobs=1)
+    rules = (tmp_path / "out" / "_redirects").read_text(encoding="utf-8").splitlines()
+    assert "/compare/vi /compare/vim-vs-emacs 301" in rules
+    assert all(SITE not in rule for rule in rules)
