@@ -3,6 +3,7 @@ arrives, and the time it may take (slowloris). Against the real server, RSS read
 
 from __future__ import annotations
 
+import re
 import socket
 import threading
 import time
@@ -148,3 +149,36 @@ def test_a_head_sent_in_pieces_within_the_deadline_is_served(server: Server) -> 
         for piece in (b"GET /healthz HTTP/1.1\r\n", b"Host: x\r\n", b"Connection: close\r\n\r\n"):
             sock.sendall(piece)
         assert raw_status(sock.recv(4096)) == 200
+
+
+HEALTH = b"GET /healthz HTTP/1.1\r\nHost: x\r\n"
+FILLER = b"X-Filler: " + b"f" * 14_000 + b"\r\n"  # a head just under 16 KiB
+FORM = b"option=Emacs&message=" + b"m" * 50_000
+
+
+@pytest.mark.parametrize(
+    ("request_bytes", "statuses"),
+    [
+        pytest.param(HEALTH + FILLER + b"Connection: close\r\n\r\n", [200], id="head-near-limit"),
+        pytest.param(
+            b"POST /compare/vim-vs-emacs/feedback HTTP/1.1\r\nHost: x\r\n"
+            + FILLER
+            + b"Content-Type: application/x-www-form-urlencoded\r\n"
+            + f"Content-Length: {len(FORM)}\r\nConnection: close\r\n\r\n".encode()
+            + FORM,
+            [422],  # the body reached the form check in the same read as a near-limit head
+            id="big-head-and-body-in-one-send",
+        ),
+        pytest.param(
+            HEALTH + FILLER + b"\r\n" + HEALTH + FILLER + b"Connection: close\r\n\r\n",
+            [200, 200],
+            id="two-pipelined-near-limit",
+        ),
+    ],
+)
+def test_heads_within_the_limit_are_served_however_they_arrive(
+    server: Server, request_bytes: bytes, statuses: list[int]
+) -> None:
+    reply = raw_request(server.url, request_bytes)
+    answered = [int(code) for code in re.findall(rb"HTTP/1\.1 (\d{3}) ", reply)]
+    assert answered == statuses, reply[:300]
