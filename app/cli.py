@@ -50,6 +50,8 @@ def _serve(args: argparse.Namespace) -> int:
     except SecretKeyRequired as exc:
         print(f"nicepick serve: {exc}", file=sys.stderr)
         return 1
+    from app.web.server import uvicorn_options
+
     uvicorn.run(
         "app.main:app_from_environment",
         factory=True,
@@ -62,6 +64,8 @@ def _serve(args: argparse.Namespace) -> int:
         # Preview event streams stay open; do not let them hold a Ctrl-C for long.
         timeout_graceful_shutdown=2 if args.reload else None,
         server_header=False,
+        # h11 with a bounded head and a deadline for it (app/web/server.py says why).
+        **uvicorn_options(settings),
     )
     return 0
 

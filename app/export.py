@@ -214,7 +214,13 @@ class _Exporter:
     async def export(self, url: str, summary: ExportSummary, found: set[str]) -> None:
         status, headers, body = await self.fetch(url)
         if status in (301, 302, 307, 308):
-            summary.redirects.append((url, headers["location"]))
+            # The server's Location is absolute (the site URL); _redirects names our own pages
+            # by path, so the folder works on any host it is published to.
+            target = headers["location"]
+            site_url = self.app.state.site.settings.site_url
+            if target.startswith(site_url + "/"):
+                target = target[len(site_url) :]
+            summary.redirects.append((url, target))
             return
         if status != 200:
             summary.skipped.append((url, status))

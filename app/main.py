@@ -20,6 +20,7 @@ from app.surfaces import Surfaces
 from app.web import api, discovery, docs, health, pages, seo, twins
 from app.web import feedback as feedback_routes
 from app.web.loading import LoadingGate
+from app.web.redirects import trailing_slash_redirect
 from app.web.responses import HotPages, page
 from app.web.security import SecurityHeaders
 from app.web.seo import CanonicalHostMiddleware, should_redirect_hosts
@@ -63,6 +64,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
         # refuses: app/web/docs.py serves Swagger UI from our own origin instead.
         docs_url=None,
         redoc_url=None,
+        # Starlette's slash redirect is built from the Host header: ours is in http_error.
+        redirect_slashes=False,
     )
     app.state.site = site
     app.state.pages = renderer
@@ -73,10 +76,12 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
     app.add_middleware(HotPages, site=site)
     # Outside the hot path, which has no pages before the library is loaded anyway.
     app.add_middleware(LoadingGate, site=site)
-    app.add_middleware(SecurityHeaders, settings=settings)
     if should_redirect_hosts(settings.site_url, settings.redirect_host):
-        # Added last, so it is outermost: a request for a wrong host is answered before any work.
+        # Outside the app's work: a request for a wrong host is answered before any of it.
         app.add_middleware(CanonicalHostMiddleware, site_url=settings.site_url)
+    # Added last, so it is outermost: every answer gets the headers, the host redirect and
+    # the 500 for an unhandled exception included (see app/web/security.py).
+    app.add_middleware(SecurityHeaders, settings=settings)
     for router in (pages.router, health.router, discovery.router, seo.router, docs.router):
         _answer_head(router)
     app.include_router(twins.router)  # first: /compare/{slug} would take "x.json" as a slug
@@ -96,6 +101,10 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 404:
+            moved = trailing_slash_redirect(request, settings.site_url)
+            if moved is not None:
+                return moved
         if request.url.path.startswith("/api/") or request.url.path.endswith(".json"):
             # The API and the pages' JSON twins answer JSON, whatever the error: {"detail": ...}
             # as FastAPI documents it.

@@ -90,6 +90,18 @@ class Settings(BaseSettings):
         description="More content files than this: serve at once and parse them in the "
         "background (comparison pages are parsed on their first request meanwhile).",
     )
+    request_head_max_bytes: int = Field(
+        16 * 1024,
+        ge=1024,
+        description="Largest request line plus headers; larger heads are refused with 431 "
+        "while they arrive.",
+    )
+    request_head_timeout: float = Field(
+        20.0,
+        gt=0,
+        description="Seconds a connection may take to send a whole request head; slower "
+        "ones are closed.",
+    )
     drafts: bool = Field(False, description="Show drafts (preview only).")
     reload: bool = Field(False, description="Watch files and re-render on change.")
     outbox_poll_seconds: float = Field(30.0, gt=0)

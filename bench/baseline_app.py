@@ -11,6 +11,9 @@ import uvicorn
 from fastapi import FastAPI
 from fastapi.responses import Response
 
+from app.settings import Settings
+from app.web.server import uvicorn_options
+
 
 def make_app(size: int) -> FastAPI:
     body = (b"<!doctype html><title>x</title>" + b"x" * size)[:size]
@@ -38,6 +41,7 @@ def main() -> None:
         log_level=args.log_level,
         proxy_headers=False,
         server_header=False,
+        **uvicorn_options(Settings()),  # the same protocol and limits
     )
 
 

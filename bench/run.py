@@ -10,7 +10,7 @@
    constant bytes of the page's size (bench/baseline_app.py, same uvicorn settings), the
    comparison page, a gzip-accepting client, and a 304 conditional GET;
 5. static export of the N comparisons (pages/s), and Hugo on equivalent content when installed;
-6. the search and feedback benches of bench/ when present;
+6. the search, feedback and memory-limit benches of bench/ when present;
 then prints the table and appends it to bench/RESULTS.md with the date and the machine.
 """
 
@@ -322,6 +322,7 @@ def main() -> int:
         for module, extra_args in (
             ("search_bench", ["--n", str(args.n)]),
             ("feedback_latency", []),
+            ("memory_limits", []),
         ):
             output = run_extra(module, extra_args)
             if output:

@@ -117,7 +117,7 @@ def test_alias_answers_301_to_the_canonical_page(settings: Settings, write_conte
         for old in ("vi-vs-emacs", "editors"):
             response = client.get(f"/compare/{old}")
             assert response.status_code == 301
-            assert response.headers["location"] == "/compare/vim-vs-emacs"
+            assert response.headers["location"] == "https://nicepick.test/compare/vim-vs-emacs"
 
 
 def test_alias_of_a_draft_is_not_found(settings: Settings, write_content: Write) -> None:

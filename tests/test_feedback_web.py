@@ -108,7 +108,7 @@ def test_note_is_stored_then_mailed_once_with_headers_and_body(
 ) -> None:
     response = send(web, name="Ada Lovelace", email="ada@example.org")
     assert response.status_code == 303
-    assert response.headers["location"] == f"{PAGE}?thanks=1#feedback"
+    assert response.headers["location"] == f"https://nicepick.test{PAGE}?thanks=1#feedback"
     (note,) = feedback_of(web).store.notes()
     assert (note.reader_pick, note.our_pick, note.message) == ("Emacs", "Vim", MESSAGE)
     assert note.page_updated is not None and len(note.page_hash) >= 12

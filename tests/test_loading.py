@@ -92,7 +92,9 @@ def test_unknown_or_broken_slug_waits_and_gets_the_library_answer(
     client, release = held
     threading.Timer(0.3, release.set).start()
     assert client.get("/compare/broken").status_code == 404
-    assert client.get("/compare/emacs-vs-vim").headers["location"] == "/compare/vim-vs-emacs"
+    assert client.get("/compare/emacs-vs-vim").headers["location"] == (
+        "https://nicepick.test/compare/vim-vs-emacs"
+    )
 
 
 def test_a_loaded_library_is_left_out_of_garbage_collection_walks(

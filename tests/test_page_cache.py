@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 import random
+import tracemalloc
 
-from app.render import PageCache
+import pytest
+from fastapi.testclient import TestClient
+
+from app.cached_page import CachedPage
+from app.render import MISS_ENTRIES, PageCache
+from app.site import Site
+from app.web.responses import HOT_ENTRIES, HotPages
 
 
 def test_a_cached_page_is_rendered_once() -> None:
@@ -30,3 +37,90 @@ def test_least_recently_used_pages_go_when_the_budget_is_spent() -> None:
     assert cache.size_bytes <= 65_000
     assert cache.get_or_render("a", lambda: b"re-rendered") == page
     assert cache.get_or_render("b", lambda: b"re-rendered") == b"re-rendered"
+
+
+# --- misses: keys a client chooses never fill memory ------------------------------------------
+
+LONG = "a" * 8000
+
+# Every route that looks a page up by what the client typed; each miss gets a new key.
+MISSES = [
+    pytest.param("/option/{i}-" + LONG, id="option"),
+    pytest.param("/tag/{i}-" + LONG, id="tag"),
+    pytest.param("/category/{i}-" + LONG, id="category"),
+    pytest.param("/best/{i}-" + LONG, id="best"),
+    pytest.param("/compare/{i}-" + LONG, id="compare"),
+    pytest.param("/og/{i}-" + LONG + ".png", id="card"),
+    pytest.param("/?page={i}", id="index-page"),
+    pytest.param("/tag/editors?page={i}", id="listing-page"),
+    pytest.param("/category/dev-tools?page={i}", id="category-page"),
+    pytest.param("/sitemap-{i}.xml", id="sitemap-part"),
+    # Search answers 200 "nothing found"; its own result cache is bounded by count.
+    pytest.param("/search?q={i}+" + "word+" * 100, id="search"),
+]
+
+
+@pytest.mark.parametrize("template", MISSES)
+def test_unknown_urls_leave_no_client_key_in_the_page_cache(
+    client: TestClient, template: str
+) -> None:
+    site: Site = client.app.state.site  # type: ignore[attr-defined]
+    client.get("/")  # the 404 page and the home page are real pages: cache them first
+    client.get("/compare/no-such-page")
+    pages, size = len(site.cache), site.cache.size_bytes
+    expected = 200 if template.startswith("/search") else 404
+    for i in range(2, 302):
+        assert client.get(template.format(i=i)).status_code == expected
+    assert len(site.cache) == pages
+    assert site.cache.size_bytes == size
+    assert site.cache.misses <= MISS_ENTRIES
+
+
+def test_misses_are_kept_as_a_bounded_set_of_digests_and_not_rendered_twice() -> None:
+    cache = PageCache(max_misses=3)
+    calls: list[str] = []
+
+    def missing() -> bytes:
+        calls.append("render")
+        return b""
+
+    for slug in ("a", "b", "c", "a"):
+        assert not cache.get_or_render(("option", slug * 8000), missing)
+    assert calls == ["render"] * 3  # the repeated "a" cost nothing
+    for slug in ("d", "e"):
+        cache.get_or_render(("option", slug), missing)
+    assert cache.misses == 3 and len(cache) == 0 and cache.size_bytes == 0
+
+
+def test_the_byte_budget_counts_keys_and_bookkeeping_as_measured() -> None:
+    cache = PageCache(max_bytes=10**12)
+    count = 2_000
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for i in range(count):
+            key = ("option", f"{i}-" + "k" * 2000, 1, 7, 3)
+            cache.get_or_render(key, lambda: b"<p>a small page</p>")
+        measured = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    # Keys are most of these entries: an account without them would be ~10x too low.
+    assert 0.8 * measured <= cache.size_bytes <= 1.25 * measured
+
+
+def test_the_hot_path_map_stays_bounded(client: TestClient) -> None:
+    hot = find_hot_pages(client)
+    page = CachedPage.of(b"<p>x</p>")
+    for i in range(HOT_ENTRIES * 3):
+        hot._remember(f"/compare/page-{i}", page)
+    assert len(hot.pages) <= HOT_ENTRIES
+
+
+def find_hot_pages(client: TestClient) -> HotPages:
+    """The HotPages middleware of the client's app, from its built middleware stack."""
+    app = client.app
+    layer: object = app.middleware_stack  # type: ignore[attr-defined]
+    while layer is not None and not isinstance(layer, HotPages):
+        layer = getattr(layer, "app", None)
+    assert isinstance(layer, HotPages)
+    return layer

@@ -35,7 +35,7 @@ def test_comparison_page_shows_title_pick_and_both_options(client: TestClient) -
 def test_reversed_slug_redirects_to_canonical(client: TestClient) -> None:
     response = client.get("/compare/emacs-vs-vim")
     assert response.status_code == 301
-    assert response.headers["location"] == "/compare/vim-vs-emacs"
+    assert response.headers["location"] == "https://nicepick.test/compare/vim-vs-emacs"
 
 
 def test_unknown_page_gets_styled_404(client: TestClient) -> None:

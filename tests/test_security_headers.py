@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from bs4 import BeautifulSoup
 from fastapi.testclient import TestClient
+from jinja2 import TemplateSyntaxError
 
 from app.main import create_app
 from app.settings import Settings
@@ -125,3 +127,55 @@ def test_api_docs_load_only_our_own_files_and_the_schema_stays(client: TestClien
     assert client.get("/docs/assets/LICENSE").status_code == 404
     assert client.get("/redoc").status_code == 404
     assert client.get("/openapi.json").json()["info"]["title"] == "Nice Pick"
+
+
+# --- errors, wherever they are raised ------------------------------------------------------
+
+
+@pytest.fixture
+def broken_listing(settings: Settings, write_content: Callable[[str, str], Path]) -> Settings:
+    """Settings whose listing template no longer compiles: listings raise, other pages work."""
+    templates = settings.data_dir.parent / "templates"
+    shutil.copytree(settings.templates_dir, templates)
+    (templates / "listing.html").write_text("{% if %}", encoding="utf-8")
+    write_content("vim-vs-emacs.md", GOOD)
+    return settings.model_copy(update={"templates_dir": templates})
+
+
+# (method, path, Host header or None, status): answers made outside the routes' own pages.
+ERRORS = [
+    pytest.param("GET", "/tag/editors", None, 500, id="unhandled-exception"),
+    pytest.param("POST", "/", None, 405, id="method-not-allowed"),
+    pytest.param("GET", "/no/such/route", None, 404, id="router-404"),
+    pytest.param("GET", "/api/comparisons?page=0", None, 422, id="api-validation"),
+    pytest.param("GET", "/api/comparisons/nope", None, 404, id="api-404"),
+    pytest.param("GET", "/compare/vim-vs-emacs/", None, 301, id="trailing-slash"),
+    pytest.param("GET", "/compare/vim-vs-emacs", "www.nicepick.test", 301, id="host-redirect"),
+    pytest.param("GET", "/", "big", 431, id="oversized-head"),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "host", "status"), ERRORS)
+def test_errors_raised_outside_the_routes_carry_the_security_headers(
+    broken_listing: Settings, method: str, path: str, host: str | None, status: int
+) -> None:
+    settings = broken_listing.model_copy(update={"redirect_host": True})
+    headers = {"host": "nicepick.test" if host in (None, "big") else host}
+    if host == "big":
+        headers["x-big"] = "a" * 20_000
+    with TestClient(
+        create_app(settings), raise_server_exceptions=False, follow_redirects=False
+    ) as client:
+        response = client.request(method, path, headers=headers)
+    assert response.status_code == status
+    assert response.headers["content-security-policy"] == STRICT_CSP
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["x-frame-options"] == "DENY"
+    assert response.headers["strict-transport-security"].startswith("max-age=63072000")
+    names = [name.lower() for name, _ in response.headers.multi_items()]
+    assert names.count("content-security-policy") == 1
+
+
+def test_an_unhandled_exception_is_still_raised_to_the_server_log(broken_listing: Settings) -> None:
+    with TestClient(create_app(broken_listing)) as client, pytest.raises(TemplateSyntaxError):
+        client.get("/tag/editors")

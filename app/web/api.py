@@ -7,6 +7,7 @@ byte for byte its page's JSON twin, and a listed one is the summary every card u
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import Response
@@ -33,7 +34,6 @@ class ComparisonList(BaseModel):
 
 @router.get("/comparisons", response_model=ComparisonList)
 def list_comparisons(
-    request: Request,
     site: SiteDep,
     category: Annotated[str | None, Query(max_length=200, description="Category slug.")] = None,
     tag: Annotated[str | None, Query(max_length=200, description="Tag slug.")] = None,
@@ -53,8 +53,10 @@ def list_comparisons(
     url = site.settings.site_url
     following = None
     if found.has_next:
-        following = str(request.url.include_query_params(page=page + 1))
-        following = url + following[following.index("/api/") :]
+        # From the site URL and the parameters we know, never from request.url: its host is
+        # the client's Host header (which may itself contain "/api/").
+        known = [(name, value) for name, value in (("tag", tag), ("category", category)) if value]
+        following = f"{url}/api/comparisons?{urlencode([*known, ('page', page + 1)])}"
     return ComparisonList(items=[summary(c, url) for c in found.items], next=following)
 
 

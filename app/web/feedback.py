@@ -15,7 +15,7 @@ from typing import Annotated
 from urllib.parse import parse_qsl, urlsplit
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from app.feedback.form import FeedbackForm
@@ -24,6 +24,7 @@ from app.feedback.service import Feedback
 from app.web.client import client_address
 from app.web.deps import PagesDep, SiteDep
 from app.web.pages import NotFound
+from app.web.redirects import redirect
 from app.web.responses import page
 
 log = logging.getLogger(__name__)
@@ -170,4 +171,5 @@ async def post_feedback(
         response.headers["Retry-After"] = "30"
         return response
     # "stored" includes a resend of a form stored before: it gets the very same answer.
-    return RedirectResponse(f"/compare/{comparison.slug}?thanks=1#feedback", status_code=303)
+    target = f"/compare/{comparison.slug}?thanks=1#feedback"
+    return redirect(site.settings.site_url, target, status_code=303)

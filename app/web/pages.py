@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import FileResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, Response
 
 from app.discovery import page_number
 from app.web.deps import PagesDep, SiteDep
+from app.web.redirects import redirect
 from app.web.responses import HTML, page
 
 router = APIRouter()
@@ -44,7 +45,7 @@ def compare(request: Request, slug: str, site: SiteDep, pages: PagesDep) -> Resp
     if comparison is None or not site.is_visible(comparison):
         target = site.library.comparisons.get(canonical) if canonical else None
         if target is not None and site.is_visible(target):
-            return RedirectResponse(f"/compare/{target.slug}", status_code=301)
+            return redirect(site.settings.site_url, f"/compare/{target.slug}", status_code=301)
         if site.settings.reload:
             # Live preview: a file that stopped parsing shows why, never a stale page or a 404.
             from app.preview import broken_page

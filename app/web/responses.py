@@ -30,6 +30,11 @@ Header = tuple[bytes, bytes]
 # Where ``page`` leaves a page the hot path may remember for this request's path.
 _SCOPE_KEY = "nicepick.hot_page"
 HOT_SECONDS = 1.0  # how long the hot path trusts a page before asking the route again
+# Paths the hot path remembers at once. Entries outlive their second until a sweep, and each
+# holds its page even after the page cache dropped it, so the map is bounded by count: when
+# full, expired entries are swept (at most once per HOT_SECONDS) and, if it is still full, new
+# paths wait for the next sweep. Only paths a route answered 200 from the cache get in.
+HOT_ENTRIES = 1024
 
 
 @lru_cache(maxsize=8)
@@ -150,6 +155,7 @@ class HotPages:
         self.site = site
         self.pages: dict[str, tuple[float, CachedPage, str]] = {}  # path -> (until, page, type)
         self._version = -1
+        self._next_sweep = 0.0
         self.enabled = not site.settings.reload  # live preview favours freshness over speed
         settings = site.settings
         self._cache_control = cache_control(settings.cache_seconds, settings.cache_stale_seconds)
@@ -193,7 +199,18 @@ class HotPages:
             and version == self.site.library.version == self._version
             and not _has_cookie(scope["headers"])
         ):
-            self.pages[path] = (time.monotonic() + HOT_SECONDS, *learned)
+            self._remember(path, learned)
+
+    def _remember(self, path: str, learned: tuple[CachedPage, str]) -> None:
+        now = time.monotonic()
+        if len(self.pages) >= HOT_ENTRIES and path not in self.pages:
+            if now < self._next_sweep:
+                return
+            self._next_sweep = now + HOT_SECONDS
+            self.pages = {key: entry for key, entry in self.pages.items() if entry[0] > now}
+            if len(self.pages) >= HOT_ENTRIES:
+                return
+        self.pages[path] = (now + HOT_SECONDS, *learned)
 
 
 def _request_headers(headers: Iterable[Header]) -> tuple[str | None, str | None, bool]:

@@ -4,6 +4,12 @@ The header list is built once from settings when the app is created; each respon
 the ready-made byte pairs appended (a ``BaseHTTPMiddleware`` would cost a task and a queue per
 request). Targets Mozilla Observatory's A+ rules: a strict CSP with no ``unsafe-inline``,
 ``frame-ancestors 'none'``, nosniff, a referrer policy and HSTS on https sites.
+
+"Every response" includes errors raised outside the routes: Starlette answers an unhandled
+exception from its ``ServerErrorMiddleware``, which sits outside every middleware we add, so
+this middleware answers the 500 itself when nothing was sent yet (then lets the exception go
+on, to be logged). The protocol's own refusals (a malformed or oversized head) get the same
+headers in ``app.web.server``.
 """
 
 from __future__ import annotations
@@ -15,10 +21,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from app.settings import Settings
 
 Header = tuple[bytes, bytes]
-
-# uvicorn's httptools parser accepts request headers of any size (8 MB were seen to pass), so
-# the app refuses large ones itself; 16 KiB matches h11's limit and nginx's default buffers.
-MAX_REQUEST_HEADER_BYTES = 16 * 1024
 
 # Features no page of ours uses; denying them limits what injected content could ask for.
 _PERMISSIONS = (
@@ -78,6 +80,9 @@ class SecurityHeaders:
         self.app = app
         self.headers = security_headers(settings)
         self.names = frozenset(name for name, _ in self.headers)
+        # ``nicepick serve`` refuses larger heads in the protocol already, while they arrive
+        # (app/web/server.py); this check is for any other ASGI server the app may run under.
+        self.max_head_bytes = settings.request_head_max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -85,12 +90,15 @@ class SecurityHeaders:
             return
         size = len(scope.get("raw_path") or b"") + len(scope.get("query_string") or b"")
         size += sum(len(name) + len(value) + 4 for name, value in scope["headers"])
-        if size > MAX_REQUEST_HEADER_BYTES:
+        if size > self.max_head_bytes:
             await self._too_large(send)
             return
+        started = False
 
         async def send_with_headers(message: Message) -> None:
+            nonlocal started
             if message["type"] == "http.response.start":
+                started = True
                 existing = list(message.get("headers", ()))
                 # A route that sets one of these on purpose keeps its own value.
                 present = {name.lower() for name, _ in existing} & self.names
@@ -101,15 +109,23 @@ class SecurityHeaders:
                 message["headers"] = existing + extra
             await send(message)
 
-        await self.app(scope, receive, send_with_headers)
+        try:
+            await self.app(scope, receive, send_with_headers)
+        except Exception:
+            if not started:
+                # Starlette's own 500 would go out without our headers (see the docstring).
+                await self._plain(send, 500, b"Internal server error.\n")
+            raise
 
     async def _too_large(self, send: Send) -> None:
-        body = b"Request headers too large.\n"
+        await self._plain(send, 431, b"Request headers too large.\n")
+
+    async def _plain(self, send: Send, status: int, body: bytes) -> None:
         headers = [
             (b"content-type", b"text/plain; charset=utf-8"),
             (b"content-length", str(len(body)).encode()),
             (b"connection", b"close"),
             *self.headers,
         ]
-        await send({"type": "http.response.start", "status": 431, "headers": headers})
+        await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})

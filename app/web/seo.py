@@ -12,6 +12,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.web.deps import SurfacesDep
 from app.web.pages import NotFound
+from app.web.redirects import is_local_site
 
 router = APIRouter()
 
@@ -50,20 +51,21 @@ def card(slug: str, surfaces: SurfacesDep) -> Response:
     return Response(body, media_type="image/png", headers={"Cache-Control": "public, max-age=3600"})
 
 
-_LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1", "[::1]"}
+# Probes answer on any host: load balancers ask by IP address, and compose's health check
+# asks 127.0.0.1 inside the container; a redirect would have them probe the public site.
+HEALTH_PATHS = frozenset({"/healthz", "/readyz"})
 
 
 def should_redirect_hosts(site_url: str, enabled: bool) -> bool:
     """On unless disabled, or the site URL is a local address (development: any host works)."""
-    host = urlsplit(site_url).hostname or ""
-    return enabled and host not in _LOCAL_HOSTS
+    return enabled and not is_local_site(site_url)
 
 
 class CanonicalHostMiddleware:
     """301 a request for another host name (``www.``, an old domain) to the site URL's host.
 
-    Pure ASGI so it runs before routing and costs one header lookup per request. ``/healthz``
-    is exempt: load balancers probe it by IP address.
+    Pure ASGI so it runs before routing and costs one header lookup per request. The health
+    endpoints are exempt (``HEALTH_PATHS``).
     """
 
     def __init__(self, app: ASGIApp, *, site_url: str) -> None:
@@ -73,7 +75,7 @@ class CanonicalHostMiddleware:
         self.host = parts.netloc.lower()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] == "/healthz":
+        if scope["type"] != "http" or scope["path"] in HEALTH_PATHS:
             await self.app(scope, receive, send)
             return
         host = Headers(scope=scope).get("host", "").lower()

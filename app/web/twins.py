@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 
 from app.pages.base import ErrorOut
 from app.pages.best import BestJson
@@ -21,6 +21,7 @@ from app.pages.listing import ListingJson
 from app.pages.option import OptionJson
 from app.pages.search import SearchJson
 from app.web.deps import PagesDep, SiteDep
+from app.web.redirects import redirect
 from app.web.responses import JSON, page
 
 router = APIRouter(tags=["pages"])
@@ -57,7 +58,7 @@ def comparison(request: Request, slug: str, site: SiteDep, pages: PagesDep) -> R
     if found is None or not site.is_visible(found):
         target = site.library.comparisons.get(canonical) if canonical else None
         if target is not None and site.is_visible(target):
-            return RedirectResponse(f"/compare/{target.slug}.json", status_code=301)
+            return redirect(site.settings.site_url, f"/compare/{target.slug}.json", status_code=301)
         raise _missing(slug)
     return page(request, pages.comparison(found, "json"), media_type=JSON)
 
