@@ -28,7 +28,7 @@ from tests.smtp import SmtpServer
 
 PAGE = "/compare/vim-vs-emacs"
 POST = f"{PAGE}/feedback"
-THANKS = f"{PAGE}?thanks=1#feedback"
+THANKS = f"https://nicepick.test{PAGE}?thanks=1#feedback"  # built from the site URL
 MESSAGE = "Emacs has Org mode, and nothing in Vim comes close."
 
 
