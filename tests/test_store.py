@@ -232,7 +232,12 @@ def test_serve_upgrades_sqlite_but_refuses_an_old_postgresql_schema(
 
 def test_db_commands_and_serve_refusal_on_postgresql(pg_url: str, tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("NICEPICK_")}
-    env.update(NICEPICK_DATABASE_URL=pg_url, NICEPICK_DATA_DIR=str(tmp_path))
+    (tmp_path / "content").mkdir()  # serve refuses a missing content folder before anything
+    env.update(
+        NICEPICK_DATABASE_URL=pg_url,
+        NICEPICK_DATA_DIR=str(tmp_path),
+        NICEPICK_CONTENT_DIR=str(tmp_path / "content"),
+    )
 
     def nicepick(*args: str) -> subprocess.CompletedProcess[str]:
         command = [sys.executable, "-m", "app", *args]
