@@ -27,8 +27,8 @@ from app.content.library import (
     top_level_files,
 )
 from app.content.model import Comparison
-from app.render import PageCache, build_environment
-from app.search import Searcher
+from app.render.markup import PageCache, build_environment
+from app.search.index import Searcher
 from app.settings import Settings
 
 log = logging.getLogger(__name__)

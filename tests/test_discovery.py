@@ -10,8 +10,8 @@ from bs4 import BeautifulSoup
 from fastapi.testclient import TestClient
 
 from app.content.library import Library
-from app.discovery import leaderboard, option_page, page_number, paginate, related
 from app.main import create_app
+from app.pages.navigation import leaderboard, option_page, page_number, paginate, related
 from tests.discovery_content import site_settings, standard_library, write
 
 

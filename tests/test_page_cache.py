@@ -8,8 +8,8 @@ import tracemalloc
 import pytest
 from fastapi.testclient import TestClient
 
-from app.cached_page import CachedPage
-from app.render import MISS_ENTRIES, PageCache
+from app.render.cached_page import CachedPage
+from app.render.markup import MISS_ENTRIES, PageCache
 from app.site import Site
 from app.web.responses import HOT_ENTRIES, HotPages
 

@@ -14,8 +14,8 @@ from bs4 import BeautifulSoup
 
 from app.content import parse as parse_module
 from app.content.library import Library
-from app.preview import Watcher
 from app.site import Site
+from app.web.preview import Watcher
 from tests.conftest import GOOD
 from tests.live import eventually, live_server, server_env
 

@@ -10,9 +10,9 @@ from pathlib import Path
 import brotli
 from fastapi.testclient import TestClient
 
-from app.cached_page import CachedPage
 from app.main import create_app
 from app.pages.renderer import PageRenderer
+from app.render.cached_page import CachedPage
 from app.settings import Settings
 from app.web.responses import choose_encoding, etag_matches
 from tests.conftest import GOOD, ROOT

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 
 from app.content.library import Library
 from app.main import create_app
-from app.search import (
+from app.search.index import (
     MAX_QUERY_CHARS,
     SearchIndex,
     match_expression,

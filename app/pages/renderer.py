@@ -13,9 +13,9 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from app.content.model import Comparison
-from app.discovery import PER_PAGE, RelatedIndex, popular_categories
 from app.pages import best, comparison, errors, home, listing, option, search
 from app.pages.base import PageContext, render_html, render_json
+from app.pages.navigation import PER_PAGE, RelatedIndex, popular_categories
 from app.site import Site
 
 if TYPE_CHECKING:

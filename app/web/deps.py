@@ -14,7 +14,7 @@ from fastapi import Depends, Request
 from app.pages.renderer import PageRenderer
 from app.settings import Settings
 from app.site import Site
-from app.surfaces import Surfaces
+from app.surfaces.service import Surfaces
 
 
 async def get_site(request: Request) -> Site:

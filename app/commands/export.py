@@ -37,9 +37,9 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 from fastapi.testclient import TestClient
 from starlette.datastructures import Headers
 
-from app.cached_page import brotli_bytes, gzip_bytes
 from app.content.library import Library
-from app.discovery import PER_PAGE
+from app.pages.navigation import PER_PAGE
+from app.render.cached_page import brotli_bytes, gzip_bytes
 from app.settings import Settings
 
 if TYPE_CHECKING:

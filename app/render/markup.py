@@ -23,10 +23,10 @@ import nh3
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
-from app import template_cache
-from app.cached_page import CachedPage
 from app.content.markdown_limits import MAX_NESTING, MAX_PART_CHARS, scan_budget, too_deep
 from app.content.model import Comparison, slugify
+from app.render import template_cache
+from app.render.cached_page import CachedPage
 
 _ALLOWED_TAGS = {
     "a", "abbr", "b", "blockquote", "br", "code", "del", "em", "h3", "h4", "h5", "h6", "hr",
@@ -160,7 +160,7 @@ def build_environment(
     templates_dir: Path, *, auto_reload: bool, bytecode_dir: Path | None = None
 ) -> Environment:
     """Our templates' environment; with ``bytecode_dir``, compiled templates are kept there
-    between starts (``app.template_cache``)."""
+    between starts (``app.render.template_cache``)."""
     env = Environment(
         loader=FileSystemLoader(str(templates_dir)),
         autoescape=select_autoescape(default=True, default_for_string=True),

@@ -18,8 +18,8 @@ from xml.etree import ElementTree as ET
 from markupsafe import Markup
 
 from app.content.model import Comparison, Option
-from app.discovery import leaderboard
-from app.render import markdown_to_html
+from app.pages.navigation import leaderboard
+from app.render.markup import markdown_to_html
 
 SITEMAP_LIMIT = 50_000  # URLs per sitemap file, the protocol's maximum
 FEED_SIZE = 50
