@@ -27,7 +27,8 @@ from app.content.library import (
     top_level_files,
 )
 from app.content.model import Comparison
-from app.render.markup import PageCache, build_environment
+from app.render.jinja import build_environment
+from app.render.page_cache import PageCache
 from app.search.index import Searcher
 from app.settings import Settings
 

@@ -277,7 +277,7 @@ FULL_DISK_CASES = [
     ),
     (
         "template-cache",
-        "from app.render.markup import build_environment\nfrom tests.conftest import ROOT\n"
+        "from app.render.jinja import build_environment\nfrom tests.conftest import ROOT\n"
         "env = build_environment(ROOT / 'templates', auto_reload=False, "
         "bytecode_dir=data / 'template-cache')",
         "env.get_template('404.html')",

@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.render.cached_page import CachedPage
-from app.render.markup import MISS_ENTRIES, PageCache
+from app.render.page_cache import MISS_ENTRIES, PageCache
 from app.site import Site
 from app.web.responses import HOT_ENTRIES, HotPages
 

@@ -15,14 +15,8 @@ from fastapi.testclient import TestClient
 from PIL import Image
 
 from app.main import create_app
-from app.surfaces.feeds import (
-    SitemapEntry,
-    atom_feed,
-    chunk,
-    script_json,
-    sitemap_index_xml,
-    sitemap_xml,
-)
+from app.pages.json_ld import script_json
+from app.surfaces.feeds import SitemapEntry, atom_feed, chunk, sitemap_index_xml, sitemap_xml
 from tests.discovery_content import HIDDEN, PUBLISHED, site_settings, standard_library, write
 
 SM = "{http://www.sitemaps.org/schemas/sitemap/0.9}"

@@ -9,7 +9,7 @@ import pytest
 from jinja2 import Environment
 from jinja2.bccache import bc_magic
 
-from app.render.markup import build_environment
+from app.render.jinja import build_environment
 from app.render.template_cache import compile_fingerprint
 
 

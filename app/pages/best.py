@@ -11,8 +11,8 @@ from pydantic import BaseModel, Field
 
 from app.content.model import Comparison
 from app.pages.base import twin_path
+from app.pages.json_ld import category_json_ld, script_json
 from app.pages.navigation import Leaderboard, leaderboard
-from app.surfaces.feeds import category_json_ld, script_json
 
 
 @dataclass(frozen=True, slots=True)
