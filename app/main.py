@@ -18,9 +18,12 @@ from app.site import Clock, Site, utc_now
 from app.surfaces.service import Surfaces
 from app.web import api, discovery, docs, health, machines, notes, pages, twins
 from app.web.loading import LoadingGate
-from app.web.machines import CanonicalHostMiddleware, should_redirect_hosts
 from app.web.preview import Preview
-from app.web.redirects import trailing_slash_redirect
+from app.web.redirects import (
+    CanonicalHostMiddleware,
+    should_redirect_hosts,
+    trailing_slash_redirect,
+)
 from app.web.responses import HotPages, page
 from app.web.security import SecurityHeaders
 

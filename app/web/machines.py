@@ -1,18 +1,12 @@
-"""Machine-read routes (sitemap, robots.txt, Atom feed, social cards) and the canonical-host
-redirect that keeps one URL per page."""
+"""Machine-read routes: sitemap, robots.txt, Atom feed and social cards."""
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from fastapi import APIRouter
 from fastapi.responses import Response
-from starlette.datastructures import Headers
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.web.deps import SurfacesDep
 from app.web.pages import NotFound
-from app.web.redirects import is_local_site
 
 router = APIRouter()
 
@@ -49,44 +43,3 @@ def card(slug: str, surfaces: SurfacesDep) -> Response:
     if body is None:
         raise NotFound(slug)
     return Response(body, media_type="image/png", headers={"Cache-Control": "public, max-age=3600"})
-
-
-# Probes answer on any host: load balancers ask by IP address, and compose's health check
-# asks 127.0.0.1 inside the container; a redirect would have them probe the public site.
-HEALTH_PATHS = frozenset({"/healthz", "/readyz"})
-
-
-def should_redirect_hosts(site_url: str, enabled: bool) -> bool:
-    """On unless disabled, or the site URL is a local address (development: any host works)."""
-    return enabled and not is_local_site(site_url)
-
-
-class CanonicalHostMiddleware:
-    """301 a request for another host name (``www.``, an old domain) to the site URL's host.
-
-    Pure ASGI so it runs before routing and costs one header lookup per request. The health
-    endpoints are exempt (``HEALTH_PATHS``).
-    """
-
-    def __init__(self, app: ASGIApp, *, site_url: str) -> None:
-        self.app = app
-        parts = urlsplit(site_url)
-        self.origin = f"{parts.scheme}://{parts.netloc}"
-        self.host = parts.netloc.lower()
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in HEALTH_PATHS:
-            await self.app(scope, receive, send)
-            return
-        host = Headers(scope=scope).get("host", "").lower()
-        if host == self.host or not host:
-            await self.app(scope, receive, send)
-            return
-        # raw_path keeps the request's own percent-encoding; never echo the bad host back.
-        path = scope.get("raw_path") or scope["path"].encode("utf-8")
-        query = scope.get("query_string", b"")
-        location = (
-            self.origin + path.decode("latin-1") + ("?" + query.decode("latin-1") if query else "")
-        )
-        response = Response(status_code=301, headers={"Location": location})
-        await response(scope, receive, send)

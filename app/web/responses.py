@@ -22,6 +22,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.render.cached_page import CachedPage
 from app.site import Site
+from app.web.deps import settings_of
 
 HTML = "text/html; charset=utf-8"
 JSON = "application/json"
@@ -121,7 +122,7 @@ def page(
     as they are."""
     if not isinstance(body, CachedPage):
         return Response(content=body, status_code=status_code, media_type=media_type)
-    settings = request.app.state.site.settings
+    settings = settings_of(request)
     status, headers, content = cached_answer(
         body,
         status_code=status_code,
