@@ -181,6 +181,11 @@ class PageRenderer:
 
         return self._cached(("404",), build, fmt) or b""
 
+    def broken_file(self, slug: str) -> bytes | None:
+        """Live preview: the page of a file that stopped parsing, never cached, else None."""
+        context = errors.broken_file(self.site.library, slug)
+        return None if context is None else render_html(self.site.env, context)
+
     def error(self, status: int, message: str, fmt: Format = "html") -> bytes:
         return self.render(errors.error(status, message), fmt)
 
