@@ -4,7 +4,7 @@ The only reader of ``app.state``: ``app/main.py`` fills it, routes and responses
 
 Each is ``async def`` although it only reads ``app.state``: FastAPI runs a plain ``def``
 dependency in a worker thread, one thread hop per dependency per request (figures in
-``bench/RESULTS.md``, "Feedback POST latency").
+``bench/RESULTS.md``, "Figures behind design choices").
 """
 
 from __future__ import annotations
