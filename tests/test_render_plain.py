@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -16,7 +18,7 @@ ALPHABET = "abcXYZ019 ,.;:'\"?%/()=+-*_`[]!<>&#|~\\\n\t"
 def parsed(source: str, *, inline: bool) -> str:
     """What the Markdown parser itself renders (the shortcut switched off)."""
     original = markup._PLAIN
-    markup._PLAIN = markup.re.compile(r"(?!)")  # matches nothing
+    markup._PLAIN = re.compile(r"(?!)")  # matches nothing
     try:
         return str(markdown_to_html(source, inline=inline))
     finally:
