@@ -14,6 +14,9 @@ Layout, for any static host and the nginx config in ``docs/nginx-export.conf``:
 files with an extension keep their path. Text files get ``.gz`` and ``.br`` siblings for
 ``gzip_static``/``brotli_static``. Alias redirects go to ``_redirects`` (``from to 301``
 lines, the format Netlify and Cloudflare Pages read; nginx users turn them into ``return``).
+
+Over 400 lines on purpose: URL discovery, the file layout and the process split are one
+walk over one app; apart, each would need the others' state passed back and forth.
 """
 
 from __future__ import annotations
