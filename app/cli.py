@@ -93,7 +93,7 @@ def _content_dir(args: argparse.Namespace) -> Path:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from app.content.check import check, format_report
+    from app.commands.check import check, format_report
 
     report = check(_content_dir(args))
     print(format_report(report, args.format))
@@ -101,7 +101,7 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _build(args: argparse.Namespace) -> int:
-    from app.export import export_site, stderr_progress
+    from app.commands.export import export_site, stderr_progress
     from app.settings import Settings
 
     overrides: dict[str, object] = {}
@@ -128,7 +128,7 @@ def _build(args: argparse.Namespace) -> int:
 
 
 def _new(args: argparse.Namespace) -> int:
-    from app.content.scaffold import ScaffoldError, scaffold
+    from app.commands.scaffold import ScaffoldError, scaffold
 
     try:
         path = scaffold(args.title, _content_dir(args), category=args.category)

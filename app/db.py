@@ -180,10 +180,6 @@ class Database:
         call = functools.partial(fn, *args, **kwargs)
         return await anyio.to_thread.run_sync(call, limiter=self._limiter)
 
-    def ping(self) -> None:
-        with self.engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-
     def schema_status(self) -> SchemaStatus:
         return schema_status(self.engine)
 
@@ -205,9 +201,6 @@ class Database:
         if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
             return None
         return Path(url.database).parent
-
-    def upgrade(self) -> SchemaStatus:
-        return upgrade(self.engine)
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -13,17 +13,19 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.feedback.service import Feedback
 from app.pages.renderer import PageRenderer
-from app.preview import Preview
 from app.settings import Settings
 from app.site import Clock, Site, utc_now
-from app.surfaces import Surfaces
-from app.web import api, discovery, docs, health, pages, seo, twins
-from app.web import feedback as feedback_routes
+from app.surfaces.service import Surfaces
+from app.web import api, discovery, docs, health, machines, notes, pages, twins
 from app.web.loading import LoadingGate
-from app.web.redirects import trailing_slash_redirect
+from app.web.preview import Preview
+from app.web.redirects import (
+    CanonicalHostMiddleware,
+    should_redirect_hosts,
+    trailing_slash_redirect,
+)
 from app.web.responses import HotPages, page
 from app.web.security import SecurityHeaders
-from app.web.seo import CanonicalHostMiddleware, should_redirect_hosts
 
 log = logging.getLogger(__name__)
 
@@ -82,16 +84,16 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
     # Added last, so it is outermost: every answer gets the headers, the host redirect and
     # the 500 for an unhandled exception included (see app/web/security.py).
     app.add_middleware(SecurityHeaders, settings=settings)
-    for router in (pages.router, health.router, discovery.router, seo.router, docs.router):
+    for router in (pages.router, health.router, discovery.router, machines.router, docs.router):
         _answer_head(router)
     app.include_router(twins.router)  # first: /compare/{slug} would take "x.json" as a slug
     app.include_router(pages.router)
     app.include_router(health.router)
     app.include_router(discovery.router)
-    app.include_router(seo.router)
+    app.include_router(machines.router)
     app.include_router(api.router)
     app.include_router(docs.router)
-    app.include_router(feedback_routes.router)
+    app.include_router(notes.router)
     if preview is not None:
         app.include_router(preview.router)
 

@@ -27,8 +27,10 @@ from app.content.library import (
     top_level_files,
 )
 from app.content.model import Comparison
-from app.render import PageCache, build_environment
-from app.search import Searcher
+from app.content.watch import Changes
+from app.render.jinja import build_environment
+from app.render.page_cache import PageCache
+from app.search.index import Searcher
 from app.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -193,6 +195,24 @@ class Site:
     def is_visible(self, comparison: Comparison) -> bool:
         """Whether one comparison may be shown now (the same rule as ``visible``)."""
         return self.settings.drafts or comparison.is_public(self.now())
+
+    def apply_changes(self, changes: Changes) -> None:
+        """What the live preview's watcher found: re-read it, and let no page serve it stale.
+
+        A changed content file is re-parsed alone (``Library.reload_file``), which bumps the
+        library version so every cached page misses; a template change clears the page cache
+        (Jinja's ``auto_reload`` re-reads the template); a static change drops fingerprints.
+        """
+        for path in sorted(changes.content):
+            problems = self.library.reload_file(path)
+            errors = sum(1 for p in problems if p.severity == "error")
+            log.info("live preview: reloaded %s (%d errors)", path, errors)
+        if changes.templates:
+            self.cache.clear()
+            log.info("live preview: templates changed")
+        if changes.static:
+            self.assets_changed()
+            log.info("live preview: static files changed")
 
     def assets_changed(self) -> None:
         """A static file changed: new fingerprints, and no cached page keeps the old URLs."""

@@ -141,7 +141,7 @@ def report(label: str, samples: list[float]) -> None:
 def run(corpus: str, n: int, count: int) -> None:
     """Generate one corpus, then time the index alone (cold and cached) and the whole request."""
     from app.content.library import Library
-    from app.search import SearchIndex
+    from app.search.index import SearchIndex
 
     rng = random.Random(5)
     vocabulary = Words(corpus)

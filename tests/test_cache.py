@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 from app.content.cache import ParseCache
 from app.content.library import Library
-from tests.conftest import GOOD, comparison_text
+from tests.conftest import GOOD, ROOT, comparison_text
 
 
 def write(folder: Path, name: str, text: str) -> Path:
@@ -95,3 +97,17 @@ def test_deleted_files_leave_the_cache(tmp_path: Path) -> None:
         "vim-vs-emacs.md",
         "nano-vs-micro.md",
     }
+
+
+def test_importing_the_parse_cache_reads_no_source_file() -> None:
+    # A fresh interpreter: this one has imported the module (and maybe used it) already.
+    script = (
+        "from app.content import cache\n"
+        "print(cache.code_version.cache_info().currsize)\n"
+        "cache.code_version()\n"
+        "print(cache.code_version.cache_info().currsize)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert done.stdout.split() == ["0", "1"]

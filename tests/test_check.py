@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from app.cli import main
-from app.content.check import check, format_report
+from app.commands.check import check, format_report
 
 ROOT = Path(__file__).resolve().parent.parent
 BROKEN = Path("tests/fixtures/broken")  # relative: messages name files as editors see them

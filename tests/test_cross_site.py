@@ -19,7 +19,7 @@ from fastapi.testclient import TestClient
 from app.feedback.service import Feedback
 from app.main import create_app
 from app.settings import Settings
-from app.web.feedback import CROSS_SITE_MESSAGE, origin_of
+from app.web.notes import CROSS_SITE_MESSAGE, origin_of
 from tests.conftest import GOOD, ROOT
 
 SLUG = "vim-vs-emacs"

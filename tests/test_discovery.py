@@ -10,9 +10,10 @@ from bs4 import BeautifulSoup
 from fastapi.testclient import TestClient
 
 from app.content.library import Library
-from app.discovery import leaderboard, option_page, page_number, paginate, related
 from app.main import create_app
+from app.pages.navigation import leaderboard, option_page, page_number, paginate, related
 from tests.discovery_content import site_settings, standard_library, write
+from tests.soup import attr, text
 
 
 @pytest.fixture(scope="module")
@@ -68,10 +69,10 @@ def test_comparison_page_links_related_and_option_pages(client: TestClient) -> N
 
 def test_option_page_lists_comparisons_and_wins(client: TestClient) -> None:
     soup = soup_of(client, "/option/caddy")
-    assert soup.h1.get_text() == "Caddy"
+    assert text(soup, "h1") == "Caddy"
     links = {a["href"] for a in soup.select(".card-list a")}
     assert links == {"/compare/nginx-vs-caddy", "/compare/lighttpd-vs-caddy"}
-    assert soup.select_one(".win-count").get_text() == "2"
+    assert text(soup, ".win-count") == "2"
     nginx = soup_of(client, "/option/nginx")
     # The draft and the future page, both picking against Nginx, count for nothing.
     assert {a["href"] for a in nginx.select(".card-list a")} == {
@@ -79,7 +80,7 @@ def test_option_page_lists_comparisons_and_wins(client: TestClient) -> None:
         "/compare/nginx-vs-apache",
         "/compare/nginx-vs-haproxy",
     }
-    assert nginx.select_one(".win-count").get_text() == "2"
+    assert text(nginx, ".win-count") == "2"
 
 
 def test_unknown_or_hidden_option_is_404(client: TestClient) -> None:
@@ -108,19 +109,19 @@ def test_best_ranks_options_by_wins(client: TestClient, library: Library) -> Non
         [cell.get_text() for cell in tr.find_all(["td", "th"])] for tr in soup.select("tbody tr")
     ]
     assert rows[0] == ["1", "Caddy", "2", "2"]
-    assert soup.select_one("tbody a")["href"] == "/option/caddy"
+    assert attr(soup, "tbody a", "href") == "/option/caddy"
     assert client.get("/best/nope").status_code == 404
 
 
 def test_category_listing_paginates(client: TestClient) -> None:
     first = soup_of(client, "/category/gizmos")
     assert len(first.select(".card-list > li")) == 24
-    assert first.find("link", rel="next")["href"] == "/category/gizmos?page=2"
-    assert first.select_one("nav.pager a[rel=next]")["href"] == "/category/gizmos?page=2"
+    assert attr(first, "link[rel=next]", "href") == "/category/gizmos?page=2"
+    assert attr(first, "nav.pager a[rel=next]", "href") == "/category/gizmos?page=2"
     second = soup_of(client, "/category/gizmos?page=2")
     assert len(second.select(".card-list > li")) == 6
-    assert second.find("link", rel="prev")["href"] == "/category/gizmos"
-    assert second.find("link", rel="canonical")["href"].endswith("/category/gizmos?page=2")
+    assert attr(second, "link[rel=prev]", "href") == "/category/gizmos"
+    assert attr(second, "link[rel=canonical]", "href").endswith("/category/gizmos?page=2")
     first_slugs = {a["href"] for a in first.select(".card-list a")}
     second_slugs = {a["href"] for a in second.select(".card-list a")}
     assert not first_slugs & second_slugs and len(first_slugs | second_slugs) == 30

@@ -24,15 +24,15 @@ from fastapi.testclient import TestClient
 from PIL import Image
 
 from app.cli import main
-from app.content.check import check
+from app.commands.check import check
 from app.content.library import ContentFolderMissing, Library
 from app.content.model import Comparison
 from app.content.parse import parse_text
 from app.main import create_app
-from app.og import draw_card
-from app.render import markdown_to_html
-from app.seo import atom_feed
+from app.render.markup import markdown_to_html
 from app.settings import Settings
+from app.surfaces.cards import draw_card
+from app.surfaces.feeds import atom_feed
 from tests.conftest import GOOD, ROOT, comparison_text
 
 NOTICE = "This part could not be shown"
@@ -261,7 +261,7 @@ resource.setrlimit(resource.RLIMIT_FSIZE, (0, resource.RLIM_INFINITY))
 FULL_DISK_CASES = [
     (
         "social-card",
-        "from app.og import CardCache\nfrom app.content.parse import parse_text\n"
+        "from app.surfaces.cards import CardCache\nfrom app.content.parse import parse_text\n"
         "from tests.conftest import GOOD\n"
         "c, _ = parse_text(GOOD, path='f.md', slug='vim-vs-emacs')\n"
         "cards = CardCache(data / 'og', site_name='Nice Pick')\n(data / 'og').mkdir()",
@@ -277,7 +277,7 @@ FULL_DISK_CASES = [
     ),
     (
         "template-cache",
-        "from app.render import build_environment\nfrom tests.conftest import ROOT\n"
+        "from app.render.jinja import build_environment\nfrom tests.conftest import ROOT\n"
         "env = build_environment(ROOT / 'templates', auto_reload=False, "
         "bytecode_dir=data / 'template-cache')",
         "env.get_template('404.html')",

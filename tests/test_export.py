@@ -13,7 +13,7 @@ from bs4 import BeautifulSoup
 from fastapi.testclient import TestClient
 
 from app.cli import main
-from app.export import ExportSummary, export_site, output_path
+from app.commands.export import ExportSummary, export_site, output_path
 from app.main import create_app
 from app.settings import Settings
 from tests.conftest import GOOD, comparison_text

@@ -19,6 +19,7 @@ from app.main import create_app
 from app.settings import Settings
 from app.site import Site
 from tests.conftest import GOOD, comparison_text
+from tests.soup import text
 
 PYTHON = (
     comparison_text(
@@ -63,7 +64,7 @@ def test_comparison_page_is_served_from_its_file_before_the_library_is_loaded(
     assert early.status_code == 200
     assert early.headers["cache-control"] == "no-store"
     assert "etag" not in early.headers
-    assert BeautifulSoup(early.text, "html.parser").h1.get_text(strip=True) == "Vim vs Emacs"
+    assert text(BeautifulSoup(early.text, "html.parser"), "h1").strip() == "Vim vs Emacs"
     release.set()
     client.app.state.site.loaded.wait(10)  # type: ignore[attr-defined]
     full = client.get("/compare/vim-vs-emacs")

@@ -8,8 +8,8 @@ import tracemalloc
 import pytest
 from fastapi.testclient import TestClient
 
-from app.cached_page import CachedPage
-from app.render import MISS_ENTRIES, PageCache
+from app.render.cached_page import CachedPage
+from app.render.page_cache import MISS_ENTRIES, PageCache
 from app.site import Site
 from app.web.responses import HOT_ENTRIES, HotPages
 
@@ -112,7 +112,7 @@ def test_the_hot_path_map_stays_bounded(client: TestClient) -> None:
     hot = find_hot_pages(client)
     page = CachedPage.of(b"<p>x</p>")
     for i in range(HOT_ENTRIES * 3):
-        hot._remember(f"/compare/page-{i}", page)
+        hot._remember(f"/compare/page-{i}", (page, "text/html; charset=utf-8"))
     assert len(hot.pages) <= HOT_ENTRIES
 
 

@@ -14,7 +14,7 @@ from bs4 import BeautifulSoup
 
 from app.content import parse as parse_module
 from app.content.library import Library
-from app.preview import Watcher
+from app.content.watch import Watcher
 from app.site import Site
 from tests.conftest import GOOD
 from tests.live import eventually, live_server, server_env
@@ -144,7 +144,13 @@ def test_watcher_applies_content_template_and_static_changes(
     tmp_path: Path, settings_factory: Callable[[Path], Site]
 ) -> None:
     site = settings_factory(tmp_path)
-    watcher = Watcher(site)
+    settings = site.settings
+    watcher = Watcher(
+        content_dir=settings.content_dir,
+        templates_dir=settings.templates_dir,
+        static_dir=settings.static_dir,
+        apply=site.apply_changes,
+    )
     watcher.start()
     watcher.stop()  # snapshots taken; drive polls by hand
     version = site.library.version

@@ -28,7 +28,7 @@ def renderer() -> PageRenderer:
     """Built on first use, in a folder of its own (hypothesis runs many examples per test)."""
     root = Path(tempfile.mkdtemp(prefix="nicepick-properties-"))
     (root / "content").mkdir()
-    settings = Settings(content_dir=root / "content", data_dir=root / "var", _env_file=None)  # type: ignore[call-arg]
+    settings = Settings(content_dir=root / "content", data_dir=root / "var", _env_file=None)
     return PageRenderer(Site(settings))
 
 

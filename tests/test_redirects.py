@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from app.export import export_site
+from app.commands.export import export_site
 from app.main import create_app
 from app.settings import Settings
 from app.web.redirects import site_location

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app import render
-from app.render import markdown_to_html
+from app.render import markup
+from app.render.markup import markdown_to_html
 
 # The shortcut's alphabet, plus a few characters that must send text to the parser.
 ALPHABET = "abcXYZ019 ,.;:'\"?%/()=+-*_`[]!<>&#|~\\\n\t"
@@ -15,12 +17,12 @@ ALPHABET = "abcXYZ019 ,.;:'\"?%/()=+-*_`[]!<>&#|~\\\n\t"
 
 def parsed(source: str, *, inline: bool) -> str:
     """What the Markdown parser itself renders (the shortcut switched off)."""
-    original = render._PLAIN
-    render._PLAIN = render.re.compile(r"(?!)")  # matches nothing
+    original = markup._PLAIN
+    markup._PLAIN = re.compile(r"(?!)")  # matches nothing
     try:
         return str(markdown_to_html(source, inline=inline))
     finally:
-        render._PLAIN = original
+        markup._PLAIN = original
 
 
 @settings(max_examples=600, deadline=None)

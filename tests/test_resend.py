@@ -17,8 +17,8 @@ from bs4 import BeautifulSoup
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, func, select
 
+from app.commands.export import export_site
 from app.db import make_engine, upgrade
-from app.export import export_site
 from app.feedback.store import notes, outbox
 from app.main import create_app
 from app.settings import Settings

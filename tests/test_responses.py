@@ -10,11 +10,11 @@ from pathlib import Path
 import brotli
 from fastapi.testclient import TestClient
 
-from app.cached_page import CachedPage
 from app.main import create_app
 from app.pages.renderer import PageRenderer
+from app.render.cached_page import CachedPage
 from app.settings import Settings
-from app.web.responses import choose_encoding, etag_matches
+from app.web.responses import HotPages, choose_encoding, etag_matches
 from tests.conftest import GOOD, ROOT
 
 PAGE = "/compare/vim-vs-emacs"
@@ -131,9 +131,7 @@ def test_not_found_and_cookie_requests_are_not_remembered(client: TestClient) ->
     assert PAGE not in _hot_pages(client.app).pages
 
 
-def _hot_pages(app: object) -> object:
-    from app.web.responses import HotPages
-
+def _hot_pages(app: object) -> HotPages:
     stack = app.middleware_stack  # type: ignore[attr-defined]
     while stack is not None and not isinstance(stack, HotPages):
         stack = getattr(stack, "app", None)

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from app.cli import main
-from app.content.check import check
+from app.commands.check import check
+from app.commands.scaffold import ScaffoldError, options_from_title, scaffold
 from app.content.library import Library
-from app.content.scaffold import ScaffoldError, options_from_title, scaffold
 from tests.conftest import GOOD
 
 TITLE = "Redis vs Memcached vs Dragonfly"

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 
 from app.content.library import Library
 from app.main import create_app
-from app.search import (
+from app.search.index import (
     MAX_QUERY_CHARS,
     SearchIndex,
     match_expression,
@@ -22,6 +22,7 @@ from app.search import (
 from app.settings import Settings
 from tests.conftest import ROOT
 from tests.discovery_content import write
+from tests.soup import attr, text
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
 
@@ -68,7 +69,7 @@ def client(content: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         static_dir=ROOT / "static",
         site_url="https://nicepick.test",
         redirect_host=False,
-        _env_file=None,  # type: ignore[call-arg]
+        _env_file=None,
     )
     with TestClient(create_app(settings), follow_redirects=False) as test_client:
         yield test_client
@@ -158,11 +159,11 @@ def test_search_page_lists_results_with_highlight(client: TestClient) -> None:
     assert response.status_code == 200
     soup = BeautifulSoup(response.text, "html.parser")
     results = soup.select(".search-results li")
-    assert [li.h2.a["href"] for li in results] == ["/compare/rclone-vs-rsync"]
-    assert results[0].select_one(".snippet mark").get_text().lower() == "rclone"
+    assert [attr(li, "h2 a", "href") for li in results] == ["/compare/rclone-vs-rsync"]
+    assert text(results[0], ".snippet mark").lower() == "rclone"
     assert "Storage" in results[0].get_text()
     # The header's search box keeps the query.
-    assert soup.select_one("#site-search-q")["value"] == "rclo"
+    assert attr(soup, "#site-search-q", "value") == "rclo"
 
 
 def test_empty_query_shows_popular_categories(client: TestClient) -> None:
@@ -183,7 +184,7 @@ def test_nothing_found_is_a_normal_page(client: TestClient) -> None:
 def test_search_paginates(client: TestClient) -> None:
     first = BeautifulSoup(client.get("/search?q=widget").text, "html.parser")
     assert len(first.select(".search-results > li")) == 24
-    assert first.select_one('a[rel="next"]')["href"] == "/search?q=widget&page=2"
+    assert attr(first, 'a[rel="next"]', "href") == "/search?q=widget&page=2"
     second = BeautifulSoup(client.get("/search?q=widget&page=2").text, "html.parser")
     assert len(second.select(".search-results > li")) == 6
     assert second.select_one('a[rel="next"]') is None
@@ -226,7 +227,7 @@ def test_hostile_queries_answer_a_normal_page(client: TestClient, query: str) ->
     response = client.get("/search", params={"q": query})
     assert response.status_code == 200
     soup = BeautifulSoup(response.text, "html.parser")
-    assert soup.h1.get_text() == "Search"
+    assert text(soup, "h1") == "Search"
     assert not soup.select("script:not([type])")
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.snippets import SNIPPET_CHARS, WordFinder, excerpt, fold, highlight, opening
+from app.search.snippets import SNIPPET_CHARS, WordFinder, excerpt, fold, highlight, opening
 
 
 def marked(text: str, terms: list[str], exact: set[str] | None = None) -> str | None:

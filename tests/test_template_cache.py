@@ -9,8 +9,8 @@ import pytest
 from jinja2 import Environment
 from jinja2.bccache import bc_magic
 
-from app.render import build_environment
-from app.template_cache import compile_fingerprint
+from app.render.jinja import build_environment
+from app.render.template_cache import compile_fingerprint
 
 
 @pytest.fixture

@@ -7,13 +7,13 @@ background thread after the server starts (``Site.start_loading``), while a comp
 asked for meanwhile is parsed from its own file alone. Each result is keyed by its path and
 checked by ``(mtime_ns, size)`` first (a ``stat``, no read) and by the SHA-256 of its bytes
 second (a touched but unchanged file costs a hash, not a parse). Editing one file re-parses
-that file only; a change to the parser or the model invalidates everything (``CODE_VERSION``).
+that file only; a change to the parser or the model invalidates everything (``code_version``).
 
-The file is ``marshal`` data of plain tuples rather than a pickle: unpickling 10,000 frozen
-slotted dataclasses runs Python-level ``__setstate__`` per object and took ~1 s, while marshal
-plus rebuilding through the constructors takes ~0.4 s. The collector is paused while the
-objects are built (``gc.disable``): hundreds of thousands of new containers otherwise
-trigger repeated full collections, which made the load ~5x slower.
+The file is ``marshal`` data of plain tuples rather than a pickle: unpickling frozen slotted
+dataclasses runs Python-level ``__setstate__`` per object, while marshal plus rebuilding
+through the constructors does not. The collector is paused while the objects are built
+(``gc.disable``): hundreds of thousands of new containers otherwise trigger repeated full
+collections. Figures: ``bench/RESULTS.md``, "Figures behind design choices".
 """
 
 from __future__ import annotations
@@ -41,16 +41,18 @@ log = logging.getLogger(__name__)
 _FORMAT = 2
 
 
-def _code_version() -> str:
-    """Changes whenever the parser or the model does, so stale results are never reused."""
+@functools.cache
+def code_version() -> str:
+    """Changes whenever the parser or the model does, so stale results are never reused.
+
+    Read on first use, not at import: importing the content package reads no files.
+    """
     digest = hashlib.sha256()
     for module in (parse, model, reading, markdown_limits):
         if module.__file__:
             digest.update(Path(module.__file__).read_bytes())
     return digest.hexdigest()
 
-
-CODE_VERSION = _code_version()
 
 Result = tuple[Comparison | None, list[Problem]]
 
@@ -89,7 +91,7 @@ class ParseCache:
             except (EOFError, ValueError, TypeError):
                 log.warning("parse cache %s is damaged; parsing every file", self.path)
                 return
-            if fmt != _FORMAT or version != CODE_VERSION:
+            if fmt != _FORMAT or version != code_version():
                 return  # parser or model changed: every result may differ
             self.entries = {key: _Entry(*value) for key, value in entries.items()}
 
@@ -140,7 +142,7 @@ class ParseCache:
             key: (entry.display, entry.mtime_ns, entry.size, entry.digest, entry.result)
             for key, entry in self.entries.items()
         }
-        data = marshal.dumps((_FORMAT, CODE_VERSION, entries))
+        data = marshal.dumps((_FORMAT, code_version(), entries))
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             write_atomic(self.path, data)  # no temporary file left behind on a full disk

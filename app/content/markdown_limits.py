@@ -4,7 +4,7 @@ Python-Markdown recurses once per nested list or quote level (a 300-level list r
 ``RecursionError``) and looks for the "]" of every "[" through the rest of its paragraph
 (twenty thousand "[" took 90 s). The parser reports a part over these bounds with its line
 and column (``nicepick check``); the renderer enforces the same bounds again
-(``app.render.markdown_to_html``), so a part that slipped through renders as a notice.
+(``app.render.markup.markdown_to_html``), so a part that slipped through renders as a notice.
 
 Measured on the shipped content (17 comparisons): the largest part (a section's text or a
 subsection's list) is 771 characters, the deepest nesting 1 level, and no part has more

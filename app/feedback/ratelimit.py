@@ -1,8 +1,7 @@
 """Notes per client address, in the ``limits`` package's notation (``5/10minutes``).
 
-With a store, hits are counted in the database (``FeedbackStore.hit_rate_limit``), so the limit
-holds for a client in total, whichever instance it reaches. Without one (unit tests, tools),
-in this process's memory.
+Hits are counted in the database (``FeedbackStore.hit_rate_limit``), so the limit holds for a
+client in total, whichever instance it reaches.
 
 A client is its IPv4 address, or its IPv6 network (``client_key``): one subscriber is given a
 whole /64 (RFC 6177, RIPE-690) and picks any address in it at will, so counting single IPv6
@@ -16,8 +15,6 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from limits import parse
-from limits.storage import MemoryStorage
-from limits.strategies import MovingWindowRateLimiter
 
 if TYPE_CHECKING:
     from app.feedback.store import FeedbackStore
@@ -39,20 +36,16 @@ def client_key(address: str, *, ipv6_prefix: int = 64) -> str:
 
 
 class RateLimit:
-    def __init__(self, rate: str, store: FeedbackStore | None = None) -> None:
+    def __init__(self, rate: str, store: FeedbackStore) -> None:
         self.item = parse(rate)
         self.store = store
-        self._limiter = MovingWindowRateLimiter(MemoryStorage())
 
     def hit(self, client: str) -> bool:
         """Count one attempt by ``client``; False when it is over the limit.
 
-        Blocking when counted in the database: call it from a thread.
+        Blocking (a database write): call it from a thread.
         """
-        if self.store is not None:
-            period = timedelta(seconds=self.item.get_expiry())
-            return self.store.hit_rate_limit(client, limit=self.limit, period=period)
-        return bool(self._limiter.hit(self.item, "feedback", client))
+        return self.store.hit_rate_limit(client, limit=self.limit, period=self.period)
 
     @property
     def limit(self) -> int:
@@ -62,7 +55,3 @@ class RateLimit:
     @property
     def period(self) -> timedelta:
         return timedelta(seconds=self.item.get_expiry())
-
-    @property
-    def description(self) -> str:
-        return str(self.item)

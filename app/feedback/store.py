@@ -242,12 +242,6 @@ def _note(row: sa.Row[Any]) -> Note:
     )
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for ``url``; SQLite files get WAL, a busy timeout and immediate write locks
-    (``write=True`` execution option); every engine pre-pings. Lives in ``app.db``."""
-    return db.make_engine(url)
-
-
 class FeedbackStore:
     """Notes, their outbox rows and delivery attempts in one database."""
 
@@ -273,7 +267,7 @@ class FeedbackStore:
 
     @classmethod
     def from_url(cls, url: str) -> FeedbackStore:
-        return cls(make_engine(url))
+        return cls(db.make_engine(url))
 
     @property
     def is_postgresql(self) -> bool:

@@ -16,9 +16,9 @@ from jinja2 import Environment
 from pydantic import BaseModel, Field
 
 from app.content.model import Comparison
-from app.discovery import Page
-from app.render import markdown_to_html
-from app.seo import plain_text
+from app.pages.json_ld import plain_text
+from app.pages.navigation import Page
+from app.render.markup import markdown_to_html
 
 
 class Templated(Protocol):

@@ -10,9 +10,9 @@ from markupsafe import Markup
 from pydantic import BaseModel, Field
 
 from app.content.model import Comparison
-from app.discovery import Leaderboard, leaderboard
 from app.pages.base import twin_path
-from app.seo import category_json_ld, script_json
+from app.pages.json_ld import category_json_ld, script_json
+from app.pages.navigation import Leaderboard, leaderboard
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 
 from app.content.model import Comparison, UseCase
 from app.pages.base import ComparisonFacts, ComparisonSummary, Text, facts, summary, text, twin_path
-from app.seo import comparison_json_ld, script_json
+from app.pages.json_ld import comparison_json_ld, script_json
 
 if TYPE_CHECKING:  # types only: the page takes the feedback view as a value
     from app.feedback.form import FeedbackForm

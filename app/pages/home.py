@@ -10,8 +10,8 @@ from pydantic import BaseModel, Field
 
 from app.content.library import category_name
 from app.content.model import Comparison
-from app.discovery import Page, paginate
 from app.pages.base import ComparisonSummary, PageOut, page_out, page_url, summary, twin_path
+from app.pages.navigation import Page, paginate
 
 CARDS_PER_CATEGORY = 6  # index.html shows this many, then "All N in ..."
 

@@ -9,8 +9,8 @@ from typing import ClassVar, Literal
 from pydantic import BaseModel
 
 from app.content.model import Comparison, slugify
-from app.discovery import Page, paginate
 from app.pages.base import ComparisonSummary, PageOut, page_out, page_url, summary, twin_path
+from app.pages.navigation import Page, paginate
 
 Kind = Literal["category", "tag"]
 

@@ -9,8 +9,8 @@ from typing import ClassVar
 from pydantic import BaseModel, Field
 
 from app.content.model import Comparison
-from app.discovery import OptionPage, Page, option_page, paginate
 from app.pages.base import ComparisonSummary, PageOut, page_out, page_url, summary, twin_path
+from app.pages.navigation import OptionPage, Page, option_page, paginate
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,9 +13,9 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from app.content.model import Comparison
-from app.discovery import PER_PAGE, RelatedIndex, popular_categories
 from app.pages import best, comparison, errors, home, listing, option, search
 from app.pages.base import PageContext, render_html, render_json
+from app.pages.navigation import PER_PAGE, RelatedIndex, popular_categories
 from app.site import Site
 
 if TYPE_CHECKING:
@@ -180,6 +180,11 @@ class PageRenderer:
             )
 
         return self._cached(("404",), build, fmt) or b""
+
+    def broken_file(self, slug: str) -> bytes | None:
+        """Live preview: the page of a file that stopped parsing, never cached, else None."""
+        context = errors.broken_file(self.site.library, slug)
+        return None if context is None else render_html(self.site.env, context)
 
     def error(self, status: int, message: str, fmt: Format = "html") -> bytes:
         return self.render(errors.error(status, message), fmt)

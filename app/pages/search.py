@@ -11,8 +11,8 @@ from markupsafe import Markup
 from pydantic import BaseModel, Field
 
 from app.content.model import Comparison
-from app.discovery import Category
 from app.pages.base import ComparisonSummary, Text, summary
+from app.pages.navigation import Category
 
 
 @dataclass(frozen=True, slots=True)

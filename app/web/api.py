@@ -14,9 +14,9 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from app.content.model import slugify
-from app.discovery import paginate
 from app.pages.base import ComparisonSummary, ErrorOut, summary
 from app.pages.comparison import ComparisonDetail
+from app.pages.navigation import paginate
 from app.web.deps import PagesDep, SiteDep
 from app.web.responses import JSON, page
 

@@ -1,8 +1,10 @@
 """Request dependencies as ``Annotated`` aliases, so routes declare what they use.
 
+The only reader of ``app.state``: ``app/main.py`` fills it, routes and responses ask here.
+
 Each is ``async def`` although it only reads ``app.state``: FastAPI runs a plain ``def``
-dependency in a worker thread, one thread hop per dependency per request (a third of a
-feedback POST's time under load was spent on those hops).
+dependency in a worker thread, one thread hop per dependency per request (figures in
+``bench/RESULTS.md``, "Figures behind design choices").
 """
 
 from __future__ import annotations
@@ -11,10 +13,11 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from app.feedback.service import Feedback
 from app.pages.renderer import PageRenderer
 from app.settings import Settings
 from app.site import Site
-from app.surfaces import Surfaces
+from app.surfaces.service import Surfaces
 
 
 async def get_site(request: Request) -> Site:
@@ -22,9 +25,14 @@ async def get_site(request: Request) -> Site:
     return site
 
 
-async def get_settings(request: Request) -> Settings:
+def settings_of(request: Request) -> Settings:
+    """The settings of the app serving ``request``, for code outside a route's signature."""
     settings: Settings = request.app.state.site.settings
     return settings
+
+
+async def get_settings(request: Request) -> Settings:
+    return settings_of(request)
 
 
 SiteDep = Annotated[Site, Depends(get_site)]
@@ -45,3 +53,11 @@ async def get_pages(request: Request) -> PageRenderer:
 
 
 PagesDep = Annotated[PageRenderer, Depends(get_pages)]
+
+
+async def get_feedback(request: Request) -> Feedback:
+    feedback: Feedback = request.app.state.feedback
+    return feedback
+
+
+FeedbackDep = Annotated[Feedback, Depends(get_feedback)]

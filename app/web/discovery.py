@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from app.discovery import page_number
+from app.pages.navigation import page_number
 from app.web.deps import PagesDep
 from app.web.pages import NotFound, PageParam
 from app.web.responses import page

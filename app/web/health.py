@@ -8,17 +8,16 @@ file (``Feedback.ready``); 503 with the reason otherwise.
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import Response
 
-from app.feedback.service import Feedback
+from app.web.deps import FeedbackDep
 
 router = APIRouter()
 
 
 @router.get("/readyz", include_in_schema=False)
-async def readyz(request: Request) -> Response:
-    feedback: Feedback = request.app.state.feedback
+async def readyz(feedback: FeedbackDep) -> Response:
     ready, reason = await feedback.db.run(feedback.ready)
     headers = {"Cache-Control": "no-store"}
     return Response(

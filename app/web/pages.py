@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, Response
 
-from app.discovery import page_number
+from app.pages.navigation import page_number
 from app.web.deps import PagesDep, SiteDep
 from app.web.redirects import redirect
 from app.web.responses import HTML, page
@@ -48,9 +48,7 @@ def compare(request: Request, slug: str, site: SiteDep, pages: PagesDep) -> Resp
             return redirect(site.settings.site_url, f"/compare/{target.slug}", status_code=301)
         if site.settings.reload:
             # Live preview: a file that stopped parsing shows why, never a stale page or a 404.
-            from app.preview import broken_page
-
-            broken = broken_page(site, slug)
+            broken = pages.broken_file(slug)
             if broken is not None:
                 # 422: the editor's file is at fault, not the server.
                 return page(request, broken, status_code=422)

@@ -11,6 +11,8 @@ While the site URL is a local address (development: ``nicepick serve --port 9000
 default ``http://127.0.0.1:8000``), the target is the path alone, which RFC 9110 (10.2.2)
 allows and the browser resolves against the address it used, so a local server on any port
 keeps working; a path is never protocol-relative (``//host``).
+
+``CanonicalHostMiddleware`` keeps one URL per page: another host name gets a 301 to ours.
 """
 
 from __future__ import annotations
@@ -19,7 +21,9 @@ from urllib.parse import urlsplit
 
 from fastapi import Request
 from fastapi.responses import Response
+from starlette.datastructures import Headers
 from starlette.routing import Match
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
 
@@ -63,3 +67,44 @@ def trailing_slash_redirect(request: Request, site_url: str) -> Response | None:
     if query:
         target += "?" + query.decode("latin-1")
     return redirect(site_url, target, status_code=301)
+
+
+# Probes answer on any host: load balancers ask by IP address, and compose's health check
+# asks 127.0.0.1 inside the container; a redirect would have them probe the public site.
+HEALTH_PATHS = frozenset({"/healthz", "/readyz"})
+
+
+def should_redirect_hosts(site_url: str, enabled: bool) -> bool:
+    """On unless disabled, or the site URL is a local address (development: any host works)."""
+    return enabled and not is_local_site(site_url)
+
+
+class CanonicalHostMiddleware:
+    """301 a request for another host name (``www.``, an old domain) to the site URL's host.
+
+    Pure ASGI so it runs before routing and costs one header lookup per request. The health
+    endpoints are exempt (``HEALTH_PATHS``).
+    """
+
+    def __init__(self, app: ASGIApp, *, site_url: str) -> None:
+        self.app = app
+        parts = urlsplit(site_url)
+        self.origin = f"{parts.scheme}://{parts.netloc}"
+        self.host = parts.netloc.lower()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] in HEALTH_PATHS:
+            await self.app(scope, receive, send)
+            return
+        host = Headers(scope=scope).get("host", "").lower()
+        if host == self.host or not host:
+            await self.app(scope, receive, send)
+            return
+        # raw_path keeps the request's own percent-encoding; never echo the bad host back.
+        path = scope.get("raw_path") or scope["path"].encode("utf-8")
+        query = scope.get("query_string", b"")
+        location = (
+            self.origin + path.decode("latin-1") + ("?" + query.decode("latin-1") if query else "")
+        )
+        response = Response(status_code=301, headers={"Location": location})
+        await response(scope, receive, send)

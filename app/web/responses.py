@@ -1,6 +1,6 @@
 """Responses for rendered pages: cached bytes go out as they are, with validators and encodings.
 
-A ``CachedPage`` (see ``app.cached_page``) already carries its strong ETag and gzip/brotli
+A ``CachedPage`` (see ``app.render.cached_page``) already carries its strong ETag and gzip/brotli
 bodies, so answering costs a header choice: ``If-None-Match`` gets 304 with no body, clients
 that accept brotli or gzip get the precompressed body, and every answer says
 ``Vary: Accept-Encoding`` so shared caches keep the encodings apart.
@@ -20,8 +20,9 @@ from fastapi import Request
 from fastapi.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from app.cached_page import CachedPage
+from app.render.cached_page import CachedPage
 from app.site import Site
+from app.web.deps import settings_of
 
 HTML = "text/html; charset=utf-8"
 JSON = "application/json"
@@ -121,7 +122,7 @@ def page(
     as they are."""
     if not isinstance(body, CachedPage):
         return Response(content=body, status_code=status_code, media_type=media_type)
-    settings = request.app.state.site.settings
+    settings = settings_of(request)
     status, headers, content = cached_answer(
         body,
         status_code=status_code,

@@ -1,6 +1,6 @@
 """Search-result snippets: a short excerpt of a page's text around the reader's words, marked.
 
-The search index (``app.search``) finds and ranks pages; this module shows why each one
+The search index (``app.search.index``) finds and ranks pages; this module shows why each one
 matched. Words are found the way the index matched them: each reader's word as the start of a
 word in the text (or as a whole word, for the words the index matched exactly), ignoring case
 and the diacritics of Latin letters, with letters, digits and combining marks making up words,

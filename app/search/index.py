@@ -45,7 +45,7 @@ from datetime import datetime
 from markupsafe import Markup
 
 from app.content.model import Comparison
-from app.snippets import WordFinder, highlight, snippet
+from app.search.snippets import WordFinder, highlight, snippet
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +60,7 @@ _PREFIXES = "2 3 4"
 _WEIGHTS = (10.0, 6.0, 3.0, 1.0)
 _SCORE = f"bm25(docs, {', '.join(str(w) for w in _WEIGHTS)})"
 _BY_SCORE = f"ORDER BY {_SCORE}, rowid DESC"
-# Control characters never reach the index: the snippet markers (app/snippets.py) are two of
+# Control characters never reach the index: the snippet markers (app/search/snippets.py) are two of
 # them, and they must never come from a page's own text.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _WORD = re.compile(r"\w+")

@@ -12,8 +12,9 @@ from collections.abc import Callable, Hashable
 from typing import Any
 
 from app.content.model import Comparison
-from app.og import CardCache
-from app.seo import (
+from app.site import Site, data_dir
+from app.surfaces.cards import CardCache
+from app.surfaces.feeds import (
     SITEMAP_LIMIT,
     atom_feed,
     chunk,
@@ -22,7 +23,6 @@ from app.seo import (
     sitemap_index_xml,
     sitemap_xml,
 )
-from app.site import Site, data_dir
 
 
 class Surfaces:

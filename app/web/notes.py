@@ -11,18 +11,16 @@ from __future__ import annotations
 
 import logging
 from functools import lru_cache
-from typing import Annotated
 from urllib.parse import parse_qsl, urlsplit
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from app.feedback.form import FeedbackForm
 from app.feedback.ratelimit import client_key
-from app.feedback.service import Feedback
 from app.web.client import client_address
-from app.web.deps import PagesDep, SiteDep
+from app.web.deps import FeedbackDep, PagesDep, SiteDep
 from app.web.pages import NotFound
 from app.web.redirects import redirect
 from app.web.responses import page
@@ -45,14 +43,6 @@ class BadBody(Exception):
         super().__init__(message)
         self.status = status
         self.message = message
-
-
-async def get_feedback(request: Request) -> Feedback:  # no thread hop (deps.py)
-    feedback: Feedback = request.app.state.feedback
-    return feedback
-
-
-FeedbackDep = Annotated[Feedback, Depends(get_feedback)]
 
 
 async def read_form(request: Request) -> dict[str, str]:
