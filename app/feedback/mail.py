@@ -3,6 +3,10 @@
 Headers take nothing a reader typed except a Reply-To address that passed strict validation;
 the title comes from our own content and is still stripped of line breaks. The Message-ID
 depends on the note alone, so a retried or repeated delivery is recognisably the same mail.
+
+A transport opens a session; a session sends messages one at a time and says, through
+``handed_over``, whether a message may be with the server without our knowing (sent, reply
+not yet in). Leaving a session by an error or a cancellation drops the connection, never QUIT.
 """
 
 from __future__ import annotations

@@ -57,8 +57,8 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-# After its drain time, how long ``stop`` still waits for the cancelled sender to write down
-# what it knows, and to hand leases back, before leaving the leases to run out.
+# After the drain time, how long ``stop`` still gives the cancelled sender to write down what
+# it knows and to hand leases back, before leaving the leases to run out.
 CLEANUP_SECONDS = 5.0
 
 
@@ -170,22 +170,23 @@ class OutboxSender:
         done, _ = await asyncio.wait({task}, timeout=drain)
         if not done:
             task.cancel()
-            await asyncio.wait({task}, timeout=CLEANUP_SECONDS)
-        if task.done() and not task.cancelled() and task.exception() is not None:
-            log.error("outbox sender ended with an error", exc_info=task.exception())
-        with contextlib.suppress(SQLAlchemyError, TimeoutError):
-            await asyncio.wait_for(self._flush_unrecorded(), CLEANUP_SECONDS)
-        keep = self._at_risk | set(self._unrecorded)
+        released = 0
         try:
-            held = await asyncio.wait_for(self._call(self.store.held_by, self.worker), 5)
-            released = await asyncio.wait_for(
-                self._call(self.store.release, self.worker, held - keep), 5
-            )
+            # One budget for the rest: the cancelled sender writes down what it knows, the
+            # deliveries still unrecorded are tried once more, safe leases go back.
+            async with asyncio.timeout(CLEANUP_SECONDS):
+                await asyncio.wait({task})
+                await self._flush_unrecorded()
+                held = await self._call(self.store.held_by, self.worker)
+                keep = self._at_risk | set(self._unrecorded)
+                released = await self._call(self.store.release, self.worker, held - keep)
         except (SQLAlchemyError, TimeoutError):  # the database may be away; leases run out
             log.warning("could not hand back outbox leases; they end on their own")
-        else:
-            if released:
-                log.info("handed back %d unsent note(s) to the other instances", released)
+        if task.done() and not task.cancelled() and task.exception() is not None:
+            log.error("outbox sender ended with an error", exc_info=task.exception())
+        if released:
+            log.info("handed back %d unsent note(s) to the other instances", released)
+        keep = self._at_risk | set(self._unrecorded)
         for outbox_id in sorted(keep):
             log.warning(
                 "outbox row %d may have reached the mail server unrecorded; its lease is "
