@@ -68,11 +68,12 @@ def backoff(attempts: int, *, base: float, cap: float) -> float:
 
 
 def is_permanent(error: BaseException) -> bool:
-    """Whether the server refused this message for good: a 5xx reply to MAIL, RCPT or DATA.
+    """Whether a reply about one message (to MAIL, RCPT or DATA) refuses it for good: a 5xx.
 
-    A 5xx to the session (greeting, EHLO, AUTH) says nothing about the note and would fail
-    every note at once, so it is retried; Postfix likewise defers rather than bounces on a
-    refused login (``smtp_sasl_auth_soft_bounce``, https://www.postfix.org/postconf.5.html).
+    Only replies about a message are judged so. A 5xx to the session (greeting, EHLO, AUTH)
+    says nothing about the note and would fail every note at once, so the sender retries it;
+    Postfix likewise defers rather than bounces on a refused login
+    (``smtp_sasl_auth_soft_bounce``, https://www.postfix.org/postconf.5.html).
     """
     if isinstance(error, SMTPAuthenticationError):
         return False
@@ -114,11 +115,11 @@ class OutboxSender:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
-        # Notes whose mail may be with the server and is not recorded as delivered: handed
-        # over and awaiting the reply, or accepted (250) with the commit still to come. Their
-        # leases are never handed back.
+        # Handed over when a shutdown cut the session, and not yet recorded as "outcome
+        # unknown": the server may have it, so its lease is never handed back.
         self._at_risk: set[int] = set()
-        # Accepted by the server, "sent" not yet committed: retried before anything else.
+        # Accepted by the server (250), "sent" not yet committed: written down before
+        # anything else is claimed or sent, and never handed back.
         self._unrecorded: dict[int, Delivery] = {}
         self._session: Session | None = None
         self._flush_pause = 0.25  # doubles, to 5 s, while the database refuses the record
@@ -165,8 +166,8 @@ class OutboxSender:
             return
         self._stopping = True
         self.wake()
-        if not self._handing_over():
-            task.cancel()  # nothing is with the server: no reason to wait
+        if not self._handing_over() and not self._unrecorded:
+            task.cancel()  # nothing is with the server unrecorded: no reason to wait
         done, _ = await asyncio.wait({task}, timeout=drain)
         if not done:
             task.cancel()
@@ -255,7 +256,6 @@ class OutboxSender:
                 self._flush_pause = min(self._flush_pause * 2, 5.0)
                 return False
             del self._unrecorded[delivery.outbox_id]
-            self._at_risk.discard(delivery.outbox_id)
             log.info("note %d: delivery recorded at last", delivery.note.id)
         self._flush_pause = 0.25
         return True
@@ -323,10 +323,12 @@ class OutboxSender:
                             raise  # the session broke; handled below
                         # A reply about this message (4xx, 5xx), or a message that cannot be
                         # sent as built: this note only; the session goes on.
-                        permanent = not isinstance(error, SMTPResponseException)
+                        permanent = is_permanent(error) or not isinstance(
+                            error, SMTPResponseException
+                        )
                         await self._failed(delivery, error, permanent=permanent)
                     else:
-                        self._at_risk.add(delivery.outbox_id)
+                        self._unrecorded[delivery.outbox_id] = delivery
                         await self._record_sent(delivery)
                     current = None
                     waiting.discard(delivery.outbox_id)
@@ -336,13 +338,17 @@ class OutboxSender:
                 with contextlib.suppress(Exception):
                     await self._unknown(current, "interrupted by shutdown")
             raise
-        except (Unrecorded, SQLAlchemyError):
+        except Unrecorded:
             # The database cannot take writes: send nothing more. The claimed rows keep
             # their leases and are sent once those end, by whoever can write by then.
-            raise
+            return
+        except SQLAlchemyError:
+            raise  # the same, found by the renewal before a send
         except Exception as error:
-            # The session broke. The message in flight may have been stored if it was handed
-            # over; the notes after it were never tried and are retried like it.
+            # The session broke (or never opened: a 5xx greeting or a refused login says
+            # nothing about the notes, so none fails for good). The message in flight may
+            # have been stored if it was handed over; the notes after it were never tried and
+            # are retried like it.
             if current is not None and self._handing_over():
                 await self._unknown(current, describe(error))
             elif current is not None:
@@ -368,11 +374,10 @@ class OutboxSender:
                 await asyncio.sleep(pause)
                 pause *= 2
             else:
-                self._at_risk.discard(delivery.outbox_id)
+                del self._unrecorded[delivery.outbox_id]
                 log.info("note %d mailed to %s", delivery.note.id, self.settings.feedback_to)
                 return
         log.warning("note %d mailed, but not yet recorded; retrying", delivery.note.id)
-        self._unrecorded[delivery.outbox_id] = delivery
         raise Unrecorded
 
     async def _mark_sent(self, delivery: Delivery) -> None:
@@ -386,7 +391,6 @@ class OutboxSender:
     async def _failed(
         self, delivery: Delivery, error: BaseException, *, permanent: bool = False
     ) -> None:
-        permanent = permanent or is_permanent(error)
         attempts = delivery.attempts + 1
         text = describe(error)
         if permanent:
