@@ -224,7 +224,7 @@ def test_kill_9_mid_batch_resends_only_the_message_the_relay_was_answering(
                 first.process.send_signal(signal.SIGKILL)  # the relay stored it; no reply
 
         relay.on_stored = kill_at_the_third
-        # It claims the five as one batch, and may be killed before it answers /healthz.
+        # It sends the five over one session, and may be killed before it answers /healthz.
         with contextlib.suppress(RuntimeError):
             first.start()
         assert first.process is not None

@@ -4,14 +4,15 @@ One sender runs in each server process. It wakes at once when a note is committe
 (``wake``), otherwise every ``outbox_poll_seconds`` or when the next retry falls due, so notes
 from other processes and retries after a restart are picked up too.
 
-Once means once. A batch of claimed notes goes out over one SMTP session, one message at a
-time, and each delivery is committed as soon as its 250 arrives, before the next message is
-sent: a crash exposes at most the one message in flight. The lease on the batch is renewed
-every third of ``outbox_lease_seconds`` while it is being sent (a slow server is waited for,
-RFC 5321's 10 minutes, never cut short into a resend), and renewed once more just before each
-message, which also confirms that no other instance took the row over or recorded it. Every
-write checks the lease holder (see ``app/feedback/store.py``). A sender that cannot record a
-delivery sends nothing more and claims nothing until it has.
+Once means once. Notes go out over one SMTP session, one at a time: each is claimed just
+before it is sent (so a sender held up by a slow server holds one note, not a batch), and its
+delivery is committed as soon as its 250 arrives, before the next is claimed: a crash exposes
+at most the one message in flight. Its lease is renewed every third of
+``outbox_lease_seconds`` while it is being sent (a slow server is waited for, RFC 5321's 10
+minutes, never cut short into a resend). Every write checks the lease holder (see
+``app/feedback/store.py``), so a renewal also tells a sender that another instance took its
+note over or recorded it. A sender that cannot record a delivery sends nothing more and
+claims nothing until it has.
 
 A failure is classed by what it says about the note. A 5xx reply to MAIL, RCPT or DATA (the
 server refused this message) or any error while building the message is permanent: the note is
@@ -221,17 +222,21 @@ class OutboxSender:
         return min(poll, max(0.05, due))
 
     async def deliver_due(self) -> int:
-        """Send one batch of due notes; returns how many were claimed (0 while a delivery
-        waits to be recorded: a sender that cannot write must not send more)."""
+        """Send due notes over one session, claiming each just before it is sent, up to
+        ``batch`` of them; returns how many were claimed (0 while a delivery waits to be
+        recorded: a sender that cannot write must not send more)."""
         if not await self._flush_unrecorded():
             return 0
-        lease = self.lease
-        deliveries = await self._call(
-            lambda: self.store.claim(self.worker, lease=lease, limit=self.batch)
-        )
-        if deliveries:
-            await self._send_batch(deliveries)
-        return len(deliveries)
+        first = await self._claim_next()
+        if first is None:
+            return 0
+        return await self._send_session(first)
+
+    async def _claim_next(self) -> Delivery | None:
+        # One at a time: a sender working through a slow server holds one note, not a batch
+        # the other instances could be sending meanwhile.
+        claimed = await self._call(lambda: self.store.claim(self.worker, lease=self.lease, limit=1))
+        return claimed[0] if claimed else None
 
     async def drain(self) -> None:
         """Send everything due, then make sure every delivery is written down (the CLI)."""
@@ -260,62 +265,55 @@ class OutboxSender:
         self._flush_pause = 0.25
         return True
 
-    async def _send_batch(self, deliveries: list[Delivery]) -> None:
-        messages: list[tuple[Delivery, EmailMessage]] = []
-        for delivery in deliveries:
-            try:
-                message = build_message(delivery.note, self.settings)
-                message.as_bytes()  # what fails on serialising fails here, not mid-session
-            except Exception as error:  # whatever the cause, this note's mail cannot be made
-                await self._failed(delivery, error, permanent=True)
-            else:
-                messages.append((delivery, message))
-        if not messages:
-            return
-        waiting = {delivery.outbox_id for delivery, _ in messages}
-        heartbeat = asyncio.create_task(self._heartbeat(waiting), name="nicepick-outbox-lease")
+    async def _build(self, delivery: Delivery) -> EmailMessage | None:
         try:
-            await self._send_over_one_session(messages, waiting)
+            message = build_message(delivery.note, self.settings)
+            message.as_bytes()  # what fails on serialising fails here, not mid-session
+        except Exception as error:  # whatever the cause, this note's mail cannot be made
+            await self._failed(delivery, error, permanent=True)
+            return None
+        return message
+
+    async def _heartbeat(self, sending: set[int]) -> None:
+        """Renew the lease of the note being sent every third of a lease."""
+        while True:
+            await asyncio.sleep(self.settings.outbox_lease_seconds / 3)
+            try:
+                held = await self._call(
+                    lambda: self.store.renew(self.worker, set(sending), lease=self.lease)
+                )
+            except SQLAlchemyError as error:
+                log.warning("could not renew an outbox lease (%s)", type(error).__name__)
+                continue
+            for lost in sending - held:
+                log.warning("outbox row %d was taken over or recorded elsewhere", lost)
+
+    async def _send_session(self, first: Delivery) -> int:
+        message = await self._build(first)
+        if message is None:
+            return 1
+        sending: set[int] = set()
+        heartbeat = asyncio.create_task(self._heartbeat(sending), name="nicepick-outbox-lease")
+        try:
+            return await self._send_over_one_session(first, message, sending)
         finally:
             heartbeat.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await heartbeat
 
-    async def _heartbeat(self, waiting: set[int]) -> None:
-        """Renew the batch's leases every third of a lease while it is being sent."""
-        while True:
-            await asyncio.sleep(self.settings.outbox_lease_seconds / 3)
-            try:
-                held = await self._call(
-                    lambda: self.store.renew(self.worker, set(waiting), lease=self.lease)
-                )
-            except SQLAlchemyError as error:
-                log.warning("could not renew outbox leases (%s)", type(error).__name__)
-                continue
-            for lost in waiting - held:
-                log.warning("outbox row %d was taken over or recorded elsewhere", lost)
-
     async def _send_over_one_session(
-        self, messages: list[tuple[Delivery, EmailMessage]], waiting: set[int]
-    ) -> None:
-        current: Delivery | None = None
+        self, delivery: Delivery, message: EmailMessage, sending: set[int]
+    ) -> int:
+        """Send ``delivery``, then claim and send the next due note on the same session, and
+        so on up to ``batch`` notes. Each delivery is committed at its 250, before the next
+        note is claimed, so a crash exposes only the message in flight."""
+        claimed = 1
+        current: Delivery | None = delivery
+        sending.add(delivery.outbox_id)
         try:
             async with self.transport.session() as session:
                 self._session = session
-                for index, (delivery, message) in enumerate(messages):
-                    if self._stopping:
-                        return  # the rest is handed back by stop()
-                    # A write just before sending: the lease is fresh, the row still ours and
-                    # unsent, and the database writable (else nothing more is sent).
-                    rest = {d.outbox_id for d, _ in messages[index:]}
-                    held = await self._call(
-                        lambda rest=rest: self.store.renew(self.worker, rest, lease=self.lease)
-                    )
-                    waiting.intersection_update(held)
-                    if delivery.outbox_id not in held:
-                        log.warning("note %d: taken over elsewhere; not sent", delivery.note.id)
-                        continue
-                    current = delivery
+                while True:
                     try:
                         await session.send(message)
                     except Exception as error:
@@ -331,7 +329,20 @@ class OutboxSender:
                         self._unrecorded[delivery.outbox_id] = delivery
                         await self._record_sent(delivery)
                     current = None
-                    waiting.discard(delivery.outbox_id)
+                    sending.discard(delivery.outbox_id)
+                    if self._stopping or claimed >= self.batch:
+                        return claimed
+                    # The next note, claimed just before it is sent, built in the open session.
+                    while True:
+                        next_delivery = await self._claim_next()
+                        if next_delivery is None:
+                            return claimed
+                        claimed += 1
+                        next_message = await self._build(next_delivery)
+                        if next_message is not None:
+                            break
+                    delivery, message, current = next_delivery, next_message, next_delivery
+                    sending.add(delivery.outbox_id)
         except asyncio.CancelledError:
             if current is not None and self._handing_over():
                 self._at_risk.add(current.outbox_id)
@@ -339,25 +350,21 @@ class OutboxSender:
                     await self._unknown(current, "interrupted by shutdown")
             raise
         except Unrecorded:
-            # The database cannot take writes: send nothing more. The claimed rows keep
-            # their leases and are sent once those end, by whoever can write by then.
-            return
+            # The database cannot take writes: send and claim nothing more until it can.
+            return claimed
         except SQLAlchemyError:
-            raise  # the same, found by the renewal before a send
+            raise  # the same, found while claiming the next note; its lease runs out
         except Exception as error:
             # The session broke (or never opened: a 5xx greeting or a refused login says
-            # nothing about the notes, so none fails for good). The message in flight may
-            # have been stored if it was handed over; the notes after it were never tried and
-            # are retried like it.
+            # nothing about the note, so it does not fail for good). The message in flight
+            # may have been stored if it was handed over.
             if current is not None and self._handing_over():
                 await self._unknown(current, describe(error))
             elif current is not None:
                 await self._failed(current, error)
-            for delivery, _ in messages:
-                if delivery.outbox_id in waiting and delivery is not current:
-                    await self._failed(delivery, error)
         finally:
             self._session = None
+        return claimed
 
     def _handing_over(self) -> bool:
         """Whether a message is with the server and its reply not yet in."""
