@@ -265,6 +265,10 @@ def main() -> int:
             for instance in instances:
                 instance.stop()
     finally:
+        for instance in instances:
+            if instance.process is not None and instance.process.poll() is None:
+                instance.process.kill()
+                instance.process.wait()
         controller.stop()
         store.dispose()
         drop_database(handle)

@@ -66,6 +66,16 @@ def taken_over(one: FeedbackStore, other: FeedbackStore) -> int:
     return mine.outbox_id
 
 
+def test_a_claim_takes_no_more_rows_than_its_limit(
+    stores: tuple[FeedbackStore, FeedbackStore],
+) -> None:
+    one, other = stores
+    ids = [one.add_note(new_note(n)).id for n in range(6)]
+    assert [d.note.id for d in one.claim("a", lease=LEASE, limit=1)] == ids[:1]
+    assert [d.note.id for d in other.claim("b", lease=LEASE, limit=2)] == ids[1:3]
+    assert [d.note.id for d in one.claim("a", lease=LEASE, limit=5)] == ids[3:]
+
+
 def test_a_late_delivery_is_recorded_without_freeing_the_new_holders_lease(
     stores: tuple[FeedbackStore, FeedbackStore],
 ) -> None:

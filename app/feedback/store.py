@@ -515,11 +515,18 @@ class FeedbackStore:
             candidates = sa.select(outbox.c.id).where(due).order_by(outbox.c.id).limit(limit)
             if self.is_postgresql:
                 candidates = candidates.with_for_update(skip_locked=True)
-            # One statement under the write lock, which POSTs queue on (SQLite has one writer):
-            # the outer WHERE repeats the check, so only one worker's UPDATE can match a row.
+            # The candidates are read first, then updated by id: inside ``UPDATE ... WHERE id
+            # IN (subquery)`` PostgreSQL may run a ``LIMIT ... SKIP LOCKED`` subquery again for
+            # each row, skipping the rows this very statement just locked, and so claim every
+            # due row whatever the limit (one instance then hoarded the whole outbox).
+            # https://www.cybertec-postgresql.com/en/update-limit-in-postgresql/
+            # The UPDATE repeats the check, so only one worker's claim can match a row.
+            ids = list(connection.execute(candidates).scalars())
+            if not ids:
+                return []
             take = (
                 outbox.update()
-                .where(outbox.c.id.in_(candidates), due)
+                .where(outbox.c.id.in_(ids), due)
                 .values(claimed_by=worker, claimed_until=moment + lease)
                 .returning(outbox.c.id)
             )
