@@ -205,7 +205,10 @@ class OutboxSender:
                 while not self._stopping and await self.deliver_due():
                     pass
                 delay = await self._next_delay()
-            except Exception:  # the database may be away for a moment; keep the loop alive
+            except SQLAlchemyError as error:  # the database is away for a moment
+                log.warning("outbox pass failed: %s", type(error).__name__)
+                delay = self.settings.outbox_poll_seconds
+            except Exception:  # a bug; keep the loop alive, say where
                 log.exception("outbox pass failed")
                 delay = self.settings.outbox_poll_seconds
             if self._unrecorded:  # a delivery waits to be written down: try again soon
