@@ -63,6 +63,12 @@ class Settings(BaseSettings):
     smtp_password: str | None = None
     smtp_tls: Literal["auto", "starttls", "tls", "none"] = "auto"
     smtp_timeout: float = 30.0
+    smtp_data_timeout: float = Field(
+        600.0,
+        gt=0,
+        description="Seconds to wait for the server's reply once a message is sent (RFC 5321 "
+        "4.5.3.2.6: 10 minutes); giving up earlier sends the message again.",
+    )
 
     feedback_min_seconds: float = Field(3.0, ge=0)
     feedback_rate: str = "5/10minutes"
@@ -109,6 +115,12 @@ class Settings(BaseSettings):
     outbox_max_backoff_seconds: float = Field(3600.0, gt=0)
     outbox_retry_seconds: float = Field(
         30.0, gt=0, description="First retry delay after a failed send; doubles each attempt."
+    )
+    outbox_drain_seconds: float = Field(
+        10.0,
+        ge=0,
+        description="On SIGTERM, how long to wait for the server's reply to a message already "
+        "sent before dropping the connection; other sends are dropped at once.",
     )
 
     @field_validator("site_url")

@@ -102,7 +102,8 @@ def export_csv(settings: Settings, *, path: str, out: TextIO) -> int:
 
 
 def show_outbox(settings: Settings, *, retry: bool, out: TextIO) -> int:
-    """List unsent mail with its last error; with ``retry``, send everything due now."""
+    """List unsent mail with its last error, failed mail first counted; with ``retry``, send
+    everything pending now, including mail the server refused for good."""
     store = open_store(settings)
     try:
         if retry:
@@ -113,11 +114,17 @@ def show_outbox(settings: Settings, *, retry: bool, out: TextIO) -> int:
         if not entries:
             out.write("outbox empty: every note has been mailed\n")
             return 0
+        status = store.outbox_status()
+        out.write(f"{status.pending} pending, {status.failed} failed\n")
         for entry in entries:
-            state = "failing" if entry.last_error else "pending"
+            if entry.failed_at:
+                state = "failed, sent again only by `nicepick outbox --retry`"
+            else:
+                state = "failing" if entry.last_error else "pending"
+            next_try = "" if entry.failed_at else f", next {_when(entry.next_attempt_at)}"
             out.write(
-                f"note #{entry.note_id} ({entry.slug}): {state}, {entry.attempts} attempt(s), "
-                f"next {_when(entry.next_attempt_at)}\n"
+                f"note #{entry.note_id} ({entry.slug}): {state}, {entry.attempts} attempt(s)"
+                f"{next_try}\n"
             )
             if entry.claimed_by:
                 until = _when(entry.claimed_until)
@@ -131,5 +138,4 @@ def show_outbox(settings: Settings, *, retry: bool, out: TextIO) -> int:
 
 async def _send_all(store: FeedbackStore, settings: Settings) -> None:
     sender = OutboxSender(store, transport_for(settings), settings)
-    while await sender.deliver_due():
-        pass
+    await sender.drain()

@@ -18,14 +18,21 @@ the headers read back are not exactly the ones set, ``build_message`` raises
 
 The Message-ID depends on the note alone, so a retried or repeated delivery is recognisably the
 same mail.
+
+A transport opens a session; a session sends messages one at a time and says, through
+``handed_over``, whether a message may be with the server without our knowing (sent, reply
+not yet in). Leaving a session by an error or a cancellation drops the connection, never QUIT.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import re
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager
 from email import errors as email_errors
 from email import message_from_bytes
 from email import policy as email_policy
@@ -37,6 +44,8 @@ from typing import Protocol
 from urllib.parse import urlsplit
 
 import aiosmtplib
+from aiosmtplib.email import extract_recipients, extract_sender, flatten_message
+from aiosmtplib.errors import SMTPException, SMTPResponseException
 
 from app.atomic import write_atomic
 from app.feedback.form import is_safe_email
@@ -167,12 +176,82 @@ def _check_read_back(
         )
 
 
-class Transport(Protocol):
+class SmtpRefused(aiosmtplib.SMTPException):
+    """We refused to go on with this server (the reason is in the message); nothing was sent."""
+
+
+class Session(Protocol):
+    """An open connection to the mail server, sending one message at a time.
+
+    ``handed_over`` is true from the moment a message's DATA is sent until the server's
+    reply to it arrives: while it holds, the server may have stored the message although we
+    do not know it, so the note must be neither handed back nor sent again at once.
+    """
+
+    handed_over: bool
+
     async def send(self, message: EmailMessage) -> None: ...
 
 
-class SmtpRefused(aiosmtplib.SMTPException):
-    """We refused to go on with this server (the reason is in the message); nothing was sent."""
+class Transport(Protocol):
+    def session(self) -> AbstractAsyncContextManager[Session]:
+        """Open a session; leaving it normally says goodbye, leaving it by an exception or a
+        cancellation drops the connection at once."""
+        ...
+
+
+class SmtpSession:
+    """One SMTP connection: MAIL, RCPT and DATA per message, RSET after a refused one."""
+
+    def __init__(self, client: aiosmtplib.SMTP, *, data_timeout: float) -> None:
+        self.client = client
+        self.data_timeout = data_timeout
+        self.handed_over = False
+
+    async def send(self, message: EmailMessage) -> None:
+        client = self.client
+        sender = extract_sender(message)
+        recipients = extract_recipients(message)
+        if sender is None or not recipients:
+            raise ValueError("the message names no sender or no recipient")
+        # As aiosmtplib's send_message: SMTPUTF8 only for non-ASCII addresses, 8BITMIME when
+        # offered. Done step by step here to know when the message is handed over.
+        utf8 = not (sender + "".join(recipients)).isascii()
+        options = ["SMTPUTF8"] if utf8 else []
+        if client.supports_extension("8BITMIME"):
+            options.append("BODY=8BITMIME")
+        cte_type = "8bit" if client.supports_extension("8BITMIME") else "7bit"
+        content = flatten_message(message, utf8=utf8, cte_type=cte_type)
+        try:
+            await client.mail(sender, options=options)
+            for recipient in recipients:
+                await client.rcpt(recipient)
+        except SMTPResponseException:
+            with contextlib.suppress(SMTPException, OSError):
+                await client.rset()
+            raise
+        # From here until the reply the server may store the message without our knowing:
+        # RFC 5321 section 4.5.3.2.6 gives the reply 10 minutes ("data_timeout"), so that a
+        # slow server is not taken for a failed one and sent the message again.
+        self.handed_over = True
+        try:
+            await client.data(content, timeout=self.data_timeout)
+        except SMTPResponseException:
+            self.handed_over = False  # a reply, a refusal: nothing was stored
+            with contextlib.suppress(SMTPException, OSError):
+                await client.rset()
+            raise
+        self.handed_over = False
+
+
+def abort(client: aiosmtplib.SMTP) -> None:
+    """Drop the connection without QUIT: after QUIT a server finishes (and stores) the
+    message in progress, and a server that does not answer would hold the shutdown for
+    the whole timeout."""
+    transport = client.transport
+    if isinstance(transport, asyncio.WriteTransport):
+        transport.abort()
+    client.close()
 
 
 class SmtpTransport:
@@ -190,38 +269,63 @@ class SmtpTransport:
         assert settings.smtp_host
         self.settings = settings
 
-    async def send(self, message: EmailMessage) -> None:
+    def _client(self) -> aiosmtplib.SMTP:
         s = self.settings
         # auto: STARTTLS when the server offers it (aiosmtplib's start_tls=None).
         start_tls = {"auto": None, "starttls": True, "tls": False, "none": False}[s.smtp_tls]
-        client = aiosmtplib.SMTP(
+        return aiosmtplib.SMTP(
             hostname=s.smtp_host,
             port=s.smtp_port,
             use_tls=s.smtp_tls == "tls",
             start_tls=start_tls,
             timeout=s.smtp_timeout,
         )
-        async with client:
-            if s.smtp_username:
-                encrypted = client.get_transport_info("sslcontext") is not None
-                if not encrypted and s.smtp_tls != "none":
-                    reason = (
-                        f"refused to send the SMTP password to {s.smtp_host}:{s.smtp_port} "
-                        "in clear text: the server offers no STARTTLS. Set NICEPICK_SMTP_TLS=tls "
-                        "if it expects TLS from the start, or NICEPICK_SMTP_TLS=none to allow "
-                        "clear text (a trusted network only)"
-                    )
-                    log.error("%s", reason)
-                    raise SmtpRefused(reason)
-                await client.login(s.smtp_username, s.smtp_password or "")
-            await client.send_message(message)
+
+    async def _login(self, client: aiosmtplib.SMTP) -> None:
+        """Log in only over TLS, unless the operator allowed clear text (``smtp_tls=none``):
+        with ``auto``, a server that offers no STARTTLS would otherwise get the password as is."""
+        s = self.settings
+        if not s.smtp_username:
+            return
+        encrypted = client.get_transport_info("sslcontext") is not None
+        if not encrypted and s.smtp_tls != "none":
+            reason = (
+                f"refused to send the SMTP password to {s.smtp_host}:{s.smtp_port} "
+                "in clear text: the server offers no STARTTLS. Set NICEPICK_SMTP_TLS=tls "
+                "if it expects TLS from the start, or NICEPICK_SMTP_TLS=none to allow "
+                "clear text (a trusted network only)"
+            )
+            log.error("%s", reason)
+            raise SmtpRefused(reason)
+        await client.login(s.smtp_username, s.smtp_password or "")
+
+    async def send(self, message: EmailMessage) -> None:
+        """Send one message in a session of its own (tests and one-off sends)."""
+        async with self.session() as session:
+            await session.send(message)
+
+    @contextlib.asynccontextmanager
+    async def session(self) -> AsyncIterator[SmtpSession]:
+        client = self._client()
+        try:
+            await client.connect()
+            await self._login(client)
+            yield SmtpSession(client, data_timeout=self.settings.smtp_data_timeout)
+        except BaseException:
+            abort(client)
+            raise
+        try:
+            await client.quit()
+        except (SMTPException, OSError):
+            pass  # every message is through; a goodbye left unanswered changes nothing
+        finally:
+            client.close()
 
 
-class FileTransport:
-    """Writes each message to ``data_dir/mail/`` as an .eml file, so no mail server is needed."""
-
+class FileSession:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
+        self.handed_over = False
 
     def _write(self, message: EmailMessage) -> Path:
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -232,8 +336,21 @@ class FileTransport:
         return path
 
     async def send(self, message: EmailMessage) -> None:
+        self.handed_over = True  # the thread finishes the write even if we are cancelled
         path = await asyncio.to_thread(self._write, message)
+        self.handed_over = False
         log.info("mail for %s written to %s", message["To"], path)
+
+
+class FileTransport:
+    """Writes each message to ``data_dir/mail/`` as an .eml file, so no mail server is needed."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    @contextlib.asynccontextmanager
+    async def session(self) -> AsyncIterator[FileSession]:
+        yield FileSession(self.folder)
 
 
 def transport_for(settings: Settings) -> Transport:

@@ -1,14 +1,32 @@
-"""The outbox sender: claims due notes, mails them, and schedules retries after failures.
+"""The outbox sender: claims due notes, mails them, and records each delivery or failure.
 
 One sender runs in each server process. It wakes at once when a note is committed here
 (``wake``), otherwise every ``outbox_poll_seconds`` or when the next retry falls due, so notes
-from other processes and retries after a restart are picked up too. A failed attempt is
-recorded with its error and retried after ``outbox_retry_seconds * 2**(attempts-1)``, capped
-at ``outbox_max_backoff_seconds``. A row is claimed with a lease before sending, so two
-processes never send it at the same time; a process killed mid-send leaves a lease that
-expires after ``outbox_lease_seconds``. A process that stops normally (SIGTERM) finishes the
-send in progress and hands back the leases it still holds, so another instance sends those
-notes at once.
+from other processes and retries after a restart are picked up too.
+
+Once means once. Notes go out over one SMTP session, one at a time: each is claimed just
+before it is sent (so a sender held up by a slow server holds one note, not a batch), and its
+delivery is committed as soon as its 250 arrives, before the next is claimed: a crash exposes
+at most the one message in flight. Its lease is renewed every third of
+``outbox_lease_seconds`` while it is being sent (a slow server is waited for, RFC 5321's 10
+minutes, never cut short into a resend). Every write checks the lease holder (see
+``app/feedback/store.py``), so a renewal also tells a sender that another instance took its
+note over or recorded it. A sender that cannot record a delivery sends nothing more and
+claims nothing until it has.
+
+A failure is classed by what it says about the note. A 5xx reply to MAIL, RCPT or DATA (the
+server refused this message) or any error while building the message is permanent: the note is
+marked failed, shown by ``nicepick outbox``, and sent again only by ``nicepick outbox --retry``.
+Everything else (no connection, 4xx, a 5xx to the session itself, such as a refused login)
+is retried after ``outbox_retry_seconds * 2**(attempts-1)``, capped at
+``outbox_max_backoff_seconds``. When the connection dies after a message was handed over and
+before the reply, the server may have stored it: the lease is kept until it ends, then the
+note is sent again (the one window for a repeat, docs/deploy.md).
+
+On SIGTERM (``stop``) the sender claims nothing more. A message already handed over is given
+``outbox_drain_seconds`` for its reply; any other send is dropped at once, without QUIT. The
+leases on notes that cannot have reached the server are handed back, so another instance sends
+them now; the others run out on their own.
 
 Database calls go through the ``Database``'s bounded thread pool (see ``app/db.py``) when one
 is given, else Starlette's.
@@ -23,14 +41,16 @@ import os
 import socket
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
+from email.message import EmailMessage
 from typing import Any, TypeVar
 
+from aiosmtplib.errors import SMTPAuthenticationError, SMTPException, SMTPResponseException
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
 from app.db import Database
-from app.feedback.mail import Transport, build_message
+from app.feedback.mail import Session, Transport, build_message
 from app.feedback.store import Delivery, FeedbackStore
 from app.settings import Settings
 
@@ -38,10 +58,42 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
+# After the drain time, how long ``stop`` still gives the cancelled sender to write down what
+# it knows and to hand leases back, before leaving the leases to run out.
+CLEANUP_SECONDS = 5.0
+
 
 def backoff(attempts: int, *, base: float, cap: float) -> float:
     """Seconds to wait after the ``attempts``-th failed attempt."""
     return float(min(cap, base * 2 ** max(0, attempts - 1)))
+
+
+def is_permanent(error: BaseException) -> bool:
+    """Whether a reply about one message (to MAIL, RCPT or DATA) refuses it for good: a 5xx.
+
+    Only replies about a message are judged so. A 5xx to the session (greeting, EHLO, AUTH)
+    says nothing about the note and would fail every note at once, so the sender retries it;
+    Postfix likewise defers rather than bounces on a refused login
+    (``smtp_sasl_auth_soft_bounce``, https://www.postfix.org/postconf.5.html).
+    """
+    if isinstance(error, SMTPAuthenticationError):
+        return False
+    return isinstance(error, SMTPResponseException) and 500 <= error.code < 600
+
+
+def describe(error: BaseException) -> str:
+    return f"{type(error).__name__}: {error}"[:2000]
+
+
+def ends_session(error: BaseException) -> bool:
+    """No connection, a timeout, a broken protocol: not a reply about one message."""
+    if isinstance(error, SMTPResponseException):
+        return False
+    return isinstance(error, (SMTPException, OSError, TimeoutError))
+
+
+class Unrecorded(Exception):
+    """A delivery could not be written down; nothing more is sent until it is."""
 
 
 class OutboxSender:
@@ -64,6 +116,18 @@ class OutboxSender:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
+        # Handed over when a shutdown cut the session, and not yet recorded as "outcome
+        # unknown": the server may have it, so its lease is never handed back.
+        self._at_risk: set[int] = set()
+        # Accepted by the server (250), "sent" not yet committed: written down before
+        # anything else is claimed or sent, and never handed back.
+        self._unrecorded: dict[int, Delivery] = {}
+        self._session: Session | None = None
+        self._flush_pause = 0.25  # doubles, to 5 s, while the database refuses the record
+
+    @property
+    def lease(self) -> timedelta:
+        return timedelta(seconds=self.settings.outbox_lease_seconds)
 
     async def _call(self, fn: Callable[..., T], *args: Any) -> T:
         if self.db is not None:
@@ -94,26 +158,43 @@ class OutboxSender:
         else:  # called from another thread or loop: asyncio objects are not thread-safe
             loop.call_soon_threadsafe(wake.set)
 
-    async def stop(self, timeout: float = 10.0) -> None:
-        """Finish the send in progress (up to ``timeout``), then end the loop."""
+    async def stop(self, timeout: float | None = None) -> None:
+        """Stop sending: wait up to ``timeout`` (``outbox_drain_seconds``) for the reply to a
+        message already handed over, drop any other send at once, hand back safe leases."""
+        drain = self.settings.outbox_drain_seconds if timeout is None else timeout
         task, self._task = self._task, None
         if task is None:
             return
         self._stopping = True
         self.wake()
-        try:
-            await asyncio.wait_for(asyncio.shield(task), timeout)
-        except TimeoutError:
+        if not self._handing_over() and not self._unrecorded:
+            task.cancel()  # nothing is with the server unrecorded: no reason to wait
+        done, _ = await asyncio.wait({task}, timeout=drain)
+        if not done:
             task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        released = 0
         try:
-            released = await self._call(self.store.release, self.worker)
-        except Exception:  # the database may be away; the leases then simply run out
+            # One budget for the rest: the cancelled sender writes down what it knows, the
+            # deliveries still unrecorded are tried once more, safe leases go back.
+            async with asyncio.timeout(CLEANUP_SECONDS):
+                await asyncio.wait({task})
+                await self._flush_unrecorded()
+                held = await self._call(self.store.held_by, self.worker)
+                keep = self._at_risk | set(self._unrecorded)
+                released = await self._call(self.store.release, self.worker, held - keep)
+        except (SQLAlchemyError, TimeoutError):  # the database may be away; leases run out
             log.warning("could not hand back outbox leases; they end on their own")
-        else:
-            if released:
-                log.info("handed back %d unsent note(s) to the other instances", released)
+        if task.done() and not task.cancelled() and task.exception() is not None:
+            log.error("outbox sender ended with an error", exc_info=task.exception())
+        if released:
+            log.info("handed back %d unsent note(s) to the other instances", released)
+        keep = self._at_risk | set(self._unrecorded)
+        for outbox_id in sorted(keep):
+            log.warning(
+                "outbox row %d may have reached the mail server unrecorded; its lease is "
+                "kept and it is sent again only once the lease ends",
+                outbox_id,
+            )
 
     # --- work -------------------------------------------------------------------------------
 
@@ -124,75 +205,243 @@ class OutboxSender:
                 while not self._stopping and await self.deliver_due():
                     pass
                 delay = await self._next_delay()
-            except Exception:  # the database may be away for a moment; keep the loop alive
+            except SQLAlchemyError as error:  # the database is away for a moment
+                log.warning("outbox pass failed: %s", type(error).__name__)
+                delay = self.settings.outbox_poll_seconds
+            except Exception:  # a bug; keep the loop alive, say where
                 log.exception("outbox pass failed")
                 delay = self.settings.outbox_poll_seconds
+            if self._unrecorded:  # a delivery waits to be written down: try again soon
+                delay = min(delay, self._flush_pause)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(wake.wait(), delay)
 
     async def _next_delay(self) -> float:
         poll = self.settings.outbox_poll_seconds
-        due = await self._call(self.store.next_due)
+        due = await self._call(self.store.next_due_in)
         if due is None:
             return poll
         # A row claimed by another process stays "due" until sent; never spin on it.
-        return min(poll, max(0.05, (due - datetime.now(UTC)).total_seconds()))
+        return min(poll, max(0.05, due))
 
     async def deliver_due(self) -> int:
-        """Send one batch of due notes; returns how many were claimed."""
-        lease = timedelta(seconds=self.settings.outbox_lease_seconds)
-        deliveries = await self._call(
-            lambda: self.store.claim(self.worker, lease=lease, limit=self.batch)
-        )
-        if deliveries:
-            await asyncio.gather(*(self._deliver(delivery) for delivery in deliveries))
-        return len(deliveries)
+        """Send due notes over one session, claiming each just before it is sent, up to
+        ``batch`` of them; returns how many were claimed (0 while a delivery waits to be
+        recorded: a sender that cannot write must not send more)."""
+        if not await self._flush_unrecorded():
+            return 0
+        first = await self._claim_next()
+        if first is None:
+            return 0
+        return await self._send_session(first)
 
-    async def _deliver(self, delivery: Delivery) -> None:
-        note = delivery.note
+    async def _claim_next(self) -> Delivery | None:
+        # One at a time: a sender working through a slow server holds one note, not a batch
+        # the other instances could be sending meanwhile.
+        claimed = await self._call(lambda: self.store.claim(self.worker, lease=self.lease, limit=1))
+        return claimed[0] if claimed else None
+
+    async def drain(self) -> None:
+        """Send everything due, then make sure every delivery is written down (the CLI)."""
+        while await self.deliver_due():
+            pass
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.settings.outbox_lease_seconds
+        while not await self._flush_unrecorded() and loop.time() < deadline:
+            await asyncio.sleep(0.5)
+
+    async def _flush_unrecorded(self) -> bool:
+        """Write down the deliveries that could not be recorded; True when none is left."""
+        for delivery in list(self._unrecorded.values()):
+            try:
+                await self._mark_sent(delivery)
+            except SQLAlchemyError as error:
+                log.warning(
+                    "note %d mailed, still not recorded (%s); claiming nothing until it is",
+                    delivery.note.id,
+                    type(error).__name__,
+                )
+                self._flush_pause = min(self._flush_pause * 2, 5.0)
+                return False
+            del self._unrecorded[delivery.outbox_id]
+            log.info("note %d: delivery recorded at last", delivery.note.id)
+        self._flush_pause = 0.25
+        return True
+
+    async def _build(self, delivery: Delivery) -> EmailMessage | None:
         try:
-            message = build_message(note, self.settings)
-            # Never outlive the lease: another process may take the row after it.
-            await asyncio.wait_for(
-                self.transport.send(message), self.settings.outbox_lease_seconds * 0.9
+            message = build_message(delivery.note, self.settings)
+            message.as_bytes()  # what fails on serialising fails here, not mid-session
+        except Exception as error:  # whatever the cause, this note's mail cannot be made
+            await self._failed(delivery, error, permanent=True)
+            return None
+        return message
+
+    async def _heartbeat(self, sending: set[int]) -> None:
+        """Renew the lease of the note being sent every third of a lease."""
+        while True:
+            await asyncio.sleep(self.settings.outbox_lease_seconds / 3)
+            try:
+                held = await self._call(
+                    lambda: self.store.renew(self.worker, set(sending), lease=self.lease)
+                )
+            except SQLAlchemyError as error:
+                log.warning("could not renew an outbox lease (%s)", type(error).__name__)
+                continue
+            for lost in sending - held:
+                log.warning("outbox row %d was taken over or recorded elsewhere", lost)
+
+    async def _send_session(self, first: Delivery) -> int:
+        message = await self._build(first)
+        if message is None:
+            return 1
+        sending: set[int] = set()
+        heartbeat = asyncio.create_task(self._heartbeat(sending), name="nicepick-outbox-lease")
+        try:
+            return await self._send_over_one_session(first, message, sending)
+        finally:
+            heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await heartbeat
+
+    async def _send_over_one_session(
+        self, delivery: Delivery, message: EmailMessage, sending: set[int]
+    ) -> int:
+        """Send ``delivery``, then claim and send the next due note on the same session, and
+        so on up to ``batch`` notes. Each delivery is committed at its 250, before the next
+        note is claimed, so a crash exposes only the message in flight."""
+        claimed = 1
+        current: Delivery | None = delivery
+        sending.add(delivery.outbox_id)
+        try:
+            async with self.transport.session() as session:
+                self._session = session
+                while True:
+                    try:
+                        await session.send(message)
+                    except Exception as error:
+                        if session.handed_over or ends_session(error):
+                            raise  # the session broke; handled below
+                        # A reply about this message (4xx, 5xx), or a message that cannot be
+                        # sent as built: this note only; the session goes on.
+                        permanent = is_permanent(error) or not isinstance(
+                            error, SMTPResponseException
+                        )
+                        await self._failed(delivery, error, permanent=permanent)
+                    else:
+                        self._unrecorded[delivery.outbox_id] = delivery
+                        await self._record_sent(delivery)
+                    current = None
+                    sending.discard(delivery.outbox_id)
+                    if self._stopping or claimed >= self.batch:
+                        return claimed
+                    # The next note, claimed just before it is sent, built in the open session.
+                    while True:
+                        next_delivery = await self._claim_next()
+                        if next_delivery is None:
+                            return claimed
+                        claimed += 1
+                        next_message = await self._build(next_delivery)
+                        if next_message is not None:
+                            break
+                    delivery, message, current = next_delivery, next_message, next_delivery
+                    sending.add(delivery.outbox_id)
+        except asyncio.CancelledError:
+            if current is not None and self._handing_over():
+                self._at_risk.add(current.outbox_id)
+                with contextlib.suppress(Exception):
+                    await self._unknown(current, "interrupted by shutdown")
+            raise
+        except Unrecorded:
+            # The database cannot take writes: send and claim nothing more until it can.
+            return claimed
+        except SQLAlchemyError:
+            raise  # the same, found while claiming the next note; its lease runs out
+        except Exception as error:
+            # The session broke (or never opened: a 5xx greeting or a refused login says
+            # nothing about the note, so it does not fail for good). The message in flight
+            # may have been stored if it was handed over.
+            if current is not None and self._handing_over():
+                await self._unknown(current, describe(error))
+            elif current is not None:
+                await self._failed(current, error)
+        finally:
+            self._session = None
+        return claimed
+
+    def _handing_over(self) -> bool:
+        """Whether a message is with the server and its reply not yet in."""
+        return self._session is not None and self._session.handed_over
+
+    async def _record_sent(self, delivery: Delivery) -> None:
+        """Commit "sent" at once; if the database refuses for a moment, keep the delivery in
+        memory and stop: the loop writes it down before it claims or sends anything else."""
+        pause = 0.1
+        for _ in range(4):
+            try:
+                await self._mark_sent(delivery)
+            except SQLAlchemyError:
+                await asyncio.sleep(pause)
+                pause *= 2
+            else:
+                del self._unrecorded[delivery.outbox_id]
+                log.info("note %d mailed to %s", delivery.note.id, self.settings.feedback_to)
+                return
+        log.warning("note %d mailed, but not yet recorded; retrying", delivery.note.id)
+        raise Unrecorded
+
+    async def _mark_sent(self, delivery: Delivery) -> None:
+        if not await self._call(self.store.mark_sent, delivery.outbox_id, self.worker):
+            log.warning(
+                "note %d mailed after its lease ended; recorded, another instance may have "
+                "mailed it too",
+                delivery.note.id,
             )
-        except Exception as error:  # every failure is recorded and retried
-            attempts = delivery.attempts + 1
+
+    async def _failed(
+        self, delivery: Delivery, error: BaseException, *, permanent: bool = False
+    ) -> None:
+        attempts = delivery.attempts + 1
+        text = describe(error)
+        if permanent:
+            log.error(
+                "note %d: refused for good (%s); `nicepick outbox --retry` sends it again",
+                delivery.note.id,
+                text,
+            )
+            delay = 0.0
+        else:
             delay = backoff(
                 attempts,
                 base=self.settings.outbox_retry_seconds,
                 cap=self.settings.outbox_max_backoff_seconds,
             )
-            text = f"{type(error).__name__}: {error}"[:2000]
             log.warning(
-                "note %d: attempt %d failed (%s); retry in %.0f s", note.id, attempts, text, delay
+                "note %d: attempt %d failed (%s); retry in %.0f s",
+                delivery.note.id,
+                attempts,
+                text,
+                delay,
             )
-            retry_at = datetime.now(UTC) + timedelta(seconds=delay)
-            await self._call(
-                lambda: self.store.mark_failed(
-                    delivery.outbox_id, self.worker, text, retry_at=retry_at
-                )
+        retry_in = timedelta(seconds=delay)
+        await self._call(
+            lambda: self.store.mark_failed(
+                delivery.outbox_id, self.worker, text, retry_in=retry_in, permanent=permanent
             )
-            return
-        await self._record_sent(delivery)
-        log.info("note %d mailed to %s", note.id, self.settings.feedback_to)
+        )
 
-    async def _record_sent(self, delivery: Delivery) -> None:
-        """Commit "sent"; while the database is away, keep trying as long as the lease holds.
-
-        The mail is out: this commit is all that stops a second send once the lease ends (the
-        one duplicate window, docs/deploy.md), so a short database outage must not open it.
-        """
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.settings.outbox_lease_seconds * 0.9
-        pause = 0.2
-        while True:
-            try:
-                await self._call(self.store.mark_sent, delivery.outbox_id, self.worker)
-                return
-            except SQLAlchemyError:
-                if loop.time() + pause > deadline:
-                    raise
-                log.warning("note %d sent, but not yet recorded; retrying", delivery.note.id)
-                await asyncio.sleep(pause)
-                pause = min(pause * 2, 5.0)
+    async def _unknown(self, delivery: Delivery, reason: str) -> None:
+        log.warning(
+            "note %d: connection lost after the message was handed over (%s); the server may "
+            "have it; sent again when the lease ends",
+            delivery.note.id,
+            reason,
+        )
+        await self._call(
+            self.store.mark_unknown,
+            delivery.outbox_id,
+            self.worker,
+            f"outcome unknown: {reason}"[:2000],
+        )
+        # Recorded: the row is now held by no live worker, so nothing hands it back.
+        self._at_risk.discard(delivery.outbox_id)

@@ -10,7 +10,13 @@ Outbox rows are claimed with a lease (``claimed_by``, ``claimed_until``): a cond
 ``UPDATE ... WHERE claimed_until IS NULL OR claimed_until < now`` that only one worker can win,
 so several processes never send one note at the same time. On PostgreSQL the candidate
 ``SELECT`` also takes ``FOR UPDATE SKIP LOCKED`` (see ``claim``): instances polling together
-skip each other's rows instead of queueing on them.
+skip each other's rows instead of queueing on them. The holder renews its lease while it sends
+(``renew``), and every write about a claimed row checks that the writer still holds it.
+
+Lease times come from one clock: on PostgreSQL the server's (``now()``), since instances on
+several hosts may disagree by minutes; on SQLite, which only processes of one host can share,
+that host's clock, read once the write lock is held (a time read before queueing for the lock
+would be stale by the wait).
 
 The rate limit is counted here too (``rate_hits``), so it holds across every instance, and the
 disagreement meter is read as one snapshot of all pages' counts (``refresh_meters``) that the
@@ -21,7 +27,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -77,6 +83,9 @@ outbox = sa.Table(
     sa.Column("last_attempt_at", sa.DateTime, nullable=True),
     sa.Column("last_error", sa.Text, nullable=True),
     sa.Column("sent_at", sa.DateTime, nullable=True),
+    # Set when the mail server refused the note for good (5xx) or its mail cannot be built:
+    # never claimed again until ``nicepick outbox --retry`` clears it.
+    sa.Column("failed_at", sa.DateTime, nullable=True),
     sa.Index("ix_feedback_outbox_due", "sent_at", "next_attempt_at"),
 )
 
@@ -135,6 +144,17 @@ class _OverLimit(Exception):
 
 class _Probed(Exception):
     """Raised inside a write transaction to roll back a probe."""
+
+
+# The database server's time as naive UTC, the form of every timestamp column.
+_DB_NOW = sa.select(sa.func.timezone("UTC", sa.func.now(), type_=sa.DateTime))
+
+
+def _held(worker: str) -> sa.ColumnElement[bool]:
+    """The row is claimed by ``worker`` and not yet sent (nor refused for good)."""
+    return sa.and_(
+        outbox.c.claimed_by == worker, outbox.c.sent_at.is_(None), outbox.c.failed_at.is_(None)
+    )
 
 
 def utcnow() -> datetime:
@@ -214,6 +234,15 @@ class OutboxEntry:
     last_attempt_at: datetime | None
     last_error: str | None
     sent_at: datetime | None
+    failed_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxStatus:
+    """Counts of unsent mail, as ``nicepick outbox`` reports them (and a metrics page would)."""
+
+    pending: int  # waiting for its first attempt or for a retry
+    failed: int  # refused for good; sent again only by ``nicepick outbox --retry``
 
 
 @dataclass(frozen=True, slots=True)
@@ -544,25 +573,46 @@ class FeedbackStore:
 
     # --- outbox -----------------------------------------------------------------------------
 
+    def _clock(self, connection: Connection, now: datetime | None) -> datetime:
+        """The time leases are granted and checked against, read inside the transaction."""
+        if now is not None:
+            return _naive(now)  # tests pass their own clock
+        if self.is_postgresql:
+            moment: datetime = connection.execute(_DB_NOW).scalar_one()
+            return moment
+        return utcnow()
+
     def claim(
         self, worker: str, *, lease: timedelta, limit: int = 5, now: datetime | None = None
     ) -> list[Delivery]:
         """Take up to ``limit`` due rows for ``worker`` until the lease ends."""
-        moment = _moment(now)
-        free = sa.or_(outbox.c.claimed_until.is_(None), outbox.c.claimed_until < moment)
-        due = sa.and_(outbox.c.sent_at.is_(None), outbox.c.next_attempt_at <= moment, free)
-        candidates = sa.select(outbox.c.id).where(due).order_by(outbox.c.id).limit(limit)
-        if self.is_postgresql:
-            candidates = candidates.with_for_update(skip_locked=True)
-        # One statement under the write lock, which POSTs queue on (SQLite has one writer):
-        # the outer WHERE repeats the check, so only one worker's UPDATE can match a row.
-        take = (
-            outbox.update()
-            .where(outbox.c.id.in_(candidates), due)
-            .values(claimed_by=worker, claimed_until=moment + lease)
-            .returning(outbox.c.id)
-        )
         with self._write() as connection:
+            moment = self._clock(connection, now)
+            free = sa.or_(outbox.c.claimed_until.is_(None), outbox.c.claimed_until < moment)
+            due = sa.and_(
+                outbox.c.sent_at.is_(None),
+                outbox.c.failed_at.is_(None),
+                outbox.c.next_attempt_at <= moment,
+                free,
+            )
+            candidates = sa.select(outbox.c.id).where(due).order_by(outbox.c.id).limit(limit)
+            if self.is_postgresql:
+                candidates = candidates.with_for_update(skip_locked=True)
+            # The candidates are read first, then updated by id: inside ``UPDATE ... WHERE id
+            # IN (subquery)`` PostgreSQL may run a ``LIMIT ... SKIP LOCKED`` subquery again for
+            # each row, skipping the rows this very statement just locked, and so claim every
+            # due row whatever the limit (one instance then hoarded the whole outbox).
+            # https://www.cybertec-postgresql.com/en/update-limit-in-postgresql/
+            # The UPDATE repeats the check, so only one worker's claim can match a row.
+            ids = list(connection.execute(candidates).scalars())
+            if not ids:
+                return []
+            take = (
+                outbox.update()
+                .where(outbox.c.id.in_(ids), due)
+                .values(claimed_by=worker, claimed_until=moment + lease)
+                .returning(outbox.c.id)
+            )
             claimed = list(connection.execute(take).scalars())
         if not claimed:
             return []
@@ -576,9 +626,66 @@ class FeedbackStore:
             ).all()
         return [Delivery(row.outbox_id, row.attempts, _note(row)) for row in rows]
 
-    def mark_sent(self, outbox_id: int, worker: str, *, now: datetime | None = None) -> None:
-        moment = _moment(now)
-        self._record_attempt(outbox_id, worker, None, moment, sent_at=moment)
+    def renew(
+        self,
+        worker: str,
+        outbox_ids: Collection[int],
+        *,
+        lease: timedelta,
+        now: datetime | None = None,
+    ) -> set[int]:
+        """Extend ``worker``'s leases on these rows; returns the ids it still holds unsent.
+
+        A row missing from the answer was taken over, or recorded as sent, by someone else:
+        its mail must not be sent by ``worker``.
+        """
+        if not outbox_ids:
+            return set()
+        with self._write() as connection:
+            moment = self._clock(connection, now)
+            held = connection.execute(
+                outbox.update()
+                .where(_held(worker), outbox.c.id.in_(list(outbox_ids)))
+                .values(claimed_until=moment + lease)
+                .returning(outbox.c.id)
+            )
+            return set(held.scalars())
+
+    def mark_sent(self, outbox_id: int, worker: str, *, now: datetime | None = None) -> bool:
+        """Record a delivery; returns whether ``worker`` still held the row.
+
+        The mail is out whatever the lease says, so it is recorded either way: a row that
+        another instance took over meanwhile is marked sent without touching that instance's
+        lease, and the other instance, finding the row sent when it renews, does not mail it.
+        """
+        with self._write() as connection:
+            moment = self._clock(connection, now)
+            ours = connection.execute(
+                outbox.update()
+                .where(outbox.c.id == outbox_id, _held(worker))
+                .values(
+                    attempts=outbox.c.attempts + 1,
+                    last_attempt_at=moment,
+                    last_error=None,
+                    claimed_by=None,
+                    claimed_until=None,
+                    sent_at=moment,
+                )
+            ).rowcount
+            if not ours:
+                connection.execute(
+                    outbox.update()
+                    .where(outbox.c.id == outbox_id, outbox.c.sent_at.is_(None))
+                    .values(
+                        attempts=outbox.c.attempts + 1,
+                        last_attempt_at=moment,
+                        last_error=None,
+                        failed_at=None,
+                        sent_at=moment,
+                    )
+                )
+            self._log_attempt(connection, outbox_id, worker, None, moment)
+        return bool(ours)
 
     def mark_failed(
         self,
@@ -586,62 +693,137 @@ class FeedbackStore:
         worker: str,
         error: str,
         *,
-        retry_at: datetime,
+        retry_at: datetime | None = None,
+        retry_in: timedelta | None = None,
+        permanent: bool = False,
         now: datetime | None = None,
-    ) -> None:
-        retry = _naive(retry_at)
-        self._record_attempt(outbox_id, worker, error, _moment(now), next_attempt_at=retry)
-
-    def _record_attempt(
-        self, outbox_id: int, worker: str, error: str | None, moment: datetime, **values: Any
-    ) -> None:
-        """Count one attempt on an unsent row, free its lease, and log it (``error`` None: sent)."""
+    ) -> bool:
+        """Record a failed attempt and free the lease; the row is due again at ``retry_at``
+        (or ``retry_in`` from now), or never again when ``permanent``. Only the lease holder
+        changes the row (a late report must not free another instance's claim); the attempt
+        is logged either way. Returns whether ``worker`` held the row."""
         with self._write() as connection:
-            connection.execute(
-                outbox.update()
-                .where(outbox.c.id == outbox_id, outbox.c.sent_at.is_(None))
-                .values(
-                    attempts=outbox.c.attempts + 1,
-                    last_attempt_at=moment,
-                    last_error=error,
-                    claimed_by=None,
-                    claimed_until=None,
-                    **values,
-                )
-            )
-            connection.execute(
-                attempts.insert().values(outbox_id=outbox_id, at=moment, worker=worker, error=error)
-            )
+            moment = self._clock(connection, now)
+            retry = _naive(retry_at) if retry_at else moment + (retry_in or timedelta())
+            values: dict[str, Any] = {"next_attempt_at": retry}
+            if permanent:
+                values["failed_at"] = moment
+            ours = self._update_held(connection, outbox_id, worker, error, moment, **values)
+            self._log_attempt(connection, outbox_id, worker, error, moment)
+        return ours
 
-    def release(self, worker: str) -> int:
-        """Hand back ``worker``'s claimed, unsent rows so another instance sends them now
-        rather than after the lease (at shutdown). Returns how many."""
+    def mark_unknown(
+        self, outbox_id: int, worker: str, error: str, *, now: datetime | None = None
+    ) -> bool:
+        """Record an attempt whose outcome is unknown (the server may have stored the mail).
+
+        The lease is kept, not handed back: the note is sent again only once the lease ends,
+        which is the one window for a repeat (docs/deploy.md).
+        """
+        with self._write() as connection:
+            moment = self._clock(connection, now)
+            ours = self._update_held(
+                connection,
+                outbox_id,
+                worker,
+                error,
+                moment,
+                next_attempt_at=moment,
+                # Held by no live worker from now on: nothing hands it back or renews it.
+                claimed_by=f"{worker} (outcome unknown)"[:200],
+                claimed_until=outbox.c.claimed_until,
+            )
+            self._log_attempt(connection, outbox_id, worker, error, moment)
+        return ours
+
+    def _update_held(
+        self,
+        connection: Connection,
+        outbox_id: int,
+        worker: str,
+        error: str,
+        moment: datetime,
+        **values: Any,
+    ) -> bool:
+        update = {
+            "attempts": outbox.c.attempts + 1,
+            "last_attempt_at": moment,
+            "last_error": error,
+            "claimed_by": None,
+            "claimed_until": None,
+        } | values
+        result = connection.execute(
+            outbox.update().where(outbox.c.id == outbox_id, _held(worker)).values(**update)
+        )
+        return bool(result.rowcount)
+
+    def _log_attempt(
+        self,
+        connection: Connection,
+        outbox_id: int,
+        worker: str,
+        error: str | None,
+        moment: datetime,
+    ) -> None:
+        connection.execute(
+            attempts.insert().values(outbox_id=outbox_id, at=moment, worker=worker, error=error)
+        )
+
+    def release(self, worker: str, outbox_ids: Collection[int] | None = None) -> int:
+        """Hand back ``worker``'s claimed, unsent rows (only ``outbox_ids`` when given) so
+        another instance sends them now rather than after the lease (at shutdown). Returns
+        how many. Never pass a row whose mail may have reached the server."""
+        where = [_held(worker)]
+        if outbox_ids is not None:
+            if not outbox_ids:
+                return 0
+            where.append(outbox.c.id.in_(list(outbox_ids)))
         with self._write() as connection:
             result = connection.execute(
-                outbox.update()
-                .where(outbox.c.claimed_by == worker, outbox.c.sent_at.is_(None))
-                .values(claimed_by=None, claimed_until=None)
+                outbox.update().where(*where).values(claimed_by=None, claimed_until=None)
             )
             return int(result.rowcount)
 
-    def next_due(self) -> datetime | None:
-        """When the earliest unsent row can next be claimed (due and its lease over), or None."""
+    def held_by(self, worker: str) -> set[int]:
+        """The unsent rows ``worker`` holds a lease on (whether or not it has ended)."""
+        with self._read() as connection:
+            return set(connection.execute(sa.select(outbox.c.id).where(_held(worker))).scalars())
+
+    def next_due_in(self) -> float | None:
+        """Seconds until the earliest unsent row can next be claimed (due and its lease over),
+        by the lease clock; None when nothing waits. Never negative."""
         ready = sa.case(
             (outbox.c.claimed_until > outbox.c.next_attempt_at, outbox.c.claimed_until),
             else_=outbox.c.next_attempt_at,
         )
-        query = sa.select(sa.func.min(ready)).where(outbox.c.sent_at.is_(None))
+        query = sa.select(sa.func.min(ready)).where(
+            outbox.c.sent_at.is_(None), outbox.c.failed_at.is_(None)
+        )
         with self._read() as connection:
-            return _aware(connection.execute(query).scalar_one())
+            due = connection.execute(query).scalar_one()
+            if due is None:
+                return None
+            moment = self._clock(connection, None)
+        return max(0.0, float((due - moment).total_seconds()))
 
     def retry_now(self, *, now: datetime | None = None) -> int:
-        """Make every unsent row due at once; returns how many."""
-        moment = _moment(now)
+        """Make every unsent row due at once, those refused for good too; returns how many."""
         with self._write() as connection:
+            moment = self._clock(connection, now)
             result = connection.execute(
-                outbox.update().where(outbox.c.sent_at.is_(None)).values(next_attempt_at=moment)
+                outbox.update()
+                .where(outbox.c.sent_at.is_(None))
+                .values(next_attempt_at=moment, failed_at=None)
             )
             return int(result.rowcount)
+
+    def outbox_status(self) -> OutboxStatus:
+        """How many notes wait for mail, and how many were refused for good."""
+        failed = sa.func.count(outbox.c.failed_at)
+        query = sa.select(sa.func.count() - failed, failed).where(outbox.c.sent_at.is_(None))
+        with self._read() as connection:
+            pending, failed_count = connection.execute(query).one()
+        return OutboxStatus(pending=int(pending), failed=int(failed_count))
 
     def outbox_entries(self, *, include_sent: bool = False) -> list[OutboxEntry]:
         query = (
@@ -665,6 +847,7 @@ class FeedbackStore:
                 last_attempt_at=_aware(row.last_attempt_at),
                 last_error=row.last_error,
                 sent_at=_aware(row.sent_at),
+                failed_at=_aware(row.failed_at),
             )
             for row in rows
         ]
