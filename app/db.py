@@ -21,9 +21,9 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import functools
 import logging
 import re
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -174,10 +174,26 @@ class Database:
             url, pool_size=pool_size, max_overflow=max_overflow, connect_timeout=connect_timeout
         )
         self._limiter = anyio.CapacityLimiter(pool_size + max_overflow)
+        self._connect_timeout = connect_timeout
+        # Queries still running in a thread. A task cancelled at shutdown leaves its thread
+        # running; ``dispose`` waits for it, or the connection it returns afterwards goes back
+        # to a pool nobody closes (SQLAlchemy's Engine.dispose leaves checked-out connections).
+        self._running = 0
+        self._all_done = threading.Condition()
 
     async def run(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
         """Run a blocking database function in one of this database's threads."""
-        call = functools.partial(fn, *args, **kwargs)
+
+        def call() -> T:
+            with self._all_done:
+                self._running += 1
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                with self._all_done:
+                    self._running -= 1
+                    self._all_done.notify_all()
+
         return await anyio.to_thread.run_sync(call, limiter=self._limiter)
 
     def schema_status(self) -> SchemaStatus:
@@ -203,6 +219,10 @@ class Database:
         return Path(url.database).parent
 
     def dispose(self) -> None:
+        """Close every connection, once the queries still running (bounded by the database
+        timeout, which every lock wait and connect obeys) have given theirs back."""
+        with self._all_done:
+            self._all_done.wait_for(lambda: self._running == 0, timeout=self._connect_timeout + 1)
         self.engine.dispose()
 
 
