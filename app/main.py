@@ -11,10 +11,11 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.content.library import Library
 from app.feedback.service import Feedback
 from app.pages.renderer import PageRenderer
 from app.settings import Settings
-from app.site import Clock, Site, utc_now
+from app.site import Clock, ReadLibrary, Site, utc_now
 from app.surfaces.service import Surfaces
 from app.web import api, discovery, docs, health, machines, notes, pages, twins
 from app.web.loading import LoadingGate
@@ -30,10 +31,16 @@ from app.web.security import SecurityHeaders
 log = logging.getLogger(__name__)
 
 
-def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> FastAPI:
-    """The site for these settings; tests pass their own, and a clock to move time."""
+def create_app(
+    settings: Settings | None = None,
+    *,
+    clock: Clock = utc_now,
+    read_library: ReadLibrary = Library.load,
+) -> FastAPI:
+    """The site for these settings; tests pass their own, a clock to move time, and may hold
+    the reading of the content folder (``read_library``) to see the site while it loads."""
     settings = settings or Settings()
-    site = Site(settings, clock=clock)
+    site = Site(settings, clock=clock, read_library=read_library)
     # Live preview (``serve --reload``): a file watcher and the browsers' event stream.
     preview = Preview(site) if settings.reload else None
     # Reader notes: the form's token and meter on each comparison page, the outbox sender.

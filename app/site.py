@@ -1,8 +1,9 @@
 """The running site's state: the loaded library, what readers may see now, assets, and the
 Jinja environment and page cache that ``app.pages.renderer`` renders into.
 
-The clock is an argument (``clock``), so tests move time instead of patching it. After each
-full load the search index is rebuilt in the background.
+The clock is an argument (``clock``), so tests move time instead of patching it; so is the
+reading of the folder (``read_library``), so a test can hold a background load as long as it
+needs. After each full load the search index is rebuilt in the background.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Protocol
 
 from app.content.cache import ParseCache
 from app.content.library import (
@@ -38,6 +40,19 @@ log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
 
 
+class ReadLibrary(Protocol):
+    """How a full load reads the content folder: ``Library.load``, unless a test holds it."""
+
+    def __call__(
+        self,
+        content_dir: Path,
+        cache: ParseCache | None = None,
+        *,
+        sources: list[SourceFile] | None = None,
+        yield_every: int = 0,
+    ) -> Library: ...
+
+
 def utc_now() -> datetime:
     return datetime.now(UTC)
 
@@ -59,9 +74,16 @@ def freeze_long_lived_objects() -> None:
 
 
 class Site:
-    def __init__(self, settings: Settings, *, clock: Clock = utc_now) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        clock: Clock = utc_now,
+        read_library: ReadLibrary = Library.load,
+    ) -> None:
         self.settings = settings
         self.now = clock
+        self._read_library = read_library
         self.searcher = Searcher()
         self.env = build_environment(
             settings.templates_dir,
@@ -100,7 +122,7 @@ class Site:
     def load(self, sources: list[SourceFile] | None = None, *, yield_every: int = 0) -> None:
         """Read the content folder; safe to call again to pick up every change."""
         cache = ParseCache(self.settings.data_dir / "parse-cache.marshal")
-        library = Library.load(
+        library = self._read_library(
             self.settings.content_dir, cache, sources=sources, yield_every=yield_every
         )
         library.version = self.library.version + 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -13,6 +14,7 @@ from app.web.redirects import redirect
 from app.web.responses import HTML, page
 
 router = APIRouter()
+log = logging.getLogger(__name__)
 
 # ``?page=N`` as text: garbage answers the styled 404 rather than a JSON validation error.
 PageParam = Annotated[str | None, Query(alias="page")]
@@ -40,7 +42,9 @@ def compare(request: Request, slug: str, site: SiteDep, pages: PagesDep) -> Resp
             # Not kept by any cache: the full page adds related links once loading is done.
             body = pages.comparison(early, early=True)
             return Response(body, media_type=HTML, headers={"Cache-Control": "no-store"})
-        site.loaded.wait()  # anything else (404, alias, redirect) is the library's to decide
+        # Anything else (404, alias, redirect) is the library's to decide.
+        log.debug("GET /compare/%s waits for the library", slug)
+        site.loaded.wait()
     comparison, canonical = site.library.resolve(slug)
     if comparison is None or not site.is_visible(comparison):
         target = site.library.comparisons.get(canonical) if canonical else None
