@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, Response
 
 from app.pages.navigation import page_number
-from app.web.deps import PagesDep, SiteDep
+from app.web.deps import AssetsDep, PagesDep, SiteDep
 from app.web.redirects import redirect
 from app.web.responses import HTML, page
 
@@ -81,8 +81,8 @@ def tag(request: Request, slug: str, pages: PagesDep, number: PageParam = None) 
 
 
 @router.get("/static/{name:path}", include_in_schema=False)
-def static(name: str, site: SiteDep) -> Response:
-    path = site.static_file(name)
+def static(name: str, assets: AssetsDep) -> Response:
+    path = assets.file(name)
     if path is None:
         raise NotFound(name)
     fingerprinted = path.name != name.rsplit("/", 1)[-1]
