@@ -11,10 +11,14 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.content.library import Library
 from app.feedback.service import Feedback
 from app.pages.renderer import PageRenderer
+from app.render.assets import Assets
+from app.render.jinja import page_environment
+from app.render.page_cache import PageCache
 from app.settings import Settings
-from app.site import Clock, Site, utc_now
+from app.site import Clock, ReadLibrary, Site, utc_now
 from app.surfaces.service import Surfaces
 from app.web import api, discovery, docs, health, machines, notes, pages, twins
 from app.web.loading import LoadingGate
@@ -30,18 +34,34 @@ from app.web.security import SecurityHeaders
 log = logging.getLogger(__name__)
 
 
-def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> FastAPI:
-    """The site for these settings; tests pass their own, and a clock to move time."""
+def create_app(
+    settings: Settings | None = None,
+    *,
+    clock: Clock = utc_now,
+    read_library: ReadLibrary = Library.load,
+    page_cache: PageCache | None = None,
+) -> FastAPI:
+    """The site for these settings; tests pass their own, a clock to move time, and may hold
+    the reading of the content folder (``read_library``). ``page_cache`` is for a caller that
+    must see or empty the rendered pages (tests, ``nicepick build``)."""
     settings = settings or Settings()
-    site = Site(settings, clock=clock)
+    # The library and what is visible now.
+    site = Site(settings, clock=clock, read_library=read_library)
+    # Rendered pages as bytes, shared by the pages and the machine-read surfaces.
+    cache = page_cache
+    if cache is None:
+        cache = PageCache(max_bytes=settings.page_cache_mb * 1024 * 1024)
+    # Fingerprinted static URLs, and the templates' environment that links them.
+    assets = Assets(settings.static_dir)
+    env = page_environment(settings, asset_url=assets.url)
     # Live preview (``serve --reload``): a file watcher and the browsers' event stream.
-    preview = Preview(site) if settings.reload else None
+    preview = Preview(site, cache=cache, assets=assets) if settings.reload else None
     # Reader notes: the form's token and meter on each comparison page, the outbox sender.
     feedback = Feedback(settings)
     # Every HTML page and its JSON twin, from one context, rendered once per change.
-    renderer = PageRenderer(site, feedback=feedback)
+    renderer = PageRenderer(site, env=env, cache=cache, feedback=feedback)
     # Sitemap, feed, robots.txt and social cards.
-    surfaces = Surfaces(site)
+    surfaces = Surfaces(site, cache=cache)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -72,6 +92,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
     app.state.site = site
     app.state.pages = renderer
     app.state.surfaces = surfaces
+    app.state.assets = assets  # the /static/ route maps names to files
     app.state.feedback = feedback
     app.state.db = feedback.db  # /readyz asks it
     # Added first so it sits inside every other middleware: hot pages still get their headers.

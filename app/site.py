@@ -1,20 +1,25 @@
-"""The running site's state: the loaded library, what readers may see now, assets, and the
-Jinja environment and page cache that ``app.pages.renderer`` renders into.
+"""The running site's state: the loaded library (read at start-up, in the background when
+large, re-read file by file in live preview) and what readers may see now.
 
-The clock is an argument (``clock``), so tests move time instead of patching it. After each
-full load the search index is rebuilt in the background.
+The Jinja environment (``app.render.jinja``), the page cache (``app.render.page_cache``) and
+the static files' fingerprints (``app.render.assets``) are objects of their own, built in
+``app.main.create_app`` and handed to what renders pages.
+
+The clock is an argument (``clock``), so tests move time instead of patching it; so is the
+reading of the folder (``read_library``), so a test can hold a background load as long as it
+needs. After each full load the search index is rebuilt in the background.
 """
 
 from __future__ import annotations
 
 import bisect
 import gc
-import hashlib
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Protocol
 
 from app.content.cache import ParseCache
 from app.content.library import (
@@ -27,15 +32,25 @@ from app.content.library import (
     top_level_files,
 )
 from app.content.model import Comparison
-from app.content.watch import Changes
-from app.render.jinja import build_environment
-from app.render.page_cache import PageCache
 from app.search.index import Searcher
 from app.settings import Settings
 
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
+
+
+class ReadLibrary(Protocol):
+    """How a full load reads the content folder: ``Library.load``, unless a test holds it."""
+
+    def __call__(
+        self,
+        content_dir: Path,
+        cache: ParseCache | None = None,
+        *,
+        sources: list[SourceFile] | None = None,
+        yield_every: int = 0,
+    ) -> Library: ...
 
 
 def utc_now() -> datetime:
@@ -59,54 +74,40 @@ def freeze_long_lived_objects() -> None:
 
 
 class Site:
-    def __init__(self, settings: Settings, *, clock: Clock = utc_now) -> None:
+    """The running library state: the library loaded now, its background load, what readers
+    may see by the clock, and live preview's changed files."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        clock: Clock = utc_now,
+        read_library: ReadLibrary = Library.load,
+    ) -> None:
         self.settings = settings
         self.now = clock
+        self._read_library = read_library
         self.searcher = Searcher()
-        self.env = build_environment(
-            settings.templates_dir,
-            auto_reload=settings.reload,
-            bytecode_dir=settings.data_dir / "template-cache",
-        )
-        self.cache = PageCache(max_bytes=settings.page_cache_mb * 1024 * 1024)
         self.library = Library()
         self.loaded = threading.Event()
         # While a large library loads in the background: slug -> file, for early pages.
         self._early_sources: dict[str, str | Path] | None = None
-        self._assets: dict[str, str] = {}
         self._schedule: tuple[int, list[datetime]] = (-1, [])
         self._visible: tuple[
             tuple[int, int], list[Comparison], dict[str, dict[str, list[Comparison]]]
         ] = ((-1, -1), [], {})
-        self.env.globals.update(
-            site_name=settings.site_name,
-            site_url=settings.site_url,
-            feedback_to=settings.feedback_to,
-            asset=self.asset_url,
-            show_drafts=settings.drafts,
-            preview=settings.reload,  # base.html adds the live-preview script only then
-            feedback_action=self.feedback_action,
-        )
-
-    def feedback_action(self, slug: str) -> str:
-        """Where a page's feedback form posts: the running server, absolute when pages are
-        exported (``NICEPICK_FEEDBACK_ENDPOINT``), since static hosts cannot take a POST."""
-        path = f"/compare/{slug}/feedback"
-        endpoint = self.settings.feedback_endpoint
-        return endpoint.rstrip("/") + path if endpoint else path
 
     # --- content ----------------------------------------------------------------------------
 
     def load(self, sources: list[SourceFile] | None = None, *, yield_every: int = 0) -> None:
         """Read the content folder; safe to call again to pick up every change."""
         cache = ParseCache(self.settings.data_dir / "parse-cache.marshal")
-        library = Library.load(
+        library = self._read_library(
             self.settings.content_dir, cache, sources=sources, yield_every=yield_every
         )
         library.version = self.library.version + 1
         self.library = library
         freeze_long_lived_objects()
-        self._assets.clear()
         self.loaded.set()
         self._early_sources = None
         # In the background: start-up and reloads never wait for the search index.
@@ -196,28 +197,14 @@ class Site:
         """Whether one comparison may be shown now (the same rule as ``visible``)."""
         return self.settings.drafts or comparison.is_public(self.now())
 
-    def apply_changes(self, changes: Changes) -> None:
-        """What the live preview's watcher found: re-read it, and let no page serve it stale.
-
-        A changed content file is re-parsed alone (``Library.reload_file``), which bumps the
-        library version so every cached page misses; a template change clears the page cache
-        (Jinja's ``auto_reload`` re-reads the template); a static change drops fingerprints.
+    def reload_files(self, paths: Iterable[Path]) -> None:
+        """Content files the live preview's watcher found changed: re-parse each alone
+        (``Library.reload_file``), which bumps the library version so every cached page misses.
         """
-        for path in sorted(changes.content):
+        for path in sorted(paths):
             problems = self.library.reload_file(path)
             errors = sum(1 for p in problems if p.severity == "error")
             log.info("live preview: reloaded %s (%d errors)", path, errors)
-        if changes.templates:
-            self.cache.clear()
-            log.info("live preview: templates changed")
-        if changes.static:
-            self.assets_changed()
-            log.info("live preview: static files changed")
-
-    def assets_changed(self) -> None:
-        """A static file changed: new fingerprints, and no cached page keeps the old URLs."""
-        self._assets.clear()
-        self.cache.clear()
 
     def visibility_key(self) -> int:
         """Changes when a scheduled comparison goes live, so cached listings follow it.
@@ -230,42 +217,6 @@ class Site:
             moments = sorted(c.published_at for c in self.library.comparisons.values())
             self._schedule = (version, moments)
         return bisect.bisect_right(self._schedule[1], self.now())
-
-    # --- assets -----------------------------------------------------------------------------
-
-    def asset_url(self, name: str) -> str:
-        """``site.css`` -> ``/static/site.<hash>.css``, so browsers may cache it for a year."""
-        url = self._assets.get(name)
-        if url is None:
-            path = self.settings.static_dir / name
-            try:
-                digest = hashlib.sha256(path.read_bytes()).hexdigest()[:10]
-            except OSError:
-                return f"/static/{name}"
-            stem, dot, suffix = name.rpartition(".")
-            url = f"/static/{stem}.{digest}.{suffix}" if dot else f"/static/{name}.{digest}"
-            self._assets[name] = url
-        return url
-
-    def static_file(self, requested: str) -> Path | None:
-        """Map a fingerprinted or plain static name to a file inside the static folder only."""
-        root = self.settings.static_dir.resolve()
-        candidates = [requested]
-        stem, dot, suffix = requested.rpartition(".")
-        base, dot2, _digest = stem.rpartition(".")
-        if dot and dot2:
-            candidates.insert(0, f"{base}.{suffix}")
-        for name in candidates:
-            # No static name is that long; longer ones would only fail in the OS (ENAMETOOLONG).
-            if not name or "\x00" in name or len(name) > 255:
-                continue
-            try:
-                path = (root / name).resolve()
-                if path.is_relative_to(root) and path.is_file():
-                    return path
-            except (OSError, ValueError):  # a name the OS refuses is simply not a file of ours
-                continue
-        return None
 
 
 def data_dir(settings: Settings) -> Path:

@@ -1,13 +1,16 @@
 """Serving while a large library loads in the background (``NICEPICK_BACKGROUND_LOAD_ABOVE``).
 
-The loader thread is held on an event, so each test sees the "still loading" state for as
-long as it needs, then lets it finish and checks what the full library answers.
+The site reads its folder through ``read_library``; these tests pass one that waits on an
+event, so each test sees the "still loading" state for as long as it needs, then lets it
+finish and checks what the full library answers.
 """
 
 from __future__ import annotations
 
 import gc
+import logging
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -15,9 +18,11 @@ import pytest
 from bs4 import BeautifulSoup
 from fastapi.testclient import TestClient
 
+from app.content.cache import ParseCache
+from app.content.library import Library, SourceFile
 from app.main import create_app
 from app.settings import Settings
-from app.site import Site
+from app.site import ReadLibrary, Site
 from tests.conftest import GOOD, comparison_text
 from tests.soup import text
 
@@ -33,26 +38,44 @@ PYTHON = PYTHON.replace("### Use Vim if", "### Use Python if").replace(
 )
 
 
+def held_reader(release: threading.Event) -> ReadLibrary:
+    """``Library.load`` that first waits until ``release`` is set."""
+
+    def read(
+        content_dir: Path,
+        cache: ParseCache | None = None,
+        *,
+        sources: list[SourceFile] | None = None,
+        yield_every: int = 0,
+    ) -> Library:
+        release.wait(10)
+        return Library.load(content_dir, cache, sources=sources, yield_every=yield_every)
+
+    return read
+
+
 @pytest.fixture
 def held(
-    settings: Settings, write_content: Callable[[str, str], Path], monkeypatch: pytest.MonkeyPatch
+    settings: Settings, write_content: Callable[[str, str], Path]
 ) -> Iterator[tuple[TestClient, threading.Event]]:
     """A client on a site whose background load waits until the event is set."""
     write_content("vim-vs-emacs.md", GOOD)
     write_content("python-vs-ruby.md", PYTHON)
     write_content("broken.md", "no front matter\n")
     release = threading.Event()
-    real_load = Site.load
-
-    def slow_load(self: Site, *args: object, **kwargs: object) -> None:
-        release.wait(10)
-        real_load(self, *args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(Site, "load", slow_load)
     settings = settings.model_copy(update={"background_load_above": 0})
-    with TestClient(create_app(settings), follow_redirects=False) as client:
+    app = create_app(settings, read_library=held_reader(release))
+    with TestClient(app, follow_redirects=False) as client:
         yield client, release
         release.set()
+
+
+def wait_until_held(caplog: pytest.LogCaptureFixture, path: str) -> None:
+    """Return once the site has logged that a request for ``path`` waits for the library."""
+    deadline = time.monotonic() + 10
+    while not any(r.getMessage() == f"GET {path} waits for the library" for r in caplog.records):
+        assert time.monotonic() < deadline, f"GET {path} never reached the loading gate"
+        time.sleep(0.01)
 
 
 def test_comparison_page_is_served_from_its_file_before_the_library_is_loaded(
@@ -72,13 +95,16 @@ def test_comparison_page_is_served_from_its_file_before_the_library_is_loaded(
     assert client.get("/healthz").status_code == 200
 
 
-def test_listing_waits_for_the_whole_library(held: tuple[TestClient, threading.Event]) -> None:
+def test_listing_waits_for_the_whole_library(
+    held: tuple[TestClient, threading.Event], caplog: pytest.LogCaptureFixture
+) -> None:
     client, release = held
+    caplog.set_level(logging.DEBUG, logger="app.web.loading")
     answers: list[str] = []
     waiting = threading.Thread(target=lambda: answers.append(client.get("/").text))
     waiting.start()
-    waiting.join(0.5)
-    assert waiting.is_alive() and not answers  # held by the gate, not answered partially
+    wait_until_held(caplog, "/")
+    assert not answers  # held by the gate (the load is still held), not answered partially
     release.set()
     waiting.join(10)
     titles = {
@@ -88,14 +114,31 @@ def test_listing_waits_for_the_whole_library(held: tuple[TestClient, threading.E
 
 
 def test_unknown_or_broken_slug_waits_and_gets_the_library_answer(
-    held: tuple[TestClient, threading.Event],
+    held: tuple[TestClient, threading.Event], caplog: pytest.LogCaptureFixture
 ) -> None:
     client, release = held
-    threading.Timer(0.3, release.set).start()
-    assert client.get("/compare/broken").status_code == 404
-    assert client.get("/compare/emacs-vs-vim").headers["location"] == (
-        "https://nicepick.test/compare/vim-vs-emacs"
-    )
+    caplog.set_level(logging.DEBUG, logger="app.web.pages")
+    # Parsed alone, neither file gives a page: the route waits for the library, which decides.
+    answers: dict[str, tuple[int, str | None]] = {}
+
+    def ask(path: str) -> None:
+        answer = client.get(path)
+        answers[path] = (answer.status_code, answer.headers.get("location"))
+
+    paths = ("/compare/broken", "/compare/emacs-vs-vim")
+    asking = [threading.Thread(target=ask, args=(path,)) for path in paths]
+    for thread in asking:
+        thread.start()
+    for path in paths:
+        wait_until_held(caplog, path)
+    assert not answers
+    release.set()
+    for thread in asking:
+        thread.join(10)
+    assert answers == {
+        "/compare/broken": (404, None),
+        "/compare/emacs-vs-vim": (301, "https://nicepick.test/compare/vim-vs-emacs"),
+    }
 
 
 def test_a_loaded_library_is_left_out_of_garbage_collection_walks(

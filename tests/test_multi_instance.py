@@ -25,6 +25,7 @@ from sqlalchemy import Engine, func, select
 from app.db import make_engine, upgrade
 from app.feedback.store import notes
 from tests.conftest import GOOD, ROOT
+from tests.deliveries import deliveries_per_note, settled
 from tests.live import eventually
 from tests.pg import free_port, scratch_database
 from tests.proxy import Instance, Nginx, nginx
@@ -186,7 +187,11 @@ def test_300_notes_through_nginx_with_smtp_down_and_an_instance_killed(
     assert len(set(rows)) == NOTES
 
     smtp.wait_for(NOTES, timeout=90)
-    time.sleep(5)  # longer than a lease: a second send would have arrived by now
+    # Every note sent and no lease live: no instance can still be sending one again, so the
+    # records and the mailbox are final.
+    assert eventually(lambda: settled(engine), timeout=30)
+    recorded = deliveries_per_note(engine)
+    assert len(recorded) == NOTES and set(recorded.values()) == {1}, "a note was sent twice"
     per_note = Counter(str(message["X-Nicepick-Note"]) for message in smtp.messages)
     assert len(per_note) == NOTES
     assert set(per_note.values()) == {1}, "a note was mailed twice"

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from app.render.assets import Assets
 from app.settings import Settings
-from app.site import Site
 from tests.live import ROOT, live_server, raw_request, raw_status, server_env
 
 SECRET_MARKERS = (b"[build-system]", b"root:x:0:0", b"NICEPICK_", b"def create_app")
@@ -34,7 +34,7 @@ SECRET_MARKERS = (b"[build-system]", b"root:x:0:0", b"NICEPICK_", b"def create_a
     ],
 )
 def test_static_file_stays_inside_the_static_folder(settings: Settings, name: str) -> None:
-    assert Site(settings).static_file(name) is None
+    assert Assets(settings.static_dir).file(name) is None
 
 
 def test_static_file_follows_no_symlink_out_of_the_folder(
@@ -45,17 +45,17 @@ def test_static_file_follows_no_symlink_out_of_the_folder(
     (static / "site.css").write_text("body{}")
     (tmp_path / "secret.txt").write_text("secret")
     (static / "leak.txt").symlink_to(tmp_path / "secret.txt")
-    site = Site(settings.model_copy(update={"static_dir": static}))
-    assert site.static_file("site.css") == (static / "site.css").resolve()
-    assert site.static_file("leak.txt") is None
+    assets = Assets(static)
+    assert assets.file("site.css") == (static / "site.css").resolve()
+    assert assets.file("leak.txt") is None
 
 
 def test_fingerprinted_name_maps_to_the_plain_file(settings: Settings) -> None:
-    site = Site(settings)
-    url = site.asset_url("site.css")
+    assets = Assets(settings.static_dir)
+    url = assets.url("site.css")
     assert url != "/static/site.css"
     plain = (ROOT / "static/site.css").resolve()
-    assert site.static_file(url.removeprefix("/static/")) == plain
+    assert assets.file(url.removeprefix("/static/")) == plain
 
 
 # Percent-encoded forms survive the test client untouched, so they reach the router as written.

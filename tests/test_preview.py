@@ -6,6 +6,7 @@ import queue
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import httpx
@@ -15,7 +16,10 @@ from bs4 import BeautifulSoup
 from app.content import parse as parse_module
 from app.content.library import Library
 from app.content.watch import Watcher
+from app.render.assets import Assets
+from app.render.page_cache import PageCache
 from app.site import Site
+from app.web.preview import apply_changes
 from tests.conftest import GOOD
 from tests.live import eventually, live_server, server_env
 
@@ -145,11 +149,12 @@ def test_watcher_applies_content_template_and_static_changes(
 ) -> None:
     site = settings_factory(tmp_path)
     settings = site.settings
+    cache, assets = PageCache(), Assets(settings.static_dir)
     watcher = Watcher(
         content_dir=settings.content_dir,
         templates_dir=settings.templates_dir,
         static_dir=settings.static_dir,
-        apply=site.apply_changes,
+        apply=partial(apply_changes, site=site, cache=cache, assets=assets),
     )
     watcher.start()
     watcher.stop()  # snapshots taken; drive polls by hand
@@ -158,12 +163,13 @@ def test_watcher_applies_content_template_and_static_changes(
     changes = watcher.poll()
     assert changes.content and not changes.templates
     assert site.library.version == version + 1 and site.library.comparisons == {}
-    site.cache.get_or_render("k", lambda: b"page")
+    cache.get_or_render("k", lambda: b"page")
     (site.settings.templates_dir / "extra.html").write_text("x")
-    assert watcher.poll().templates and len(site.cache) == 0
-    site.asset_url("site.css")
+    assert watcher.poll().templates and len(cache) == 0
+    assets.url("site.css")
+    cache.get_or_render("k", lambda: b"page")
     (site.settings.static_dir / "site.css").write_text("body{}")
-    assert watcher.poll().static and site._assets == {}
+    assert watcher.poll().static and len(assets) == 0 and len(cache) == 0
     assert not watcher.poll()
     assert watcher.generation == 3
 

@@ -16,6 +16,9 @@ from app.content.library import Library
 from app.content.model import Comparison, Problem
 from app.content.parse import parse_text
 from app.pages.renderer import PageRenderer
+from app.render.assets import Assets
+from app.render.jinja import page_environment
+from app.render.page_cache import PageCache
 from app.settings import Settings
 from app.site import Site
 from tests.conftest import GOOD
@@ -29,7 +32,8 @@ def renderer() -> PageRenderer:
     root = Path(tempfile.mkdtemp(prefix="nicepick-properties-"))
     (root / "content").mkdir()
     settings = Settings(content_dir=root / "content", data_dir=root / "var", _env_file=None)
-    return PageRenderer(Site(settings))
+    env = page_environment(settings, asset_url=Assets(settings.static_dir).url)
+    return PageRenderer(Site(settings), env=env, cache=PageCache())
 
 
 GOOD_LINES = GOOD.splitlines()

@@ -43,6 +43,7 @@ from starlette.datastructures import Headers
 from app.content.library import Library
 from app.pages.navigation import PER_PAGE
 from app.render.cached_page import brotli_bytes, gzip_bytes
+from app.render.page_cache import PageCache
 from app.settings import Settings
 
 if TYPE_CHECKING:
@@ -147,8 +148,9 @@ class _Exporter:
     """Requests URLs from the app in its own event loop (no HTTP, no thread hop per file)
     and writes each answer with its ``.gz``/``.br`` siblings."""
 
-    def __init__(self, app: FastAPI, out: Path, base: str) -> None:
+    def __init__(self, app: FastAPI, cache: PageCache, out: Path, base: str) -> None:
         self.app = app
+        self.cache = cache  # the app's page cache, emptied as the export goes
         self.out = out
         self.base = base
         parts = urlsplit(base)
@@ -204,7 +206,7 @@ class _Exporter:
     async def run(self, urls: list[str], done: Callable[[], None]) -> _Share:
         summary = ExportSummary()
         found: set[str] = set()
-        cache = self.app.state.site.cache
+        cache = self.cache
         for number, url in enumerate(urls, start=1):
             await self.export(url, summary, found)
             done()
@@ -267,7 +269,8 @@ def export_site(
         shutil.rmtree(out)
     out.mkdir(parents=True, exist_ok=True)
     base = settings.site_url
-    app = create_app(settings)
+    cache = _page_cache(settings)
+    app = create_app(settings, page_cache=cache)
     site = app.state.site
     site.load()  # the whole library now, not in the background; saves the parse cache too
     with TestClient(app, base_url=base, follow_redirects=False) as client:
@@ -279,7 +282,7 @@ def export_site(
         seen = set(urls)
         if jobs is None:
             jobs = min(os.cpu_count() or 1, 4) if len(urls) >= PARALLEL_ABOVE else 1
-        exporter = _Exporter(app, out, base)
+        exporter = _Exporter(app, cache, out, base)
         counter = multiprocessing.get_context("spawn").Value("q", 0)
         total = len(urls)
 
@@ -339,6 +342,10 @@ def export_site(
 _child_counter: Any = None
 
 
+def _page_cache(settings: Settings) -> PageCache:
+    return PageCache(max_bytes=settings.page_cache_mb * 1024 * 1024)
+
+
 def _child_init(counter: Any) -> None:
     global _child_counter
     _child_counter = counter
@@ -349,7 +356,8 @@ def _child_export(settings: Settings, out: Path, urls: list[str]) -> _Share:
     """One other process's share: its own app on the same folders, the same bytes."""
     from app.main import create_app
 
-    app = create_app(settings)
+    cache = _page_cache(settings)
+    app = create_app(settings, page_cache=cache)
     app.state.site.load()  # from the parse cache the first process just saved
 
     def done() -> None:
@@ -358,7 +366,7 @@ def _child_export(settings: Settings, out: Path, urls: list[str]) -> _Share:
 
     with TestClient(app, base_url=settings.site_url, follow_redirects=False) as client:
         assert client.portal is not None
-        exporter = _Exporter(app, out, settings.site_url)
+        exporter = _Exporter(app, cache, out, settings.site_url)
         return client.portal.call(exporter.run, urls, done)
 
 

@@ -2,7 +2,7 @@
 
 A background thread polls modification times every 300 ms (a few dozen ``stat`` calls: no
 extra dependency, and it behaves the same on every filesystem, bind mounts included). What
-changed goes to the ``apply`` callable it was given (``Site.apply_changes``).
+changed goes to the ``apply`` callable it was given (``app.web.preview.apply_changes``).
 """
 
 from __future__ import annotations

@@ -12,10 +12,14 @@ from collections.abc import Callable, Hashable, Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
+from jinja2 import Environment
+
 from app.content.model import Comparison
 from app.pages import best, comparison, errors, home, listing, option, search
 from app.pages.base import PageContext, render_html, render_json
+from app.pages.docs import DocsPage
 from app.pages.navigation import PER_PAGE, RelatedIndex, popular_categories
+from app.render.page_cache import PageCache
 from app.site import Site
 
 if TYPE_CHECKING:
@@ -34,8 +38,17 @@ class FeedbackParts(Protocol):
 
 
 class PageRenderer:
-    def __init__(self, site: Site, *, feedback: FeedbackParts | None = None) -> None:
+    def __init__(
+        self,
+        site: Site,
+        *,
+        env: Environment,
+        cache: PageCache,
+        feedback: FeedbackParts | None = None,
+    ) -> None:
         self.site = site
+        self.env = env
+        self.cache = cache
         self.feedback = feedback
         self._related: tuple[Hashable, RelatedIndex] = ((), RelatedIndex(()))
 
@@ -48,7 +61,7 @@ class PageRenderer:
         return self.site.library.version, self.site.visibility_key()
 
     def render(self, context: PageContext, fmt: Format = "html") -> bytes:
-        return render_html(self.site.env, context) if fmt == "html" else render_json(context)
+        return render_html(self.env, context) if fmt == "html" else render_json(context)
 
     def _cached(
         self, key: tuple[Hashable, ...], build: Callable[[], PageContext | None], fmt: Format
@@ -57,7 +70,7 @@ class PageRenderer:
             context = build()
             return b"" if context is None else self.render(context, fmt)
 
-        body = self.site.cache.get_or_render((*key, fmt, *self.content_key()), render)
+        body = self.cache.get_or_render((*key, fmt, *self.content_key()), render)
         return body or None
 
     # --- pages --------------------------------------------------------------------------------
@@ -184,7 +197,11 @@ class PageRenderer:
     def broken_file(self, slug: str) -> bytes | None:
         """Live preview: the page of a file that stopped parsing, never cached, else None."""
         context = errors.broken_file(self.site.library, slug)
-        return None if context is None else render_html(self.site.env, context)
+        return None if context is None else render_html(self.env, context)
+
+    def docs(self) -> bytes:
+        """``/docs``: the API's reference page; it depends on no content, so one key serves."""
+        return self.cache.get_or_render(("docs",), lambda: render_html(self.env, DocsPage()))
 
     def error(self, status: int, message: str, fmt: Format = "html") -> bytes:
         return self.render(errors.error(status, message), fmt)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from markupsafe import Markup
 from app.content.model import slugify
 from app.render import template_cache
 from app.render.markup import markdown_to_html
+from app.settings import Settings
 
 
 @lru_cache(maxsize=4096)
@@ -36,4 +38,32 @@ def build_environment(
     env.filters["markdown"] = lambda text: _cached_markdown(text or "", False)
     env.filters["markdown_inline"] = lambda text: _cached_markdown(text or "", True)
     env.filters["slugify"] = slugify
+    return env
+
+
+def page_environment(settings: Settings, *, asset_url: Callable[[str], str]) -> Environment:
+    """The environment every page renders in: our templates, plus what ``base.html`` and the
+    feedback form read from the settings (site name and URL, drafts, live preview)."""
+    env = build_environment(
+        settings.templates_dir,
+        auto_reload=settings.reload,
+        bytecode_dir=settings.data_dir / "template-cache",
+    )
+    endpoint = settings.feedback_endpoint
+
+    def feedback_action(slug: str) -> str:
+        """Where a page's feedback form posts: the running server, absolute when pages are
+        exported (``NICEPICK_FEEDBACK_ENDPOINT``), since static hosts cannot take a POST."""
+        path = f"/compare/{slug}/feedback"
+        return endpoint.rstrip("/") + path if endpoint else path
+
+    env.globals.update(
+        site_name=settings.site_name,
+        site_url=settings.site_url,
+        feedback_to=settings.feedback_to,
+        asset=asset_url,
+        show_drafts=settings.drafts,
+        preview=settings.reload,  # base.html adds the live-preview script only then
+        feedback_action=feedback_action,
+    )
     return env

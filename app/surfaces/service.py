@@ -12,6 +12,7 @@ from collections.abc import Callable, Hashable
 from typing import Any
 
 from app.content.model import Comparison
+from app.render.page_cache import PageCache
 from app.site import Site, data_dir
 from app.surfaces.cards import CardCache
 from app.surfaces.feeds import (
@@ -26,8 +27,9 @@ from app.surfaces.feeds import (
 
 
 class Surfaces:
-    def __init__(self, site: Site, *, sitemap_limit: int = SITEMAP_LIMIT) -> None:
+    def __init__(self, site: Site, *, cache: PageCache, sitemap_limit: int = SITEMAP_LIMIT) -> None:
         self.site = site
+        self.cache = cache
         self.cards = CardCache(data_dir(site.settings) / "og", site_name=site.settings.site_name)
         self.sitemap_limit = sitemap_limit
 
@@ -40,7 +42,7 @@ class Surfaces:
         return self.site.library.version, self.site.visibility_key()
 
     def _cached(self, key: tuple[Hashable, ...], render: Callable[[], bytes]) -> bytes:
-        body: bytes = self.site.cache.get_or_render((*key, *self.content_key()), render)
+        body: bytes = self.cache.get_or_render((*key, *self.content_key()), render)
         return body
 
     def _cached_or_none(

@@ -15,6 +15,7 @@ from fastapi import Depends, Request
 
 from app.feedback.service import Feedback
 from app.pages.renderer import PageRenderer
+from app.render.assets import Assets
 from app.settings import Settings
 from app.site import Site
 from app.surfaces.service import Surfaces
@@ -53,6 +54,14 @@ async def get_pages(request: Request) -> PageRenderer:
 
 
 PagesDep = Annotated[PageRenderer, Depends(get_pages)]
+
+
+async def get_assets(request: Request) -> Assets:
+    assets: Assets = request.app.state.assets
+    return assets
+
+
+AssetsDep = Annotated[Assets, Depends(get_assets)]
 
 
 async def get_feedback(request: Request) -> Feedback:

@@ -14,9 +14,7 @@ import swagger_ui
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, Response
 
-from app.pages.base import render_html
-from app.pages.docs import DocsPage
-from app.web.deps import SiteDep
+from app.web.deps import PagesDep
 from app.web.responses import page
 
 router = APIRouter()
@@ -27,9 +25,8 @@ _SWAGGER_FILES = {"swagger-ui-bundle.js", "swagger-ui.css"}
 
 
 @router.get("/docs", include_in_schema=False)
-def docs(request: Request, site: SiteDep) -> Response:
-    body = site.cache.get_or_render(("docs",), lambda: render_html(site.env, DocsPage()))
-    return page(request, body)
+def docs(request: Request, pages: PagesDep) -> Response:
+    return page(request, pages.docs())
 
 
 @router.get("/docs/assets/{name}", include_in_schema=False)

@@ -9,10 +9,13 @@ ever answered from a partial library; waiting is an ``await``, so it holds no th
 from __future__ import annotations
 
 import asyncio
+import logging
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.site import Site
+
+log = logging.getLogger(__name__)
 
 _PASS_PREFIXES = ("/static/", "/healthz", "/readyz")
 _POLL_SECONDS = 0.02
@@ -40,6 +43,7 @@ class LoadingGate:
             and not self.site.loaded.is_set()
             and not passes_early(scope["method"], scope["path"])
         ):
+            log.debug("%s %s waits for the library", scope["method"], scope["path"])
             while not self.site.loaded.is_set():
                 await asyncio.sleep(_POLL_SECONDS)
         await self.app(scope, receive, send)

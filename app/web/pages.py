@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, Response
 
 from app.pages.navigation import page_number
-from app.web.deps import PagesDep, SiteDep
+from app.web.deps import AssetsDep, PagesDep, SiteDep
 from app.web.redirects import redirect
 from app.web.responses import HTML, page
 
 router = APIRouter()
+log = logging.getLogger(__name__)
 
 # ``?page=N`` as text: garbage answers the styled 404 rather than a JSON validation error.
 PageParam = Annotated[str | None, Query(alias="page")]
@@ -40,7 +42,9 @@ def compare(request: Request, slug: str, site: SiteDep, pages: PagesDep) -> Resp
             # Not kept by any cache: the full page adds related links once loading is done.
             body = pages.comparison(early, early=True)
             return Response(body, media_type=HTML, headers={"Cache-Control": "no-store"})
-        site.loaded.wait()  # anything else (404, alias, redirect) is the library's to decide
+        # Anything else (404, alias, redirect) is the library's to decide.
+        log.debug("GET /compare/%s waits for the library", slug)
+        site.loaded.wait()
     comparison, canonical = site.library.resolve(slug)
     if comparison is None or not site.is_visible(comparison):
         target = site.library.comparisons.get(canonical) if canonical else None
@@ -77,8 +81,8 @@ def tag(request: Request, slug: str, pages: PagesDep, number: PageParam = None) 
 
 
 @router.get("/static/{name:path}", include_in_schema=False)
-def static(name: str, site: SiteDep) -> Response:
-    path = site.static_file(name)
+def static(name: str, assets: AssetsDep) -> Response:
+    path = assets.file(name)
     if path is None:
         raise NotFound(name)
     fingerprinted = path.name != name.rsplit("/", 1)[-1]
