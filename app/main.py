@@ -107,6 +107,7 @@ def create_app(
     app.add_middleware(SecurityHeaders, settings=settings)
     for router in (pages.router, health.router, discovery.router, machines.router, docs.router):
         _answer_head(router)
+    _answer_head_unlisted(twins.router)
     app.include_router(twins.router)  # first: /compare/{slug} would take "x.json" as a slug
     app.include_router(pages.router)
     app.include_router(health.router)
@@ -153,6 +154,17 @@ def _answer_head(router: APIRouter) -> None:
     for route in router.routes:
         if isinstance(route, APIRoute) and route.methods and "GET" in route.methods:
             route.methods.add("HEAD")
+
+
+def _answer_head_unlisted(router: APIRouter) -> None:
+    """HEAD for routes the OpenAPI schema lists with GET alone (the pages' JSON twins): a
+    hidden HEAD route beside each, since one route with both methods would list the operation
+    twice under one id."""
+    for route in list(router.routes):
+        if isinstance(route, APIRoute) and route.methods == {"GET"} and route.include_in_schema:
+            router.add_api_route(
+                route.path, route.endpoint, methods=["HEAD"], include_in_schema=False
+            )
 
 
 def app_from_environment() -> FastAPI:

@@ -68,6 +68,10 @@ CASES = [
     Case("empty-origin", {"Origin": ""}, False),
     Case("fetch-cross-site-without-origin", {"Sec-Fetch-Site": "cross-site"}, False),
     Case("fetch-same-site-without-origin", {"Sec-Fetch-Site": "same-site"}, False),
+    # A Host header that is no host: not our origin, and no 500 that loses the reader's text.
+    Case("malformed-host-port", {"Host": "x:abc", "Origin": "http://x:abc"}, False),
+    Case("malformed-host-bracket", {"Host": "[", "Origin": "http://evil.example"}, False),
+    Case("host-port-out-of-range", {"Host": "x:99999", "Origin": "http://x:99999"}, False),
 ]
 
 
@@ -160,7 +164,10 @@ def test_refused_posts_do_not_use_up_the_readers_limit(tmp_path: Path) -> None:
         ("https://NicePick.dev:443/", "https://nicepick.dev"),
         ("http://127.0.0.1:8000", "http://127.0.0.1:8000"),
         ("http://[::1]:80/x", "http://[::1]"),
+        ("http://x:abc", None),
+        ("http://[", None),
+        ("http://x:99999", None),
     ],
 )
-def test_origin_of(url: str, origin: str) -> None:
+def test_origin_of(url: str, origin: str | None) -> None:
     assert origin_of(url) == origin

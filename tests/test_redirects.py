@@ -3,16 +3,18 @@ any host."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from starlette.types import Message, Receive, Scope, Send
 
 from app.commands.export import export_site
 from app.main import create_app
 from app.settings import Settings
-from app.web.redirects import site_location
+from app.web.redirects import CanonicalHostMiddleware, site_location
 from tests.conftest import GOOD
 from tests.discovery_content import write
 
@@ -72,6 +74,10 @@ def test_redirects_are_built_from_the_site_url_never_the_host_header(
         pytest.param("GET", "/no-such-route/", id="unknown"),
         pytest.param("GET", "/", id="root"),
         pytest.param("POST", "/compare/vim-vs-emacs/feedback/", id="post-keeps-its-body"),
+        # An encoded slash is part of the name: stripping it from the raw path left the same
+        # URL, a redirect to itself.
+        pytest.param("GET", "/compare/vim-vs-emacs%2F", id="encoded-slash"),
+        pytest.param("GET", "/tag/editors%2F%2F", id="encoded-slashes"),
     ],
 )
 def test_no_slash_redirect_where_no_route_matches(
@@ -144,3 +150,30 @@ def test_the_export_names_redirect_targets_by_path(
     rules = (tmp_path / "out" / "_redirects").read_text(encoding="utf-8").splitlines()
     assert "/compare/vi /compare/vim-vs-emacs 301" in rules
     assert all(SITE not in rule for rule in rules)
+
+
+def test_an_asterisk_request_is_never_redirected_to_a_made_up_url() -> None:
+    """``OPTIONS *`` names no path: "https://site*" is no URL; the app answers it."""
+    reached: list[str] = []
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        reached.append(scope["path"])
+
+    middleware = CanonicalHostMiddleware(app, site_url=SITE)
+    scope: Scope = {
+        "type": "http",
+        "method": "OPTIONS",
+        "path": "*",
+        "raw_path": b"*",
+        "query_string": b"",
+        "headers": [(b"host", b"evil.example")],
+    }
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": b""}
+
+    async def send(message: Message) -> None:
+        raise AssertionError(f"answered by the middleware: {message}")
+
+    asyncio.run(middleware(scope, receive, send))
+    assert reached == ["*"]

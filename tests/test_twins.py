@@ -278,3 +278,24 @@ def test_a_tag_listing_takes_the_tags_own_spelling_and_paginates(client: TestCli
         f"{SITE}/category/gizmos?page=2",
         "/category/gizmos.json?page=2",
     )
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/compare/nginx-vs-caddy.json",
+        "/category/web-servers.json",
+        "/search.json?q=nginx",
+        "/.json",
+    ],
+)
+def test_a_twin_answers_head_as_it_answers_get(client: TestClient, path: str) -> None:
+    """Link checkers send HEAD: a twin is there before any GET has warmed it."""
+    head = client.head(path)
+    assert head.status_code == 200, path
+    assert head.headers["content-type"] == "application/json"
+    assert head.content == b""
+    get = client.get(path)
+    # Search results are not kept (their key is the reader's query), so they carry no ETag.
+    assert head.headers.get("etag") == get.headers.get("etag")
+    assert head.headers["content-length"] == get.headers["content-length"]

@@ -70,14 +70,18 @@ async def read_form(request: Request) -> dict[str, str]:
 
 
 @lru_cache(maxsize=8)
-def origin_of(url: str) -> str:
+def origin_of(url: str) -> str | None:
     """``scheme://host[:port]`` as browsers write an Origin header (RFC 6454 section 6.1):
-    lower case, the default port left out."""
-    parts = urlsplit(url)
+    lower case, the default port left out; None for a URL with no valid host and port (a
+    client's Host header such as ``x:abc`` or ``[``)."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return None
     scheme, host = parts.scheme.lower(), (parts.hostname or "").lower()
     if ":" in host:
         host = f"[{host}]"
-    port = parts.port
     if port is None or port == _DEFAULT_PORTS.get(scheme):
         return f"{scheme}://{host}"
     return f"{scheme}://{host}:{port}"
@@ -102,10 +106,11 @@ def cross_site(request: Request, site_url: str) -> str | None:
         own = {origin_of(site_url)}
         host = request.headers.get("host")
         if host:
-            own.add(origin_of(f"{request.url.scheme}://{host}"))
+            own.add(origin_of(f"{request.scope.get('scheme', 'http')}://{host}"))
+        own.discard(None)
         if origin.strip().lower() in own:
             return None
-        return f"Origin {origin[:200]!r} is not {' or '.join(sorted(own))}"
+        return f"Origin {origin[:200]!r} is not {' or '.join(sorted(o for o in own if o))}"
     fetch_site = request.headers.get("sec-fetch-site", "").strip().lower()
     if fetch_site in ("cross-site", "same-site"):
         return f"Sec-Fetch-Site: {fetch_site} without an Origin header"

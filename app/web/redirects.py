@@ -62,6 +62,8 @@ def trailing_slash_redirect(request: Request, site_url: str) -> Response | None:
         return None
     # raw_path keeps the request's own percent-encoding of the path.
     raw: bytes = request.scope.get("raw_path") or path.encode("utf-8")
+    if not raw.endswith(b"/"):
+        return None  # the slash was sent encoded (%2F): part of a name, not a trailing slash
     target = raw.decode("latin-1").rstrip("/")
     query: bytes = request.scope.get("query_string", b"")
     if query:
@@ -97,7 +99,8 @@ class CanonicalHostMiddleware:
             await self.app(scope, receive, send)
             return
         host = Headers(scope=scope).get("host", "").lower()
-        if host == self.host or not host:
+        # Only paths have a place on our host: "OPTIONS *" (asterisk form) is answered here.
+        if host == self.host or not host or not scope["path"].startswith("/"):
             await self.app(scope, receive, send)
             return
         # raw_path keeps the request's own percent-encoding; never echo the bad host back.
