@@ -562,7 +562,8 @@ def _build(
         verdict_text = _markdown(verdict.body)
         for sub in verdict.subsections:
             match = _USE_IF.match(normalize_heading(sub.title))
-            target = by_heading.get(match.group(1)) if match else None
+            # Normalized again: an option named "The X" is keyed without its "The".
+            target = by_heading.get(normalize_heading(match.group(1))) if match else None
             if target is None:
                 problems.add(
                     sub.line,
