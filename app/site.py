@@ -16,6 +16,7 @@ import bisect
 import gc
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -87,6 +88,8 @@ class Site:
         self.settings = settings
         self.now = clock
         self._read_library = read_library
+        # Waits between attempts of a failed background load; the last one repeats.
+        self.load_retry_seconds: tuple[float, ...] = (1.0, 2.0, 5.0, 10.0, 30.0)
         self.searcher = Searcher()
         self.library = Library()
         self.loaded = threading.Event()
@@ -140,11 +143,27 @@ class Site:
         self._early_sources = early
 
         def run() -> None:
-            try:
-                self.load(sources, yield_every=20)
-            except Exception:  # never leave waiting requests hanging on a loader that died
-                log.exception("loading %s failed", self.settings.content_dir)
-                self.loaded.set()
+            # A failed load is retried and ``loaded`` stays unset, so /healthz keeps answering
+            # 503 and listings keep waiting (the proxy times them out) rather than answering
+            # from an empty library with 200, which a load balancer would route readers to.
+            # A passing fault (a file being replaced, an NFS hiccup) heals on a retry; a
+            # lasting one shows in the log at each attempt and in the failing health check,
+            # the way Kubernetes keeps an unready pod out of rotation.
+            attempt = 0
+            while True:
+                try:
+                    self.load(sources, yield_every=20)
+                    return
+                except Exception:
+                    delay = self.load_retry_seconds[min(attempt, len(self.load_retry_seconds) - 1)]
+                    attempt += 1
+                    log.exception(
+                        "loading %s failed (attempt %d); retrying in %g s",
+                        self.settings.content_dir,
+                        attempt,
+                        delay,
+                    )
+                    time.sleep(delay)
 
         threading.Thread(target=run, name="nicepick-load", daemon=True).start()
 

@@ -46,6 +46,15 @@ CASES = {
         f'{F}:2:8: error: "title" contains a control character (U+000B): names and titles must be one line of printable text',
         f'{F}:5:16: error: "options" contains a control character (U+001C): names and titles must be one line of printable text',
     ],
+    "huge-number": [f"{F}:2:8: error: YAML syntax: a number of 5,001 characters; at most 100 (put text in quotes)"],
+    "duplicate-key": [f"{F}:7:1: error: duplicate key 'title'"],
+    "nameless-url": [
+        f'{F}:3:11: error: "category" name "Базы данных" gives no URL: a page address is made of the name\'s Latin letters and digits; add some',
+        f'{F}:7:8: error: "tags" name "机器学习" gives no URL: a page address is made of the name\'s Latin letters and digits; add some',
+        f'{F}:7:14: error: "tags" name "!!!" gives no URL: a page address is made of the name\'s Latin letters and digits; add some',
+    ],
+    "body-control-characters": [f"{F}:13:9: error: a control character (U+001B) in the text: delete it; it is invisible in an editor and garbles pages and the feed"],
+    "many-headings": [f'{F}:215:1: error: 7,500 headings and rules in "## Vim"; a part may have at most 100: split it into subsections'],
     # The page published first keeps the pair; the newcomer gets the error.
     "reversed-pair-newcomer": ["emacs-vs-vim.md:5:10: error: tests/fixtures/broken/reversed-pair-newcomer/vim-vs-emacs.md already compares the same options (Vim, Emacs)"],
 }  # fmt: skip

@@ -57,6 +57,9 @@ RENDER_CASES = [
     ("20000-open-brackets", "[" * 20000, False),
     ("escaped-close-brackets", "[\\]" * 10000, False),
     ("open-parentheses-after-links", "[](" * 10000, False),
+    ("7500-setext-headings", "a\n=\n" * 7500, True),
+    ("5000-rules", "* * *\n" * 5000, True),
+    ("100-rules-still-render", "word\n\n* * *\n\n" * 100, False),
     ("20-levels-still-render", "\n".join("    " * i + "- level" for i in range(20)), False),
 ]
 
@@ -120,6 +123,40 @@ def test_names_with_control_characters_are_refused_at_their_position(
     assert comparison is None
     errors = [str(p) for p in problems if p.severity == "error"]
     assert errors[0] == f"f.md:{expected}: names and titles must be one line of printable text"
+
+
+# (id, field, value): integers past Python's 4,300-digit conversion limit, in every base YAML
+# reads; each crashed check, serve and build with a bare ValueError.
+HUGE_NUMBER_CASES = [
+    ("decimal-title", "title", "1" + "0" * 5000, "2:8", 5001),
+    ("decimal-in-tags", "tags", "[" + "9" * 5000 + "]", "7:8", 5000),
+    ("hexadecimal", "title", "0x" + "f" * 5000, "2:8", 5002),
+    ("binary", "title", "0b" + "1" * 20000, "2:8", 20002),
+    ("sexagesimal", "title", "1" + ":0" * 2999, "2:8", 5999),
+]
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "where", "length"),
+    [c[1:] for c in HUGE_NUMBER_CASES],
+    ids=[c[0] for c in HUGE_NUMBER_CASES],
+)
+def test_a_huge_number_in_front_matter_is_refused_at_its_position(
+    field: str, value: str, where: str, length: int
+) -> None:
+    _, problems = parse_text(comparison_text(**{field: value}), path="f.md", slug="vim-vs-emacs")
+    assert [str(p) for p in problems] == [
+        f"f.md:{where}: error: YAML syntax: a number of {length:,} characters; at most 100 "
+        "(put text in quotes)"
+    ]
+
+
+def test_a_library_with_a_huge_number_still_loads_its_other_files(tmp_path: Path) -> None:
+    (tmp_path / "vim-vs-emacs.md").write_text(GOOD, encoding="utf-8")
+    huge = comparison_text(title="1" + "0" * 5000).replace("Vim vs Emacs", "x")
+    (tmp_path / "huge.md").write_text(huge, encoding="utf-8")
+    library = Library.load(tmp_path)
+    assert list(library.comparisons) == ["vim-vs-emacs"]
 
 
 def test_a_billion_laughs_front_matter_is_refused_quickly_with_a_short_message() -> None:

@@ -153,3 +153,40 @@ def test_a_loaded_library_is_left_out_of_garbage_collection_walks(
     assert gc.is_tracked(comparison.options)
     assert gc.get_freeze_count() > 0
     assert not any(tracked is comparison.options for tracked in gc.get_objects())
+
+
+def test_a_failed_background_load_is_logged_kept_unhealthy_and_retried(
+    settings: Settings,
+    write_content: Callable[[str, str], Path],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    write_content("vim-vs-emacs.md", GOOD)
+    attempts: list[int] = []
+    healed = threading.Event()
+
+    def failing(
+        content_dir: Path,
+        cache: ParseCache | None = None,
+        *,
+        sources: list[SourceFile] | None = None,
+        yield_every: int = 0,
+    ) -> Library:
+        attempts.append(1)
+        if not healed.is_set():
+            raise OSError("disk went away")
+        return Library.load(content_dir, cache, sources=sources, yield_every=yield_every)
+
+    settings = settings.model_copy(update={"background_load_above": 0})
+    app = create_app(settings, read_library=failing)
+    app.state.site.load_retry_seconds = (0.01,)
+    with TestClient(app, follow_redirects=False) as client:
+        deadline = time.monotonic() + 10
+        while len(attempts) < 2:  # failed, and retried
+            assert time.monotonic() < deadline, "the load was not retried"
+            time.sleep(0.01)
+        assert client.get("/healthz").status_code == 503  # never "ok" on an empty library
+        assert any("disk went away" in (r.exc_text or "") for r in caplog.records)
+        healed.set()
+        assert app.state.site.loaded.wait(10)
+        assert client.get("/healthz").status_code == 200
+        assert client.get("/compare/vim-vs-emacs").status_code == 200

@@ -92,3 +92,38 @@ def test_names_that_need_quoting_stay_valid_yaml(tmp_path: Path) -> None:
     comparison = next(iter(Library.scan(tmp_path).comparisons.values()))
     assert comparison.option_names == ("Yes", "No: the Tool")
     assert comparison.category == "Dev: Tools"
+
+
+# (id, title, the options the draft must name): names YAML would read as something else when
+# written plain (numbers, booleans, null), quotes and backslashes, YAML punctuation.
+ODD_TITLES = [
+    ("numbers", "1e3 vs 0x10", ("1e3", "0x10")),
+    ("octal-and-float", "010 vs 1.0", ("010", "1.0")),
+    ("booleans", "Yes vs No", ("Yes", "No")),
+    ("null-and-tilde", "Null vs ~tilde", ("Null", "~tilde")),
+    ("quotes-and-backslash", 'The "Quoted" vs Back\\slash', ('The "Quoted"', "Back\\slash")),
+    ("yaml-punctuation", "Vim: an editor vs [Emacs] {x}", ("Vim: an editor", "[Emacs] {x}")),
+    ("comment-and-anchor", "A #1 vs &B *C", ("A #1", "&B *C")),
+    ("leading-dash", "- dash vs @at `tick`", ("- dash", "@at `tick`")),
+]
+
+
+@pytest.mark.parametrize(
+    ("title", "options"), [c[1:] for c in ODD_TITLES], ids=[c[0] for c in ODD_TITLES]
+)
+def test_every_draft_new_writes_passes_check(
+    title: str, options: tuple[str, ...], tmp_path: Path
+) -> None:
+    assert main(["new", title, "--category", "Databases", "--content", str(tmp_path)]) == 0
+    report = check(tmp_path)
+    assert [str(p) for p in report.problems if p.severity == "error"] == []
+    (comparison,) = Library.scan(tmp_path).comparisons.values()
+    assert comparison.option_names == options
+    assert comparison.pick == options[0]
+
+
+@pytest.mark.parametrize("title", ["Vim vs Emacs\nrm", "Vim\rvs Emacs", "Vim vs Em\x1bacs"])
+def test_a_title_with_a_control_character_is_refused(title: str, tmp_path: Path) -> None:
+    with pytest.raises(ScaffoldError, match="one line of printable text"):
+        scaffold(title, tmp_path)
+    assert list(tmp_path.iterdir()) == []

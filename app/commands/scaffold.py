@@ -7,9 +7,13 @@ previews with ``nicepick serve --drafts`` straight away.
 
 from __future__ import annotations
 
+import json
 import re
+import unicodedata
 from datetime import UTC, datetime
 from pathlib import Path
+
+import yaml
 
 from app.content.library import Library, discover
 from app.content.model import pair_key, slugify
@@ -23,6 +27,9 @@ class ScaffoldError(Exception):
 
 def options_from_title(title: str) -> list[str]:
     """``"Redis vs Memcached vs Dragonfly"`` -> ``["Redis", "Memcached", "Dragonfly"]``."""
+    if any(unicodedata.category(c) in ("Cc", "Zl", "Zp") for c in title.strip()):
+        # The same rule check applies to names: one line of printable text.
+        raise ScaffoldError(f"{title!r}: the title must be one line of printable text")
     options = [part.strip() for part in _VS.split(title.strip()) if part.strip()]
     if len(options) < 2:
         raise ScaffoldError(f'"{title}" names one option; write it as "A vs B" (or "A vs B vs C")')
@@ -77,18 +84,22 @@ def _existing_pair(content_dir: Path, options: list[str], slug: str) -> str | No
 
 
 def _yaml_text(value: str) -> str:
-    """A YAML scalar that stays text: quoted when it has characters YAML would read."""
-    if re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9 .+#/()_-]*", value) and value.lower() not in (
-        "yes",
-        "no",
-        "true",
-        "false",
-        "null",
-        "on",
-        "off",
-    ):
+    """A YAML scalar that reads back as this exact text: plain when YAML reads it so
+    ("Redis"), else double-quoted (``1e3`` is a float and ``0x10`` is 16 when plain).
+
+    JSON's string syntax is a subset of YAML's double-quoted scalars, so ``json.dumps`` quotes
+    every character safely.
+    """
+    if re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9 .+#/()_-]*", value) and _reads_back(value):
         return value
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _reads_back(value: str) -> bool:
+    try:
+        return bool(yaml.safe_load(f"k: {value}") == {"k": value})
+    except yaml.YAMLError:
+        return False
 
 
 def render_scaffold(*, title: str, options: list[str], category: str | None, published: str) -> str:

@@ -30,6 +30,14 @@ MAX_NESTING = 20
 SCAN_PER_CHARACTER = 4
 SCAN_CONSTANT = 500
 
+# Headings and horizontal rules in one part. Python-Markdown's heading (setext and "#") and
+# rule processors each split the rest of their block and queue it again, so each one costs
+# the length of what follows it: 7,500 setext headings in one 30,000-character part took 16 s.
+# A hundred keep the worst part under a second (bench/RESULTS.md); the shipped parts have none
+# (they are split at "##" and "###" headings before this count).
+MAX_BREAKS = 100
+
+_BREAK = re.compile(r" {0,3}(?:#{1,6}(?:[ \t]|$)|(?:=+|-+)[ \t]*$|([-*_])(?:[ \t]*\1){2,}[ \t]*$)")
 _CONTAINER = re.compile(r" {0,3}(?:>|[-*+](?=\s)|\d{1,9}[.)](?=\s))\s?")
 _FENCE = re.compile(r"^\s{0,3}(```|~~~)")
 _BLOCK_START = re.compile(r"^\s*(?:[-*+]\s|\d{1,9}[.)]\s|\||#)")
@@ -138,3 +146,23 @@ def costly_brackets(lines: list[tuple[int, str]]) -> tuple[int, int, int] | None
         return None
     first_line, first_column = unclosed[0]
     return first_line, first_column, len(unclosed)
+
+
+def too_many_breaks(lines: Iterable[tuple[int, str]]) -> tuple[int, int, int] | None:
+    """(line, column, count) of the first heading or rule past ``MAX_BREAKS`` in a part, with
+    how many the part has, code fences skipped; None when within the bound."""
+    in_fence = False
+    count = 0
+    first: tuple[int, int] | None = None
+    for number, line in lines:
+        if _FENCE.match(line):
+            in_fence = not in_fence
+            continue
+        if in_fence or _BREAK.match(line) is None:
+            continue
+        count += 1
+        if count == MAX_BREAKS + 1:
+            first = (number, len(line) - len(line.lstrip(" ")) + 1)
+    if first is None:
+        return None
+    return first[0], first[1], count

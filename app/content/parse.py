@@ -19,7 +19,14 @@ from typing import Any
 
 import yaml
 
-from app.content.markdown_limits import MAX_NESTING, MAX_PART_CHARS, costly_brackets, too_deep
+from app.content.markdown_limits import (
+    MAX_BREAKS,
+    MAX_NESTING,
+    MAX_PART_CHARS,
+    costly_brackets,
+    too_deep,
+    too_many_breaks,
+)
 from app.content.model import (
     Comparison,
     Option,
@@ -46,9 +53,32 @@ class _Loader(_BaseLoader):  # type: ignore[valid-type,misc]
         except ValueError:
             return self.construct_scalar(node)
 
+    def construct_yaml_int(self, node: yaml.ScalarNode) -> object:
+        """An integer, unless its text is too long to be one anyone means.
+
+        Python refuses to convert integers of over 4,300 digits to or from text (CVE-2020-
+        10735), so a 5,001-digit ``title`` raised a bare ValueError from PyYAML (or from
+        ``str`` later) with no line. Such a number is refused here, before it is built, at
+        its own position; nothing in front matter needs more than a few digits.
+        """
+        if len(node.value) > MAX_NUMBER_CHARS:
+            raise yaml.constructor.ConstructorError(
+                None,
+                None,
+                f"a number of {len(node.value):,} characters; at most {MAX_NUMBER_CHARS} "
+                "(put text in quotes)",
+                node.start_mark,
+            )
+        return super().construct_yaml_int(node)
+
 
 _Loader.add_constructor("tag:yaml.org,2002:timestamp", _Loader.construct_yaml_timestamp)
+_Loader.add_constructor("tag:yaml.org,2002:int", _Loader.construct_yaml_int)
 
+# Characters in one YAML integer: far more than any date, count or version number, far fewer
+# than the 4,300 digits past which Python refuses to convert (a 100-character sexagesimal or
+# hexadecimal number stays well under that).
+MAX_NUMBER_CHARS = 100
 REQUIRED_FIELDS = ("category", "summary", "options", "pick", "published")
 KNOWN_FIELDS = (
     "title",
@@ -185,13 +215,23 @@ def _read_front_matter(
         problems.add(2, 1, "front matter must be a mapping of 'field: value' lines")
         return None, {}
     marks: dict[str, tuple[int, int]] = {}
+    duplicate = False
     for key_node, value_node in node.value:
         key = str(key_node.value)
+        if "key:" + key in marks:
+            # YAML says keys are unique; PyYAML keeps the last silently, so an editor's
+            # second "title:" would hide the first. Refused, as ruamel.yaml does by default.
+            mark = key_node.start_mark
+            problems.add(mark.line + 2, mark.column + 1, f"duplicate key '{_shorten(key)}'")
+            duplicate = True
+            continue
         marks[key] = (value_node.start_mark.line + 2, value_node.start_mark.column + 1)
         marks["key:" + key] = (key_node.start_mark.line + 2, key_node.start_mark.column + 1)
         if isinstance(value_node, yaml.SequenceNode):
             for index, item in enumerate(value_node.value):
                 marks[f"{key}[{index}]"] = (item.start_mark.line + 2, item.start_mark.column + 1)
+    if duplicate:
+        return None, {}
     return {str(key): value for key, value in data.items()}, marks
 
 
@@ -237,6 +277,8 @@ def _check_fields(
             ok = False
         else:
             clean[key] = str(value).strip()
+            if key == "category" and _no_url(clean[key], key, where(key), problems):
+                ok = False
     for key in ("options", "tags", "aliases"):
         value = meta.get(key)
         if value is None:
@@ -252,6 +294,8 @@ def _check_fields(
             if (bad := _control_character(str(item), key)) is not None:
                 position = marks.get(f"{key}[{index}]", where(key))
                 problems.add(*position, f'"{key}" contains {bad}: {_ONE_LINE}')
+                ok = False
+            elif _no_url(str(item), key, marks.get(f"{key}[{index}]", where(key)), problems):
                 ok = False
         clean[key] = [str(item).strip() for item in value]
     for key in ("published", "updated"):
@@ -279,7 +323,8 @@ def _check_fields(
     if "options" in meta and isinstance(meta["options"], list) and len(options) < 2:
         problems.add(*where("options"), '"options" needs two or more names')
         ok = False
-    if len({slugify(name) for name in options}) != len(options):
+    named = [slugify(name) for name in options if slugify(name)]  # nameless: reported above
+    if len(set(named)) != len(named):
         problems.add(*where("options"), '"options" names the same option twice')
         ok = False
     pick = clean.get("pick")
@@ -313,6 +358,23 @@ def _control_character(value: str, key: str) -> str | None:
         if unicodedata.category(character) in ("Cc", "Zl", "Zp"):
             return f"a control character (U+{ord(character):04X})"
     return None
+
+
+# Categories, tags and options each get a page (/category/<slug>, ...) whose address is the
+# name's ASCII letters and digits. A name with none ("Базы данных", "机器学习", "!!!") gave an
+# empty slug and links to /category/, a 404. Refused rather than transliterated: a faithful
+# transliteration depends on the language (Cyrillic alone has several standards, Chinese needs
+# a dictionary), and an address the editor never saw would be silently invented.
+def _no_url(name: str, key: str, position: tuple[int, int], problems: _Collector) -> bool:
+    """Report (at ``position``) and return True when ``name`` gives no page address."""
+    if slugify(name) or not name.strip():
+        return False
+    problems.add(
+        *position,
+        f'"{key}" name "{_shorten(name)}" gives no URL: a page address is made of the '
+        "name's Latin letters and digits; add some",
+    )
+    return True
 
 
 def _shorten(value: object, limit: int = 60) -> str:
@@ -362,6 +424,7 @@ def _check_markdown_bounds(
         for sub in section.subsections:
             parts.append((f'"### {sub.title}"', sub.body_line, sub.body))
     for name, first, body in parts:
+        _check_body_characters(body, first, problems)
         numbered = list(enumerate(body, start=first))
         size = sum(len(line) + 1 for line in body)
         if size > MAX_PART_CHARS:
@@ -380,6 +443,15 @@ def _check_markdown_bounds(
                 f"lists and quotes nested {levels} levels deep; at most {MAX_NESTING} "
                 "are shown: flatten the structure",
             )
+        breaks = too_many_breaks(numbered)
+        if breaks is not None:
+            line, column, count = breaks
+            problems.add(
+                line,
+                column,
+                f"{count:,} headings and rules in {name}; a part may have at most "
+                f"{MAX_BREAKS}: split it into subsections",
+            )
         brackets = costly_brackets(numbered) if size <= MAX_PART_CHARS else None
         if brackets is not None:
             line, column, count = brackets
@@ -388,6 +460,28 @@ def _check_markdown_bounds(
                 column,
                 f'{count:,} unclosed "[" in {name}: Markdown searches the rest of the '
                 'paragraph for each "]"; close each link or write a literal bracket as \\[',
+            )
+
+
+# C0 and C1 control characters other than tab; the line breaks among them (\n, \r, \v, \f,
+# \x1c-\x1e, \x85) already split the text into lines. Invisible in an editor, they reach the
+# HTML as they are: a terminal escape (U+001B) or a bell (U+0007) in a page or a feed is
+# garbage at best, and XML 1.0 (the Atom feed) forbids them outright.
+_BODY_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f]")
+
+
+def _check_body_characters(body: list[str], first: int, problems: _Collector) -> None:
+    """Report the first control character of each body line that has one."""
+    if not _BODY_CONTROL.search("\n".join(body)):
+        return
+    for number, line in enumerate(body, start=first):
+        found = _BODY_CONTROL.search(line)
+        if found is not None:
+            problems.add(
+                number,
+                found.start() + 1,
+                f"a control character (U+{ord(found.group()):04X}) in the text: delete it; "
+                "it is invisible in an editor and garbles pages and the feed",
             )
 
 
@@ -468,7 +562,8 @@ def _build(
         verdict_text = _markdown(verdict.body)
         for sub in verdict.subsections:
             match = _USE_IF.match(normalize_heading(sub.title))
-            target = by_heading.get(match.group(1)) if match else None
+            # Normalized again: an option named "The X" is keyed without its "The".
+            target = by_heading.get(normalize_heading(match.group(1))) if match else None
             if target is None:
                 problems.add(
                     sub.line,

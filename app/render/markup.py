@@ -17,7 +17,14 @@ import markdown
 import nh3
 from markupsafe import Markup
 
-from app.content.markdown_limits import MAX_NESTING, MAX_PART_CHARS, scan_budget, too_deep
+from app.content.markdown_limits import (
+    MAX_BREAKS,
+    MAX_NESTING,
+    MAX_PART_CHARS,
+    scan_budget,
+    too_deep,
+    too_many_breaks,
+)
 
 _ALLOWED_TAGS = {
     "a", "abbr", "b", "blockquote", "br", "code", "del", "em", "h3", "h4", "h5", "h6", "hr",
@@ -139,4 +146,7 @@ def _beyond_bounds(source: str) -> str | None:
     deep = too_deep(enumerate(source.splitlines(), start=1))
     if deep is not None:
         return f"nested {deep[2]} levels, over {MAX_NESTING}"
+    breaks = too_many_breaks(enumerate(source.splitlines(), start=1))
+    if breaks is not None:
+        return f"{breaks[2]:,} headings and rules, over {MAX_BREAKS}"
     return None
