@@ -24,6 +24,7 @@ import fcntl
 import logging
 import re
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -154,7 +155,21 @@ def make_engine(
             # And while a table or row is locked (an operator's ALTER or LOCK TABLE, a stuck
             # session): PostgreSQL waits for a lock forever unless told otherwise.
             # https://www.postgresql.org/docs/current/runtime-config-client.html#GUC-LOCK-TIMEOUT
-            "options": f"-c lock_timeout={busy_timeout_ms(connect_timeout)}",
+            # statement_timeout ends a statement the server is still running past the same
+            # budget (every query of ours is a short one; `db upgrade` turns it off).
+            "options": (
+                f"-c lock_timeout={busy_timeout_ms(connect_timeout)} "
+                f"-c statement_timeout={busy_timeout_ms(connect_timeout)}"
+            ),
+            # A connection whose peer went silent (a stalled network, proxy or server) raises
+            # an error instead of waiting for ever: tcp_user_timeout when sent data stays
+            # unacknowledged, keepalives when an idle one gets no probe answers. Both are
+            # libpq's: https://www.postgresql.org/docs/current/libpq-connect.html
+            "keepalives": 1,
+            "keepalives_idle": max(1, round(connect_timeout)),
+            "keepalives_interval": max(1, round(connect_timeout / 3)),
+            "keepalives_count": 3,
+            "tcp_user_timeout": busy_timeout_ms(connect_timeout),
         },
     )
 
@@ -195,6 +210,37 @@ class Database:
                     self._all_done.notify_all()
 
         return await anyio.to_thread.run_sync(call, limiter=self._limiter)
+
+    async def run_by(
+        self, deadline: float, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """``run``, answered by ``deadline`` (``time.monotonic()``) or ``sa_exc.TimeoutError``.
+
+        A thread stuck on a connection that stopped answering (a stalled network or proxy:
+        no error, no reply) cannot be interrupted; it is left to finish on its own, bounded
+        by ``statement_timeout`` and the TCP timeouts set in ``make_engine``. What it commits
+        late is safe: a note carries an idempotency key, so the reader's resend finds it.
+        """
+
+        def call() -> T:
+            with self._all_done:
+                self._running += 1
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                with self._all_done:
+                    self._running -= 1
+                    self._all_done.notify_all()
+
+        try:
+            with anyio.fail_after(max(0.0, deadline - time.monotonic())):
+                return await anyio.to_thread.run_sync(
+                    call, limiter=self._limiter, abandon_on_cancel=True
+                )
+        except TimeoutError:
+            raise sa_exc.TimeoutError(
+                f"the database did not answer within {self._connect_timeout:g} s"
+            ) from None
 
     def schema_status(self) -> SchemaStatus:
         return schema_status(self.engine)
@@ -310,6 +356,8 @@ def upgrade(engine: Engine) -> SchemaStatus:
             # external transaction and runs inside it.
             # An upgrade waits for another one however long it takes, not lock_timeout.
             conn.execute(text("SET LOCAL lock_timeout = 0"))
+            # Nor may a long migration (an index on a large table) be cut off mid-way.
+            conn.execute(text("SET LOCAL statement_timeout = 0"))
             conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK_KEY})
             command.upgrade(alembic_config(conn), "head")
     else:
