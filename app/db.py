@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import logging
+import os
 import re
 import threading
 import time
@@ -62,6 +63,29 @@ UNAVAILABLE: tuple[type[Exception], ...] = (
     sa_exc.TimeoutError,
     sa_exc.DisconnectionError,
 )
+
+
+class DatabaseFileGone(sa_exc.SQLAlchemyError):
+    """The SQLite file was deleted or replaced under a connection that still has the old one
+    open: what it wrote would vanish at the next start."""
+
+
+def file_identity(path: str) -> tuple[int, int] | None:
+    try:
+        status = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return status.st_dev, status.st_ino
+
+
+def sqlite_file_problem(path: str, opened: tuple[int, int] | None) -> str | None:
+    """Why the file at ``path`` is not the one a connection opened (``opened``), or None."""
+    now = file_identity(path)
+    if now is None:
+        return f"the SQLite file {path} is gone (deleted while open); restart to recreate it"
+    if opened is not None and now != opened:
+        return f"the SQLite file {path} was replaced while open; restart to use the new one"
+    return None
 
 
 class SchemaBehind(RuntimeError):
@@ -136,11 +160,26 @@ def make_engine(
             connect_args={"timeout": connect_timeout, "check_same_thread": False},
         )
 
+        path = url.database if url.database and url.database != ":memory:" else None
+
         def on_connect(dbapi_connection: Any, record: Any) -> None:
             _sqlite_connect(connect_timeout, dbapi_connection, record)
+            if path is not None:
+                record.info["file"] = file_identity(path)
+
+        def on_begin(connection: Connection) -> None:
+            # A connection keeps writing to a file deleted under it (``rm`` unlinks, the
+            # open file lives on), and those notes vanish at restart: refuse the write, so
+            # the reader keeps the text and gets the 503.
+            if path is not None and connection.get_execution_options().get("write", False):
+                opened = connection.connection.info.get("file")
+                if (problem := sqlite_file_problem(path, opened)) is not None:
+                    connection.invalidate()
+                    raise DatabaseFileGone(problem)
+            _sqlite_begin(connection)
 
         event.listen(engine, "connect", on_connect)
-        event.listen(engine, "begin", _sqlite_begin)
+        event.listen(engine, "begin", on_begin)
         return engine
     return create_engine(
         url,
@@ -195,6 +234,17 @@ class Database:
         # to a pool nobody closes (SQLAlchemy's Engine.dispose leaves checked-out connections).
         self._running = 0
         self._all_done = threading.Condition()
+        # The SQLite file as first opened (device, inode), for readiness to notice it deleted
+        # or replaced while this process has it open.
+        self._opened_file: tuple[int, int] | None = None
+        if self.engine.url.get_backend_name() == "sqlite" and self.engine.url.database:
+            database = self.engine.url.database
+
+            def remember(_dbapi_connection: Any, _record: Any) -> None:
+                if self._opened_file is None:
+                    self._opened_file = file_identity(database)
+
+            event.listen(self.engine, "connect", remember)
 
     async def run(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
         """Run a blocking database function in one of this database's threads."""
@@ -248,6 +298,12 @@ class Database:
     def ready(self) -> tuple[bool, str]:
         """Whether the database answers and its schema is current (the store adds whether it
         can be written: ``FeedbackStore.probe_write``)."""
+        database = self.engine.url.database
+        if database and self._opened_file is not None:
+            # Before any connection: a new one would create an empty file in its place.
+            problem = sqlite_file_problem(database, self._opened_file)
+            if problem is not None:
+                return False, problem
         try:
             status = self.schema_status()
         except SQLAlchemyError as exc:

@@ -21,7 +21,6 @@ from sqlalchemy import create_engine, text
 from app.db import make_engine, upgrade
 from tests.conftest import GOOD
 from tests.live import live_server, server_env
-from tests.pg import pg_url  # noqa: F401  (a fixture)
 from tests.test_store_faults import MESSAGE, SHARED_KEY, SLUG, assert_form_kept, form_fields
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
@@ -76,7 +75,7 @@ class StallingProxy:
 
 
 @pytest.fixture
-def proxy(pg_url: str) -> Iterator[tuple[StallingProxy, str]]:  # noqa: F811
+def proxy(pg_url: str) -> Iterator[tuple[StallingProxy, str]]:
     engine = make_engine(pg_url)
     upgrade(engine)  # serve refuses an old PostgreSQL schema
     engine.dispose()
@@ -91,7 +90,7 @@ def proxy(pg_url: str) -> Iterator[tuple[StallingProxy, str]]:  # noqa: F811
 def test_notes_get_503_within_the_timeout_while_postgresql_stops_answering(
     tmp_path: Path,
     pg_url: str,
-    proxy: tuple[StallingProxy, str],  # noqa: F811
+    proxy: tuple[StallingProxy, str],
 ) -> None:
     stalling, proxied_url = proxy
     content = tmp_path / "content"
