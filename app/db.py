@@ -22,8 +22,10 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import logging
+import os
 import re
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,6 +63,29 @@ UNAVAILABLE: tuple[type[Exception], ...] = (
     sa_exc.TimeoutError,
     sa_exc.DisconnectionError,
 )
+
+
+class DatabaseFileGone(sa_exc.SQLAlchemyError):
+    """The SQLite file was deleted or replaced under a connection that still has the old one
+    open: what it wrote would vanish at the next start."""
+
+
+def file_identity(path: str) -> tuple[int, int] | None:
+    try:
+        status = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return status.st_dev, status.st_ino
+
+
+def sqlite_file_problem(path: str, opened: tuple[int, int] | None) -> str | None:
+    """Why the file at ``path`` is not the one a connection opened (``opened``), or None."""
+    now = file_identity(path)
+    if now is None:
+        return f"the SQLite file {path} is gone (deleted while open); restart to recreate it"
+    if opened is not None and now != opened:
+        return f"the SQLite file {path} was replaced while open; restart to use the new one"
+    return None
 
 
 class SchemaBehind(RuntimeError):
@@ -135,11 +160,26 @@ def make_engine(
             connect_args={"timeout": connect_timeout, "check_same_thread": False},
         )
 
+        path = url.database if url.database and url.database != ":memory:" else None
+
         def on_connect(dbapi_connection: Any, record: Any) -> None:
             _sqlite_connect(connect_timeout, dbapi_connection, record)
+            if path is not None:
+                record.info["file"] = file_identity(path)
+
+        def on_begin(connection: Connection) -> None:
+            # A connection keeps writing to a file deleted under it (``rm`` unlinks, the
+            # open file lives on), and those notes vanish at restart: refuse the write, so
+            # the reader keeps the text and gets the 503.
+            if path is not None and connection.get_execution_options().get("write", False):
+                opened = connection.connection.info.get("file")
+                if (problem := sqlite_file_problem(path, opened)) is not None:
+                    connection.invalidate()
+                    raise DatabaseFileGone(problem)
+            _sqlite_begin(connection)
 
         event.listen(engine, "connect", on_connect)
-        event.listen(engine, "begin", _sqlite_begin)
+        event.listen(engine, "begin", on_begin)
         return engine
     return create_engine(
         url,
@@ -154,7 +194,21 @@ def make_engine(
             # And while a table or row is locked (an operator's ALTER or LOCK TABLE, a stuck
             # session): PostgreSQL waits for a lock forever unless told otherwise.
             # https://www.postgresql.org/docs/current/runtime-config-client.html#GUC-LOCK-TIMEOUT
-            "options": f"-c lock_timeout={busy_timeout_ms(connect_timeout)}",
+            # statement_timeout ends a statement the server is still running past the same
+            # budget (every query of ours is a short one; `db upgrade` turns it off).
+            "options": (
+                f"-c lock_timeout={busy_timeout_ms(connect_timeout)} "
+                f"-c statement_timeout={busy_timeout_ms(connect_timeout)}"
+            ),
+            # A connection whose peer went silent (a stalled network, proxy or server) raises
+            # an error instead of waiting for ever: tcp_user_timeout when sent data stays
+            # unacknowledged, keepalives when an idle one gets no probe answers. Both are
+            # libpq's: https://www.postgresql.org/docs/current/libpq-connect.html
+            "keepalives": 1,
+            "keepalives_idle": max(1, round(connect_timeout)),
+            "keepalives_interval": max(1, round(connect_timeout / 3)),
+            "keepalives_count": 3,
+            "tcp_user_timeout": busy_timeout_ms(connect_timeout),
         },
     )
 
@@ -180,6 +234,17 @@ class Database:
         # to a pool nobody closes (SQLAlchemy's Engine.dispose leaves checked-out connections).
         self._running = 0
         self._all_done = threading.Condition()
+        # The SQLite file as first opened (device, inode), for readiness to notice it deleted
+        # or replaced while this process has it open.
+        self._opened_file: tuple[int, int] | None = None
+        if self.engine.url.get_backend_name() == "sqlite" and self.engine.url.database:
+            database = self.engine.url.database
+
+            def remember(_dbapi_connection: Any, _record: Any) -> None:
+                if self._opened_file is None:
+                    self._opened_file = file_identity(database)
+
+            event.listen(self.engine, "connect", remember)
 
     async def run(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
         """Run a blocking database function in one of this database's threads."""
@@ -196,12 +261,49 @@ class Database:
 
         return await anyio.to_thread.run_sync(call, limiter=self._limiter)
 
+    async def run_by(
+        self, deadline: float, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """``run``, answered by ``deadline`` (``time.monotonic()``) or ``sa_exc.TimeoutError``.
+
+        A thread stuck on a connection that stopped answering (a stalled network or proxy:
+        no error, no reply) cannot be interrupted; it is left to finish on its own, bounded
+        by ``statement_timeout`` and the TCP timeouts set in ``make_engine``. What it commits
+        late is safe: a note carries an idempotency key, so the reader's resend finds it.
+        """
+
+        def call() -> T:
+            with self._all_done:
+                self._running += 1
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                with self._all_done:
+                    self._running -= 1
+                    self._all_done.notify_all()
+
+        try:
+            with anyio.fail_after(max(0.0, deadline - time.monotonic())):
+                return await anyio.to_thread.run_sync(
+                    call, limiter=self._limiter, abandon_on_cancel=True
+                )
+        except TimeoutError:
+            raise sa_exc.TimeoutError(
+                f"the database did not answer within {self._connect_timeout:g} s"
+            ) from None
+
     def schema_status(self) -> SchemaStatus:
         return schema_status(self.engine)
 
     def ready(self) -> tuple[bool, str]:
         """Whether the database answers and its schema is current (the store adds whether it
         can be written: ``FeedbackStore.probe_write``)."""
+        database = self.engine.url.database
+        if database and self._opened_file is not None:
+            # Before any connection: a new one would create an empty file in its place.
+            problem = sqlite_file_problem(database, self._opened_file)
+            if problem is not None:
+                return False, problem
         try:
             status = self.schema_status()
         except SQLAlchemyError as exc:
@@ -310,6 +412,8 @@ def upgrade(engine: Engine) -> SchemaStatus:
             # external transaction and runs inside it.
             # An upgrade waits for another one however long it takes, not lock_timeout.
             conn.execute(text("SET LOCAL lock_timeout = 0"))
+            # Nor may a long migration (an index on a large table) be cut off mid-way.
+            conn.execute(text("SET LOCAL statement_timeout = 0"))
             conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK_KEY})
             command.upgrade(alembic_config(conn), "head")
     else:

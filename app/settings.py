@@ -108,6 +108,12 @@ class Settings(BaseSettings):
         description="Seconds a connection may take to send a whole request head; slower "
         "ones are closed.",
     )
+    request_body_timeout: float = Field(
+        20.0,
+        gt=0,
+        description="Seconds a request may take to send its whole body once the head is in; "
+        "slower ones get 408 and are closed.",
+    )
     drafts: bool = Field(False, description="Show drafts (preview only).")
     reload: bool = Field(False, description="Watch files and re-render on change.")
     outbox_poll_seconds: float = Field(30.0, gt=0)

@@ -190,3 +190,35 @@ def test_a_failed_background_load_is_logged_kept_unhealthy_and_retried(
         assert app.state.site.loaded.wait(10)
         assert client.get("/healthz").status_code == 200
         assert client.get("/compare/vim-vs-emacs").status_code == 200
+
+
+def test_requests_waiting_for_the_library_hold_no_page_threads(
+    held: tuple[TestClient, threading.Event], caplog: pytest.LogCaptureFixture
+) -> None:
+    client, release = held
+    caplog.set_level(logging.DEBUG, logger="app.web.pages")
+    caplog.set_level(logging.DEBUG, logger="app.web.twins")
+    site: Site = client.app.state.site  # type: ignore[attr-defined]
+    # More unknown slugs than AnyIO's 40 threads that run sync routes, the HTML page and its
+    # JSON twin: each waits for the library to decide. Waits that held a thread each took
+    # every thread, so some of these never started and the real page below waited too.
+    pages = [f"/compare/unknown-{n}" for n in range(50)]
+    twins = [f"/compare/unknown-{n}.json" for n in range(20)]
+    answers: dict[str, int] = {}
+
+    def ask(path: str) -> None:
+        answers[path] = client.get(path).status_code
+
+    asking = [threading.Thread(target=ask, args=(path,)) for path in pages + twins]
+    for thread in asking:
+        thread.start()
+    for path in pages + twins:
+        wait_until_held(caplog, path)
+    # A real page is still served from its file at once, while the load is held.
+    early = client.get("/compare/vim-vs-emacs")
+    assert early.status_code == 200
+    assert not site.loaded.is_set(), "the page waited for the load: its threads were taken"
+    release.set()
+    for thread in asking:
+        thread.join(10)
+    assert answers == dict.fromkeys(pages + twins, 404)

@@ -182,3 +182,77 @@ def test_heads_within_the_limit_are_served_however_they_arrive(
     reply = raw_request(server.url, request_bytes)
     answered = [int(code) for code in re.findall(rb"HTTP/1\.1 (\d{3}) ", reply)]
     assert answered == statuses, reply[:300]
+
+
+BODY_TIMEOUT = 1.5  # seconds; NICEPICK_REQUEST_BODY_TIMEOUT under test
+POST_HEAD = (
+    b"POST /compare/vim-vs-emacs/feedback HTTP/1.1\r\nHost: x\r\n"
+    b"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 60000\r\n\r\n"
+)
+
+
+@pytest.fixture(scope="module")
+def body_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    root = tmp_path_factory.mktemp("body-limits-live")
+    content = root / "content"
+    content.mkdir()
+    (content / "vim-vs-emacs.md").write_text(GOOD, encoding="utf-8")
+    env = server_env(
+        root / "var", content_dir=content, NICEPICK_REQUEST_BODY_TIMEOUT=str(BODY_TIMEOUT)
+    )
+    with live_server(env, root / "server.log") as run:
+        yield run
+
+
+def reply_to_slow_body(sock: socket.socket, trickle: bytes, within: float) -> bytes:
+    """Send ``trickle`` a byte every 0.2 s; what the server answered before it closed."""
+    deadline = time.monotonic() + within
+    sock.settimeout(0.2)
+    reply = b""
+    position = 0
+    while time.monotonic() < deadline:
+        try:
+            chunk = sock.recv(4096)
+            if chunk == b"":
+                return reply
+            reply += chunk
+        except TimeoutError:
+            pass
+        except ConnectionResetError:
+            return reply
+        if position < len(trickle):
+            try:
+                sock.sendall(trickle[position : position + 1])
+            except OSError:
+                return reply
+            position += 1
+    raise AssertionError(f"still open after {within} s; got {reply[:80]!r}")
+
+
+@pytest.mark.parametrize(
+    "trickle",
+    [
+        pytest.param(b"", id="head-then-nothing"),
+        pytest.param(b"option=Emacs&message=" + b"m" * 200, id="a-byte-a-tick"),
+    ],
+)
+def test_a_body_that_never_ends_gets_408_after_the_body_timeout(
+    body_server: Server, trickle: bytes
+) -> None:
+    with socket.create_connection(address(body_server), timeout=5) as sock:
+        sock.sendall(POST_HEAD)
+        started = time.monotonic()
+        reply = reply_to_slow_body(sock, trickle, within=BODY_TIMEOUT + 8)
+        seconds = time.monotonic() - started
+    assert raw_status(reply) == 408, reply[:200]
+    assert seconds <= BODY_TIMEOUT + 1.0, f"closed after {seconds:.2f} s"
+    # The server is fine, and a body sent in time is read as usual (the token is missing).
+    form = b"option=Emacs&message=" + b"m" * 100
+    quick = raw_request(
+        body_server.url,
+        POST_HEAD.replace(b"60000", str(len(form)).encode()).replace(
+            b"\r\n\r\n", b"\r\nConnection: close\r\n\r\n"
+        )
+        + form,
+    )
+    assert raw_status(quick) == 422

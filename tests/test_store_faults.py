@@ -369,3 +369,27 @@ def test_a_store_error_that_is_no_outage_still_keeps_the_form_and_text(
         assert response.status_code == 503
         assert_form_kept(response, MESSAGE)
     engine.dispose()
+
+
+# --- a SQLite file deleted under the running site ----------------------------------------------
+
+
+def test_a_deleted_sqlite_file_answers_503_and_readyz_says_so(sqlite_settings: Settings) -> None:
+    """``rm var/nicepick.sqlite3*``: open connections kept writing to the unlinked file, so
+    notes got 303 and vanished at the next start."""
+    path = sqlite_file(sqlite_settings)
+    with TestClient(create_app(sqlite_settings), follow_redirects=False) as client:
+        fields = form_fields(client.get(f"/compare/{SLUG}").text)
+        assert client.post(f"/compare/{SLUG}/feedback", data=fields).status_code == 303
+        assert client.get("/readyz").status_code == 200
+        for name in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+            name.unlink(missing_ok=True)
+        message = f"{MESSAGE} Written after the file was deleted."
+        response = client.post(f"/compare/{SLUG}/feedback", data={**fields, "message": message})
+        assert response.status_code == 503
+        assert_form_kept(response, message)
+        ready = client.get("/readyz")
+        assert ready.status_code == 503
+        # Gone, or already "replaced" by the empty file a new connection (the outbox's, the
+        # meter's) made in its place: either way not the file the notes were in.
+        assert "SQLite file" in ready.text and "restart" in ready.text, ready.text

@@ -234,7 +234,7 @@ class Feedback:
         if new is None:
             # A bot or an invalid note is counted against the limit like any other attempt.
             try:
-                allowed = await self.db.run(self.rate_limit.hit, client)
+                allowed = await self.db.run_by(deadline, self.rate_limit.hit, client)
             except SQLAlchemyError as error:
                 return self._unavailable(form, nonce, error)
             if not allowed:
@@ -245,7 +245,10 @@ class Feedback:
                 return Outcome("ignored", form, nonce=nonce)
             return Outcome("invalid", form, nonce=nonce)
         try:
-            note = await self.db.run(
+            # The whole call, not only its lock waits, answers by the deadline: a connection
+            # that stopped answering would otherwise hold the reader for minutes.
+            note = await self.db.run_by(
+                deadline,
                 self.store.add_note_within_limit,
                 new,
                 client,

@@ -19,6 +19,26 @@ log = logging.getLogger(__name__)
 
 _PASS_PREFIXES = ("/static/", "/healthz", "/readyz")
 _POLL_SECONDS = 0.02
+# How long a route that needs the whole library waits for it before answering 503. A large
+# library loads in seconds; past this the reader is better served by "try again" than by a
+# connection a proxy will time out anyway (nginx's proxy_read_timeout defaults to 60 s).
+LIBRARY_WAIT_SECONDS = 30.0
+
+
+async def library_loaded(site: Site, timeout: float = LIBRARY_WAIT_SECONDS) -> bool:
+    """Wait, without holding a thread, until the library is loaded; False after ``timeout``.
+
+    ``site.loaded`` is a ``threading.Event``: ``wait()`` in a sync route would hold one of the
+    threads that render pages for the whole load, and a burst of such requests took every
+    page thread with it. Polling it from the event loop costs no thread.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not site.loaded.is_set():
+        if loop.time() >= deadline:
+            return False
+        await asyncio.sleep(_POLL_SECONDS)
+    return True
 
 
 def passes_early(method: str, path: str) -> bool:

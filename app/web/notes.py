@@ -16,6 +16,7 @@ from urllib.parse import parse_qsl, urlsplit
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect
 
 from app.feedback.form import FeedbackForm
 from app.feedback.ratelimit import client_key
@@ -51,10 +52,14 @@ async def read_form(request: Request) -> dict[str, str]:
     if declared.isdigit() and int(declared) > MAX_BODY:
         raise BadBody(413, "Your note is too large to send (the limit is 64 KB).")
     body = bytearray()
-    async for chunk in request.stream():  # also enforced when no length is declared
-        body += chunk
-        if len(body) > MAX_BODY:
-            raise BadBody(413, "Your note is too large to send (the limit is 64 KB).")
+    try:
+        async for chunk in request.stream():  # also enforced when no length is declared
+            body += chunk
+            if len(body) > MAX_BODY:
+                raise BadBody(413, "Your note is too large to send (the limit is 64 KB).")
+    except ClientDisconnect:
+        # Gone, or cut off by the body deadline (app/web/server.py): nobody reads this answer.
+        raise BadBody(408, "Your note took too long to arrive; please send it again.") from None
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type != "application/x-www-form-urlencoded":
         raise BadBody(415, "Please send the form from the page.")

@@ -7,9 +7,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from app.pages.navigation import page_number
+from app.pages.renderer import PageRenderer
+from app.site import Site
 from app.web.deps import AssetsDep, PagesDep, SiteDep
+from app.web.loading import library_loaded
 from app.web.redirects import redirect
 from app.web.responses import HTML, page
 
@@ -34,17 +38,38 @@ def index(request: Request, pages: PagesDep, number: PageParam = None) -> Respon
 
 
 @router.get("/compare/{slug}", include_in_schema=False)
-def compare(request: Request, slug: str, site: SiteDep, pages: PagesDep) -> Response:
+async def compare(request: Request, slug: str, site: SiteDep, pages: PagesDep) -> Response:
+    # Async so that waiting for the library holds no thread; the work runs in threads.
     if not site.loaded.is_set():
         # The library is still loading in the background (app.web.loading): this file alone.
-        early = site.early_comparison(slug)
+        early = await run_in_threadpool(_early_page, slug, site, pages)
         if early is not None:
-            # Not kept by any cache: the full page adds related links once loading is done.
-            body = pages.comparison(early, early=True)
-            return Response(body, media_type=HTML, headers={"Cache-Control": "no-store"})
+            return early
         # Anything else (404, alias, redirect) is the library's to decide.
         log.debug("GET /compare/%s waits for the library", slug)
-        site.loaded.wait()
+        if not await library_loaded(site):
+            return still_loading(request, pages)
+    return await run_in_threadpool(_compare, request, slug, site, pages)
+
+
+def _early_page(slug: str, site: Site, pages: PageRenderer) -> Response | None:
+    early = site.early_comparison(slug)
+    if early is None:
+        return None
+    # Not kept by any cache: the full page adds related links once loading is done.
+    body = pages.comparison(early, early=True)
+    return Response(body, media_type=HTML, headers={"Cache-Control": "no-store"})
+
+
+def still_loading(request: Request, pages: PageRenderer) -> Response:
+    """503 while the library takes longer to load than a request waits for it."""
+    body = pages.error(503, "The site is starting; please try again in a moment.")
+    response = page(request, body, status_code=503)
+    response.headers["Retry-After"] = "5"
+    return response
+
+
+def _compare(request: Request, slug: str, site: Site, pages: PageRenderer) -> Response:
     comparison, canonical = site.library.resolve(slug)
     if comparison is None or not site.is_visible(comparison):
         target = site.library.comparisons.get(canonical) if canonical else None

@@ -20,6 +20,15 @@ by each read, so trickling bytes does not extend it (nginx arms the timer once,
 20 s, the first value of Apache's ``mod_reqtimeout`` default (``header=20-40``), because a
 lone instance has no proxy in front to absorb slow clients. Like nginx, a timed-out connection
 is closed without a response.
+
+A request body gets a deadline of its own, ``NICEPICK_REQUEST_BODY_TIMEOUT``: a complete head
+announcing ``Content-Length: 60000`` followed by a byte now and then (or nothing) would
+otherwise hold its connection, and the route reading it, for ever. nginx's
+``client_body_timeout`` (60 s) times only the gap between two reads, which a byte every few
+seconds defeats; we time the whole body, as Apache's ``mod_reqtimeout`` does (``body=20``,
+its default), from the end of the head to the end of the body. Our largest body is a 64 KB
+note, which even a 2G phone sends in a few seconds, so 20 s is generous. A body that misses
+it is answered ``408`` (nginx's code for the same case) and the connection closed.
 """
 
 from __future__ import annotations
@@ -51,6 +60,7 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         max_head_bytes: int,
         head_timeout: float,
         extra_headers: list[Header],
+        body_timeout: float = 20.0,
     ) -> None:
         super().__init__(config, server_state, app_state, _loop)
         self.max_head_bytes = max_head_bytes
@@ -59,6 +69,8 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         self._in_head = True  # reading a request head (or waiting for one)
         self._head_bytes = 0
         self._head_deadline: asyncio.TimerHandle | None = None
+        self.body_timeout = body_timeout
+        self._body_deadline: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -84,8 +96,11 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         self._in_head = False
         self._cancel_head_deadline()
         super().on_headers_complete()
+        # Cancelled by on_message_complete, at once for a request without a body.
+        self._body_deadline = self.loop.call_later(self.body_timeout, self._body_timed_out)
 
     def on_message_complete(self) -> None:
+        self._cancel_body_deadline()
         super().on_message_complete()
         self._in_head = True
         self._head_bytes = 0
@@ -99,6 +114,7 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._cancel_head_deadline()
+        self._cancel_body_deadline()
         super().connection_lost(exc)
 
     def send_400_response(self, msg: str) -> None:
@@ -126,6 +142,21 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
             self._head_deadline.cancel()
             self._head_deadline = None
 
+    def _cancel_body_deadline(self) -> None:
+        if self._body_deadline is not None:
+            self._body_deadline.cancel()
+            self._body_deadline = None
+
+    def _body_timed_out(self) -> None:
+        self._body_deadline = None
+        if self.transport.is_closing():
+            return
+        if self.cycle is not None and not self.cycle.response_started:
+            # The route waiting for the body then sees the client gone (http.disconnect).
+            self._refuse(408, b"The request body took too long to arrive.\n")
+        else:
+            self.transport.close()
+
     def _head_timed_out(self) -> None:
         self._head_deadline = None
         if self._in_head and not self.transport.is_closing():
@@ -142,6 +173,7 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
         BoundedHttpToolsProtocol,
         max_head_bytes=settings.request_head_max_bytes,
         head_timeout=settings.request_head_timeout,
+        body_timeout=settings.request_body_timeout,
         extra_headers=security_headers(settings),
     )
     return {"http": protocol}

@@ -8,10 +8,12 @@ pages answer ``404`` with ``{"detail": ...}``, as the API does.
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
 
 from app.pages.base import ErrorOut
 from app.pages.best import BestJson
@@ -19,12 +21,16 @@ from app.pages.comparison import ComparisonDetail
 from app.pages.home import HomeJson
 from app.pages.listing import ListingJson
 from app.pages.option import OptionJson
+from app.pages.renderer import PageRenderer
 from app.pages.search import SearchJson
+from app.site import Site
 from app.web.deps import PagesDep, SiteDep
+from app.web.loading import library_loaded
 from app.web.redirects import redirect
 from app.web.responses import JSON, page
 
 router = APIRouter(tags=["pages"])
+log = logging.getLogger(__name__)
 
 PageNumber = Annotated[int, Query(alias="page", ge=1, le=999_999, description="From 1.")]
 
@@ -51,9 +57,20 @@ def home(request: Request, pages: PagesDep, number: PageNumber = 1) -> Response:
 
 
 @router.get("/compare/{slug}.json", response_model=ComparisonDetail, responses=_NOT_FOUND)
-def comparison(request: Request, slug: str, site: SiteDep, pages: PagesDep) -> Response:
+async def comparison(request: Request, slug: str, site: SiteDep, pages: PagesDep) -> Response:
     """Everything a comparison page shows: options, verdict, meter, version, related."""
-    site.loaded.wait()  # no early twin: it would lack what the page adds once loaded
+    # No early twin: it would lack what the page adds once loaded. Async, so that the wait
+    # holds no thread; the work runs in one.
+    if not site.loaded.is_set():
+        log.debug("GET /compare/%s.json waits for the library", slug)
+        if not await library_loaded(site):
+            raise HTTPException(
+                status_code=503, detail="the site is starting", headers={"Retry-After": "5"}
+            )
+    return await run_in_threadpool(_comparison, request, slug, site, pages)
+
+
+def _comparison(request: Request, slug: str, site: Site, pages: PageRenderer) -> Response:
     found, canonical = site.library.resolve(slug)
     if found is None or not site.is_visible(found):
         target = site.library.comparisons.get(canonical) if canonical else None
