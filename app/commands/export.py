@@ -45,6 +45,7 @@ from app.pages.navigation import PER_PAGE
 from app.render.cached_page import brotli_bytes, gzip_bytes
 from app.render.page_cache import PageCache
 from app.settings import Settings
+from app.web.deps import site_of
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -222,7 +223,7 @@ class _Exporter:
             # The server's Location is absolute (the site URL); _redirects names our own pages
             # by path, so the folder works on any host it is published to.
             target = headers["location"]
-            site_url = self.app.state.site.settings.site_url
+            site_url = site_of(self.app).settings.site_url
             if target.startswith(site_url + "/"):
                 target = target[len(site_url) :]
             summary.redirects.append((url, target))
@@ -271,7 +272,7 @@ def export_site(
     base = settings.site_url
     cache = _page_cache(settings)
     app = create_app(settings, page_cache=cache)
-    site = app.state.site
+    site = site_of(app)
     site.load()  # the whole library now, not in the background; saves the parse cache too
     with TestClient(app, base_url=base, follow_redirects=False) as client:
         portal = client.portal
@@ -358,7 +359,7 @@ def _child_export(settings: Settings, out: Path, urls: list[str]) -> _Share:
 
     cache = _page_cache(settings)
     app = create_app(settings, page_cache=cache)
-    app.state.site.load()  # from the parse cache the first process just saved
+    site_of(app).load()  # from the parse cache the first process just saved
 
     def done() -> None:
         with _child_counter.get_lock():

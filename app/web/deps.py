@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, FastAPI, Request
 
 from app.feedback.service import Feedback
 from app.pages.renderer import PageRenderer
@@ -19,6 +19,12 @@ from app.render.assets import Assets
 from app.settings import Settings
 from app.site import Site
 from app.surfaces.service import Surfaces
+
+
+def site_of(app: FastAPI) -> Site:
+    """The running site of ``app``, for code that drives the app from outside (the export)."""
+    site: Site = app.state.site
+    return site
 
 
 async def get_site(request: Request) -> Site:
