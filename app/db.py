@@ -15,6 +15,9 @@ serving. Pages must keep flowing while the database is down.
 Migrations are Alembic revisions in ``app/migrations``. ``upgrade`` takes a PostgreSQL
 transaction-level advisory lock (a file lock on SQLite) so instances started together do not
 race; the second one finds the schema current and does nothing.
+
+Just over 400 lines: the engine options of both databases (each pragma and timeout with the
+page that justifies it) and the migration lock belong with the connection they configure.
 """
 
 from __future__ import annotations

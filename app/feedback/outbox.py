@@ -30,6 +30,9 @@ them now; the others run out on their own.
 
 Database calls go through the ``Database``'s bounded thread pool (see ``app/db.py``) when one
 is given, else Starlette's.
+
+Just over 400 lines: the send loop, the lease heartbeat and the shutdown drain share the
+sender's state (what is in flight, what is unrecorded), so they stay one class.
 """
 
 from __future__ import annotations

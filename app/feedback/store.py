@@ -21,6 +21,10 @@ would be stale by the wait).
 The rate limit is counted here too (``rate_hits``), so it holds across every instance, and the
 disagreement meter is read as one snapshot of all pages' counts (``refresh_meters``) that the
 page path reads from memory: pages never wait on, or fail with, the database.
+
+Over 400 lines on purpose: every statement of the feature lives here and nowhere else (routes,
+the outbox and the commands hold no SQL), and the lease rules only hold if the claim, renew,
+record and release statements are read side by side.
 """
 
 from __future__ import annotations
