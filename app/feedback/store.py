@@ -29,6 +29,8 @@ record and release statements are read side by side.
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
 import threading
 import time
 from collections.abc import Collection, Iterator
@@ -336,11 +338,19 @@ class FeedbackStore:
             driver = connection.connection.driver_connection
             assert driver is not None
             left = deadline - time.monotonic()
-            driver.execute(f"PRAGMA busy_timeout={db.busy_timeout_ms(left)}")
+            pragma = f"PRAGMA busy_timeout={db.busy_timeout_ms(left)}"
+            try:
+                driver.execute(pragma)
+            except sqlite3.Error as error:
+                # Straight to the driver, so SQLAlchemy does not wrap its errors: a connection
+                # closed under us (its file deleted, say) must be a store failure like any other.
+                raise sa.exc.OperationalError(pragma, None, error) from error
             try:
                 yield
             finally:
-                driver.execute(f"PRAGMA busy_timeout={db.busy_timeout_ms(self.timeout)}")
+                # A connection closed meanwhile (dropped as its file was deleted) needs no reset.
+                with contextlib.suppress(sqlite3.ProgrammingError):
+                    driver.execute(f"PRAGMA busy_timeout={db.busy_timeout_ms(self.timeout)}")
         finally:
             self._write_lock.release()
 
