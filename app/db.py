@@ -311,6 +311,11 @@ class Database:
             status = self.schema_status()
         except SQLAlchemyError as exc:
             return False, f"database unreachable: {type(exc).__name__}"
+        if status.current is None and database and self._opened_file is not None:
+            # The file we migrated at start has no schema now: a new, empty file took its
+            # place (once every connection to the deleted one closed, it may even reuse the
+            # inode, so the identity check above cannot always tell).
+            return False, f"the SQLite file {database} was replaced while open; restart to use it"
         if not status.is_current:
             return False, f"schema at {status.current or 'nothing'}, code needs {status.head}"
         return True, "ok"
