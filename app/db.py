@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import logging
 import os
 import re
@@ -249,19 +250,21 @@ class Database:
 
             event.listen(self.engine, "connect", remember)
 
+    def _counted(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
+        """Call ``fn`` in a worker thread, counted as running until it returns (``dispose``)."""
+        with self._all_done:
+            self._running += 1
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            with self._all_done:
+                self._running -= 1
+                self._all_done.notify_all()
+
     async def run(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
         """Run a blocking database function in one of this database's threads."""
 
-        def call() -> T:
-            with self._all_done:
-                self._running += 1
-            try:
-                return fn(*args, **kwargs)
-            finally:
-                with self._all_done:
-                    self._running -= 1
-                    self._all_done.notify_all()
-
+        call = functools.partial(self._counted, fn, *args, **kwargs)
         return await anyio.to_thread.run_sync(call, limiter=self._limiter)
 
     async def run_by(
@@ -275,16 +278,7 @@ class Database:
         late is safe: a note carries an idempotency key, so the reader's resend finds it.
         """
 
-        def call() -> T:
-            with self._all_done:
-                self._running += 1
-            try:
-                return fn(*args, **kwargs)
-            finally:
-                with self._all_done:
-                    self._running -= 1
-                    self._all_done.notify_all()
-
+        call = functools.partial(self._counted, fn, *args, **kwargs)
         try:
             with anyio.fail_after(max(0.0, deadline - time.monotonic())):
                 return await anyio.to_thread.run_sync(
