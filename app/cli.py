@@ -185,7 +185,9 @@ def _feedback(args: argparse.Namespace) -> int:
 
     if args.action == "export":
         return commands.export_csv(Settings(), path=args.csv, out=sys.stdout)
-    return commands.list_notes(Settings(), slug=args.slug, as_json=args.json, out=sys.stdout)
+    return commands.list_notes(
+        Settings(), slug=args.slug, as_json=args.json, out=sys.stdout, requests=args.requests
+    )
 
 
 def _outbox(args: argparse.Namespace) -> int:
@@ -247,6 +249,9 @@ def build_parser() -> argparse.ArgumentParser:
     listing = feedback_actions.add_parser("list", help="print notes, newest last")
     listing.add_argument("--slug", help="only notes about this comparison")
     listing.add_argument("--json", action="store_true", help="JSON instead of text")
+    listing.add_argument(
+        "--requests", action="store_true", help="the comparisons readers asked for instead"
+    )
     export = feedback_actions.add_parser("export", help="write every note to a CSV file")
     export.add_argument("--csv", required=True, metavar="FILE", help='CSV file ("-": stdout)')
     feedback.set_defaults(handler=_feedback)

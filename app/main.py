@@ -20,7 +20,7 @@ from app.render.page_cache import PageCache
 from app.settings import Settings
 from app.site import Clock, ReadLibrary, Site, utc_now
 from app.surfaces.service import Surfaces
-from app.web import api, discovery, docs, health, machines, notes, pages, twins
+from app.web import api, ask, discovery, docs, health, machines, notes, pages, twins
 from app.web.loading import LoadingGate
 from app.web.preview import Preview
 from app.web.redirects import (
@@ -105,7 +105,14 @@ def create_app(
     # Added last, so it is outermost: every answer gets the headers, the host redirect and
     # the 500 for an unhandled exception included (see app/web/security.py).
     app.add_middleware(SecurityHeaders, settings=settings)
-    for router in (pages.router, health.router, discovery.router, machines.router, docs.router):
+    for router in (
+        pages.router,
+        health.router,
+        discovery.router,
+        machines.router,
+        docs.router,
+        ask.router,
+    ):
         _answer_head(router)
     _answer_head_unlisted(twins.router)
     app.include_router(twins.router)  # first: /compare/{slug} would take "x.json" as a slug
@@ -116,6 +123,7 @@ def create_app(
     app.include_router(api.router)
     app.include_router(docs.router)
     app.include_router(notes.router)
+    app.include_router(ask.router)
     if preview is not None:
         app.include_router(preview.router)
 

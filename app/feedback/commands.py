@@ -14,7 +14,7 @@ from typing import TextIO
 
 from app.feedback.mail import page_version, transport_for
 from app.feedback.outbox import OutboxSender
-from app.feedback.store import FeedbackStore, Note
+from app.feedback.store import NOTE, REQUEST, FeedbackStore, Note
 from app.settings import Settings
 
 CSV_FIELDS = [
@@ -58,6 +58,10 @@ def _when(moment: datetime | None) -> str:
 
 def format_note(note: Note) -> str:
     who = " ".join(part for part in (note.name, f"<{note.email}>" if note.email else "") if part)
+    if note.is_request:
+        reason = "\n".join(f"    {line}" for line in note.message.splitlines())
+        head = f"#{note.id}  {_when(note.created_at)}  asks for: {note.title}"
+        return f"{head}\n    from {who or 'anonymous'}" + (f"\n{reason}" if reason else "")
     head = (
         f"#{note.id}  {_when(note.created_at)}  {note.slug}  "
         f"picks {note.reader_pick} (ours: {note.our_pick})  page {page_version(note)}"
@@ -66,10 +70,13 @@ def format_note(note: Note) -> str:
     return f"{head}\n    from {who or 'anonymous'}\n{body}"
 
 
-def list_notes(settings: Settings, *, slug: str | None, as_json: bool, out: TextIO) -> int:
+def list_notes(
+    settings: Settings, *, slug: str | None, as_json: bool, out: TextIO, requests: bool = False
+) -> int:
+    """Print the readers' notes, or with ``requests`` the comparisons readers asked for."""
     store = open_store(settings)
     try:
-        notes = store.notes(slug=slug)
+        notes = store.notes(slug=slug, kind=REQUEST if requests else NOTE)
     finally:
         store.dispose()
     if as_json:
@@ -77,7 +84,7 @@ def list_notes(settings: Settings, *, slug: str | None, as_json: bool, out: Text
         out.write("\n")
     else:
         out.write("\n\n".join(format_note(note) for note in notes) + ("\n" if notes else ""))
-        print(f"{len(notes)} note(s)", file=sys.stderr)
+        print(f"{len(notes)} {'request' if requests else 'note'}(s)", file=sys.stderr)
     return 0
 
 

@@ -82,15 +82,34 @@ class FeedbackForm:
             errors["message"] = (
                 f"Please keep it under {MESSAGE_MAX} characters (yours has {len(message)})."
             )
-        # Name and address may end up in mail headers: a line break there is refused, not
-        # cleaned, so nothing the reader typed is silently changed.
-        if _LINE_BREAKS.search(self.name) or _CONTROL.search(self.name):
-            errors["name"] = "Your name must fit on one line."
-        elif len(self.name.strip()) > NAME_MAX:
-            errors["name"] = f"Please keep your name under {NAME_MAX} characters."
-        if _LINE_BREAKS.search(self.email) or _CONTROL.search(self.email):
-            errors["email"] = "An email address must fit on one line."
-        elif self.email and not is_safe_email(self.email):
-            errors["email"] = "Enter an address like you@example.com, or leave it empty."
+        errors.update(contact_errors(self.name, self.email))
         self.errors = errors
         return not errors
+
+
+def is_one_line(text: str) -> bool:
+    """No line break and no control character: text fit for a mail header or a title."""
+    return not (_LINE_BREAKS.search(text) or _CONTROL.search(text))
+
+
+def has_control_characters(text: str) -> bool:
+    """Control characters other than tab and newline (a note's text may hold line breaks)."""
+    return _CONTROL.search(text) is not None
+
+
+def contact_errors(name: str, email: str) -> dict[str, str]:
+    """Errors of the optional name and address fields that every reader's form shares.
+
+    Name and address may end up in mail headers: a line break there is refused, not cleaned,
+    so nothing the reader typed is silently changed.
+    """
+    errors: dict[str, str] = {}
+    if not is_one_line(name):
+        errors["name"] = "Your name must fit on one line."
+    elif len(name.strip()) > NAME_MAX:
+        errors["name"] = f"Please keep your name under {NAME_MAX} characters."
+    if not is_one_line(email):
+        errors["email"] = "An email address must fit on one line."
+    elif email and not is_safe_email(email):
+        errors["email"] = "Enter an address like you@example.com, or leave it empty."
+    return errors

@@ -101,7 +101,8 @@ def build_message(note: Note, settings: Settings) -> EmailMessage:
     """The editors' mail for ``note``; ``UnbuildableMessage`` when it cannot be built safely."""
     host = urlsplit(settings.site_url).hostname or "localhost"
     reply_to = note.email if note.email and is_safe_email(note.email) else None
-    subject = header_text(f"Disagreement: {note.title}")
+    what = "Request" if note.is_request else "Disagreement"
+    subject = header_text(f"{what}: {note.title}")
     message = EmailMessage()
     try:
         message["From"] = settings.mail_from
@@ -114,8 +115,31 @@ def build_message(note: Note, settings: Settings) -> EmailMessage:
         message["X-Nicepick-Note"] = str(note.id)
     except (ValueError, TypeError, IndexError, email_errors.MessageError) as error:
         raise UnbuildableMessage(note.id, f"a header could not be set: {error}") from None
+    lines = _request_lines(note) if note.is_request else _note_lines(note, settings)
+    message.set_content("\n".join(lines))
+    _check_read_back(message, note.id, reply_to=reply_to, subject=subject)
+    return message
+
+
+def _request_lines(note: Note) -> list[str]:
+    return [
+        f"A reader asks for a comparison: “{one_line(note.title)}”.",
+        "",
+        f"Name:         {note.name or '(not given)'}",
+        f"Email:        {note.email or '(not given)'}",
+        f"Time (UTC):   {note.created_at.strftime('%Y-%m-%d %H:%M:%S')}",
+        f"Request id:   {note.id}",
+        "",
+        "Why:",
+        "",
+        note.message or "(no reason given)",
+        "",
+    ]
+
+
+def _note_lines(note: Note, settings: Settings) -> list[str]:
     url = f"{settings.site_url}/compare/{note.slug}"
-    lines = [
+    return [
         f"A reader disagrees with our pick on “{one_line(note.title)}”.",
         "",
         f"Page:         {url}",
@@ -132,9 +156,6 @@ def build_message(note: Note, settings: Settings) -> EmailMessage:
         note.message,
         "",
     ]
-    message.set_content("\n".join(lines))
-    _check_read_back(message, note.id, reply_to=reply_to, subject=subject)
-    return message
 
 
 def raw_header(data: bytes, name: str) -> bytes | None:

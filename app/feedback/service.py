@@ -32,7 +32,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Generic, Literal, TypeVar
 
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
@@ -42,7 +42,8 @@ from app.feedback.form import FeedbackForm
 from app.feedback.mail import Transport, transport_for
 from app.feedback.outbox import OutboxSender
 from app.feedback.ratelimit import RateLimit
-from app.feedback.store import FeedbackStore, Meter, NewNote, Note
+from app.feedback.request_form import TOKEN_SLUG, RequestForm
+from app.feedback.store import REQUEST, FeedbackStore, Meter, NewNote, Note
 from app.feedback.tokens import FormTokens, TokenError, load_secret, window, window_start
 from app.settings import Settings
 
@@ -100,12 +101,23 @@ def submission_key(slug: str, nonce: str, form: FeedbackForm) -> str:
     return hashlib.sha256(json.dumps(material).encode("utf-8")).hexdigest()
 
 
+Form = TypeVar("Form", FeedbackForm, RequestForm)
+
+
 @dataclass(slots=True)
-class Outcome:
+class Outcome(Generic[Form]):
     status: Status
-    form: FeedbackForm
+    form: Form
     note: Note | None = None
     nonce: str = ""  # as the reader sent it: a re-rendered form sends it again
+
+
+@dataclass(frozen=True, slots=True)
+class RequestView:
+    """Template values for the "ask for a comparison" form: its token and page nonce."""
+
+    token: str
+    nonce: str
 
 
 def meter_rows(comparison: Comparison, meter: Meter) -> list[MeterRow]:
@@ -221,16 +233,31 @@ class Feedback:
 
     async def submit(
         self, comparison: Comparison, fields: Mapping[str, str], *, client: str
-    ) -> Outcome:
+    ) -> Outcome[FeedbackForm]:
+        form = FeedbackForm.from_fields(fields)
+        nonce = fields.get(NONCE, "")
+        new = None if form.is_bot else self._new_note(comparison, form, nonce)
+        return await self._store(new, form, nonce, client=client, about=comparison.slug)
+
+    async def submit_request(
+        self, fields: Mapping[str, str], *, client: str
+    ) -> Outcome[RequestForm]:
+        """A reader's request for a comparison: the same checks, limit and outbox as a note."""
+        form = RequestForm.from_fields(fields)
+        nonce = fields.get(NONCE, "")
+        new = None if form.is_bot else self._new_request(form, nonce)
+        return await self._store(new, form, nonce, client=client, about="a comparison request")
+
+    async def _store(
+        self, new: NewNote | None, form: Form, nonce: str, *, client: str, about: str
+    ) -> Outcome[Form]:
+        """Store a checked note (``new``), or answer why not: bot, invalid, limited, down."""
         # Every wait for the database (a thread, this process's writers, another process's
         # lock) comes out of one budget, so a reader has an answer within the timeout.
         deadline = time.monotonic() + self.settings.database_timeout
-        form = FeedbackForm.from_fields(fields)
-        nonce = fields.get(NONCE, "")
-        # The checks that need no database run first, so a valid note costs one transaction
+        # The checks that need no database ran first, so a valid note costs one transaction
         # (rate-limit hit and note together) and one thread hop. The answers are as if the
         # limit were checked first: a client over it gets "limited" whatever it sent.
-        new = None if form.is_bot else self._new_note(comparison, form, nonce)
         if new is None:
             # A bot or an invalid note is counted against the limit like any other attempt.
             try:
@@ -241,7 +268,7 @@ class Feedback:
                 return Outcome("limited", form, nonce=nonce)
             if form.is_bot:
                 # Answer as if stored: a bot learns nothing from the reply.
-                log.info("note for %s dropped: honeypot filled (%s)", comparison.slug, client)
+                log.info("note for %s dropped: honeypot filled (%s)", about, client)
                 return Outcome("ignored", form, nonce=nonce)
             return Outcome("invalid", form, nonce=nonce)
         try:
@@ -289,7 +316,43 @@ class Feedback:
             submission_key=submission_key(comparison.slug, nonce, form) if nonce else None,
         )
 
-    def _unavailable(self, form: FeedbackForm, nonce: str, error: Exception) -> Outcome:
+    def _new_request(self, form: RequestForm, nonce: str) -> NewNote | None:
+        """The request to store, or None with ``form.errors`` filled (fields, then the token)."""
+        valid = form.validate()
+        try:
+            self.tokens.check(form.token, slug=TOKEN_SLUG)
+        except TokenError as error:
+            form.errors["form"] = str(error).replace("note", "request")
+            return None
+        if not valid:
+            return None
+        key_material = json.dumps(
+            [TOKEN_SLUG, nonce, form.title, form.reason.strip(), form.name.strip(), form.email]
+        )
+        return NewNote(
+            slug="",  # no page yet: the title names the comparison asked for
+            title=form.title,
+            our_pick="",
+            reader_pick="",
+            message=form.reason.strip(),
+            name=form.name.strip(),
+            email=form.email,
+            page_hash="",
+            page_updated=None,
+            submission_key=(
+                hashlib.sha256(key_material.encode("utf-8")).hexdigest() if nonce else None
+            ),
+            kind=REQUEST,
+        )
+
+    def request_view(self) -> RequestView:
+        """The request form's token, stamped like a page's with its render window's start."""
+        token = self.tokens.issue(
+            TOKEN_SLUG, page_hash="", page_updated=None, now=window_start(window())
+        )
+        return RequestView(token=token, nonce=page_nonce(token))
+
+    def _unavailable(self, form: Form, nonce: str, error: Exception) -> Outcome[Form]:
         """Never a fake success: the reader keeps the text and is told to try again."""
         if isinstance(error, UNAVAILABLE):
             log.warning("note not stored, database unavailable: %s", error)

@@ -37,7 +37,7 @@ from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -45,6 +45,10 @@ from sqlalchemy.engine import Connection, Engine
 from app import db
 
 metadata = sa.MetaData()
+
+NoteKind = Literal["note", "request"]
+NOTE: NoteKind = "note"
+REQUEST: NoteKind = "request"
 
 notes = sa.Table(
     "feedback_notes",
@@ -68,6 +72,9 @@ notes = sa.Table(
     # The submission's idempotency key (``service.submission_key``): a resent form finds the
     # note its first sending stored. NULL for notes stored before the key existed.
     sa.Column("submission_key", sa.String(64), nullable=True),
+    # What the reader sent: a disagreement with a page's pick (``note``), or a request for a
+    # comparison we have not written (``request``: no page, its title the asked-for pair).
+    sa.Column("kind", sa.String(16), nullable=False, server_default=NOTE),
     sa.Index("ux_feedback_notes_submission_key", "submission_key", unique=True),
 )
 
@@ -195,6 +202,7 @@ class NewNote:
     page_hash: str
     page_updated: date | None
     submission_key: str | None = None
+    kind: NoteKind = NOTE
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,6 +218,11 @@ class Note:
     page_hash: str
     page_updated: date | None
     created_at: datetime  # aware UTC
+    kind: NoteKind = NOTE
+
+    @property
+    def is_request(self) -> bool:
+        return self.kind == REQUEST
 
     def as_dict(self) -> dict[str, Any]:
         """The note as JSON-ready values (dates as ISO 8601 strings)."""
@@ -274,6 +287,7 @@ def _note(row: sa.Row[Any]) -> Note:
         page_hash=row.page_hash,
         page_updated=row.page_updated,
         created_at=created,
+        kind=REQUEST if row.kind == REQUEST else NOTE,
     )
 
 
@@ -446,13 +460,15 @@ class FeedbackStore:
         return note_id
 
     def _noted(self, new: NewNote, note_id: int, moment: datetime) -> Note:
-        """The committed note; this process's meter counts it at once."""
+        """The committed note; this process's meter counts it at once (a request has none)."""
         with self._lock:
-            # Shown by this process at once; the others see it at their next refresh.
-            counts = self._meters.setdefault(new.slug, {})
-            counts[new.reader_pick] = counts.get(new.reader_pick, 0) + 1
-            self._meter_versions[new.slug] = self._meter_versions.get(new.slug, 0) + 1
+            # One step with the count: a refresh that raced this note then drops its
+            # snapshot, rather than keep one that already holds the note and count it twice.
             self._writes += 1
+            if new.kind == NOTE:
+                counts = self._meters.setdefault(new.slug, {})
+                counts[new.reader_pick] = counts.get(new.reader_pick, 0) + 1
+                self._meter_versions[new.slug] = self._meter_versions.get(new.slug, 0) + 1
         return Note(
             id=note_id,
             slug=new.slug,
@@ -465,10 +481,12 @@ class FeedbackStore:
             page_hash=new.page_hash,
             page_updated=new.page_updated,
             created_at=moment.replace(tzinfo=UTC),
+            kind=new.kind,
         )
 
-    def notes(self, *, slug: str | None = None) -> list[Note]:
-        query = sa.select(notes).order_by(notes.c.id)
+    def notes(self, *, slug: str | None = None, kind: NoteKind = NOTE) -> list[Note]:
+        """Notes of one kind (disagreements by default, or comparison requests), oldest first."""
+        query = sa.select(notes).where(notes.c.kind == kind).order_by(notes.c.id)
         if slug:
             query = query.where(notes.c.slug == slug)
         with self._read() as connection:
@@ -495,8 +513,10 @@ class FeedbackStore:
 
     def meter_counts(self) -> dict[str, dict[str, int]]:
         """Every page's counts in one grouped query."""
-        query = sa.select(notes.c.slug, notes.c.reader_pick, sa.func.count()).group_by(
-            notes.c.slug, notes.c.reader_pick
+        query = (
+            sa.select(notes.c.slug, notes.c.reader_pick, sa.func.count())
+            .where(notes.c.kind == NOTE)
+            .group_by(notes.c.slug, notes.c.reader_pick)
         )
         counts: dict[str, dict[str, int]] = {}
         with self._read() as connection:

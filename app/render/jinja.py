@@ -57,6 +57,11 @@ def page_environment(settings: Settings, *, asset_url: Callable[[str], str]) -> 
         path = f"/compare/{slug}/feedback"
         return endpoint.rstrip("/") + path if endpoint else path
 
+    def request_action() -> str:
+        """Where the "ask for a comparison" forms go: like ``feedback_action``, the running
+        server's ``/request``, absolute when pages are exported."""
+        return endpoint.rstrip("/") + "/request" if endpoint else "/request"
+
     env.globals.update(
         site_name=settings.site_name,
         site_url=settings.site_url,
@@ -65,5 +70,6 @@ def page_environment(settings: Settings, *, asset_url: Callable[[str], str]) -> 
         show_drafts=settings.drafts,
         preview=settings.reload,  # base.html adds the live-preview script only then
         feedback_action=feedback_action,
+        request_action=request_action,
     )
     return env
