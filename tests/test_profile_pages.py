@@ -38,9 +38,17 @@ kind: tool
 ---
 An extensible editor built on Emacs Lisp.
 """
-NEOVIM = VIM.replace("name: Vim", "name: Neovim").replace(
-    "https://www.vim.org/", "https://neovim.io/"
-)
+NEOVIM = """\
+---
+name: Neovim
+homepage: https://neovim.io/
+licence: Apache-2.0
+first_release: 2015
+platforms: [Linux, macOS, Windows]
+kind: tool
+---
+A fork of Vim with a Lua API.
+"""
 
 
 def comparison(options: list[str], pick: str, pros: dict[str, list[str]], *, published: str) -> str:
