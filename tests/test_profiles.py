@@ -247,3 +247,27 @@ def test_check_reports_a_stale_profile_from_a_comparisons_tested_field(
         'content/vim-vs-emacs.md tested: update "latest" (version and date) or the '
         "comparison's tested version"
     ]
+
+
+def test_live_preview_rereads_a_changed_profile(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    content = Path("content")
+    _write(content, {"vim-vs-emacs.md": GOOD, "options/vim.md": PROFILE})
+    library = Library.scan(content)
+    version = library.version
+    profile = content / "options" / "vim.md"
+    profile.write_text(profile_text(kind="tol"), encoding="utf-8")
+    problems = library.reload_file(profile)
+    assert [p.message.split(":")[0] for p in problems] == [
+        'unknown kind "tol" (did you mean "tool"?)'
+    ]
+    assert library.profiles == {} and library.version > version
+    assert list(library.comparisons) == ["vim-vs-emacs"]  # comparisons untouched
+    profile.write_text(PROFILE, encoding="utf-8")
+    assert library.reload_file(profile) == []
+    assert library.profiles["vim"].name == "Vim"
+    profile.unlink()
+    library.remove_file(profile)
+    assert library.profiles == {} and library.problems == []

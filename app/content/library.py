@@ -26,9 +26,9 @@ from app.content.cache import ParseCache, paused_gc
 from app.content.model import Comparison, Problem, pair_key, slugify
 from app.content.parse import parse_text
 from app.content.profiles import (
-    PROFILE_FOLDER,
     Profile,
     disagreements,
+    is_profile_file,
     load_profiles,
     profile_files,
 )
@@ -178,6 +178,7 @@ class Library:
     profiles: dict[str, Profile] = field(default_factory=dict)
     profile_paths: tuple[Path, ...] = ()
     profile_problems: list[Problem] = field(default_factory=list)
+    content_dir: Path | None = None  # set by ``scan``; tells a profile from a comparison
 
     # --- loading ----------------------------------------------------------------------------
 
@@ -243,8 +244,8 @@ class Library:
 
     def reload_file(self, path: Path) -> list[Problem]:
         """Re-parse one changed (or new) file, rebuild the indexes; return its problems."""
-        if path.parent.name == PROFILE_FOLDER and path.suffix == ".md":
-            self._read_profiles(path.parent.parent)
+        if self.content_dir is not None and is_profile_file(path, self.content_dir):
+            self._read_profiles(self.content_dir)
             self._reindex()
             shown = source_file(path).display
             return [p for p in self.problems if p.path == shown]
@@ -265,8 +266,8 @@ class Library:
 
     def remove_file(self, path: Path) -> None:
         """Forget a deleted file and rebuild the indexes."""
-        if path in self.profile_paths:
-            self._read_profiles(path.parent.parent)
+        if self.content_dir is not None and path in self.profile_paths:
+            self._read_profiles(self.content_dir)
             self._reindex()
         elif self.files.pop(path, None) is not None:
             self._reindex()
@@ -291,6 +292,7 @@ class Library:
 
     def _read_profiles(self, content_dir: Path) -> None:
         """Every option profile, parsed again: a few hundred small files at most."""
+        self.content_dir = content_dir
         paths = profile_files(content_dir)
         self.profiles, self.profile_problems = load_profiles(
             paths, lambda path: source_file(path).display

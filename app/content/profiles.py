@@ -393,8 +393,10 @@ def disagreements(
     page show the profile's spelling).
     """
     problems: list[Problem] = []
+    if not profiles:
+        return problems
     for comparison in comparisons:
-        tested = tested_of(comparison) if profiles else {}
+        tested = tested_of(comparison)
         for option in comparison.options:
             profile = profiles.get(option.slug)
             if profile is None:
