@@ -4,7 +4,10 @@ A file that breaks the contract is skipped with a logged ``path:line:col: messag
 rest of the site keeps serving. Cross-file rules (duplicate slugs, the same pair twice, links
 to missing pages) live here because one file alone cannot know them.
 
-Just over 400 lines: loading, reloading one file and the cross-file indexes share the same
+The option profiles (``content/options/``, parsed by ``app.content.profiles``) are read with
+the comparisons, so ``check`` and the server see the same ones.
+
+Over 400 lines: loading, reloading one file and the cross-file indexes share the same
 indexes and must change together.
 """
 
