@@ -53,7 +53,7 @@ def check(content_dir: Path) -> Report:
     ordered = sorted(
         library.problems, key=lambda p: (p.path, p.line, p.column, p.severity, p.message)
     )
-    return Report(tuple(ordered), len(library.files))
+    return Report(tuple(ordered), len(library.files) + len(library.profile_paths))
 
 
 def format_report(report: Report, fmt: Format = "text") -> str:

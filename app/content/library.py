@@ -4,7 +4,10 @@ A file that breaks the contract is skipped with a logged ``path:line:col: messag
 rest of the site keeps serving. Cross-file rules (duplicate slugs, the same pair twice, links
 to missing pages) live here because one file alone cannot know them.
 
-Just over 400 lines: loading, reloading one file and the cross-file indexes share the same
+The option profiles (``content/options/``, parsed by ``app.content.profiles``) are read with
+the comparisons, so ``check`` and the server see the same ones.
+
+Over 400 lines: loading, reloading one file and the cross-file indexes share the same
 indexes and must change together.
 """
 
@@ -25,6 +28,13 @@ from pathlib import Path
 from app.content.cache import ParseCache, paused_gc
 from app.content.model import Comparison, Problem, pair_key, slugify
 from app.content.parse import parse_text
+from app.content.profiles import (
+    Profile,
+    disagreements,
+    is_profile_file,
+    load_profiles,
+    profile_files,
+)
 from app.content.reading import NotContent, read_content, read_content_text
 
 log = logging.getLogger(__name__)
@@ -55,8 +65,14 @@ class SourceFile:
     slug: str
 
 
+# Top-level folders of the content folder whose files are not comparisons: authors, option
+# profiles (app.content.profiles) and standalone pages, each read by its own rules.
+NON_COMPARISON_FOLDERS = ("authors", "options", "pages")
+
+
 def is_content_file(path: Path, content_dir: Path) -> bool:
-    """A comparison file: ``*.md`` under the folder, not a README, not in a hidden folder."""
+    """A comparison file: ``*.md`` under the folder, not a README, not in a hidden folder,
+    not in one of the ``NON_COMPARISON_FOLDERS``."""
     try:
         relative = path.relative_to(content_dir)
     except ValueError:
@@ -65,6 +81,7 @@ def is_content_file(path: Path, content_dir: Path) -> bool:
         path.suffix == ".md"
         and path.name.lower() != "readme.md"
         and not any(part.startswith(".") for part in relative.parts)
+        and not (len(relative.parts) > 1 and relative.parts[0] in NON_COMPARISON_FOLDERS)
     )
 
 
@@ -93,9 +110,13 @@ def discover(content_dir: Path) -> list[SourceFile]:
     found: list[tuple[str, ...]] = []
     root = str(content_dir)
     for folder, subfolders, names in os.walk(root):
-        subfolders[:] = [name for name in subfolders if not name.startswith(".")]
         relative = os.path.relpath(folder, root)
         parts = () if relative == "." else tuple(relative.split(os.sep))
+        subfolders[:] = [
+            name
+            for name in subfolders
+            if not name.startswith(".") and (parts or name not in NON_COMPARISON_FOLDERS)
+        ]
         found.extend(
             (*parts, name)
             for name in names
@@ -123,7 +144,7 @@ def top_level_files(content_dir: Path) -> tuple[list[str], bool]:
         if entry.name.startswith("."):
             continue
         if entry.is_dir():
-            nested = True
+            nested = nested or entry.name not in NON_COMPARISON_FOLDERS
         elif entry.name.endswith(".md") and entry.name.lower() != "readme.md":
             names.append(entry.name)
     names.sort()
@@ -156,6 +177,11 @@ class Library:
     # Each file's own parse result by path, in path order: the cross-file index is rebuilt
     # from these, so reloading one file never re-parses the others.
     files: dict[Path, ParsedFile] = field(default_factory=dict)
+    # Option profiles (content/options/) by slug, their files and their own problems.
+    profiles: dict[str, Profile] = field(default_factory=dict)
+    profile_paths: tuple[Path, ...] = ()
+    profile_problems: list[Problem] = field(default_factory=list)
+    content_dir: Path | None = None  # set by ``scan``; tells a profile from a comparison
 
     # --- loading ----------------------------------------------------------------------------
 
@@ -212,6 +238,7 @@ class Library:
                         source.path, source.display, partial(parse_file, source)
                     )
                 library.files[source.path] = ParsedFile(source, comparison, tuple(found))
+            library._read_profiles(content_dir)
             library._reindex()
         if cache is not None:
             cache.keep_only({str(path) for path in library.files})
@@ -220,6 +247,11 @@ class Library:
 
     def reload_file(self, path: Path) -> list[Problem]:
         """Re-parse one changed (or new) file, rebuild the indexes; return its problems."""
+        if self.content_dir is not None and is_profile_file(path, self.content_dir):
+            self._read_profiles(self.content_dir)
+            self._reindex()
+            shown = source_file(path).display
+            return [p for p in self.problems if p.path == shown]
         if not path.is_file():
             self.remove_file(path)
             return []
@@ -237,7 +269,10 @@ class Library:
 
     def remove_file(self, path: Path) -> None:
         """Forget a deleted file and rebuild the indexes."""
-        if self.files.pop(path, None) is not None:
+        if self.content_dir is not None and path in self.profile_paths:
+            self._read_profiles(self.content_dir)
+            self._reindex()
+        elif self.files.pop(path, None) is not None:
             self._reindex()
 
     def problems_for(self, path: Path) -> list[Problem]:
@@ -258,10 +293,21 @@ class Library:
             None,
         )
 
+    def _read_profiles(self, content_dir: Path) -> None:
+        """Every option profile, parsed again: a few hundred small files at most."""
+        self.content_dir = content_dir
+        paths = profile_files(content_dir)
+        self.profiles, self.profile_problems = load_profiles(
+            paths, lambda path: source_file(path).display
+        )
+        self.profile_paths = tuple(paths)
+
     def _reindex(self) -> None:
         problems = [problem for parsed in self.files.values() for problem in parsed.problems]
+        problems.extend(self.profile_problems)
         comparisons = [p.comparison for p in self.files.values() if p.comparison is not None]
         self._index(comparisons, problems)
+        self.problems.extend(disagreements(self.profiles, self.comparisons.values()))
 
     def _index(self, parsed: Iterable[Comparison], problems: list[Problem]) -> None:
         comparisons: dict[str, Comparison] = {}

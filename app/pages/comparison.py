@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, ClassVar
@@ -10,7 +11,9 @@ from markupsafe import Markup
 from pydantic import BaseModel, Field
 
 from app.content.model import Comparison, UseCase
+from app.content.profiles import Profile
 from app.pages.base import ComparisonFacts, ComparisonSummary, Text, facts, summary, text, twin_path
+from app.pages.facts import FactsColumnOut, FactsTable, facts_out, facts_table
 from app.pages.json_ld import comparison_json_ld, script_json
 
 if TYPE_CHECKING:  # types only: the page takes the feedback view as a value
@@ -37,6 +40,8 @@ class ComparisonPage:
     feedback_form: FeedbackForm | None = None
     # The reader's own idempotency nonce on a re-rendered form, so a resend is the same sending.
     feedback_nonce: str | None = None
+    # The options' profiles side by side (templates/_facts.html); None when none has one.
+    facts: FactsTable | None = None
 
     def as_json(self) -> ComparisonDetail:
         return comparison_json(self)
@@ -49,10 +54,14 @@ def build(
     feedback: FeedbackView | None,
     site_url: str,
     site_name: str,
+    profiles: Mapping[str, Profile] | None = None,
 ) -> ComparisonPage:
+    profiles = profiles or {}
     by_option = {case.option: case for case in comparison.use_cases}
     path = f"/compare/{comparison.slug}"
-    json_ld = comparison_json_ld(comparison, site_url=site_url, site_name=site_name)
+    json_ld = comparison_json_ld(
+        comparison, site_url=site_url, site_name=site_name, profiles=profiles
+    )
     return ComparisonPage(
         comparison=comparison,
         pick=comparison.pick,
@@ -64,6 +73,7 @@ def build(
         json_ld=script_json(json_ld),
         site_url=site_url,
         feedback=feedback,
+        facts=facts_table(comparison, profiles),
     )
 
 
@@ -118,6 +128,10 @@ class ComparisonDetail(ComparisonFacts):
     version: VersionOut
     meter: MeterOut | None = Field(description="Null where the site takes no notes.")
     related: list[ComparisonSummary]
+    facts: list[FactsColumnOut] | None = Field(
+        description="The options' profiles side by side, in option order; null when no "
+        "option has a profile."
+    )
 
 
 def comparison_json(page: ComparisonPage) -> ComparisonDetail:
@@ -152,4 +166,5 @@ def comparison_json(page: ComparisonPage) -> ComparisonDetail:
         version=VersionOut(hash=comparison.content_hash, updated=comparison.last_modified),
         meter=meter,
         related=[summary(other, site_url) for other in page.related],
+        facts=facts_out(page.facts, site_url),
     )

@@ -6,12 +6,13 @@ from __future__ import annotations
 import html
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from markupsafe import Markup
 
 from app.content.model import Comparison, Option
+from app.content.profiles import Profile
 from app.pages.navigation import leaderboard
 from app.render.markup import markdown_to_html
 
@@ -47,10 +48,18 @@ def _notes(items: Sequence[str]) -> dict[str, Any]:
     }
 
 
-def comparison_json_ld(comparison: Comparison, *, site_url: str, site_name: str) -> dict[str, Any]:
+def comparison_json_ld(
+    comparison: Comparison,
+    *,
+    site_url: str,
+    site_name: str,
+    profiles: Mapping[str, Profile] | None = None,
+) -> dict[str, Any]:
     """schema.org markup: a Review whose verdict is the pick, one Review per option with
     ``positiveNotes``/``negativeNotes`` (the form search engines read for editorial pros and
-    cons), and the options as an ItemList."""
+    cons), and the options as an ItemList. An option with a profile is reviewed under the
+    profile's name, with its homepage as ``sameAs``."""
+    profiles = profiles or {}
     url = f"{site_url}/compare/{comparison.slug}"
     publisher = {"@type": "Organization", "name": site_name, "url": f"{site_url}/"}
     dates = {
@@ -59,13 +68,18 @@ def comparison_json_ld(comparison: Comparison, *, site_url: str, site_name: str)
     }
 
     def option_thing(option: Option) -> dict[str, Any]:
-        return {
+        thing = {
             "@type": "Thing",
             "@id": f"{url}#option-{option.slug}",
             "name": option.name,
             "url": f"{site_url}/option/{option.slug}",
             "description": plain_text(option.description),
         }
+        profile = profiles.get(option.slug)
+        if profile is not None:
+            thing["name"] = profile.name
+            thing["sameAs"] = profile.homepage
+        return thing
 
     option_reviews = [
         {

@@ -99,6 +99,7 @@ class PageRenderer:
                 feedback=view,
                 site_url=self._site_url,
                 site_name=self.site.settings.site_name,
+                profiles=self.site.library.profiles,
             )
 
         if form is not None or early:
@@ -133,7 +134,13 @@ class PageRenderer:
         def build() -> option.OptionPageContext | None:
             # Only the comparisons naming this option: the same result, no scan of all.
             including = self.site.grouped("option").get(slug, [])
-            return option.build(slug, number, including=including, site_url=self._site_url)
+            return option.build(
+                slug,
+                number,
+                including=including,
+                profiles=self.site.library.profiles,
+                site_url=self._site_url,
+            )
 
         return self._cached(("option", slug, number), build, fmt)
 
