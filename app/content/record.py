@@ -75,9 +75,7 @@ def check_record(
     clean["authors"] = []
     if authors is not None:
         if not isinstance(authors, list) or not all(_text(a) for a in authors):
-            add(
-                *where("authors"), '"authors" must be a list of author slugs, e.g. [maya-lindqvist]'
-            )
+            add(*where("authors"), '"authors" must be a list of author slugs, e.g. [ana-ruiz]')
             ok = False
         else:
             for index, author in enumerate(str(a).strip() for a in authors):
