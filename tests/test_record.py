@@ -224,7 +224,7 @@ def test_authors_and_pages_folders_hold_no_comparisons(tmp_path: Path) -> None:
     assert list(library.comparisons) == ["vim-vs-emacs"]
     assert library.authors["ana-ruiz"].name == "Ana Ruiz"
     assert library.authors["ana-ruiz"].url == "https://example.org/ana"
-    assert library.pages["about"].body == "We pick."
+    assert library.pages["about"].intro == "We pick."
 
 
 def test_an_unknown_author_is_an_error_with_a_suggestion(

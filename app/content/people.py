@@ -27,7 +27,16 @@ class TextPage:
     source: str
     title: str
     summary: str
-    body: str  # Markdown
+    intro: str  # Markdown before the first "## " heading
+    # ("## " heading, its Markdown): the page renders the headings itself, as the
+    # comparison page does, since the sanitizer keeps only h3-h6 in editors' Markdown
+    sections: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def body(self) -> str:
+        """The whole text as Markdown again (for plain-text readings)."""
+        parts = [self.intro, *(f"## {title}\n{text}" for title, text in self.sections)]
+        return "\n\n".join(part for part in parts if part)
 
 
 def _read(path: Path, display: str) -> tuple[str | None, list[Problem]]:
@@ -99,4 +108,29 @@ def read_page(path: Path, display: str) -> tuple[TextPage | None, list[Problem]]
         )
     if any(p.severity == "error" for p in problems):
         return None, problems
-    return TextPage(path.stem, display, found["title"], found["summary"], body), problems
+    intro, sections = _sections(body)
+    return TextPage(path.stem, display, found["title"], found["summary"], intro, sections), problems
+
+
+_H2 = re.compile(r"^##\s+(.*?)\s*#*\s*$")
+_FENCE = re.compile(r"^\s{0,3}(```|~~~)")
+
+
+def _sections(body: str) -> tuple[str, tuple[tuple[str, str], ...]]:
+    """Split Markdown at ``## `` headings outside code fences."""
+    intro: list[str] = []
+    sections: list[tuple[str, list[str]]] = []
+    in_fence = False
+    for line in body.splitlines():
+        if _FENCE.match(line):
+            in_fence = not in_fence
+        heading = None if in_fence else _H2.match(line)
+        if heading:
+            sections.append((heading.group(1), []))
+        elif sections:
+            sections[-1][1].append(line)
+        else:
+            intro.append(line)
+    return "\n".join(intro).strip(), tuple(
+        (title, "\n".join(lines).strip()) for title, lines in sections
+    )

@@ -78,8 +78,16 @@ class ProsePage:
             title=self.page.title,
             summary=self.page.summary,
             url=self.canonical,
-            body=text(self.page.body),
+            intro=text(self.page.intro),
+            sections=[
+                SectionOut(title=title, body=text(body)) for title, body in self.page.sections
+            ],
         )
+
+
+class SectionOut(BaseModel):
+    title: str = Field(description="The section's heading (a `## ` line of the file).")
+    body: Text
 
 
 class ProseJson(BaseModel):
@@ -87,7 +95,8 @@ class ProseJson(BaseModel):
     title: str
     summary: str
     url: str
-    body: Text
+    intro: Text
+    sections: list[SectionOut]
 
 
 def prose_page(slug: str, *, pages: Mapping[str, TextPage], site_url: str) -> ProsePage | None:
