@@ -300,3 +300,21 @@ def test_stale_lists_pages_by_the_age_of_their_facts(
     monkeypatch.chdir(tmp_path)
     assert main(["check", ".", "--stale", "3650"]) == 0
     assert main(["check", ".", "--stale", "0", "--strict"]) == 1
+
+
+def test_live_preview_rereads_a_changed_author_file(tmp_path: Path) -> None:
+    write_author(tmp_path)
+    (tmp_path / "vim-vs-emacs.md").write_text(with_record(), encoding="utf-8")
+    library = Library.scan(tmp_path)
+    version = library.version
+    path = tmp_path / "authors" / "ana-ruiz.md"
+    path.write_text("---\nname: Ana R. Ruiz\nrole: Editor\n---\nBio.\n", encoding="utf-8")
+    assert library.reload_file(path) == []
+    assert library.authors["ana-ruiz"].name == "Ana R. Ruiz"
+    assert library.version == version + 1 and list(library.comparisons) == ["vim-vs-emacs"]
+    path.write_text("---\nname: Ana\n---\nBio.\n", encoding="utf-8")
+    assert [p.message for p in library.reload_file(path)] == ['missing required field "role"']
+    # The page names an author no file defines now: a cross-file error, as check reports it.
+    assert [p.message for p in library.problems if "unknown author" in p.message] == [
+        'unknown author "ana-ruiz": no content/authors/ana-ruiz.md'
+    ]

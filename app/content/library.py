@@ -75,6 +75,25 @@ def is_content_file(path: Path, content_dir: Path) -> bool:
     )
 
 
+# The non-comparison folders this module reads itself (content/options/ has its own reader).
+SIDE_FOLDERS = ("authors", "pages")
+
+
+def is_side_file(path: Path, content_dir: Path) -> bool:
+    """A writer or a plain page: ``authors/<slug>.md`` or ``pages/<slug>.md``."""
+    try:
+        relative = path.relative_to(content_dir)
+    except ValueError:
+        return False
+    return (
+        len(relative.parts) == 2
+        and relative.parts[0] in SIDE_FOLDERS
+        and path.suffix == ".md"
+        and not path.name.startswith(".")
+        and path.name.lower() != "readme.md"
+    )
+
+
 def source_file(path: Path, cwd: str | None = None) -> SourceFile:
     """Name a file as editors see it: relative to the working folder when it is inside it."""
     display = str(path)
@@ -239,6 +258,12 @@ class Library:
 
     def reload_file(self, path: Path) -> list[Problem]:
         """Re-parse one changed (or new) file, rebuild the indexes; return its problems."""
+        if path.parent.name in SIDE_FOLDERS and is_side_file(path, path.parent.parent):
+            # A writer or a plain page: the few side files are read again together.
+            self._read_side_files(path.parent.parent)
+            self._reindex()
+            tail = os.path.join(path.parent.name, path.name)
+            return [p for p in self.side_problems if p.path.endswith(tail)]
         if not path.is_file():
             self.remove_file(path)
             return []
