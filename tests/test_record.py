@@ -130,8 +130,8 @@ CASES = {
     ),
     "source-not-http": (
         "sources:\n  - title: Notes\n    url: ftp://example.org/x\n    accessed: 2026-11-01\n",
-        'f.md:11:10: error: "sources" entry 1: url must start with http:// or https://, '
-        'not "ftp://example.org/x"',
+        'f.md:11:10: error: "sources" entry 1: url must be a web address (http:// or https:// '
+        'and a host), not "ftp://example.org/x"',
     ),
     "source-misspelt-field": (
         "sources:\n  - title: Notes\n    url: https://example.org/\n    acessed: 2026-11-01\n",

@@ -167,7 +167,10 @@ def _items(
     for index, item in enumerate(value):
         at = f"{key}[{index}]"
         if not isinstance(item, dict):
-            add(*where(at, key), f'"{key}" entry {index + 1} must have {", ".join(fields)} fields')
+            add(
+                *where(at, key),
+                f'"{key}" entry {index + 1} must be "field: value" lines ({", ".join(fields)})',
+            )
             ok = False
             continue
         for name in item:
@@ -204,7 +207,8 @@ def _sources(
         ):
             add(
                 *where(f"{at}.url", at),
-                f'{entry}: url must start with http:// or https://, not "{str(url)[:60]}"',
+                f"{entry}: url must be a web address (http:// or https:// and a host), "
+                f'not "{str(url)[:60]}"',
             )
             good = False
         if "accessed" in item:
