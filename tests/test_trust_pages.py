@@ -190,6 +190,8 @@ def test_the_twin_and_the_api_carry_every_new_field(site: TestClient) -> None:
         "https://nicepick.test/author/li-wei",
     ]
     assert data["checked"] == "2026-11-28"
+    (card,) = site.get("/api/comparisons").json()["items"]
+    assert card["checked"] == "2026-11-28"  # the summaries carry it too
     assert data["tested"] == {"Vim": "9.1", "Emacs": "30.1"}
     assert [o["tested"] for o in data["options"]] == ["9.1", "30.1"]
     assert data["sources"][0] == {

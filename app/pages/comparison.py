@@ -163,7 +163,6 @@ class ComparisonDetail(ComparisonFacts):
     meter: MeterOut | None = Field(description="Null where the site takes no notes.")
     related: list[ComparisonSummary]
     authors: list[AuthorOut]
-    checked: date | None = Field(description="When the facts were last verified.")
     tested: dict[str, str] = Field(description="Option name -> version the facts were checked on.")
     sources: list[SourceOut]
     changes: list[ChangeOut] = Field(description="The change log, newest first.")
@@ -209,7 +208,6 @@ def comparison_json(page: ComparisonPage) -> ComparisonDetail:
         meter=meter,
         related=[summary(other, site_url) for other in page.related],
         authors=[author_out(author, site_url) for author in page.authors],
-        checked=comparison.checked,
         tested=dict(comparison.tested),
         sources=[
             SourceOut(number=n, title=s.title, url=s.url, accessed=s.accessed)
