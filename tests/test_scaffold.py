@@ -127,3 +127,23 @@ def test_a_title_with_a_control_character_is_refused(title: str, tmp_path: Path)
     with pytest.raises(ScaffoldError, match="one line of printable text"):
         scaffold(title, tmp_path)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_commented_examples_parse_once_uncommented(tmp_path: Path) -> None:
+    path = scaffold(TITLE, tmp_path, category="Databases", today="2026-11-28")
+    lines = path.read_text(encoding="utf-8").splitlines()
+    start = lines.index("# authors: [your-slug]        # content/authors/<slug>.md of each writer")
+    end = lines.index("---", 1)
+    uncommented = lines[:start] + [line[2:] for line in lines[start:end]] + lines[end:]
+    path.write_text("\n".join(uncommented) + "\n", encoding="utf-8")
+    (tmp_path / "authors").mkdir()
+    (tmp_path / "authors" / "your-slug.md").write_text(
+        "---\nname: Your Name\nrole: Writer\n---\nA bio.\n", encoding="utf-8"
+    )
+    report = check(tmp_path)
+    assert report.errors == 0, [str(p) for p in report.problems]
+    comparison = Library.scan(tmp_path).comparisons["redis-vs-memcached-vs-dragonfly"]
+    assert comparison.authors == ("your-slug",)
+    assert [name for name, _ in comparison.tested] == ["Redis", "Memcached", "Dragonfly"]
+    assert comparison.sources[0].url == "https://example.org/docs/"
+    assert [c.note for c in comparison.changes] == ["Published."]

@@ -11,7 +11,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -205,6 +205,22 @@ def test_meter_from_another_instance_shows_after_a_refresh(
     version = other.meter_version("vim-vs-emacs")
     assert other.refresh_meters() == set()
     assert other.meter_version("vim-vs-emacs") == version
+
+
+def test_meter_since_a_day_counts_later_notes_here_and_after_a_refresh(
+    stores: tuple[FeedbackStore, FeedbackStore],
+) -> None:
+    """The day a note was written comes back from the database (``date(created_at)``, text on
+    SQLite, a date on PostgreSQL), so another instance splits the counts as the writer does."""
+    one, other = stores
+    one.add_note(new_note(1, pick="Emacs"), now=datetime(2026, 5, 31, 23, 59, 59, tzinfo=UTC))
+    one.add_note(new_note(2, pick="Vim"), now=datetime(2026, 6, 1, 0, 0, tzinfo=UTC))
+    one.add_note(new_note(3, pick="Emacs"), now=datetime(2026, 6, 2, 12, 0, tzinfo=UTC))
+    other.refresh_meters()
+    for store in (one, other):
+        meter = store.meter("vim-vs-emacs", since=date(2026, 6, 1))
+        assert (meter.counts, meter.total, meter.earlier) == ({"Vim": 1, "Emacs": 1}, 2, 1)
+        assert store.meter("vim-vs-emacs").counts == {"Emacs": 2, "Vim": 1}
 
 
 def test_upgrades_started_together_do_not_race(engines: Callable[[], Engine]) -> None:

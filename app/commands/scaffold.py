@@ -102,6 +102,26 @@ def _reads_back(value: str) -> bool:
         return False
 
 
+def record_examples(options: list[str], today: str) -> list[str]:
+    """The fields readers check a page by, as commented examples: uncommented and filled in,
+    they parse (tests/test_scaffold.py uncomments them)."""
+    versions = [f'#   {_yaml_text(option)}: "1.0"' for option in options]
+    return [
+        "# Before publishing, uncomment and fill in (content/README.md, Fields):",
+        "# authors: [your-slug]        # content/authors/<slug>.md of each writer",
+        f"# checked: {today}          # the day you last verified the facts",
+        "# tested:                     # the version each option's facts were checked on",
+        *versions,
+        "# sources:                    # shown numbered as Sources; cite as [^1] in the text",
+        "#   - title: Official documentation",
+        "#     url: https://example.org/docs/",
+        f"#     accessed: {today}",
+        "# changes:                    # newest first; the last entry is the publication",
+        f"#   - date: {today}",
+        "#     note: Published.",
+    ]
+
+
 def render_scaffold(*, title: str, options: list[str], category: str | None, published: str) -> str:
     """The draft's text: front matter, intro, one section per option, Verdict, Bottom line."""
     names = ", ".join(_yaml_text(option) for option in options)
@@ -116,6 +136,7 @@ def render_scaffold(*, title: str, options: list[str], category: str | None, pub
         "tags: []",
         f"published: {published}",
         "draft: true  # remove this line (or set false) to publish",
+        *record_examples(options, published),
         "---",
         "TODO intro: what these options are for and what the choice comes down to.",
         "",

@@ -13,6 +13,7 @@ indexes and must change together.
 
 from __future__ import annotations
 
+import difflib
 import errno
 import logging
 import os
@@ -21,13 +22,14 @@ import time
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from functools import partial
 from pathlib import Path
 
 from app.content.cache import ParseCache, paused_gc
-from app.content.model import Comparison, Problem, pair_key, slugify
+from app.content.model import Author, Comparison, Problem, pair_key, slugify
 from app.content.parse import parse_text
+from app.content.people import TextPage, read_author, read_page
 from app.content.profiles import (
     Profile,
     disagreements,
@@ -38,6 +40,10 @@ from app.content.profiles import (
 from app.content.reading import NotContent, read_content, read_content_text
 
 log = logging.getLogger(__name__)
+
+# Top-level folders of the content folder whose files are not comparisons: writers, option
+# profiles and plain pages, each read by its own rules.
+NON_COMPARISON_FOLDERS = ("authors", "options", "pages")
 
 
 class ContentFolderMissing(FileNotFoundError):
@@ -82,6 +88,25 @@ def is_content_file(path: Path, content_dir: Path) -> bool:
         and path.name.lower() != "readme.md"
         and not any(part.startswith(".") for part in relative.parts)
         and not (len(relative.parts) > 1 and relative.parts[0] in NON_COMPARISON_FOLDERS)
+    )
+
+
+# The non-comparison folders this module reads itself (content/options/ has its own reader).
+SIDE_FOLDERS = ("authors", "pages")
+
+
+def is_side_file(path: Path, content_dir: Path) -> bool:
+    """A writer or a plain page: ``authors/<slug>.md`` or ``pages/<slug>.md``."""
+    try:
+        relative = path.relative_to(content_dir)
+    except ValueError:
+        return False
+    return (
+        len(relative.parts) == 2
+        and relative.parts[0] in SIDE_FOLDERS
+        and path.suffix == ".md"
+        and not path.name.startswith(".")
+        and path.name.lower() != "readme.md"
     )
 
 
@@ -182,6 +207,10 @@ class Library:
     profile_paths: tuple[Path, ...] = ()
     profile_problems: list[Problem] = field(default_factory=list)
     content_dir: Path | None = None  # set by ``scan``; tells a profile from a comparison
+    # Writers by slug and plain pages by slug (content/authors/, content/pages/).
+    authors: dict[str, Author] = field(default_factory=dict)
+    pages: dict[str, TextPage] = field(default_factory=dict)
+    side_problems: list[Problem] = field(default_factory=list)  # of those files
 
     # --- loading ----------------------------------------------------------------------------
 
@@ -215,12 +244,14 @@ class Library:
         *,
         sources: list[SourceFile] | None = None,
         yield_every: int = 0,
+        today: date | None = None,
     ) -> Library:
         """Like ``load``, without logging: ``nicepick check`` prints the problems itself.
 
         With a ``cache``, files whose bytes did not change since it was saved are not parsed.
         ``sources`` is a ``discover`` result already made; ``yield_every`` N files, a loader
-        running in a background thread lets the request threads have the GIL.
+        running in a background thread lets the request threads have the GIL. ``today``
+        (``check`` only, never with a cache) also refuses dates after it.
         """
         if sources is None and not content_dir.is_dir():
             raise ContentFolderMissing(content_dir)
@@ -232,13 +263,14 @@ class Library:
                 if yield_every and number % yield_every == 0:
                     time.sleep(0)
                 if cache is None:
-                    comparison, found = parse_file(source)
+                    comparison, found = parse_file(source, today)
                 else:
                     comparison, found = cache.parse(
                         source.path, source.display, partial(parse_file, source)
                     )
                 library.files[source.path] = ParsedFile(source, comparison, tuple(found))
             library._read_profiles(content_dir)
+            library._read_side_files(content_dir)
             library._reindex()
         if cache is not None:
             cache.keep_only({str(path) for path in library.files})
@@ -252,6 +284,12 @@ class Library:
             self._reindex()
             shown = source_file(path).display
             return [p for p in self.problems if p.path == shown]
+        if path.parent.name in SIDE_FOLDERS and is_side_file(path, path.parent.parent):
+            # A writer or a plain page: the few side files are read again together.
+            self._read_side_files(path.parent.parent)
+            self._reindex()
+            tail = os.path.join(path.parent.name, path.name)
+            return [p for p in self.side_problems if p.path.endswith(tail)]
         if not path.is_file():
             self.remove_file(path)
             return []
@@ -302,9 +340,38 @@ class Library:
         )
         self.profile_paths = tuple(paths)
 
+    def _read_side_files(self, content_dir: Path) -> None:
+        """Read the writers and the plain pages (few, small files: no cache needed)."""
+        self.side_problems = []
+        cwd = os.getcwd().rstrip(os.sep) + os.sep
+
+        def files(folder: str) -> list[tuple[Path, str]]:
+            directory = content_dir / folder
+            if not directory.is_dir():
+                return []
+            return [
+                (path, source_file(path, cwd if content_dir.is_absolute() else None).display)
+                for path in sorted(directory.glob("*.md"))
+                if path.name.lower() != "readme.md" and not path.name.startswith(".")
+            ]
+
+        self.authors = {}
+        for path, display in files("authors"):
+            author, problems = read_author(path, display)
+            self.side_problems.extend(problems)
+            if author is not None:
+                self.authors[author.slug] = author
+        self.pages = {}
+        for path, display in files("pages"):
+            text_page, problems = read_page(path, display)
+            self.side_problems.extend(problems)
+            if text_page is not None:
+                self.pages[text_page.slug] = text_page
+
     def _reindex(self) -> None:
         problems = [problem for parsed in self.files.values() for problem in parsed.problems]
         problems.extend(self.profile_problems)
+        problems.extend(self.side_problems)
         comparisons = [p.comparison for p in self.files.values() if p.comparison is not None]
         self._index(comparisons, problems)
         self.problems.extend(disagreements(self.profiles, self.comparisons.values()))
@@ -337,7 +404,7 @@ class Library:
                 problems.append(
                     Problem(
                         comparison.source,
-                        *_field_position(comparison, "options"),
+                        *field_position(comparison, "options"),
                         "error",
                         f"{first.source} already compares the same options "
                         f"({', '.join(first.option_names)})",
@@ -355,7 +422,7 @@ class Library:
                     problems.append(
                         Problem(
                             comparison.source,
-                            *_field_position(comparison, "aliases"),
+                            *field_position(comparison, "aliases"),
                             "error",
                             f'alias "{alias}" is already a page or another alias',
                         )
@@ -363,6 +430,18 @@ class Library:
                     continue
                 by_alias[alias] = comparison.slug
         for comparison in comparisons.values():
+            for author in comparison.authors:
+                if author not in self.authors:
+                    close = difflib.get_close_matches(author, list(self.authors), n=1)
+                    hint = f' (did you mean "{close[0]}"?)' if close else ""
+                    problems.append(
+                        Problem(
+                            comparison.source,
+                            *field_position(comparison, "authors", author),
+                            "error",
+                            f'unknown author "{author}": no content/authors/{author}.md{hint}',
+                        )
+                    )
             for line, target in comparison.links:
                 if target not in comparisons and target not in by_alias:
                     problems.append(
@@ -428,12 +507,21 @@ def _read_lines(comparison: Comparison) -> list[str]:
     return text.splitlines() if text is not None else []
 
 
-def _field_position(comparison: Comparison, key: str) -> tuple[int, int]:
-    """(line, column) of a front-matter field's value, or 1:1 when it cannot be found."""
+def field_position(comparison: Comparison, key: str, value: str = "") -> tuple[int, int]:
+    """(line, column) of a front-matter field's value (of ``value`` in it, when given: a
+    flow list ``[a, b]`` or a block list's ``- b`` line), or 1:1 when it cannot be found."""
     pattern = re.compile(rf"^{re.escape(key)}\s*:\s*")
-    for number, line in enumerate(_read_lines(comparison), start=1):
+    lines = _read_lines(comparison)
+    for number, line in enumerate(lines, start=1):
         match = pattern.match(line)
         if match:
+            if value and value in line[match.end() :]:
+                return number, line.index(value, match.end()) + 1
+            for offset, item in enumerate(lines[number:], start=number + 1):
+                if not item.startswith((" ", "\t", "-")):
+                    break
+                if value and item.lstrip(" -\t").strip("\"' ") == value:
+                    return offset, item.index(value) + 1
             return number, match.end() + 1
         if number > 1 and line.strip() == "---":
             break
@@ -449,7 +537,9 @@ def _link_column(comparison: Comparison, line: int, target: str) -> int:
     return 1
 
 
-def parse_file(source: SourceFile) -> tuple[Comparison | None, list[Problem]]:
+def parse_file(
+    source: SourceFile, today: date | None = None
+) -> tuple[Comparison | None, list[Problem]]:
     try:
         text = read_content(source.path).decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -458,7 +548,8 @@ def parse_file(source: SourceFile) -> tuple[Comparison | None, list[Problem]]:
         return None, [Problem(source.display, 1, 1, "error", str(exc.strerror))]
     except OSError as exc:
         return None, [Problem(source.display, 1, 1, "error", f"cannot read: {exc.strerror}")]
-    return parse_text(text, path=source.display, slug=slugify(source.slug) or source.slug)
+    slug = slugify(source.slug) or source.slug
+    return parse_text(text, path=source.display, slug=slug, today=today)
 
 
 def category_name(comparisons: Iterable[Comparison], category_slug: str) -> str | None:

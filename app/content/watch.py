@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from app.content.library import is_content_file
+from app.content.library import is_content_file, is_side_file
 from app.content.profiles import is_profile_file
 
 log = logging.getLogger(__name__)
@@ -116,7 +116,9 @@ class Watcher:
             content=frozenset(
                 p
                 for p in changed["content"]
-                if is_content_file(p, content_dir) or is_profile_file(p, content_dir)
+                if is_content_file(p, content_dir)
+                or is_profile_file(p, content_dir)
+                or is_side_file(p, content_dir)
             ),
             templates=bool(changed["templates"]),
             static=bool(changed["static"]),

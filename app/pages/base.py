@@ -88,6 +88,7 @@ class ComparisonFacts(BaseModel):
     tags: list[str]
     published: date
     updated: date | None
+    checked: date | None = Field(description="When the facts were last verified.")
     draft: bool = Field(description="True only on a preview server showing drafts.")
     url: str = Field(description="Canonical page URL.")
     api_url: str = Field(description="This comparison in the API.")
@@ -110,6 +111,7 @@ def facts(comparison: Comparison, site_url: str) -> ComparisonFacts:
         tags=list(comparison.tags),
         published=comparison.published,
         updated=comparison.updated,
+        checked=comparison.checked,
         draft=comparison.draft,
         url=f"{site_url}/compare/{comparison.slug}",
         api_url=f"{site_url}/api/comparisons/{comparison.slug}",

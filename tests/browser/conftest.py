@@ -115,6 +115,9 @@ def urls(site: Site, browser: Browser) -> dict[str, str]:
         "search": "/search",
         "search-results": f"/search?q={word}",
         "not-found": "/compare/no-such-comparison",
+        "about": "/about",
+        "tags": "/tags",
+        "categories": "/categories",
     }
 
 
