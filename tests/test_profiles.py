@@ -177,8 +177,8 @@ def test_profiles_are_not_comparisons_and_check_reads_them(
             "vim-vs-emacs.md": GOOD,
             "options/vim.md": PROFILE,
             "options/emacs.md": profile_text(name="Emacs", kind="editor"),
-            "authors/someone.md": "---\nname: Someone\n---\n",
-            "pages/about.md": "---\ntitle: About\n---\n",
+            "authors/someone.md": "---\nname: Someone\nrole: Editor\n---\nWrites pages.\n",
+            "pages/about.md": "---\ntitle: About\nsummary: Who we are.\n---\nText.\n",
         },
     )
     assert [s.display for s in discover(content)] == ["content/vim-vs-emacs.md"]
