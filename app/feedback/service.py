@@ -36,6 +36,7 @@ from typing import Any, Literal
 
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
+from app import metrics
 from app.content.model import Comparison
 from app.db import UNAVAILABLE, Database
 from app.feedback.form import FeedbackForm
@@ -106,6 +107,16 @@ class Outcome:
     form: FeedbackForm
     note: Note | None = None
     nonce: str = ""  # as the reader sent it: a re-rendered form sends it again
+
+
+def refusal_reason(outcome: Outcome) -> str:
+    """The metric label of an outcome: ``stored``, or why the note was refused (a bad form
+    token is told apart from bad fields: many of those point at stale cached pages)."""
+    if outcome.status == "ignored":
+        return "honeypot"
+    if outcome.status == "invalid" and "form" in outcome.form.errors:
+        return "token"
+    return outcome.status
 
 
 def meter_rows(comparison: Comparison, meter: Meter) -> list[MeterRow]:
@@ -220,7 +231,26 @@ class Feedback:
     # --- a submission -----------------------------------------------------------------------
 
     async def submit(
-        self, comparison: Comparison, fields: Mapping[str, str], *, client: str
+        self,
+        comparison: Comparison,
+        fields: Mapping[str, str],
+        *,
+        client: str,
+        request_id: str | None = None,
+    ) -> Outcome:
+        """Check and store a note (``request_id``, the POST's, is stored with it for the
+        outbox's log lines), counted by outcome in ``nicepick_notes_total``."""
+        outcome = await self._submit(comparison, fields, client=client, request_id=request_id)
+        metrics.NOTES.labels(refusal_reason(outcome)).inc()
+        return outcome
+
+    async def _submit(
+        self,
+        comparison: Comparison,
+        fields: Mapping[str, str],
+        *,
+        client: str,
+        request_id: str | None,
     ) -> Outcome:
         # Every wait for the database (a thread, this process's writers, another process's
         # lock) comes out of one budget, so a reader has an answer within the timeout.
@@ -230,7 +260,7 @@ class Feedback:
         # The checks that need no database run first, so a valid note costs one transaction
         # (rate-limit hit and note together) and one thread hop. The answers are as if the
         # limit were checked first: a client over it gets "limited" whatever it sent.
-        new = None if form.is_bot else self._new_note(comparison, form, nonce)
+        new = None if form.is_bot else self._new_note(comparison, form, nonce, request_id)
         if new is None:
             # A bot or an invalid note is counted against the limit like any other attempt.
             try:
@@ -263,7 +293,9 @@ class Feedback:
         self.sender.wake()
         return Outcome("stored", form, note, nonce=nonce)
 
-    def _new_note(self, comparison: Comparison, form: FeedbackForm, nonce: str) -> NewNote | None:
+    def _new_note(
+        self, comparison: Comparison, form: FeedbackForm, nonce: str, request_id: str | None
+    ) -> NewNote | None:
         """The note to store, or None with ``form.errors`` filled (fields, then the token)."""
         valid = form.validate(comparison.option_names)
         try:
@@ -287,6 +319,7 @@ class Feedback:
             # script posting on its own, is stored each time, as an idempotency key is
             # the sender's to give (Stripe's Idempotency-Key header is optional likewise).
             submission_key=submission_key(comparison.slug, nonce, form) if nonce else None,
+            request_id=request_id,
         )
 
     def _unavailable(self, form: FeedbackForm, nonce: str, error: Exception) -> Outcome:
