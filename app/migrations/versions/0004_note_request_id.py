@@ -18,10 +18,12 @@ depends_on = None
 
 def upgrade() -> None:
     # A nullable column with no default: old code keeps working on the new schema.
-    with op.batch_alter_table("feedback_notes") as batch:
-        batch.add_column(sa.Column("request_id", sa.String(128), nullable=True))
+    op.add_column("feedback_notes", sa.Column("request_id", sa.String(128), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("feedback_notes") as batch:
-        batch.drop_column("request_id")
+    # A plain ALTER TABLE ... DROP COLUMN (SQLite 3.35+), not Alembic's batch mode: batch
+    # copies feedback_notes and drops the original, and with foreign keys on that drop
+    # cascades to every outbox row (mail not yet sent would be lost).
+    # https://www.sqlite.org/lang_altertable.html#altertabdropcol
+    op.drop_column("feedback_notes", "request_id")
