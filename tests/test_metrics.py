@@ -9,10 +9,19 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from aiosmtplib.errors import (
+    SMTPAuthenticationError,
+    SMTPConnectError,
+    SMTPReadTimeoutError,
+    SMTPRecipientRefused,
+    SMTPResponseException,
+)
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
 
+from app.feedback.mail import SmtpRefused, UnbuildableMessage
+from app.feedback.outbox import failure_kind
 from app.main import create_app
 from app.settings import Settings
 from tests.conftest import GOOD
@@ -210,3 +219,24 @@ def test_the_dashboard_queries_only_metrics_that_exist(local: TestClient) -> Non
         for name in names:
             family = re.sub(r"_(total|count|sum|bucket)$", "", name)
             assert family in known, f"{name} in {expr!r} is not exposed"
+
+
+@pytest.mark.parametrize(
+    ("error", "permanent", "kind"),
+    [
+        (SMTPRecipientRefused(550, "no such user", "x@y"), True, "refused"),
+        (SMTPResponseException(451, "try later"), False, "deferred"),
+        (SMTPAuthenticationError(535, "bad password"), False, "auth"),
+        (SmtpRefused("no STARTTLS offered"), False, "auth"),
+        (SMTPConnectError("connection refused"), False, "connection"),
+        (ConnectionResetError(), False, "connection"),
+        (SMTPReadTimeoutError("timed out"), False, "timeout"),
+        (UnbuildableMessage(3, "a header could not be set"), True, "unbuildable"),
+        (ValueError("the message names no recipient"), True, "unbuildable"),
+        (RuntimeError("something else"), False, "other"),
+    ],
+)
+def test_smtp_failures_are_counted_by_a_fixed_kind(
+    error: BaseException, permanent: bool, kind: str
+) -> None:
+    assert failure_kind(error, permanent=permanent) == kind
