@@ -16,8 +16,9 @@ Migrations are Alembic revisions in ``app/migrations``. ``upgrade`` takes a Post
 transaction-level advisory lock (a file lock on SQLite) so instances started together do not
 race; the second one finds the schema current and does nothing.
 
-Just over 400 lines: the engine options of both databases (each pragma and timeout with the
-page that justifies it) and the migration lock belong with the connection they configure.
+Under 500 lines: the engine options of both databases (each pragma and timeout with the
+page that justifies it), the migration lock and the pool's two gauges (connections in use,
+calls waiting for a thread) belong with the connection they configure or count.
 """
 
 from __future__ import annotations

@@ -3,8 +3,10 @@ and that strangers' URLs cannot grow it; X-Request-ID on every answer."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -17,9 +19,11 @@ from aiosmtplib.errors import (
     SMTPResponseException,
 )
 from fastapi.testclient import TestClient
+from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
 
+from app.db import Database
 from app.feedback.mail import SmtpRefused, UnbuildableMessage
 from app.feedback.outbox import failure_kind
 from app.main import create_app
@@ -240,3 +244,39 @@ def test_smtp_failures_are_counted_by_a_fixed_kind(
     error: BaseException, permanent: bool, kind: str
 ) -> None:
     assert failure_kind(error, permanent=permanent) == kind
+
+
+def test_database_calls_waiting_for_a_thread_are_counted(tmp_path: Path) -> None:
+    database = Database(f"sqlite:///{tmp_path / 'pool.sqlite3'}", pool_size=1, max_overflow=0)
+
+    def gauges() -> tuple[float, float]:
+        waiting = REGISTRY.get_sample_value("nicepick_db_queries_waiting")
+        in_use = REGISTRY.get_sample_value("nicepick_db_connections_in_use")
+        assert waiting is not None and in_use is not None
+        return waiting, in_use
+
+    before_waiting, before_in_use = gauges()
+    release = threading.Event()
+    holding = threading.Event()
+
+    def hold() -> int:
+        with database.engine.connect() as connection:
+            holding.set()
+            release.wait(10)
+            return int(connection.exec_driver_sql("SELECT 1").scalar_one())
+
+    async def scenario() -> tuple[float, float, float, float]:
+        first = asyncio.create_task(database.run(hold))
+        await asyncio.to_thread(holding.wait, 10)
+        second = asyncio.create_task(database.run(lambda: 2))  # the only thread is taken
+        await asyncio.sleep(0.2)
+        during = (gauges()[0] - before_waiting, gauges()[1] - before_in_use)
+        release.set()
+        assert await first == 1 and await second == 2
+        after = (gauges()[0] - before_waiting, gauges()[1] - before_in_use)
+        return (*during, *after)
+
+    try:
+        assert asyncio.run(scenario()) == (1, 1, 0, 0)
+    finally:
+        database.dispose()

@@ -31,8 +31,12 @@ them now; the others run out on their own.
 Database calls go through the ``Database``'s bounded thread pool (see ``app/db.py``) when one
 is given, else Starlette's.
 
-Just over 400 lines: the send loop, the lease heartbeat and the shutdown drain share the
-sender's state (what is in flight, what is unrecorded), so they stay one class.
+Under 500 lines: the send loop, the lease heartbeat and the shutdown drain share the
+sender's state (what is in flight, what is unrecorded), so they stay one class; the failure
+classes (``is_permanent``, ``failure_kind``) sit beside it because they read the same errors.
+
+While a note is being delivered, the sender's log lines name the request that posted it
+(``app.logs.request_id``, set from the note's stored ``request_id``).
 """
 
 from __future__ import annotations
