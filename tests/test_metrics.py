@@ -59,6 +59,7 @@ def scrape(client: TestClient) -> dict[str, list[Sample]]:
     response = client.get("/metrics")
     assert response.status_code == 200, response.text
     assert response.headers["cache-control"] == "no-store"
+    assert response.headers["content-type"].startswith("text/plain; version=0.0.4")
     return {
         family.name: list(family.samples)
         for family in text_string_to_metric_families(response.text)

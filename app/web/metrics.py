@@ -11,13 +11,15 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 from starlette.exceptions import HTTPException
 
 from app.web.client import client_address, in_networks
 from app.web.deps import ExpositionDep, SettingsDep
 
 router = APIRouter()
+# Prometheus's text format, the one ``generate_latest`` writes.
+# https://prometheus.io/docs/instrumenting/exposition_formats/
+TEXT_FORMAT = "text/plain; version=0.0.4; charset=utf-8"
 
 
 @router.get("/metrics", include_in_schema=False)
@@ -29,6 +31,6 @@ def metrics_page(request: Request, settings: SettingsDep, exposition: Exposition
         raise HTTPException(status_code=404)
     return Response(
         exposition.render(),
-        media_type=CONTENT_TYPE_PLAIN_0_0_4,
+        media_type=TEXT_FORMAT,
         headers={"Cache-Control": "no-store"},
     )
