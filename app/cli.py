@@ -37,6 +37,8 @@ def _serve(args: argparse.Namespace) -> int:
     if _refuse_missing_content("serve", settings.content_dir):
         return 1
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    if args.workers > 1:
+        _multiprocess_metrics(settings.data_dir / "metrics")
     # On PostgreSQL, refuse an old schema here, once, with a plain message; the embedded
     # SQLite file is upgraded by each worker's start-up (app.feedback.service) anyway.
     if not settings.resolved_database_url.startswith("sqlite") and _prepare_schema(settings):
@@ -50,6 +52,7 @@ def _serve(args: argparse.Namespace) -> int:
     except SecretKeyRequired as exc:
         print(f"nicepick serve: {exc}", file=sys.stderr)
         return 1
+    from app.logs import logging_config
     from app.web.server import uvicorn_options
 
     uvicorn.run(
@@ -59,6 +62,10 @@ def _serve(args: argparse.Namespace) -> int:
         port=args.port,
         workers=args.workers,
         log_level=args.log_level,
+        # Our formatter in every worker; our access lines (app/web/observe.py) replace
+        # uvicorn's, which know neither the route template nor the request id.
+        log_config=logging_config(settings.log_format, args.log_level),
+        access_log=False,
         proxy_headers=False,  # client addresses are resolved by our trusted-proxy rule
         ws="none",  # the site has no websockets; not loading a protocol saves start-up time
         # Preview event streams stay open; do not let them hold a Ctrl-C for long.
@@ -68,6 +75,19 @@ def _serve(args: argparse.Namespace) -> int:
         **uvicorn_options(settings),
     )
     return 0
+
+
+def _multiprocess_metrics(folder: Path) -> None:
+    """Have every worker keep its metric values in files under ``folder``, for a scrape of
+    any one worker to add them up (prometheus_client's multiprocess mode). Emptied first:
+    files of a previous run's processes would be counted again (its documentation says to
+    wipe the folder between runs). Set before any worker imports prometheus_client, which
+    reads the variable at import."""
+    import shutil
+
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder.resolve())
 
 
 def _refuse_missing_content(command: str, folder: Path) -> bool:

@@ -16,8 +16,9 @@ Migrations are Alembic revisions in ``app/migrations``. ``upgrade`` takes a Post
 transaction-level advisory lock (a file lock on SQLite) so instances started together do not
 race; the second one finds the schema current and does nothing.
 
-Just over 400 lines: the engine options of both databases (each pragma and timeout with the
-page that justifies it) and the migration lock belong with the connection they configure.
+Under 500 lines: the engine options of both databases (each pragma and timeout with the
+page that justifies it), the migration lock and the pool's two gauges (connections in use,
+calls waiting for a thread) belong with the connection they configure or count.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeVar
 
 import anyio
 import anyio.to_thread
@@ -41,6 +42,8 @@ from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.exc import SQLAlchemyError
+
+from app import metrics
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -249,6 +252,9 @@ class Database:
                     self._opened_file = file_identity(database)
 
             event.listen(self.engine, "connect", remember)
+        # Connections in use, for nicepick_db_connections_in_use (the pool's own events).
+        event.listen(self.engine, "checkout", _checked_out)
+        event.listen(self.engine, "checkin", _checked_in)
 
     def _counted(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
         """Call ``fn`` in a worker thread, counted as running until it returns (``dispose``)."""
@@ -264,8 +270,11 @@ class Database:
     async def run(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
         """Run a blocking database function in one of this database's threads."""
 
-        call = functools.partial(self._counted, fn, *args, **kwargs)
-        return await anyio.to_thread.run_sync(call, limiter=self._limiter)
+        call = _Waiting(functools.partial(self._counted, fn, *args, **kwargs))
+        try:
+            return await anyio.to_thread.run_sync(call, limiter=self._limiter)
+        finally:
+            call.done()
 
     async def run_by(
         self, deadline: float, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs
@@ -278,7 +287,7 @@ class Database:
         late is safe: a note carries an idempotency key, so the reader's resend finds it.
         """
 
-        call = functools.partial(self._counted, fn, *args, **kwargs)
+        call = _Waiting(functools.partial(self._counted, fn, *args, **kwargs))
         try:
             with anyio.fail_after(max(0.0, deadline - time.monotonic())):
                 return await anyio.to_thread.run_sync(
@@ -288,6 +297,8 @@ class Database:
             raise sa_exc.TimeoutError(
                 f"the database did not answer within {self._connect_timeout:g} s"
             ) from None
+        finally:
+            call.done()
 
     def schema_status(self) -> SchemaStatus:
         return schema_status(self.engine)
@@ -328,6 +339,38 @@ class Database:
         with self._all_done:
             self._all_done.wait_for(lambda: self._running == 0, timeout=self._connect_timeout + 1)
         self.engine.dispose()
+
+
+def _checked_out(_dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    metrics.DB_CONNECTIONS_IN_USE.inc()
+
+
+def _checked_in(_dbapi_connection: Any, _record: Any) -> None:
+    metrics.DB_CONNECTIONS_IN_USE.dec()
+
+
+class _Waiting(Generic[T]):
+    """A call counted in ``nicepick_db_queries_waiting`` from now until a thread starts it,
+    or until ``done`` when it never started (cancelled, or timed out while waiting)."""
+
+    def __init__(self, call: Callable[[], T]) -> None:
+        self.call = call
+        self.lock = threading.Lock()
+        self.waiting = True
+        metrics.DB_QUERIES_WAITING.inc()
+
+    def _stop_waiting(self) -> None:
+        with self.lock:
+            if self.waiting:
+                self.waiting = False
+                metrics.DB_QUERIES_WAITING.dec()
+
+    def __call__(self) -> T:
+        self._stop_waiting()
+        return self.call()
+
+    def done(self) -> None:
+        self._stop_waiting()
 
 
 # --- migrations ---------------------------------------------------------------------------------

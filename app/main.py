@@ -20,8 +20,10 @@ from app.render.page_cache import PageCache
 from app.settings import Settings
 from app.site import Clock, ReadLibrary, Site, utc_now
 from app.surfaces.service import Surfaces
-from app.web import api, ask, discovery, docs, health, machines, notes, pages, twins
+from app.web import api, ask, discovery, docs, health, machines, metrics, notes, pages, twins
+from app.web.exposition import Exposition
 from app.web.loading import LoadingGate
+from app.web.observe import Observe
 from app.web.preview import Preview
 from app.web.redirects import (
     CanonicalHostMiddleware,
@@ -62,6 +64,8 @@ def create_app(
     renderer = PageRenderer(site, env=env, cache=cache, feedback=feedback)
     # Sitemap, feed, robots.txt and social cards.
     surfaces = Surfaces(site, cache=cache)
+    # What /metrics answers: this process's figures, or every worker's, and the outbox.
+    exposition = Exposition(feedback.store)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -77,6 +81,7 @@ def create_app(
             await feedback.stop()
             if preview is not None:
                 preview.stop()
+            exposition.close()
 
     app = FastAPI(
         title="Nice Pick",
@@ -95,6 +100,7 @@ def create_app(
     app.state.assets = assets  # the /static/ route maps names to files
     app.state.feedback = feedback
     app.state.db = feedback.db  # /readyz asks it
+    app.state.exposition = exposition  # /metrics answers it
     # Added first so it sits inside every other middleware: hot pages still get their headers.
     app.add_middleware(HotPages, site=site)
     # Outside the hot path, which has no pages before the library is loaded anyway.
@@ -105,6 +111,9 @@ def create_app(
     # Added last, so it is outermost: every answer gets the headers, the host redirect and
     # the 500 for an unhandled exception included (see app/web/security.py).
     app.add_middleware(SecurityHeaders, settings=settings)
+    # Outermost of all: the request id is set before anything logs, and every answer (the
+    # host redirect, the 500 above) is counted and timed (see app/web/observe.py).
+    app.add_middleware(Observe, settings=settings)
     for router in (
         pages.router,
         health.router,
@@ -124,6 +133,7 @@ def create_app(
     app.include_router(docs.router)
     app.include_router(notes.router)
     app.include_router(ask.router)
+    app.include_router(metrics.router)
     if preview is not None:
         app.include_router(preview.router)
 

@@ -114,6 +114,19 @@ class Settings(BaseSettings):
         description="Seconds a request may take to send its whole body once the head is in; "
         "slower ones get 408 and are closed.",
     )
+    log_format: Literal["text", "json"] = Field(
+        "text",
+        description="Server log lines: text for a person, json for a log collector (one "
+        "object per line with time, level, logger, message, request_id).",
+    )
+    access_log: bool = Field(
+        True, description="One log line per request (method, route, status, duration, bytes)."
+    )
+    metrics_allow: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["127.0.0.0/8", "::1/128"],
+        description="Client networks (CIDR, comma-separated) that may read /metrics; others "
+        "get 404.",
+    )
     drafts: bool = Field(False, description="Show drafts (preview only).")
     reload: bool = Field(False, description="Watch files and re-render on change.")
     outbox_poll_seconds: float = Field(30.0, gt=0)
@@ -137,14 +150,14 @@ class Settings(BaseSettings):
             raise ValueError("must be an absolute http(s) URL, e.g. https://nicepick.dev")
         return value.rstrip("/")
 
-    @field_validator("trusted_proxies", mode="before")
+    @field_validator("trusted_proxies", "metrics_allow", mode="before")
     @classmethod
     def _comma_separated(cls, value: object) -> object:
         if isinstance(value, str):
             return [item.strip() for item in value.split(",") if item.strip()]
         return value
 
-    @field_validator("trusted_proxies")
+    @field_validator("trusted_proxies", "metrics_allow")
     @classmethod
     def _networks(cls, value: list[str]) -> list[str]:
         # Refused at start-up: a typo here would otherwise fail every feedback POST with a 500.

@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 
+from app import metrics
 from app.content.cache import ParseCache
 from app.content.library import (
     Library,
@@ -104,10 +105,13 @@ class Site:
 
     def load(self, sources: list[SourceFile] | None = None, *, yield_every: int = 0) -> None:
         """Read the content folder; safe to call again to pick up every change."""
+        started = time.perf_counter()
         cache = ParseCache(self.settings.data_dir / "parse-cache.marshal")
         library = self._read_library(
             self.settings.content_dir, cache, sources=sources, yield_every=yield_every
         )
+        metrics.LIBRARY_LOAD_SECONDS.set(time.perf_counter() - started)
+        metrics.LIBRARY_COMPARISONS.set(len(library.comparisons))
         library.version = self.library.version + 1
         self.library = library
         freeze_long_lived_objects()

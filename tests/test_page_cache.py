@@ -118,7 +118,7 @@ def test_the_hot_path_map_stays_bounded(client: TestClient) -> None:
     hot = find_hot_pages(client)
     page = CachedPage.of(b"<p>x</p>")
     for i in range(HOT_ENTRIES * 3):
-        hot._remember(f"/compare/page-{i}", (page, "text/html; charset=utf-8"))
+        hot._remember(f"/compare/page-{i}", (page, "text/html; charset=utf-8"), "/compare/{slug}")
     assert len(hot.pages) <= HOT_ENTRIES
 
 

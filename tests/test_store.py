@@ -11,13 +11,21 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, inspect, text
 
-from app.db import SchemaBehind, make_engine, prepare_schema, schema_status, upgrade
+from app.db import (
+    SchemaBehind,
+    alembic_config,
+    make_engine,
+    prepare_schema,
+    schema_status,
+    upgrade,
+)
 from app.feedback.store import FeedbackStore, NewNote, utcnow
 from tests.pg import scratch_database
 
@@ -266,3 +274,34 @@ def test_db_commands_and_serve_refusal_on_postgresql(pg_url: str, tmp_path: Path
     upgraded = nicepick("db", "upgrade")
     assert upgraded.returncode == 0 and "(current)" in upgraded.stdout
     assert nicepick("db", "current").stdout.strip().endswith("(current)")
+
+
+def test_a_note_keeps_the_request_that_stored_it_until_its_delivery(
+    stores: tuple[FeedbackStore, FeedbackStore],
+) -> None:
+    one, other = stores
+    note = one.add_note(replace(new_note(1), request_id="edge-7f3a:1"))
+    (delivery,) = other.claim("worker-b", lease=LEASE)
+    assert delivery.note.id == note.id
+    assert delivery.request_id == "edge-7f3a:1"
+
+
+def test_the_request_id_column_comes_and_goes_with_its_migration(
+    engines: Callable[[], Engine],
+) -> None:
+    from alembic import command
+
+    engine = engines()
+    upgrade(engine)
+    FeedbackStore(engine).add_note(replace(new_note(1), request_id="r-1"))
+
+    def columns() -> set[str]:
+        return {column["name"] for column in inspect(engine).get_columns("feedback_notes")}
+
+    assert "request_id" in columns()
+    with engine.begin() as conn:
+        command.downgrade(alembic_config(conn), "0003_outbox_failed")
+    assert "request_id" not in columns()
+    assert upgrade(engine).is_current  # the note stored before is still there, id unknown
+    (delivery,) = FeedbackStore(engine).claim("worker", lease=LEASE)
+    assert delivery.request_id is None

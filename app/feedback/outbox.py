@@ -31,8 +31,12 @@ them now; the others run out on their own.
 Database calls go through the ``Database``'s bounded thread pool (see ``app/db.py``) when one
 is given, else Starlette's.
 
-Just over 400 lines: the send loop, the lease heartbeat and the shutdown drain share the
-sender's state (what is in flight, what is unrecorded), so they stay one class.
+Under 500 lines: the send loop, the lease heartbeat and the shutdown drain share the
+sender's state (what is in flight, what is unrecorded), so they stay one class; the failure
+classes (``is_permanent``, ``failure_kind``) sit beside it because they read the same errors.
+
+While a note is being delivered, the sender's log lines name the request that posted it
+(``app.logs.request_id``, set from the note's stored ``request_id``).
 """
 
 from __future__ import annotations
@@ -48,13 +52,26 @@ from datetime import timedelta
 from email.message import EmailMessage
 from typing import Any, TypeVar
 
-from aiosmtplib.errors import SMTPAuthenticationError, SMTPException, SMTPResponseException
+from aiosmtplib.errors import (
+    SMTPAuthenticationError,
+    SMTPException,
+    SMTPResponseException,
+    SMTPTimeoutError,
+)
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
+from app import metrics
 from app.db import Database
-from app.feedback.mail import Session, Transport, build_message
+from app.feedback.mail import (
+    Session,
+    SmtpRefused,
+    Transport,
+    UnbuildableMessage,
+    build_message,
+)
 from app.feedback.store import Delivery, FeedbackStore
+from app.logs import request_id
 from app.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -93,6 +110,24 @@ def ends_session(error: BaseException) -> bool:
     if isinstance(error, SMTPResponseException):
         return False
     return isinstance(error, (SMTPException, OSError, TimeoutError))
+
+
+def failure_kind(error: BaseException, *, permanent: bool) -> str:
+    """The ``kind`` label of ``nicepick_smtp_failures_total``: a fixed word per cause, so an
+    alert can tell a refused login from a server that is away."""
+    if isinstance(error, UnbuildableMessage) or (
+        permanent and not isinstance(error, SMTPResponseException)
+    ):
+        return "unbuildable"
+    if isinstance(error, (SMTPAuthenticationError, SmtpRefused)):
+        return "auth"
+    if isinstance(error, SMTPResponseException):
+        return "refused" if 500 <= error.code < 600 else "deferred"
+    if isinstance(error, (SMTPTimeoutError, TimeoutError)):
+        return "timeout"
+    if isinstance(error, (SMTPException, OSError)):
+        return "connection"
+    return "other"
 
 
 class Unrecorded(Exception):
@@ -256,6 +291,7 @@ class OutboxSender:
     async def _flush_unrecorded(self) -> bool:
         """Write down the deliveries that could not be recorded; True when none is left."""
         for delivery in list(self._unrecorded.values()):
+            request_id.set(delivery.request_id)
             try:
                 await self._mark_sent(delivery)
             except SQLAlchemyError as error:
@@ -269,9 +305,13 @@ class OutboxSender:
             del self._unrecorded[delivery.outbox_id]
             log.info("note %d: delivery recorded at last", delivery.note.id)
         self._flush_pause = 0.25
+        request_id.set(None)
         return True
 
     async def _build(self, delivery: Delivery) -> EmailMessage | None:
+        # From here until the next note, this task's log lines name the request that stored
+        # this one (the sender runs in its own task: no request of ours shares the variable).
+        request_id.set(delivery.request_id)
         try:
             message = build_message(delivery.note, self.settings)
             message.as_bytes()  # what fails on serialising fails here, not mid-session
@@ -303,6 +343,7 @@ class OutboxSender:
         try:
             return await self._send_over_one_session(first, message, sending)
         finally:
+            request_id.set(None)
             heartbeat.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await heartbeat
@@ -388,7 +429,13 @@ class OutboxSender:
                 pause *= 2
             else:
                 del self._unrecorded[delivery.outbox_id]
-                log.info("note %d mailed to %s", delivery.note.id, self.settings.feedback_to)
+                metrics.MAIL_SENT.inc()
+                log.info(
+                    "note %d (request %s) mailed to %s",
+                    delivery.note.id,
+                    delivery.request_id or "unknown",
+                    self.settings.feedback_to,
+                )
                 return
         log.warning("note %d mailed, but not yet recorded; retrying", delivery.note.id)
         raise Unrecorded
@@ -406,6 +453,7 @@ class OutboxSender:
     ) -> None:
         attempts = delivery.attempts + 1
         text = describe(error)
+        metrics.SMTP_FAILURES.labels(failure_kind(error, permanent=permanent)).inc()
         if permanent:
             log.error(
                 "note %d: refused for good (%s); `nicepick outbox --retry` sends it again",
@@ -434,6 +482,7 @@ class OutboxSender:
         )
 
     async def _unknown(self, delivery: Delivery, reason: str) -> None:
+        metrics.SMTP_FAILURES.labels("outcome_unknown").inc()
         log.warning(
             "note %d: connection lost after the message was handed over (%s); the server may "
             "have it; sent again when the lease ends",

@@ -37,6 +37,7 @@ from typing import Any, Generic, Literal, TypeVar
 
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
+from app import metrics
 from app.content.model import Comparison
 from app.db import UNAVAILABLE, Database
 from app.feedback.form import FeedbackForm
@@ -123,6 +124,16 @@ class RequestView:
 
     token: str
     nonce: str
+
+
+def refusal_reason(outcome: Outcome[Any]) -> str:
+    """The metric label of an outcome: ``stored``, or why the note was refused (a bad form
+    token is told apart from bad fields: many of those point at stale cached pages)."""
+    if outcome.status == "ignored":
+        return "honeypot"
+    if outcome.status == "invalid" and "form" in outcome.form.errors:
+        return "token"
+    return outcome.status
 
 
 def meter_rows(comparison: Comparison, meter: Meter) -> list[MeterRow]:
@@ -242,21 +253,32 @@ class Feedback:
     # --- a submission -----------------------------------------------------------------------
 
     async def submit(
-        self, comparison: Comparison, fields: Mapping[str, str], *, client: str
+        self,
+        comparison: Comparison,
+        fields: Mapping[str, str],
+        *,
+        client: str,
+        request_id: str | None = None,
     ) -> Outcome[FeedbackForm]:
+        """Check and store a note (``request_id``, the POST's, is stored with it for the
+        outbox's log lines), counted by outcome in ``nicepick_notes_total``."""
         form = FeedbackForm.from_fields(fields)
         nonce = fields.get(NONCE, "")
-        new = None if form.is_bot else self._new_note(comparison, form, nonce)
-        return await self._store(new, form, nonce, client=client, about=comparison.slug)
+        new = None if form.is_bot else self._new_note(comparison, form, nonce, request_id)
+        outcome = await self._store(new, form, nonce, client=client, about=comparison.slug)
+        metrics.NOTES.labels(refusal_reason(outcome)).inc()
+        return outcome
 
     async def submit_request(
-        self, fields: Mapping[str, str], *, client: str
+        self, fields: Mapping[str, str], *, client: str, request_id: str | None = None
     ) -> Outcome[RequestForm]:
         """A reader's request for a comparison: the same checks, limit and outbox as a note."""
         form = RequestForm.from_fields(fields)
         nonce = fields.get(NONCE, "")
-        new = None if form.is_bot else self._new_request(form, nonce)
-        return await self._store(new, form, nonce, client=client, about="a comparison request")
+        new = None if form.is_bot else self._new_request(form, nonce, request_id)
+        outcome = await self._store(new, form, nonce, client=client, about="a comparison request")
+        metrics.NOTES.labels(refusal_reason(outcome)).inc()
+        return outcome
 
     async def _store(
         self, new: NewNote | None, form: Form, nonce: str, *, client: str, about: str
@@ -300,7 +322,9 @@ class Feedback:
         self.sender.wake()
         return Outcome("stored", form, note, nonce=nonce)
 
-    def _new_note(self, comparison: Comparison, form: FeedbackForm, nonce: str) -> NewNote | None:
+    def _new_note(
+        self, comparison: Comparison, form: FeedbackForm, nonce: str, request_id: str | None
+    ) -> NewNote | None:
         """The note to store, or None with ``form.errors`` filled (fields, then the token)."""
         valid = form.validate(comparison.option_names)
         try:
@@ -324,9 +348,10 @@ class Feedback:
             # script posting on its own, is stored each time, as an idempotency key is
             # the sender's to give (Stripe's Idempotency-Key header is optional likewise).
             submission_key=submission_key(comparison.slug, nonce, form) if nonce else None,
+            request_id=request_id,
         )
 
-    def _new_request(self, form: RequestForm, nonce: str) -> NewNote | None:
+    def _new_request(self, form: RequestForm, nonce: str, request_id: str | None) -> NewNote | None:
         """The request to store, or None with ``form.errors`` filled (fields, then the token)."""
         valid = form.validate()
         try:
@@ -353,6 +378,7 @@ class Feedback:
                 hashlib.sha256(key_material.encode("utf-8")).hexdigest() if nonce else None
             ),
             kind=REQUEST,
+            request_id=request_id,
         )
 
     def request_view(self) -> RequestView:

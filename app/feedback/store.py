@@ -76,6 +76,9 @@ notes = sa.Table(
     # comparison we have not written (``request``: no page, its title the asked-for pair).
     sa.Column("kind", sa.String(16), nullable=False, server_default=NOTE),
     sa.Index("ux_feedback_notes_submission_key", "submission_key", unique=True),
+    # The X-Request-ID of the POST that stored the note (``app/logs.py``), so the outbox's
+    # log lines for it name the request. NULL for notes stored before, or outside a request.
+    sa.Column("request_id", sa.String(128), nullable=True),
 )
 
 outbox = sa.Table(
@@ -203,6 +206,7 @@ class NewNote:
     page_updated: date | None
     submission_key: str | None = None
     kind: NoteKind = NOTE
+    request_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,6 +243,7 @@ class Delivery:
     outbox_id: int
     attempts: int
     note: Note
+    request_id: str | None = None  # of the request that stored the note
 
 
 @dataclass(frozen=True, slots=True)
@@ -691,7 +696,10 @@ class FeedbackStore:
                 .where(outbox.c.id.in_(claimed))
                 .order_by(outbox.c.id)
             ).all()
-        return [Delivery(row.outbox_id, row.attempts, _note(row)) for row in rows]
+        return [
+            Delivery(row.outbox_id, row.attempts, _note(row), request_id=row.request_id)
+            for row in rows
+        ]
 
     def renew(
         self,
@@ -891,6 +899,19 @@ class FeedbackStore:
         with self._read() as connection:
             pending, failed_count = connection.execute(query).one()
         return OutboxStatus(pending=int(pending), failed=int(failed_count))
+
+    def oldest_pending(self) -> datetime | None:
+        """When the oldest note still waiting for mail was stored (refused ones aside: they
+        wait for ``nicepick outbox --retry``, counted by ``outbox_status``); None when none
+        waits. Reads the few unsent rows through the ``sent_at`` index."""
+        query = (
+            sa.select(sa.func.min(notes.c.created_at))
+            .select_from(outbox.join(notes, notes.c.id == outbox.c.note_id))
+            .where(outbox.c.sent_at.is_(None), outbox.c.failed_at.is_(None))
+        )
+        with self._read() as connection:
+            oldest: datetime | None = connection.execute(query).scalar_one()
+        return _aware(oldest)
 
     def outbox_entries(self, *, include_sent: bool = False) -> list[OutboxEntry]:
         query = (

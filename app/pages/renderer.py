@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from jinja2 import Environment
 
+from app import metrics
 from app.content.model import Comparison
 from app.pages import best, comparison, errors, home, listing, option, people, search
 from app.pages.base import PageContext, render_html, render_json
@@ -185,13 +186,14 @@ class PageRenderer:
         site = self.site
         library = site.library
         index = site.searcher.index_for(library.version, library.comparisons.values())
-        results = index.search(
-            query,
-            now=site.now(),
-            drafts=site.settings.drafts,
-            limit=PER_PAGE,
-            offset=(number - 1) * PER_PAGE,
-        )
+        with metrics.timed(metrics.SEARCH_DURATION):
+            results = index.search(
+                query,
+                now=site.now(),
+                drafts=site.settings.drafts,
+                limit=PER_PAGE,
+                offset=(number - 1) * PER_PAGE,
+            )
         if not results.terms:
             if number != 1:
                 return None

@@ -8,6 +8,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 
+from app import metrics
 from app.render.cached_page import CachedPage
 
 # Misses (a render that returns no bytes: an unknown slug, a page number past the end) are
@@ -55,7 +56,9 @@ class PageCache:
             with self._lock:
                 if key in self._entries:
                     self._entries.move_to_end(key)
+            metrics.PAGE_CACHE_HITS.inc()
             return cached
+        metrics.PAGE_CACHE_MISSES.inc()
         digest = _digest(key)
         with self._lock:
             if digest in self._misses:
@@ -70,6 +73,7 @@ class PageCache:
             return _MISS
         body = CachedPage.of(rendered)
         size = _footprint(key, body)
+        evictions = 0
         with self._lock:
             previous = self._entries.pop(key, None)
             if previous is not None:
@@ -79,6 +83,11 @@ class PageCache:
             while self._bytes > self._max_bytes and len(self._entries) > 1:
                 evicted_key, evicted = self._entries.popitem(last=False)
                 self._bytes -= _footprint(evicted_key, evicted)
+                evictions += 1
+            # One cache per serving process: its size is the process's figure.
+            metrics.PAGE_CACHE_BYTES.set(self._bytes)
+        if evictions:
+            metrics.PAGE_CACHE_EVICTIONS.inc(evictions)
         return body
 
     def clear(self) -> None:
@@ -86,6 +95,7 @@ class PageCache:
             self._entries.clear()
             self._misses.clear()
             self._bytes = 0
+            metrics.PAGE_CACHE_BYTES.set(0)
 
     @property
     def size_bytes(self) -> int:

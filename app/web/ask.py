@@ -16,6 +16,7 @@ from fastapi.responses import Response
 
 from app.feedback.ratelimit import client_key
 from app.feedback.request_form import RequestForm
+from app.logs import request_id as current_request_id
 from app.pages import request as request_page
 from app.web.client import client_address
 from app.web.deps import FeedbackDep, PagesDep, SiteDep
@@ -85,7 +86,9 @@ async def post_request(
         client_address(request, site.settings.trusted_proxies),
         ipv6_prefix=site.settings.feedback_rate_ipv6_prefix,
     )
-    outcome = await feedback.submit_request(fields, client=client)
+    outcome = await feedback.submit_request(
+        fields, client=client, request_id=current_request_id.get()
+    )
     if outcome.status == "limited":
         wait = feedback.rate_limit.period.total_seconds()
         outcome.form.errors = {

@@ -25,6 +25,12 @@ def _trusted(address: str, networks: tuple[Network, ...]) -> bool:
     return any(ip in network for network in networks)
 
 
+def in_networks(address: str, networks: Sequence[str]) -> bool:
+    """Whether ``address`` is in one of ``networks`` (addresses or CIDRs, validated by
+    Settings); False for anything that is not an IP address."""
+    return _trusted(address, _networks(tuple(networks)))
+
+
 def client_address(request: Request, trusted_proxies: Sequence[str]) -> str:
     """The peer address; behind a trusted proxy, the right-most X-Forwarded-For entry that is
     not itself a trusted proxy (entries further left are whatever the client claimed)."""

@@ -19,6 +19,7 @@ from app.render.assets import Assets
 from app.settings import Settings
 from app.site import Site
 from app.surfaces.service import Surfaces
+from app.web.exposition import Exposition
 
 
 def site_of(app: FastAPI) -> Site:
@@ -76,3 +77,11 @@ async def get_feedback(request: Request) -> Feedback:
 
 
 FeedbackDep = Annotated[Feedback, Depends(get_feedback)]
+
+
+async def get_exposition(request: Request) -> Exposition:
+    exposition: Exposition = request.app.state.exposition
+    return exposition
+
+
+ExpositionDep = Annotated[Exposition, Depends(get_exposition)]

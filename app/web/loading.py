@@ -1,7 +1,7 @@
 """The gate in front of the app while a large library loads in the background.
 
 A comparison page (``GET /compare/<slug>``) may pass: the route parses that one file
-(``Site.early_page``). Health checks and static files pass. Every other request (listings,
+(``Site.early_page``). Health checks, /metrics and static files pass. Every other request (listings,
 search, sitemap, feed, API, notes) waits until the whole library is in place, so nothing is
 ever answered from a partial library; waiting is an ``await``, so it holds no thread.
 """
@@ -17,7 +17,7 @@ from app.site import Site
 
 log = logging.getLogger(__name__)
 
-_PASS_PREFIXES = ("/static/", "/healthz", "/readyz")
+_PASS_PREFIXES = ("/static/", "/healthz", "/readyz", "/metrics")
 _POLL_SECONDS = 0.02
 # How long a route that needs the whole library waits for it before answering 503. A large
 # library loads in seconds; past this the reader is better served by "try again" than by a

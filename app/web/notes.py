@@ -20,6 +20,7 @@ from starlette.requests import ClientDisconnect
 
 from app.feedback.form import FeedbackForm
 from app.feedback.ratelimit import client_key
+from app.logs import request_id as current_request_id
 from app.web.client import client_address
 from app.web.deps import FeedbackDep, PagesDep, SiteDep
 from app.web.pages import NotFound
@@ -147,7 +148,9 @@ async def post_feedback(
         client_address(request, site.settings.trusted_proxies),
         ipv6_prefix=site.settings.feedback_rate_ipv6_prefix,
     )
-    outcome = await feedback.submit(comparison, fields, client=client)
+    outcome = await feedback.submit(
+        comparison, fields, client=client, request_id=current_request_id.get()
+    )
     if outcome.status == "limited":
         message = (
             "You have sent several notes in a short time. Please wait a few minutes "

@@ -25,6 +25,9 @@ from starlette.datastructures import Headers
 from starlette.routing import Match
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from app.web.observe import ROUTE_KEY
+
+HOST_REDIRECT_ROUTE = "(host redirect)"
 LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
 
 
@@ -73,7 +76,8 @@ def trailing_slash_redirect(request: Request, site_url: str) -> Response | None:
 
 # Probes answer on any host: load balancers ask by IP address, and compose's health check
 # asks 127.0.0.1 inside the container; a redirect would have them probe the public site.
-HEALTH_PATHS = frozenset({"/healthz", "/readyz"})
+# So does Prometheus, which scrapes each instance by its address.
+ANY_HOST_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 
 
 def should_redirect_hosts(site_url: str, enabled: bool) -> bool:
@@ -85,7 +89,7 @@ class CanonicalHostMiddleware:
     """301 a request for another host name (``www.``, an old domain) to the site URL's host.
 
     Pure ASGI so it runs before routing and costs one header lookup per request. The health
-    endpoints are exempt (``HEALTH_PATHS``).
+    endpoints and ``/metrics`` are exempt (``ANY_HOST_PATHS``).
     """
 
     def __init__(self, app: ASGIApp, *, site_url: str) -> None:
@@ -95,7 +99,7 @@ class CanonicalHostMiddleware:
         self.host = parts.netloc.lower()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in HEALTH_PATHS:
+        if scope["type"] != "http" or scope["path"] in ANY_HOST_PATHS:
             await self.app(scope, receive, send)
             return
         host = Headers(scope=scope).get("host", "").lower()
@@ -109,5 +113,6 @@ class CanonicalHostMiddleware:
         location = (
             self.origin + path.decode("latin-1") + ("?" + query.decode("latin-1") if query else "")
         )
+        scope[ROUTE_KEY] = HOST_REDIRECT_ROUTE  # one metrics series for every such answer
         response = Response(status_code=301, headers={"Location": location})
         await response(scope, receive, send)

@@ -23,6 +23,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from app.render.cached_page import CachedPage
 from app.site import Site
 from app.web.deps import settings_of
+from app.web.observe import ROUTE_KEY, route_template
 
 HTML = "text/html; charset=utf-8"
 JSON = "application/json"
@@ -154,7 +155,8 @@ class HotPages:
     def __init__(self, app: ASGIApp, *, site: Site) -> None:
         self.app = app
         self.site = site
-        self.pages: dict[str, tuple[float, CachedPage, str]] = {}  # path -> (until, page, type)
+        # path -> (until, page, media type, route template)
+        self.pages: dict[str, tuple[float, CachedPage, str, str]] = {}
         self._version = -1
         self._next_sweep = 0.0
         self.enabled = not site.settings.reload  # live preview favours freshness over speed
@@ -179,6 +181,7 @@ class HotPages:
         if entry is not None and entry[0] > time.monotonic():
             if_none_match, accept_encoding, cookie = _request_headers(scope["headers"])
             if not cookie:
+                scope[ROUTE_KEY] = entry[3]  # the route that taught us the page
                 status, headers, body = cached_answer(
                     entry[1],
                     status_code=200,
@@ -200,9 +203,9 @@ class HotPages:
             and version == self.site.library.version == self._version
             and not _has_cookie(scope["headers"])
         ):
-            self._remember(path, learned)
+            self._remember(path, learned, route_template(scope))
 
-    def _remember(self, path: str, learned: tuple[CachedPage, str]) -> None:
+    def _remember(self, path: str, learned: tuple[CachedPage, str], route: str) -> None:
         now = time.monotonic()
         if len(self.pages) >= HOT_ENTRIES and path not in self.pages:
             if now < self._next_sweep:
@@ -211,7 +214,7 @@ class HotPages:
             self.pages = {key: entry for key, entry in self.pages.items() if entry[0] > now}
             if len(self.pages) >= HOT_ENTRIES:
                 return
-        self.pages[path] = (now + HOT_SECONDS, *learned)
+        self.pages[path] = (now + HOT_SECONDS, *learned, route)
 
 
 def _request_headers(headers: Iterable[Header]) -> tuple[str | None, str | None, bool]:
