@@ -93,9 +93,16 @@ def _content_dir(args: argparse.Namespace) -> Path:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from app.commands.check import check, format_report
+    from datetime import UTC, datetime
 
-    report = check(_content_dir(args))
+    from app.commands.check import check, format_report, format_stale, stale
+
+    today = datetime.now(UTC).date()
+    if args.stale is not None:
+        found = stale(_content_dir(args), args.stale, today=today)
+        print(format_stale(found, args.stale))
+        return 1 if args.strict and found else 0
+    report = check(_content_dir(args), strict=args.strict, today=today)
     print(format_report(report, args.format))
     return report.exit_code(strict=args.strict)
 
@@ -216,6 +223,12 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--content", metavar="DIR", help="content folder (NICEPICK_CONTENT_DIR)")
     check.add_argument("--format", choices=("text", "json"), default="text")
     check.add_argument("--strict", action="store_true", help="warnings fail the check too")
+    check.add_argument(
+        "--stale",
+        type=int,
+        metavar="DAYS",
+        help="list pages whose facts were last checked over DAYS days ago (exit 1 with --strict)",
+    )
     check.set_defaults(handler=_check)
 
     new = commands.add_parser("new", help='start a comparison: nicepick new "A vs B"')

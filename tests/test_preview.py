@@ -6,6 +6,7 @@ import queue
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import date
 from functools import partial
 from pathlib import Path
 
@@ -126,9 +127,9 @@ def test_reload_file_reparses_only_that_file(
     parsed: list[str] = []
     real = parse_module.parse_text
 
-    def spy(text: str, *, path: str, slug: str):  # type: ignore[no-untyped-def]
+    def spy(text: str, *, path: str, slug: str, today: date | None = None):  # type: ignore[no-untyped-def]
         parsed.append(path)
-        return real(text, path=path, slug=slug)
+        return real(text, path=path, slug=slug, today=today)
 
     monkeypatch.setattr("app.content.library.parse_text", spy)
     version = library.version

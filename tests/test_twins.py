@@ -93,7 +93,12 @@ def check_comparison(soup: BeautifulSoup, data: Json) -> None:
     assert card_titles(soup) == [r["title"] for r in data["related"]]
     assert data["pick"] in text_of(soup, ".pick-badge")
     assert data["version"] == {"hash": data["version"]["hash"], "updated": "2025-06-01"}
-    assert data["meter"] == {"total": 0, "rows": data["meter"]["rows"]}
+    assert data["meter"] == {
+        "total": 0,
+        "rows": data["meter"]["rows"],
+        "since": None,  # no change of pick in its log
+        "earlier": 0,
+    }
 
 
 def check_listing(soup: BeautifulSoup, data: Json) -> None:

@@ -7,12 +7,14 @@ cross-file rules), so what the terminal reports is what the server would skip.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from dataclasses import asdict, dataclass
+from datetime import date
 from pathlib import Path
 from typing import Literal
 
-from app.content.library import Library
-from app.content.model import Problem
+from app.content.library import Library, field_position
+from app.content.model import Comparison, Problem, slugify
 
 Format = Literal["text", "json"]
 
@@ -44,16 +46,80 @@ class Report:
         )
 
 
-def check(content_dir: Path) -> Report:
-    """Load the folder as the server would and collect every problem, sorted for reading."""
+def check(content_dir: Path, *, strict: bool = False, today: date | None = None) -> Report:
+    """Load the folder as the server would and collect every problem, sorted for reading.
+
+    ``strict`` adds the warnings only a strict check gives (a page without authors, a tag
+    only one page uses); ``today`` refuses ``checked`` and ``accessed`` dates after it.
+    """
     if not content_dir.is_dir():
         missing = Problem(str(content_dir), 1, 1, "error", "content folder does not exist")
         return Report((missing,), 0)
-    library = Library.scan(content_dir)
-    ordered = sorted(
-        library.problems, key=lambda p: (p.path, p.line, p.column, p.severity, p.message)
-    )
+    library = Library.scan(content_dir, today=today)
+    problems = list(library.problems)
+    if strict:
+        problems.extend(strict_warnings(list(library.comparisons.values())))
+    ordered = sorted(problems, key=lambda p: (p.path, p.line, p.column, p.severity, p.message))
     return Report(tuple(ordered), len(library.files))
+
+
+def strict_warnings(comparisons: list[Comparison]) -> list[Problem]:
+    """What ``--strict`` adds: pages without authors, tags that only one page uses."""
+    found: list[Problem] = []
+    uses = Counter(slugify(tag) for c in comparisons for tag in dict.fromkeys(c.tags))
+    for comparison in comparisons:
+        if not comparison.authors:
+            found.append(
+                Problem(
+                    comparison.source,
+                    2,
+                    1,
+                    "warning",
+                    'no "authors": name who wrote the page, e.g. authors: [ana-ruiz]',
+                )
+            )
+        for tag in comparison.tags:
+            if uses[slugify(tag)] == 1:
+                line, column = field_position(comparison, "tags", tag)
+                found.append(
+                    Problem(
+                        comparison.source,
+                        line,
+                        column,
+                        "warning",
+                        f'tag "{tag}" is used by this page only: its tag page lists one '
+                        "comparison; use a tag other pages share, or drop it",
+                    )
+                )
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class Stale:
+    """A page whose facts were last verified more than the allowed days ago."""
+
+    path: str
+    checked: date  # checked, else updated, else published
+    age: int  # days
+
+
+def stale(content_dir: Path, days: int, *, today: date) -> list[Stale]:
+    """Every comparison whose ``checked`` (else ``updated``, else ``published``) is older
+    than ``days`` days, oldest first."""
+    library = Library.scan(content_dir)
+    found = [
+        Stale(c.source, c.checked_on, (today - c.checked_on).days)
+        for c in library.comparisons.values()
+        if (today - c.checked_on).days > days
+    ]
+    return sorted(found, key=lambda s: (-s.age, s.path))
+
+
+def format_stale(found: list[Stale], days: int) -> str:
+    """``path: facts checked 2026-01-15, 318 days ago`` lines and a count."""
+    lines = [f"{s.path}: facts checked {s.checked}, {_plural(s.age, 'day')} ago" for s in found]
+    lines.append(f"{_plural(len(found), 'page')} not checked in the last {_plural(days, 'day')}")
+    return "\n".join(lines)
 
 
 def format_report(report: Report, fmt: Format = "text") -> str:

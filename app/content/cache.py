@@ -32,13 +32,13 @@ from pathlib import Path
 from typing import Any
 
 from app.atomic import write_atomic
-from app.content import markdown_limits, model, parse, reading
+from app.content import markdown_limits, model, parse, reading, record
 from app.content.model import Comparison, Problem
 from app.content.reading import read_content
 
 log = logging.getLogger(__name__)
 
-_FORMAT = 2
+_FORMAT = 3  # 3: comparisons carry authors, checked, tested, sources, changes
 
 
 @functools.cache
@@ -48,7 +48,7 @@ def code_version() -> str:
     Read on first use, not at import: importing the content package reads no files.
     """
     digest = hashlib.sha256()
-    for module in (parse, model, reading, markdown_limits):
+    for module in (parse, record, model, reading, markdown_limits):
         if module.__file__:
             digest.update(Path(module.__file__).read_bytes())
     return digest.hexdigest()

@@ -10,6 +10,7 @@ indexes and must change together.
 
 from __future__ import annotations
 
+import difflib
 import errno
 import logging
 import os
@@ -18,16 +19,21 @@ import time
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from functools import partial
 from pathlib import Path
 
 from app.content.cache import ParseCache, paused_gc
-from app.content.model import Comparison, Problem, pair_key, slugify
+from app.content.model import Author, Comparison, Problem, pair_key, slugify
 from app.content.parse import parse_text
+from app.content.people import TextPage, read_author, read_page
 from app.content.reading import NotContent, read_content, read_content_text
 
 log = logging.getLogger(__name__)
+
+# Top-level folders of the content folder whose files are not comparisons: writers, option
+# profiles and plain pages, each read by its own rules.
+NON_COMPARISON_FOLDERS = ("authors", "options", "pages")
 
 
 class ContentFolderMissing(FileNotFoundError):
@@ -65,6 +71,7 @@ def is_content_file(path: Path, content_dir: Path) -> bool:
         path.suffix == ".md"
         and path.name.lower() != "readme.md"
         and not any(part.startswith(".") for part in relative.parts)
+        and not (len(relative.parts) > 1 and relative.parts[0] in NON_COMPARISON_FOLDERS)
     )
 
 
@@ -93,7 +100,12 @@ def discover(content_dir: Path) -> list[SourceFile]:
     found: list[tuple[str, ...]] = []
     root = str(content_dir)
     for folder, subfolders, names in os.walk(root):
-        subfolders[:] = [name for name in subfolders if not name.startswith(".")]
+        top = folder == root
+        subfolders[:] = [
+            name
+            for name in subfolders
+            if not name.startswith(".") and not (top and name in NON_COMPARISON_FOLDERS)
+        ]
         relative = os.path.relpath(folder, root)
         parts = () if relative == "." else tuple(relative.split(os.sep))
         found.extend(
@@ -123,7 +135,7 @@ def top_level_files(content_dir: Path) -> tuple[list[str], bool]:
         if entry.name.startswith("."):
             continue
         if entry.is_dir():
-            nested = True
+            nested = nested or entry.name not in NON_COMPARISON_FOLDERS
         elif entry.name.endswith(".md") and entry.name.lower() != "readme.md":
             names.append(entry.name)
     names.sort()
@@ -156,6 +168,10 @@ class Library:
     # Each file's own parse result by path, in path order: the cross-file index is rebuilt
     # from these, so reloading one file never re-parses the others.
     files: dict[Path, ParsedFile] = field(default_factory=dict)
+    # Writers by slug and plain pages by slug (content/authors/, content/pages/).
+    authors: dict[str, Author] = field(default_factory=dict)
+    pages: dict[str, TextPage] = field(default_factory=dict)
+    side_problems: list[Problem] = field(default_factory=list)  # of those files
 
     # --- loading ----------------------------------------------------------------------------
 
@@ -189,12 +205,14 @@ class Library:
         *,
         sources: list[SourceFile] | None = None,
         yield_every: int = 0,
+        today: date | None = None,
     ) -> Library:
         """Like ``load``, without logging: ``nicepick check`` prints the problems itself.
 
         With a ``cache``, files whose bytes did not change since it was saved are not parsed.
         ``sources`` is a ``discover`` result already made; ``yield_every`` N files, a loader
-        running in a background thread lets the request threads have the GIL.
+        running in a background thread lets the request threads have the GIL. ``today``
+        (``check`` only, never with a cache) also refuses dates after it.
         """
         if sources is None and not content_dir.is_dir():
             raise ContentFolderMissing(content_dir)
@@ -206,12 +224,13 @@ class Library:
                 if yield_every and number % yield_every == 0:
                     time.sleep(0)
                 if cache is None:
-                    comparison, found = parse_file(source)
+                    comparison, found = parse_file(source, today)
                 else:
                     comparison, found = cache.parse(
                         source.path, source.display, partial(parse_file, source)
                     )
                 library.files[source.path] = ParsedFile(source, comparison, tuple(found))
+            library._read_side_files(content_dir)
             library._reindex()
         if cache is not None:
             cache.keep_only({str(path) for path in library.files})
@@ -258,8 +277,37 @@ class Library:
             None,
         )
 
+    def _read_side_files(self, content_dir: Path) -> None:
+        """Read the writers and the plain pages (few, small files: no cache needed)."""
+        self.side_problems = []
+        cwd = os.getcwd().rstrip(os.sep) + os.sep
+
+        def files(folder: str) -> list[tuple[Path, str]]:
+            directory = content_dir / folder
+            if not directory.is_dir():
+                return []
+            return [
+                (path, source_file(path, cwd if content_dir.is_absolute() else None).display)
+                for path in sorted(directory.glob("*.md"))
+                if path.name.lower() != "readme.md" and not path.name.startswith(".")
+            ]
+
+        self.authors = {}
+        for path, display in files("authors"):
+            author, problems = read_author(path, display)
+            self.side_problems.extend(problems)
+            if author is not None:
+                self.authors[author.slug] = author
+        self.pages = {}
+        for path, display in files("pages"):
+            text_page, problems = read_page(path, display)
+            self.side_problems.extend(problems)
+            if text_page is not None:
+                self.pages[text_page.slug] = text_page
+
     def _reindex(self) -> None:
         problems = [problem for parsed in self.files.values() for problem in parsed.problems]
+        problems.extend(self.side_problems)
         comparisons = [p.comparison for p in self.files.values() if p.comparison is not None]
         self._index(comparisons, problems)
 
@@ -291,7 +339,7 @@ class Library:
                 problems.append(
                     Problem(
                         comparison.source,
-                        *_field_position(comparison, "options"),
+                        *field_position(comparison, "options"),
                         "error",
                         f"{first.source} already compares the same options "
                         f"({', '.join(first.option_names)})",
@@ -309,7 +357,7 @@ class Library:
                     problems.append(
                         Problem(
                             comparison.source,
-                            *_field_position(comparison, "aliases"),
+                            *field_position(comparison, "aliases"),
                             "error",
                             f'alias "{alias}" is already a page or another alias',
                         )
@@ -317,6 +365,18 @@ class Library:
                     continue
                 by_alias[alias] = comparison.slug
         for comparison in comparisons.values():
+            for author in comparison.authors:
+                if author not in self.authors:
+                    close = difflib.get_close_matches(author, list(self.authors), n=1)
+                    hint = f' (did you mean "{close[0]}"?)' if close else ""
+                    problems.append(
+                        Problem(
+                            comparison.source,
+                            *field_position(comparison, "authors", author),
+                            "error",
+                            f'unknown author "{author}": no content/authors/{author}.md{hint}',
+                        )
+                    )
             for line, target in comparison.links:
                 if target not in comparisons and target not in by_alias:
                     problems.append(
@@ -382,12 +442,21 @@ def _read_lines(comparison: Comparison) -> list[str]:
     return text.splitlines() if text is not None else []
 
 
-def _field_position(comparison: Comparison, key: str) -> tuple[int, int]:
-    """(line, column) of a front-matter field's value, or 1:1 when it cannot be found."""
+def field_position(comparison: Comparison, key: str, value: str = "") -> tuple[int, int]:
+    """(line, column) of a front-matter field's value (of ``value`` in it, when given: a
+    flow list ``[a, b]`` or a block list's ``- b`` line), or 1:1 when it cannot be found."""
     pattern = re.compile(rf"^{re.escape(key)}\s*:\s*")
-    for number, line in enumerate(_read_lines(comparison), start=1):
+    lines = _read_lines(comparison)
+    for number, line in enumerate(lines, start=1):
         match = pattern.match(line)
         if match:
+            if value and value in line[match.end() :]:
+                return number, line.index(value, match.end()) + 1
+            for offset, item in enumerate(lines[number:], start=number + 1):
+                if not item.startswith((" ", "\t", "-")):
+                    break
+                if value and item.lstrip(" -\t").strip("\"' ") == value:
+                    return offset, item.index(value) + 1
             return number, match.end() + 1
         if number > 1 and line.strip() == "---":
             break
@@ -403,7 +472,9 @@ def _link_column(comparison: Comparison, line: int, target: str) -> int:
     return 1
 
 
-def parse_file(source: SourceFile) -> tuple[Comparison | None, list[Problem]]:
+def parse_file(
+    source: SourceFile, today: date | None = None
+) -> tuple[Comparison | None, list[Problem]]:
     try:
         text = read_content(source.path).decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -412,7 +483,8 @@ def parse_file(source: SourceFile) -> tuple[Comparison | None, list[Problem]]:
         return None, [Problem(source.display, 1, 1, "error", str(exc.strerror))]
     except OSError as exc:
         return None, [Problem(source.display, 1, 1, "error", f"cannot read: {exc.strerror}")]
-    return parse_text(text, path=source.display, slug=slugify(source.slug) or source.slug)
+    slug = slugify(source.slug) or source.slug
+    return parse_text(text, path=source.display, slug=slug, today=today)
 
 
 def category_name(comparisons: Iterable[Comparison], category_slug: str) -> str | None:

@@ -57,6 +57,46 @@ class UseCase:
 
 
 @dataclass(frozen=True, slots=True)
+class Source:
+    """One entry of a comparison's numbered "Sources" list (``[^n]`` in the text points here)."""
+
+    title: str
+    url: str  # http(s) only
+    accessed: date
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One entry of a comparison's change log, newest first; ``pick`` when the pick changed
+    *to* that option on that day."""
+
+    day: date  # "date" in the front matter; not the field's name: it would hide the type
+    note: str  # Markdown, one line
+    pick: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PickChange:
+    """A change of pick readers are told about: from ``previous`` (None if unknown) to ``pick``."""
+
+    day: date
+    pick: str
+    previous: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Author:
+    """A writer, from ``content/authors/<slug>.md``."""
+
+    slug: str
+    source: str
+    name: str
+    role: str
+    bio: str  # Markdown
+    url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Comparison:
     slug: str
     source: str  # path as given to the parser, for messages
@@ -76,6 +116,11 @@ class Comparison:
     draft: bool = False
     aliases: tuple[str, ...] = ()
     links: tuple[tuple[int, str], ...] = field(default=())  # (line, target slug) of /compare/ links
+    authors: tuple[str, ...] = ()  # author slugs (content/authors/<slug>.md)
+    checked: date | None = None  # when the facts were last verified
+    tested: tuple[tuple[str, str], ...] = ()  # (option name, version), in option order
+    sources: tuple[Source, ...] = ()
+    changes: tuple[Change, ...] = ()  # newest first; the oldest is the publication
 
     @property
     def category_slug(self) -> str:
@@ -104,6 +149,31 @@ class Comparison:
     @property
     def last_modified(self) -> date:
         return self.updated or self.published
+
+    @property
+    def checked_on(self) -> date:
+        """When the facts were last verified: ``checked``, else ``updated``, else ``published``."""
+        return self.checked or self.updated or self.published
+
+    def tested_version(self, option: str) -> str | None:
+        return dict(self.tested).get(option)
+
+    @property
+    def pick_changes(self) -> tuple[PickChange, ...]:
+        """Every change of pick, newest first: a ``pick`` entry that is not the oldest entry."""
+        found: list[PickChange] = []
+        entries = self.changes
+        for index, change in enumerate(entries[:-1]):
+            if change.pick is None:
+                continue
+            previous = next((older.pick for older in entries[index + 1 :] if older.pick), None)
+            found.append(PickChange(change.day, change.pick, previous))
+        return tuple(found)
+
+    @property
+    def last_pick_change(self) -> PickChange | None:
+        changes = self.pick_changes
+        return changes[0] if changes else None
 
     @property
     def published_at(self) -> datetime:

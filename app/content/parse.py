@@ -35,6 +35,7 @@ from app.content.model import (
     UseCase,
     slugify,
 )
+from app.content.record import check_footnotes, check_record
 
 # libyaml's parser is ~10x faster than the pure-Python one and still reports line marks.
 _BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -91,7 +92,13 @@ KNOWN_FIELDS = (
     "updated",
     "draft",
     "aliases",
+    "authors",
+    "checked",
+    "tested",
+    "sources",
+    "changes",
 )
+
 SUMMARY_LIMIT = 160
 FILLER_PHRASES = (
     "depends on your use case",
@@ -145,8 +152,43 @@ class _Section:
     subsections: list[_Section] = field(default_factory=list)
 
 
-def parse_text(text: str, *, path: str, slug: str) -> tuple[Comparison | None, list[Problem]]:
-    """Parse a file's text; return the comparison (None on any error) and every problem found."""
+@dataclass(frozen=True, slots=True)
+class FrontMatter:
+    """A file split into its YAML front matter (with each value's line and column) and body."""
+
+    meta: dict[str, Any]
+    marks: dict[str, tuple[int, int]]  # "key" -> value position, "key:key" -> key position
+    body: list[str]
+    body_line: int  # 1-based line of the first body line
+
+
+def split_front_matter(text: str, *, path: str) -> tuple[FrontMatter | None, list[Problem]]:
+    """The front matter and body of any content file (authors, pages), with the comparison
+    parser's own YAML rules and messages; None when the front matter cannot be read."""
+    problems = _Collector(path)
+    lines = text.lstrip("\ufeff").splitlines()
+    if not lines or lines[0].strip() != "---":
+        problems.add(1, 1, "file must start with a '---' line opening the YAML front matter")
+        return None, problems.problems
+    end = next((i for i in range(1, len(lines)) if lines[i].strip() in ("---", "...")), None)
+    if end is None:
+        problems.add(1, 1, "front matter is not closed: add a '---' line after it")
+        return None, problems.problems
+    meta, marks = _read_front_matter("\n".join(lines[1:end]), problems)
+    if meta is None:
+        return None, problems.problems
+    return FrontMatter(meta, marks, lines[end + 1 :], end + 2), problems.problems
+
+
+def parse_text(
+    text: str, *, path: str, slug: str, today: date | None = None
+) -> tuple[Comparison | None, list[Problem]]:
+    """Parse a file's text; return the comparison (None on any error) and every problem found.
+
+    With ``today`` (``nicepick check`` passes it), a ``checked`` or ``accessed`` date after
+    it is an error too. The server's loader leaves it out: its results are cached by the
+    file's bytes, and a rule that changes with the day would make them wrong tomorrow.
+    """
     problems = _Collector(path)
     text = text.lstrip("\ufeff")
     lines = text.splitlines()
@@ -166,7 +208,9 @@ def parse_text(text: str, *, path: str, slug: str) -> tuple[Comparison | None, l
     intro, sections = _split_sections(lines[end + 1 :], body_offset)
     _check_markdown_bounds(intro, body_offset, sections, problems)
 
-    fields = _check_fields(meta, marks, problems)
+    fields = _check_fields(meta, marks, problems, today=today)
+    listed = meta.get("sources")
+    check_footnotes(lines, end + 1, len(listed) if isinstance(listed, list) else 0, problems.add)
     comparison = None
     if fields is not None:
         comparison = _build(fields, marks, intro, sections, problems, text=text, slug=slug)
@@ -230,13 +274,31 @@ def _read_front_matter(
         if isinstance(value_node, yaml.SequenceNode):
             for index, item in enumerate(value_node.value):
                 marks[f"{key}[{index}]"] = (item.start_mark.line + 2, item.start_mark.column + 1)
+                if isinstance(item, yaml.MappingNode):
+                    _mark_mapping(item, f"{key}[{index}]", marks)
+        elif isinstance(value_node, yaml.MappingNode):
+            _mark_mapping(value_node, key, marks)
     if duplicate:
         return None, {}
     return {str(key): value for key, value in data.items()}, marks
 
 
+def _mark_mapping(node: yaml.MappingNode, prefix: str, marks: dict[str, tuple[int, int]]) -> None:
+    """Marks of a nested mapping's keys and values: ``prefix.key`` and ``key:prefix.key``."""
+    for key_node, value_node in node.value:
+        name = f"{prefix}.{key_node.value}"
+        marks.setdefault(name, (value_node.start_mark.line + 2, value_node.start_mark.column + 1))
+        marks.setdefault(
+            "key:" + name, (key_node.start_mark.line + 2, key_node.start_mark.column + 1)
+        )
+
+
 def _check_fields(
-    meta: dict[str, Any], marks: dict[str, tuple[int, int]], problems: _Collector
+    meta: dict[str, Any],
+    marks: dict[str, tuple[int, int]],
+    problems: _Collector,
+    *,
+    today: date | None = None,
 ) -> dict[str, Any] | None:
     """Validate field names and types; return clean values or None when any is unusable."""
     ok = True
@@ -338,6 +400,7 @@ def _check_fields(
             *where("updated"), f'"updated" ({updated}) is before "published" ({published})'
         )
         ok = False
+    ok = check_record(meta, marks, problems.add, clean, today=today) and ok
     return clean if ok else None
 
 
@@ -606,6 +669,11 @@ def _build(
         bottom_line=_markdown(bottom.body) if bottom else "",
         content_hash=hashlib.sha256(text.encode("utf-8")).hexdigest(),
         links=links,
+        authors=tuple(fields["authors"]),
+        checked=fields["checked"],
+        tested=tuple(fields["tested"]),
+        sources=tuple(fields["sources"]),
+        changes=tuple(fields["changes"]),
     )
 
 

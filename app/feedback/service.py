@@ -31,6 +31,7 @@ import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
@@ -76,6 +77,10 @@ class FeedbackView:
     total: int
     meter: list[MeterRow] = field(default_factory=list)
     nonce: str = ""  # the page's own; our script replaces it with one per reader
+    # The meter counts from the page's last change of pick (None: from the start); the
+    # notes written before it were about the previous pick.
+    since: date | None = None
+    earlier: int = 0
 
 
 def page_nonce(token: str) -> str:
@@ -194,10 +199,13 @@ class Feedback:
     ) -> tuple[tuple[Any, ...], Callable[[], dict[str, Any]]]:
         """Cache-key part and values: the render window (see tokens.py), the meter version."""
         current = window()
-        key = ("feedback", current, self.store.meter_version(comparison.slug), thanks)
+        change = comparison.last_pick_change
+        since = change.day if change is not None else None
+        key = ("feedback", current, self.store.meter_version(comparison.slug), since, thanks)
 
         def values() -> dict[str, Any]:
-            rows = meter_rows(comparison, self.store.meter(comparison.slug))
+            meter = self.store.meter(comparison.slug, since=since)
+            rows = meter_rows(comparison, meter)
             # Stamped with the window's start, not the render moment: every worker and
             # every re-render in the window then produce the same bytes and ETag.
             token = self.tokens.issue(
@@ -212,6 +220,8 @@ class Feedback:
                 total=sum(row.count for row in rows),
                 meter=rows,
                 nonce=page_nonce(token),
+                since=since,
+                earlier=meter.earlier,
             )
             return {"feedback": view}
 

@@ -257,6 +257,18 @@ class Meter:
 
     total: int
     counts: dict[str, int]
+    # Notes written before the ``since`` day asked for (the last change of pick): about
+    # the previous pick, so left out of ``counts`` and ``total``.
+    earlier: int = 0
+
+
+def _day(value: object) -> date:
+    """A day as the database returns it: a date (PostgreSQL) or ISO text (SQLite)."""
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value)[:10])
 
 
 def _note(row: sa.Row[Any]) -> Note:
@@ -289,7 +301,9 @@ class FeedbackStore:
         # The meter snapshot: slug -> reader's pick -> count, as last read from the database
         # (plus this process's own notes since). ``_writes`` tells a refresh that raced a
         # note of ours to drop its older snapshot.
-        self._meters: dict[str, dict[str, int]] = {}
+        # slug -> (reader's pick, day written as an ordinal) -> notes: the meter can then
+        # count from any day (a page's last change of pick) without asking the database.
+        self._meters: dict[str, dict[tuple[str, int], int]] = {}
         self._meters_loaded = False
         self._last_try = -1e9
         self._writes = 0
@@ -450,7 +464,8 @@ class FeedbackStore:
         with self._lock:
             # Shown by this process at once; the others see it at their next refresh.
             counts = self._meters.setdefault(new.slug, {})
-            counts[new.reader_pick] = counts.get(new.reader_pick, 0) + 1
+            key = (new.reader_pick, moment.date().toordinal())
+            counts[key] = counts.get(key, 0) + 1
             self._meter_versions[new.slug] = self._meter_versions.get(new.slug, 0) + 1
             self._writes += 1
         return Note(
@@ -485,23 +500,41 @@ class FeedbackStore:
             self._try_refresh()
         return self._meter_versions.get(slug, 0)
 
-    def meter(self, slug: str) -> Meter:
-        """The slug's counts from the last snapshot; memory only, so pages never need the DB."""
+    def meter(self, slug: str, *, since: date | None = None) -> Meter:
+        """The slug's counts from the last snapshot; memory only, so pages never need the DB.
+
+        With ``since`` (a day, UTC), only notes written that day or later are counted; the
+        others are ``earlier``.
+        """
         if not self._meters_loaded:
             self._try_refresh()
         with self._lock:
-            counts = dict(self._meters.get(slug, {}))
-        return Meter(total=sum(counts.values()), counts=counts)
+            by_day = dict(self._meters.get(slug, {}))
+        first = since.toordinal() if since is not None else None
+        counts: dict[str, int] = {}
+        earlier = 0
+        for (pick, day), count in by_day.items():
+            if first is not None and day < first:
+                earlier += count
+            else:
+                counts[pick] = counts.get(pick, 0) + count
+        return Meter(total=sum(counts.values()), counts=counts, earlier=earlier)
 
-    def meter_counts(self) -> dict[str, dict[str, int]]:
-        """Every page's counts in one grouped query."""
-        query = sa.select(notes.c.slug, notes.c.reader_pick, sa.func.count()).group_by(
-            notes.c.slug, notes.c.reader_pick
+    def meter_counts(self) -> dict[str, dict[tuple[str, int], int]]:
+        """Every page's counts by reader's pick and day, in one grouped query.
+
+        ``date(created_at)`` is a function both SQLite and PostgreSQL have: SQLite answers
+        text (``2026-11-29``), PostgreSQL a date; both are read back as a date.
+        """
+        day = sa.func.date(notes.c.created_at)
+        query = sa.select(notes.c.slug, notes.c.reader_pick, day, sa.func.count()).group_by(
+            notes.c.slug, notes.c.reader_pick, day
         )
-        counts: dict[str, dict[str, int]] = {}
+        counts: dict[str, dict[tuple[str, int], int]] = {}
         with self._read() as connection:
-            for slug, pick, count in connection.execute(query):
-                counts.setdefault(slug, {})[pick] = int(count)
+            for slug, pick, written, count in connection.execute(query):
+                ordinal = _day(written).toordinal()
+                counts.setdefault(slug, {})[(pick, ordinal)] = int(count)
         return counts
 
     def refresh_meters(self) -> set[str]:

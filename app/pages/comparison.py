@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, ClassVar
@@ -9,7 +10,7 @@ from typing import TYPE_CHECKING, ClassVar
 from markupsafe import Markup
 from pydantic import BaseModel, Field
 
-from app.content.model import Comparison, UseCase
+from app.content.model import Author, Comparison, PickChange, UseCase
 from app.pages.base import ComparisonFacts, ComparisonSummary, Text, facts, summary, text, twin_path
 from app.pages.json_ld import comparison_json_ld, script_json
 
@@ -31,6 +32,10 @@ class ComparisonPage:
     og_image: str
     json_ld: Markup
     site_url: str
+    # The page's writers, as found in content/authors/ (an unknown slug is a check error).
+    authors: tuple[Author, ...] = ()
+    # The page's latest change of pick ("Our pick changed from A to B on <date>"), if any.
+    pick_change: PickChange | None = None
     # The form's token and the disagreement meter; None where no feedback service runs.
     feedback: FeedbackView | None = None
     # What a reader typed, with its errors, on a re-rendered form (never cached).
@@ -49,10 +54,15 @@ def build(
     feedback: FeedbackView | None,
     site_url: str,
     site_name: str,
+    authors: Mapping[str, Author] | None = None,
 ) -> ComparisonPage:
     by_option = {case.option: case for case in comparison.use_cases}
     path = f"/compare/{comparison.slug}"
-    json_ld = comparison_json_ld(comparison, site_url=site_url, site_name=site_name)
+    known = authors or {}
+    writers = tuple(known[slug] for slug in comparison.authors if slug in known)
+    json_ld = comparison_json_ld(
+        comparison, site_url=site_url, site_name=site_name, authors=writers
+    )
     return ComparisonPage(
         comparison=comparison,
         pick=comparison.pick,
@@ -63,6 +73,8 @@ def build(
         og_image=f"{site_url}/og/{comparison.slug}.png",
         json_ld=script_json(json_ld),
         site_url=site_url,
+        authors=writers,
+        pick_change=comparison.last_pick_change,
         feedback=feedback,
     )
 
@@ -74,6 +86,7 @@ class OptionOut(BaseModel):
     name: str
     slug: str
     is_pick: bool
+    tested: str | None = Field(description="Version the facts were checked against, if given.")
     url: str = Field(description="Page of every comparison with this option.")
     description: Text
     pros: list[Text]
@@ -105,6 +118,37 @@ class MeterOut(BaseModel):
 
     total: int
     rows: list[MeterRowOut]
+    since: date | None = Field(
+        description="Counted from this day, the last change of pick; null: from the start."
+    )
+    earlier: int = Field(description="Notes written before `since`, about the previous pick.")
+
+
+class AuthorOut(BaseModel):
+    slug: str
+    name: str
+    role: str
+    url: str = Field(description="The author's page on this site.")
+    homepage: str | None = Field(description="The author's own site, if given.")
+
+
+class SourceOut(BaseModel):
+    number: int = Field(description="What `[^n]` in the text refers to; anchor `#source-n`.")
+    title: str
+    url: str
+    accessed: date
+
+
+class ChangeOut(BaseModel):
+    date: date
+    note: Text
+    pick: str | None = Field(description="The pick changed to this option on this day.")
+
+
+class PickChangeOut(BaseModel):
+    date: date
+    pick: str
+    previous: str | None = Field(description="The pick before; null when the log does not say.")
 
 
 class ComparisonDetail(ComparisonFacts):
@@ -118,6 +162,12 @@ class ComparisonDetail(ComparisonFacts):
     version: VersionOut
     meter: MeterOut | None = Field(description="Null where the site takes no notes.")
     related: list[ComparisonSummary]
+    authors: list[AuthorOut]
+    checked: date | None = Field(description="When the facts were last verified.")
+    tested: dict[str, str] = Field(description="Option name -> version the facts were checked on.")
+    sources: list[SourceOut]
+    changes: list[ChangeOut] = Field(description="The change log, newest first.")
+    pick_change: PickChangeOut | None = Field(description="The last change of pick, if any.")
 
 
 def comparison_json(page: ComparisonPage) -> ComparisonDetail:
@@ -128,12 +178,18 @@ def comparison_json(page: ComparisonPage) -> ComparisonDetail:
             MeterRowOut(option=r.option, count=r.count, percent=r.percent, is_pick=r.is_pick)
             for r in page.feedback.meter
         ]
-        meter = MeterOut(total=page.feedback.total, rows=rows)
+        meter = MeterOut(
+            total=page.feedback.total,
+            rows=rows,
+            since=page.feedback.since,
+            earlier=page.feedback.earlier,
+        )
     options = [
         OptionOut(
             name=option.name,
             slug=option.slug,
             is_pick=option.name == comparison.pick,
+            tested=comparison.tested_version(option.name),
             url=f"{site_url}/option/{option.slug}",
             description=text(option.description),
             pros=[text(item, inline=True) for item in option.pros],
@@ -152,4 +208,34 @@ def comparison_json(page: ComparisonPage) -> ComparisonDetail:
         version=VersionOut(hash=comparison.content_hash, updated=comparison.last_modified),
         meter=meter,
         related=[summary(other, site_url) for other in page.related],
+        authors=[author_out(author, site_url) for author in page.authors],
+        checked=comparison.checked,
+        tested=dict(comparison.tested),
+        sources=[
+            SourceOut(number=n, title=s.title, url=s.url, accessed=s.accessed)
+            for n, s in enumerate(comparison.sources, start=1)
+        ],
+        changes=[
+            ChangeOut(date=c.day, note=text(c.note, inline=True), pick=c.pick)
+            for c in comparison.changes
+        ],
+        pick_change=(
+            None
+            if page.pick_change is None
+            else PickChangeOut(
+                date=page.pick_change.day,
+                pick=page.pick_change.pick,
+                previous=page.pick_change.previous,
+            )
+        ),
+    )
+
+
+def author_out(author: Author, site_url: str) -> AuthorOut:
+    return AuthorOut(
+        slug=author.slug,
+        name=author.name,
+        role=author.role,
+        url=f"{site_url}/author/{author.slug}",
+        homepage=author.url,
     )

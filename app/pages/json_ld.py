@@ -11,7 +11,7 @@ from typing import Any
 
 from markupsafe import Markup
 
-from app.content.model import Comparison, Option
+from app.content.model import Author, Comparison, Option
 from app.pages.navigation import leaderboard
 from app.render.markup import markdown_to_html
 
@@ -47,12 +47,37 @@ def _notes(items: Sequence[str]) -> dict[str, Any]:
     }
 
 
-def comparison_json_ld(comparison: Comparison, *, site_url: str, site_name: str) -> dict[str, Any]:
+def person(author: Author, site_url: str) -> dict[str, Any]:
+    """A writer as a schema.org Person: their page here, their own site as ``sameAs``."""
+    found: dict[str, Any] = {
+        "@type": "Person",
+        "name": author.name,
+        "url": f"{site_url}/author/{author.slug}",
+        "jobTitle": author.role,
+    }
+    if author.url:
+        found["sameAs"] = author.url
+    return found
+
+
+def comparison_json_ld(
+    comparison: Comparison,
+    *,
+    site_url: str,
+    site_name: str,
+    authors: Sequence[Author] = (),
+) -> dict[str, Any]:
     """schema.org markup: a Review whose verdict is the pick, one Review per option with
     ``positiveNotes``/``negativeNotes`` (the form search engines read for editorial pros and
-    cons), and the options as an ItemList."""
+    cons), and the options as an ItemList. The writers are its ``author`` (else the site)
+    and the sources its ``citation``."""
     url = f"{site_url}/compare/{comparison.slug}"
     publisher = {"@type": "Organization", "name": site_name, "url": f"{site_url}/"}
+    written_by: Any = [person(a, site_url) for a in authors] if authors else publisher
+    citations = [
+        {"@type": "CreativeWork", "name": source.title, "url": source.url}
+        for source in comparison.sources
+    ]
     dates = {
         "datePublished": comparison.published.isoformat(),
         "dateModified": comparison.last_modified.isoformat(),
@@ -76,7 +101,7 @@ def comparison_json_ld(comparison: Comparison, *, site_url: str, site_name: str)
             "itemReviewed": option_thing(option),
             "positiveNotes": _notes(option.pros),
             "negativeNotes": _notes(option.cons),
-            "author": publisher,
+            "author": written_by,
             **dates,
         }
         for option in comparison.options
@@ -102,8 +127,9 @@ def comparison_json_ld(comparison: Comparison, *, site_url: str, site_name: str)
                 "hasPart": [{"@id": review["@id"]} for review in option_reviews],
                 "about": {"@id": f"{url}#options"},
                 "image": f"{site_url}/og/{comparison.slug}.png",
-                "author": publisher,
+                "author": written_by,
                 "publisher": publisher,
+                **({"citation": citations} if citations else {}),
                 **dates,
             },
             {

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 from jinja2 import Environment
 
 from app.content.model import Comparison
-from app.pages import best, comparison, errors, home, listing, option, search
+from app.pages import best, comparison, errors, home, listing, option, people, search
 from app.pages.base import PageContext, render_html, render_json
 from app.pages.docs import DocsPage
 from app.pages.navigation import PER_PAGE, RelatedIndex, popular_categories
@@ -99,6 +99,7 @@ class PageRenderer:
                 feedback=view,
                 site_url=self._site_url,
                 site_name=self.site.settings.site_name,
+                authors=self.site.library.authors,
             )
 
         if form is not None or early:
@@ -136,6 +137,34 @@ class PageRenderer:
             return option.build(slug, number, including=including, site_url=self._site_url)
 
         return self._cached(("option", slug, number), build, fmt)
+
+    def author(self, slug: str, fmt: Format = "html") -> bytes | None:
+        def build() -> people.AuthorPage | None:
+            return people.author_page(
+                slug,
+                authors=self.site.library.authors,
+                visible=self.site.visible(),
+                site_url=self._site_url,
+            )
+
+        return self._cached(("author", slug), build, fmt)
+
+    def prose(self, slug: str, fmt: Format = "html") -> bytes | None:
+        """A plain page from ``content/pages/`` (``/about``)."""
+
+        def build() -> people.ProsePage | None:
+            return people.prose_page(slug, pages=self.site.library.pages, site_url=self._site_url)
+
+        return self._cached(("prose", slug), build, fmt)
+
+    def index(self, kind: people.IndexKind, fmt: Format = "html") -> bytes | None:
+        """``/tags`` or ``/categories``: every one with its count."""
+
+        def build() -> people.IndexPage:
+            grouped = self.site.grouped(kind)
+            return people.index_page(kind, grouped=grouped, site_url=self._site_url)
+
+        return self._cached(("index-list", kind), build, fmt)
 
     def best(self, category_slug: str, fmt: Format = "html") -> bytes | None:
         def build() -> best.BestPage | None:

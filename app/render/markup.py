@@ -12,9 +12,11 @@ import re
 import threading
 from collections.abc import Callable
 from typing import Any
+from xml.etree.ElementTree import Element, SubElement
 
 import markdown
 import nh3
+from markdown.inlinepatterns import InlineProcessor
 from markupsafe import Markup
 
 from app.content.markdown_limits import (
@@ -46,8 +48,29 @@ _LINK_PATTERNS = (
 )  # fmt: skip
 
 
+class _SourceReference(InlineProcessor):
+    """``[^n]`` -> a superscript link to the n-th entry of the page's Sources list.
+
+    Not Python-Markdown's footnotes extension: our notes are the front matter's ``sources``
+    (numbered, with a title, URL and date), not definitions written in the text, and the
+    extension's ids and back-links would not pass the sanitizer's attribute list anyway.
+    Code spans and blocks are untouched: their patterns run first.
+    """
+
+    def handleMatch(  # type: ignore[override]  # noqa: N802 (the stubs give Pattern's form)
+        self, m: re.Match[str], data: str
+    ) -> tuple[Element, int, int]:
+        number = m.group(1)
+        sup = Element("sup")
+        link = SubElement(sup, "a", {"href": f"#source-{number}", "title": f"Source {number}"})
+        link.text = f"[{number}]"
+        return sup, m.start(0), m.end(0)
+
+
 def _new_markdown() -> markdown.Markdown:
     md = markdown.Markdown(extensions=["tables", "fenced_code", "sane_lists"])
+    # Above "reference" (170), which would read "[^1]" as a link label.
+    md.inlinePatterns.register(_SourceReference(r"\[\^([0-9]{1,4})\]", md), "source_ref", 175)
     # Python-Markdown passes raw HTML through; without these two, "<x>" stays literal text.
     md.preprocessors.deregister("html_block")
     md.inlinePatterns.deregister("html")

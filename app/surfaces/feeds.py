@@ -41,12 +41,25 @@ class SitemapEntry:
     lastmod: date | None
 
 
-def sitemap_entries(comparisons: Sequence[Comparison]) -> list[SitemapEntry]:
-    """Every public page: home, each comparison, category, tag, option and leaderboard."""
+def sitemap_entries(
+    comparisons: Sequence[Comparison], *, pages: Sequence[str] = ()
+) -> list[SitemapEntry]:
+    """Every public page: home, the plain ``pages`` (``about``), each comparison, category,
+    tag, option, leaderboard and author (one who wrote a visible comparison), and the tag and
+    category indexes."""
+    plain = [SitemapEntry(f"/{slug}", None) for slug in sorted(pages)]
     if not comparisons:
-        return [SitemapEntry("/", None)]
-    entries = [SitemapEntry("/", max(c.last_modified for c in comparisons))]
-    groups: dict[str, dict[str, date]] = {"category": {}, "best": {}, "tag": {}, "option": {}}
+        return [SitemapEntry("/", None), *plain]
+    newest = max(c.last_modified for c in comparisons)
+    entries = [SitemapEntry("/", newest), *plain]
+    entries += [SitemapEntry("/categories", newest), SitemapEntry("/tags", newest)]
+    groups: dict[str, dict[str, date]] = {
+        "category": {},
+        "best": {},
+        "tag": {},
+        "option": {},
+        "author": {},
+    }
 
     def touch(kind: str, slug: str, day: date) -> None:
         if slug and (slug not in groups[kind] or groups[kind][slug] < day):
@@ -61,8 +74,10 @@ def sitemap_entries(comparisons: Sequence[Comparison]) -> list[SitemapEntry]:
             touch("tag", tag, day)
         for option in comparison.options:
             touch("option", option.slug, day)
-    for kind, pages in groups.items():
-        entries.extend(SitemapEntry(f"/{kind}/{slug}", day) for slug, day in sorted(pages.items()))
+        for author in comparison.authors:
+            touch("author", author, day)
+    for kind, days in groups.items():
+        entries.extend(SitemapEntry(f"/{kind}/{slug}", day) for slug, day in sorted(days.items()))
     return entries
 
 

@@ -55,7 +55,15 @@ class Surfaces:
     # --- machines ---------------------------------------------------------------------------
 
     def _sitemap_parts(self) -> list[list[Any]]:
-        return chunk(sitemap_entries(self.site.visible()), self.sitemap_limit)
+        library = self.site.library
+        entries = sitemap_entries(self.site.visible(), pages=list(library.pages))
+        # An author slug no file defines is a check error; its page would be a 404.
+        entries = [
+            e
+            for e in entries
+            if not e.path.startswith("/author/") or e.path[len("/author/") :] in library.authors
+        ]
+        return chunk(entries, self.sitemap_limit)
 
     def sitemap(self) -> bytes:
         """One urlset while it fits, else an index of numbered sitemaps."""

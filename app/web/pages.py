@@ -105,6 +105,32 @@ def tag(request: Request, slug: str, pages: PagesDep, number: PageParam = None) 
     return page(request, body)
 
 
+@router.get("/author/{slug}", include_in_schema=False)
+def author(request: Request, slug: str, pages: PagesDep) -> Response:
+    body = pages.author(slug)
+    if body is None:
+        raise NotFound(slug)
+    return page(request, body)
+
+
+@router.get("/about", include_in_schema=False)
+def about(request: Request, pages: PagesDep) -> Response:
+    body = pages.prose("about")
+    if body is None:
+        raise NotFound("about")
+    return page(request, body)
+
+
+@router.get("/tags", include_in_schema=False)
+def tags(request: Request, pages: PagesDep) -> Response:
+    return page(request, pages.index("tag") or b"")
+
+
+@router.get("/categories", include_in_schema=False)
+def categories(request: Request, pages: PagesDep) -> Response:
+    return page(request, pages.index("category") or b"")
+
+
 @router.get("/static/{name:path}", include_in_schema=False)
 def static(name: str, assets: AssetsDep) -> Response:
     path = assets.file(name)

@@ -21,6 +21,7 @@ from app.pages.comparison import ComparisonDetail
 from app.pages.home import HomeJson
 from app.pages.listing import ListingJson
 from app.pages.option import OptionJson
+from app.pages.people import AuthorJson, IndexJson, ProseJson
 from app.pages.renderer import PageRenderer
 from app.pages.search import SearchJson
 from app.site import Site
@@ -96,6 +97,30 @@ def tag(request: Request, slug: str, pages: PagesDep, number: PageNumber = 1) ->
 def option(request: Request, slug: str, pages: PagesDep, number: PageNumber = 1) -> Response:
     """One option across comparisons: where it appears and how often we pick it."""
     return _json(request, pages.option(slug, number, "json"), slug)
+
+
+@router.get("/author/{slug}.json", response_model=AuthorJson, responses=_NOT_FOUND)
+def author(request: Request, slug: str, pages: PagesDep) -> Response:
+    """A writer: their bio and the comparisons they wrote, newest first."""
+    return _json(request, pages.author(slug, "json"), slug)
+
+
+@router.get("/about.json", response_model=ProseJson, responses=_NOT_FOUND)
+def about(request: Request, pages: PagesDep) -> Response:
+    """How we pick, who writes, how to disagree and how corrections are made."""
+    return _json(request, pages.prose("about", "json"), "/about")
+
+
+@router.get("/tags.json", response_model=IndexJson)
+def tags(request: Request, pages: PagesDep) -> Response:
+    """Every tag with how many comparisons its page lists, the most used first."""
+    return _json(request, pages.index("tag", "json"), "/tags")
+
+
+@router.get("/categories.json", response_model=IndexJson)
+def categories(request: Request, pages: PagesDep) -> Response:
+    """Every category with how many comparisons its page lists, the most used first."""
+    return _json(request, pages.index("category", "json"), "/categories")
 
 
 @router.get("/best/{category}.json", response_model=BestJson, responses=_NOT_FOUND)

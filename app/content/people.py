@@ -1,0 +1,102 @@
+"""Files that are not comparisons: writers (``content/authors/<slug>.md``) and plain pages
+(``content/pages/<slug>.md``, such as ``about``), each read with the comparison parser's own
+front-matter rules and reported as ``path:line:col: message``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from app.content.model import Author, Problem
+from app.content.parse import split_front_matter
+from app.content.reading import NotContent, read_content
+
+AUTHOR_FIELDS = ("name", "role", "url")
+PAGE_FIELDS = ("title", "summary")
+_HTTP = re.compile(r"https?://[^\s/]+\S*")
+
+
+@dataclass(frozen=True, slots=True)
+class TextPage:
+    """A page of prose from ``content/pages/<slug>.md``."""
+
+    slug: str
+    source: str
+    title: str
+    summary: str
+    body: str  # Markdown
+
+
+def _read(path: Path, display: str) -> tuple[str | None, list[Problem]]:
+    try:
+        return read_content(path).decode("utf-8"), []
+    except UnicodeDecodeError as exc:
+        return None, [Problem(display, 1, 1, "error", f"not UTF-8 text: {exc.reason}")]
+    except NotContent as exc:
+        return None, [Problem(display, 1, 1, "error", str(exc.strerror))]
+    except OSError as exc:
+        return None, [Problem(display, 1, 1, "error", f"cannot read: {exc.strerror}")]
+
+
+def _fields(
+    text: str, display: str, known: tuple[str, ...], required: tuple[str, ...]
+) -> tuple[dict[str, str], str, list[Problem]]:
+    """Text fields by name, the Markdown body, and every problem (unknown, missing, not text)."""
+    front, problems = split_front_matter(text, path=display)
+    if front is None:
+        return {}, "", problems
+    found: dict[str, str] = {}
+    for key, value in front.meta.items():
+        line, column = front.marks.get("key:" + key, (2, 1))
+        if key not in known:
+            close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+            hint = f' (did you mean "{close[0]}"?)' if close else ""
+            problems.append(Problem(display, line, column, "error", f'unknown field "{key}"{hint}'))
+        elif isinstance(value, bool) or not isinstance(value, str | int | float):
+            at = front.marks.get(key, (line, column))
+            problems.append(Problem(display, *at, "error", f'"{key}" must be text'))
+        elif not str(value).strip() or "\n" in str(value).strip():
+            at = front.marks.get(key, (line, column))
+            problems.append(Problem(display, *at, "error", f'"{key}" must be one line of text'))
+        else:
+            found[key] = str(value).strip()
+    for key in required:
+        if key not in front.meta:
+            problems.append(Problem(display, 2, 1, "error", f'missing required field "{key}"'))
+    url = found.get("url")
+    if url is not None and not _HTTP.fullmatch(url):
+        at = front.marks.get("url", (2, 1))
+        problems.append(
+            Problem(display, *at, "error", f'"url" must start with http:// or https://: "{url}"')
+        )
+    return found, "\n".join(front.body).strip(), problems
+
+
+def read_author(path: Path, display: str) -> tuple[Author | None, list[Problem]]:
+    """``content/authors/<slug>.md`` -> Author (None on any error), and its problems."""
+    text, problems = _read(path, display)
+    if text is None:
+        return None, problems
+    found, bio, problems = _fields(text, display, AUTHOR_FIELDS, ("name", "role"))
+    if any(p.severity == "error" for p in problems):
+        return None, problems
+    author = Author(path.stem, display, found["name"], found["role"], bio, found.get("url"))
+    return author, problems
+
+
+def read_page(path: Path, display: str) -> tuple[TextPage | None, list[Problem]]:
+    """``content/pages/<slug>.md`` -> TextPage (None on any error), and its problems."""
+    text, problems = _read(path, display)
+    if text is None:
+        return None, problems
+    found, body, problems = _fields(text, display, PAGE_FIELDS, PAGE_FIELDS)
+    if not body and not problems:
+        problems.append(
+            Problem(display, 1, 1, "error", "the page has no text after its front matter")
+        )
+    if any(p.severity == "error" for p in problems):
+        return None, problems
+    return TextPage(path.stem, display, found["title"], found["summary"], body), problems
