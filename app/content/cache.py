@@ -38,7 +38,7 @@ from app.content.reading import read_content
 
 log = logging.getLogger(__name__)
 
-_FORMAT = 2
+_FORMAT = 3  # 3: Comparison.why
 
 
 @functools.cache
