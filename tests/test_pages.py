@@ -80,8 +80,11 @@ def test_markdown_renders_bold_code_links_and_tables(settings: Settings) -> None
     with build_client(settings, {"vim-vs-emacs.md": text}) as client:
         page = soup(client.get("/compare/vim-vs-emacs").text)
     verdict = page.select_one(".verdict")
-    assert verdict is not None
-    assert [td.get_text() for td in verdict.select("td")] == ["Vim", "50 ms"]
+    assert verdict is not None and verdict.select("table") == []  # moved up, side by side
+    side = page.select_one("#side-by-side table")
+    assert side is not None
+    assert [th.get_text(" ", strip=True) for th in side.select("thead th")] == ["editor", "start"]
+    assert [c.get_text(strip=True) for c in side.select("tbody th, tbody td")] == ["Vim", "50 ms"]
     link = verdict.select_one('a[href="https://vimhelp.org/"]')
     assert link is not None and "noopener" in str(link.get("rel"))
     assert page.select_one(".pros li strong") is not None
@@ -102,11 +105,27 @@ def test_headings_are_in_order_with_one_h1(client: TestClient) -> None:
     assert page.select_one('a.skip-link[href="#main"]') is not None
 
 
-def test_related_tags_link_to_tag_pages_that_list_the_comparison(client: TestClient) -> None:
-    page = soup(client.get("/compare/vim-vs-emacs").text)
+NANO = GOOD.replace("Vim", "Nano").replace("vim", "nano")
+
+
+def test_related_tags_link_to_tag_pages_that_list_the_comparison(settings: Settings) -> None:
+    files = {"vim-vs-emacs.md": GOOD, "nano-vs-emacs.md": NANO}
+    with build_client(settings, files) as client:
+        page = soup(client.get("/compare/vim-vs-emacs").text)
+        listing = soup(client.get("/tag/terminal").text)
     assert page.select_one('.related a[href="/tag/terminal"]') is not None
-    listing = soup(client.get("/tag/terminal").text)
     assert listing.select_one('a[href="/compare/vim-vs-emacs"]') is not None
+    assert listing.select_one('a[href="/compare/nano-vs-emacs"]') is not None
+
+
+def test_a_related_pill_whose_tag_page_lists_only_this_page_is_left_out(
+    client: TestClient,
+) -> None:
+    page = soup(client.get("/compare/vim-vs-emacs").text)
+    assert page.select('.related a[href="/tag/lisp"]') == []
+    assert page.select('.related a[href="/tag/terminal"]') == []
+    twin = client.get("/compare/vim-vs-emacs.json").json()
+    assert [option["related"] for option in twin["options"]] == [[], []]
 
 
 def test_index_and_category_list_comparisons_by_category(client: TestClient) -> None:
@@ -154,8 +173,6 @@ def test_every_shipped_comparison_loads_without_errors() -> None:
 
 
 def test_a_related_term_that_is_no_page_tag_still_has_a_tag_page(client: TestClient) -> None:
-    page = soup(client.get("/compare/vim-vs-emacs").text)
-    assert page.select_one('.related a[href="/tag/lisp"]') is not None
     listing = client.get("/tag/lisp")
     assert listing.status_code == 200
     assert soup(listing.text).select_one('a[href="/compare/vim-vs-emacs"]') is not None

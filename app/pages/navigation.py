@@ -66,6 +66,15 @@ class RelatedIndex:
             for key in (*keys, ("category", category)):
                 self._sharing.setdefault(key, []).append(other)
 
+    def lone_tags(self, comparison: Comparison) -> frozenset[str]:
+        """The comparison's option "Related" tags that no other candidate carries."""
+        return frozenset(
+            tag
+            for option in comparison.options
+            for tag in option.related
+            if all(other.slug == comparison.slug for other in self._sharing.get(("tag", tag), ()))
+        )
+
     def related(self, comparison: Comparison, *, limit: int = RELATED_LIMIT) -> list[Comparison]:
         options = {option.slug for option in comparison.options}
         tags = set(comparison.tag_slugs)

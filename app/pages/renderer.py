@@ -92,10 +92,11 @@ class PageRenderer:
 
         def build() -> comparison.ComparisonPage:
             view = part[1]()["feedback"] if part is not None else None
-            related = () if early else tuple(self._related_index().related(found))
+            index = None if early else self._related_index()
             return comparison.build(
                 found,
-                related=related,
+                related=() if index is None else tuple(index.related(found)),
+                lone_tags=frozenset() if index is None else index.lone_tags(found),
                 feedback=view,
                 site_url=self._site_url,
                 site_name=self.site.settings.site_name,
