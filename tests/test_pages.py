@@ -199,3 +199,33 @@ def test_head_answers_like_get_without_a_body_on_first_request(
     assert head.status_code == get.status_code == 200
     assert head.content == b""
     assert head.headers["content-type"] == get.headers["content-type"]
+
+
+@pytest.mark.parametrize(
+    ("path", "trail"),
+    [
+        ("/compare/vim-vs-emacs", ["Home", "Dev Tools", "Vim vs Emacs"]),
+        ("/category/dev-tools", ["Home", "Dev Tools"]),
+        ("/tag/terminal", ["Home", "Tag: terminal"]),
+        ("/option/vim", ["Home", "Option: Vim"]),
+        ("/best/dev-tools", ["Home", "Dev Tools", "Best in Dev Tools"]),
+    ],
+)
+def test_breadcrumbs_end_with_the_current_page(
+    client: TestClient, path: str, trail: list[str]
+) -> None:
+    page = soup(client.get(path).text)
+    links = page.select("nav.breadcrumb li a")
+    assert [a.get_text(strip=True) for a in links] == trail
+    assert [a.get("aria-current") for a in links][-1] == "page"
+    assert links[-1].get("href") == path
+
+
+def test_category_pages_link_to_their_best_of_and_the_header_lists_categories(
+    client: TestClient,
+) -> None:
+    page = soup(client.get("/category/dev-tools").text)
+    best = page.select_one('a[href="/best/dev-tools"]')
+    assert best is not None and best.get_text() == "Best in Dev Tools"
+    menu = [a.get("href") for a in page.select('header nav[aria-label="Categories"] a')]
+    assert menu == ["/category/dev-tools"]

@@ -194,6 +194,26 @@ def popular_categories(comparisons: Sequence[Comparison], *, limit: int = 12) ->
 
 
 @dataclass(frozen=True, slots=True)
+class Wayfinding:
+    """What helps a reader who has not found their page yet: every category for the header's
+    menu (by name), the biggest ones and the newest comparisons (for a search with no result)."""
+
+    categories: tuple[Category, ...]
+    popular: tuple[Category, ...]
+    recent: tuple[Comparison, ...]
+
+
+def wayfinding(visible: Sequence[Comparison], *, popular: int = 12, recent: int = 6) -> Wayfinding:
+    """``visible`` is newest first, as ``Site.visible`` gives it."""
+    every = popular_categories(visible, limit=len(visible))
+    return Wayfinding(
+        categories=tuple(sorted(every, key=lambda c: c.name.casefold())),
+        popular=tuple(every[:popular]),
+        recent=tuple(visible[:recent]),
+    )
+
+
+@dataclass(frozen=True, slots=True)
 class Page(Generic[T]):
     """One page of a longer list; ``number`` counts from 1."""
 
