@@ -169,10 +169,12 @@ def test_without_javascript_an_invalid_note_opens_at_its_errors(
     expect(summary).to_be_in_viewport()
     expect(page.locator("#feedback-title")).to_be_in_viewport()
     expect(page.locator("#fb-message")).to_have_value("Too short")
-    # A reload of that address (a GET) goes back to the form on its page.
-    page.goto(page.url)
-    assert page.url == site(f"{urls['comparison']}#feedback")
-    expect(page.locator("#feedback-title")).to_be_in_viewport()
+    # That address opened again (shared, or typed: a GET) goes to the form on its page.
+    assert page.url == site(f"{urls['comparison']}/feedback#feedback")
+    again = new_context(viewport=PHONE, java_script_enabled=False).new_page()
+    again.goto(page.url)
+    assert again.url == site(f"{urls['comparison']}#feedback")
+    expect(again.locator("#feedback-title")).to_be_in_viewport()
 
 
 def test_without_javascript_the_thanks_notice_folds_the_form_away(
