@@ -242,3 +242,25 @@ def test_the_rate_limited_answer_says_when_in_retry_after(strict_site: str) -> N
     assert refused.status_code == 429
     assert refused.headers["retry-after"] == "60"
     assert "Org mode is worth it, said twice." in refused.text
+
+
+def test_printing_leaves_out_header_and_form_and_prints_where_links_go(
+    site: Site, new_context: Callable[..., BrowserContext]
+) -> None:
+    page = new_context().new_page()
+    page.goto(site("/compare/nginx-vs-caddy"))
+    page.emulate_media(media="print")
+    for part in (".site-header", "#feedback", ".jump-links"):
+        expect(page.locator(part)).to_be_hidden()
+    expect(page.locator(".glance")).to_be_visible()
+    # Shipped pages link out only from their sources (another part's): add one to the intro.
+    after = page.evaluate(
+        """() => {
+            const link = document.createElement('a');
+            link.href = 'https://www.postgresql.org/docs/';
+            link.textContent = 'the manual';
+            document.querySelector('.comparison .intro').append(link);
+            return getComputedStyle(link, '::after').content;
+        }"""
+    )
+    assert "https://www.postgresql.org/docs/" in after
