@@ -52,6 +52,20 @@ def test_no_page_scrolls_sideways(
     assert not wide, f"pages wider than the window at {width} px: {wide}"
 
 
+@pytest.mark.parametrize("width", [320, 1366])
+def test_the_open_categories_menu_fits_the_window(
+    site: Site, urls: dict[str, str], new_context: Callable[..., BrowserContext], width: int
+) -> None:
+    page = new_context(viewport={"width": width, "height": 700}).new_page()
+    page.goto(site(urls["category"]))
+    page.get_by_text("Categories", exact=True).click()
+    menu = page.locator('nav[aria-label="Categories"] ul')
+    expect(menu).to_be_visible()
+    box = menu.bounding_box()
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= width
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+
+
 def shipped_comparisons(site: Site) -> list[str]:
     """Every visible comparison, from the API (following ``next``)."""
     slugs: list[str] = []
