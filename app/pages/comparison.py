@@ -100,6 +100,10 @@ class BestForOut(BaseModel):
     option: str
     is_pick: bool
     text: Text = Field(description='First sentence of the "Use <option> if" verdict.')
+    continues: bool = Field(
+        description='True when the text reads on from "<option> if" ("you run ..."); false '
+        "for a sentence of its own."
+    )
 
 
 class CellOut(BaseModel):
@@ -197,7 +201,12 @@ def comparison_json(page: ComparisonPage) -> ComparisonDetail:
         **dict(facts(comparison, site_url)),
         reason=text(page.reason, inline=True),
         best_for=[
-            BestForOut(option=b.option, is_pick=b.is_pick, text=text(b.text, inline=True))
+            BestForOut(
+                option=b.option,
+                is_pick=b.is_pick,
+                text=text(b.text, inline=True),
+                continues=b.continues,
+            )
             for b in page.best_for
         ],
         side_by_side=side_by_side,
