@@ -15,7 +15,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, ViewportSize, expect
 
 from tests.browser.conftest import ARTIFACTS, Site
-from tests.live import live_server, server_env
+from tests.live import eventually, live_server, server_env
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -278,3 +278,21 @@ def test_printing_leaves_out_header_and_form_and_prints_where_links_go(
         }"""
     )
     assert "https://www.postgresql.org/docs/" in after
+
+
+@pytest.mark.parametrize("width", [320, 1366])
+def test_the_meters_bars_line_up_whichever_row_is_our_pick(
+    site: Site, new_context: Callable[..., BrowserContext], width: int
+) -> None:
+    note = f"Nginx still serves my cache best, at {width} px."
+    assert post_note(site.url, "nginx-vs-caddy", note).is_redirect
+    # The page shows the count once this instance's meter has it (within a second); asked
+    # outside the browser, whose HTTP cache would keep the page from before the note.
+    assert eventually(
+        lambda: "<meter" in httpx.get(site("/compare/nginx-vs-caddy"), timeout=10).text
+    )
+    page = new_context(viewport={"width": width, "height": 800}).new_page()
+    page.goto(site("/compare/nginx-vs-caddy"))
+    boxes = [bar.bounding_box() for bar in page.locator(".disagreement-meter meter").all()]
+    assert len(boxes) == 2 and all(boxes)
+    assert len({(round(b["x"]), round(b["width"])) for b in boxes if b}) == 1, boxes
