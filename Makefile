@@ -33,8 +33,13 @@ browser:
 	  echo "installing chromium and nginx (Debian packages) for the tests"; \
 	  $(APT_INSTALL) chromium nginx-light >/dev/null; \
 	fi
-	@# axe-core (pinned in package.json) is injected into pages by the accessibility tests.
-	@if [ ! -f node_modules/axe-core/axe.min.js ]; then \
+	@# axe-core (pinned in package.json) is injected into pages by the accessibility tests;
+	@# vnu-jar, the Nu Html Checker, validates every page type and runs on Java.
+	@if ! command -v java >/dev/null; then \
+	  echo "installing Java (Debian package) for the HTML checker"; \
+	  $(APT_INSTALL) default-jre-headless >/dev/null; \
+	fi
+	@if [ ! -f node_modules/axe-core/axe.min.js ] || [ ! -f node_modules/vnu-jar/build/dist/vnu.jar ]; then \
 	  npm install --no-audit --no-fund --no-package-lock --silent; \
 	fi
 

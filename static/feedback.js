@@ -1,7 +1,8 @@
 // Nice Pick: send the "Disagree with our pick?" form without leaving the page.
 // Progressive enhancement only: without this script the form posts and the server redirects
-// (303) or re-renders (422) the whole page. With it, we post the same fields with fetch, take
-// the page the server answers with, and swap in its #feedback section. No inline script, so
+// (303) or re-renders the whole page (422, 429, 503: the reader's text kept). With it, we
+// post the same fields with fetch, take the page the server answers with, and swap in its
+// #feedback section. No inline script, so
 // it runs under a strict Content-Security-Policy.
 (function () {
   "use strict";
@@ -55,7 +56,7 @@
             return;
           }
           if (!fresh) {
-            // An error page (429, 413...): show its message above the form, text kept.
+            // An error page without the form (413, 400...): its message above the form, text kept.
             var lede = doc.querySelector(".lede");
             var notice = current.querySelector("#feedback-errors") || document.createElement("div");
             notice.id = "feedback-errors";
@@ -73,7 +74,9 @@
           current.replaceWith(fresh);
           var focus = fresh.querySelector("#feedback-thanks, #feedback-errors");
           if (focus) {
-            focus.focus();
+            // The section's heading stays in view above the notice it announces.
+            fresh.scrollIntoView({ block: "start" });
+            focus.focus({ preventScroll: true });
           }
           var next = fresh.querySelector("form[data-feedback-form]");
           if (next) {

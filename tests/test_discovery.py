@@ -10,8 +10,11 @@ from bs4 import BeautifulSoup
 from fastapi.testclient import TestClient
 
 from app.content.library import Library
+from app.content.model import Comparison
+from app.content.parse import parse_text
 from app.main import create_app
 from app.pages.navigation import leaderboard, option_page, page_number, paginate, related
+from tests.conftest import GOOD
 from tests.discovery_content import site_settings, standard_library, write
 from tests.soup import attr, text
 
@@ -142,3 +145,21 @@ def test_paginate_and_page_number() -> None:
     assert paginate([], 1) is not None and paginate([], 2) is None
     assert page_number(None) == 1 and page_number("2") == 2
     assert page_number("0") is None and page_number("²") is None and page_number("9" * 20) is None
+
+
+def test_best_ranks_only_options_compared_with_each_other() -> None:
+    def comparison(source: str, slug: str) -> Comparison:
+        parsed, problems = parse_text(source, path=f"content/{slug}.md", slug=slug)
+        assert parsed is not None, problems
+        return parsed
+
+    vim = comparison(GOOD, "vim-vs-emacs")
+    nano = comparison(
+        GOOD.replace("Vim", "Nano").replace("Emacs", "Ed").replace("vim", "nano"), "nano-vs-ed"
+    )
+    board = leaderboard("dev-tools", [vim, nano])
+    assert board is not None
+    assert [[(s.rank, s.name, s.group) for s in group] for group in board.groups] == [
+        [(1, "Nano", 1), (2, "Ed", 1)],
+        [(1, "Vim", 2), (2, "Emacs", 2)],
+    ]

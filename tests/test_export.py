@@ -105,7 +105,7 @@ def test_exported_form_posts_to_the_feedback_endpoint(
     page = BeautifulSoup((out / "compare/vim-vs-emacs/index.html").read_bytes(), "html.parser")
     form = page.select_one("form.feedback-form")
     assert form is not None
-    assert form["action"] == "https://notes.nicepick.test/compare/vim-vs-emacs/feedback"
+    assert form["action"] == "https://notes.nicepick.test/compare/vim-vs-emacs/feedback#feedback"
 
 
 def test_build_command_prints_a_summary(

@@ -91,7 +91,9 @@ def send(client: TestClient, **fields: str) -> httpx2.Response:
 def test_form_is_accessible_and_offers_every_option(web: TestClient) -> None:
     page = soup(web.get(PAGE).text)
     form = page.select_one("#feedback form")
-    assert form is not None and form["method"] == "post" and form["action"] == POST
+    # "#feedback": a page re-rendered for this post opens at the form and its errors.
+    assert form is not None and form["method"] == "post" and form["action"] == f"{POST}#feedback"
+    assert form.has_attr("novalidate")
     radios = form.select('input[type="radio"][name="option"]')
     assert [r["value"] for r in radios] == ["Vim", "Emacs"]
     for field in form.select("input:not([type=hidden]), textarea"):
@@ -240,10 +242,59 @@ def test_rate_limit_answers_429_with_a_readable_page(
     client = make_client(feedback_rate="2/minute")
     assert send(client).status_code == 303
     assert send(client).status_code == 303
-    response = send(client)
+    response = send(client, message="My third note, kept while I wait.", name="Ada")
     assert response.status_code == 429
-    assert "wait a few minutes" in response.text
+    assert response.headers["retry-after"] == "60"
+    page = soup(response.text)
+    notice = page.select_one("#feedback #feedback-errors")
+    assert notice is not None
+    assert "please send it again in a minute" in notice.get_text()
+    textarea = page.select_one("#fb-message")
+    assert textarea is not None and textarea.get_text() == "My third note, kept while I wait."
+    name = page.select_one("#fb-name")
+    assert name is not None and name["value"] == "Ada"
     assert len(feedback_of(client).store.notes()) == 2
+
+
+def test_the_forms_address_answers_a_get_with_the_form_on_its_page(web: TestClient) -> None:
+    response = web.get(POST)
+    assert response.status_code == 303
+    assert response.headers["location"] == "https://nicepick.test/compare/vim-vs-emacs#feedback"
+    assert web.get("/compare/no-such-page/feedback").status_code == 404
+
+
+def test_errors_are_summarised_in_the_forms_order(web: TestClient) -> None:
+    response = send(web, option="", message="short", name="x" * 101, email="not-an-address")
+    assert response.status_code == 422
+    page = soup(response.text)
+    targets = [a["href"] for a in page.select("#feedback-errors li a")]
+    assert targets == ["#fb-option", "#fb-message", "#fb-name", "#fb-email"]
+    for field in ("fb-message", "fb-name", "fb-email"):
+        element = page.select_one(f"#{field}")
+        assert element is not None and element.get("aria-invalid") == "true", field
+    # The summary comes right under the section's heading, before the meter and the form.
+    section = page.select_one("#feedback")
+    assert section is not None
+    order = [str(tag.get("id")) for tag in section.select("h2, #feedback-errors, form")]
+    assert order == ["feedback-title", "feedback-errors", "None"]
+
+
+def test_after_thanks_the_form_waits_behind_send_another_note(web: TestClient) -> None:
+    assert send(web).status_code == 303
+    page = soup(web.get(f"{PAGE}?thanks=1").text)
+    details = page.select_one("#feedback details.another-note")
+    assert details is not None and not details.has_attr("open")
+    summary = details.select_one("summary")
+    assert summary is not None and summary.get_text() == "Send another note"
+    assert details.select_one("form[data-feedback-form]") is not None
+    assert "Only the counts above are public" in page.get_text()
+
+
+def test_with_no_counts_the_form_does_not_point_at_counts_above(web: TestClient) -> None:
+    page = soup(web.get(PAGE).text)
+    assert page.select(".disagreement-meter") == []
+    assert "counts above" not in page.get_text()
+    assert "Your words go to the editors alone." in page.get_text()
 
 
 def test_oversized_binary_and_misdirected_posts(web: TestClient) -> None:

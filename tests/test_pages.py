@@ -80,8 +80,11 @@ def test_markdown_renders_bold_code_links_and_tables(settings: Settings) -> None
     with build_client(settings, {"vim-vs-emacs.md": text}) as client:
         page = soup(client.get("/compare/vim-vs-emacs").text)
     verdict = page.select_one(".verdict")
-    assert verdict is not None
-    assert [td.get_text() for td in verdict.select("td")] == ["Vim", "50 ms"]
+    assert verdict is not None and verdict.select("table") == []  # moved up, side by side
+    side = page.select_one("#side-by-side table")
+    assert side is not None
+    assert [th.get_text(" ", strip=True) for th in side.select("thead th")] == ["editor", "start"]
+    assert [c.get_text(strip=True) for c in side.select("tbody th, tbody td")] == ["Vim", "50 ms"]
     link = verdict.select_one('a[href="https://vimhelp.org/"]')
     assert link is not None and "noopener" in str(link.get("rel"))
     assert page.select_one(".pros li strong") is not None
@@ -102,11 +105,27 @@ def test_headings_are_in_order_with_one_h1(client: TestClient) -> None:
     assert page.select_one('a.skip-link[href="#main"]') is not None
 
 
-def test_related_tags_link_to_tag_pages_that_list_the_comparison(client: TestClient) -> None:
-    page = soup(client.get("/compare/vim-vs-emacs").text)
+NANO = GOOD.replace("Vim", "Nano").replace("vim", "nano")
+
+
+def test_related_tags_link_to_tag_pages_that_list_the_comparison(settings: Settings) -> None:
+    files = {"vim-vs-emacs.md": GOOD, "nano-vs-emacs.md": NANO}
+    with build_client(settings, files) as client:
+        page = soup(client.get("/compare/vim-vs-emacs").text)
+        listing = soup(client.get("/tag/terminal").text)
     assert page.select_one('.related a[href="/tag/terminal"]') is not None
-    listing = soup(client.get("/tag/terminal").text)
     assert listing.select_one('a[href="/compare/vim-vs-emacs"]') is not None
+    assert listing.select_one('a[href="/compare/nano-vs-emacs"]') is not None
+
+
+def test_a_related_pill_whose_tag_page_lists_only_this_page_is_left_out(
+    client: TestClient,
+) -> None:
+    page = soup(client.get("/compare/vim-vs-emacs").text)
+    assert page.select('.related a[href="/tag/lisp"]') == []
+    assert page.select('.related a[href="/tag/terminal"]') == []
+    twin = client.get("/compare/vim-vs-emacs.json").json()
+    assert [option["related"] for option in twin["options"]] == [[], []]
 
 
 def test_index_and_category_list_comparisons_by_category(client: TestClient) -> None:
@@ -154,8 +173,6 @@ def test_every_shipped_comparison_loads_without_errors() -> None:
 
 
 def test_a_related_term_that_is_no_page_tag_still_has_a_tag_page(client: TestClient) -> None:
-    page = soup(client.get("/compare/vim-vs-emacs").text)
-    assert page.select_one('.related a[href="/tag/lisp"]') is not None
     listing = client.get("/tag/lisp")
     assert listing.status_code == 200
     assert soup(listing.text).select_one('a[href="/compare/vim-vs-emacs"]') is not None
@@ -182,3 +199,33 @@ def test_head_answers_like_get_without_a_body_on_first_request(
     assert head.status_code == get.status_code == 200
     assert head.content == b""
     assert head.headers["content-type"] == get.headers["content-type"]
+
+
+@pytest.mark.parametrize(
+    ("path", "trail"),
+    [
+        ("/compare/vim-vs-emacs", ["Home", "Dev Tools", "Vim vs Emacs"]),
+        ("/category/dev-tools", ["Home", "Dev Tools"]),
+        ("/tag/terminal", ["Home", "Tag: terminal"]),
+        ("/option/vim", ["Home", "Option: Vim"]),
+        ("/best/dev-tools", ["Home", "Dev Tools", "Best in Dev Tools"]),
+    ],
+)
+def test_breadcrumbs_end_with_the_current_page(
+    client: TestClient, path: str, trail: list[str]
+) -> None:
+    page = soup(client.get(path).text)
+    links = page.select("nav.breadcrumb li a")
+    assert [a.get_text(strip=True) for a in links] == trail
+    assert [a.get("aria-current") for a in links][-1] == "page"
+    assert links[-1].get("href") == path
+
+
+def test_category_pages_link_to_their_best_of_and_the_header_lists_categories(
+    client: TestClient,
+) -> None:
+    page = soup(client.get("/category/dev-tools").text)
+    best = page.select_one('a[href="/best/dev-tools"]')
+    assert best is not None and best.get_text() == "Best in Dev Tools"
+    menu = [a.get("href") for a in page.select('header nav[aria-label="Categories"] a')]
+    assert menu == ["/category/dev-tools"]

@@ -99,3 +99,28 @@ def test_filler_is_a_warning_not_an_error() -> None:
     assert comparison is not None
     assert [p.severity for p in problems] == ["warning"]
     assert problems[0].line == 19 and "filler" in problems[0].message
+
+
+def test_why_is_an_optional_one_line_reason() -> None:
+    plain = parse(GOOD)[0]
+    assert plain is not None and plain.why is None
+    text = GOOD.replace("pick: Vim\n", "pick: Vim\nwhy: Already on every server.\n")
+    comparison, problems = parse(text)
+    assert problems == [] and comparison is not None
+    assert comparison.why == "Already on every server."
+
+
+def test_a_long_why_is_a_warning_at_its_line() -> None:
+    text = GOOD.replace("pick: Vim\n", f"pick: Vim\nwhy: {'x' * 170}\n")
+    line = text.splitlines().index(f"why: {'x' * 170}") + 1
+    comparison, problems = parse(text)
+    assert comparison is not None
+    assert [str(p) for p in problems] == [
+        f'content/vim-vs-emacs.md:{line}:6: warning: "why" is 170 characters; keep it under '
+        "160 so the pick and its reason fit a phone's first screen"
+    ]
+
+
+def test_a_why_on_two_lines_is_refused() -> None:
+    text = GOOD.replace("pick: Vim\n", 'pick: Vim\nwhy: "one\\vtwo"\n')
+    assert any('"why" contains a control character (U+000B)' in e for e in errors(text))

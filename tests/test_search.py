@@ -162,8 +162,11 @@ def test_search_page_lists_results_with_highlight(client: TestClient) -> None:
     assert [attr(li, "h2 a", "href") for li in results] == ["/compare/rclone-vs-rsync"]
     assert text(results[0], ".snippet mark").lower() == "rclone"
     assert "Storage" in results[0].get_text()
-    # The header's search box keeps the query.
-    assert attr(soup, "#site-search-q", "value") == "rclo"
+    # The page's own form keeps the query; the header has no second search box here.
+    assert attr(soup, "#search-q", "value") == "rclo"
+    assert soup.select("#site-search-q") == []
+    assert text(soup, ".result-count") == "1 comparison found for “rclo”."
+    assert "·" not in text(results[0], ".meta")
 
 
 def test_empty_query_shows_popular_categories(client: TestClient) -> None:
@@ -175,10 +178,25 @@ def test_empty_query_shows_popular_categories(client: TestClient) -> None:
     assert "/category/messaging" in pills
 
 
-def test_nothing_found_is_a_normal_page(client: TestClient) -> None:
+def test_nothing_found_shows_popular_categories_and_the_newest_comparisons(
+    client: TestClient,
+) -> None:
     response = client.get("/search", params={"q": "qwertyuiop"})
     assert response.status_code == 200
-    assert "Nothing found" in response.text
+    soup = BeautifulSoup(response.text, "html.parser")
+    assert text(soup, ".result-count").startswith("Nothing found for “qwertyuiop”.")
+    assert attr(soup, ".popular-categories a", "href") == "/category/gizmos"
+    newest = [attr(card, "h3 a", "href") for card in soup.select(".recent .card-item")]
+    assert len(newest) == 6 and newest == sorted(set(newest), key=newest.index)
+    twin = client.get("/search.json", params={"q": "qwertyuiop"}).json()
+    assert [c["url"].removeprefix("https://nicepick.test") for c in twin["recent"]] == newest
+
+
+def test_a_second_page_counts_from_where_the_first_stopped(client: TestClient) -> None:
+    second = BeautifulSoup(client.get("/search?q=widget&page=2").text, "html.parser")
+    assert text(second, ".result-count") == "Comparisons 25–30 for “widget”."
+    first = BeautifulSoup(client.get("/search?q=widget").text, "html.parser")
+    assert text(first, ".result-count") == ("Comparisons 1–24 for “widget”; more on the next page.")
 
 
 def test_search_paginates(client: TestClient) -> None:

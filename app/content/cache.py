@@ -38,7 +38,7 @@ from app.content.reading import read_content
 
 log = logging.getLogger(__name__)
 
-_FORMAT = 3  # 3: comparisons carry authors, checked, tested, sources, changes
+_FORMAT = 4  # 3: authors, checked, tested, sources, changes; 4: and why
 
 
 @functools.cache

@@ -113,6 +113,7 @@ class Comparison:
     bottom_line: str  # Markdown
     content_hash: str
     updated: date | None = None
+    why: str | None = None  # one line: why the pick wins (else the Bottom line's first sentence)
     draft: bool = False
     aliases: tuple[str, ...] = ()
     links: tuple[tuple[int, str], ...] = field(default=())  # (line, target slug) of /compare/ links

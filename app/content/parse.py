@@ -85,6 +85,7 @@ KNOWN_FIELDS = (
     "title",
     "category",
     "summary",
+    "why",
     "options",
     "pick",
     "tags",
@@ -100,6 +101,8 @@ KNOWN_FIELDS = (
 )
 
 SUMMARY_LIMIT = 160
+# "why" sits under the title with the pick: on a 390 px phone about four lines of it fit.
+WHY_LIMIT = 160
 FILLER_PHRASES = (
     "depends on your use case",
     "depends on the use case",
@@ -327,7 +330,7 @@ def _check_fields(
         return marks.get(key, (2, 1))
 
     clean: dict[str, Any] = {}
-    for key in ("title", "category", "summary", "pick"):
+    for key in ("title", "category", "summary", "why", "pick"):
         value = meta.get(key)
         if value is None:
             continue
@@ -656,6 +659,7 @@ def _build(
         title=fields.get("title") or " vs ".join(option_names),
         category=fields["category"],
         summary=fields["summary"],
+        why=fields.get("why") or None,
         options=tuple(found[name] for name in option_names),
         pick=fields["pick"],
         tags=tuple(fields["tags"]),
@@ -746,6 +750,13 @@ def _check_style(
             *marks.get("summary", (2, 1)),
             f"summary is {len(comparison.summary)} characters; keep it under {SUMMARY_LIMIT} "
             "so search engines show it whole",
+            "warning",
+        )
+    if comparison.why is not None and len(comparison.why) > WHY_LIMIT:
+        problems.add(
+            *marks.get("why", (2, 1)),
+            f'"why" is {len(comparison.why)} characters; keep it under {WHY_LIMIT} '
+            "so the pick and its reason fit a phone's first screen",
             "warning",
         )
     seen: dict[str, str] = {}

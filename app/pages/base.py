@@ -8,6 +8,7 @@ say different things; tests assert the context as well as the bytes.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import fields
 from datetime import date
 from typing import Any, ClassVar, Protocol
@@ -41,10 +42,13 @@ def template_values(context: object) -> dict[str, Any]:
     return {field.name: getattr(context, field.name) for field in fields(context)}  # type: ignore[arg-type]
 
 
-def render_html(env: Environment, context: Templated) -> bytes:
-    """Template + context -> bytes."""
+def render_html(
+    env: Environment, context: Templated, shared: Mapping[str, Any] | None = None
+) -> bytes:
+    """Template + context -> bytes. ``shared``: what ``base.html`` shows on every page (the
+    header's categories), the same for every page of one content version."""
     template = env.get_template(context.TEMPLATE)
-    return template.render(template_values(context)).encode("utf-8")
+    return template.render({**(shared or {}), **template_values(context)}).encode("utf-8")
 
 
 def render_json(context: PageContext) -> bytes:

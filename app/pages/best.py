@@ -40,6 +40,7 @@ class BestPage:
                     wins=s.wins,
                     appearances=s.appearances,
                     win_rate=s.win_rate,
+                    group=s.group,
                     url=f"{self.site_url}/option/{s.slug}",
                 )
                 for s in board.standings
@@ -48,7 +49,11 @@ class BestPage:
 
 
 class StandingOut(BaseModel):
-    rank: int = Field(description="Ties share a rank.")
+    rank: int = Field(description="Rank within its group; ties share a rank.")
+    group: int = Field(
+        description="Options ranked together: compared with each other, directly or through "
+        "a shared rival. Groups are not ranked against each other."
+    )
     slug: str
     name: str
     wins: int

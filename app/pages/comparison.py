@@ -14,6 +14,7 @@ from app.content.model import Author, Comparison, PickChange, UseCase
 from app.content.profiles import Profile
 from app.pages.base import ComparisonFacts, ComparisonSummary, Text, facts, summary, text, twin_path
 from app.pages.facts import FactsColumnOut, FactsTable, facts_out, facts_table
+from app.pages.glance import BestFor, SideBySide, best_for, reason, split_table
 from app.pages.json_ld import comparison_json_ld, script_json
 
 if TYPE_CHECKING:  # types only: the page takes the feedback view as a value
@@ -28,6 +29,11 @@ class ComparisonPage:
     comparison: Comparison
     pick: str
     use_cases: tuple[UseCase, ...]  # in option order, options without one left out
+    reason: str  # inline Markdown: why the pick wins, shown at a glance
+    best_for: tuple[BestFor, ...]
+    side_by_side: SideBySide | None  # the verdict's table, shown above the option cards
+    verdict_rest: str  # the verdict's Markdown without that table
+    lone_tags: frozenset[str]  # option "Related" tags whose tag page lists only this page
     related: tuple[Comparison, ...]
     canonical: str
     json_url: str
@@ -60,7 +66,10 @@ def build(
     site_name: str,
     profiles: Mapping[str, Profile] | None = None,
     authors: Mapping[str, Author] | None = None,
+    lone_tags: frozenset[str] = frozenset(),
 ) -> ComparisonPage:
+    """``lone_tags``: the option tags no other visible comparison carries (their pills are
+    left out: a tag page listing only this page leads nowhere)."""
     profiles = profiles or {}
     by_option = {case.option: case for case in comparison.use_cases}
     path = f"/compare/{comparison.slug}"
@@ -73,10 +82,16 @@ def build(
         profiles=profiles,
         authors=writers,
     )
+    table, verdict_rest = split_table(comparison.verdict, comparison.pick)
     return ComparisonPage(
         comparison=comparison,
         pick=comparison.pick,
         use_cases=tuple(by_option[o.name] for o in comparison.options if o.name in by_option),
+        reason=reason(comparison),
+        best_for=best_for(comparison),
+        side_by_side=table,
+        verdict_rest=verdict_rest,
+        lone_tags=lone_tags,
         related=related,
         canonical=f"{site_url}{path}",
         json_url=twin_path(path),
@@ -103,6 +118,29 @@ class OptionOut(BaseModel):
     pros: list[Text]
     cons: list[Text]
     related: list[str] = Field(description="Tag slugs the option links to.")
+
+
+class BestForOut(BaseModel):
+    option: str
+    is_pick: bool
+    text: Text = Field(description='First sentence of the "Use <option> if" verdict.')
+    continues: bool = Field(
+        description='True when the text reads on from "<option> if" ("you run ..."); false '
+        "for a sentence of its own."
+    )
+
+
+class CellOut(BaseModel):
+    text: Text
+    mark: str | None = Field(description='"yes" or "no" when the cell says just that.')
+
+
+class SideBySideOut(BaseModel):
+    """The verdict's table: one column per option, one row per criterion."""
+
+    columns: list[str] = Field(description="Column labels after the row-label column.")
+    pick_column: int | None = Field(description="0-based index of the pick's column.")
+    rows: list[list[CellOut]] = Field(description="Each row: its label, then one cell a column.")
 
 
 class UseCaseOut(BaseModel):
@@ -165,6 +203,11 @@ class PickChangeOut(BaseModel):
 class ComparisonDetail(ComparisonFacts):
     """Everything the comparison page shows, as data."""
 
+    reason: Text = Field(
+        description="Why the pick wins in one line: `why`, else the Bottom line's first sentence."
+    )
+    best_for: list[BestForOut]
+    side_by_side: SideBySideOut | None = Field(description="Null when the verdict has no table.")
     intro: Text
     options: list[OptionOut]
     verdict: Text
@@ -208,12 +251,35 @@ def comparison_json(page: ComparisonPage) -> ComparisonDetail:
             description=text(option.description),
             pros=[text(item, inline=True) for item in option.pros],
             cons=[text(item, inline=True) for item in option.cons],
-            related=list(option.related),
+            related=[tag for tag in option.related if tag not in page.lone_tags],
         )
         for option in comparison.options
     ]
+    side_by_side = None
+    if page.side_by_side is not None:
+        table = page.side_by_side
+        picks = [i for i, column in enumerate(table.columns) if column.is_pick]
+        side_by_side = SideBySideOut(
+            columns=[column.label for column in table.columns],
+            pick_column=picks[0] if picks else None,
+            rows=[
+                [CellOut(text=text(c.text, inline=True), mark=c.mark) for c in (label, *cells)]
+                for label, cells in table.rows
+            ],
+        )
     return ComparisonDetail(
         **dict(facts(comparison, site_url)),
+        reason=text(page.reason, inline=True),
+        best_for=[
+            BestForOut(
+                option=b.option,
+                is_pick=b.is_pick,
+                text=text(b.text, inline=True),
+                continues=b.continues,
+            )
+            for b in page.best_for
+        ],
+        side_by_side=side_by_side,
         intro=text(comparison.intro),
         options=options,
         verdict=text(comparison.verdict),

@@ -66,6 +66,15 @@ class RelatedIndex:
             for key in (*keys, ("category", category)):
                 self._sharing.setdefault(key, []).append(other)
 
+    def lone_tags(self, comparison: Comparison) -> frozenset[str]:
+        """The comparison's option "Related" tags that no other candidate carries."""
+        return frozenset(
+            tag
+            for option in comparison.options
+            for tag in option.related
+            if all(other.slug == comparison.slug for other in self._sharing.get(("tag", tag), ()))
+        )
+
     def related(self, comparison: Comparison, *, limit: int = RELATED_LIMIT) -> list[Comparison]:
         options = {option.slug for option in comparison.options}
         tags = set(comparison.tag_slugs)
@@ -117,11 +126,12 @@ def option_page(slug: str, comparisons: Sequence[Comparison]) -> OptionPage | No
 class Standing:
     """One row of a category leaderboard."""
 
-    rank: int
+    rank: int  # within its group
     slug: str
     name: str
     wins: int
     appearances: int
+    group: int = 1  # options compared with each other, directly or through a shared rival
 
     @property
     def win_rate(self) -> float:
@@ -135,9 +145,39 @@ class Leaderboard:
     standings: list[Standing]
     comparisons: list[Comparison]
 
+    @property
+    def groups(self) -> list[list[Standing]]:
+        """The standings split by group, in group order."""
+        grouped: dict[int, list[Standing]] = {}
+        for standing in self.standings:
+            grouped.setdefault(standing.group, []).append(standing)
+        return list(grouped.values())
+
+
+def _rival_groups(comparisons: Sequence[Comparison]) -> dict[str, str]:
+    """Each option slug -> a representative of the options it was compared with, directly or
+    through a chain of comparisons (union-find)."""
+    parent: dict[str, str] = {}
+
+    def find(slug: str) -> str:
+        while parent.setdefault(slug, slug) != slug:
+            parent[slug] = parent[parent[slug]]
+            slug = parent[slug]
+        return slug
+
+    for comparison in comparisons:
+        first, *others = (option.slug for option in comparison.options)
+        for other in others:
+            parent[find(other)] = find(first)
+    return {slug: find(slug) for slug in parent}
+
 
 def leaderboard(category_slug: str, comparisons: Sequence[Comparison]) -> Leaderboard | None:
-    """Options of a category ranked by wins, then win rate, then name (a derived "best of")."""
+    """Options of a category ranked by wins, then win rate, then name (a derived "best of").
+
+    Only options compared with each other are ranked against each other: two options from
+    unrelated comparisons, one win each, are not "tied first". Each group is ranked on its own
+    (largest group first); equal wins and appearances share a rank."""
     in_category = [c for c in comparisons if c.category_slug == category_slug]
     if not in_category:
         return None
@@ -149,21 +189,29 @@ def leaderboard(category_slug: str, comparisons: Sequence[Comparison]) -> Leader
         for option in comparison.options:
             appearances[option.slug] += 1
             names.setdefault(option.slug, option.name)
-    order = sorted(
-        appearances,
-        key=lambda slug: (-wins[slug], -wins[slug] / appearances[slug], names[slug].casefold()),
+
+    def key(slug: str) -> tuple[int, float, str]:
+        return -wins[slug], -wins[slug] / appearances[slug], names[slug].casefold()
+
+    members: dict[str, list[str]] = {}
+    for slug, root in _rival_groups(in_category).items():
+        members.setdefault(root, []).append(slug)
+    groups = sorted(
+        (sorted(group, key=key) for group in members.values()),
+        key=lambda group: (-len(group), key(group[0])),
     )
     standings: list[Standing] = []
-    for position, slug in enumerate(order, start=1):
-        # Ties on wins and rate share a rank ("1, 1, 3"), as leaderboards usually print.
-        if standings and (wins[slug], appearances[slug]) == (
-            standings[-1].wins,
-            standings[-1].appearances,
-        ):
-            rank = standings[-1].rank
-        else:
-            rank = position
-        standings.append(Standing(rank, slug, names[slug], wins[slug], appearances[slug]))
+    for number, group in enumerate(groups, start=1):
+        ranked: list[Standing] = []
+        for position, slug in enumerate(group, start=1):
+            # Ties on wins and rate share a rank ("1, 1, 3"), as leaderboards usually print.
+            same = ranked and (wins[slug], appearances[slug]) == (
+                ranked[-1].wins,
+                ranked[-1].appearances,
+            )
+            rank = ranked[-1].rank if same else position
+            ranked.append(Standing(rank, slug, names[slug], wins[slug], appearances[slug], number))
+        standings += ranked
     return Leaderboard(category_slug, in_category[0].category, standings, in_category)
 
 
@@ -182,6 +230,26 @@ def popular_categories(comparisons: Sequence[Comparison], *, limit: int = 12) ->
         names.setdefault(comparison.category_slug, comparison.category)
     ranked = sorted(counts.items(), key=lambda item: (-item[1], names[item[0]].casefold()))
     return [Category(slug, names[slug], count) for slug, count in ranked[:limit]]
+
+
+@dataclass(frozen=True, slots=True)
+class Wayfinding:
+    """What helps a reader who has not found their page yet: every category for the header's
+    menu (by name), the biggest ones and the newest comparisons (for a search with no result)."""
+
+    categories: tuple[Category, ...]
+    popular: tuple[Category, ...]
+    recent: tuple[Comparison, ...]
+
+
+def wayfinding(visible: Sequence[Comparison], *, popular: int = 12, recent: int = 6) -> Wayfinding:
+    """``visible`` is newest first, as ``Site.visible`` gives it."""
+    every = popular_categories(visible, limit=len(visible))
+    return Wayfinding(
+        categories=tuple(sorted(every, key=lambda c: c.name.casefold())),
+        popular=tuple(every[:popular]),
+        recent=tuple(visible[:recent]),
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,12 @@ from app.content.model import Comparison
 from app.pages import best, comparison, errors, home, listing, option, people, search
 from app.pages.base import PageContext, render_html, render_json
 from app.pages.docs import DocsPage
-from app.pages.navigation import PER_PAGE, RelatedIndex, popular_categories
+from app.pages.navigation import (
+    PER_PAGE,
+    RelatedIndex,
+    Wayfinding,
+    wayfinding,
+)
 from app.render.page_cache import PageCache
 from app.site import Site
 
@@ -52,6 +57,7 @@ class PageRenderer:
         self.cache = cache
         self.feedback = feedback
         self._related: tuple[Hashable, RelatedIndex] = ((), RelatedIndex(()))
+        self._wayfinding: tuple[Hashable, Wayfinding] = ((), Wayfinding((), (), ()))
 
     @property
     def _site_url(self) -> str:
@@ -62,7 +68,20 @@ class PageRenderer:
         return self.site.library.version, self.site.visibility_key()
 
     def render(self, context: PageContext, fmt: Format = "html") -> bytes:
-        return render_html(self.env, context) if fmt == "html" else render_json(context)
+        if fmt == "json":
+            return render_json(context)
+        return render_html(self.env, context, self._shared())
+
+    def _shared(self) -> dict[str, object]:
+        """What ``base.html`` shows on every page: the header's categories menu."""
+        return {"nav_categories": self.wayfinding().categories}
+
+    def wayfinding(self) -> Wayfinding:
+        """Categories and newest comparisons, computed once per content change."""
+        key = self.content_key()
+        if self._wayfinding[0] != key:
+            self._wayfinding = (key, wayfinding(self.site.visible()))
+        return self._wayfinding[1]
 
     def _cached(
         self, key: tuple[Hashable, ...], build: Callable[[], PageContext | None], fmt: Format
@@ -93,10 +112,11 @@ class PageRenderer:
 
         def build() -> comparison.ComparisonPage:
             view = part[1]()["feedback"] if part is not None else None
-            related = () if early else tuple(self._related_index().related(found))
+            index = None if early else self._related_index()
             return comparison.build(
                 found,
-                related=related,
+                related=() if index is None else tuple(index.related(found)),
+                lone_tags=frozenset() if index is None else index.lone_tags(found),
                 feedback=view,
                 site_url=self._site_url,
                 site_name=self.site.settings.site_name,
@@ -199,7 +219,7 @@ class PageRenderer:
                 return None
 
             def empty() -> search.SearchPage:
-                popular = popular_categories(site.visible())
+                popular = self.wayfinding().popular
                 return search.build(
                     "", 1, results=(), has_next=False, popular=popular, site_url=self._site_url
                 )
@@ -212,12 +232,14 @@ class PageRenderer:
             for hit in results.hits
             if hit.slug in library.comparisons
         ]
+        lost = self.wayfinding() if not found else Wayfinding((), (), ())
         context = search.build(
             query,
             number,
             results=found,
             has_next=results.has_next,
-            popular=(),
+            popular=lost.popular,
+            recent=lost.recent,
             site_url=self._site_url,
         )
         return self.render(context, fmt)
@@ -235,11 +257,14 @@ class PageRenderer:
     def broken_file(self, slug: str) -> bytes | None:
         """Live preview: the page of a file that stopped parsing, never cached, else None."""
         context = errors.broken_file(self.site.library, slug)
-        return None if context is None else render_html(self.env, context)
+        return None if context is None else render_html(self.env, context, self._shared())
 
     def docs(self) -> bytes:
-        """``/docs``: the API's reference page; it depends on no content, so one key serves."""
-        return self.cache.get_or_render(("docs",), lambda: render_html(self.env, DocsPage()))
+        """``/docs``: the API reference; its header's categories follow the content."""
+        return self.cache.get_or_render(
+            ("docs", *self.content_key()),
+            lambda: render_html(self.env, DocsPage(), self._shared()),
+        )
 
     def error(self, status: int, message: str, fmt: Format = "html") -> bytes:
         return self.render(errors.error(status, message), fmt)

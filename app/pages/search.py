@@ -23,7 +23,8 @@ class SearchPage:
     results: tuple[tuple[Comparison, Markup], ...]  # (comparison, snippet with <mark>s)
     number: int
     has_next: bool
-    categories: tuple[Category, ...]  # popular categories, shown when the query has no words
+    categories: tuple[Category, ...]  # popular categories: no words, or nothing found
+    recent: tuple[Comparison, ...]  # the newest comparisons, shown when nothing is found
     json_url: str
     site_url: str
 
@@ -45,6 +46,7 @@ class SearchPage:
                 CategoryOut(slug=c.slug, name=c.name, count=c.count, url=self._category(c))
                 for c in self.categories
             ],
+            recent=[summary(c, self.site_url) for c in self.recent],
         )
 
     def _category(self, category: Category) -> str:
@@ -67,7 +69,12 @@ class SearchJson(BaseModel):
     number: int = Field(description="Page number, from 1.")
     next: str | None = Field(description="URL of the next page; null on the last.")
     results: list[SearchHit]
-    categories: list[CategoryOut] = Field(description="Popular categories (empty query only).")
+    categories: list[CategoryOut] = Field(
+        description="Popular categories (a query with no words, or one that found nothing)."
+    )
+    recent: list[ComparisonSummary] = Field(
+        description="The newest comparisons (a query that found nothing)."
+    )
 
 
 def search_url(path: str, query: str, number: int) -> str:
@@ -82,15 +89,18 @@ def build(
     results: Sequence[tuple[Comparison, Markup]],
     has_next: bool,
     popular: Sequence[Category],
+    recent: Sequence[Comparison] = (),
     site_url: str,
 ) -> SearchPage:
-    """``results`` for a query with words; ``popular`` categories for one without."""
+    """``results`` for a query with words; ``popular`` categories for one without; both, and
+    the ``recent`` comparisons, for one that found nothing."""
     return SearchPage(
         query=query,
         results=tuple(results),
         number=number,
         has_next=has_next,
         categories=tuple(popular),
+        recent=tuple(recent),
         json_url=search_url("/search.json", query, number),
         site_url=site_url,
     )

@@ -54,7 +54,9 @@ def page_environment(settings: Settings, *, asset_url: Callable[[str], str]) -> 
     def feedback_action(slug: str) -> str:
         """Where a page's feedback form posts: the running server, absolute when pages are
         exported (``NICEPICK_FEEDBACK_ENDPOINT``), since static hosts cannot take a POST."""
-        path = f"/compare/{slug}/feedback"
+        # "#feedback": the answer to a post without JavaScript (a 422, 429 or 503 page)
+        # opens at the form and its error summary, not at the top of a long page.
+        path = f"/compare/{slug}/feedback#feedback"
         return endpoint.rstrip("/") + path if endpoint else path
 
     def request_action() -> str:

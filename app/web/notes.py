@@ -1,15 +1,18 @@
 """POST /compare/{slug}/feedback: read the form, hand it to the feedback service, answer.
 
 Browsers get pages, never JSON: 303 back to the page on success, the page re-rendered with
-422 (text kept, errors by each field), 429 over the rate limit, 503 (text kept, "try again")
-when the store fails (away, locked, corrupt), 413 for bodies over 64 KB,
-400 for bodies that are not UTF-8, 404 for an unknown page, 403 (text kept) for a post another
-website made a reader's browser send (``cross_site``).
+422 (text kept, errors by each field), 429 over the rate limit and 503 when the store fails
+(away, locked, corrupt), both with the text kept, when to try again and ``Retry-After``;
+413 for bodies over 64 KB, 400 for bodies that are not UTF-8, 404 for an unknown page, 403
+(text kept) for a post another website made a reader's browser send (``cross_site``). A GET
+on the form's address (a reload after a refused post) is sent to the form on its page.
 """
 
 from __future__ import annotations
 
 import logging
+import math
+from datetime import timedelta
 from functools import lru_cache
 from urllib.parse import parse_qsl, urlsplit
 
@@ -123,6 +126,27 @@ def cross_site(request: Request, site_url: str) -> str | None:
     return None
 
 
+def limited_message(wait: timedelta) -> str:
+    """What a reader over the rate limit is told: that the text is kept, and when to resend."""
+    minutes = max(1, math.ceil(wait.total_seconds() / 60))
+    when = "a minute" if minutes == 1 else f"{minutes} minutes"
+    return (
+        "You have sent several notes in a short time, so this one was not sent yet. Your text "
+        f"is kept below: please send it again in {when}. Your earlier notes reached the editors."
+    )
+
+
+@router.get("/compare/{slug}/feedback", include_in_schema=False)
+async def feedback_address(slug: str, site: SiteDep) -> Response:
+    """A reload or a shared link of the form's address (after a rejected post) goes to the
+    form on its page."""
+    comparison = site.library.comparisons.get(slug)
+    if comparison is None or not site.is_visible(comparison):
+        raise NotFound(slug)
+    target = f"/compare/{comparison.slug}#feedback"
+    return redirect(site.settings.site_url, target, status_code=303)
+
+
 @router.post("/compare/{slug}/feedback", include_in_schema=False)
 async def post_feedback(
     request: Request, slug: str, site: SiteDep, pages: PagesDep, feedback: FeedbackDep
@@ -152,12 +176,15 @@ async def post_feedback(
         comparison, fields, client=client, request_id=current_request_id.get()
     )
     if outcome.status == "limited":
-        message = (
-            "You have sent several notes in a short time. Please wait a few minutes "
-            "before sending another; your earlier notes reached the editors."
+        # The whole window is the honest upper bound: the oldest counted note leaves it then.
+        wait = feedback.rate_limit.period
+        outcome.form.errors["form"] = limited_message(wait)
+        body = await run_in_threadpool(
+            pages.comparison, comparison, form=outcome.form, nonce=outcome.nonce
         )
-        body = pages.error(429, message)
-        return page(request, body, status_code=429)
+        response = page(request, body, status_code=429)
+        response.headers["Retry-After"] = str(int(wait.total_seconds()))
+        return response
     # A re-rendered form keeps the reader's nonce, so sending it again is the same sending:
     # had a 503 come after the note was in fact stored, the resend finds that note.
     if outcome.status == "invalid":

@@ -58,6 +58,10 @@ def test_reader_sends_a_disagreement_and_the_editors_get_the_mail(
         # The script swapped the section in place: no page load happened.
         assert page.evaluate("window.stayedOnPage") is True
         expect(thanks).to_be_focused()
+    # The notice is read with its heading: both on screen, and the form folded away.
+    expect(page.locator("#feedback-title")).to_be_in_viewport()
+    expect(thanks).to_be_in_viewport()
+    expect(page.locator("#fb-message")).to_be_hidden()
     screenshot(page, f"feedback-thanks-{'js' if javascript else 'nojs'}")
 
     mail = site.mailbox.find(marker)
