@@ -244,7 +244,7 @@ def test_rate_limit_holds_for_one_address_whichever_instance_serves(
         sixth = post_note(client, deployment.proxy.url, token, "rate note 6 long enough", address)
         seventh = post_note(client, instances[2].url, token, "rate note 7 long enough", address)
     assert (sixth.status_code, seventh.status_code) == (429, 429)
-    assert "wait a few minutes" in BeautifulSoup(sixth.text, "html.parser").get_text()
+    assert "please send it again in" in BeautifulSoup(sixth.text, "html.parser").get_text()
     assert stored(deployment.engine, "rate note 6 long enough") == 0
 
 

@@ -20,18 +20,13 @@ from app.logs import request_id as current_request_id
 from app.pages import request as request_page
 from app.web.client import client_address
 from app.web.deps import FeedbackDep, PagesDep, SiteDep
-from app.web.notes import CROSS_SITE_MESSAGE, BadBody, cross_site, read_form
+from app.web.notes import CROSS_SITE_MESSAGE, BadBody, cross_site, read_form, resend_in
 from app.web.redirects import redirect
 from app.web.responses import page
 
 log = logging.getLogger(__name__)
 
 router = APIRouter()
-
-
-def _minutes(seconds: float) -> str:
-    minutes = max(1, math.ceil(seconds / 60))
-    return f"{minutes} minute{'' if minutes == 1 else 's'}"
 
 
 def _answer(
@@ -90,17 +85,17 @@ async def post_request(
         fields, client=client, request_id=current_request_id.get()
     )
     if outcome.status == "limited":
-        wait = feedback.rate_limit.period.total_seconds()
+        wait = feedback.rate_limit.period
         outcome.form.errors = {
             "form": (
                 "You have sent several notes and requests in a short time. Your text is kept "
-                f"below: please send it again in {_minutes(wait)}."
+                f"below: please send it again in {resend_in(wait)}."
             )
         }
         response = _answer(
             request, site, pages, feedback, outcome.form, status_code=429, nonce=outcome.nonce
         )
-        response.headers["Retry-After"] = str(math.ceil(wait))
+        response.headers["Retry-After"] = str(math.ceil(wait.total_seconds()))
         return response
     if outcome.status == "invalid":
         return _answer(

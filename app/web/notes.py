@@ -126,10 +126,15 @@ def cross_site(request: Request, site_url: str) -> str | None:
     return None
 
 
+def resend_in(wait: timedelta) -> str:
+    """``a minute`` or ``N minutes``, rounded up: when a limited reader may send again."""
+    minutes = max(1, math.ceil(wait.total_seconds() / 60))
+    return "a minute" if minutes == 1 else f"{minutes} minutes"
+
+
 def limited_message(wait: timedelta) -> str:
     """What a reader over the rate limit is told: that the text is kept, and when to resend."""
-    minutes = max(1, math.ceil(wait.total_seconds() / 60))
-    when = "a minute" if minutes == 1 else f"{minutes} minutes"
+    when = resend_in(wait)
     return (
         "You have sent several notes in a short time, so this one was not sent yet. Your text "
         f"is kept below: please send it again in {when}. Your earlier notes reached the editors."
