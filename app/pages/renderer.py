@@ -8,6 +8,7 @@ that does not exist is kept as empty bytes, so a crawler's 404s cost no work eit
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Literal, Protocol
@@ -51,6 +52,8 @@ class PageRenderer:
         self.cache = cache
         self.feedback = feedback
         self._related: tuple[Hashable, RelatedIndex] = ((), RelatedIndex(()))
+        self._related_lock = threading.Lock()
+        site.after_load.append(self._related_index)
 
     @property
     def _site_url(self) -> str:
@@ -210,5 +213,7 @@ class PageRenderer:
         """One index of the visible comparisons per content change (see ``RelatedIndex``)."""
         key = self.content_key()
         if self._related[0] != key:
-            self._related = (key, RelatedIndex(self.site.visible()))
+            with self._related_lock:  # one build at a time; the others wait for it
+                if self._related[0] != key:
+                    self._related = (key, RelatedIndex(self.site.visible()))
         return self._related[1]
