@@ -90,7 +90,7 @@ class Site:
         self._read_library = read_library
         # Waits between attempts of a failed background load; the last one repeats.
         self.load_retry_seconds: tuple[float, ...] = (1.0, 2.0, 5.0, 10.0, 30.0)
-        self.searcher = Searcher()
+        self.searcher = Searcher(settings.data_dir / "search")
         self.library = Library()
         self.loaded = threading.Event()
         # Called in the loading thread after each full load (e.g. the renderer's related index),
