@@ -95,7 +95,12 @@ def _content_dir(args: argparse.Namespace) -> Path:
 def _check(args: argparse.Namespace) -> int:
     from app.commands.check import check, format_report
 
-    report = check(_content_dir(args))
+    cache_dir = None
+    if not args.no_cache:
+        from app.settings import Settings
+
+        cache_dir = Settings().data_dir
+    report = check(_content_dir(args), cache_dir)
     print(format_report(report, args.format))
     return report.exit_code(strict=args.strict)
 
@@ -216,6 +221,11 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--content", metavar="DIR", help="content folder (NICEPICK_CONTENT_DIR)")
     check.add_argument("--format", choices=("text", "json"), default="text")
     check.add_argument("--strict", action="store_true", help="warnings fail the check too")
+    check.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="parse every file (no parse cache in the data folder)",
+    )
     check.set_defaults(handler=_check)
 
     new = commands.add_parser("new", help='start a comparison: nicepick new "A vs B"')

@@ -6,11 +6,13 @@ cross-file rules), so what the terminal reports is what the server would skip.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Literal
 
+from app.content.cache import ParseCache
 from app.content.library import Library
 from app.content.model import Problem
 
@@ -44,12 +46,21 @@ class Report:
         )
 
 
-def check(content_dir: Path) -> Report:
-    """Load the folder as the server would and collect every problem, sorted for reading."""
+def check(content_dir: Path, cache_dir: Path | None = None) -> Report:
+    """Load the folder as the server would and collect every problem, sorted for reading.
+
+    With a ``cache_dir``, each file's own parse result is kept there (one parse cache per
+    content folder, apart from the server's), so a second run re-parses only changed files:
+    100,000 files take minutes to parse and seconds to re-check (issue 18).
+    """
     if not content_dir.is_dir():
         missing = Problem(str(content_dir), 1, 1, "error", "content folder does not exist")
         return Report((missing,), 0)
-    library = Library.scan(content_dir)
+    cache = None
+    if cache_dir is not None:
+        folder = hashlib.sha256(str(content_dir.resolve()).encode()).hexdigest()[:16]
+        cache = ParseCache(cache_dir / f"check-cache-{folder}.marshal")
+    library = Library.scan(content_dir, cache)
     ordered = sorted(
         library.problems, key=lambda p: (p.path, p.line, p.column, p.severity, p.message)
     )
