@@ -192,12 +192,16 @@ def start_and_ready(
 ) -> Server:
     """Start a server; record first comparison page and whole library ready."""
     server = Server(content, data)
-    first = server.wait(f"/compare/{slugs[len(slugs) // 2]}")
-    figures.put(f"{kind} start to first comparison page", f"{first:.2f} s")
-    server.wait(f"/category/{CATEGORIES[0].lower()}")
-    server.wait("/search?q=latency")
-    ready = server.wait(f"/compare/{slugs[len(slugs) // 3]}")
-    figures.put(f"{kind} start to whole library ready", f"{ready:.2f} s")
+    try:
+        first = server.wait(f"/compare/{slugs[len(slugs) // 2]}")
+        figures.put(f"{kind} start to first comparison page", f"{first:.2f} s")
+        server.wait(f"/category/{CATEGORIES[0].lower()}")
+        server.wait("/search?q=latency")
+        ready = server.wait(f"/compare/{slugs[len(slugs) // 3]}")
+        figures.put(f"{kind} start to whole library ready", f"{ready:.2f} s")
+    except BaseException:
+        server.stop()
+        raise
     return server
 
 
@@ -298,6 +302,62 @@ def reload_seconds(content: Path, data: Path, slugs: list[str]) -> float:
         server.stop()
 
 
+def measure_cpu(content: Path, n: int, args: argparse.Namespace) -> Figures:
+    """CPU per request in one process (``time.process_time`` around each TestClient call):
+    what a request costs, which a loaded machine does not inflate the way it does wall time.
+    Includes the test client's own ~1 ms; the library is loaded and indexed first."""
+    from fastapi.testclient import TestClient
+
+    from app.main import create_app
+    from app.settings import Settings
+
+    figures = Figures(n)
+    rng = random.Random(18)
+    slugs = slugs_of(content)
+    data = args.data or Path(tempfile.mkdtemp(prefix="nicepick-scale-cpu-"))
+    settings = Settings(
+        content_dir=content,
+        data_dir=data,
+        templates_dir=ROOT / "templates",
+        static_dir=ROOT / "static",
+        site_url="http://127.0.0.1",
+        redirect_host=False,
+        _env_file=None,
+    )
+    began = time.perf_counter()
+    cpu_began = time.process_time()
+    app = create_app(settings)
+    with TestClient(app) as client:
+        client.get(f"/category/{CATEGORIES[0].lower()}")
+        client.get("/search?q=latency")
+        client.get(f"/compare/{slugs[0]}")
+        figures.put(
+            "in-process: library ready (wall / CPU)",
+            f"{time.perf_counter() - began:.1f} s / {time.process_time() - cpu_began:.1f} s",
+        )
+        figures.put("in-process: RSS, library loaded", f"{rss_mb(os.getpid()):.0f} MB")
+
+        def cpu(path: str) -> float:
+            before = time.process_time()
+            client.get(path)
+            return (time.process_time() - before) * 1000
+
+        shown = rng.sample(slugs, min(len(slugs), args.timed))
+        figures.put(
+            "in-process CPU: comparison first render",
+            summary([cpu(f"/compare/{s}") for s in shown]),
+        )
+        listings = listing_paths(slugs, n, rng)
+        figures.put("in-process CPU: listing first render", summary([cpu(p) for p in listings]))
+        queries = search_queries(n, args.queries, rng)
+        timed = [(cpu(f"/search?q={httpx.QueryParams({'q': q})['q']}"), q) for q in queries]
+        figures.put("in-process CPU: search, distinct queries", summary([ms for ms, _ in timed]))
+        slowest = sorted(timed, reverse=True)[:5]
+        print("  slowest queries: " + "; ".join(f"{q[:30]!r} {ms:.0f} ms" for ms, q in slowest))
+        figures.put("in-process: RSS after those pages", f"{rss_mb(os.getpid()):.0f} MB")
+    return figures
+
+
 def write_table(results: list[Figures]) -> None:
     keys = list(dict.fromkeys(key for figures in results for key in figures.values))
     sizes = " | ".join(f"{figures.n:,}" for figures in results)
@@ -320,15 +380,18 @@ def main() -> None:
     parser.add_argument("--timed", type=int, default=1_000, help="of which timed one by one")
     parser.add_argument("--queries", type=int, default=1_000)
     parser.add_argument("--workers", action="store_true", help="also measure --workers 2")
+    parser.add_argument("--cpu", action="store_true", help="in-process CPU per request instead")
+    parser.add_argument("--data", type=Path, help="data folder for --cpu (kept: warm runs)")
     args = parser.parse_args()
     results = []
     for position, n in enumerate(args.n):
+        run = measure_cpu if args.cpu else measure
         if args.content and position < len(args.content):
-            results.append(measure(args.content[position], n, args))
+            results.append(run(args.content[position], n, args))
             continue
         with tempfile.TemporaryDirectory(prefix="nicepick-content-") as tmp:
             generate(Path(tmp), n)
-            results.append(measure(Path(tmp), n, args))
+            results.append(run(Path(tmp), n, args))
     write_table(results)
 
 

@@ -65,3 +65,11 @@ def test_same_answer_as_a_full_scan_while_every_key_is_small() -> None:
     index = RelatedIndex(pages, per_key=RELATED_POOL)
     for page in pages:
         assert [c.slug for c in index.related(page)] == [c.slug for c in related(page, pages)]
+
+
+def test_the_index_reads_the_same_tags_and_category_as_the_model() -> None:
+    pages = [comparison(n, category="Dev Tools", tags=("C++", "Rust Lang", "c")) for n in range(3)]
+    index = RelatedIndex(pages)
+    for page in pages:
+        _options, tags, category, _newest = index._facts[page.slug]
+        assert (tags, category) == (page.tag_slugs, page.category_slug)
