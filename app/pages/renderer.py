@@ -142,7 +142,9 @@ class PageRenderer:
 
     def best(self, category_slug: str, fmt: Format = "html") -> bytes | None:
         def build() -> best.BestPage | None:
-            return best.build(category_slug, visible=self.site.visible(), site_url=self._site_url)
+            # The category's own comparisons (same result): no scan of the whole library.
+            in_category = self.site.grouped("category").get(category_slug, [])
+            return best.build(category_slug, visible=in_category, site_url=self._site_url)
 
         return self._cached(("best", category_slug), build, fmt)
 
