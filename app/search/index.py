@@ -66,6 +66,7 @@ MAX_TERMS = 12
 # Most matches bm25 scores for one query (plus as many title/option matches); see the docstring.
 RANK_LIMIT = 2_000
 CACHE_SIZE = 1024  # recent result pages kept per index (the index is per library version)
+TEXT_CACHE_SIZE = 2048  # rows whose indexed text is kept for snippets (~3 KB each)
 _PREFIXES = "2 3 4"
 # bm25 weights by column: title, options, tags+category, body. bm25 is lower for better rows;
 # ties go to the newer page (higher rowid: rows are in publication order).
@@ -286,6 +287,9 @@ class SearchIndex:
         ordered = sorted(comparisons, key=lambda c: (c.published_at, c.slug))
         # The tables are contentless: the text of a shown row comes from its comparison.
         self._comparisons = ordered
+        # Cleaning a page's Markdown for its snippet is ~30% of a broad query's CPU; the rows
+        # shown most (the newest, the best named) repeat across queries.
+        self._columns = functools.lru_cache(maxsize=TEXT_CACHE_SIZE)(self._columns_of)
         self._db = _open(ordered, folder)
         self._lock = threading.Lock()
         # The older named pages go to SQLite as bound values (``_ranked_broad``): never more
@@ -426,9 +430,12 @@ class SearchIndex:
         """The indexed text of the shown rows, body first, for their snippets."""
         shown: dict[int, tuple[str, ...]] = {}
         for rowid in rowids:
-            title, options, tags, body = _columns(self._comparisons[rowid - 1])
+            title, options, tags, body = self._columns(rowid)
             shown[rowid] = (body, title, options, tags)
         return shown
+
+    def _columns_of(self, rowid: int) -> tuple[str, str, str, str]:
+        return _columns(self._comparisons[rowid - 1])
 
     def close(self) -> None:
         with self._lock:
