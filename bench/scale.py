@@ -23,17 +23,19 @@ from __future__ import annotations
 
 import argparse
 import os
+import platform
 import random
 import subprocess
 import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 
-from bench.common import ROOT, free_port, site_env
+from bench.common import RESULTS, ROOT, free_port, site_env
 from bench.generate import CATEGORIES, TAGS, WORDS, generate
 
 NAMES_PER_KIND = 40
@@ -358,14 +360,22 @@ def measure_cpu(content: Path, n: int, args: argparse.Namespace) -> Figures:
     return figures
 
 
-def write_table(results: list[Figures]) -> None:
+def write_table(results: list[Figures], *, record: bool) -> None:
+    """Print the table (one column per size); with ``record``, append it to RESULTS.md."""
     keys = list(dict.fromkeys(key for figures in results for key in figures.values))
     sizes = " | ".join(f"{figures.n:,}" for figures in results)
     lines = [f"| figure | {sizes} |", "|---|" + "---|" * len(results)]
     for key in keys:
         lines.append(f"| {key} | " + " | ".join(f.values.get(key, "") for f in results) + " |")
     print("\n".join(lines))
-    return None
+    if record:
+        stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+        header = (
+            f"\n## Scale (bench/scale.py), {stamp}, {os.cpu_count()} CPUs, "
+            f"Python {platform.python_version()}, load average after: {load_average()}\n\n"
+        )
+        with RESULTS.open("a", encoding="utf-8") as out:
+            out.write(header + "\n".join(lines) + "\n")
 
 
 def main() -> None:
@@ -380,6 +390,7 @@ def main() -> None:
     parser.add_argument("--timed", type=int, default=1_000, help="of which timed one by one")
     parser.add_argument("--queries", type=int, default=1_000)
     parser.add_argument("--workers", action="store_true", help="also measure --workers 2")
+    parser.add_argument("--record", action="store_true", help="append the table to RESULTS.md")
     parser.add_argument("--cpu", action="store_true", help="in-process CPU per request instead")
     parser.add_argument("--data", type=Path, help="data folder for --cpu (kept: warm runs)")
     args = parser.parse_args()
@@ -392,7 +403,7 @@ def main() -> None:
         with tempfile.TemporaryDirectory(prefix="nicepick-content-") as tmp:
             generate(Path(tmp), n)
             results.append(run(Path(tmp), n, args))
-    write_table(results)
+    write_table(results, record=args.record)
 
 
 if __name__ == "__main__":
