@@ -213,10 +213,11 @@ def measure(content: Path, n: int, args: argparse.Namespace) -> Figures:
     slugs = slugs_of(content)
     print(f"--- {len(slugs)} comparisons in {content}, load {load_average()}", flush=True)
     with tempfile.TemporaryDirectory(prefix="nicepick-scale-") as tmp:
-        data = Path(tmp) / "data"
-        server = start_and_ready(content, data, slugs, figures, "cold")
-        figures.put("RSS, library loaded (cold)", f"{rss_mb(server.process.pid):.0f} MB")
-        server.stop()
+        data = args.data or Path(tmp) / "data"
+        if args.data is None:  # a given data folder is warm already: no cold start
+            server = start_and_ready(content, data, slugs, figures, "cold")
+            figures.put("RSS, library loaded (cold)", f"{rss_mb(server.process.pid):.0f} MB")
+            server.stop()
         server = start_and_ready(content, data, slugs, figures, "warm")
         try:
             figures.put("RSS, library loaded", f"{rss_mb(server.process.pid):.0f} MB")
@@ -252,7 +253,7 @@ def measure(content: Path, n: int, args: argparse.Namespace) -> Figures:
         figures.put(
             "serve --reload: one edited file shows", f"{reload_seconds(content, data, slugs):.2f} s"
         )
-        for kind in ("cold", "warm"):
+        for kind in () if args.skip_check else ("cold", "warm"):
             began = time.perf_counter()
             subprocess.run(
                 [sys.executable, "-m", "app", "check", str(content)],
@@ -392,7 +393,8 @@ def main() -> None:
     parser.add_argument("--workers", action="store_true", help="also measure --workers 2")
     parser.add_argument("--record", action="store_true", help="append the table to RESULTS.md")
     parser.add_argument("--cpu", action="store_true", help="in-process CPU per request instead")
-    parser.add_argument("--data", type=Path, help="data folder for --cpu (kept: warm runs)")
+    parser.add_argument("--data", type=Path, help="a data folder to keep (warm: no cold start)")
+    parser.add_argument("--skip-check", action="store_true", help="no nicepick check timings")
     args = parser.parse_args()
     results = []
     for position, n in enumerate(args.n):
