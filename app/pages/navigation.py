@@ -64,21 +64,26 @@ class RelatedIndex:
     def __init__(self, candidates: Sequence[Comparison], *, per_key: int = RELATED_POOL) -> None:
         # Per candidate: option slugs, tag slugs (tuples: ~1/4 the memory of frozensets, and
         # a page scores at most a few hundred of them), category slug, minus publication day.
-        self._facts: dict[str, tuple[tuple[str, ...], tuple[str, ...], str, int]] = {}
+        facts: dict[str, tuple[tuple[str, ...], tuple[str, ...], str, int]] = {}
         sharing: dict[tuple[str, str], list[tuple[int, str, Comparison]]] = {}
         for other in candidates:
             options = tuple(option.slug for option in other.options)
             tags = _tag_slugs(other)
             category = _slug(other.category)
             newest = -other.published.toordinal()
-            self._facts[other.slug] = (options, tags, category, newest)
+            facts[other.slug] = (options, tags, category, newest)
             entry = (newest, other.slug, other)
             for key in _keys(options, tags, category):
                 sharing.setdefault(key, []).append(entry)
+        # A key of one comparison relates nothing (most option names, at 100,000 synthetic
+        # pages: 200,000 lists); facts are kept only for comparisons some list keeps.
         self._sharing: dict[tuple[str, str], list[Comparison]] = {
             key: [other for _n, _s, other in _best(entries, per_key)]
             for key, entries in sharing.items()
+            if len(entries) > 1
         }
+        kept = {other.slug for members in self._sharing.values() for other in members}
+        self._facts = {slug: facts[slug] for slug in kept}
         self.scored = 0
 
     def related(self, comparison: Comparison, *, limit: int = RELATED_LIMIT) -> list[Comparison]:
