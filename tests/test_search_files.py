@@ -101,3 +101,18 @@ def test_a_folder_that_cannot_be_written_keeps_the_index_in_memory(
         assert hits(index, "broker") == ["kafka-vs-pulsar"]
     finally:
         index.close()
+
+
+def test_a_prefix_with_one_completion_is_matched_as_that_word(content: Path) -> None:
+    vocabulary = ["broker", "latency", "latent", "shoot"]
+    assert search_index.sole_completions(vocabulary, ["brok", "late", "shoot", "b", "zz"]) == {
+        "brok": "broker"
+    }
+    index = SearchIndex(comparisons(content))
+    try:
+        # Same hits, and the snippet still marks the whole word the reader began.
+        found = index.search("brok", now=NOW).hits
+        assert [hit.slug for hit in found] == hits(index, "broker") == ["kafka-vs-pulsar"]
+        assert "<mark>broker</mark>" in str(found[0].snippet)
+    finally:
+        index.close()

@@ -119,6 +119,25 @@ def whole_words(vocabulary: Sequence[str], terms: Iterable[str]) -> set[str]:
     return chosen
 
 
+def sole_completions(vocabulary: Sequence[str], terms: Iterable[str]) -> dict[str, str]:
+    """Terms (two letters or more) that start exactly one indexed word and are not words
+    themselves, mapped to that word. ``vocabulary`` is sorted and in the tokenizer's folded
+    form; a term that folding would change finds nothing here and stays a prefix."""
+    found: dict[str, str] = {}
+    for term in terms:
+        if len(term) < 2:
+            continue
+        at = bisect.bisect_left(vocabulary, term)
+        if at == len(vocabulary) or vocabulary[at] == term:
+            continue
+        word = vocabulary[at]
+        if word.startswith(term) and (
+            at + 1 == len(vocabulary) or not vocabulary[at + 1].startswith(term)
+        ):
+            found[term] = word
+    return found
+
+
 def index_text(text: str) -> str:
     """Text as the index keeps it: composed (NFC, so "e" + U+0301 is the "é" the snippets fold
     and mark) and without control characters."""
@@ -346,8 +365,12 @@ class SearchIndex:
             if cached is not None:
                 self._cache.move_to_end(key)
                 return cached
-        exact = whole_words(self._vocabulary, terms)
-        expression = match_expression(terms, exact)
+        # A prefix with one completion in the index is that word: the same rows and scores,
+        # without FTS5 merging the prefix's terms (a third of a two-word query at 100,000).
+        completions = sole_completions(self._vocabulary, terms)
+        matched = [completions.get(term, term) for term in terms]
+        exact = whole_words(self._vocabulary, matched)
+        expression = match_expression(matched, exact)
         try:
             with self._lock:
                 rows, capped = self._ranked(expression, hidden, limit, offset)
@@ -358,7 +381,7 @@ class SearchIndex:
             log.exception("search failed for terms %r", terms)
             return Results(terms, [], False)
         # Snippets outside the lock: plain Python over the shown rows' text.
-        words = WordFinder(terms, exact)
+        words = WordFinder(matched, exact)
         hits = [
             Hit(self._slugs[rowid - 1], highlight(snippet(shown.get(rowid, ()), words)))
             for rowid in rows[:limit]
