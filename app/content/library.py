@@ -107,6 +107,12 @@ def discover(content_dir: Path) -> list[SourceFile]:
     found.sort()
     cwd = os.getcwd().rstrip(os.sep) + os.sep
     absolute = content_dir.is_absolute() and ".." not in content_dir.parts
+    folder = str(content_dir).rstrip(os.sep) + os.sep
+    if absolute and not folder.startswith(cwd) and not cwd.startswith(folder):
+        # Neither holds the other: editors see absolute paths (``source_file`` would find
+        # the same through one ``relpath`` per file: ~2 s of a warm start at 100,000 files).
+        paths = [content_dir.joinpath(*parts) for parts in found]
+        return [SourceFile(path, str(path), path.stem) for path in paths]
     return [source_file(content_dir.joinpath(*parts), cwd if absolute else None) for parts in found]
 
 
