@@ -5,8 +5,8 @@ in memory, so the index holds no second copy of every page's text. The server ke
 file in the data folder named by the content (``index_file_name``), opened read-only:
 its pages live in the kernel's page cache, shared by every worker, not in each process's
 heap, and a restart on unchanged content opens the file instead of indexing again (issue 18:
-RSS with 10,000 comparisons loaded went from 270 to 212 MB; the file is ~35 MB there, ~10x at
-100,000). Without a folder (tests, benches) it is built in memory.
+RSS with 10,000 comparisons loaded went from 270 to 212 MB; at 100,000 the file is 425 MB, in
+the page cache, not the heap). Without a folder (tests, benches) it is built in memory.
 
 One index per library version, built off the request path (a background thread warms it after
 each load; the first search waits for it if it is not ready). Ranking reads bare rowids; snippets
