@@ -122,7 +122,12 @@ def _check(args: argparse.Namespace) -> int:
         found = stale(_content_dir(args), args.stale, today=today)
         print(format_stale(found, args.stale))
         return 1 if args.strict and found else 0
-    report = check(_content_dir(args), strict=args.strict, today=today)
+    cache_dir = None
+    if not args.no_cache:
+        from app.settings import Settings
+
+        cache_dir = Settings().data_dir
+    report = check(_content_dir(args), cache_dir, strict=args.strict, today=today)
     print(format_report(report, args.format))
     return report.exit_code(strict=args.strict)
 
@@ -250,6 +255,11 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         metavar="DAYS",
         help="list pages whose facts were last checked over DAYS days ago (exit 1 with --strict)",
+    )
+    check.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="parse every file (no parse cache in the data folder)",
     )
     check.set_defaults(handler=_check)
 

@@ -91,9 +91,12 @@ class Site:
         self._read_library = read_library
         # Waits between attempts of a failed background load; the last one repeats.
         self.load_retry_seconds: tuple[float, ...] = (1.0, 2.0, 5.0, 10.0, 30.0)
-        self.searcher = Searcher()
+        self.searcher = Searcher(settings.data_dir / "search")
         self.library = Library()
         self.loaded = threading.Event()
+        # Called in the loading thread after each full load (e.g. the renderer's related index),
+        # so the first pages after a load find what they need already built.
+        self.after_load: list[Callable[[], object]] = []
         # While a large library loads in the background: slug -> file, for early pages.
         self._early_sources: dict[str, str | Path] | None = None
         self._schedule: tuple[int, list[datetime]] = (-1, [])
@@ -119,6 +122,8 @@ class Site:
         self._early_sources = None
         # In the background: start-up and reloads never wait for the search index.
         self.searcher.warm(library.version, list(library.comparisons.values()))
+        for warm in self.after_load:
+            warm()
 
     def start_loading(self) -> None:
         """Load now when the folder is small; else serve at once and load in a thread.

@@ -158,7 +158,7 @@ def machine() -> str:
     return f"{os.cpu_count()} CPUs ({cpu}), Python {platform.python_version()}, load {load1:.1f}"
 
 
-def run_extra(module: str, args: list[str]) -> str:
+def run_extra(module: str, args: list[str], *, lines: int = 15) -> str:
     """Another bench script's last lines, when that script exists."""
     if not (ROOT / "bench" / f"{module}.py").exists():
         return ""
@@ -172,7 +172,7 @@ def run_extra(module: str, args: list[str]) -> str:
     output = result.stdout.strip().splitlines()
     if result.returncode != 0:
         output += [f"exited with {result.returncode}:", *result.stderr.strip().splitlines()[-10:]]
-    return "\n".join(output[-15:])
+    return "\n".join(output[-lines:])
 
 
 def main() -> int:
@@ -185,6 +185,15 @@ def main() -> int:
     parser.add_argument("--skip-export", action="store_true")
     parser.add_argument("--skip-extras", action="store_true", help="no search/feedback benches")
     parser.add_argument("--no-record", action="store_true", help="do not append to RESULTS.md")
+    parser.add_argument(
+        "--scale",
+        type=int,
+        nargs="*",
+        default=[1_000],
+        metavar="N",
+        help="library sizes for bench/scale.py (issue 18's targets; e.g. --scale 1000 10000 "
+        "100000, about 1, 5 and 60+ minutes); --scale alone skips it",
+    )
     args = parser.parse_args()
     rows: list[Row] = []
     extras: list[str] = []
@@ -323,8 +332,11 @@ def main() -> int:
             ("search_bench", ["--n", str(args.n)]),
             ("feedback_latency", []),
             ("memory_limits", []),
+            ("scale", ["--n", *map(str, args.scale)] if args.scale else []),
         ):
-            output = run_extra(module, extra_args)
+            if module == "scale" and not extra_args:
+                continue
+            output = run_extra(module, extra_args, lines=40 if module == "scale" else 15)
             if output:
                 extras.append(f"bench/{module}.py:\n\n```\n{output}\n```")
 

@@ -9,6 +9,9 @@ import pytest
 
 from app.cli import main
 from app.commands.check import check, format_report
+from app.content import library as library_module
+from app.content.library import SourceFile
+from app.content.model import Comparison, Problem
 
 ROOT = Path(__file__).resolve().parent.parent
 BROKEN = Path("tests/fixtures/broken")  # relative: messages name files as editors see them
@@ -147,3 +150,29 @@ def test_shipped_content_loads_without_errors(capsys: pytest.CaptureFixture[str]
     code = main(["check", "content"])
     out = capsys.readouterr().out
     assert code == 0, out
+
+
+def test_a_second_check_parses_only_changed_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    content, cache = tmp_path / "content", tmp_path / "var"
+    content.mkdir()
+    for rule in ("pick-not-option", "filler"):
+        (content / f"{rule}.md").write_text((BROKEN / rule / F).read_text())
+    parsed: list[str] = []
+    real = library_module.parse_file
+
+    def counted(source: SourceFile) -> tuple[Comparison | None, list[Problem]]:
+        parsed.append(source.path.name)
+        return real(source)
+
+    monkeypatch.setattr(library_module, "parse_file", counted)
+    first = check(content, cache)
+    assert sorted(parsed) == ["filler.md", "pick-not-option.md"]
+    parsed.clear()
+    (content / "filler.md").write_text((BROKEN / "duplicate-pro" / F).read_text())
+    second = check(content, cache)
+    assert parsed == ["filler.md"]
+    assert second.problems != first.problems
+    # The same report as a check without the cache.
+    assert second == check(content)

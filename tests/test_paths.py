@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -138,3 +139,21 @@ def test_real_server_still_serves_its_own_files(server: str) -> None:
     )
     assert raw_status(reply) == 200
     assert b"--accent" in reply
+
+
+@pytest.mark.parametrize("where", ["content", "content/sub", "elsewhere", "/"])
+def test_discover_names_files_as_source_file_does_wherever_it_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, where: str
+) -> None:
+    from app.content.library import discover, source_file
+
+    content = tmp_path / "content"
+    (content / "sub").mkdir(parents=True)
+    (tmp_path / "elsewhere").mkdir()
+    for name in ("a.md", "sub/b.md"):
+        (content / name).write_text("x")
+    monkeypatch.chdir(tmp_path / where)
+    cwd = os.getcwd().rstrip(os.sep) + os.sep
+    found = discover(content)
+    assert [s.display for s in found] == [source_file(s.path, cwd).display for s in found]
+    assert len(found) == 2

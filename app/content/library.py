@@ -153,6 +153,12 @@ def discover(content_dir: Path) -> list[SourceFile]:
     found.sort()
     cwd = os.getcwd().rstrip(os.sep) + os.sep
     absolute = content_dir.is_absolute() and ".." not in content_dir.parts
+    folder = str(content_dir).rstrip(os.sep) + os.sep
+    if absolute and not folder.startswith(cwd) and not cwd.startswith(folder):
+        # Neither holds the other: editors see absolute paths (``source_file`` would find
+        # the same through one ``relpath`` per file: ~2 s of a warm start at 100,000 files).
+        paths = [content_dir.joinpath(*parts) for parts in found]
+        return [SourceFile(path, str(path), path.stem) for path in paths]
     return [source_file(content_dir.joinpath(*parts), cwd if absolute else None) for parts in found]
 
 
@@ -266,7 +272,7 @@ class Library:
                     comparison, found = parse_file(source, today)
                 else:
                     comparison, found = cache.parse(
-                        source.path, source.display, partial(parse_file, source)
+                        source.path, source.display, partial(parse_file, source, today)
                     )
                 library.files[source.path] = ParsedFile(source, comparison, tuple(found))
             library._read_profiles(content_dir)

@@ -6,19 +6,22 @@ see; nothing here knows about HTTP, drafts or caching.
 
 from __future__ import annotations
 
+import functools
 import heapq
 import math
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from app.content.model import Comparison
+from app.content.model import Comparison, slugify
 
 T = TypeVar("T")
 
 PER_PAGE = 24
 RELATED_LIMIT = 6
+# Candidates kept per option, tag and category for related links (see RelatedIndex).
+RELATED_POOL = 64
 
 
 def related(
@@ -45,26 +48,43 @@ def related(
 
 
 class RelatedIndex:
-    """``related`` for any comparison against one fixed candidate list, without a full scan.
+    """``related`` for any comparison against one fixed candidate list, in bounded work.
 
-    ``related`` scores every candidate: at 10,000 comparisons that is ~10,000 slug and set
-    computations per page (seconds per page with the model's computed properties). Built once
-    per candidate list, this keeps each candidate's option, tag and category slugs and who
-    shares each one, then scores only comparisons that share something, with ``related``'s
-    own key, so both give the same list.
+    Built once per candidate list (per content change). Each option, tag and category keeps
+    only its ``per_key`` best candidates by ``related``'s tie-break (newest first, then slug),
+    and a page scores the union of its keys' lists with ``related``'s own key. A page then
+    costs O(keys x per_key) whatever the library's size: pooling every comparison that shares
+    the category or a tag cost O(category) per page, ~85% of a first render at 100,000
+    comparisons (725 ms median, issue 18). While no key has more than ``per_key`` comparisons
+    the lists are whole and the answer is exactly ``related``'s; past that, an older candidate
+    that shares several keys but is not among the newest of any of them is not considered.
+    ``scored`` counts the candidates scored so far (tests pin the bound with it).
     """
 
-    def __init__(self, candidates: Sequence[Comparison]) -> None:
-        self._facts: dict[str, tuple[frozenset[str], frozenset[str], str, int]] = {}
-        self._sharing: dict[tuple[str, str], list[Comparison]] = {}
+    def __init__(self, candidates: Sequence[Comparison], *, per_key: int = RELATED_POOL) -> None:
+        # Per candidate: option slugs, tag slugs (tuples: ~1/4 the memory of frozensets, and
+        # a page scores at most a few hundred of them), category slug, minus publication day.
+        facts: dict[str, tuple[tuple[str, ...], tuple[str, ...], str, int]] = {}
+        sharing: dict[tuple[str, str], list[tuple[int, str, Comparison]]] = {}
         for other in candidates:
-            options = frozenset(option.slug for option in other.options)
-            tags = frozenset(other.tag_slugs)
-            category = other.category_slug
-            self._facts[other.slug] = (options, tags, category, -other.published.toordinal())
-            keys = [("option", slug) for slug in options] + [("tag", slug) for slug in tags]
-            for key in (*keys, ("category", category)):
-                self._sharing.setdefault(key, []).append(other)
+            options = tuple(option.slug for option in other.options)
+            tags = _tag_slugs(other)
+            category = _slug(other.category)
+            newest = -other.published.toordinal()
+            facts[other.slug] = (options, tags, category, newest)
+            entry = (newest, other.slug, other)
+            for key in _keys(options, tags, category):
+                sharing.setdefault(key, []).append(entry)
+        # A key of one comparison relates nothing (most option names, at 100,000 synthetic
+        # pages: 200,000 lists); facts are kept only for comparisons some list keeps.
+        self._sharing: dict[tuple[str, str], list[Comparison]] = {
+            key: [other for _n, _s, other in _best(entries, per_key)]
+            for key, entries in sharing.items()
+            if len(entries) > 1
+        }
+        kept = {other.slug for members in self._sharing.values() for other in members}
+        self._facts = {slug: facts[slug] for slug in kept}
+        self.scored = 0
 
     def lone_tags(self, comparison: Comparison) -> frozenset[str]:
         """The comparison's option "Related" tags that no other candidate carries."""
@@ -76,25 +96,54 @@ class RelatedIndex:
         )
 
     def related(self, comparison: Comparison, *, limit: int = RELATED_LIMIT) -> list[Comparison]:
-        options = {option.slug for option in comparison.options}
-        tags = set(comparison.tag_slugs)
+        options = frozenset(option.slug for option in comparison.options)
+        tags = frozenset(comparison.tag_slugs)
         category = comparison.category_slug
-        keys = [("option", slug) for slug in options] + [("tag", slug) for slug in tags]
         pool: dict[str, Comparison] = {}
-        for key in (*keys, ("category", category)):
+        for key in _keys(options, tags, category):
             for other in self._sharing.get(key, ()):
                 pool[other.slug] = other
+        pool.pop(comparison.slug, None)
+        self.scored += len(pool)
         scored: list[tuple[tuple[int, int, int, int, str], Comparison]] = []
         for slug, other in pool.items():
-            if slug == comparison.slug:
-                continue
             other_options, other_tags, other_category, newest = self._facts[slug]
-            shared_options = len(options & other_options)
-            shared_tags = len(tags & other_tags)
+            shared_options = sum(1 for option in set(other_options) if option in options)
+            shared_tags = sum(1 for tag in set(other_tags) if tag in tags)
             same_category = int(other_category == category)
             rank = (-shared_options, -shared_tags, -same_category, newest, slug)
             scored.append((rank, other))
         return [other for _rank, other in heapq.nsmallest(limit, scored, key=lambda p: p[0])]
+
+
+# Names repeat across the library: each category and tag is slugified once per process, not
+# once per comparison (slugify was half of building the index of 100,000 comparisons).
+_slug = functools.lru_cache(maxsize=1 << 16)(slugify)
+
+
+def _tag_slugs(comparison: Comparison) -> tuple[str, ...]:
+    """``Comparison.tag_slugs``, with each tag's slug from ``_slug``."""
+    slugs = dict.fromkeys(_slug(tag) for tag in comparison.tags)
+    for option in comparison.options:
+        slugs.update(dict.fromkeys(option.related))
+    return tuple(slugs)
+
+
+def _keys(options: Iterable[str], tags: Iterable[str], category: str) -> list[tuple[str, str]]:
+    return [
+        *(("option", slug) for slug in options),
+        *(("tag", slug) for slug in tags),
+        ("category", category),
+    ]
+
+
+def _best(
+    entries: list[tuple[int, str, Comparison]], count: int
+) -> list[tuple[int, str, Comparison]]:
+    """The first ``count`` entries by (newest, slug): a full sort only when short."""
+    if len(entries) <= count:
+        return sorted(entries, key=lambda entry: entry[:2])
+    return heapq.nsmallest(count, entries, key=lambda entry: entry[:2])
 
 
 @dataclass(frozen=True, slots=True)

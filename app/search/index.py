@@ -1,4 +1,12 @@
-"""The search index over the library: SQLite FTS5 in memory, ranked by bm25.
+"""The search index over the library: SQLite FTS5, ranked by bm25.
+
+The tables are contentless (``content = ''``): snippets are cut from the comparisons already
+in memory, so the index holds no second copy of every page's text. The server keeps it as a
+file in the data folder named by the content (``index_file_name``), opened read-only:
+its pages live in the kernel's page cache, shared by every worker, not in each process's
+heap, and a restart on unchanged content opens the file instead of indexing again (issue 18:
+RSS with 10,000 comparisons loaded went from 270 to 212 MB; at 100,000 the file is 425 MB, in
+the page cache, not the heap). Without a folder (tests, benches) it is built in memory.
 
 One index per library version, built off the request path (a background thread warms it after
 each load; the first search waits for it if it is not ready). Ranking reads bare rowids; snippets
@@ -32,7 +40,11 @@ happened (``capped``). Queries matching fewer pages are ranked in full.
 from __future__ import annotations
 
 import bisect
+import functools
+import hashlib
+import inspect
 import logging
+import os
 import re
 import sqlite3
 import threading
@@ -41,6 +53,7 @@ from collections import OrderedDict
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 from markupsafe import Markup
 
@@ -54,7 +67,11 @@ MAX_TERMS = 12
 # Most matches bm25 scores for one query (plus as many title/option matches); see the docstring.
 RANK_LIMIT = 2_000
 CACHE_SIZE = 1024  # recent result pages kept per index (the index is per library version)
-_PREFIXES = "2 3 4"
+TEXT_CACHE_SIZE = 2048  # rows whose indexed text is kept for snippets (~3 KB each)
+# Up to six letters: a longer prefix is merged from its words at query time, and at 100,000
+# synthetic pages a five-letter one ("tool5", of 200,000 option names) merged 22,000 of them
+# (the slowest distinct queries, ~60 ms of CPU).
+_PREFIXES = "2 3 4 5 6"
 # bm25 weights by column: title, options, tags+category, body. bm25 is lower for better rows;
 # ties go to the newer page (higher rowid: rows are in publication order).
 _WEIGHTS = (10.0, 6.0, 3.0, 1.0)
@@ -106,6 +123,25 @@ def whole_words(vocabulary: Sequence[str], terms: Iterable[str]) -> set[str]:
     return chosen
 
 
+def sole_completions(vocabulary: Sequence[str], terms: Iterable[str]) -> dict[str, str]:
+    """Terms (two letters or more) that start exactly one indexed word and are not words
+    themselves, mapped to that word. ``vocabulary`` is sorted and in the tokenizer's folded
+    form; a term that folding would change finds nothing here and stays a prefix."""
+    found: dict[str, str] = {}
+    for term in terms:
+        if len(term) < 2:
+            continue
+        at = bisect.bisect_left(vocabulary, term)
+        if at == len(vocabulary) or vocabulary[at] == term:
+            continue
+        word = vocabulary[at]
+        if word.startswith(term) and (
+            at + 1 == len(vocabulary) or not vocabulary[at + 1].startswith(term)
+        ):
+            found[term] = word
+    return found
+
+
 def index_text(text: str) -> str:
     """Text as the index keeps it: composed (NFC, so "e" + U+0301 is the "é" the snippets fold
     and mark) and without control characters."""
@@ -128,6 +164,127 @@ def _body(comparison: Comparison) -> str:
     parts.extend(case.body for case in comparison.use_cases)
     parts.append(comparison.bottom_line)
     return markdown_text("\n".join(parts))
+
+
+def _columns(comparison: Comparison) -> tuple[str, str, str, str]:
+    """A page's indexed columns: title, option names, category and tags, body."""
+    return (
+        index_text(comparison.title),
+        index_text(" ".join(comparison.option_names)),
+        index_text(" ".join((comparison.category, *comparison.tags))),
+        _body(comparison),
+    )
+
+
+@functools.cache
+def _code_version() -> str:
+    """Changes with what goes into the index and how (the functions that make the rows and
+    the tables, the tokenizer's prefixes), so no stale file is used; query code may change."""
+    digest = hashlib.sha256(_PREFIXES.encode())
+    for function in (index_text, markdown_text, _body, _columns, _build):
+        digest.update(inspect.getsource(function).encode())
+    return digest.hexdigest()
+
+
+def index_file_name(ordered: Sequence[Comparison]) -> str:
+    """The index file of these comparisons in this order: named by their slugs and content
+    hashes, so a restart (or another worker) on unchanged content reuses the file."""
+    digest = hashlib.sha256(_code_version().encode())
+    for comparison in ordered:
+        digest.update(f"{comparison.slug}\0{comparison.content_hash}\0".encode())
+    return f"search-{digest.hexdigest()[:32]}.sqlite3"
+
+
+def _open(ordered: Sequence[Comparison], folder: Path | None) -> sqlite3.Connection:
+    """A connection to the index of ``ordered``: in memory without a folder; else the file in
+    ``folder`` named by the content, built there first when missing (or unreadable).
+
+    On disk the index costs no resident memory of its own: its pages are read through the
+    kernel's page cache, which every worker of the machine shares, and a warm
+    start (unchanged content) opens the file instead of indexing 100,000 pages again.
+    """
+    if folder is None:
+        db = sqlite3.connect(":memory:", check_same_thread=False)
+        _build(db, ordered)
+        return db
+    path = folder / index_file_name(ordered)
+    try:
+        return _open_file(path)
+    except (sqlite3.Error, OSError):
+        pass
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        partial = folder / f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp"
+        partial.unlink(missing_ok=True)
+        db = sqlite3.connect(partial)
+        try:
+            db.execute("PRAGMA journal_mode = OFF")
+            db.execute("PRAGMA synchronous = OFF")
+            _build(db, ordered)
+            db.execute("CREATE TABLE complete(done)")
+            db.commit()
+        finally:
+            db.close()
+        os.replace(partial, path)  # whole or not there: a crash leaves only a .tmp
+        for old in folder.glob("search-*.sqlite3"):
+            if old.name != path.name:
+                old.unlink(missing_ok=True)  # a worker still reading it keeps its open file
+        return _open_file(path)
+    except (sqlite3.Error, OSError) as exc:
+        log.warning("cannot keep the search index in %s (%s); keeping it in memory", folder, exc)
+        db = sqlite3.connect(":memory:", check_same_thread=False)
+        _build(db, ordered)
+        return db
+
+
+def _open_file(path: Path) -> sqlite3.Connection:
+    """A finished index file, read-only; raises if absent or unfinished.
+
+    Read, not memory-mapped: mapped pages count in each process's resident memory (up to the
+    whole file, ~350 MB at 100,000 comparisons), read pages sit in the kernel's page cache,
+    shared and reclaimable, plus SQLite's own small cache per connection."""
+    if not path.is_file():
+        raise FileNotFoundError(path)
+    db = sqlite3.connect(f"{path.as_uri()}?mode=ro&immutable=1", uri=True, check_same_thread=False)
+    try:
+        db.execute("PRAGMA cache_size = -8192")  # KiB: the hot b-tree pages of common words
+        db.execute("SELECT done FROM complete").fetchall()
+    except sqlite3.Error:
+        db.close()
+        raise
+    return db
+
+
+def _build(db: sqlite3.Connection, ordered: Sequence[Comparison]) -> None:
+    """Both contentless FTS5 tables (rowid = position in publication order), merged."""
+    tokenize = "tokenize = 'unicode61 remove_diacritics 2'"
+    # Prefix indexes answer the short prefixes readers type ("rcl", "dist") from one b-tree
+    # range instead of merging every token that starts with them.
+    db.execute(
+        "CREATE VIRTUAL TABLE docs USING fts5(title, options, tags, body, content = '', "
+        f"{tokenize}, prefix = '{_PREFIXES}')"
+    )
+    # Titles and option names again, on their own: finding the pages that name every word
+    # then walks only those short lists, where a column filter on ``docs`` walked every body
+    # match of the words (0.02 ms against 0.9 ms for three common words).
+    db.execute(
+        "CREATE VIRTUAL TABLE names USING fts5(title, options, content = '', "
+        f"{tokenize}, prefix = '{_PREFIXES}')"
+    )
+    with db:
+        for rowid, comparison in enumerate(ordered, 1):
+            title, options, tags, body = _columns(comparison)
+            db.execute(
+                "INSERT INTO docs(rowid, title, options, tags, body) VALUES (?, ?, ?, ?, ?)",
+                (rowid, title, options, tags, body),
+            )
+            db.execute(
+                "INSERT INTO names(rowid, title, options) VALUES (?, ?, ?)",
+                (rowid, title, options),
+            )
+        # Merge the b-trees once: queries on a freshly bulk-loaded table are then faster.
+        db.execute("INSERT INTO docs(docs) VALUES ('optimize')")
+        db.execute("INSERT INTO names(names) VALUES ('optimize')")
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,13 +311,18 @@ class SearchIndex:
         *,
         cache_size: int = CACHE_SIZE,
         rank_limit: int = RANK_LIMIT,
+        folder: Path | None = None,
     ) -> None:
-        # One connection shared by the server's threads; the lock serialises use of it.
-        self._db = sqlite3.connect(":memory:", check_same_thread=False)
-        self._lock = threading.Lock()
         # Rows go in publication order, so the newest matches are a rowid range FTS5 walks
         # without scoring, and ties in bm25 break newest first without reading any column.
         ordered = sorted(comparisons, key=lambda c: (c.published_at, c.slug))
+        # The tables are contentless: the text of a shown row comes from its comparison.
+        self._comparisons = ordered
+        # Cleaning a page's Markdown for its snippet is ~30% of a broad query's CPU; the rows
+        # shown most (the newest, the best named) repeat across queries.
+        self._columns = functools.lru_cache(maxsize=TEXT_CACHE_SIZE)(self._columns_of)
+        self._db = _open(ordered, folder)
+        self._lock = threading.Lock()
         # The older named pages go to SQLite as bound values (``_ranked_broad``): never more
         # than this SQLite allows (32,766 since 3.32; 999 before).
         variables = self._db.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
@@ -176,41 +338,6 @@ class SearchIndex:
         self._published_rowids = [rowid for _, rowid in scheduled]
         self._cache: OrderedDict[tuple[object, ...], Results] = OrderedDict()
         self._cache_size = cache_size
-        self._db.execute(
-            "CREATE VIRTUAL TABLE docs USING fts5("
-            "title, options, tags, body, "
-            "tokenize = 'unicode61 remove_diacritics 2', "
-            # Prefix indexes answer the short prefixes readers type ("rcl", "dist") from one
-            # b-tree range instead of merging every token that starts with them.
-            f"prefix = '{_PREFIXES}')"
-        )
-        rows = (
-            (
-                rowid,
-                index_text(c.title),
-                index_text(" ".join(c.option_names)),
-                index_text(" ".join((c.category, *c.tags))),
-                _body(c),
-            )
-            for rowid, c in enumerate(ordered, 1)
-        )
-        with self._db:
-            self._db.executemany(
-                "INSERT INTO docs(rowid, title, options, tags, body) VALUES (?, ?, ?, ?, ?)", rows
-            )
-            # Merge the b-trees once: queries on a freshly bulk-loaded table are then faster.
-            self._db.execute("INSERT INTO docs(docs) VALUES ('optimize')")
-            # Titles and option names again, on their own: finding the pages that name every
-            # word then walks only those short lists, where a column filter on ``docs`` walked
-            # every body match of the words (0.02 ms against 0.9 ms for three common words).
-            self._db.execute(
-                "CREATE VIRTUAL TABLE names USING fts5(title, options, "
-                f"tokenize = 'unicode61 remove_diacritics 2', prefix = '{_PREFIXES}')"
-            )
-            self._db.execute(
-                "INSERT INTO names(rowid, title, options) SELECT rowid, title, options FROM docs"
-            )
-            self._db.execute("INSERT INTO names(names) VALUES ('optimize')")
         self._db.execute("CREATE VIRTUAL TABLE temp.vocabulary USING fts5vocab(main, docs, row)")
         self._vocabulary = sorted(
             term for (term,) in self._db.execute("SELECT term FROM vocabulary")
@@ -246,8 +373,12 @@ class SearchIndex:
             if cached is not None:
                 self._cache.move_to_end(key)
                 return cached
-        exact = whole_words(self._vocabulary, terms)
-        expression = match_expression(terms, exact)
+        # A prefix with one completion in the index is that word: the same rows and scores,
+        # without FTS5 merging the prefix's terms (a third of a two-word query at 100,000).
+        completions = sole_completions(self._vocabulary, terms)
+        matched = [completions.get(term, term) for term in terms]
+        exact = whole_words(self._vocabulary, matched)
+        expression = match_expression(matched, exact)
         try:
             with self._lock:
                 rows, capped = self._ranked(expression, hidden, limit, offset)
@@ -258,7 +389,7 @@ class SearchIndex:
             log.exception("search failed for terms %r", terms)
             return Results(terms, [], False)
         # Snippets outside the lock: plain Python over the shown rows' text.
-        words = WordFinder(terms, exact)
+        words = WordFinder(matched, exact)
         hits = [
             Hit(self._slugs[rowid - 1], highlight(snippet(shown.get(rowid, ()), words)))
             for rowid in rows[:limit]
@@ -332,12 +463,14 @@ class SearchIndex:
 
     def _shown_text(self, rowids: list[int]) -> dict[int, tuple[str, ...]]:
         """The indexed text of the shown rows, body first, for their snippets."""
-        marks = ", ".join("?" * len(rowids))
-        rows = self._db.execute(
-            f"SELECT rowid, body, title, options, tags FROM docs WHERE rowid IN ({marks})",
-            rowids,
-        ).fetchall()
-        return {rowid: tuple(columns) for rowid, *columns in rows}
+        shown: dict[int, tuple[str, ...]] = {}
+        for rowid in rowids:
+            title, options, tags, body = self._columns(rowid)
+            shown[rowid] = (body, title, options, tags)
+        return shown
+
+    def _columns_of(self, rowid: int) -> tuple[str, str, str, str]:
+        return _columns(self._comparisons[rowid - 1])
 
     def close(self) -> None:
         with self._lock:
@@ -347,7 +480,8 @@ class SearchIndex:
 class Searcher:
     """Keeps one index per library version; builds the next one off the request path."""
 
-    def __init__(self) -> None:
+    def __init__(self, folder: Path | None = None) -> None:
+        self.folder = folder  # where index files are kept; None: in memory
         self._index: SearchIndex | None = None
         self._version = -1
         self._build_lock = threading.Lock()
@@ -360,7 +494,7 @@ class Searcher:
         with self._build_lock:
             if self._index is not None and self._version == version:
                 return self._index
-            index = SearchIndex(comparisons)
+            index = SearchIndex(comparisons, folder=self.folder)
             old, self._index, self._version = self._index, index, version
         if old is not None:
             old.close()

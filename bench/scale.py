@@ -1,0 +1,412 @@
+"""Issue 18's scale targets at one library size, over HTTP against ``nicepick serve``.
+
+    python -m bench.scale --n 10000 [--content DIR] [--pages 10000] [--queries 1000] [--record]
+
+Generates ``--n`` synthetic comparisons with ``bench/generate.py`` (or uses ``--content``, made
+by it), then measures, each figure on a fresh process unless said otherwise:
+
+- cold start (empty data folder) to the first comparison page, and to the whole library ready
+  (a listing answers, a search answers, a second comparison page has its related links);
+- the same after a restart on the same data folder (warm: parse cache, compiled templates);
+- first renders of distinct comparison pages and of distinct listing pages (category, tag and
+  option pages, page numbers past 1 included), none cached, one request at a time;
+- search: distinct queries (``bench/search_bench.py``'s mix plus two-word queries), whole
+  ``GET /search`` over HTTP, one at a time;
+- resident memory with the library loaded, and after ``--pages`` distinct pages were served;
+- ``serve --reload``: seconds from writing one changed file to its page showing the change;
+- ``nicepick check`` over the folder, twice (cold, then warm).
+
+Latencies are wall clock on a shared machine: the load average is printed with the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+
+from bench.common import RESULTS, ROOT, free_port, site_env
+from bench.generate import CATEGORIES, TAGS, WORDS, generate
+
+NAMES_PER_KIND = 40
+
+
+@dataclass
+class Figures:
+    """One size's figures, in the order of the table."""
+
+    n: int
+    values: dict[str, str] = field(default_factory=dict)
+
+    def put(self, key: str, value: str) -> None:
+        self.values[key] = value
+        print(f"  {key}: {value}", flush=True)
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def children(pid: int) -> list[int]:
+    try:
+        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    except OSError:
+        return []
+    return [int(word) for word in text.split()]
+
+
+def pss_mb(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return float("nan")
+
+
+def percentile(samples: list[float], fraction: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+def summary(samples: list[float]) -> str:
+    return (
+        f"p50 {percentile(samples, 0.5):.1f} ms, p99 {percentile(samples, 0.99):.1f} ms, "
+        f"max {max(samples):.1f} ms (n={len(samples)})"
+    )
+
+
+class Server:
+    """``nicepick serve`` on a free port with the given folders."""
+
+    def __init__(self, content: Path, data: Path, *args: str) -> None:
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        env = site_env(data, content=content, site_url=self.base)
+        self.started = time.perf_counter()
+        command = [sys.executable, "-m", "app", "serve", "--port", str(self.port)]
+        self.process = subprocess.Popen(
+            [*command, "--log-level", "warning", *args],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+        )
+        self.client = httpx.Client(base_url=self.base, timeout=300)
+
+    def wait(self, path: str) -> float:
+        """Seconds since start until ``path`` answered 200."""
+        deadline = self.started + 600
+        while time.perf_counter() < deadline:
+            if self.process.poll() is not None:
+                raise SystemExit(f"server exited with {self.process.returncode}")
+            try:
+                if self.client.get(path).status_code == 200:
+                    return time.perf_counter() - self.started
+            except httpx.TransportError:
+                time.sleep(0.02)
+        raise SystemExit(f"{path} never answered 200")
+
+    def timed(self, path: str) -> tuple[float, int]:
+        began = time.perf_counter()
+        response = self.client.get(path)
+        return (time.perf_counter() - began) * 1000, response.status_code
+
+    def stop(self) -> None:
+        self.client.close()
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def slugs_of(content: Path) -> list[str]:
+    return sorted(name[:-3] for name in os.listdir(content) if name.endswith(".md"))
+
+
+def listing_paths(slugs: list[str], n: int, rng: random.Random) -> list[str]:
+    """Distinct listing pages: categories and tags at several page numbers, option pages."""
+    per_category = max(1, n // len(CATEGORIES) // 24)
+    per_tag = max(1, n * 3 // len(TAGS) // 24)
+    paths = [
+        f"/category/{category.lower().replace(' ', '-')}?page={page}"
+        for category in CATEGORIES
+        for page in rng.sample(range(1, per_category + 1), min(per_category, NAMES_PER_KIND))
+    ]
+    for tag in rng.sample(TAGS, min(len(TAGS), NAMES_PER_KIND)):
+        paths.append(f"/tag/{tag}?page={rng.randint(1, per_tag)}")
+    for slug in rng.sample(slugs, min(len(slugs), NAMES_PER_KIND * 2)):
+        paths.append(f"/option/{slug.split('-vs-')[0]}")
+    rng.shuffle(paths)
+    return list(dict.fromkeys(paths))
+
+
+def search_queries(n: int, count: int, rng: random.Random) -> list[str]:
+    """search_bench's mix over the generated vocabulary, plus two-word queries; distinct."""
+    pool: list[str] = []
+    seen: set[str] = set()
+    hostile = ['NEAR("a" b', "x" * 3000, "'; DROP TABLE docs", "* AND OR"]
+    attempts = 0
+    while len(pool) < count and attempts < count * 50:
+        attempts += 1
+        kind = rng.randrange(7)
+        if kind == 0:
+            query = rng.choice(WORDS)
+        elif kind == 1:
+            query = rng.choice(WORDS)[: rng.randint(2, 4)]
+        elif kind == 2:
+            query = f"tool{rng.randrange(n)}{rng.choice('ab')}"
+        elif kind == 3:
+            query = " ".join(rng.sample(WORDS, 3))
+        elif kind == 4:
+            query = f"tool{rng.randrange(max(1, n // 10))}"[: rng.randint(3, 7)]
+        elif kind == 5:
+            query = f"{rng.choice(WORDS)} {rng.choice(WORDS)[: rng.randint(2, 9)]}"
+        else:
+            query = f"{rng.choice(hostile)} {rng.randrange(10**6)}"
+        if query not in seen:
+            seen.add(query)
+            pool.append(query)
+    return pool
+
+
+def load_average() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+def start_and_ready(
+    content: Path, data: Path, slugs: list[str], figures: Figures, kind: str
+) -> Server:
+    """Start a server; record first comparison page and whole library ready."""
+    server = Server(content, data)
+    try:
+        first = server.wait(f"/compare/{slugs[len(slugs) // 2]}")
+        figures.put(f"{kind} start to first comparison page", f"{first:.2f} s")
+        server.wait(f"/category/{CATEGORIES[0].lower()}")
+        server.wait("/search?q=latency")
+        ready = server.wait(f"/compare/{slugs[len(slugs) // 3]}")
+        figures.put(f"{kind} start to whole library ready", f"{ready:.2f} s")
+    except BaseException:
+        server.stop()
+        raise
+    return server
+
+
+def measure(content: Path, n: int, args: argparse.Namespace) -> Figures:
+    figures = Figures(n)
+    rng = random.Random(18)
+    slugs = slugs_of(content)
+    print(f"--- {len(slugs)} comparisons in {content}, load {load_average()}", flush=True)
+    with tempfile.TemporaryDirectory(prefix="nicepick-scale-") as tmp:
+        data = args.data or Path(tmp) / "data"
+        if args.data is None:  # a given data folder is warm already: no cold start
+            server = start_and_ready(content, data, slugs, figures, "cold")
+            figures.put("RSS, library loaded (cold)", f"{rss_mb(server.process.pid):.0f} MB")
+            server.stop()
+        server = start_and_ready(content, data, slugs, figures, "warm")
+        try:
+            figures.put("RSS, library loaded", f"{rss_mb(server.process.pid):.0f} MB")
+            shown = rng.sample(slugs, min(len(slugs), args.pages))
+            renders = [server.timed(f"/compare/{slug}")[0] for slug in shown[: args.timed]]
+            figures.put("comparison first render", summary(renders))
+            listings = listing_paths(slugs, n, rng)
+            listed = [server.timed(path) for path in listings]
+            bad = [
+                path for path, (_ms, status) in zip(listings, listed, strict=True) if status != 200
+            ]
+            if bad:
+                print(f"  listings not 200: {bad[:5]}", flush=True)
+            figures.put("listing first render", summary([ms for ms, _ in listed]))
+            queries = search_queries(n, args.queries, rng)
+            searched = [
+                server.timed(f"/search?q={httpx.QueryParams({'q': q})['q']}")[0] for q in queries
+            ]
+            figures.put("search, distinct queries", summary(searched))
+            slowest = sorted(zip(searched, queries, strict=True), reverse=True)[:3]
+            print("  slowest queries: " + "; ".join(f"{q[:30]!r} {ms:.0f} ms" for ms, q in slowest))
+            for slug in shown[args.timed :]:
+                server.client.get(f"/compare/{slug}")
+            served = len(shown) + len(listings) + len(queries)
+            figures.put(
+                f"RSS after {served:,} distinct pages",
+                f"{rss_mb(server.process.pid):.0f} MB",
+            )
+        finally:
+            server.stop()
+        if args.workers:
+            workers(content, data, slugs, figures, args)
+        figures.put(
+            "serve --reload: one edited file shows", f"{reload_seconds(content, data, slugs):.2f} s"
+        )
+        for kind in () if args.skip_check else ("cold", "warm"):
+            began = time.perf_counter()
+            subprocess.run(
+                [sys.executable, "-m", "app", "check", str(content)],
+                cwd=ROOT,
+                env=site_env(data, content=content),
+                stdout=subprocess.DEVNULL,
+                check=False,
+            )
+            figures.put(f"nicepick check ({kind})", f"{time.perf_counter() - began:.2f} s")
+    print(f"  load average after: {load_average()}", flush=True)
+    return figures
+
+
+def workers(
+    content: Path, data: Path, slugs: list[str], figures: Figures, args: argparse.Namespace
+) -> None:
+    """RSS and PSS of each worker of ``--workers 2`` after the library loaded and pages served."""
+    server = Server(content, data, "--workers", "2")
+    try:
+        server.wait(f"/category/{CATEGORIES[0].lower()}")
+        for slug in random.Random(2).sample(slugs, min(len(slugs), args.pages)):
+            server.client.get(f"/compare/{slug}")
+        pids = children(server.process.pid)
+        per = ", ".join(f"RSS {rss_mb(p):.0f} / PSS {pss_mb(p):.0f} MB" for p in pids)
+        figures.put("--workers 2, each worker", per or "no workers found")
+    finally:
+        server.stop()
+
+
+def reload_seconds(content: Path, data: Path, slugs: list[str]) -> float:
+    """Seconds from rewriting one file to its page showing the new title, under --reload."""
+    server = Server(content, data, "--reload")
+    slug = slugs[len(slugs) // 4]
+    path = content / f"{slug}.md"
+    original = path.read_text(encoding="utf-8")
+    try:
+        server.wait(f"/compare/{slug}")
+        server.wait(f"/category/{CATEGORIES[0].lower()}")
+        marker = f"Edited {random.randrange(10**9)}"
+        began = time.perf_counter()
+        path.write_text(original.replace("title: ", f"title: {marker} ", 1), encoding="utf-8")
+        while time.perf_counter() - began < 120:
+            if marker in server.client.get(f"/compare/{slug}").text:
+                return time.perf_counter() - began
+            time.sleep(0.02)
+        return float("inf")
+    finally:
+        path.write_text(original, encoding="utf-8")
+        server.stop()
+
+
+def measure_cpu(content: Path, n: int, args: argparse.Namespace) -> Figures:
+    """CPU per request in one process (``time.process_time`` around each TestClient call):
+    what a request costs, which a loaded machine does not inflate the way it does wall time.
+    Includes the test client's own ~1 ms; the library is loaded and indexed first."""
+    from fastapi.testclient import TestClient
+
+    from app.main import create_app
+    from app.settings import Settings
+
+    figures = Figures(n)
+    rng = random.Random(18)
+    slugs = slugs_of(content)
+    data = args.data or Path(tempfile.mkdtemp(prefix="nicepick-scale-cpu-"))
+    settings = Settings(
+        content_dir=content,
+        data_dir=data,
+        templates_dir=ROOT / "templates",
+        static_dir=ROOT / "static",
+        site_url="http://127.0.0.1",
+        redirect_host=False,
+        _env_file=None,
+    )
+    began = time.perf_counter()
+    cpu_began = time.process_time()
+    app = create_app(settings)
+    with TestClient(app) as client:
+        client.get(f"/category/{CATEGORIES[0].lower()}")
+        client.get("/search?q=latency")
+        client.get(f"/compare/{slugs[0]}")
+        figures.put(
+            "in-process: library ready (wall / CPU)",
+            f"{time.perf_counter() - began:.1f} s / {time.process_time() - cpu_began:.1f} s",
+        )
+        figures.put("in-process: RSS, library loaded", f"{rss_mb(os.getpid()):.0f} MB")
+
+        def cpu(path: str) -> float:
+            before = time.process_time()
+            client.get(path)
+            return (time.process_time() - before) * 1000
+
+        shown = rng.sample(slugs, min(len(slugs), args.timed))
+        figures.put(
+            "in-process CPU: comparison first render",
+            summary([cpu(f"/compare/{s}") for s in shown]),
+        )
+        listings = listing_paths(slugs, n, rng)
+        figures.put("in-process CPU: listing first render", summary([cpu(p) for p in listings]))
+        queries = search_queries(n, args.queries, rng)
+        timed = [(cpu(f"/search?q={httpx.QueryParams({'q': q})['q']}"), q) for q in queries]
+        figures.put("in-process CPU: search, distinct queries", summary([ms for ms, _ in timed]))
+        slowest = sorted(timed, reverse=True)[:5]
+        print("  slowest queries: " + "; ".join(f"{q[:30]!r} {ms:.0f} ms" for ms, q in slowest))
+        figures.put("in-process: RSS after those pages", f"{rss_mb(os.getpid()):.0f} MB")
+    return figures
+
+
+def write_table(results: list[Figures], *, record: bool) -> None:
+    """Print the table (one column per size); with ``record``, append it to RESULTS.md."""
+    keys = list(dict.fromkeys(key for figures in results for key in figures.values))
+    sizes = " | ".join(f"{figures.n:,}" for figures in results)
+    lines = [f"| figure | {sizes} |", "|---|" + "---|" * len(results)]
+    for key in keys:
+        lines.append(f"| {key} | " + " | ".join(f.values.get(key, "") for f in results) + " |")
+    print("\n".join(lines))
+    if record:
+        stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+        header = (
+            f"\n## Scale (bench/scale.py), {stamp}, {os.cpu_count()} CPUs, "
+            f"Python {platform.python_version()}, load average after: {load_average()}\n\n"
+        )
+        with RESULTS.open("a", encoding="utf-8") as out:
+            out.write(header + "\n".join(lines) + "\n")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, nargs="+", default=[1_000, 10_000])
+    parser.add_argument(
+        "--content", type=Path, nargs="*", help="folders made by bench.generate, one per --n"
+    )
+    parser.add_argument(
+        "--pages", type=int, default=10_000, help="distinct comparison pages served"
+    )
+    parser.add_argument("--timed", type=int, default=1_000, help="of which timed one by one")
+    parser.add_argument("--queries", type=int, default=1_000)
+    parser.add_argument("--workers", action="store_true", help="also measure --workers 2")
+    parser.add_argument("--record", action="store_true", help="append the table to RESULTS.md")
+    parser.add_argument("--cpu", action="store_true", help="in-process CPU per request instead")
+    parser.add_argument("--data", type=Path, help="a data folder to keep (warm: no cold start)")
+    parser.add_argument("--skip-check", action="store_true", help="no nicepick check timings")
+    args = parser.parse_args()
+    results = []
+    for position, n in enumerate(args.n):
+        run = measure_cpu if args.cpu else measure
+        if args.content and position < len(args.content):
+            results.append(run(args.content[position], n, args))
+            continue
+        with tempfile.TemporaryDirectory(prefix="nicepick-content-") as tmp:
+            generate(Path(tmp), n)
+            results.append(run(Path(tmp), n, args))
+    write_table(results, record=args.record)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,118 @@
+"""The search index kept as a file in the data folder: reused on unchanged content (issue 18)."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from app.content.library import Library
+from app.content.model import Comparison
+from app.search import index as search_index
+from app.search.index import SearchIndex
+from tests.discovery_content import write
+
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def comparisons(folder: Path) -> list[Comparison]:
+    return list(Library.load(folder).comparisons.values())
+
+
+@pytest.fixture
+def content(tmp_path: Path) -> Path:
+    folder = tmp_path / "content"
+    folder.mkdir()
+    write(folder, ["Kafka", "Pulsar"], body="A broker shoot-out about latency.")
+    write(folder, ["Redis", "Valkey"], category="Databases", body="Latency of caches.")
+    return folder
+
+
+def hits(index: SearchIndex, text: str) -> list[str]:
+    return [hit.slug for hit in index.search(text, now=NOW).hits]
+
+
+def test_a_second_index_of_the_same_content_opens_the_file(
+    content: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "search"
+    first = SearchIndex(comparisons(content), folder=folder)
+    files = list(folder.glob("search-*.sqlite3"))
+    assert len(files) == 1
+    builds: list[int] = []
+    real_build = search_index._build
+
+    def counted(db: sqlite3.Connection, ordered: Sequence[Comparison]) -> None:
+        builds.append(1)
+        real_build(db, ordered)
+
+    monkeypatch.setattr(search_index, "_build", counted)
+    second = SearchIndex(comparisons(content), folder=folder)
+    try:
+        assert builds == []
+        assert hits(second, "latency") == hits(first, "latency")
+        assert sorted(hits(second, "latency")) == ["kafka-vs-pulsar", "redis-vs-valkey"]
+        # Snippets come from the comparisons (the tables keep no text).
+        assert "<mark>" in str(second.search("broker", now=NOW).hits[0].snippet)
+    finally:
+        first.close()
+        second.close()
+
+
+def test_changed_content_gets_a_new_file_and_the_old_one_goes(
+    content: Path, tmp_path: Path
+) -> None:
+    folder = tmp_path / "search"
+    SearchIndex(comparisons(content), folder=folder).close()
+    before = {path.name for path in folder.glob("search-*.sqlite3")}
+    write(content, ["Nats", "Rabbitmq"], body="Another broker.")
+    changed = SearchIndex(comparisons(content), folder=folder)
+    try:
+        after = {path.name for path in folder.glob("search-*.sqlite3")}
+        assert len(after) == 1 and after != before
+        assert sorted(hits(changed, "broker")) == ["kafka-vs-pulsar", "nats-vs-rabbitmq"]
+    finally:
+        changed.close()
+
+
+def test_an_unfinished_file_is_built_again(content: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "search"
+    folder.mkdir()
+    found = comparisons(content)
+    ordered = sorted(found, key=lambda c: (c.published_at, c.slug))
+    (folder / search_index.index_file_name(ordered)).write_bytes(b"not a database")
+    index = SearchIndex(found, folder=folder)
+    try:
+        assert "kafka-vs-pulsar" in hits(index, "broker")
+    finally:
+        index.close()
+
+
+def test_a_folder_that_cannot_be_written_keeps_the_index_in_memory(
+    content: Path, tmp_path: Path
+) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("a file where the folder should be")
+    index = SearchIndex(comparisons(content), folder=blocker / "search")
+    try:
+        assert hits(index, "broker") == ["kafka-vs-pulsar"]
+    finally:
+        index.close()
+
+
+def test_a_prefix_with_one_completion_is_matched_as_that_word(content: Path) -> None:
+    vocabulary = ["broker", "latency", "latent", "shoot"]
+    assert search_index.sole_completions(vocabulary, ["brok", "late", "shoot", "b", "zz"]) == {
+        "brok": "broker"
+    }
+    index = SearchIndex(comparisons(content))
+    try:
+        # Same hits, and the snippet still marks the whole word the reader began.
+        found = index.search("brok", now=NOW).hits
+        assert [hit.slug for hit in found] == hits(index, "broker") == ["kafka-vs-pulsar"]
+        assert "<mark>broker</mark>" in str(found[0].snippet)
+    finally:
+        index.close()
