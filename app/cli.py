@@ -101,7 +101,14 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _build(args: argparse.Namespace) -> int:
-    from app.commands.export import export_site, stderr_progress
+    from datetime import UTC, datetime
+
+    from app.commands.export import (
+        ContentErrors,
+        build_warnings,
+        export_site,
+        progress_bar,
+    )
     from app.settings import Settings
 
     overrides: dict[str, object] = {}
@@ -113,15 +120,32 @@ def _build(args: argparse.Namespace) -> int:
     settings = Settings(**overrides)  # type: ignore[arg-type]
     if _refuse_missing_content("build", settings.content_dir):
         return 1
-    logging.getLogger().setLevel(logging.WARNING)  # the progress line is the output
-    summary = export_site(
-        settings,
-        Path(args.out),
-        progress=stderr_progress(),
-        cards=not args.no_cards,
-        jobs=args.jobs,
-    )
+    logging.getLogger().setLevel(logging.CRITICAL)  # problems are listed below, once
+    for warning in build_warnings(settings):
+        print(f"nicepick build: WARNING: {warning}", file=sys.stderr)
+    try:
+        with progress_bar() as progress:
+            summary = export_site(
+                settings,
+                Path(args.out),
+                progress=progress,
+                cards=not args.no_cards,
+                jobs=args.jobs,
+                allow_errors=args.allow_errors,
+            )
+    except ContentErrors as errors:
+        for problem in errors.problems:  # as `nicepick check` prints them
+            print(problem, file=sys.stderr)
+        print(
+            f"nicepick build: {len(errors.problems)} content errors, nothing written "
+            "(fix them, or --allow-errors to build without those pages)",
+            file=sys.stderr,
+        )
+        return 1
     print(f"wrote {args.out}: {summary}")
+    if summary.forms_until is not None:
+        until = datetime.fromtimestamp(summary.forms_until, UTC).date().isoformat()
+        print(f"exported forms are accepted until {until}: rebuild before then")
     for url, status in summary.skipped[:20]:
         print(f"  skipped {url} ({status})", file=sys.stderr)
     return 0
@@ -235,6 +259,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     build.add_argument(
         "--jobs", type=int, help="processes sharing the work (default: one per CPU when large)"
+    )
+    build.add_argument(
+        "--allow-errors",
+        action="store_true",
+        help="build even when content files have errors, leaving those pages out",
     )
     build.set_defaults(handler=_build)
 

@@ -23,15 +23,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 import multiprocessing
 import os
 import re
 import shutil
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -40,12 +40,14 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 from fastapi.testclient import TestClient
 from starlette.datastructures import Headers
 
+from app.commands.redirect_files import write_redirects
+from app.commands.routes import Visible, seeds
 from app.content.library import Library
-from app.pages.navigation import PER_PAGE
+from app.content.model import Problem
 from app.render.cached_page import brotli_bytes, gzip_bytes
 from app.render.page_cache import PageCache
 from app.settings import Settings
-from app.web.deps import site_of
+from app.web.deps import feedback_of, site_of
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -78,6 +80,8 @@ class ExportSummary:
     seconds: float = 0.0
     redirects: list[tuple[str, str]] = field(default_factory=list)
     skipped: list[tuple[str, int]] = field(default_factory=list)  # (url, status)
+    left_out: int = 0  # content files not built because of their errors (--allow-errors)
+    forms_until: float | None = None  # exported forms are accepted until then (epoch seconds)
 
     def add(self, other: ExportSummary) -> None:
         """Fold in what another process (or round) wrote."""
@@ -95,12 +99,15 @@ class ExportSummary:
 
     def __str__(self) -> str:
         mb = 1024 * 1024
-        return (
+        text = (
             f"{self.pages} pages, {self.files} files, {self.bytes / mb:.1f} MB "
             f"(gzip {self.gzip_bytes / mb:.1f} MB, brotli {self.brotli_bytes / mb:.1f} MB), "
             f"{len(self.redirects)} redirects, {len(self.skipped)} links skipped, "
             f"in {self.seconds:.1f} s ({self.pages_per_second:.0f} pages/s)"
         )
+        if self.left_out:
+            text += f"; {self.left_out} content files left out because of errors"
+        return text
 
 
 def output_path(out: Path, url: str) -> Path:
@@ -115,26 +122,6 @@ def output_path(out: Path, url: str) -> Path:
     if page and page != "1":
         folder = folder / f"page-{page}"
     return folder / "index.html"
-
-
-def seeds(library: Library, visible_slugs: Iterable[str]) -> list[str]:
-    """Every URL the library alone says exists; the link scan finds the rest (assets,
-    sitemap parts, leaderboards, and any kind of page added later)."""
-    urls = ["/", "/robots.txt", "/sitemap.xml", "/feed.xml"]
-    visible = [library.comparisons[slug] for slug in visible_slugs]
-    categories = Library.group(visible, "category")
-    urls += [f"/?page={n}" for n in range(2, _pages(len(categories)) + 1)]
-    urls += [f"/compare/{c.slug}" for c in visible]
-    for kind in ("category", "tag", "option"):
-        for slug, items in Library.group(visible, kind).items():
-            urls.append(f"/{kind}/{slug}")
-            urls += [f"/{kind}/{slug}?page={n}" for n in range(2, _pages(len(items)) + 1)]
-    urls += [f"/og/{c.slug}.png" for c in visible]
-    return urls
-
-
-def _pages(count: int) -> int:
-    return max(1, math.ceil(count / PER_PAGE))
 
 
 @dataclass
@@ -248,6 +235,42 @@ class _Exporter:
             found.update(links(body, url, self.base, self.link_memo))
 
 
+class ContentErrors(Exception):
+    """The content folder has errors and the build was not told to leave their pages out."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__(f"{len(problems)} content errors")
+        self.problems = problems
+
+
+def build_warnings(settings: Settings) -> list[str]:
+    """What an operator must hear before publishing this build."""
+    if not settings.feedback_endpoint:
+        return [
+            "NICEPICK_FEEDBACK_ENDPOINT is not set: a static host cannot take the notes "
+            "readers post, so the exported pages say notes cannot be sent and show "
+            f"{settings.feedback_to} instead of the form. Set it to a running `nicepick serve` "
+            "(docs/static-hosting.md)."
+        ]
+    if not settings.secret_key:
+        return [
+            "NICEPICK_SECRET_KEY is not set: the exported forms are signed with the key in "
+            f"{settings.data_dir / 'secret_key'}; the endpoint at {settings.feedback_endpoint} "
+            "accepts them only with that same key (set NICEPICK_SECRET_KEY on both)."
+        ]
+    return []
+
+
+def left_out(library: Library) -> int:
+    """Content files that have no page in the build (their errors keep them out)."""
+    return sum(
+        1
+        for parsed in library.files.values()
+        if parsed.comparison is None
+        or library.comparisons.get(parsed.comparison.slug) is not parsed.comparison
+    )
+
+
 def export_site(
     settings: Settings,
     out: Path,
@@ -256,8 +279,15 @@ def export_site(
     clean: bool = True,
     cards: bool = True,
     jobs: int | None = None,
+    allow_errors: bool = False,
+    built_at: float | None = None,
 ) -> ExportSummary:
     """Write the whole site for ``settings`` into ``out``; return what was written.
+
+    ``ContentErrors`` (nothing written) when a content file has an error, unless
+    ``allow_errors``: then those files are left out and the summary counts them. Drafts and
+    future pages are never exported, whatever ``settings.drafts`` says. ``built_at`` (epoch
+    seconds, default now) stamps the forms' tokens (``app/feedback/tokens.py``).
 
     ``cards=False`` leaves the social card PNGs out (about half the time of a large build;
     pages still name them in ``og:image``). ``jobs`` processes share the work (default:
@@ -266,20 +296,25 @@ def export_site(
     from app.main import create_app  # the app pulls in FastAPI; keep `--help` instant
 
     started = time.perf_counter()
-    if clean and out.exists():
-        shutil.rmtree(out)
-    out.mkdir(parents=True, exist_ok=True)
+    built_at = time.time() if built_at is None else built_at
+    # An export is what readers see: never drafts, never the live preview's scripts.
+    settings = settings.model_copy(update={"drafts": False, "reload": False})
     base = settings.site_url
     cache = _page_cache(settings)
     app = create_app(settings, page_cache=cache)
     site = site_of(app)
     site.load()  # the whole library now, not in the background; saves the parse cache too
+    errors = [problem for problem in site.library.problems if problem.severity == "error"]
+    if errors and not allow_errors:
+        raise ContentErrors(sorted(errors, key=lambda p: (p.path, p.line, p.column, p.message)))
+    if clean and out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True, exist_ok=True)
+    forms_until = feedback_of(app).export_forms(built_at)
     with TestClient(app, base_url=base, follow_redirects=False) as client:
         portal = client.portal
         assert portal is not None
-        urls = seeds(site.library, (c.slug for c in site.visible()))
-        if not cards:
-            urls = [url for url in urls if not url.startswith("/og/")]
+        urls = seeds(Visible(site.library, site.visible()), cards=cards)
         seen = set(urls)
         if jobs is None:
             jobs = min(os.cpu_count() or 1, 4) if len(urls) >= PARALLEL_ABOVE else 1
@@ -301,7 +336,8 @@ def export_site(
                 jobs - 1, mp_context=context, initializer=_child_init, initargs=(counter,)
             ) as pool:
                 futures = [
-                    pool.submit(_child_export, settings, out, urls[n::jobs]) for n in range(1, jobs)
+                    pool.submit(_child_export, settings, out, urls[n::jobs], built_at)
+                    for n in range(1, jobs)
                 ]
                 shares.append(portal.call(exporter.run, urls[0::jobs], done))
                 while not all(f.done() for f in futures):
@@ -331,11 +367,15 @@ def export_site(
             progress(total, total)
         _status, _headers, missing = portal.call(exporter.fetch, _NOT_FOUND_PROBE)
         _write(out / "404.html", missing, summary, {})
-    if summary.redirects:
-        summary.redirects.sort()
-        lines = "".join(f"{source} {target} 301\n" for source, target in summary.redirects)
-        (out / "_redirects").write_text(lines, encoding="utf-8")
+    summary.redirects = write_redirects(
+        out,
+        summary.redirects,
+        site_url=base,
+        write=lambda path, body: _write(path, body, summary, {}),
+    )
     summary.skipped.sort()
+    summary.left_out = left_out(site.library)
+    summary.forms_until = forms_until
     summary.seconds = time.perf_counter() - started
     return summary
 
@@ -353,13 +393,14 @@ def _child_init(counter: Any) -> None:
     logging.getLogger().setLevel(logging.WARNING)
 
 
-def _child_export(settings: Settings, out: Path, urls: list[str]) -> _Share:
+def _child_export(settings: Settings, out: Path, urls: list[str], built_at: float) -> _Share:
     """One other process's share: its own app on the same folders, the same bytes."""
     from app.main import create_app
 
     cache = _page_cache(settings)
     app = create_app(settings, page_cache=cache)
     site_of(app).load()  # from the parse cache the first process just saved
+    feedback_of(app).export_forms(built_at)
 
     def done() -> None:
         with _child_counter.get_lock():
@@ -428,21 +469,37 @@ def _write(path: Path, body: bytes, summary: ExportSummary, compressed: dict[str
         summary.brotli_bytes += len(br)
 
 
-def stderr_progress() -> Progress:
-    """A one-line progress counter on stderr, redrawn at most ten times a second."""
-    last = 0.0
+@contextmanager
+def progress_bar() -> Iterator[Progress | None]:
+    """A progress bar with the rate and time left on a terminal's stderr; None elsewhere
+    (a CI log, a pipe), where redrawing a bar would only fill the log."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+    from rich.progress import (
+        Progress as Bar,
+    )
 
-    def show(done: int, total: int) -> None:
-        nonlocal last
-        now = time.monotonic()
-        if now - last < 0.1 and done != total:
-            return
-        last = now
-        width = 30
-        filled = width * done // max(total, 1)
-        bar = "#" * filled + "-" * (width - filled)
-        end = "\n" if done == total else ""
-        sys.stderr.write(f"\r[{bar}] {done}/{total} files{end}")
-        sys.stderr.flush()
+    with Bar(
+        TextColumn("building"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("files, about"),
+        TimeRemainingColumn(),
+        TextColumn("left"),
+        console=Console(stderr=True),
+        transient=True,
+    ) as bar:
+        task = bar.add_task("build", total=None)
 
-    return show
+        def show(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield show

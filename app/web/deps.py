@@ -70,6 +70,12 @@ async def get_assets(request: Request) -> Assets:
 AssetsDep = Annotated[Assets, Depends(get_assets)]
 
 
+def feedback_of(app: FastAPI) -> Feedback:
+    """The feedback service of ``app``, for the export (its forms' tokens)."""
+    feedback: Feedback = app.state.feedback
+    return feedback
+
+
 async def get_feedback(request: Request) -> Feedback:
     feedback: Feedback = request.app.state.feedback
     return feedback
