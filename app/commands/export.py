@@ -42,6 +42,7 @@ from starlette.datastructures import Headers
 
 from app.commands.redirect_files import write_redirects
 from app.commands.routes import Visible, seeds
+from app.commands.static_search import write_search_index
 from app.content.library import Library
 from app.content.model import Problem
 from app.render.cached_page import brotli_bytes, gzip_bytes
@@ -367,6 +368,8 @@ def export_site(
             progress(total, total)
         _status, _headers, missing = portal.call(exporter.fetch, _NOT_FOUND_PROBE)
         _write(out / "404.html", missing, summary, {})
+    # After the crawl: the index is for what was exported, and a search page written above.
+    write_search_index(out, site.visible(), lambda path, body: _write(path, body, summary, {}))
     summary.redirects = write_redirects(
         out,
         summary.redirects,

@@ -57,6 +57,9 @@ def page_environment(settings: Settings, *, asset_url: Callable[[str], str]) -> 
         path = f"/compare/{slug}/feedback"
         return endpoint.rstrip("/") + path if endpoint else path
 
+    # Without JavaScript, an exported search page's form goes to the server taking the notes.
+    search_action = endpoint.rstrip("/") + "/search" if endpoint else "/search"
+
     env.globals.update(
         site_name=settings.site_name,
         site_url=settings.site_url,
@@ -65,5 +68,6 @@ def page_environment(settings: Settings, *, asset_url: Callable[[str], str]) -> 
         show_drafts=settings.drafts,
         preview=settings.reload,  # base.html adds the live-preview script only then
         feedback_action=feedback_action,
+        search_action=search_action,
     )
     return env
