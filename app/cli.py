@@ -132,6 +132,7 @@ def _build(args: argparse.Namespace) -> int:
                 cards=not args.no_cards,
                 jobs=args.jobs,
                 allow_errors=args.allow_errors,
+                incremental=not args.full,
             )
     except ContentErrors as errors:
         for problem in errors.problems:  # as `nicepick check` prints them
@@ -249,7 +250,11 @@ def build_parser() -> argparse.ArgumentParser:
     new.set_defaults(handler=_new)
 
     build = commands.add_parser("build", help="write the whole site as static files")
-    build.add_argument("out", metavar="OUT", help="output folder (replaced)")
+    build.add_argument(
+        "out",
+        metavar="OUT",
+        help="output folder; a build already there (its manifest) is updated in place",
+    )
     build.add_argument("--base-url", help="absolute URL the files will be served from")
     build.add_argument("--content", metavar="DIR", help="content folder (NICEPICK_CONTENT_DIR)")
     build.add_argument(
@@ -264,6 +269,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--allow-errors",
         action="store_true",
         help="build even when content files have errors, leaving those pages out",
+    )
+    build.add_argument(
+        "--full",
+        action="store_true",
+        help="rebuild every file from scratch, even when OUT holds a previous build",
     )
     build.set_defaults(handler=_build)
 

@@ -22,6 +22,8 @@ from app.commands.export import (
     export_site,
     output_path,
 )
+from app.commands.manifest import NAME as MANIFEST
+from app.commands.manifest import Manifest
 from app.feedback.service import Feedback
 from app.feedback.tokens import EXPORT_VALID_SECONDS
 from app.main import create_app
@@ -361,3 +363,62 @@ def test_without_an_endpoint_the_page_says_notes_cannot_be_sent(
     offline = one(html, "#feedback-offline")
     assert "cannot be sent" in offline.get_text()
     assert attr(offline, "a", "href") == f"mailto:{settings.feedback_to}"
+
+
+# --- incremental builds ---------------------------------------------------------------------
+
+
+def digests(out: Path) -> dict[str, bytes]:
+    return {
+        path.relative_to(out).as_posix(): path.read_bytes()
+        for path in out.rglob("*")
+        if path.is_file() and path.name != MANIFEST
+    }
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        pytest.param(
+            lambda text: text.replace("A modal editor.", "A modal editor, tiny."), id="body"
+        ),
+        pytest.param(lambda text: text.replace("Two editors", "Two small editors"), id="summary"),
+        pytest.param(lambda text: text.replace("beginner]", "beginner, terminal]"), id="tags"),
+    ],
+)
+def test_an_incremental_build_rewrites_exactly_the_files_a_full_build_changes(
+    settings: Settings,
+    write_content: Callable[[str, str], Path],
+    tmp_path: Path,
+    edit: Callable[[str], str],
+) -> None:
+    write_site(write_content)
+    built_at = time.time()
+    out = tmp_path / "site"
+    export_site(settings, out, allow_errors=True, built_at=built_at)
+    before = digests(out)
+    write_content("nano-vs-micro.md", edit(NANO))
+    summary = export_site(settings, out, allow_errors=True)  # the manifest's time is kept
+    assert summary.incremental
+    fresh = tmp_path / "fresh"
+    export_site(settings, fresh, allow_errors=True, built_at=built_at, incremental=False)
+    after = digests(fresh)
+    now = digests(out)
+    differ = sorted(name for name in now.keys() | after.keys() if now.get(name) != after.get(name))
+    assert differ == []  # the same site as a full build
+    expected = sorted(name for name, body in after.items() if before.get(name) != body)
+    expected = [name for name in expected if not name.endswith((".gz", ".br"))]
+    manifest = Manifest.load(out)
+    assert manifest is not None
+    assert manifest.rewritten == expected
+    assert "compare/nano-vs-micro/index.html" in expected
+
+
+def test_a_build_with_nothing_changed_rewrites_nothing(
+    settings: Settings, write_content: Callable[[str, str], Path], tmp_path: Path
+) -> None:
+    write_site(write_content)
+    out = tmp_path / "site"
+    export_site(settings, out, allow_errors=True)
+    summary = export_site(settings, out, allow_errors=True)
+    assert summary.incremental and summary.rewritten == []

@@ -40,6 +40,8 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 from fastapi.testclient import TestClient
 from starlette.datastructures import Headers
 
+from app.commands.incremental import affected, placed
+from app.commands.manifest import Manifest, digest, fingerprint
 from app.commands.redirect_files import write_redirects
 from app.commands.routes import Visible, seeds
 from app.commands.static_search import write_search_index
@@ -82,6 +84,9 @@ class ExportSummary:
     redirects: list[tuple[str, str]] = field(default_factory=list)
     skipped: list[tuple[str, int]] = field(default_factory=list)  # (url, status)
     left_out: int = 0  # content files not built because of their errors (--allow-errors)
+    written: dict[str, str] = field(default_factory=dict)  # path in OUT -> digest
+    rewritten: list[str] = field(default_factory=list)  # paths whose bytes changed
+    incremental: bool = False
     forms_until: float | None = None  # exported forms are accepted until then (epoch seconds)
 
     def add(self, other: ExportSummary) -> None:
@@ -93,6 +98,8 @@ class ExportSummary:
         self.brotli_bytes += other.brotli_bytes
         self.redirects += other.redirects
         self.skipped += other.skipped
+        self.written.update(other.written)
+        self.rewritten += other.rewritten
 
     @property
     def pages_per_second(self) -> float:
@@ -106,6 +113,8 @@ class ExportSummary:
             f"{len(self.redirects)} redirects, {len(self.skipped)} links skipped, "
             f"in {self.seconds:.1f} s ({self.pages_per_second:.0f} pages/s)"
         )
+        if self.incremental:
+            text += f"; incremental: {len(self.rewritten)} files rewritten"
         if self.left_out:
             text += f"; {self.left_out} content files left out because of errors"
         return text
@@ -131,16 +140,18 @@ class _Share:
 
     summary: ExportSummary
     links: set[str]
+    linked: dict[str, set[str]]  # comparison slug -> URLs whose file links to its page
 
 
 class _Exporter:
     """Requests URLs from the app in its own event loop (no HTTP, no thread hop per file)
     and writes each answer with its ``.gz``/``.br`` siblings."""
 
-    def __init__(self, app: FastAPI, cache: PageCache, out: Path, base: str) -> None:
+    def __init__(self, app: FastAPI, cache: PageCache, files: Files, base: str) -> None:
         self.app = app
         self.cache = cache  # the app's page cache, emptied as the export goes
-        self.out = out
+        self.files = files
+        self.out = files.out
         self.base = base
         parts = urlsplit(base)
         self.scheme = parts.scheme
@@ -193,19 +204,19 @@ class _Exporter:
         return status, headers, b"".join(chunks)
 
     async def run(self, urls: list[str], done: Callable[[], None]) -> _Share:
-        summary = ExportSummary()
-        found: set[str] = set()
+        share = _Share(ExportSummary(), set(), {})
         cache = self.cache
         for number, url in enumerate(urls, start=1):
-            await self.export(url, summary, found)
+            await self.export(url, share)
             done()
             if number % 2000 == 0:
                 # Each page is exported once: the server's cache would only hold ~1 GB of
                 # bytes at 10,000 comparisons (pages, gzip, brotli) for no reader.
                 cache.clear()
-        return _Share(summary, found)
+        return share
 
-    async def export(self, url: str, summary: ExportSummary, found: set[str]) -> None:
+    async def export(self, url: str, share: _Share) -> None:
+        summary = share.summary
         status, headers, body = await self.fetch(url)
         if status in (301, 302, 307, 308):
             # The server's Location is absolute (the site URL); _redirects names our own pages
@@ -221,19 +232,23 @@ class _Exporter:
             return
         path = output_path(self.out, url)
         compressed: dict[str, bytes] = {}
-        if "etag" in headers and path.suffix in COMPRESSIBLE:
+        if "etag" in headers and path.suffix in COMPRESSIBLE and self.files.changed(path, body):
             # A cached page: the server compressed it once already; take its bytes.
             for encoding in ("gzip", "br"):
                 status, answer, coded = await self.fetch(url, encoding)
                 if status == 200 and answer.get("content-encoding") == encoding:
                     compressed[encoding] = coded
-        _write(path, body, summary, compressed)
+        self.files.write(path, body, summary, compressed)
         content_type = headers.get("content-type", "")
         if "text/html" in content_type:
             summary.pages += 1
         # Markup and styles hold links; scripts' strings are not links (Swagger UI's are not).
         if content_type.startswith(_LINKING_TYPES):
-            found.update(links(body, url, self.base, self.link_memo))
+            found = links(body, url, self.base, self.link_memo)
+            share.links.update(found)
+            for link in found:
+                if link.startswith("/compare/"):
+                    share.linked.setdefault(link[len("/compare/") :], set()).add(url)
 
 
 class ContentErrors(Exception):
@@ -282,6 +297,7 @@ def export_site(
     jobs: int | None = None,
     allow_errors: bool = False,
     built_at: float | None = None,
+    incremental: bool = True,
 ) -> ExportSummary:
     """Write the whole site for ``settings`` into ``out``; return what was written.
 
@@ -290,6 +306,12 @@ def export_site(
     future pages are never exported, whatever ``settings.drafts`` says. ``built_at`` (epoch
     seconds, default now) stamps the forms' tokens (``app/feedback/tokens.py``).
 
+    When ``out`` holds a build with a manifest made by the same code, templates and settings
+    (``app/commands/manifest.py``) and ``incremental`` is on, only the pages a changed
+    comparison can appear on are rendered (``app/commands/incremental.py``), files are
+    written only when their bytes differ, and the forms keep the first build's time.
+    ``clean`` (a full build) empties ``out`` first.
+
     ``cards=False`` leaves the social card PNGs out (about half the time of a large build;
     pages still name them in ``og:image``). ``jobs`` processes share the work (default:
     one per CPU for large sites, one for small ones, where starting more costs more).
@@ -297,9 +319,14 @@ def export_site(
     from app.main import create_app  # the app pulls in FastAPI; keep `--help` instant
 
     started = time.perf_counter()
-    built_at = time.time() if built_at is None else built_at
     # An export is what readers see: never drafts, never the live preview's scripts.
     settings = settings.model_copy(update={"drafts": False, "reload": False})
+    build_print = fingerprint(settings, cards=cards)
+    previous = Manifest.load(out) if incremental else None
+    if previous is not None and previous.fingerprint != build_print:
+        previous = None  # other code, templates or settings: every page may differ
+    if built_at is None:
+        built_at = previous.built_at if previous is not None else time.time()
     base = settings.site_url
     cache = _page_cache(settings)
     app = create_app(settings, page_cache=cache)
@@ -308,18 +335,31 @@ def export_site(
     errors = [problem for problem in site.library.problems if problem.severity == "error"]
     if errors and not allow_errors:
         raise ContentErrors(sorted(errors, key=lambda p: (p.path, p.line, p.column, p.message)))
-    if clean and out.exists():
+    if previous is None and clean and out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True, exist_ok=True)
+    files = Files(out, previous.files if previous is not None else {})
     forms_until = feedback_of(app).export_forms(built_at)
+    visible = Visible(site.library, site.visible())
     with TestClient(app, base_url=base, follow_redirects=False) as client:
         portal = client.portal
         assert portal is not None
-        urls = seeds(Visible(site.library, site.visible()), cards=cards)
+        if previous is None:
+            urls = seeds(visible, cards=cards)
+            changed: set[str] = set()
+        else:
+            known = previous.files
+            urls, changed = affected(
+                previous,
+                visible,
+                cards=cards,
+                had=lambda url: output_path(out, url).relative_to(out).as_posix() in known,
+            )
+            jobs = 1
         seen = set(urls)
         if jobs is None:
             jobs = min(os.cpu_count() or 1, 4) if len(urls) >= PARALLEL_ABOVE else 1
-        exporter = _Exporter(app, cache, out, base)
+        exporter = _Exporter(app, cache, files, base)
         counter = multiprocessing.get_context("spawn").Value("q", 0)
         total = len(urls)
 
@@ -348,11 +388,24 @@ def export_site(
                 shares += [f.result() for f in futures]
         else:
             shares.append(portal.call(exporter.run, urls, done))
-        summary = ExportSummary()
+        summary = ExportSummary(incremental=previous is not None)
+        linked: dict[str, set[str]] = {}
+        if previous is not None:
+            linked = {slug: set(urls) for slug, urls in previous.linked_from.items()}
         for share in shares:
             summary.add(share.summary)
+            for slug, sources in share.linked.items():
+                linked.setdefault(slug, set()).update(sources)
         # Links nobody listed up front (assets, sitemap parts, new kinds of pages): here.
+        # An incremental build has the last build's files already.
         pending = sorted({link for share in shares for link in share.links} - seen)
+        if previous is not None:
+            known = previous.files
+            pending = [
+                link
+                for link in pending
+                if output_path(out, link).relative_to(out).as_posix() not in known
+            ]
         if not cards:  # pages still name their cards in og:image; --no-cards means no PNGs
             seen.update(link for link in pending if link.startswith("/og/"))
             pending = [link for link in pending if not link.startswith("/og/")]
@@ -361,26 +414,85 @@ def export_site(
             total += len(pending)
             share = portal.call(exporter.run, pending, done)
             summary.add(share.summary)
+            for slug, sources in share.linked.items():
+                linked.setdefault(slug, set()).update(sources)
             pending = sorted(share.links - seen)
             if not cards:
                 pending = [link for link in pending if not link.startswith("/og/")]
         if progress:
             progress(total, total)
         _status, _headers, missing = portal.call(exporter.fetch, _NOT_FOUND_PROBE)
-        _write(out / "404.html", missing, summary, {})
+        files.write(out / "404.html", missing, summary, {})
+
+    def write(path: Path, body: bytes) -> None:
+        files.write(path, body, summary, {})
+
     # After the crawl: the index is for what was exported, and a search page written above.
-    write_search_index(out, site.visible(), lambda path, body: _write(path, body, summary, {}))
-    summary.redirects = write_redirects(
-        out,
-        summary.redirects,
-        site_url=base,
-        write=lambda path, body: _write(path, body, summary, {}),
-    )
+    write_search_index(out, visible.comparisons, write)
+    redirects = summary.redirects
+    if previous is not None:
+        # The last build's, except those of the changed pages (found again above if kept).
+        redirects += [
+            (source, target)
+            for source, target in previous.redirects
+            if target.removeprefix("/compare/") not in changed
+        ]
+    summary.redirects = write_redirects(out, redirects, site_url=base, write=write)
+    written = summary.written
+    if previous is not None:
+        # Files of the last build this one did not visit are still there, unchanged; those
+        # of pages that are gone (a removed comparison, an emptied listing, a dropped alias's
+        # stand-in page) are deleted.
+        gone = _gone(previous, summary, changed)
+        kept = {source for source, _target in summary.redirects}
+        gone.update(
+            f"{source.strip('/')}/index.html"
+            for source, _target in previous.redirects
+            if source not in kept
+        )
+        for name in gone:
+            files.remove(name)
+        written = {
+            name: value for name, value in previous.files.items() if name not in gone
+        } | summary.written
+    Manifest(
+        fingerprint=build_print,
+        built_at=built_at,
+        sources={c.slug: c.content_hash for c in visible.comparisons},
+        placed={c.slug: placed(c) for c in visible.comparisons},
+        linked_from={slug: sorted(sources) for slug, sources in linked.items()},
+        redirects=summary.redirects,
+        files=written,
+        rewritten=sorted(summary.rewritten),
+    ).save(out)
     summary.skipped.sort()
     summary.left_out = left_out(site.library)
     summary.forms_until = forms_until
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def _gone(previous: Manifest, summary: ExportSummary, changed: set[str]) -> set[str]:
+    """Files of the last build whose page no longer exists: a changed page that answered
+    404 this time, and pages of its listings past their new last page."""
+    gone: set[str] = set()
+    for url, _status in summary.skipped:
+        name = url.strip("/").partition("?")[0]
+        for candidate in (f"{name}/index.html" if name else "index.html", name):
+            if candidate in previous.files:
+                gone.add(candidate)
+    listings = {
+        listing.strip("/") for slug in changed for listing in previous.placed.get(slug, [])[:-1]
+    }
+    for name in previous.files:
+        folder = name.rsplit("/", 2)[0] if name.count("/") >= 2 else ""
+        if folder in listings and name not in summary.written and "/page-" in name:
+            gone.add(name)
+    for slug in changed:
+        for name in (f"compare/{slug}/index.html", f"og/{slug}.png"):
+            if name in previous.files and name not in summary.written:
+                gone.add(name)
+    return gone
 
 
 _child_counter: Any = None
@@ -411,7 +523,7 @@ def _child_export(settings: Settings, out: Path, urls: list[str], built_at: floa
 
     with TestClient(app, base_url=settings.site_url, follow_redirects=False) as client:
         assert client.portal is not None
-        exporter = _Exporter(app, cache, out, settings.site_url)
+        exporter = _Exporter(app, cache, Files(out), settings.site_url)
         return client.portal.call(exporter.run, urls, done)
 
 
@@ -458,18 +570,43 @@ def _resolve(raw_bytes: bytes, url: str, base: str) -> str | None:
     return f"{path}?page={page}" if page else path
 
 
-def _write(path: Path, body: bytes, summary: ExportSummary, compressed: dict[str, bytes]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(body)
-    summary.files += 1
-    summary.bytes += len(body)
-    if path.suffix in COMPRESSIBLE and len(body) > 256:
-        gz = compressed.get("gzip") or gzip_bytes(body)
-        br = compressed.get("br") or brotli_bytes(body)
-        path.with_name(path.name + ".gz").write_bytes(gz)
-        path.with_name(path.name + ".br").write_bytes(br)
-        summary.gzip_bytes += len(gz)
-        summary.brotli_bytes += len(br)
+@dataclass
+class Files:
+    """Writes the export's files into ``out``; on an incremental build, only those whose
+    bytes differ from the manifest's (``previous``), siblings included."""
+
+    out: Path
+    previous: dict[str, str] = field(default_factory=dict)  # path in OUT -> digest
+
+    def changed(self, path: Path, body: bytes) -> bool:
+        name = path.relative_to(self.out).as_posix()
+        return self.previous.get(name) != digest(body) or not path.exists()
+
+    def write(
+        self, path: Path, body: bytes, summary: ExportSummary, compressed: dict[str, bytes]
+    ) -> None:
+        name = path.relative_to(self.out).as_posix()
+        summary.written[name] = digest(body)
+        summary.files += 1
+        summary.bytes += len(body)
+        if self.previous.get(name) == summary.written[name] and path.exists():
+            return  # the same bytes as the last build: leave the file (and its mtime) alone
+        summary.rewritten.append(name)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(body)
+        if path.suffix in COMPRESSIBLE and len(body) > 256:
+            gz = compressed.get("gzip") or gzip_bytes(body)
+            br = compressed.get("br") or brotli_bytes(body)
+            path.with_name(path.name + ".gz").write_bytes(gz)
+            path.with_name(path.name + ".br").write_bytes(br)
+            summary.gzip_bytes += len(gz)
+            summary.brotli_bytes += len(br)
+
+    def remove(self, name: str) -> None:
+        """Delete a file of the last build that this one no longer has, with its siblings."""
+        path = self.out / name
+        for stale in (path, path.with_name(path.name + ".gz"), path.with_name(path.name + ".br")):
+            stale.unlink(missing_ok=True)
 
 
 @contextmanager

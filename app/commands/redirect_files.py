@@ -74,10 +74,9 @@ def write_redirects(
     """Write all three forms for ``redirects`` (``(source, target)`` paths) into ``out``;
     return the ones written (sources with a query have no file to stand in for them)."""
     kept = sorted({(s, t) for s, t in redirects if "?" not in s and s.startswith("/")})
-    (out / REDIRECTS).write_text(
-        "".join(f"{source} {target} 301\n" for source, target in kept), encoding="utf-8"
-    )
-    (out / NGINX_MAP).write_text(nginx_map(kept), encoding="utf-8")
+    lines = "".join(f"{source} {target} 301\n" for source, target in kept)
+    write(out / REDIRECTS, lines.encode("utf-8"))
+    write(out / NGINX_MAP, nginx_map(kept).encode("utf-8"))
     for source, target in kept:
         write(out / source.strip("/") / "index.html", redirect_page(target, site_url))
     return kept
