@@ -33,7 +33,8 @@ def first_query_bytes(folder: Path, query: str) -> tuple[int, int, int]:
     shards: set[str] = set()
     for term in terms:
         own = max((p for p in meta["shards"] if term.startswith(p)), key=len, default=None)
-        shards.update(p for p in meta["shards"] if p.startswith(term) and p != term)
+        if not (len(term) == 1 and term.isascii()):  # a single letter is a whole word
+            shards.update(p for p in meta["shards"] if p.startswith(term) and p != term)
         if own is not None:
             shards.add(own)
     files += [folder / "t" / f"{shard_name(p)}.json" for p in sorted(shards)]

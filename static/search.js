@@ -18,6 +18,11 @@
     return (folded.match(/[\p{L}\p{N}]+/gu) || []).slice(0, MAX_TERMS);
   }
 
+  // A single ASCII letter or digit is a whole word, as on the server ("c vs rust").
+  function isWhole(term) {
+    return term.length === 1 && /^[a-z0-9]$/.test(term);
+  }
+
   function getJSON(url) {
     return fetch(url, { credentials: "same-origin" }).then(function (answer) {
       if (!answer.ok) {
@@ -38,7 +43,7 @@
 
   // The shards that can hold a term starting with `term`: the longest shard prefix of it,
   // and every shard whose prefix is longer and starts with it.
-  function shardsFor(term, shards) {
+  function shardsFor(term, exact, shards) {
     var own = null;
     var wanted = [];
     for (var i = 0; i < shards.length; i++) {
@@ -47,7 +52,7 @@
         if (own === null || prefix.length > own.length) {
           own = prefix;
         }
-      } else if (prefix.startsWith(term)) {
+      } else if (!exact && prefix.startsWith(term)) {
         wanted.push(prefix);
       }
     }
@@ -187,7 +192,7 @@
     return getJSON(base + "meta.json").then(function (meta) {
       var wanted = new Set();
       var perTerm = terms.map(function (term) {
-        var names = shardsFor(term, meta.shards);
+        var names = shardsFor(term, isWhole(term), meta.shards);
         names.forEach(function (name) {
           wanted.add(name);
         });
@@ -202,11 +207,9 @@
         })
       ).then(function () {
         var lists = terms.map(function (term, i) {
-          // A single ASCII letter or digit is a whole word, as on the server ("c vs rust").
-          var exact = term.length === 1 && /^[a-z0-9]$/.test(term);
           return postings(
             term,
-            exact,
+            isWhole(term),
             perTerm[i].map(function (prefix) {
               return files[prefix];
             })

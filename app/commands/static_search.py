@@ -37,7 +37,7 @@ from app.content.model import Comparison
 from app.search.index import COLUMN_WEIGHTS, document_columns
 
 FOLDER = "search-index"
-CHUNK = 64  # pages per document chunk: 24 results touch at most 24 chunks of ~10 KB
+CHUNK = 16  # pages per document chunk: 24 results touch at most 24 chunks of ~2.5 KB
 SHARD_BYTES = 24 * 1024  # a shard over this is split by the next character of its terms
 _MAX_PREFIX = 12
 _WEIGHTS = tuple(int(weight) for weight in COLUMN_WEIGHTS)
