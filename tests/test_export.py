@@ -22,7 +22,6 @@ from app.commands.export import (
     export_site,
     output_path,
 )
-from app.commands.manifest import NAME as MANIFEST
 from app.commands.manifest import Manifest
 from app.feedback.service import Feedback
 from app.feedback.tokens import EXPORT_VALID_SECONDS
@@ -372,7 +371,7 @@ def digests(out: Path) -> dict[str, bytes]:
     return {
         path.relative_to(out).as_posix(): path.read_bytes()
         for path in out.rglob("*")
-        if path.is_file() and path.name != MANIFEST
+        if path.is_file() and not path.name.startswith(".nicepick")  # the build's own notes
     }
 
 

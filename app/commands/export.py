@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import marshal
 import multiprocessing
 import os
 import re
@@ -44,7 +45,7 @@ from app.commands.incremental import affected, placed
 from app.commands.manifest import Manifest, digest, fingerprint
 from app.commands.redirect_files import write_redirects
 from app.commands.routes import Visible, seeds
-from app.commands.static_search import write_search_index
+from app.commands.static_search import PageTerms, write_search_index
 from app.content.library import Library
 from app.content.model import Problem
 from app.render.cached_page import brotli_bytes, gzip_bytes
@@ -428,7 +429,10 @@ def export_site(
         files.write(path, body, summary, {})
 
     # After the crawl: the index is for what was exported, and a search page written above.
-    write_search_index(out, visible.comparisons, write)
+    words: PageTerms = _load_terms(out) if previous is not None else {}
+    write_search_index(out, visible.comparisons, write, words)
+    current = {c.content_hash for c in visible.comparisons}
+    _save_terms(out, {key: value for key, value in words.items() if key in current})
     redirects = summary.redirects
     if previous is not None:
         # The last build's, except those of the changed pages (found again above if kept).
@@ -470,6 +474,21 @@ def export_site(
     summary.forms_until = forms_until
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+_TERMS = ".nicepick-search-terms.marshal"  # each page's words by content hash, for the next build
+
+
+def _load_terms(out: Path) -> PageTerms:
+    try:
+        known = marshal.loads((out / _TERMS).read_bytes())
+    except (OSError, EOFError, ValueError, TypeError):
+        return {}
+    return known if isinstance(known, dict) else {}
+
+
+def _save_terms(out: Path, known: PageTerms) -> None:
+    (out / _TERMS).write_bytes(marshal.dumps(known))
 
 
 def _gone(previous: Manifest, summary: ExportSummary, changed: set[str]) -> set[str]:
