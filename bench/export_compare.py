@@ -4,7 +4,7 @@
 
 1. ``nicepick build OUT --no-cards --full`` of N synthetic comparisons (bench/generate.py);
 2. Hugo on the same N comparisons (bench/hugo_compare.py), right after, on the same machine;
-3. one file edited (a sentence of its body), then ``nicepick build OUT --no-cards`` again: the
+3. one file edited (a word in its bottom line), then ``nicepick build OUT --no-cards`` again: the
    incremental build, its time and how many files it rewrote.
 
 Each build is a separate ``python -m app build`` process, timed from outside, as a user runs it.
@@ -38,9 +38,10 @@ def build(out: Path, env: dict[str, str], *flags: str) -> tuple[str, float]:
         env=env,
         capture_output=True,
         text=True,
-        check=True,
     )
     seconds = time.perf_counter() - started
+    if result.returncode != 0:
+        raise SystemExit(f"nicepick build failed ({result.returncode}):\n{result.stderr[-3000:]}")
     line = next(line for line in result.stdout.splitlines() if line.startswith("wrote "))
     return line, seconds
 
@@ -78,12 +79,8 @@ def compare(n: int) -> list[str]:
                 f"export at {pps / hugo_pps:.2f}x Hugo"
             )
         edited = content / "tool7a-vs-tool7b.md"
-        edited.write_text(
-            edited.read_text(encoding="utf-8").replace(
-                "## Verdict", "One more line.\n\n## Verdict"
-            ),
-            encoding="utf-8",
-        )
+        text = edited.read_text(encoding="utf-8")
+        edited.write_text(text.replace("## Bottom line\n", "## Bottom line\nEdited. "), "utf-8")
         summary, wall = build(out, env, "--no-cards")
         lines.append(f"incremental after one edit: {summary} (wall {wall:.1f} s)")
     return lines

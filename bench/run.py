@@ -285,7 +285,7 @@ def main() -> int:
                 if label.startswith("incremental"):
                     edited = next(content.glob("*.md"))
                     text = edited.read_text(encoding="utf-8")
-                    edited.write_text(text.replace("## Verdict", "One more.\n\n## Verdict"))
+                    edited.write_text(text.replace("## Bottom line\n", "## Bottom line\nEdited. "))
                 summary, wall = export_build(out, env, *flags)
                 print(summary)
                 match = re.search(

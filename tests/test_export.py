@@ -83,6 +83,8 @@ def test_output_paths() -> None:
     assert output_path(out, "/tag/x?page=2") == Path("/o/tag/x/page-2/index.html")
     assert output_path(out, "/?page=3") == Path("/o/page-3/index.html")
     assert output_path(out, "/sitemap.xml") == Path("/o/sitemap.xml")
+    assert output_path(out, "/tag/x.json?page=2") == Path("/o/tag/x/page-2.json")
+    assert output_path(out, "/tag/x.json?page=1") == Path("/o/tag/x.json")
     assert output_path(out, "/static/site.0123456789.css") == Path("/o/static/site.0123456789.css")
 
 

@@ -11,9 +11,11 @@ Large sites are split over one process per CPU (``jobs``).
 
 Layout, for any static host and the nginx config in ``docs/nginx-export.conf``:
 ``/compare/x`` -> ``compare/x/index.html``; ``/tag/x?page=2`` -> ``tag/x/page-2/index.html``;
-files with an extension keep their path. Text files get ``.gz`` and ``.br`` siblings for
-``gzip_static``/``brotli_static``. Alias redirects go to ``_redirects`` (``from to 301``
-lines, the format Netlify and Cloudflare Pages read; nginx users turn them into ``return``).
+files with an extension keep their path (``/tag/x.json?page=2`` -> ``tag/x/page-2.json``).
+Text files get ``.gz`` and ``.br`` siblings for ``gzip_static``/``brotli_static``. Old
+addresses get three redirect forms (``app/commands/redirect_files.py``), the search page an
+index (``app/commands/static_search.py``), and ``OUT`` a manifest for the next, incremental,
+build (``app/commands/manifest.py``).
 
 Over 400 lines on purpose: URL discovery, the file layout and the process split are one
 walk over one app; apart, each would need the others' state passed back and forth.
@@ -127,7 +129,12 @@ def output_path(out: Path, url: str) -> Path:
     path = parts.path.lstrip("/")
     page = parse_qs(parts.query).get("page", [""])[0]
     name = path.rsplit("/", 1)[-1]
-    if "." in name and not page:
+    if "." in name:
+        if page and page != "1":
+            # A listing's JSON twin past page 1 (/tag/x.json?page=2): beside the HTML pages'
+            # folders, as tag/x/page-2.json (tag/x.json itself is a file).
+            stem, _, extension = path.rpartition(".")
+            return out / stem / f"page-{page}.{extension}"
         return out / path
     folder = out / path if path else out
     if page and page != "1":
