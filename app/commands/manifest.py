@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from app.settings import PACKAGE_DIR, Settings
@@ -41,7 +41,8 @@ class Manifest:
     rewritten: list[str] = field(default_factory=list)  # paths this build wrote
 
     def save(self, out: Path) -> None:
-        document = {"format": _FORMAT, **asdict(self)}
+        # Not dataclasses.asdict: it deep-copies every value, 0.5 s for 2,000 comparisons.
+        document = {"format": _FORMAT, **vars(self)}
         (out / NAME).write_text(json.dumps(document, separators=(",", ":")), encoding="utf-8")
 
     @classmethod
