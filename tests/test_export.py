@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import json
 import re
 import time
 from collections.abc import Callable
@@ -251,6 +252,8 @@ def test_nginx_serves_the_export_with_its_redirect_map(
     exported: tuple[Settings, Path, ExportSummary],
 ) -> None:
     _, out, _ = exported
+    # A listing's second page of JSON, as a long listing has it (output_path's layout).
+    (out / "tag/editors/page-2.json").write_bytes(b'{"page": 2}')
     with nginx_export(out) as url:
         for old, new in OLD.items():
             moved = httpx.get(url + old)
@@ -261,6 +264,9 @@ def test_nginx_serves_the_export_with_its_redirect_map(
         assert page.content == (out / "compare/vim-vs-emacs/index.html").read_bytes()
         assert page.headers["content-encoding"] == "gzip"  # the .gz sibling, via gzip_static
         assert httpx.get(url + "/_redirects").status_code == 404
+        twin = httpx.get(url + "/tag/editors.json")
+        assert twin.json() == json.loads((out / "tag/editors.json").read_bytes())
+        assert httpx.get(url + "/tag/editors.json?page=2").json() == {"page": 2}
         assert httpx.get(url + "/nope").status_code == 404
 
 
