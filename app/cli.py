@@ -133,7 +133,14 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _build(args: argparse.Namespace) -> int:
-    from app.commands.export import export_site, stderr_progress
+    from datetime import UTC, datetime
+
+    from app.commands.export import (
+        ContentErrors,
+        build_warnings,
+        export_site,
+        progress_bar,
+    )
     from app.settings import Settings
 
     overrides: dict[str, object] = {}
@@ -145,15 +152,33 @@ def _build(args: argparse.Namespace) -> int:
     settings = Settings(**overrides)  # type: ignore[arg-type]
     if _refuse_missing_content("build", settings.content_dir):
         return 1
-    logging.getLogger().setLevel(logging.WARNING)  # the progress line is the output
-    summary = export_site(
-        settings,
-        Path(args.out),
-        progress=stderr_progress(),
-        cards=not args.no_cards,
-        jobs=args.jobs,
-    )
+    logging.getLogger().setLevel(logging.CRITICAL)  # problems are listed below, once
+    for warning in build_warnings(settings):
+        print(f"nicepick build: WARNING: {warning}", file=sys.stderr)
+    try:
+        with progress_bar() as progress:
+            summary = export_site(
+                settings,
+                Path(args.out),
+                progress=progress,
+                cards=not args.no_cards,
+                jobs=args.jobs,
+                allow_errors=args.allow_errors,
+                incremental=not args.full,
+            )
+    except ContentErrors as errors:
+        for problem in errors.problems:  # as `nicepick check` prints them
+            print(problem, file=sys.stderr)
+        print(
+            f"nicepick build: {len(errors.problems)} content errors, nothing written "
+            "(fix them, or --allow-errors to build without those pages)",
+            file=sys.stderr,
+        )
+        return 1
     print(f"wrote {args.out}: {summary}")
+    if summary.forms_until is not None:
+        until = datetime.fromtimestamp(summary.forms_until, UTC).date().isoformat()
+        print(f"exported forms are accepted until {until}: rebuild before then")
     for url, status in summary.skipped[:20]:
         print(f"  skipped {url} ({status})", file=sys.stderr)
     return 0
@@ -270,7 +295,11 @@ def build_parser() -> argparse.ArgumentParser:
     new.set_defaults(handler=_new)
 
     build = commands.add_parser("build", help="write the whole site as static files")
-    build.add_argument("out", metavar="OUT", help="output folder (replaced)")
+    build.add_argument(
+        "out",
+        metavar="OUT",
+        help="output folder; a build already there (its manifest) is updated in place",
+    )
     build.add_argument("--base-url", help="absolute URL the files will be served from")
     build.add_argument("--content", metavar="DIR", help="content folder (NICEPICK_CONTENT_DIR)")
     build.add_argument(
@@ -280,6 +309,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     build.add_argument(
         "--jobs", type=int, help="processes sharing the work (default: one per CPU when large)"
+    )
+    build.add_argument(
+        "--allow-errors",
+        action="store_true",
+        help="build even when content files have errors, leaving those pages out",
+    )
+    build.add_argument(
+        "--full",
+        action="store_true",
+        help="rebuild every file from scratch, even when OUT holds a previous build",
     )
     build.set_defaults(handler=_build)
 

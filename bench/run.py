@@ -34,6 +34,7 @@ from pathlib import Path
 
 import httpx
 
+from bench.export_compare import build as export_build
 from bench.generate import generate
 from bench.hugo_compare import hugo_pages_per_second
 
@@ -283,26 +284,18 @@ def main() -> int:
             }
             nicepick_pps = float("nan")
             # Pages without the social card PNGs first (what Hugo's figure is comparable to),
-            # then the complete default build, cards included.
-            for label, flags in (("no social cards", ["--no-cards"]), ("complete", [])):
-                result = subprocess.run(
-                    [
-                        sys.executable,
-                        "-m",
-                        "app",
-                        "build",
-                        str(out),
-                        "--base-url",
-                        "https://example.org",
-                        *flags,
-                    ],
-                    cwd=ROOT,
-                    env=env,
-                    capture_output=True,
-                    text=True,
-                    check=True,
-                )
-                summary = result.stdout.strip().splitlines()[-1]
+            # then one file edited and the incremental build into the same folder, then the
+            # complete default build, cards included.
+            for label, flags in (
+                ("no social cards", ["--no-cards", "--full"]),
+                ("incremental after one edit", ["--no-cards"]),
+                ("complete", ["--full"]),
+            ):
+                if label.startswith("incremental"):
+                    edited = next(content.glob("*.md"))
+                    text = edited.read_text(encoding="utf-8")
+                    edited.write_text(text.replace("## Bottom line\n", "## Bottom line\nEdited. "))
+                summary, wall = export_build(out, env, *flags)
                 print(summary)
                 match = re.search(
                     r"(\d+) pages, (\d+) files, .* in ([\d.]+) s \((\d+) pages/s\)", summary
@@ -310,6 +303,13 @@ def main() -> int:
                 pps = float(match.group(4)) if match else float("nan")
                 if label == "no social cards":
                     nicepick_pps = pps
+                if label.startswith("incremental"):
+                    rewritten = re.search(r"incremental: (\d+) files rewritten", summary)
+                    count = rewritten.group(1) if rewritten else "?"
+                    rows.append(
+                        Row(f"static export, {label} ({count} files rewritten)", f"{wall:.2f} s")
+                    )
+                    continue
                 text = (
                     f"{match.group(1)} pages, {match.group(2)} files in {match.group(3)} s"
                     if match

@@ -3,37 +3,77 @@
 from __future__ import annotations
 
 import gzip
+import json
 import re
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 import brotli
+import httpx
 import pytest
 from bs4 import BeautifulSoup
 from fastapi.testclient import TestClient
 
 from app.cli import main
-from app.commands.export import ExportSummary, export_site, output_path
+from app.commands.export import (
+    ContentErrors,
+    ExportSummary,
+    build_warnings,
+    export_site,
+    output_path,
+)
+from app.commands.manifest import Manifest
+from app.feedback.service import Feedback
+from app.feedback.tokens import EXPORT_VALID_SECONDS
 from app.main import create_app
 from app.settings import Settings
-from tests.conftest import GOOD, comparison_text
+from tests.conftest import GOOD, ROOT, comparison_text
+from tests.nginx_export import nginx_export
+from tests.soup import attr, one
 
 NANO = (
     comparison_text(title="Nano vs Micro", category="Text Editors", tags="[editors, beginner]")
     .replace("Vim", "Nano")
     .replace("Emacs", "Micro")
 )
+# Never in an export: a draft and a page published in the future, each with a word of its own.
+DRAFT = (
+    comparison_text(title="Ed vs Sam", published="2026-01-15\ndraft: true")
+    .replace("Vim", "Ed")
+    .replace("Emacs", "Sam")
+    .replace("older than most", "Zorblaxdraft older than most")
+)
+FUTURE = (
+    comparison_text(title="Joe vs Jed", published="2099-01-01")
+    .replace("Vim", "Joe")
+    .replace("Emacs", "Jed")
+    .replace("older than most", "Quuxfuture older than most")
+)
+ALIASED = GOOD.replace("published:", "aliases: [emacs-or-vim]\npublished:")
+BROKEN = (ROOT / "tests/fixtures/broken/missing-field/vim-vs-emacs.md").read_text()
+SECRET = "export-test-secret-0123456789abcdef"
+
+
+def write_site(write: Callable[[str, str], Path]) -> None:
+    """Aliases, a broken file, a draft and a future page beside two good comparisons."""
+    write("vim-vs-emacs.md", ALIASED)
+    write("nano-vs-micro.md", NANO)
+    write("ed-vs-sam.md", DRAFT)
+    write("joe-vs-jed.md", FUTURE)
+    write("broken/broken-page.md", BROKEN)
 
 
 @pytest.fixture
 def exported(
     settings: Settings, write_content: Callable[[str, str], Path], tmp_path: Path
 ) -> tuple[Settings, Path, ExportSummary]:
-    write_content("vim-vs-emacs.md", GOOD)
-    write_content("nano-vs-micro.md", NANO)
-    settings = settings.model_copy(update={"feedback_endpoint": "https://notes.nicepick.test"})
+    write_site(write_content)
+    settings = settings.model_copy(
+        update={"feedback_endpoint": "https://notes.nicepick.test", "secret_key": SECRET}
+    )
     out = tmp_path / "site"
-    summary = export_site(settings, out)
+    summary = export_site(settings, out, allow_errors=True)
     return settings, out, summary
 
 
@@ -44,6 +84,8 @@ def test_output_paths() -> None:
     assert output_path(out, "/tag/x?page=2") == Path("/o/tag/x/page-2/index.html")
     assert output_path(out, "/?page=3") == Path("/o/page-3/index.html")
     assert output_path(out, "/sitemap.xml") == Path("/o/sitemap.xml")
+    assert output_path(out, "/tag/x.json?page=2") == Path("/o/tag/x/page-2.json")
+    assert output_path(out, "/tag/x.json?page=1") == Path("/o/tag/x.json")
     assert output_path(out, "/static/site.0123456789.css") == Path("/o/static/site.0123456789.css")
 
 
@@ -94,8 +136,10 @@ def test_exported_page_is_the_servers_bytes(
 
 
 def without_token(html: bytes) -> bytes:
-    """The feedback form's signed token carries its issue time; everything else must match."""
-    return re.sub(rb'name="token" value="[^"]*"', b'name="token" value=""', html)
+    """The feedback form's signed token carries its issue time (and the page's nonce is made
+    from it); everything else must match."""
+    html = re.sub(rb'name="token" value="[^"]*"', b'name="token" value=""', html)
+    return re.sub(rb'name="nonce" value="[^"]*"', b'name="nonce" value=""', html)
 
 
 def test_exported_form_posts_to_the_feedback_endpoint(
@@ -122,6 +166,266 @@ def test_build_command_prints_a_summary(
     assert main(["build", str(out), "--base-url", "https://static.nicepick.test"]) == 0
     captured = capsys.readouterr()
     assert f"wrote {out}:" in captured.out and "pages/s" in captured.out
-    assert "files" in captured.err  # the progress line
+    # Not a terminal: no progress bar, only the warning that forms cannot be sent.
+    assert "building" not in captured.err
+    assert "WARNING: NICEPICK_FEEDBACK_ENDPOINT is not set" in captured.err
     sitemap = (out / "sitemap.xml").read_text()
     assert "https://static.nicepick.test/compare/vim-vs-emacs" in sitemap
+
+
+# --- what never leaks, and a build that refuses errors ----------------------------------------
+
+
+def test_drafts_future_pages_and_broken_files_leave_no_trace(
+    exported: tuple[Settings, Path, ExportSummary],
+) -> None:
+    _, out, summary = exported
+    assert (out / "compare/nano-vs-micro/index.html").is_file()
+    for path in out.rglob("*"):
+        if path.is_file() and path.suffix not in (".gz", ".br", ".png"):
+            data = path.read_bytes()
+            for secret in (b"Zorblaxdraft", b"Quuxfuture", b"ed-vs-sam", b"joe-vs-jed", b"broken"):
+                assert secret not in data, (path, secret)
+    assert not (out / "compare/ed-vs-sam").exists() and not (out / "compare/joe-vs-jed").exists()
+    assert summary.left_out == 1
+    assert "1 content files left out because of errors" in str(summary)
+
+
+def test_a_build_with_content_errors_writes_nothing_and_names_each_problem(
+    settings: Settings,
+    write_content: Callable[[str, str], Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    write_site(write_content)
+    write_content("other-broken.md", BROKEN.replace("pick: Vim", "pick: Nobody"))
+    out = tmp_path / "site"
+    with pytest.raises(ContentErrors) as refused:
+        export_site(settings, out)
+    assert not out.exists()
+    paths = sorted({problem.path for problem in refused.value.problems})
+    assert [Path(path).name for path in paths] == ["broken-page.md", "other-broken.md"]
+    for name in ("content_dir", "data_dir", "templates_dir", "static_dir"):
+        monkeypatch.setenv(f"NICEPICK_{name.upper()}", str(getattr(settings, name)))
+    assert main(["build", str(out)]) == 1
+    err = capsys.readouterr().err
+    for problem in refused.value.problems:
+        assert str(problem) in err
+    assert re.search(r"broken-page\.md:\d+:\d+: error: ", err)
+    assert not out.exists()
+    assert main(["build", str(out), "--allow-errors"]) == 0
+    assert "2 content files left out because of errors" in capsys.readouterr().out
+
+
+# --- redirects in three forms -------------------------------------------------------------------
+
+OLD = {
+    "/compare/emacs-or-vim": "/compare/vim-vs-emacs",  # an alias
+    "/compare/emacs-vs-vim": "/compare/vim-vs-emacs",  # the options the other way round
+    "/compare/micro-vs-nano": "/compare/nano-vs-micro",
+}
+
+
+def test_redirects_are_written_for_netlify_nginx_and_any_host(
+    exported: tuple[Settings, Path, ExportSummary],
+) -> None:
+    settings, out, summary = exported
+    lines = (out / "_redirects").read_text().splitlines()
+    assert sorted(lines) == sorted(f"{old} {new} 301" for old, new in OLD.items())
+    assert sorted(summary.redirects) == sorted(OLD.items())
+    nginx_map = (out / "nginx-redirects.map").read_text()
+    assert nginx_map.startswith("#") and "map $uri $nicepick_redirect {" in nginx_map
+    for old, new in OLD.items():
+        assert f'    "{old}" "{new}";' in nginx_map
+        page = BeautifulSoup((out / old.lstrip("/") / "index.html").read_bytes(), "html.parser")
+        assert attr(page, 'meta[http-equiv="refresh"]', "content") == f"0; url={new}"
+        assert attr(page, 'link[rel="canonical"]', "href") == settings.site_url + new
+        assert attr(page, 'meta[name="robots"]', "content") == "noindex"
+        assert attr(page, "a", "href") == new
+    # The redirect pages are not content: the sitemap lists only the pages themselves.
+    assert "emacs-or-vim" not in (out / "sitemap.xml").read_text()
+
+
+@pytest.mark.slow
+def test_nginx_serves_the_export_with_its_redirect_map(
+    exported: tuple[Settings, Path, ExportSummary],
+) -> None:
+    _, out, _ = exported
+    # A listing's second page of JSON, as a long listing has it (output_path's layout).
+    (out / "tag/editors/page-2.json").write_bytes(b'{"page": 2}')
+    with nginx_export(out) as url:
+        for old, new in OLD.items():
+            moved = httpx.get(url + old)
+            assert moved.status_code == 301, old
+            assert moved.headers["location"].endswith(new)
+        page = httpx.get(url + "/compare/vim-vs-emacs", headers={"accept-encoding": "gzip"})
+        assert page.status_code == 200
+        assert page.content == (out / "compare/vim-vs-emacs/index.html").read_bytes()
+        assert page.headers["content-encoding"] == "gzip"  # the .gz sibling, via gzip_static
+        assert httpx.get(url + "/_redirects").status_code == 404
+        twin = httpx.get(url + "/tag/editors.json")
+        assert twin.json() == json.loads((out / "tag/editors.json").read_bytes())
+        assert httpx.get(url + "/tag/editors.json?page=2").json() == {"page": 2}
+        assert httpx.get(url + "/nope").status_code == 404
+
+
+# --- forms that work as long as the page is online --------------------------------------------
+
+DAY = 24 * 3600
+
+
+def export_built(settings: Settings, out: Path, *, days_ago: float) -> Path:
+    """Export as if built ``days_ago`` days ago (the build's clock, injected)."""
+    export_site(settings, out, built_at=time.time() - days_ago * DAY, allow_errors=True)
+    return out / "compare/vim-vs-emacs/index.html"
+
+
+def form_fields(page: Path) -> dict[str, str]:
+    html = BeautifulSoup(page.read_bytes(), "html.parser")
+    return {
+        "option": "Emacs",
+        "message": "Org mode alone makes Emacs the better pick.",
+        "token": attr(html, 'form.feedback-form input[name="token"]', "value"),
+        "nonce": attr(html, 'form.feedback-form input[name="nonce"]', "value"),
+        "website": "",
+    }
+
+
+@pytest.fixture
+def endpoint_settings(settings: Settings, write_content: Callable[[str, str], Path]) -> Settings:
+    """The feedback endpoint: the same site URL and key as the build, its own host name."""
+    write_site(write_content)
+    return settings.model_copy(
+        update={"feedback_endpoint": "https://notes.nicepick.test", "secret_key": SECRET}
+    )
+
+
+def post_note(
+    settings: Settings, fields: dict[str, str], *, origin: str | None
+) -> tuple[int, str, int]:
+    """(status, body, notes stored) for ``fields`` posted to a running endpoint."""
+    headers = {"host": "notes.nicepick.test"}
+    if origin is not None:  # as a browser posts a form from the exported page
+        headers.update({"origin": origin, "sec-fetch-site": "cross-site"})
+    with TestClient(create_app(settings), follow_redirects=False) as client:
+        answer = client.post("/compare/vim-vs-emacs/feedback", data=fields, headers=headers)
+        feedback: Feedback = client.app.state.feedback  # type: ignore[attr-defined]
+        return answer.status_code, answer.text, len(feedback.store.notes())
+
+
+def test_a_form_exported_months_ago_is_accepted_from_the_sites_origin(
+    endpoint_settings: Settings, tmp_path: Path
+) -> None:
+    page = export_built(endpoint_settings, tmp_path / "site", days_ago=200)
+    status, _, stored = post_note(
+        endpoint_settings, form_fields(page), origin="https://nicepick.test"
+    )
+    assert (status, stored) == (303, 1)
+
+
+def test_an_exported_form_is_refused_from_any_other_origin(
+    endpoint_settings: Settings, tmp_path: Path
+) -> None:
+    page = export_built(endpoint_settings, tmp_path / "site", days_ago=2)
+    status, body, stored = post_note(
+        endpoint_settings, form_fields(page), origin="https://evil.example"
+    )
+    assert (status, stored) == (403, 0)
+    assert "sent from another website" in body
+
+
+def test_an_exported_form_past_its_stated_expiry_is_refused(
+    endpoint_settings: Settings, tmp_path: Path
+) -> None:
+    page = export_built(
+        endpoint_settings, tmp_path / "site", days_ago=EXPORT_VALID_SECONDS / DAY + 1
+    )
+    status, body, stored = post_note(
+        endpoint_settings, form_fields(page), origin="https://nicepick.test"
+    )
+    assert (status, stored) == (422, 0)
+    assert "too old to take notes" in body
+
+
+def test_a_token_from_another_sites_build_is_refused(
+    endpoint_settings: Settings, tmp_path: Path
+) -> None:
+    other = endpoint_settings.model_copy(update={"site_url": "https://other.example"})
+    page = export_built(other, tmp_path / "site", days_ago=2)
+    # No Origin (as curl sends it): the token itself names the other site.
+    status, body, stored = post_note(endpoint_settings, form_fields(page), origin=None)
+    assert (status, stored) == (422, 0)
+    assert "belongs to another website" in body
+
+
+def test_without_an_endpoint_the_page_says_notes_cannot_be_sent(
+    settings: Settings, write_content: Callable[[str, str], Path], tmp_path: Path
+) -> None:
+    write_site(write_content)
+    assert build_warnings(settings)[0].startswith("NICEPICK_FEEDBACK_ENDPOINT is not set")
+    page = export_built(settings, tmp_path / "site", days_ago=0)
+    html = BeautifulSoup(page.read_bytes(), "html.parser")
+    assert html.select_one("form.feedback-form") is None
+    offline = one(html, "#feedback-offline")
+    assert "cannot be sent" in offline.get_text()
+    assert attr(offline, "a", "href") == f"mailto:{settings.feedback_to}"
+
+
+# --- incremental builds ---------------------------------------------------------------------
+
+
+def digests(out: Path) -> dict[str, bytes]:
+    return {
+        path.relative_to(out).as_posix(): path.read_bytes()
+        for path in out.rglob("*")
+        if path.is_file() and not path.name.startswith(".nicepick")  # the build's own notes
+    }
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        pytest.param(
+            lambda text: text.replace("A modal editor.", "A modal editor, tiny."), id="body"
+        ),
+        pytest.param(lambda text: text.replace("Two editors", "Two small editors"), id="summary"),
+        pytest.param(lambda text: text.replace("beginner]", "beginner, terminal]"), id="tags"),
+    ],
+)
+def test_an_incremental_build_rewrites_exactly_the_files_a_full_build_changes(
+    settings: Settings,
+    write_content: Callable[[str, str], Path],
+    tmp_path: Path,
+    edit: Callable[[str], str],
+) -> None:
+    write_site(write_content)
+    built_at = time.time()
+    out = tmp_path / "site"
+    export_site(settings, out, allow_errors=True, built_at=built_at)
+    before = digests(out)
+    write_content("nano-vs-micro.md", edit(NANO))
+    summary = export_site(settings, out, allow_errors=True)  # the manifest's time is kept
+    assert summary.incremental
+    fresh = tmp_path / "fresh"
+    export_site(settings, fresh, allow_errors=True, built_at=built_at, incremental=False)
+    after = digests(fresh)
+    now = digests(out)
+    differ = sorted(name for name in now.keys() | after.keys() if now.get(name) != after.get(name))
+    assert differ == []  # the same site as a full build
+    expected = sorted(name for name, body in after.items() if before.get(name) != body)
+    expected = [name for name in expected if not name.endswith((".gz", ".br"))]
+    manifest = Manifest.load(out)
+    assert manifest is not None
+    assert manifest.rewritten == expected
+    assert "compare/nano-vs-micro/index.html" in expected
+
+
+def test_a_build_with_nothing_changed_rewrites_nothing(
+    settings: Settings, write_content: Callable[[str, str], Path], tmp_path: Path
+) -> None:
+    write_site(write_content)
+    out = tmp_path / "site"
+    export_site(settings, out, allow_errors=True)
+    summary = export_site(settings, out, allow_errors=True)
+    assert summary.incremental and summary.rewritten == []

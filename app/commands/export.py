@@ -11,9 +11,11 @@ Large sites are split over one process per CPU (``jobs``).
 
 Layout, for any static host and the nginx config in ``docs/nginx-export.conf``:
 ``/compare/x`` -> ``compare/x/index.html``; ``/tag/x?page=2`` -> ``tag/x/page-2/index.html``;
-files with an extension keep their path. Text files get ``.gz`` and ``.br`` siblings for
-``gzip_static``/``brotli_static``. Alias redirects go to ``_redirects`` (``from to 301``
-lines, the format Netlify and Cloudflare Pages read; nginx users turn them into ``return``).
+files with an extension keep their path (``/tag/x.json?page=2`` -> ``tag/x/page-2.json``).
+Text files get ``.gz`` and ``.br`` siblings for ``gzip_static``/``brotli_static``. Old
+addresses get three redirect forms (``app/commands/redirect_files.py``), the search page an
+index (``app/commands/static_search.py``), and ``OUT`` a manifest for the next, incremental,
+build (``app/commands/manifest.py``).
 
 Over 400 lines on purpose: URL discovery, the file layout and the process split are one
 walk over one app; apart, each would need the others' state passed back and forth.
@@ -23,15 +25,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
+import marshal
 import multiprocessing
 import os
 import re
 import shutil
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -40,12 +43,17 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 from fastapi.testclient import TestClient
 from starlette.datastructures import Headers
 
+from app.commands.incremental import affected, placed
+from app.commands.manifest import Manifest, digest, fingerprint
+from app.commands.redirect_files import write_redirects
+from app.commands.routes import Visible, seeds
+from app.commands.static_search import PageTerms, write_search_index
 from app.content.library import Library
-from app.pages.navigation import PER_PAGE
+from app.content.model import Problem
 from app.render.cached_page import brotli_bytes, gzip_bytes
 from app.render.page_cache import PageCache
 from app.settings import Settings
-from app.web.deps import site_of
+from app.web.deps import feedback_of, pages_of, site_of
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -78,6 +86,11 @@ class ExportSummary:
     seconds: float = 0.0
     redirects: list[tuple[str, str]] = field(default_factory=list)
     skipped: list[tuple[str, int]] = field(default_factory=list)  # (url, status)
+    left_out: int = 0  # content files not built because of their errors (--allow-errors)
+    written: dict[str, str] = field(default_factory=dict)  # path in OUT -> digest
+    rewritten: list[str] = field(default_factory=list)  # paths whose bytes changed
+    incremental: bool = False
+    forms_until: float | None = None  # exported forms are accepted until then (epoch seconds)
 
     def add(self, other: ExportSummary) -> None:
         """Fold in what another process (or round) wrote."""
@@ -88,6 +101,8 @@ class ExportSummary:
         self.brotli_bytes += other.brotli_bytes
         self.redirects += other.redirects
         self.skipped += other.skipped
+        self.written.update(other.written)
+        self.rewritten += other.rewritten
 
     @property
     def pages_per_second(self) -> float:
@@ -95,46 +110,42 @@ class ExportSummary:
 
     def __str__(self) -> str:
         mb = 1024 * 1024
-        return (
+        text = (
             f"{self.pages} pages, {self.files} files, {self.bytes / mb:.1f} MB "
             f"(gzip {self.gzip_bytes / mb:.1f} MB, brotli {self.brotli_bytes / mb:.1f} MB), "
             f"{len(self.redirects)} redirects, {len(self.skipped)} links skipped, "
             f"in {self.seconds:.1f} s ({self.pages_per_second:.0f} pages/s)"
         )
+        if self.incremental:
+            text += f"; incremental: {len(self.rewritten)} files rewritten"
+        if self.left_out:
+            text += f"; {self.left_out} content files left out because of errors"
+        return text
 
 
 def output_path(out: Path, url: str) -> Path:
     """Where a site URL is written inside ``out`` (see the module docstring)."""
+    return out / output_name(url)
+
+
+def output_name(url: str) -> str:
+    """``output_path`` relative to ``out``, as the manifest names files (plain strings: an
+    incremental build looks up every link it finds, and Path objects cost 50 us each)."""
     parts = urlsplit(url)
     path = parts.path.lstrip("/")
-    page = parse_qs(parts.query).get("page", [""])[0]
+    page = parse_qs(parts.query).get("page", [""])[0] if parts.query else ""
     name = path.rsplit("/", 1)[-1]
-    if "." in name and not page:
-        return out / path
-    folder = out / path if path else out
+    if "." in name:
+        if page and page != "1":
+            # A listing's JSON twin past page 1 (/tag/x.json?page=2): beside the HTML pages'
+            # folders, as tag/x/page-2.json (tag/x.json itself is a file).
+            stem, _, extension = path.rpartition(".")
+            return f"{stem}/page-{page}.{extension}"
+        return path
+    folder = path.rstrip("/")
     if page and page != "1":
-        folder = folder / f"page-{page}"
-    return folder / "index.html"
-
-
-def seeds(library: Library, visible_slugs: Iterable[str]) -> list[str]:
-    """Every URL the library alone says exists; the link scan finds the rest (assets,
-    sitemap parts, leaderboards, and any kind of page added later)."""
-    urls = ["/", "/robots.txt", "/sitemap.xml", "/feed.xml"]
-    visible = [library.comparisons[slug] for slug in visible_slugs]
-    categories = Library.group(visible, "category")
-    urls += [f"/?page={n}" for n in range(2, _pages(len(categories)) + 1)]
-    urls += [f"/compare/{c.slug}" for c in visible]
-    for kind in ("category", "tag", "option"):
-        for slug, items in Library.group(visible, kind).items():
-            urls.append(f"/{kind}/{slug}")
-            urls += [f"/{kind}/{slug}?page={n}" for n in range(2, _pages(len(items)) + 1)]
-    urls += [f"/og/{c.slug}.png" for c in visible]
-    return urls
-
-
-def _pages(count: int) -> int:
-    return max(1, math.ceil(count / PER_PAGE))
+        folder = f"{folder}/page-{page}" if folder else f"page-{page}"
+    return f"{folder}/index.html" if folder else "index.html"
 
 
 @dataclass
@@ -143,16 +154,18 @@ class _Share:
 
     summary: ExportSummary
     links: set[str]
+    linked: dict[str, set[str]]  # comparison slug -> URLs whose file links to its page
 
 
 class _Exporter:
     """Requests URLs from the app in its own event loop (no HTTP, no thread hop per file)
     and writes each answer with its ``.gz``/``.br`` siblings."""
 
-    def __init__(self, app: FastAPI, cache: PageCache, out: Path, base: str) -> None:
+    def __init__(self, app: FastAPI, cache: PageCache, files: Files, base: str) -> None:
         self.app = app
         self.cache = cache  # the app's page cache, emptied as the export goes
-        self.out = out
+        self.files = files
+        self.out = files.out
         self.base = base
         parts = urlsplit(base)
         self.scheme = parts.scheme
@@ -205,19 +218,19 @@ class _Exporter:
         return status, headers, b"".join(chunks)
 
     async def run(self, urls: list[str], done: Callable[[], None]) -> _Share:
-        summary = ExportSummary()
-        found: set[str] = set()
+        share = _Share(ExportSummary(), set(), {})
         cache = self.cache
         for number, url in enumerate(urls, start=1):
-            await self.export(url, summary, found)
+            await self.export(url, share)
             done()
             if number % 2000 == 0:
                 # Each page is exported once: the server's cache would only hold ~1 GB of
                 # bytes at 10,000 comparisons (pages, gzip, brotli) for no reader.
                 cache.clear()
-        return _Share(summary, found)
+        return share
 
-    async def export(self, url: str, summary: ExportSummary, found: set[str]) -> None:
+    async def export(self, url: str, share: _Share) -> None:
+        summary = share.summary
         status, headers, body = await self.fetch(url)
         if status in (301, 302, 307, 308):
             # The server's Location is absolute (the site URL); _redirects names our own pages
@@ -233,19 +246,67 @@ class _Exporter:
             return
         path = output_path(self.out, url)
         compressed: dict[str, bytes] = {}
-        if "etag" in headers and path.suffix in COMPRESSIBLE:
+        if "etag" in headers and path.suffix in COMPRESSIBLE and self.files.changed(path, body):
             # A cached page: the server compressed it once already; take its bytes.
             for encoding in ("gzip", "br"):
                 status, answer, coded = await self.fetch(url, encoding)
                 if status == 200 and answer.get("content-encoding") == encoding:
                     compressed[encoding] = coded
-        _write(path, body, summary, compressed)
+        self.files.write(path, body, summary, compressed)
         content_type = headers.get("content-type", "")
         if "text/html" in content_type:
             summary.pages += 1
         # Markup and styles hold links; scripts' strings are not links (Swagger UI's are not).
         if content_type.startswith(_LINKING_TYPES):
-            found.update(links(body, url, self.base, self.link_memo))
+            found = links(body, url, self.base, self.link_memo)
+            share.links.update(found)
+            for link in found:
+                if link.startswith("/compare/"):
+                    share.linked.setdefault(link[len("/compare/") :], set()).add(url)
+
+
+class ContentErrors(Exception):
+    """The content folder has errors and the build was not told to leave their pages out."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__(f"{len(problems)} content errors")
+        self.problems = problems
+
+
+def build_warnings(settings: Settings) -> list[str]:
+    """What an operator must hear before publishing this build."""
+    if not settings.feedback_endpoint:
+        return [
+            "NICEPICK_FEEDBACK_ENDPOINT is not set: a static host cannot take the notes "
+            "readers post, so the exported pages say notes cannot be sent and show "
+            f"{settings.feedback_to} instead of the form. Set it to a running `nicepick serve` "
+            "(docs/static-hosting.md)."
+        ]
+    if not settings.secret_key:
+        return [
+            "NICEPICK_SECRET_KEY is not set: the exported forms are signed with the key in "
+            f"{settings.data_dir / 'secret_key'}; the endpoint at {settings.feedback_endpoint} "
+            "accepts them only with that same key (set NICEPICK_SECRET_KEY on both)."
+        ]
+    return []
+
+
+def left_out(library: Library) -> int:
+    """Content files that have no page in the build (their errors keep them out)."""
+    return sum(
+        1
+        for parsed in library.files.values()
+        if parsed.comparison is None
+        or library.comparisons.get(parsed.comparison.slug) is not parsed.comparison
+    )
+
+
+def as_static_copy(app: FastAPI, settings: Settings, built_at: float) -> float:
+    """Make ``app`` render pages for a static host: forms stamped with the build time (valid
+    until the returned moment), and no "ask for a comparison" form without an endpoint to
+    take it (a static host has no /request)."""
+    pages_of(app).env.globals["can_ask"] = settings.feedback_endpoint is not None
+    return feedback_of(app).export_forms(built_at)
 
 
 def export_site(
@@ -256,8 +317,22 @@ def export_site(
     clean: bool = True,
     cards: bool = True,
     jobs: int | None = None,
+    allow_errors: bool = False,
+    built_at: float | None = None,
+    incremental: bool = True,
 ) -> ExportSummary:
     """Write the whole site for ``settings`` into ``out``; return what was written.
+
+    ``ContentErrors`` (nothing written) when a content file has an error, unless
+    ``allow_errors``: then those files are left out and the summary counts them. Drafts and
+    future pages are never exported, whatever ``settings.drafts`` says. ``built_at`` (epoch
+    seconds, default now) stamps the forms' tokens (``app/feedback/tokens.py``).
+
+    When ``out`` holds a build with a manifest made by the same code, templates and settings
+    (``app/commands/manifest.py``) and ``incremental`` is on, only the pages a changed
+    comparison can appear on are rendered (``app/commands/incremental.py``), files are
+    written only when their bytes differ, and the forms keep the first build's time.
+    ``clean`` (a full build) empties ``out`` first.
 
     ``cards=False`` leaves the social card PNGs out (about half the time of a large build;
     pages still name them in ``og:image``). ``jobs`` processes share the work (default:
@@ -266,24 +341,47 @@ def export_site(
     from app.main import create_app  # the app pulls in FastAPI; keep `--help` instant
 
     started = time.perf_counter()
-    if clean and out.exists():
-        shutil.rmtree(out)
-    out.mkdir(parents=True, exist_ok=True)
+    # An export is what readers see: never drafts, never the live preview's scripts.
+    settings = settings.model_copy(update={"drafts": False, "reload": False})
+    build_print = fingerprint(settings, cards=cards)
+    previous = Manifest.load(out) if incremental else None
+    if previous is not None and previous.fingerprint != build_print:
+        previous = None  # other code, templates or settings: every page may differ
+    if built_at is None:
+        built_at = previous.built_at if previous is not None else time.time()
     base = settings.site_url
     cache = _page_cache(settings)
     app = create_app(settings, page_cache=cache)
     site = site_of(app)
     site.load()  # the whole library now, not in the background; saves the parse cache too
+    errors = [problem for problem in site.library.problems if problem.severity == "error"]
+    if errors and not allow_errors:
+        raise ContentErrors(sorted(errors, key=lambda p: (p.path, p.line, p.column, p.message)))
+    if previous is None and clean and out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True, exist_ok=True)
+    files = Files(out, previous.files if previous is not None else {})
+    forms_until = as_static_copy(app, settings, built_at)
+    visible = Visible(site.library, site.visible())
     with TestClient(app, base_url=base, follow_redirects=False) as client:
         portal = client.portal
         assert portal is not None
-        urls = seeds(site.library, (c.slug for c in site.visible()))
-        if not cards:
-            urls = [url for url in urls if not url.startswith("/og/")]
+        if previous is None:
+            urls = seeds(visible, cards=cards)
+            changed: set[str] = set()
+        else:
+            known = previous.files
+            urls, changed = affected(
+                previous,
+                visible,
+                cards=cards,
+                had=lambda url: output_name(url) in known,
+            )
+            jobs = 1
         seen = set(urls)
         if jobs is None:
             jobs = min(os.cpu_count() or 1, 4) if len(urls) >= PARALLEL_ABOVE else 1
-        exporter = _Exporter(app, cache, out, base)
+        exporter = _Exporter(app, cache, files, base)
         counter = multiprocessing.get_context("spawn").Value("q", 0)
         total = len(urls)
 
@@ -301,7 +399,8 @@ def export_site(
                 jobs - 1, mp_context=context, initializer=_child_init, initargs=(counter,)
             ) as pool:
                 futures = [
-                    pool.submit(_child_export, settings, out, urls[n::jobs]) for n in range(1, jobs)
+                    pool.submit(_child_export, settings, out, urls[n::jobs], built_at)
+                    for n in range(1, jobs)
                 ]
                 shares.append(portal.call(exporter.run, urls[0::jobs], done))
                 while not all(f.done() for f in futures):
@@ -311,11 +410,20 @@ def export_site(
                 shares += [f.result() for f in futures]
         else:
             shares.append(portal.call(exporter.run, urls, done))
-        summary = ExportSummary()
+        summary = ExportSummary(incremental=previous is not None)
+        linked: dict[str, set[str]] = {}
+        if previous is not None:
+            linked = {slug: set(urls) for slug, urls in previous.linked_from.items()}
         for share in shares:
             summary.add(share.summary)
+            for slug, sources in share.linked.items():
+                linked.setdefault(slug, set()).update(sources)
         # Links nobody listed up front (assets, sitemap parts, new kinds of pages): here.
+        # An incremental build has the last build's files already.
         pending = sorted({link for share in shares for link in share.links} - seen)
+        if previous is not None:
+            known = previous.files
+            pending = [link for link in pending if output_name(link) not in known]
         if not cards:  # pages still name their cards in og:image; --no-cards means no PNGs
             seen.update(link for link in pending if link.startswith("/og/"))
             pending = [link for link in pending if not link.startswith("/og/")]
@@ -324,20 +432,103 @@ def export_site(
             total += len(pending)
             share = portal.call(exporter.run, pending, done)
             summary.add(share.summary)
+            for slug, sources in share.linked.items():
+                linked.setdefault(slug, set()).update(sources)
             pending = sorted(share.links - seen)
             if not cards:
                 pending = [link for link in pending if not link.startswith("/og/")]
         if progress:
             progress(total, total)
         _status, _headers, missing = portal.call(exporter.fetch, _NOT_FOUND_PROBE)
-        _write(out / "404.html", missing, summary, {})
-    if summary.redirects:
-        summary.redirects.sort()
-        lines = "".join(f"{source} {target} 301\n" for source, target in summary.redirects)
-        (out / "_redirects").write_text(lines, encoding="utf-8")
+        files.write(out / "404.html", missing, summary, {})
+
+    def write(path: Path, body: bytes) -> None:
+        files.write(path, body, summary, {})
+
+    # After the crawl: the index is for what was exported, and a search page written above.
+    words: PageTerms = _load_terms(out) if previous is not None else {}
+    write_search_index(out, visible.comparisons, write, words)
+    current = {c.content_hash for c in visible.comparisons}
+    _save_terms(out, {key: value for key, value in words.items() if key in current})
+    redirects = summary.redirects
+    if previous is not None:
+        # The last build's, except those of the changed pages (found again above if kept).
+        redirects += [
+            (source, target)
+            for source, target in previous.redirects
+            if target.removeprefix("/compare/") not in changed
+        ]
+    summary.redirects = write_redirects(out, redirects, site_url=base, write=write)
+    written = summary.written
+    if previous is not None:
+        # Files of the last build this one did not visit are still there, unchanged; those
+        # of pages that are gone (a removed comparison, an emptied listing, a dropped alias's
+        # stand-in page) are deleted.
+        gone = _gone(previous, summary, changed)
+        kept = {source for source, _target in summary.redirects}
+        gone.update(
+            f"{source.strip('/')}/index.html"
+            for source, _target in previous.redirects
+            if source not in kept
+        )
+        for name in gone:
+            files.remove(name)
+        written = {
+            name: value for name, value in previous.files.items() if name not in gone
+        } | summary.written
+    Manifest(
+        fingerprint=build_print,
+        built_at=built_at,
+        sources={c.slug: c.content_hash for c in visible.comparisons},
+        placed={c.slug: placed(c) for c in visible.comparisons},
+        linked_from={slug: sorted(sources) for slug, sources in linked.items()},
+        redirects=summary.redirects,
+        files=written,
+        rewritten=sorted(summary.rewritten),
+    ).save(out)
     summary.skipped.sort()
+    summary.left_out = left_out(site.library)
+    summary.forms_until = forms_until
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+_TERMS = ".nicepick-search-terms.marshal"  # each page's words by content hash, for the next build
+
+
+def _load_terms(out: Path) -> PageTerms:
+    try:
+        known = marshal.loads((out / _TERMS).read_bytes())
+    except (OSError, EOFError, ValueError, TypeError):
+        return {}
+    return known if isinstance(known, dict) else {}
+
+
+def _save_terms(out: Path, known: PageTerms) -> None:
+    (out / _TERMS).write_bytes(marshal.dumps(known))
+
+
+def _gone(previous: Manifest, summary: ExportSummary, changed: set[str]) -> set[str]:
+    """Files of the last build whose page no longer exists: a changed page that answered
+    404 this time, and pages of its listings past their new last page."""
+    gone: set[str] = set()
+    for url, _status in summary.skipped:
+        name = url.strip("/").partition("?")[0]
+        for candidate in (f"{name}/index.html" if name else "index.html", name):
+            if candidate in previous.files:
+                gone.add(candidate)
+    listings = {
+        listing.strip("/") for slug in changed for listing in previous.placed.get(slug, [])[:-1]
+    }
+    for name in previous.files:
+        folder = name.rsplit("/", 2)[0] if name.count("/") >= 2 else ""
+        if folder in listings and name not in summary.written and "/page-" in name:
+            gone.add(name)
+    for slug in changed:
+        for name in (f"compare/{slug}/index.html", f"og/{slug}.png"):
+            if name in previous.files and name not in summary.written:
+                gone.add(name)
+    return gone
 
 
 _child_counter: Any = None
@@ -353,13 +544,14 @@ def _child_init(counter: Any) -> None:
     logging.getLogger().setLevel(logging.WARNING)
 
 
-def _child_export(settings: Settings, out: Path, urls: list[str]) -> _Share:
+def _child_export(settings: Settings, out: Path, urls: list[str], built_at: float) -> _Share:
     """One other process's share: its own app on the same folders, the same bytes."""
     from app.main import create_app
 
     cache = _page_cache(settings)
     app = create_app(settings, page_cache=cache)
     site_of(app).load()  # from the parse cache the first process just saved
+    as_static_copy(app, settings, built_at)
 
     def done() -> None:
         with _child_counter.get_lock():
@@ -367,7 +559,7 @@ def _child_export(settings: Settings, out: Path, urls: list[str]) -> _Share:
 
     with TestClient(app, base_url=settings.site_url, follow_redirects=False) as client:
         assert client.portal is not None
-        exporter = _Exporter(app, cache, out, settings.site_url)
+        exporter = _Exporter(app, cache, Files(out), settings.site_url)
         return client.portal.call(exporter.run, urls, done)
 
 
@@ -414,35 +606,76 @@ def _resolve(raw_bytes: bytes, url: str, base: str) -> str | None:
     return f"{path}?page={page}" if page else path
 
 
-def _write(path: Path, body: bytes, summary: ExportSummary, compressed: dict[str, bytes]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(body)
-    summary.files += 1
-    summary.bytes += len(body)
-    if path.suffix in COMPRESSIBLE and len(body) > 256:
-        gz = compressed.get("gzip") or gzip_bytes(body)
-        br = compressed.get("br") or brotli_bytes(body)
-        path.with_name(path.name + ".gz").write_bytes(gz)
-        path.with_name(path.name + ".br").write_bytes(br)
-        summary.gzip_bytes += len(gz)
-        summary.brotli_bytes += len(br)
+@dataclass
+class Files:
+    """Writes the export's files into ``out``; on an incremental build, only those whose
+    bytes differ from the manifest's (``previous``), siblings included."""
+
+    out: Path
+    previous: dict[str, str] = field(default_factory=dict)  # path in OUT -> digest
+
+    def changed(self, path: Path, body: bytes) -> bool:
+        name = path.relative_to(self.out).as_posix()
+        return self.previous.get(name) != digest(body) or not path.exists()
+
+    def write(
+        self, path: Path, body: bytes, summary: ExportSummary, compressed: dict[str, bytes]
+    ) -> None:
+        name = path.relative_to(self.out).as_posix()
+        summary.written[name] = digest(body)
+        summary.files += 1
+        summary.bytes += len(body)
+        if self.previous.get(name) == summary.written[name] and path.exists():
+            return  # the same bytes as the last build: leave the file (and its mtime) alone
+        summary.rewritten.append(name)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(body)
+        if path.suffix in COMPRESSIBLE and len(body) > 256:
+            gz = compressed.get("gzip") or gzip_bytes(body)
+            br = compressed.get("br") or brotli_bytes(body)
+            path.with_name(path.name + ".gz").write_bytes(gz)
+            path.with_name(path.name + ".br").write_bytes(br)
+            summary.gzip_bytes += len(gz)
+            summary.brotli_bytes += len(br)
+
+    def remove(self, name: str) -> None:
+        """Delete a file of the last build that this one no longer has, with its siblings."""
+        path = self.out / name
+        for stale in (path, path.with_name(path.name + ".gz"), path.with_name(path.name + ".br")):
+            stale.unlink(missing_ok=True)
 
 
-def stderr_progress() -> Progress:
-    """A one-line progress counter on stderr, redrawn at most ten times a second."""
-    last = 0.0
+@contextmanager
+def progress_bar() -> Iterator[Progress | None]:
+    """A progress bar with the rate and time left on a terminal's stderr; None elsewhere
+    (a CI log, a pipe), where redrawing a bar would only fill the log."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+    from rich.progress import (
+        Progress as Bar,
+    )
 
-    def show(done: int, total: int) -> None:
-        nonlocal last
-        now = time.monotonic()
-        if now - last < 0.1 and done != total:
-            return
-        last = now
-        width = 30
-        filled = width * done // max(total, 1)
-        bar = "#" * filled + "-" * (width - filled)
-        end = "\n" if done == total else ""
-        sys.stderr.write(f"\r[{bar}] {done}/{total} files{end}")
-        sys.stderr.flush()
+    with Bar(
+        TextColumn("building"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("files, about"),
+        TimeRemainingColumn(),
+        TextColumn("left"),
+        console=Console(stderr=True),
+        transient=True,
+    ) as bar:
+        task = bar.add_task("build", total=None)
 
-    return show
+        def show(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield show

@@ -46,7 +46,15 @@ from app.feedback.outbox import OutboxSender
 from app.feedback.ratelimit import RateLimit
 from app.feedback.request_form import TOKEN_SLUG, RequestForm
 from app.feedback.store import REQUEST, FeedbackStore, Meter, NewNote, Note
-from app.feedback.tokens import FormTokens, TokenError, load_secret, window, window_start
+from app.feedback.tokens import (
+    EXPORT_VALID_SECONDS,
+    FormTokens,
+    TokenError,
+    load_secret,
+    site_origin,
+    window,
+    window_start,
+)
 from app.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -83,6 +91,9 @@ class FeedbackView:
     # notes written before it were about the previous pick.
     since: date | None = None
     earlier: int = 0
+    # False on a page exported without NICEPICK_FEEDBACK_ENDPOINT: nothing could take the
+    # post, so the page says so and gives the editors' address instead of the form.
+    can_send: bool = True
 
 
 def page_nonce(token: str) -> str:
@@ -166,7 +177,9 @@ class Feedback:
                 settings.secret_key, settings.data_dir, database_url=settings.resolved_database_url
             ),
             min_seconds=settings.feedback_min_seconds,
+            site=site_origin(settings.site_url),
         )
+        self.exported_at: float | None = None  # set by ``export_forms``
         # Counted in the database, so the limit holds across every instance.
         self.rate_limit = RateLimit(settings.feedback_rate, self.store)
         self.sender = OutboxSender(
@@ -217,11 +230,18 @@ class Feedback:
 
     # --- the page ---------------------------------------------------------------------------
 
+    def export_forms(self, built_at: float) -> float:
+        """Render forms for a static export built at ``built_at``: tokens valid until the
+        returned expiry (see tokens.py); the build's endpoint, if any, takes the posts."""
+        self.exported_at = built_at
+        return built_at + EXPORT_VALID_SECONDS
+
     def page_part(
         self, comparison: Comparison, thanks: bool
     ) -> tuple[tuple[Any, ...], Callable[[], dict[str, Any]]]:
         """Cache-key part and values: the render window (see tokens.py), the meter version."""
-        current = window()
+        exported = self.exported_at
+        current = window() if exported is None else exported
         change = comparison.last_pick_change
         since = change.day if change is not None else None
         key = ("feedback", current, self.store.meter_version(comparison.slug), since, thanks)
@@ -235,7 +255,8 @@ class Feedback:
                 comparison.slug,
                 page_hash=comparison.content_hash,
                 page_updated=comparison.last_modified,
-                now=window_start(current),
+                now=window_start(int(current)) if exported is None else exported,
+                valid_for=None if exported is None else EXPORT_VALID_SECONDS,
             )
             view = FeedbackView(
                 token=token,
@@ -245,6 +266,7 @@ class Feedback:
                 nonce=page_nonce(token),
                 since=since,
                 earlier=meter.earlier,
+                can_send=exported is None or self.settings.feedback_endpoint is not None,
             )
             return {"feedback": view}
 

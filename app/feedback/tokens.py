@@ -19,6 +19,13 @@ other hosts would each generate their own key and refuse every note posted from 
 instance rendered: there ``load_secret`` raises ``SecretKeyRequired`` and the server does not
 start, as Django refuses to start without ``SECRET_KEY`` and Rails without
 ``secret_key_base`` in production (both generate one only for local development).
+
+Exported pages (``nicepick build``) are files nobody re-renders, so their tokens cannot age out
+after a day: the build stamps each form with the build time, an expiry ``EXPORT_VALID_SECONDS``
+later (over a year, stated in the build's summary), and the site's origin. The endpoint accepts
+such a token until that expiry, and only when the origin is its own ``NICEPICK_SITE_URL``: a
+token from another site's build is refused even when both were signed with one key. The
+honeypot, the rate limit and the cross-site check apply to these notes as to any other.
 """
 
 from __future__ import annotations
@@ -29,6 +36,7 @@ import time
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy.engine import make_url
@@ -39,6 +47,9 @@ log = logging.getLogger(__name__)
 
 WINDOW_SECONDS = 3600
 MAX_AGE_SECONDS = 24 * 3600
+# How long a form exported by ``nicepick build`` is accepted: a year and a month, so a yearly
+# rebuild never leaves a page online with a dead form.
+EXPORT_VALID_SECONDS = 400 * 24 * 3600
 _SALT = "nicepick.feedback-form"
 
 
@@ -50,6 +61,12 @@ def window(now: float | None = None) -> int:
 def window_start(number: int) -> float:
     """The first moment of a render window: the time its pages' tokens carry."""
     return float(number * WINDOW_SECONDS)
+
+
+def site_origin(site_url: str) -> str:
+    """``scheme://host[:port]`` of the site, the origin an exported token names."""
+    parts = urlsplit(site_url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
 
 
 class SecretKeyRequired(RuntimeError):
@@ -111,9 +128,10 @@ class TokenError(ValueError):
 
 
 class FormTokens:
-    def __init__(self, secret: str, *, min_seconds: float) -> None:
+    def __init__(self, secret: str, *, min_seconds: float, site: str = "") -> None:
         self._serializer = URLSafeSerializer(secret, salt=_SALT)
         self.min_seconds = min_seconds
+        self.site = site  # the origin exported tokens must name (see the module docstring)
 
     def issue(
         self,
@@ -122,13 +140,20 @@ class FormTokens:
         page_hash: str,
         page_updated: date | None,
         now: float | None = None,
+        valid_for: float | None = None,
     ) -> str:
-        payload = {
+        """A token for ``slug`` rendered at ``now``; ``valid_for`` makes it an exported
+        page's token, accepted that many seconds by this site only."""
+        moment = round(time.time() if now is None else now, 3)
+        payload: dict[str, object] = {
             "s": slug,
-            "t": round(time.time() if now is None else now, 3),
+            "t": moment,
             "h": page_hash,
             "u": page_updated.isoformat() if page_updated else None,
         }
+        if valid_for is not None:
+            payload["x"] = round(moment + valid_for, 3)
+            payload["o"] = self.site
         token: str = self._serializer.dumps(payload)
         return token
 
@@ -143,14 +168,26 @@ class FormTokens:
                 page_hash=str(payload["h"]),
                 page_updated=date.fromisoformat(payload["u"]) if payload["u"] else None,
             )
+            expires = float(payload["x"]) if "x" in payload else None
+            site = str(payload.get("o", ""))
         except (BadSignature, KeyError, TypeError, ValueError):
             raise TokenError(
                 "This form could not be verified. Please send your note again."
             ) from None
         if stamp.slug != slug:
             raise TokenError("This form belongs to another page. Please send it from this page.")
+        if expires is not None and site != self.site:
+            raise TokenError(
+                "This form belongs to another website. Please send your note from our own page."
+            )
         age = moment - stamp.rendered_at
-        if age > MAX_AGE_SECONDS:
+        if expires is not None:
+            if moment > expires:
+                raise TokenError(
+                    "This copy of the page is too old to take notes. Your text is kept below: "
+                    "please send it from the current page."
+                )
+        elif age > MAX_AGE_SECONDS:
             raise TokenError(
                 "This page was open for more than a day. Your text is kept below: "
                 "please send it again."

@@ -64,6 +64,9 @@ def page_environment(settings: Settings, *, asset_url: Callable[[str], str]) -> 
         server's ``/request``, absolute when pages are exported."""
         return endpoint.rstrip("/") + "/request" if endpoint else "/request"
 
+    # Without JavaScript, an exported search page's form goes to the server taking the notes.
+    search_action = endpoint.rstrip("/") + "/search" if endpoint else "/search"
+
     env.globals.update(
         site_name=settings.site_name,
         site_url=settings.site_url,
@@ -73,5 +76,7 @@ def page_environment(settings: Settings, *, asset_url: Callable[[str], str]) -> 
         preview=settings.reload,  # base.html adds the live-preview script only then
         feedback_action=feedback_action,
         request_action=request_action,
+        can_ask=True,  # False in an export without an endpoint (app/commands/export.py)
+        search_action=search_action,
     )
     return env

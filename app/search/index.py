@@ -75,6 +75,7 @@ _PREFIXES = "2 3 4 5 6"
 # bm25 weights by column: title, options, tags+category, body. bm25 is lower for better rows;
 # ties go to the newer page (higher rowid: rows are in publication order).
 _WEIGHTS = (10.0, 6.0, 3.0, 1.0)
+COLUMN_WEIGHTS = _WEIGHTS  # the static export's index ranks with the same weights
 _SCORE = f"bm25(docs, {', '.join(str(w) for w in _WEIGHTS)})"
 _BY_SCORE = f"ORDER BY {_SCORE}, rowid DESC"
 # Control characters never reach the index: the snippet markers (app/search/snippets.py) are two of
@@ -152,6 +153,16 @@ def markdown_text(source: str) -> str:
     """Markdown to plain words for the index (links keep their text, marks go)."""
     text = _MD_LINK.sub(r"\1", source)
     return index_text(_MD_MARKS.sub(" ", text))
+
+
+def document_columns(comparison: Comparison) -> tuple[str, str, str, str]:
+    """What the index holds of a page: title, option names, category and tags, body."""
+    return (
+        index_text(comparison.title),
+        index_text(" ".join(comparison.option_names)),
+        index_text(" ".join((comparison.category, *comparison.tags))),
+        _body(comparison),
+    )
 
 
 def _body(comparison: Comparison) -> str:

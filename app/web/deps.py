@@ -71,6 +71,19 @@ async def get_assets(request: Request) -> Assets:
 AssetsDep = Annotated[Assets, Depends(get_assets)]
 
 
+def pages_of(app: FastAPI) -> PageRenderer:
+    """The page renderer of ``app``, for the export (it tells the templates what a static
+    copy can offer)."""
+    pages: PageRenderer = app.state.pages
+    return pages
+
+
+def feedback_of(app: FastAPI) -> Feedback:
+    """The feedback service of ``app``, for the export (its forms' tokens)."""
+    feedback: Feedback = app.state.feedback
+    return feedback
+
+
 async def get_feedback(request: Request) -> Feedback:
     feedback: Feedback = request.app.state.feedback
     return feedback

@@ -1,0 +1,87 @@
+"""Which URLs an incremental build re-renders, from the last build's manifest.
+
+A comparison whose content hash changed (or that appeared or went away) can change:
+
+- its own page, card and old addresses;
+- every page that linked to it last time (its cards on listings, related links, the feed,
+  the sitemap): the manifest's ``linked_from``;
+- when its listings or its date changed (``placed``): every page of those listings, old and
+  new, and every comparison page in them, whose related comparisons may change;
+- the home pages, the search page (counts) and the machine files;
+- the JSON twin of each of these pages.
+
+Everything else has the same inputs as last time. The build still compares each re-rendered
+file's bytes with the manifest's digest and writes only the ones that differ.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+
+from app.commands.manifest import Manifest
+from app.commands.routes import Visible, old_addresses, seeds
+from app.content.model import Comparison
+
+# Always re-rendered: pages that list or count every comparison.
+_ALWAYS = ("/robots.txt", "/sitemap.xml", "/feed.xml", "/search")
+
+
+def placed(comparison: Comparison) -> list[str]:
+    """The listings a comparison is on and its date: what its neighbours' pages depend on."""
+    listings = [f"/category/{comparison.category_slug}"]
+    listings += [f"/tag/{slug}" for slug in comparison.tag_slugs]
+    listings += [f"/option/{option.slug}" for option in comparison.options]
+    return [*sorted(set(listings)), f"published {comparison.published.isoformat()}"]
+
+
+def changed_slugs(previous: Manifest, visible: list[Comparison]) -> set[str]:
+    now = {c.slug: c.content_hash for c in visible}
+    changed = {slug for slug, content in now.items() if previous.sources.get(slug) != content}
+    return changed | (previous.sources.keys() - now.keys())
+
+
+def affected(
+    previous: Manifest, visible: Visible, *, cards: bool, had: Callable[[str], bool]
+) -> tuple[list[str], set[str]]:
+    """(URLs to re-render in table order, slugs that changed); ``had`` says whether the last
+    build wrote a URL (a page's JSON twin is re-rendered only then)."""
+    now = {c.slug: c for c in visible.comparisons}
+    changed = changed_slugs(previous, visible.comparisons)
+    if not changed:
+        return [], changed
+    every = seeds(visible, cards=cards)
+    by_path: dict[str, list[str]] = defaultdict(list)
+    for url in every:
+        by_path[url.partition("?")[0]].append(url)
+    wanted: set[str] = set(by_path["/"]) | set(_ALWAYS)
+    members: dict[str, list[str]] = defaultdict(list)  # listing -> comparison slugs on it
+    for comparison in visible.comparisons:
+        for listing in placed(comparison)[:-1]:
+            members[listing].append(comparison.slug)
+    for slug in changed:
+        wanted.add(f"/compare/{slug}")
+        if cards:
+            wanted.add(f"/og/{slug}.png")
+        wanted.update(previous.linked_from.get(slug, ()))
+        before = previous.placed.get(slug, [])
+        after = placed(now[slug]) if slug in now else []
+        if before != after:
+            for listing in {*before[:-1], *after[:-1]}:
+                wanted.update(by_path.get(listing, ()))
+                wanted.update(f"/compare/{other}" for other in members.get(listing, ()))
+        if slug in now:
+            wanted.update(old_addresses(Visible(visible.library, [now[slug]])))
+    # Each page's JSON twin has the same inputs as the page.
+    for url in list(wanted):
+        path, mark, query = url.partition("?")
+        if "." not in path.rsplit("/", 1)[-1]:
+            # As app/pages/base.py's twin_path: /compare/x -> /compare/x.json, / -> /.json
+            twin = "/.json" if path == "/" else f"{path}.json"
+            if had(twin + mark + query):
+                wanted.add(twin + mark + query)
+    ordered = [url for url in every if url in wanted]
+    listed = set(ordered)
+    # Pages found by links last time (not in the table) that linked to a changed page.
+    ordered += sorted(url for url in wanted - listed if url.startswith("/"))
+    return ordered, changed

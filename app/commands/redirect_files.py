@@ -1,0 +1,82 @@
+"""The export's redirects in the three forms static hosts understand.
+
+- ``_redirects``: ``from to 301`` lines, read by Netlify and Cloudflare Pages (Cloudflare
+  applies them before any file; Netlify serves a file at the old path first, which is the
+  HTML page below, so the reader still lands on the page).
+- ``nginx-redirects.map``: a ``map $uri $nicepick_redirect`` block that
+  ``docs/nginx-export.conf`` includes at the ``http`` level and answers with ``return 301``.
+- an HTML page at each old path (``compare/old/index.html``): a meta refresh and a canonical
+  link to the page, ``noindex``, for hosts that read no redirect file at all (GitHub Pages,
+  a bucket). Search engines treat an immediate meta refresh as a permanent redirect.
+
+Sources are paths without a query; targets are paths on the same site, so the folder works
+on whatever host it is published to.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from html import escape
+from pathlib import Path
+
+REDIRECTS = "_redirects"
+NGINX_MAP = "nginx-redirects.map"
+
+_PAGE = """<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>Moved to {target_text}</title>
+<meta name="robots" content="noindex">
+<meta http-equiv="refresh" content="0; url={target}">
+<link rel="canonical" href="{canonical}">
+</head>
+<body>
+<p>This page has moved to <a href="{target}">{target_text}</a>.</p>
+</body>
+</html>
+"""
+
+
+def redirect_page(target: str, site_url: str) -> bytes:
+    """The HTML stand-in for a redirect to ``target`` (a path on the site)."""
+    return _PAGE.format(
+        target=escape(target, quote=True),
+        target_text=escape(target),
+        canonical=escape(site_url + target, quote=True),
+    ).encode("utf-8")
+
+
+def nginx_map(redirects: Sequence[tuple[str, str]]) -> str:
+    """``map $uri $nicepick_redirect { ... }`` for ``include`` in nginx's ``http`` block."""
+    lines = [
+        "# Written by `nicepick build`: old addresses and their pages (docs/nginx-export.conf).",
+        "map $uri $nicepick_redirect {",
+        '    default "";',
+    ]
+    lines += [f"    {_nginx_word(source)} {_nginx_word(target)};" for source, target in redirects]
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def _nginx_word(path: str) -> str:
+    # Slugs are [a-z0-9-]; quote anyway, so a path can never end the block or start a comment.
+    return '"' + path.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def write_redirects(
+    out: Path,
+    redirects: Sequence[tuple[str, str]],
+    *,
+    site_url: str,
+    write: Callable[[Path, bytes], None],
+) -> list[tuple[str, str]]:
+    """Write all three forms for ``redirects`` (``(source, target)`` paths) into ``out``;
+    return the ones written (sources with a query have no file to stand in for them)."""
+    kept = sorted({(s, t) for s, t in redirects if "?" not in s and s.startswith("/")})
+    lines = "".join(f"{source} {target} 301\n" for source, target in kept)
+    write(out / REDIRECTS, lines.encode("utf-8"))
+    write(out / NGINX_MAP, nginx_map(kept).encode("utf-8"))
+    for source, target in kept:
+        write(out / source.strip("/") / "index.html", redirect_page(target, site_url))
+    return kept

@@ -1,0 +1,137 @@
+"""Which URLs a static export requests: one table, one row per kind of page.
+
+A new kind of page is one row here (a name and a function from the visible library to its
+URLs). The export also follows every same-site link the files hold, so a page that is linked
+is exported even without a row; a row makes sure of it, and gives it its place in the
+incremental build (``app/commands/manifest.py``), which asks this table what exists.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from itertools import permutations
+
+from app.content.library import Library
+from app.content.model import Comparison
+from app.pages.navigation import PER_PAGE
+
+# Orderings of a comparison's options that get a redirect: every one for up to four options
+# (24 at most), the given and the reversed order only for more.
+_ALL_ORDERS_UP_TO = 4
+
+
+@dataclass(frozen=True)
+class Visible:
+    """What the routes read: the library, and the comparisons readers may see, newest first."""
+
+    library: Library
+    comparisons: list[Comparison]
+
+
+Route = Callable[[Visible], Iterable[str]]
+
+
+def _pages(count: int) -> int:
+    return max(1, math.ceil(count / PER_PAGE))
+
+
+def _paginated(path: str, count: int) -> Iterator[str]:
+    yield path
+    for number in range(2, _pages(count) + 1):
+        yield f"{path}?page={number}"
+
+
+def home(visible: Visible) -> Iterator[str]:
+    return _paginated("/", len(Library.group(visible.comparisons, "category")))
+
+
+def machine_files(visible: Visible) -> list[str]:
+    return ["/robots.txt", "/sitemap.xml", "/feed.xml"]
+
+
+def search(visible: Visible) -> list[str]:
+    return ["/search"]
+
+
+def comparisons(visible: Visible) -> Iterator[str]:
+    return (f"/compare/{c.slug}" for c in visible.comparisons)
+
+
+def grouped(kind: str) -> Route:
+    def urls(visible: Visible) -> Iterator[str]:
+        for slug, items in Library.group(visible.comparisons, kind).items():
+            yield from _paginated(f"/{kind}/{slug}", len(items))
+
+    return urls
+
+
+def best(visible: Visible) -> Iterator[str]:
+    return (f"/best/{slug}" for slug in Library.group(visible.comparisons, "category"))
+
+
+def profiles(visible: Visible) -> Iterator[str]:
+    """Every option profile's page, also of an option no visible comparison names yet."""
+    return (f"/option/{slug}" for slug in visible.library.profiles)
+
+
+def authors(visible: Visible) -> Iterator[str]:
+    return (f"/author/{slug}" for slug in visible.library.authors)
+
+
+def plain_pages(visible: Visible) -> list[str]:
+    """The writers' plain pages that have an address (``/about``), and the two indexes."""
+    found = ["/tags", "/categories"]
+    if "about" in visible.library.pages:
+        found.append("/about")
+    return found
+
+
+def cards(visible: Visible) -> Iterator[str]:
+    return (f"/og/{c.slug}.png" for c in visible.comparisons)
+
+
+def old_addresses(visible: Visible) -> Iterator[str]:
+    """Aliases and other orders of the options: each answers 301 on the server, so the export
+    records it as a redirect (``app/commands/redirect_files.py``)."""
+    for comparison in visible.comparisons:
+        for alias in comparison.aliases:
+            yield f"/compare/{alias}"
+        slugs = [option.slug for option in comparison.options]
+        if len(slugs) <= _ALL_ORDERS_UP_TO:
+            orders: Iterable[tuple[str, ...]] = permutations(slugs)
+        else:
+            orders = [tuple(slugs), tuple(reversed(slugs))]
+        for order in orders:
+            slug = "-vs-".join(order)
+            if slug != comparison.slug and slug not in visible.library.comparisons:
+                yield f"/compare/{slug}"
+
+
+# The table. "cards" is left out by ``--no-cards``.
+ROUTES: dict[str, Route] = {
+    "home": home,
+    "machine files": machine_files,
+    "search": search,
+    "comparisons": comparisons,
+    "categories": grouped("category"),
+    "tags": grouped("tag"),
+    "options": grouped("option"),
+    "option profiles": profiles,
+    "best of": best,
+    "authors": authors,
+    "plain pages": plain_pages,
+    "cards": cards,
+    "old addresses": old_addresses,
+}
+
+
+def seeds(visible: Visible, *, cards: bool = True) -> list[str]:
+    """Every URL the table lists, each once, in table order."""
+    urls: dict[str, None] = {}
+    for name, route in ROUTES.items():
+        if name == "cards" and not cards:
+            continue
+        urls.update(dict.fromkeys(route(visible)))
+    return list(urls)

@@ -1,0 +1,140 @@
+"""Search on a static host: the exported folder under a plain file server, in Chromium.
+
+The results the page shows must be the server's own ranking of the same pages.
+"""
+
+from __future__ import annotations
+
+import functools
+import random
+import threading
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+from playwright.sync_api import BrowserContext, Page
+
+from app.commands.export import export_site
+from app.content.library import Library
+from app.search.index import SearchIndex
+from app.settings import Settings
+from bench.generate import comparison_markdown
+from tests.conftest import GOOD, comparison_text
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+NANO = (
+    comparison_text(title="Nano vs Micro", category="Text Editors", tags="[editors, beginner]")
+    .replace("Vim", "Nano")
+    .replace("Emacs", "Micro")
+    # "vim" in the body only: the page titled Vim must still come first for "vim".
+    .replace("older than most", "kinder than vim to most")
+)
+ENDPOINT = "https://notes.nicepick.test"
+
+
+class _Quiet(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def static_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    """The export of two editors' pages and 60 synthetic ones, served by http.server."""
+    root = tmp_path_factory.mktemp("static-search")
+    content = root / "content"
+    content.mkdir()
+    (content / "vim-vs-emacs.md").write_text(GOOD)
+    (content / "nano-vs-micro.md").write_text(NANO)
+    rng = random.Random(3)
+    for number in range(60):
+        slug, text = comparison_markdown(number, rng)
+        (content / f"{slug}.md").write_text(text)
+    settings = Settings(
+        content_dir=content,
+        data_dir=root / "var",
+        site_url="https://nicepick.test",
+        feedback_endpoint=ENDPOINT,
+        secret_key="static-search-test-key",
+        _env_file=None,
+    )
+    out = root / "site"
+    export_site(settings, out, cards=False)
+    handler = functools.partial(_Quiet, directory=str(out))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", content
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def shown(page: Page, base: str, query: str) -> list[str]:
+    """The slugs the exported search page lists for ``query``, in order."""
+    page.goto(f"{base}/search/?q={quote(query)}")
+    page.wait_for_function(
+        "q => document.querySelector('[data-searched]')?.getAttribute('data-searched') === q",
+        arg=query,
+    )
+    links = page.locator(".static-search .summary-card h2 a")
+    return [href.rsplit("/", 1)[-1] for href in links.evaluate_all("l => l.map(a => a.href)")]
+
+
+def server_ranking(content: Path, query: str) -> list[str]:
+    library = Library.load(content)
+    index = SearchIndex(library.comparisons.values())
+    results = index.search(query, now=datetime.now(UTC), limit=24)
+    return [hit.slug for hit in results.hits]
+
+
+@pytest.mark.parametrize(
+    "query", ["vim", "ema", "editors", "latency", "tool1", "cache shard", "Tool12a", "ms 4"]
+)
+def test_static_search_ranks_as_the_server_does(
+    static_site: tuple[str, Path], new_context: Callable[..., BrowserContext], query: str
+) -> None:
+    base, content = static_site
+    page = new_context().new_page()
+    expected = server_ranking(content, query)
+    assert expected, query  # a query that finds nothing would prove nothing
+    assert shown(page, base, query) == expected
+
+
+def test_a_title_match_comes_before_a_body_match(
+    static_site: tuple[str, Path], new_context: Callable[..., BrowserContext]
+) -> None:
+    base, _ = static_site
+    page = new_context().new_page()
+    assert shown(page, base, "vim")[:2] == ["vim-vs-emacs", "nano-vs-micro"]
+    assert page.locator("#search-q").input_value() == "vim"
+    assert page.title().startswith("Search: vim")
+
+
+def test_hostile_input_stays_text(
+    static_site: tuple[str, Path], new_context: Callable[..., BrowserContext]
+) -> None:
+    base, _ = static_site
+    page = new_context().new_page()
+    hostile = '"><img src=x onerror="window.pwned=1">'
+    assert shown(page, base, hostile) == []  # every word required: none has them all
+    assert page.locator("img").count() == 0
+    assert page.evaluate("window.pwned") is None
+    lede = page.locator(".static-search .lede").inner_text()
+    assert lede.startswith(f"Nothing found for \u201c{hostile}\u201d")
+
+
+def test_without_javascript_the_page_points_to_the_servers_search(
+    static_site: tuple[str, Path], new_context: Callable[..., BrowserContext]
+) -> None:
+    base, _ = static_site
+    page = new_context(java_script_enabled=False).new_page()
+    page.goto(f"{base}/search/?q=vim")
+    assert page.locator("form.search-form").get_attribute("action") == f"{ENDPOINT}/search"
+    pointer = page.locator("noscript a, p.notice a").first
+    assert pointer.get_attribute("href") == f"{ENDPOINT}/search"
