@@ -137,6 +137,13 @@ def test_no_facts_table_when_no_option_has_a_profile(make_site: SiteMaker) -> No
     assert client.get("/compare/nano-vs-helix.json").json()["facts"] is None
 
 
+def test_no_facts_table_when_only_one_option_has_a_profile(site: TestClient) -> None:
+    """Vim has a profile, Nano none: a table would be one column of facts beside dashes."""
+    assert soup_of(site, "/compare/vim-vs-nano").select("section.facts") == []
+    assert site.get("/compare/vim-vs-nano.json").json()["facts"] is None
+    assert soup_of(site, "/compare/vim-vs-emacs").select("section.facts") != []
+
+
 def test_comparison_twin_carries_the_profiles_in_option_order(site: TestClient) -> None:
     facts = site.get("/compare/vim-vs-emacs.json").json()["facts"]
     assert [(f["option"], f["is_pick"]) for f in facts] == [("Vim", True), ("Emacs", False)]

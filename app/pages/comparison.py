@@ -217,8 +217,8 @@ class ComparisonDetail(ComparisonFacts):
     meter: MeterOut | None = Field(description="Null where the site takes no notes.")
     related: list[ComparisonSummary]
     facts: list[FactsColumnOut] | None = Field(
-        description="The options' profiles side by side, in option order; null when no "
-        "option has a profile."
+        description="The options' profiles side by side, in option order; null when fewer "
+        "than two options have a profile."
     )
     authors: list[AuthorOut]
     tested: dict[str, str] = Field(description="Option name -> version the facts were checked on.")

@@ -87,9 +87,10 @@ def fact_rows(profiles: tuple[Profile | None, ...]) -> tuple[FactRow, ...]:
 
 
 def facts_table(comparison: Comparison, profiles: Mapping[str, Profile]) -> FactsTable | None:
-    """The comparison's options side by side, or None when none of them has a profile."""
+    """The comparison's options side by side, or None when fewer than two have a profile:
+    a table with one filled column is a column of dashes beside the profile's own facts."""
     found = tuple(profiles.get(option.slug) for option in comparison.options)
-    if not any(found):
+    if sum(profile is not None for profile in found) < 2:
         return None
     columns = tuple(
         FactsColumn(
