@@ -133,14 +133,6 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _build(args: argparse.Namespace) -> int:
-    from datetime import UTC, datetime
-
-    from app.commands.export import (
-        ContentErrors,
-        build_warnings,
-        export_site,
-        progress_bar,
-    )
     from app.settings import Settings
 
     overrides: dict[str, object] = {}
@@ -152,7 +144,20 @@ def _build(args: argparse.Namespace) -> int:
     settings = Settings(**overrides)  # type: ignore[arg-type]
     if _refuse_missing_content("build", settings.content_dir):
         return 1
-    logging.getLogger().setLevel(logging.CRITICAL)  # problems are listed below, once
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.CRITICAL)  # problems are listed below, once
+    try:
+        return _build_with(args, settings)
+    finally:
+        root.setLevel(level)  # the command may run inside a longer-lived process (tests)
+
+
+def _build_with(args: argparse.Namespace, settings: Settings) -> int:
+    from datetime import UTC, datetime
+
+    from app.commands.export import ContentErrors, build_warnings, export_site, progress_bar
+
     for warning in build_warnings(settings):
         print(f"nicepick build: WARNING: {warning}", file=sys.stderr)
     try:

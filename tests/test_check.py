@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -162,9 +163,11 @@ def test_a_second_check_parses_only_changed_files(
     parsed: list[str] = []
     real = library_module.parse_file
 
-    def counted(source: SourceFile) -> tuple[Comparison | None, list[Problem]]:
+    def counted(
+        source: SourceFile, today: date | None = None
+    ) -> tuple[Comparison | None, list[Problem]]:
         parsed.append(source.path.name)
-        return real(source)
+        return real(source, today)
 
     monkeypatch.setattr(library_module, "parse_file", counted)
     first = check(content, cache)

@@ -217,7 +217,10 @@ def test_readers_of_an_exported_page_share_its_nonce_and_still_each_get_their_no
 ) -> None:
     client = make_client()
     settings: Settings = client.app.state.feedback.settings  # type: ignore[attr-defined]
-    export_site(settings, tmp_path / "site")
+    # Exported with an endpoint to post to (without one, the page shows no form).
+    export_site(
+        settings.model_copy(update={"feedback_endpoint": settings.site_url}), tmp_path / "site"
+    )
     exported = (tmp_path / "site" / "compare" / "vim-vs-emacs" / "index.html").read_text()
     form = soup(exported).select_one("#feedback form")
     assert form is not None
