@@ -102,7 +102,8 @@ def urls(site: Site, browser: Browser) -> dict[str, str]:
     option = page.locator(".option-card h2 a").first
     option_href = option.get_attribute("href")
     word = option.inner_text().split()[0]
-    assert tag and option_href
+    author = page.locator(".byline a[rel=author]").first.get_attribute("href")
+    assert tag and option_href and author
     context.close()
     return {
         "index": "/",
@@ -118,6 +119,9 @@ def urls(site: Site, browser: Browser) -> dict[str, str]:
         "about": "/about",
         "tags": "/tags",
         "categories": "/categories",
+        "author": author,
+        "option-profile": "/option/nginx",  # an option with a profile (facts, won/lost)
+        "request": "/request?first=Redis&second=Valkey",
     }
 
 
