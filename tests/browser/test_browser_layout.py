@@ -58,7 +58,8 @@ def test_the_open_categories_menu_fits_the_window(
 ) -> None:
     page = new_context(viewport={"width": width, "height": 700}).new_page()
     page.goto(site(urls["category"]))
-    page.get_by_text("Categories", exact=True).click()
+    # The header's menu, not the footer's link to /categories.
+    page.get_by_role("navigation", name="Categories").get_by_text("Categories").click()
     menu = page.locator('nav[aria-label="Categories"] ul')
     expect(menu).to_be_visible()
     box = menu.bounding_box()
