@@ -318,3 +318,27 @@ def test_live_preview_rereads_a_changed_author_file(tmp_path: Path) -> None:
     assert [p.message for p in library.problems if "unknown author" in p.message] == [
         'unknown author "ana-ruiz": no content/authors/ana-ruiz.md'
     ]
+
+
+@pytest.mark.parametrize(
+    ("folder", "name", "front", "slug"),
+    [
+        ("authors", "Ana Ruiz.md", "name: Ana Ruiz\nrole: Editor\n", "ana-ruiz"),
+        ("authors", 'a"b<x>?#.md', "name: Ana Ruiz\nrole: Editor\n", "a-b-x"),
+        ("pages", "About Us.md", "title: About\nsummary: Who we are\n", "about-us"),
+    ],
+)
+def test_a_side_file_whose_name_is_not_a_slug_is_refused(
+    tmp_path: Path, folder: str, name: str, front: str, slug: str
+) -> None:
+    # Its page would live at /author/Ana Ruiz or /author/a"b<x>?# : a canonical link with a
+    # space or a "#" in it, and an export that skips the page (404) or names a folder with
+    # a space; no comparison can even name such an author ("not a file name").
+    (tmp_path / folder).mkdir()
+    (tmp_path / folder / name).write_text(f"---\n{front}---\nText.\n", encoding="utf-8")
+    library = Library.scan(tmp_path)
+    assert [(p.line, p.message) for p in library.problems] == [
+        (1, f'file name "{name}" is not a slug: rename the file to {slug}.md')
+    ]
+    assert library.authors == {}
+    assert library.pages == {}

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from app.content.model import Author, Problem
+from app.content.model import Author, Problem, slugify
 from app.content.parse import split_front_matter
 from app.content.reading import NotContent, read_content
 
@@ -84,8 +84,20 @@ def _fields(
     return found, "\n".join(front.body).strip(), problems
 
 
+def _name_problem(path: Path, display: str) -> list[Problem]:
+    """The file name is the page's address (``/author/<slug>``): it must be a slug, or the
+    address holds a space, a quote or a ``#`` and no comparison can name it."""
+    slug = slugify(path.stem)
+    if slug == path.stem:
+        return []
+    fix = f"rename the file to {slug}.md" if slug else "name the file with a-z, 0-9 and hyphens"
+    return [Problem(display, 1, 1, "error", f'file name "{path.name}" is not a slug: {fix}')]
+
+
 def read_author(path: Path, display: str) -> tuple[Author | None, list[Problem]]:
     """``content/authors/<slug>.md`` -> Author (None on any error), and its problems."""
+    if refused := _name_problem(path, display):
+        return None, refused
     text, problems = _read(path, display)
     if text is None:
         return None, problems
@@ -98,6 +110,8 @@ def read_author(path: Path, display: str) -> tuple[Author | None, list[Problem]]
 
 def read_page(path: Path, display: str) -> tuple[TextPage | None, list[Problem]]:
     """``content/pages/<slug>.md`` -> TextPage (None on any error), and its problems."""
+    if refused := _name_problem(path, display):
+        return None, refused
     text, problems = _read(path, display)
     if text is None:
         return None, problems
