@@ -362,3 +362,20 @@ def test_a_side_file_whose_name_is_not_a_slug_is_refused(
     ]
     assert library.authors == {}
     assert library.pages == {}
+
+
+def test_long_web_addresses_are_refused_in_linear_time(tmp_path: Path) -> None:
+    # "https://" + 40,000 letters + " x": the address pattern backtracked quadratically,
+    # 11 s (and ~100 s at the file size limit) in a source's url and an author's url.
+    url = "https://" + "a" * 40_000 + " x"
+    record = f"sources:\n  - title: Notes\n    url: {url}\n    accessed: 2026-11-01\n"
+    (tmp_path / "authors").mkdir()
+    (tmp_path / "authors" / "ana-ruiz.md").write_text(
+        f"---\nname: Ana Ruiz\nrole: Editor\nurl: {url}\n---\nBio.\n", encoding="utf-8"
+    )
+    started = time.perf_counter()
+    problems = problems_of(with_record(record))
+    authors = Library.scan(tmp_path).problems
+    assert time.perf_counter() - started < 1
+    assert [p for p in problems if "url must be a web address" in p] != []
+    assert [p.message.startswith('"url" must start with http') for p in authors] == [True]

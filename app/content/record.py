@@ -205,7 +205,7 @@ def _sources(
             add(*where(f"{at}.title", at), f"{entry}: title must be one line of text")
             good = False
         if "url" in item and not (
-            isinstance(url, str) and re.fullmatch(r"https?://[^\s/]+\S*", url.strip())
+            isinstance(url, str) and re.fullmatch(r"https?://[^\s/]\S*", url.strip())
         ):
             add(
                 *where(f"{at}.url", at),
