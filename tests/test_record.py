@@ -164,6 +164,12 @@ CASES = {
         'f.md:12:11: error: the newest pick in "changes" is "Emacs" but "pick" is "Vim": '
         "add a newer entry with the current pick, or fix one of them",
     ),
+    # A typo (2062 for 2026) on a pick change made the meter count only notes written
+    # after that day: every reader's disagreement hidden for decades.
+    "changes-future": (
+        "changes:\n  - date: 2062-11-29\n    note: Switched.\n    pick: Vim\n",
+        'f.md:10:11: error: "changes" entry 1 (2062-11-29) is in the future (today is 2026-11-29)',
+    ),
     "changes-no-note": (
         "changes:\n  - date: 2026-03-01\n",
         'f.md:10:5: error: "changes" entry 1 has no "note"',

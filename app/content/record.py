@@ -145,7 +145,9 @@ def check_record(
 
     sources, sources_ok = _sources(meta.get("sources"), where, add, today)
     clean["sources"] = sources
-    changes, changes_ok = _changes(meta.get("changes"), where, add, options, clean.get("pick"))
+    changes, changes_ok = _changes(
+        meta.get("changes"), where, add, options, clean.get("pick"), today
+    )
     clean["changes"] = changes
     return ok and sources_ok and changes_ok
 
@@ -238,6 +240,7 @@ def _changes(
     add: Add,
     options: list[str],
     pick: str | None,
+    today: date | None,
 ) -> tuple[list[Change], bool]:
     items, ok = _items(value, "changes", CHANGE_FIELDS, where, add)
     found: list[Change] = []
@@ -261,7 +264,11 @@ def _changes(
         if "note" in item and note is None:
             add(*where(f"{at}.note", at), f"{entry}: note must be one line of text")
             good = False
-        if day is not None and newer is not None and day > newer:
+        if day is not None and today is not None and day > today:
+            # A pick change dated later would hide every note until that day from the meter.
+            add(*where(f"{at}.date", at), f"{entry} ({day}) is in the future (today is {today})")
+            good = False
+        elif day is not None and newer is not None and day > newer:
             add(
                 *where(f"{at}.date", at),
                 f"{entry} ({day}) is newer than the entry above it ({newer}): "
