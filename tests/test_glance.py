@@ -105,3 +105,13 @@ def test_a_long_almost_delimiter_row_is_read_in_linear_time() -> None:
     table, rest = split_table(verdict, "Vim")
     assert time.perf_counter() - started < 0.5
     assert table is None and rest == verdict
+
+
+def test_many_one_cell_headers_over_delimiter_rows_are_read_in_linear_time() -> None:
+    # "a\|b" (one cell: the pipe is escaped) over "---|---", 3,000 times: each such pair
+    # scanned every line below it before its header was found too narrow (0.8 s a render).
+    verdict = "a\\|b\n---|---\n" * 4_000
+    started = time.perf_counter()
+    table, rest = split_table(verdict, "Vim")
+    assert time.perf_counter() - started < 0.2
+    assert table is None and rest == verdict

@@ -120,11 +120,13 @@ def split_table(markdown: str, pick: str) -> tuple[SideBySide | None, str]:
             continue
         if not _DELIMITER_ROW.match(lines[start + 1]):
             continue
+        header = _cells(line)
+        if len(header) < 2:  # before the rows are scanned: thousands of these stay linear
+            continue
         end = start + 2
         while end < len(lines) and "|" in lines[end] and lines[end].strip():
             end += 1
-        header = _cells(line)
-        if end == start + 2 or len(header) < 2:
+        if end == start + 2:
             continue
         width = len(header)
         rows = []
