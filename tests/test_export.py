@@ -473,3 +473,36 @@ def test_a_build_replaces_the_last_builds_file_by_a_folder_and_back(tmp_path: Pa
     files.write(twin, b"{}", ExportSummary(), {})
     assert twin.read_bytes() == b"{}"
     assert files.cleared == {"compare/a-vs-b.json/index.html"}
+
+
+def test_an_incremental_build_follows_edits_to_authors_profiles_and_plain_pages(
+    settings: Settings, write_content: Callable[[str, str], Path], tmp_path: Path
+) -> None:
+    # Only comparisons were compared with the last build: a writer's new name, a rewritten
+    # About page or a deleted profile left "0 files rewritten", the old pages online and
+    # every byline and facts table as before, until someone thought of --full.
+    write_content("vim-vs-emacs.md", GOOD.replace("published:", "authors: [ana-ruiz]\npublished:"))
+    author = "---\nname: Ana Ruiz\nrole: Editor\n---\nWrites about editors.\n"
+    write_content("authors/ana-ruiz.md", author)
+    write_content("pages/about.md", "---\ntitle: About us\nsummary: Who we are\n---\nHello.\n")
+    profile = write_content(
+        "options/vim.md",
+        "---\nname: Vim\nhomepage: https://www.vim.org/\nlicence: Vim License\n"
+        "first_release: 1991\nplatforms: [Linux, macOS, Windows]\nkind: tool\n---\nAn editor.\n",
+    )
+    out = tmp_path / "site"
+    export_site(settings, out)
+    assert "https://www.vim.org/" in (out / "option/vim/index.html").read_text()
+    write_content("authors/ana-ruiz.md", author.replace("Ana Ruiz", "Ana Ruiz-Oliva"))
+    write_content("pages/about.md", "---\ntitle: About Nice Pick\nsummary: Who we are\n---\nHi.\n")
+    profile.unlink()
+    export_site(settings, out)
+
+    def page(name: str) -> BeautifulSoup:
+        return BeautifulSoup((out / name).read_text(encoding="utf-8"), "html.parser")
+
+    assert "Ana Ruiz-Oliva" in one(page("author/ana-ruiz/index.html"), "h1").get_text()
+    assert "Ana Ruiz-Oliva" in page("compare/vim-vs-emacs/index.html").get_text()
+    assert "About Nice Pick" in one(page("about/index.html"), "h1").get_text()
+    # The option's page stays (it lists the comparisons), without the profile's facts.
+    assert "https://www.vim.org/" not in (out / "option/vim/index.html").read_text()
