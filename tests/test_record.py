@@ -385,3 +385,21 @@ def test_long_web_addresses_are_refused_in_linear_time(tmp_path: Path) -> None:
     assert time.perf_counter() - started < 1
     assert [p for p in problems if "url must be a web address" in p] != []
     assert [p.message.startswith('"url" must start with http') for p in authors] == [True]
+
+
+def test_a_plain_page_no_address_serves_is_a_warning(tmp_path: Path) -> None:
+    # Only about.md has an address (/about): a careless privacy.md passed check in silence
+    # and was never served, in the server or in the export.
+    (tmp_path / "pages").mkdir()
+    for slug in ("about", "privacy"):
+        (tmp_path / "pages" / f"{slug}.md").write_text(
+            f"---\ntitle: {slug}\nsummary: A page\n---\nText.\n", encoding="utf-8"
+        )
+    library = Library.scan(tmp_path)
+    assert [(p.path.rsplit("/", 1)[-1], p.severity, p.message) for p in library.problems] == [
+        (
+            "privacy.md",
+            "warning",
+            "no address serves this page: the site shows only content/pages/about.md (/about)",
+        )
+    ]

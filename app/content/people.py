@@ -14,6 +14,8 @@ from app.content.model import Author, Problem, slugify
 from app.content.parse import split_front_matter
 from app.content.reading import NotContent, read_content
 
+# The plain pages the site has an address for (app/web/pages.py, app/commands/routes.py).
+SERVED_PAGES = ("about",)
 AUTHOR_FIELDS = ("name", "role", "url")
 PAGE_FIELDS = ("title", "summary")
 # A host's first character, then no space. ("[^\s/]+\S*" says the same, but its two runs
@@ -124,6 +126,16 @@ def read_page(path: Path, display: str) -> tuple[TextPage | None, list[Problem]]
         )
     if any(p.severity == "error" for p in problems):
         return None, problems
+    if path.stem not in SERVED_PAGES:
+        problems.append(
+            Problem(
+                display,
+                1,
+                1,
+                "warning",
+                "no address serves this page: the site shows only content/pages/about.md (/about)",
+            )
+        )
     intro, sections = _sections(body)
     return TextPage(path.stem, display, found["title"], found["summary"], intro, sections), problems
 
