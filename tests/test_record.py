@@ -403,3 +403,17 @@ def test_a_plain_page_no_address_serves_is_a_warning(tmp_path: Path) -> None:
             "no address serves this page: the site shows only content/pages/about.md (/about)",
         )
     ]
+
+
+def test_a_control_character_in_a_writers_name_is_an_error(tmp_path: Path) -> None:
+    # "\x1b[31m" pasted from a terminal reached every byline and the author page's HTML
+    # (and its JSON-LD) as raw control characters; comparisons and profiles refuse them.
+    (tmp_path / "authors").mkdir()
+    (tmp_path / "authors" / "ana-ruiz.md").write_text(
+        '---\nname: "Ana\\x1b[31m Ruiz"\nrole: Editor\n---\nBio.\n', encoding="utf-8"
+    )
+    library = Library.scan(tmp_path)
+    assert [f"{p.line}:{p.column}: {p.message}" for p in library.problems] == [
+        '2:7: "name" contains a control character (U+001B): write it on one line'
+    ]
+    assert library.authors == {}

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from app.content.model import Author, Problem, slugify
-from app.content.parse import split_front_matter
+from app.content.parse import _control_character, split_front_matter
 from app.content.reading import NotContent, read_content
 
 # The plain pages the site has an address for (app/web/pages.py, app/commands/routes.py).
@@ -74,6 +74,10 @@ def _fields(
         elif not str(value).strip() or "\n" in str(value).strip():
             at = front.marks.get(key, (line, column))
             problems.append(Problem(display, *at, "error", f'"{key}" must be one line of text'))
+        elif (bad := _control_character(str(value).strip(), key)) is not None:
+            at = front.marks.get(key, (line, column))
+            message = f'"{key}" contains {bad}: write it on one line'
+            problems.append(Problem(display, *at, "error", message))
         else:
             found[key] = str(value).strip()
     for key in required:
