@@ -19,11 +19,12 @@ from app.cli import main
 from app.commands.export import (
     ContentErrors,
     ExportSummary,
+    Files,
     build_warnings,
     export_site,
     output_path,
 )
-from app.commands.manifest import Manifest
+from app.commands.manifest import Manifest, digest
 from app.feedback.service import Feedback
 from app.feedback.tokens import EXPORT_VALID_SECONDS
 from app.main import create_app
@@ -429,3 +430,79 @@ def test_a_build_with_nothing_changed_rewrites_nothing(
     export_site(settings, out, allow_errors=True)
     summary = export_site(settings, out, allow_errors=True)
     assert summary.incremental and summary.rewritten == []
+
+
+def test_an_incremental_build_after_a_rename_and_back_matches_a_full_build(
+    settings: Settings, write_content: Callable[[str, str], Path], tmp_path: Path
+) -> None:
+    # Renaming nano-vs-micro.md turns the page's JSON twin, the file compare/nano-vs-micro.json,
+    # into a redirect whose stand-in is the folder compare/nano-vs-micro.json/; renaming it back
+    # turns the folder into a file again. Each incremental build stopped with FileExistsError
+    # (then IsADirectoryError), and every later one too, until someone thought of --full.
+    write_site(write_content)
+    built_at = time.time()
+    out = tmp_path / "site"
+    export_site(settings, out, allow_errors=True, built_at=built_at)
+    # The incremental build also keeps the old twin's redirect (a full build finds no link
+    # to it): those files aside, the two builds are the same.
+    extra = ("_redirects", "nginx-redirects.map", "compare/nano-vs-micro.json/")
+    for old, new in [("nano-vs-micro.md", "nano-and-micro.md"), ("nano-and-micro.md", None)]:
+        write_content(old, "").unlink()
+        write_content(new or "nano-vs-micro.md", NANO)
+        export_site(settings, out, allow_errors=True)
+        fresh = tmp_path / f"fresh-{old}"
+        export_site(settings, fresh, allow_errors=True, built_at=built_at, incremental=False)
+        now, full = digests(out), digests(fresh)
+        differ = [name for name in now.keys() | full.keys() if now.get(name) != full.get(name)]
+        assert [name for name in differ if not name.startswith(extra)] == []
+    assert json.loads((out / "compare/nano-vs-micro.json").read_bytes())["slug"] == "nano-vs-micro"
+    assert [p for p in (out / "compare").rglob("*") if "nano-and-micro" in p.name] == []
+
+
+def test_a_build_replaces_the_last_builds_file_by_a_folder_and_back(tmp_path: Path) -> None:
+    # What the rename above does to the files, whether or not the crawl meets the old twin.
+    out = tmp_path / "site"
+    twin = out / "compare/a-vs-b.json"
+    twin.parent.mkdir(parents=True)
+    twin.write_bytes(b"{}")
+    files = Files(out, {"compare/a-vs-b.json": digest(b"{}")})
+    files.write(twin / "index.html", b"<p>moved</p>", ExportSummary(), {})
+    assert (twin / "index.html").read_bytes() == b"<p>moved</p>"
+    assert files.cleared == {"compare/a-vs-b.json"}
+    files = Files(out, {"compare/a-vs-b.json/index.html": digest(b"<p>moved</p>")})
+    files.write(twin, b"{}", ExportSummary(), {})
+    assert twin.read_bytes() == b"{}"
+    assert files.cleared == {"compare/a-vs-b.json/index.html"}
+
+
+def test_an_incremental_build_follows_edits_to_authors_profiles_and_plain_pages(
+    settings: Settings, write_content: Callable[[str, str], Path], tmp_path: Path
+) -> None:
+    # Only comparisons were compared with the last build: a writer's new name, a rewritten
+    # About page or a deleted profile left "0 files rewritten", the old pages online and
+    # every byline and facts table as before, until someone thought of --full.
+    write_content("vim-vs-emacs.md", GOOD.replace("published:", "authors: [ana-ruiz]\npublished:"))
+    author = "---\nname: Ana Ruiz\nrole: Editor\n---\nWrites about editors.\n"
+    write_content("authors/ana-ruiz.md", author)
+    write_content("pages/about.md", "---\ntitle: About us\nsummary: Who we are\n---\nHello.\n")
+    profile = write_content(
+        "options/vim.md",
+        "---\nname: Vim\nhomepage: https://www.vim.org/\nlicence: Vim License\n"
+        "first_release: 1991\nplatforms: [Linux, macOS, Windows]\nkind: tool\n---\nAn editor.\n",
+    )
+    out = tmp_path / "site"
+    export_site(settings, out)
+    assert "https://www.vim.org/" in (out / "option/vim/index.html").read_text()
+    write_content("authors/ana-ruiz.md", author.replace("Ana Ruiz", "Ana Ruiz-Oliva"))
+    write_content("pages/about.md", "---\ntitle: About Nice Pick\nsummary: Who we are\n---\nHi.\n")
+    profile.unlink()
+    export_site(settings, out)
+
+    def page(name: str) -> BeautifulSoup:
+        return BeautifulSoup((out / name).read_text(encoding="utf-8"), "html.parser")
+
+    assert "Ana Ruiz-Oliva" in one(page("author/ana-ruiz/index.html"), "h1").get_text()
+    assert "Ana Ruiz-Oliva" in page("compare/vim-vs-emacs/index.html").get_text()
+    assert "About Nice Pick" in one(page("about/index.html"), "h1").get_text()
+    # The option's page stays (it lists the comparisons), without the profile's facts.
+    assert "https://www.vim.org/" not in (out / "option/vim/index.html").read_text()

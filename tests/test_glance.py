@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 from bs4 import BeautifulSoup
@@ -93,3 +94,24 @@ def test_the_page_shows_pick_and_reason_at_a_glance_before_the_intro(
     assert twin["reason"]["text"] == "Vim is everywhere you log in."
     assert twin["side_by_side"]["pick_column"] == 0
     assert [b["option"] for b in twin["best_for"]] == ["Vim", "Emacs"]
+
+
+def test_a_long_almost_delimiter_row_is_read_in_linear_time() -> None:
+    # "|---" then 30,000 spaces and a letter: the delimiter pattern's neighbouring \s* runs
+    # backtracked cubically (3.7 s at 16,000 spaces, ~30 s at 30,000): one editor's line
+    # under a table held a worker that long on the page's first render and on every build.
+    verdict = "| | Vim | Emacs |\n|---" + " " * 30_000 + "x\n| Speed | yes | no |\n"
+    started = time.perf_counter()
+    table, rest = split_table(verdict, "Vim")
+    assert time.perf_counter() - started < 0.5
+    assert table is None and rest == verdict
+
+
+def test_many_one_cell_headers_over_delimiter_rows_are_read_in_linear_time() -> None:
+    # "a\|b" (one cell: the pipe is escaped) over "---|---", 3,000 times: each such pair
+    # scanned every line below it before its header was found too narrow (0.8 s a render).
+    verdict = "a\\|b\n---|---\n" * 4_000
+    started = time.perf_counter()
+    table, rest = split_table(verdict, "Vim")
+    assert time.perf_counter() - started < 0.2
+    assert table is None and rest == verdict

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import textwrap
+import time
 from dataclasses import fields
 from datetime import date
 from pathlib import Path
@@ -271,3 +272,22 @@ def test_live_preview_rereads_a_changed_profile(
     profile.unlink()
     library.remove_file(profile)
     assert library.profiles == {} and library.problems == []
+
+
+@pytest.mark.parametrize(
+    ("homepage", "good"),
+    [
+        ("https://" + "a." * 20_000 + " x", False),  # cubic before: 26 s at 16,000 "a."
+        ("https://" + "a" * 40_000 + "/", False),  # no dot in the host
+        ("https://.vim/", False),
+        ("https://vim./", False),
+        ("https://www.vim.org/?q=a b", False),
+        ("https://www.vim.org", True),
+        ("http://a.b#x", True),
+    ],
+)
+def test_a_homepage_is_checked_in_linear_time(homepage: str, good: bool) -> None:
+    started = time.perf_counter()
+    problems = messages(profile_text(homepage=f'"{homepage}"'))
+    assert time.perf_counter() - started < 1
+    assert any('"homepage" must be' in problem for problem in problems) is not good

@@ -3,6 +3,7 @@ parsed from real files, each mistake reported at its line and column."""
 
 from __future__ import annotations
 
+import time
 from datetime import date
 from pathlib import Path
 
@@ -163,6 +164,12 @@ CASES = {
         'f.md:12:11: error: the newest pick in "changes" is "Emacs" but "pick" is "Vim": '
         "add a newer entry with the current pick, or fix one of them",
     ),
+    # A typo (2062 for 2026) on a pick change made the meter count only notes written
+    # after that day: every reader's disagreement hidden for decades.
+    "changes-future": (
+        "changes:\n  - date: 2062-11-29\n    note: Switched.\n    pick: Vim\n",
+        'f.md:10:11: error: "changes" entry 1 (2062-11-29) is in the future (today is 2026-11-29)',
+    ),
     "changes-no-note": (
         "changes:\n  - date: 2026-03-01\n",
         'f.md:10:5: error: "changes" entry 1 has no "note"',
@@ -189,6 +196,25 @@ def test_footnotes_beyond_the_sources_are_reported_where_they_stand() -> None:
         "f.md:14:65: error: footnote [^2] names no source (sources has 1)",
         "f.md:14:87: error: footnote [^x] must be the number of a source, e.g. [^1]",
     ]
+
+
+def test_a_footnote_in_other_digits_is_reported_not_raised() -> None:
+    # "²".isdigit() is True but int("²") raises: one superscript two in a body stopped
+    # check with a traceback, and the server at start-up (its library load raised).
+    record = "sources:\n  - title: Notes\n    url: https://example.org/\n    accessed: 2026-11-01\n"
+    text = with_record(record, body=" Fast[^\u00b2], small[^\u0661].")
+    assert problems_of(text) == [
+        "f.md:14:54: error: footnote [^\u00b2] must be the number of a source, e.g. [^1]",
+        "f.md:14:65: error: footnote [^\u0661] must be the number of a source, e.g. [^1]",
+    ]
+
+
+def test_a_line_of_unclosed_footnotes_is_checked_in_linear_time() -> None:
+    # Each "[^" was scanned to the end of its line for a "]": 4.8 s for 16,000 of them.
+    started = time.perf_counter()
+    problems = problems_of(with_record(body=" " + "[^" * 30_000))
+    assert time.perf_counter() - started < 1
+    assert not any("footnote" in problem for problem in problems)
 
 
 def test_the_parse_cache_keeps_every_new_field(tmp_path: Path) -> None:
@@ -318,3 +344,76 @@ def test_live_preview_rereads_a_changed_author_file(tmp_path: Path) -> None:
     assert [p.message for p in library.problems if "unknown author" in p.message] == [
         'unknown author "ana-ruiz": no content/authors/ana-ruiz.md'
     ]
+
+
+@pytest.mark.parametrize(
+    ("folder", "name", "front", "slug"),
+    [
+        ("authors", "Ana Ruiz.md", "name: Ana Ruiz\nrole: Editor\n", "ana-ruiz"),
+        ("authors", 'a"b<x>?#.md', "name: Ana Ruiz\nrole: Editor\n", "a-b-x"),
+        ("pages", "About Us.md", "title: About\nsummary: Who we are\n", "about-us"),
+    ],
+)
+def test_a_side_file_whose_name_is_not_a_slug_is_refused(
+    tmp_path: Path, folder: str, name: str, front: str, slug: str
+) -> None:
+    # Its page would live at /author/Ana Ruiz or /author/a"b<x>?# : a canonical link with a
+    # space or a "#" in it, and an export that skips the page (404) or names a folder with
+    # a space; no comparison can even name such an author ("not a file name").
+    (tmp_path / folder).mkdir()
+    (tmp_path / folder / name).write_text(f"---\n{front}---\nText.\n", encoding="utf-8")
+    library = Library.scan(tmp_path)
+    assert [(p.line, p.message) for p in library.problems] == [
+        (1, f'file name "{name}" is not a slug: rename the file to {slug}.md')
+    ]
+    assert library.authors == {}
+    assert library.pages == {}
+
+
+def test_long_web_addresses_are_refused_in_linear_time(tmp_path: Path) -> None:
+    # "https://" + 40,000 letters + " x": the address pattern backtracked quadratically,
+    # 11 s (and ~100 s at the file size limit) in a source's url and an author's url.
+    url = "https://" + "a" * 40_000 + " x"
+    record = f"sources:\n  - title: Notes\n    url: {url}\n    accessed: 2026-11-01\n"
+    (tmp_path / "authors").mkdir()
+    (tmp_path / "authors" / "ana-ruiz.md").write_text(
+        f"---\nname: Ana Ruiz\nrole: Editor\nurl: {url}\n---\nBio.\n", encoding="utf-8"
+    )
+    started = time.perf_counter()
+    problems = problems_of(with_record(record))
+    authors = Library.scan(tmp_path).problems
+    assert time.perf_counter() - started < 1
+    assert [p for p in problems if "url must be a web address" in p] != []
+    assert [p.message.startswith('"url" must start with http') for p in authors] == [True]
+
+
+def test_a_plain_page_no_address_serves_is_a_warning(tmp_path: Path) -> None:
+    # Only about.md has an address (/about): a careless privacy.md passed check in silence
+    # and was never served, in the server or in the export.
+    (tmp_path / "pages").mkdir()
+    for slug in ("about", "privacy"):
+        (tmp_path / "pages" / f"{slug}.md").write_text(
+            f"---\ntitle: {slug}\nsummary: A page\n---\nText.\n", encoding="utf-8"
+        )
+    library = Library.scan(tmp_path)
+    assert [(p.path.rsplit("/", 1)[-1], p.severity, p.message) for p in library.problems] == [
+        (
+            "privacy.md",
+            "warning",
+            "no address serves this page: the site shows only content/pages/about.md (/about)",
+        )
+    ]
+
+
+def test_a_control_character_in_a_writers_name_is_an_error(tmp_path: Path) -> None:
+    # "\x1b[31m" pasted from a terminal reached every byline and the author page's HTML
+    # (and its JSON-LD) as raw control characters; comparisons and profiles refuse them.
+    (tmp_path / "authors").mkdir()
+    (tmp_path / "authors" / "ana-ruiz.md").write_text(
+        '---\nname: "Ana\\x1b[31m Ruiz"\nrole: Editor\n---\nBio.\n', encoding="utf-8"
+    )
+    library = Library.scan(tmp_path)
+    assert [f"{p.line}:{p.column}: {p.message}" for p in library.problems] == [
+        '2:7: "name" contains a control character (U+001B): write it on one line'
+    ]
+    assert library.authors == {}

@@ -34,7 +34,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -456,7 +456,8 @@ def export_site(
         redirects += [
             (source, target)
             for source, target in previous.redirects
-            if target.removeprefix("/compare/") not in changed
+            # A twin's redirect (to /compare/b.json) belongs to page b as much as its page's.
+            if target.removeprefix("/compare/").removesuffix(".json") not in changed
         ]
     summary.redirects = write_redirects(out, redirects, site_url=base, write=write)
     written = summary.written
@@ -469,12 +470,15 @@ def export_site(
         gone.update(
             f"{source.strip('/')}/index.html"
             for source, _target in previous.redirects
-            if source not in kept
+            # Not when this build wrote the page itself there (a file renamed back).
+            if source not in kept and f"{source.strip('/')}/index.html" not in summary.written
         )
         for name in gone:
             files.remove(name)
         written = {
-            name: value for name, value in previous.files.items() if name not in gone
+            name: value
+            for name, value in previous.files.items()
+            if name not in gone and name not in files.cleared
         } | summary.written
     Manifest(
         fingerprint=build_print,
@@ -613,10 +617,11 @@ class Files:
 
     out: Path
     previous: dict[str, str] = field(default_factory=dict)  # path in OUT -> digest
+    cleared: set[str] = field(default_factory=set)  # the last build's, removed by _make_room
 
     def changed(self, path: Path, body: bytes) -> bool:
         name = path.relative_to(self.out).as_posix()
-        return self.previous.get(name) != digest(body) or not path.exists()
+        return self.previous.get(name) != digest(body) or not path.is_file()
 
     def write(
         self, path: Path, body: bytes, summary: ExportSummary, compressed: dict[str, bytes]
@@ -625,11 +630,16 @@ class Files:
         summary.written[name] = digest(body)
         summary.files += 1
         summary.bytes += len(body)
-        if self.previous.get(name) == summary.written[name] and path.exists():
+        if self.previous.get(name) == summary.written[name] and path.is_file():
             return  # the same bytes as the last build: leave the file (and its mtime) alone
         summary.rewritten.append(name)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(body)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(body)
+        except (FileExistsError, NotADirectoryError, IsADirectoryError):
+            self._make_room(path)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(body)
         if path.suffix in COMPRESSIBLE and len(body) > 256:
             gz = compressed.get("gzip") or gzip_bytes(body)
             br = compressed.get("br") or brotli_bytes(body)
@@ -639,10 +649,34 @@ class Files:
             summary.brotli_bytes += len(br)
 
     def remove(self, name: str) -> None:
-        """Delete a file of the last build that this one no longer has, with its siblings."""
+        """Delete a file of the last build that this one no longer has, with its siblings
+        (not a folder this build made in its place: see ``_make_room``)."""
         path = self.out / name
         for stale in (path, path.with_name(path.name + ".gz"), path.with_name(path.name + ".br")):
-            stale.unlink(missing_ok=True)
+            if stale.is_file():  # not a folder, nor a path under what is now a file
+                stale.unlink()
+        if path.name == "index.html" and path.parent != self.out:
+            # A gone page's folder: left empty, a host would answer it with a listing or 403.
+            with suppress(OSError):
+                path.parent.rmdir()
+
+    def _make_room(self, path: Path) -> None:
+        """Clear the last build's file where ``path`` needs a folder, or its folder where
+        ``path`` needs a file: a renamed page's JSON twin (``compare/a-vs-b.json``) becomes
+        a redirect's stand-in folder (``compare/a-vs-b.json/index.html``), and back."""
+        for parent in reversed(path.relative_to(self.out).parents[:-1]):
+            if (self.out / parent).is_file() and parent.as_posix() in self.previous:
+                self.remove(parent.as_posix())
+                self.cleared.add(parent.as_posix())
+        if path.is_dir():
+            inside = path.relative_to(self.out).as_posix() + "/"
+            for name in [name for name in self.previous if name.startswith(inside)]:
+                self.remove(name)
+                self.cleared.add(name)
+            if path.is_dir():  # still there: folders below it, or files no build wrote
+                for folder in sorted((p for p in path.rglob("*") if p.is_dir()), reverse=True):
+                    folder.rmdir()
+                path.rmdir()  # refuses (OSError) a folder holding files no build wrote
 
 
 @contextmanager

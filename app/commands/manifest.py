@@ -1,8 +1,9 @@
 """The build's manifest, ``OUT/.nicepick-build.json``: what the next build needs to rewrite
 only what changed.
 
-It records what the folder was built from (``fingerprint``: the code, templates, static files
-and the settings that reach the bytes; any difference means a full build), when (the forms'
+It records what the folder was built from (``fingerprint``: the code, templates, static files,
+the settings that reach the bytes, and the files that are not comparisons: writers, option
+profiles and plain pages; any difference means a full build), when (the forms'
 tokens keep that time, ``app/feedback/tokens.py``), each page's source (slug -> content hash)
 and the listings it belongs to, which exported URLs link to each comparison, the redirects,
 and every file's digest. An incremental build re-renders the pages a changed comparison can
@@ -16,6 +17,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from app.content.library import NON_COMPARISON_FOLDERS
 from app.settings import PACKAGE_DIR, Settings
 
 NAME = ".nicepick-build.json"
@@ -80,4 +82,11 @@ def fingerprint(settings: Settings, *, cards: bool) -> str:
         "cards": cards,
     }
     h.update(json.dumps(reached, sort_keys=True).encode())
+    # Writers, profiles and plain pages reach many pages (bylines, facts tables, the footer)
+    # through no comparison's hash: a few small files, rarely edited, so any edit rebuilds all.
+    for folder in NON_COMPARISON_FOLDERS:
+        for path in sorted((settings.content_dir / folder).glob("*.md")):
+            if path.is_file():  # not a named pipe, which would block the read
+                h.update(f"{folder}/{path.name}".encode())
+                h.update(path.read_bytes())
     return h.hexdigest()

@@ -10,13 +10,17 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from app.content.model import Author, Problem
-from app.content.parse import split_front_matter
+from app.content.model import Author, Problem, slugify
+from app.content.parse import _control_character, split_front_matter
 from app.content.reading import NotContent, read_content
 
+# The plain pages the site has an address for (app/web/pages.py, app/commands/routes.py).
+SERVED_PAGES = ("about",)
 AUTHOR_FIELDS = ("name", "role", "url")
 PAGE_FIELDS = ("title", "summary")
-_HTTP = re.compile(r"https?://[^\s/]+\S*")
+# A host's first character, then no space. ("[^\s/]+\S*" says the same, but its two runs
+# backtracked quadratically: 11 s for a 40,000-letter address with a space.)
+_HTTP = re.compile(r"https?://[^\s/]\S*")
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +74,10 @@ def _fields(
         elif not str(value).strip() or "\n" in str(value).strip():
             at = front.marks.get(key, (line, column))
             problems.append(Problem(display, *at, "error", f'"{key}" must be one line of text'))
+        elif (bad := _control_character(str(value).strip(), key)) is not None:
+            at = front.marks.get(key, (line, column))
+            message = f'"{key}" contains {bad}: write it on one line'
+            problems.append(Problem(display, *at, "error", message))
         else:
             found[key] = str(value).strip()
     for key in required:
@@ -84,8 +92,20 @@ def _fields(
     return found, "\n".join(front.body).strip(), problems
 
 
+def _name_problem(path: Path, display: str) -> list[Problem]:
+    """The file name is the page's address (``/author/<slug>``): it must be a slug, or the
+    address holds a space, a quote or a ``#`` and no comparison can name it."""
+    slug = slugify(path.stem)
+    if slug == path.stem:
+        return []
+    fix = f"rename the file to {slug}.md" if slug else "name the file with a-z, 0-9 and hyphens"
+    return [Problem(display, 1, 1, "error", f'file name "{path.name}" is not a slug: {fix}')]
+
+
 def read_author(path: Path, display: str) -> tuple[Author | None, list[Problem]]:
     """``content/authors/<slug>.md`` -> Author (None on any error), and its problems."""
+    if refused := _name_problem(path, display):
+        return None, refused
     text, problems = _read(path, display)
     if text is None:
         return None, problems
@@ -98,6 +118,8 @@ def read_author(path: Path, display: str) -> tuple[Author | None, list[Problem]]
 
 def read_page(path: Path, display: str) -> tuple[TextPage | None, list[Problem]]:
     """``content/pages/<slug>.md`` -> TextPage (None on any error), and its problems."""
+    if refused := _name_problem(path, display):
+        return None, refused
     text, problems = _read(path, display)
     if text is None:
         return None, problems
@@ -108,6 +130,16 @@ def read_page(path: Path, display: str) -> tuple[TextPage | None, list[Problem]]
         )
     if any(p.severity == "error" for p in problems):
         return None, problems
+    if path.stem not in SERVED_PAGES:
+        problems.append(
+            Problem(
+                display,
+                1,
+                1,
+                "warning",
+                "no address serves this page: the site shows only content/pages/about.md (/about)",
+            )
+        )
     intro, sections = _sections(body)
     return TextPage(path.stem, display, found["title"], found["summary"], intro, sections), problems
 
