@@ -18,6 +18,8 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 
+from app.settings import Settings
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -80,3 +82,22 @@ def smtp_server() -> Iterator[SmtpServer]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture
+def mail_settings(settings: Settings, smtp_server: SmtpServer) -> Settings:
+    """The test settings, mailing ``smtp_server`` with short outbox timings (emptied first)."""
+    smtp_server.reset()
+    return settings.model_copy(
+        update={
+            "smtp_host": smtp_server.host,
+            "smtp_port": smtp_server.port,
+            "smtp_tls": "none",
+            "smtp_timeout": 5.0,
+            "outbox_poll_seconds": 0.2,
+            "outbox_retry_seconds": 0.1,
+            "outbox_max_backoff_seconds": 0.5,
+            "outbox_lease_seconds": 5.0,
+            "feedback_rate": "100/minute",
+        }
+    )

@@ -32,21 +32,10 @@ def soup(html: str) -> BeautifulSoup:
 
 @pytest.fixture
 def make_client(
-    settings: Settings, smtp_server: SmtpServer, write_content: Callable[[str, str], Path]
+    mail_settings: Settings, write_content: Callable[[str, str], Path]
 ) -> Iterator[Callable[..., TestClient]]:
-    smtp_server.reset()
     write_content("vim-vs-emacs.md", GOOD)
-    base = settings.model_copy(
-        update={
-            "smtp_host": smtp_server.host,
-            "smtp_port": smtp_server.port,
-            "smtp_tls": "none",
-            "smtp_timeout": 5.0,
-            "outbox_poll_seconds": 0.2,
-            "outbox_retry_seconds": 0.1,
-            "feedback_rate": "100/minute",
-        }
-    )
+    base = mail_settings
     clients: list[TestClient] = []
 
     def make(**overrides: object) -> TestClient:

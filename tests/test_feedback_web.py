@@ -31,24 +31,6 @@ def soup(html: str) -> BeautifulSoup:
 
 
 @pytest.fixture
-def mail_settings(settings: Settings, smtp_server: SmtpServer) -> Settings:
-    smtp_server.reset()
-    return settings.model_copy(
-        update={
-            "smtp_host": smtp_server.host,
-            "smtp_port": smtp_server.port,
-            "smtp_tls": "none",
-            "smtp_timeout": 5.0,
-            "outbox_poll_seconds": 0.2,
-            "outbox_retry_seconds": 0.1,
-            "outbox_max_backoff_seconds": 0.5,
-            "outbox_lease_seconds": 5.0,
-            "feedback_rate": "100/minute",
-        }
-    )
-
-
-@pytest.fixture
 def make_client(
     mail_settings: Settings, write_content: Callable[[str, str], Path]
 ) -> Iterator[Callable[..., TestClient]]:
