@@ -3,7 +3,13 @@
 Each file compares two made-up tools in one of a few categories, with tags shared across
 files so category and tag listings are realistic in count and size.
 
-    python -m bench.generate OUT [--n 10000]
+    python -m bench.generate OUT [--n 10000] [--options 2000]
+
+By default every comparison names two tools of its own (``Tool12a``, ``Tool12b``): the content the
+static export has been measured on against Hugo since the first bench. ``--options P`` draws
+both from one pool of ``P`` tools instead, so an option is named by about ``2n/P`` comparisons, as
+in a real library; issue 18's scale figures use ``P = n/5`` (100,000 comparisons over 20,000
+options).
 """
 
 from __future__ import annotations
@@ -27,10 +33,26 @@ def _sentence(rng: random.Random, words: int = 14) -> str:
     return " ".join(chosen).capitalize() + f" at {rng.randint(2, 900)} ms."
 
 
-def comparison_markdown(number: int, rng: random.Random) -> tuple[str, str]:
+def option_names(number: int, pool: int | None) -> tuple[str, str]:
+    """The two tools comparison ``number`` compares: its own pair, or two of ``pool`` tools.
+
+    From a pool, comparison k pairs tool ``k % pool`` with the one ``k // pool + 1`` places
+    after it, so no pair (in either order) comes twice while ``n / pool`` stays under half the
+    pool.
+    """
+    if pool is None:
+        return f"Tool{number}a", f"Tool{number}b"
+    first = number % pool
+    second = (first + number // pool + 1) % pool
+    return f"Tool{first}", f"Tool{second}"
+
+
+def comparison_markdown(
+    number: int, rng: random.Random, *, pool: int | None = None
+) -> tuple[str, str]:
     """The slug and Markdown text of synthetic comparison ``number``."""
-    a, b = f"Tool{number}a", f"Tool{number}b"
-    slug = f"tool{number}a-vs-tool{number}b"
+    a, b = option_names(number, pool)
+    slug = f"{a.lower()}-vs-{b.lower()}"
     published = date(2024, 1, 1) + timedelta(days=number % 700)
     tags = rng.sample(TAGS, 3)
     options = []
@@ -60,13 +82,15 @@ def comparison_markdown(number: int, rng: random.Random) -> tuple[str, str]:
     return slug, text
 
 
-def generate(out: Path, n: int, *, seed: int = 6) -> list[str]:
-    """Write ``n`` comparisons into ``out``; return their slugs."""
+def generate(out: Path, n: int, *, seed: int = 6, options: int | None = None) -> list[str]:
+    """Write ``n`` comparisons into ``out`` (over ``options`` shared tools if given)."""
+    if options is not None and n > options * (options // 2 - 1):
+        raise ValueError(f"{options} options cannot make {n} distinct pairs this way")
     out.mkdir(parents=True, exist_ok=True)
     rng = random.Random(seed)
     slugs = []
     for number in range(n):
-        slug, text = comparison_markdown(number, rng)
+        slug, text = comparison_markdown(number, rng, pool=options)
         (out / f"{slug}.md").write_text(text, encoding="utf-8")
         slugs.append(slug)
     return slugs
@@ -76,9 +100,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("out", type=Path)
     parser.add_argument("--n", type=int, default=10_000)
+    parser.add_argument("--options", type=int, help="draw options from a pool of this many")
     args = parser.parse_args()
-    generate(args.out, args.n)
-    print(f"wrote {args.n} comparisons to {args.out}")
+    generate(args.out, args.n, options=args.options)
+    pool = f" over {args.options} options" if args.options else ""
+    print(f"wrote {args.n} comparisons{pool} to {args.out}")
 
 
 if __name__ == "__main__":
