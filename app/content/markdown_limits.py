@@ -43,6 +43,18 @@ _FENCE = re.compile(r"^\s{0,3}(```|~~~)")
 _BLOCK_START = re.compile(r"^\s*(?:[-*+]\s|\d{1,9}[.)]\s|\||#)")
 
 
+# Every character ``nesting`` reads is indentation, a list or quote marker, or the space after
+# one, and each level takes at least one of them (a tab is four columns): a line nested
+# deeper than ``MAX_NESTING`` starts with more than ``MAX_NESTING`` such characters.
+_DEEP_PREFIX = re.compile(rf"^(?:[>*+\-.)\d]|[^\S\n]){{{MAX_NESTING + 1}}}", re.MULTILINE)
+
+
+def may_be_too_deep(text: str) -> bool:
+    """False when no line of ``text`` can be nested deeper than ``MAX_NESTING``: one search
+    over a whole body, so ``too_deep`` runs on the rare part that needs it."""
+    return _DEEP_PREFIX.search(text) is not None
+
+
 def scan_budget(length: int) -> int:
     """How many characters the "]" searches may read in a part of ``length`` characters."""
     return SCAN_PER_CHARACTER * length + SCAN_CONSTANT
@@ -118,6 +130,11 @@ def costly_brackets(lines: list[tuple[int, str]]) -> tuple[int, int, int] | None
     text. One pass with a stack: linear in the part.
     """
     length = sum(len(line) + 1 for _, line in lines)
+    # Each "[" costs at most the part's length (its block is within the part), so a part
+    # whose "[" count times its length fits the budget cannot exceed it: the common case
+    # (prose with a few links) skips the character-by-character scan below.
+    if sum(line.count("[") for _, line in lines) * length <= scan_budget(length):
+        return None
     cost = 0
     unclosed: list[tuple[int, int]] = []
     for block in _blocks(lines):

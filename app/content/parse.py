@@ -24,6 +24,7 @@ from app.content.markdown_limits import (
     MAX_NESTING,
     MAX_PART_CHARS,
     costly_brackets,
+    may_be_too_deep,
     too_deep,
     too_many_breaks,
 )
@@ -235,21 +236,18 @@ def _read_front_matter(
         # exponentially (a 414-byte "billion laughs" front matter became a 34.7 MB message).
         # Editors never need them, so they are refused, as Ruby's Psych refuses them unless
         # asked (``YAML.safe_load(aliases: false)``, Rails' default for YAML it did not write).
-        for token in yaml.scan(source, Loader=_Loader):
-            if isinstance(token, yaml.AnchorToken | yaml.AliasToken):
-                mark = token.start_mark
-                problems.add(
-                    mark.line + 2,
-                    mark.column + 1,
-                    "YAML anchors and aliases (&name, *name) are not allowed: write each value out",
-                )
-                return None, {}
-        loader = _Loader(source)
+        # Neither token exists without its "&" or "*" character, so most files skip that
+        # extra pass; should building then fail, the pass runs after all, so that a scanner
+        # error further on is reported first, exactly as when the pass comes first.
+        suspect = "&" in source or "*" in source
+        if suspect and _refuse_anchors(source, problems):
+            return None, {}
         try:
-            node = loader.get_single_node()
-            data = loader.construct_document(node) if node is not None else None
-        finally:
-            loader.dispose()
+            node, data = _compose(source)
+        except Exception:
+            if not suspect:
+                _refuse_anchors(source, problems)
+            raise
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, column = (mark.line + 2, mark.column + 1) if mark else (2, 1)
@@ -284,6 +282,30 @@ def _read_front_matter(
     if duplicate:
         return None, {}
     return {str(key): value for key, value in data.items()}, marks
+
+
+def _refuse_anchors(source: str, problems: _Collector) -> bool:
+    """Report the first anchor or alias (True), scanning the whole front matter."""
+    for token in yaml.scan(source, Loader=_Loader):
+        if isinstance(token, yaml.AnchorToken | yaml.AliasToken):
+            mark = token.start_mark
+            problems.add(
+                mark.line + 2,
+                mark.column + 1,
+                "YAML anchors and aliases (&name, *name) are not allowed: write each value out",
+            )
+            return True
+    return False
+
+
+def _compose(source: str) -> tuple[yaml.Node | None, Any]:
+    """The front matter's node tree (for the marks) and the values built from it."""
+    loader = _Loader(source)
+    try:
+        node = loader.get_single_node()
+        return node, loader.construct_document(node) if node is not None else None
+    finally:
+        loader.dispose()
 
 
 def _mark_mapping(node: yaml.MappingNode, prefix: str, marks: dict[str, tuple[int, int]]) -> None:
@@ -417,6 +439,8 @@ _ONE_LINE = "names and titles must be one line of printable text"
 
 def _control_character(value: str, key: str) -> str | None:
     """``a control character (U+000B)`` for the first one in ``value``, else None."""
+    if value.isprintable():  # False for every Cc, Zl and Zp character (and a few more)
+        return None
     allowed = "\n\t" if key == "summary" else ""
     for character in value:
         if character in allowed:
@@ -459,9 +483,10 @@ def _split_sections(body: list[str], first_line: int) -> tuple[list[str], list[_
     in_fence = False
     for offset, line in enumerate(body):
         number = first_line + offset
-        if _FENCE.match(line):
+        # Cheap tests first: a fence holds "```" or "~~~", a heading starts with "#".
+        if ("```" in line or "~~~" in line) and _FENCE.match(line):
             in_fence = not in_fence
-        heading = None if in_fence else _HEADING.match(line)
+        heading = None if in_fence or line[:1] != "#" else _HEADING.match(line)
         if heading and len(heading.group(1)) == 2:
             sections.append(_Section(heading.group(2), number, body_line=number + 1))
             continue
@@ -489,8 +514,14 @@ def _check_markdown_bounds(
         parts.append((f'"## {section.title}"', section.body_line, section.body))
         for sub in section.subsections:
             parts.append((f'"### {sub.title}"', sub.body_line, sub.body))
+    # One search over the whole body each decides whether a per-part check can find
+    # anything: most files have no control character and no deep line.
+    whole = "\n".join(intro + [line for _, _, body in parts[1:] for line in body])
+    controls = _BODY_CONTROL.search(whole) is not None
+    deep_possible = may_be_too_deep(whole)
     for name, first, body in parts:
-        _check_body_characters(body, first, problems)
+        if controls:
+            _check_body_characters(body, first, problems)
         numbered = list(enumerate(body, start=first))
         size = sum(len(line) + 1 for line in body)
         if size > MAX_PART_CHARS:
@@ -500,7 +531,7 @@ def _check_markdown_bounds(
                 f"{name} is {size:,} characters; a part may have at most {MAX_PART_CHARS:,}: "
                 "split it into subsections or shorten it",
             )
-        deep = too_deep(numbered)
+        deep = too_deep(numbered) if deep_possible else None
         if deep is not None:
             line, column, levels = deep
             problems.add(
@@ -509,7 +540,8 @@ def _check_markdown_bounds(
                 f"lists and quotes nested {levels} levels deep; at most {MAX_NESTING} "
                 "are shown: flatten the structure",
             )
-        breaks = too_many_breaks(numbered)
+        # Each heading or rule is a line of its own: a short part cannot have too many.
+        breaks = too_many_breaks(numbered) if len(body) > MAX_BREAKS else None
         if breaks is not None:
             line, column, count = breaks
             problems.add(
