@@ -179,3 +179,48 @@ def test_a_second_check_parses_only_changed_files(
     assert second.problems != first.problems
     # The same report as a check without the cache.
     assert second == check(content)
+
+
+def test_an_unchanged_folder_reuses_the_last_report_without_reading_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    content, cache = tmp_path / "content", tmp_path / "var"
+    content.mkdir()
+    for rule in ("pick-not-option", "filler"):
+        (content / f"{rule}.md").write_text((BROKEN / rule / F).read_text())
+    first = check(content, cache)
+    scans: list[Path] = []  # each folder a check lists to read its files
+    real = library_module.discover
+
+    def counted(folder: Path) -> list[SourceFile]:
+        scans.append(folder)
+        return real(folder)
+
+    monkeypatch.setattr(library_module, "discover", counted)
+    assert check(content, cache) == first
+    assert scans == []
+    # --strict is another question: answered by a scan, then kept apart.
+    strict = check(content, cache, strict=True)
+    assert scans == [content]
+    assert strict == check(content, strict=True)
+
+
+@pytest.mark.parametrize("change", ["edit", "add", "remove", "author"])
+def test_any_change_under_the_folder_renews_the_reused_report(tmp_path: Path, change: str) -> None:
+    content, cache = tmp_path / "content", tmp_path / "var"
+    (content / "authors").mkdir(parents=True)
+    (content / "filler.md").write_text((BROKEN / "filler" / F).read_text())
+    (content / "link.md").write_text((BROKEN / "broken-link" / F).read_text())
+    first = check(content, cache)
+    target = content / "filler.md"
+    if change == "edit":
+        target.write_text((BROKEN / "pick-not-option" / F).read_text())
+    elif change == "add":
+        (content / "other.md").write_text((BROKEN / "duplicate-pro" / F).read_text())
+    elif change == "remove":
+        target.unlink()
+    else:  # a writer's file: read beside the comparisons, by its own rules
+        (content / "authors" / "ana-ruiz.md").write_text("no front matter\n")
+    renewed = check(content, cache)
+    assert renewed != first
+    assert renewed == check(content)

@@ -14,6 +14,7 @@ from datetime import date
 from pathlib import Path
 from typing import Literal
 
+from app.commands.check_report import fingerprint, load_report, save_report
 from app.content.cache import ParseCache
 from app.content.library import Library, field_position
 from app.content.model import Comparison, Problem, slugify
@@ -68,12 +69,20 @@ def check(
     if not content_dir.is_dir():
         missing = Problem(str(content_dir), 1, 1, "error", "content folder does not exist")
         return Report((missing,), 0)
+    # Taken before anything is read: a file edited during the check changes the next key.
+    key = fingerprint(content_dir, today=today, strict=strict) if cache_dir else ""
+    stored_at = _check_file(content_dir, cache_dir, today, "report") if cache_dir else None
+    if stored_at is not None and (stored := load_report(stored_at, key)) is not None:
+        return Report(*stored)
     library = Library.scan(content_dir, _check_cache(content_dir, cache_dir, today), today=today)
     problems = list(library.problems)
     if strict:
         problems.extend(strict_warnings(list(library.comparisons.values())))
     ordered = sorted(problems, key=lambda p: (p.path, p.line, p.column, p.severity, p.message))
-    return Report(tuple(ordered), len(library.files) + len(library.profile_paths))
+    report = Report(tuple(ordered), len(library.files) + len(library.profile_paths))
+    if stored_at is not None:
+        save_report(stored_at, key, report.problems, report.files)
+    return report
 
 
 def _check_cache(
@@ -82,14 +91,19 @@ def _check_cache(
     """The folder's parse cache for ``today``; the caches of other days are removed."""
     if cache_dir is None:
         return None
+    return ParseCache(_check_file(content_dir, cache_dir, today, "cache"))
+
+
+def _check_file(content_dir: Path, cache_dir: Path, today: date | None, kind: str) -> Path:
+    """``check-<kind>-<folder>-<day>.marshal``; the same kind's files of other days removed."""
     folder = hashlib.sha256(str(content_dir.resolve()).encode()).hexdigest()[:16]
     day = today.isoformat() if today else "any-day"
-    keep = cache_dir / f"check-cache-{folder}-{day}.marshal"
+    keep = cache_dir / f"check-{kind}-{folder}-{day}.marshal"
     if cache_dir.is_dir():
-        for old in cache_dir.glob(f"check-cache-{folder}*.marshal"):
+        for old in cache_dir.glob(f"check-{kind}-{folder}*.marshal"):
             if old != keep:
                 old.unlink(missing_ok=True)
-    return ParseCache(keep)
+    return keep
 
 
 def strict_warnings(comparisons: list[Comparison]) -> list[Problem]:
