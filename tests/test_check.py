@@ -9,10 +9,13 @@ from pathlib import Path
 import pytest
 
 from app.cli import main
+from app.commands import check as check_module
 from app.commands.check import check, format_report
 from app.content import library as library_module
+from app.content.cache import ParseCache
 from app.content.library import SourceFile
 from app.content.model import Comparison, Problem
+from app.content.parallel import prime
 
 ROOT = Path(__file__).resolve().parent.parent
 BROKEN = Path("tests/fixtures/broken")  # relative: messages name files as editors see them
@@ -196,7 +199,7 @@ def test_an_unchanged_folder_reuses_the_last_report_without_reading_it(
         scans.append(folder)
         return real(folder)
 
-    monkeypatch.setattr(library_module, "discover", counted)
+    monkeypatch.setattr(check_module, "discover", counted)
     assert check(content, cache) == first
     assert scans == []
     # --strict is another question: answered by a scan, then kept apart.
@@ -224,3 +227,18 @@ def test_any_change_under_the_folder_renews_the_reused_report(tmp_path: Path, ch
     renewed = check(content, cache)
     assert renewed != first
     assert renewed == check(content)
+
+
+def test_files_parsed_in_worker_processes_give_the_same_report(tmp_path: Path) -> None:
+    content, cache = tmp_path / "content", tmp_path / "var"
+    content.mkdir()
+    for rule in sorted(path.name for path in BROKEN.iterdir() if (path / F).is_file()):
+        (content / f"{rule}.md").write_text((BROKEN / rule / F).read_text())
+    sources = library_module.discover(content)
+    primed = ParseCache(cache / "parse.marshal")
+    assert prime(primed, sources, today=None, jobs=2) == len(sources)
+    loaded = library_module.Library.scan(content, primed, sources=sources)
+    assert primed.hits == len(sources)  # every file came from a worker, none parsed here
+    assert loaded.problems == library_module.Library.scan(content).problems
+    assert len([p for p in loaded.problems if p.severity == "error"]) > 20
+    assert check(content, cache, jobs=2) == check(content)

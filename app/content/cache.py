@@ -66,6 +66,23 @@ class _Entry:
     result: Any  # encoded (comparison, problems); decoded lazily on a hit
 
 
+# (display, mtime_ns, size, digest, encoded result): one entry as plain, picklable values.
+Made = tuple[str, int, int, str, Any]
+
+
+def make_entry(path: Path, display: str, parse_file: Callable[[], Result]) -> Made | None:
+    """One file's entry, made with no cache at hand (in a worker process), the way
+    ``ParseCache.parse`` makes it: ``stat``, then the bytes' digest, then the parse. None when
+    the file cannot be read; ``ParseCache.parse`` then reports it as it always does."""
+    try:
+        stat = path.stat(follow_symlinks=False)
+        digest = hashlib.sha256(read_content(path)).hexdigest()
+    except OSError:
+        return None
+    comparison, problems = parse_file()
+    return display, stat.st_mtime_ns, stat.st_size, digest, _encode_result(comparison, problems)
+
+
 class ParseCache:
     """Parse results by file path, loaded from and saved to one file in the data folder."""
 
@@ -121,6 +138,23 @@ class ParseCache:
         self.entries[key] = _Entry(display, stat.st_mtime_ns, stat.st_size, digest, result)
         self._dirty = True
         return comparison, problems
+
+    def needs_parse(self, path: Path, display: str) -> bool:
+        """Whether ``parse`` would read this file: no entry, or one its ``stat`` does not match."""
+        entry = self.entries.get(str(path))
+        if entry is None or entry.display != display:
+            return True
+        try:
+            stat = path.stat(follow_symlinks=False)
+        except OSError:
+            return True
+        return entry.mtime_ns != stat.st_mtime_ns or entry.size != stat.st_size
+
+    def add(self, path: Path, made: Made) -> None:
+        """Keep an entry ``make_entry`` made elsewhere (a worker process), as ``parse`` would."""
+        self.parses += 1
+        self.entries[str(path)] = _Entry(*made)
+        self._dirty = True
 
     def _hit(self, entry: _Entry) -> Result:
         self.hits += 1

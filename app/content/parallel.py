@@ -1,0 +1,76 @@
+"""Parse many files in worker processes and keep their results in a parse cache.
+
+Parsing is pure Python and costs about a millisecond of CPU a file, so a cold load of a large
+folder is bound by one core while the others idle. Before the (single-process) load, the
+files the cache would parse are handed out in chunks to forked workers: each makes the same
+cache entry ``ParseCache.parse`` would (stat, digest, parse, encoded result: plain tuples,
+cheap to send back), and the load then finds every file in the cache. Nothing else changes:
+the load still applies every rule, in order, to results the one shared parser made.
+
+Workers are forked (``fork``), so they start with everything imported and cost no start-up;
+only callers without threads fork (``nicepick check``): forking a process whose other
+threads hold locks can leave the child waiting on them forever.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Iterator
+from datetime import date
+from functools import partial
+
+from app.content.cache import Made, ParseCache, make_entry, paused_gc
+from app.content.library import SourceFile, parse_file
+
+# Below this many files to parse, a pool's start and the transfer of results cost more
+# than they save (measured in bench/RESULTS.md, "Parallel parsing").
+MIN_FILES = 1_000
+_CHUNK = 250  # files per task: small enough to balance, large enough to amortise a send
+
+
+def available_cores() -> int:
+    """The cores this process may run on (its affinity mask, not the machine's count)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def prime(
+    cache: ParseCache,
+    sources: list[SourceFile],
+    *,
+    today: date | None,
+    jobs: int | None = None,
+) -> int:
+    """Parse in ``jobs`` processes (default: one per core, when there are ``MIN_FILES`` to
+    parse) each file ``cache`` would parse, and keep the results in it; how many were."""
+    stale = [source for source in sources if cache.needs_parse(source.path, source.display)]
+    workers = available_cores() if jobs is None else jobs
+    if workers < 2 or not stale or (jobs is None and len(stale) < MIN_FILES):
+        return 0
+    chunks = [stale[start : start + _CHUNK] for start in range(0, len(stale), _CHUNK)]
+    context = multiprocessing.get_context("fork")
+    made = 0
+    with context.Pool(min(workers, len(chunks))) as pool, paused_gc():
+        for results in pool.imap_unordered(partial(_parse_chunk, today=today), chunks):
+            for source, entry in results:
+                if entry is not None:
+                    cache.add(source.path, entry)
+                    made += 1
+    return made
+
+
+def _parse_chunk(
+    chunk: list[SourceFile], *, today: date | None
+) -> list[tuple[SourceFile, Made | None]]:
+    """In a worker: each file's cache entry, or None when it cannot be read."""
+    return list(_entries(chunk, today))
+
+
+def _entries(
+    chunk: list[SourceFile], today: date | None
+) -> Iterator[tuple[SourceFile, Made | None]]:
+    for source in chunk:
+        yield source, make_entry(source.path, source.display, partial(parse_file, source, today))
