@@ -14,7 +14,8 @@ by it), then measures, each figure on a fresh process unless said otherwise:
   ``GET /search`` over HTTP, one at a time;
 - resident memory with the library loaded, and after ``--pages`` distinct pages were served;
 - ``serve --reload``: seconds from writing one changed file to its page showing the change;
-- ``nicepick check`` over the folder, twice (cold, then warm).
+- ``nicepick check`` over the folder, twice (cold, then warm), on a data folder of its own
+  (``--only-check``: that alone).
 
 Latencies are wall clock on a shared machine: the load average is printed with the figures.
 """
@@ -25,6 +26,7 @@ import argparse
 import os
 import platform
 import random
+import resource
 import subprocess
 import sys
 import tempfile
@@ -253,17 +255,42 @@ def measure(content: Path, n: int, args: argparse.Namespace) -> Figures:
         figures.put(
             "serve --reload: one edited file shows", f"{reload_seconds(content, data, slugs):.2f} s"
         )
-        for kind in () if args.skip_check else ("cold", "warm"):
+    if not args.skip_check:
+        check_figures(content, figures)
+    print(f"  load average after: {load_average()}", flush=True)
+    return figures
+
+
+def check_figures(content: Path, figures: Figures) -> None:
+    """``nicepick check`` twice on a data folder of its own: cold (empty), then warm.
+
+    Its own folder, so a kept ``--data`` never makes the cold run a warm one. CPU is the
+    check's user + system time, worker processes included.
+    """
+    with tempfile.TemporaryDirectory(prefix="nicepick-check-") as data:
+        for kind in ("cold", "warm"):
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            load = load_average()
             began = time.perf_counter()
             subprocess.run(
                 [sys.executable, "-m", "app", "check", str(content)],
                 cwd=ROOT,
-                env=site_env(data, content=content),
+                env=site_env(Path(data), content=content),
                 stdout=subprocess.DEVNULL,
                 check=False,
             )
-            figures.put(f"nicepick check ({kind})", f"{time.perf_counter() - began:.2f} s")
-    print(f"  load average after: {load_average()}", flush=True)
+            wall = time.perf_counter() - began
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+            figures.put(f"nicepick check ({kind})", f"{wall:.2f} s ({cpu:.2f} s CPU)")
+            print(f"  check {kind}: {wall:.2f} s wall, {cpu:.2f} s CPU, load {load}", flush=True)
+
+
+def measure_check(content: Path, n: int, args: argparse.Namespace) -> Figures:
+    """``--only-check``: the check figures alone, no server."""
+    figures = Figures(n)
+    print(f"--- {n} comparisons in {content}, load {load_average()}", flush=True)
+    check_figures(content, figures)
     return figures
 
 
@@ -395,10 +422,11 @@ def main() -> None:
     parser.add_argument("--cpu", action="store_true", help="in-process CPU per request instead")
     parser.add_argument("--data", type=Path, help="a data folder to keep (warm: no cold start)")
     parser.add_argument("--skip-check", action="store_true", help="no nicepick check timings")
+    parser.add_argument("--only-check", action="store_true", help="nicepick check timings alone")
     args = parser.parse_args()
     results = []
     for position, n in enumerate(args.n):
-        run = measure_cpu if args.cpu else measure
+        run = measure_check if args.only_check else measure_cpu if args.cpu else measure
         if args.content and position < len(args.content):
             results.append(run(args.content[position], n, args))
             continue
