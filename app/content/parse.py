@@ -126,6 +126,11 @@ _TODO = re.compile(r"\btodo\b")
 _STYLE_TRIGGERS = ("todo", *FILLER_PHRASES)
 
 
+# Names recur across files (categories, tags, an option in ten comparisons): each is
+# slugified once per process.
+_slug = functools.lru_cache(maxsize=1 << 16)(slugify)
+
+
 @functools.lru_cache(maxsize=8192)  # the same few headings (Pros, Cons, Verdict) each file
 def normalize_heading(text: str) -> str:
     """Match headings case-insensitively and ignore a leading "The " ("## The Verdict")."""
@@ -306,9 +311,52 @@ def _compose(source: str) -> tuple[yaml.Node | None, Any]:
     loader = _Loader(source)
     try:
         node = loader.get_single_node()
+        if node is None:
+            return None, None
+        try:
+            return node, _build_plain(node, loader)
+        except Exception:  # anything unusual: PyYAML builds the whole document below
+            pass
+    finally:
+        loader.dispose()
+    # PyYAML's own construction, on a fresh loader, so its errors (and their order) are
+    # exactly those it always gave.
+    loader = _Loader(source)
+    try:
+        node = loader.get_single_node()
         return node, loader.construct_document(node) if node is not None else None
     finally:
         loader.dispose()
+
+
+_STR, _SEQ, _MAP = (f"tag:yaml.org,2002:{kind}" for kind in ("str", "seq", "map"))
+
+
+class _NotPlain(Exception):
+    """A node ``_build_plain`` leaves to PyYAML: a merge key, a tag, a non-text key."""
+
+
+def _build_plain(node: yaml.Node, loader: _Loader) -> Any:
+    """What PyYAML's safe constructor builds from a tree of plain maps, lists and scalars.
+
+    Its constructor defers each nested collection to a queue of generators and calls a
+    handler per node; front matter is a few dozen plain nodes, so text values are taken as
+    they are and only other scalars (dates, numbers) go through PyYAML's own handlers.
+    Anything else (merge keys, explicit tags, non-text keys) raises ``_NotPlain`` and the
+    caller lets PyYAML build the whole document.
+    """
+    if isinstance(node, yaml.ScalarNode):
+        return node.value if node.tag == _STR else loader.construct_object(node, deep=True)
+    if isinstance(node, yaml.SequenceNode) and node.tag == _SEQ:
+        return [_build_plain(item, loader) for item in node.value]
+    if isinstance(node, yaml.MappingNode) and node.tag == _MAP:
+        data: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag != _STR:
+                raise _NotPlain
+            data[key_node.value] = _build_plain(value_node, loader)
+        return data
+    raise _NotPlain
 
 
 def _mark_mapping(node: yaml.MappingNode, prefix: str, marks: dict[str, tuple[int, int]]) -> None:
@@ -413,7 +461,7 @@ def _check_fields(
     if "options" in meta and isinstance(meta["options"], list) and len(options) < 2:
         problems.add(*where("options"), '"options" needs two or more names')
         ok = False
-    named = [slugify(name) for name in options if slugify(name)]  # nameless: reported above
+    named = [_slug(name) for name in options if _slug(name)]  # nameless: reported above
     if len(set(named)) != len(named):
         problems.add(*where("options"), '"options" names the same option twice')
         ok = False
@@ -460,7 +508,7 @@ def _control_character(value: str, key: str) -> str | None:
 # a dictionary), and an address the editor never saw would be silently invented.
 def _no_url(name: str, key: str, position: tuple[int, int], problems: _Collector) -> bool:
     """Report (at ``position``) and return True when ``name`` gives no page address."""
-    if slugify(name) or not name.strip():
+    if _slug(name) or not name.strip():
         return False
     problems.add(
         *position,
@@ -702,7 +750,7 @@ def _build(
         published=fields["published"],
         updated=fields.get("updated"),
         draft=fields["draft"],
-        aliases=tuple(slugify(alias) for alias in fields["aliases"]),
+        aliases=tuple(_slug(alias) for alias in fields["aliases"]),
         intro=_markdown(intro),
         verdict=verdict_text,
         use_cases=tuple(use_cases),
@@ -740,11 +788,11 @@ def _build_option(name: str, section: _Section, problems: _Collector) -> Option 
         return None
     return Option(
         name=name,
-        slug=slugify(name),
+        slug=_slug(name),
         description=_markdown(section.body),
         pros=lists["pros"],
         cons=lists["cons"],
-        related=tuple(slugify(item) for item in lists.get("related", ())),
+        related=tuple(_slug(item) for item in lists.get("related", ())),
     )
 
 
