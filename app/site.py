@@ -34,6 +34,7 @@ from app.content.library import (
     top_level_files,
 )
 from app.content.model import Comparison
+from app.content.parallel import prime
 from app.search.index import Searcher
 from app.settings import Settings
 
@@ -110,6 +111,10 @@ class Site:
         """Read the content folder; safe to call again to pick up every change."""
         started = time.perf_counter()
         cache = ParseCache(self.settings.data_dir / "parse-cache.marshal")
+        if sources is None and self.settings.content_dir.is_dir():
+            sources = discover(self.settings.content_dir)
+        if sources:  # a cold load of many files is parsed on every core first
+            prime(cache, sources, today=None, start_method="forkserver")
         library = self._read_library(
             self.settings.content_dir, cache, sources=sources, yield_every=yield_every
         )

@@ -229,14 +229,17 @@ def test_any_change_under_the_folder_renews_the_reused_report(tmp_path: Path, ch
     assert renewed == check(content)
 
 
-def test_files_parsed_in_worker_processes_give_the_same_report(tmp_path: Path) -> None:
+@pytest.mark.parametrize("start_method", ["fork", "forkserver"])
+def test_files_parsed_in_worker_processes_give_the_same_report(
+    tmp_path: Path, start_method: str
+) -> None:
     content, cache = tmp_path / "content", tmp_path / "var"
     content.mkdir()
     for rule in sorted(path.name for path in BROKEN.iterdir() if (path / F).is_file()):
         (content / f"{rule}.md").write_text((BROKEN / rule / F).read_text())
     sources = library_module.discover(content)
     primed = ParseCache(cache / "parse.marshal")
-    assert prime(primed, sources, today=None, jobs=2) == len(sources)
+    assert prime(primed, sources, today=None, jobs=2, start_method=start_method) == len(sources)
     loaded = library_module.Library.scan(content, primed, sources=sources)
     assert primed.hits == len(sources)  # every file came from a worker, none parsed here
     assert loaded.problems == library_module.Library.scan(content).problems

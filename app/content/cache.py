@@ -139,16 +139,11 @@ class ParseCache:
         self._dirty = True
         return comparison, problems
 
-    def needs_parse(self, path: Path, display: str) -> bool:
-        """Whether ``parse`` would read this file: no entry, or one its ``stat`` does not match."""
+    def lacks(self, path: Path, display: str) -> bool:
+        """Whether no entry at all could serve this file (no ``stat``: a warm start pays
+        nothing for asking; an edited file's entry is checked by ``parse`` as always)."""
         entry = self.entries.get(str(path))
-        if entry is None or entry.display != display:
-            return True
-        try:
-            stat = path.stat(follow_symlinks=False)
-        except OSError:
-            return True
-        return entry.mtime_ns != stat.st_mtime_ns or entry.size != stat.st_size
+        return entry is None or entry.display != display
 
     def add(self, path: Path, made: Made) -> None:
         """Keep an entry ``make_entry`` made elsewhere (a worker process), as ``parse`` would."""

@@ -2,14 +2,16 @@
 
 Parsing is pure Python and costs about a millisecond of CPU a file, so a cold load of a large
 folder is bound by one core while the others idle. Before the (single-process) load, the
-files the cache would parse are handed out in chunks to forked workers: each makes the same
-cache entry ``ParseCache.parse`` would (stat, digest, parse, encoded result: plain tuples,
-cheap to send back), and the load then finds every file in the cache. Nothing else changes:
-the load still applies every rule, in order, to results the one shared parser made.
+files the cache has no entry for (a cold load: all of them) are handed out in chunks to
+worker processes: each makes the same cache entry ``ParseCache.parse`` would (stat, digest,
+parse, encoded result: plain tuples, cheap to send back), and the load then finds them in
+the cache. Nothing else changes: the load still applies every rule, in order, to results
+the one shared parser made, and an edited file's stale entry is re-parsed there as before.
 
 Workers are forked (``fork``), so they start with everything imported and cost no start-up;
-only callers without threads fork (``nicepick check``): forking a process whose other
-threads hold locks can leave the child waiting on them forever.
+only callers without threads fork so (``nicepick check``): forking a process whose other
+threads hold locks can leave the child waiting on them forever. The server, which loads in
+a thread beside its request threads, asks for ``forkserver`` workers instead.
 """
 
 from __future__ import annotations
@@ -43,15 +45,20 @@ def prime(
     *,
     today: date | None,
     jobs: int | None = None,
+    start_method: str = "fork",
 ) -> int:
     """Parse in ``jobs`` processes (default: one per core, when there are ``MIN_FILES`` to
-    parse) each file ``cache`` would parse, and keep the results in it; how many were."""
-    stale = [source for source in sources if cache.needs_parse(source.path, source.display)]
+    parse) each file ``cache`` has no entry for, and keep the results in it; how many were.
+
+    ``start_method`` "forkserver" is for a caller with threads (the server): its workers
+    are forked from a fresh single-threaded process and import the parser themselves.
+    """
+    stale = [source for source in sources if cache.lacks(source.path, source.display)]
     workers = available_cores() if jobs is None else jobs
     if workers < 2 or not stale or (jobs is None and len(stale) < MIN_FILES):
         return 0
     chunks = [stale[start : start + _CHUNK] for start in range(0, len(stale), _CHUNK)]
-    context = multiprocessing.get_context("fork")
+    context = multiprocessing.get_context(start_method)
     made = 0
     with context.Pool(min(workers, len(chunks))) as pool, paused_gc():
         for results in pool.imap_unordered(partial(_parse_chunk, today=today), chunks):
