@@ -16,14 +16,19 @@ a thread beside its request threads, asks for ``forkserver`` workers instead.
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
 from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from datetime import date
 from functools import partial
 
 from app.content.cache import Made, ParseCache, make_entry, paused_gc
 from app.content.library import SourceFile, parse_file
+
+log = logging.getLogger(__name__)
 
 # Below this many files to parse, a pool's start and the transfer of results cost more
 # than they save (measured in bench/RESULTS.md, "Parallel parsing").
@@ -60,12 +65,20 @@ def prime(
     chunks = [stale[start : start + _CHUNK] for start in range(0, len(stale), _CHUNK)]
     context = multiprocessing.get_context(start_method)
     made = 0
-    with context.Pool(min(workers, len(chunks))) as pool, paused_gc():
-        for results in pool.imap_unordered(partial(_parse_chunk, today=today), chunks):
-            for source, entry in results:
-                if entry is not None:
-                    cache.add(source.path, entry)
-                    made += 1
+    try:
+        # An executor, not a Pool: a worker that dies (or cannot start) breaks it with an
+        # error, where a Pool starts another forever; what is left is parsed by the caller.
+        with (
+            ProcessPoolExecutor(min(workers, len(chunks)), mp_context=context) as pool,
+            paused_gc(),
+        ):
+            for results in pool.map(partial(_parse_chunk, today=today), chunks):
+                for source, entry in results:
+                    if entry is not None:
+                        cache.add(source.path, entry)
+                        made += 1
+    except (BrokenProcessPool, OSError) as exc:
+        log.warning("parsing in worker processes failed (%s); parsing in this one", exc)
     return made
 
 
