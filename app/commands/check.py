@@ -66,8 +66,10 @@ def check(
     With a ``cache_dir``, each file's own parse result is kept there (one parse cache per
     content folder and day, apart from the server's), so a second run re-parses only changed
     files: 100,000 files take minutes to parse and seconds to re-check. The day is part of
-    the cache's name because the future-date rules depend on it. The files to parse are
-    parsed in ``jobs`` processes (default: one per core, for a thousand files or more).
+    the cache's name because the future-date rules depend on it. When no ``*.md`` under the
+    folder changed at all, the last report is reused (``app.commands.check_report``). The
+    files to parse are parsed in ``jobs`` processes (default: one per core, for a thousand
+    files or more).
     """
     if not content_dir.is_dir():
         missing = Problem(str(content_dir), 1, 1, "error", "content folder does not exist")
