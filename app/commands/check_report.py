@@ -5,17 +5,18 @@ and applied the cross-file rules to all of them (duplicate slugs, pairs, aliases
 authors, profiles): seconds at 100,000 files for an answer that cannot have changed. What a
 check reports depends only on the files under the content folder (every reader goes through
 ``app.content.reading`` and stays inside it), the working folder (paths are shown relative
-to it), the day (future dates), ``--strict`` and the parser's code. So the report is kept
-with a fingerprint of all of those: the path, ``mtime_ns``, size and inode of every entry
-of every ``*.md`` entry under the folder (one ``lstat`` each, no read: every file a check
-reads is a ``*.md``, so a data folder inside the content folder changes nothing), the same
-test the parse cache trusts for a file's bytes. Any difference, a file added, removed,
-touched or edited anywhere in the folder, and the check runs as before; it is never partly
-reused.
+to it), the day (future dates), ``--strict`` and the code of the content package and of the
+check. So the report is kept with a fingerprint of all of those: the path, ``mtime_ns``,
+size and inode of every ``*.md`` entry under the folder (one ``lstat`` each, no read: every
+file a check reads is a ``*.md``, so a data folder inside the content folder changes
+nothing), the same test the parse cache trusts for a file's bytes. Any difference, a file
+added, removed, touched or edited anywhere in the folder, and the check runs as before; it
+is never partly reused.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import marshal
@@ -24,8 +25,8 @@ from dataclasses import astuple
 from datetime import date
 from pathlib import Path
 
+import app.content as content_package
 from app.atomic import write_atomic
-from app.content.cache import code_version
 from app.content.model import Problem
 
 log = logging.getLogger(__name__)
@@ -33,10 +34,21 @@ log = logging.getLogger(__name__)
 _FORMAT = 1
 
 
+@functools.cache
+def _rules_version() -> str:
+    """The code that decides a report: the whole content package (parser, cross-file rules,
+    profiles, writers) and the check itself, so an upgrade never reuses an older answer."""
+    digest = hashlib.sha256()
+    folders = (Path(content_package.__file__).parent, Path(__file__).parent)
+    for module in sorted(path for folder in folders for path in folder.glob("*.py")):
+        digest.update(module.read_bytes())
+    return digest.hexdigest()
+
+
 def fingerprint(content_dir: Path, *, today: date | None, strict: bool) -> str:
     """A digest of every input of a check: each ``*.md`` entry's ``lstat``, and the rest."""
     digest = hashlib.sha256()
-    header = (_FORMAT, code_version(), str(content_dir), os.getcwd(), str(today), strict)
+    header = (_FORMAT, _rules_version(), str(content_dir), os.getcwd(), str(today), strict)
     digest.update(repr(header).encode())
     rows: list[str] = []
     seen: set[tuple[int, int]] = set()
