@@ -31,7 +31,7 @@ from app.content.library import SourceFile, parse_file
 log = logging.getLogger(__name__)
 
 # Below this many files to parse, a pool's start and the transfer of results cost more
-# than they save (measured in bench/RESULTS.md, "Parallel parsing").
+# than they save (bench/RESULTS.md, "Parser and `nicepick check` at 100,000").
 MIN_FILES = 1_000
 _CHUNK = 250  # files per task: small enough to balance, large enough to amortise a send
 
