@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import pickle
 import subprocess
 import sys
 from pathlib import Path
 
+from fastapi.testclient import TestClient
+
+from app.content.bodies import LazyComparison, LazyOption
 from app.content.cache import ParseCache
 from app.content.library import Library
+from app.content.model import Comparison, Option
+from app.main import create_app
+from app.settings import Settings
 from tests.conftest import GOOD, ROOT, comparison_text
 
 
@@ -43,6 +51,54 @@ def test_warm_start_parses_nothing_and_gives_the_same_library(tmp_path: Path) ->
     assert warm.comparisons == cold.comparisons
     assert warm.problems == cold.problems
     assert set(warm.comparisons) == {"vim-vs-emacs", "nano-vs-micro"}
+
+
+def test_a_warm_start_leaves_the_bodies_in_the_cache_file_until_read(tmp_path: Path) -> None:
+    content = tmp_path / "content"
+    content.mkdir()
+    three_files(content)
+    cache_file = tmp_path / "parse-cache.marshal"
+    cold = Library.load(content, ParseCache(cache_file)).comparisons["vim-vs-emacs"]
+    warm = Library.load(content, ParseCache(cache_file)).comparisons["vim-vs-emacs"]
+    assert isinstance(warm, LazyComparison) and isinstance(warm.options[0], LazyOption)
+    # The objects hold no body of their own: the dataclass's slots are empty...
+    assert Comparison.__dict__["intro"].__get__(warm) is None
+    assert Option.__dict__["pros"].__get__(warm.options[0]) is None
+    # ...and reading a field brings the text back from the file.
+    assert warm.intro == cold.intro and warm.intro.startswith("Both editors")
+    assert warm.options[1].pros == cold.options[1].pros
+    assert warm.use_cases == cold.use_cases and warm.bottom_line == cold.bottom_line
+    assert warm == cold and cold == warm and hash(warm) == hash(cold)
+    assert {warm, cold} == {cold}
+
+
+def test_a_lazy_comparison_copies_and_pickles_as_a_whole_one(tmp_path: Path) -> None:
+    content = tmp_path / "content"
+    content.mkdir()
+    three_files(content)
+    cache_file = tmp_path / "parse-cache.marshal"
+    cold = Library.load(content, ParseCache(cache_file)).comparisons["vim-vs-emacs"]
+    warm = Library.load(content, ParseCache(cache_file)).comparisons["vim-vs-emacs"]
+    renamed = dataclasses.replace(warm, title="Renamed")
+    assert renamed.title == "Renamed" and renamed.verdict == cold.verdict
+    assert pickle.loads(pickle.dumps(warm)) == cold
+    cache_file.unlink()  # a copy holds its bodies itself
+    assert pickle.loads(pickle.dumps(warm)).intro == cold.intro
+
+
+def test_pages_from_a_warm_start_are_byte_for_byte_those_of_a_cold_one(
+    settings: Settings,
+) -> None:
+    three_files(settings.content_dir)
+    paths = ["/compare/vim-vs-emacs", "/compare/vim-vs-emacs.json", "/option/vim", "/search?q=vim"]
+
+    def pages() -> list[bytes]:
+        with TestClient(create_app(settings)) as client:
+            return [client.get(path).content for path in paths]
+
+    cold = pages()
+    assert (settings.data_dir / "parse-cache.marshal").is_file()
+    assert pages() == cold
 
 
 def test_editing_one_file_reparses_only_that_file(tmp_path: Path) -> None:

@@ -24,6 +24,9 @@ import gc
 import hashlib
 import logging
 import marshal
+import mmap
+import os
+import sys
 import types
 import typing
 from collections.abc import Callable
@@ -33,12 +36,21 @@ from typing import Any
 
 from app.atomic import write_atomic
 from app.content import markdown_limits, model, parse, reading, record
+from app.content.bodies import (
+    COMPARISON_BODIES,
+    Bodies,
+    Ref,
+    encode_bodies,
+    lazy_comparison,
+    lazy_option,
+)
 from app.content.model import Comparison, Problem
 from app.content.reading import read_content
 
 log = logging.getLogger(__name__)
 
-_FORMAT = 4  # 3: authors, checked, tested, sources, changes; 4: and why
+_FORMAT = 5  # 3: authors, checked, tested, sources, changes; 4: and why; 5: bodies apart
+_MAGIC = b"nicepick-parse-cache\n"
 
 
 @functools.cache
@@ -63,7 +75,11 @@ class _Entry:
     mtime_ns: int
     size: int
     digest: str
-    result: Any  # encoded (comparison, problems); decoded lazily on a hit
+    compact: Any  # the encoded comparison without its bodies (None: the file had errors)
+    problems: Any  # encoded problems
+    offset: int  # of its bodies in the mapped file (``Bodies``), when ``body`` is None
+    length: int
+    body: bytes | None = None  # encoded bodies of a result parsed since the file was read
 
 
 class ParseCache:
@@ -75,28 +91,46 @@ class ParseCache:
         self.parses = 0  # files actually parsed since this cache was made (tests count them)
         self.hits = 0
         self._dirty = False
+        self._bodies: Bodies | None = None
         self._read()
 
     def _read(self) -> None:
         try:
-            data = self.path.read_bytes()
+            with self.path.open("rb") as handle:
+                size = os.fstat(handle.fileno()).st_size
+                if size < len(_MAGIC) + 8:
+                    raise ValueError("too short")
+                # Mapped, not read: the bodies stay in the kernel's page cache (shared by every
+                # worker) and only the pages a render asks for are ever touched.
+                mapped: mmap.mmap | bytes = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
         except FileNotFoundError:
+            return
+        except ValueError:
+            log.warning("parse cache %s is damaged; parsing every file", self.path)
             return
         except OSError as exc:
             log.warning("cannot read parse cache %s: %s", self.path, exc.strerror)
             return
         with paused_gc():
             try:
-                fmt, version, entries = marshal.loads(data)
+                if mapped[: len(_MAGIC)] != _MAGIC:
+                    raise ValueError("not a parse cache")
+                head_length = int.from_bytes(mapped[len(_MAGIC) : len(_MAGIC) + 8], "little")
+                start = len(_MAGIC) + 8
+                fmt, version, entries = marshal.loads(mapped[start : start + head_length])
             except (EOFError, ValueError, TypeError):
                 log.warning("parse cache %s is damaged; parsing every file", self.path)
                 return
             if fmt != _FORMAT or version != code_version():
                 return  # parser or model changed: every result may differ
+            self._bodies = Bodies(mapped, start + head_length)
             self.entries = {key: _Entry(*value) for key, value in entries.items()}
 
     def parse(self, path: Path, display: str, parse_file: Callable[[], Result]) -> Result:
-        """The file's result from the cache when its bytes are unchanged, else ``parse_file()``."""
+        """The file's result from the cache when its bytes are unchanged, else ``parse_file()``.
+
+        A result read back from the file is a ``LazyComparison``: its bodies stay in the
+        mapped file until a page reads them."""
         key = str(path)
         entry = self.entries.get(key)
         try:
@@ -117,14 +151,16 @@ class ParseCache:
             return self._hit(entry)
         self.parses += 1
         comparison, problems = parse_file()
-        result = _encode_result(comparison, problems)
-        self.entries[key] = _Entry(display, stat.st_mtime_ns, stat.st_size, digest, result)
+        compact, encoded_problems, body = _encode_result(comparison, problems, display)
+        self.entries[key] = _Entry(
+            display, stat.st_mtime_ns, stat.st_size, digest, compact, encoded_problems, 0, 0, body
+        )
         self._dirty = True
         return comparison, problems
 
     def _hit(self, entry: _Entry) -> Result:
         self.hits += 1
-        return _decode_result(entry.result)
+        return _decode_result(entry, self._bodies)
 
     def keep_only(self, paths: set[str]) -> None:
         """Forget files that no longer exist, so the cache does not grow forever."""
@@ -134,18 +170,41 @@ class ParseCache:
         self._dirty = self._dirty or bool(gone)
 
     def save(self) -> None:
-        """Write the cache atomically (temp file, then rename) when anything changed."""
+        """Write the cache atomically (temp file, then rename) when anything changed.
+
+        The head (every file's short fields) first, then each file's bodies; bodies already
+        in the mapped file are copied from it. Comparisons read from the old file keep its
+        mapping, which stays valid after the rename."""
         if not self._dirty:
             return
-        # Plain tuples by hand: ``dataclasses.astuple`` deep-copies every nested result (~1 s).
-        entries = {
-            key: (entry.display, entry.mtime_ns, entry.size, entry.digest, entry.result)
-            for key, entry in self.entries.items()
-        }
-        data = marshal.dumps((_FORMAT, code_version(), entries))
+        entries: dict[str, tuple[Any, ...]] = {}
+        chunks: list[bytes] = []
+        offset = 0
+        for key, entry in self.entries.items():
+            if entry.body is not None:
+                body = entry.body
+            elif self._bodies is not None:
+                body = self._bodies.raw(entry.offset, entry.length)
+            else:  # cannot happen: an entry is read from a file or parsed here
+                continue
+            chunks.append(body)
+            display = key if entry.display == key else entry.display  # one string, not two
+            entries[key] = (
+                display,
+                entry.mtime_ns,
+                entry.size,
+                entry.digest,
+                entry.compact,
+                entry.problems,
+                offset,
+                len(body),
+            )
+            offset += len(body)
+        head = marshal.dumps((_FORMAT, code_version(), entries))
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            write_atomic(self.path, data)  # no temporary file left behind on a full disk
+            # no temporary file left behind on a full disk
+            write_atomic(self.path, [_MAGIC, len(head).to_bytes(8, "little"), head, *chunks])
         except OSError as exc:  # a read-only data folder costs warm starts, nothing else
             log.warning("cannot write parse cache %s: %s", self.path, exc.strerror)
             return
@@ -219,20 +278,79 @@ def _dataclass_codecs(cls: type[Any]) -> tuple[Codec, Codec]:
     return encode, decode
 
 
-def _encode_result(comparison: Comparison | None, problems: list[Problem]) -> Any:
-    encode_comparison = _dataclass_codecs(Comparison)[0]
+# Strings that repeat across files, shared in the file (marshal writes one copy of an object
+# met twice) and so in memory after a warm start: categories, tags, option names and slugs.
+_intern = sys.intern
+
+
+def _encode_result(
+    comparison: Comparison | None, problems: list[Problem], display: str
+) -> tuple[Any, Any, bytes]:
+    """(the comparison without its bodies, with its category's and tags' slugs; the
+    problems; the encoded bodies)."""
     encode_problem = _dataclass_codecs(Problem)[0]
-    return (
-        None if comparison is None else encode_comparison(comparison),
-        [encode_problem(problem) for problem in problems],
+    encoded_problems = [encode_problem(problem) for problem in problems]
+    if comparison is None:
+        return None, encoded_problems, encode_bodies_of(None)
+    fields = list(_dataclass_codecs(Comparison)[0](comparison))
+    for index in _COMPARISON_BODY_INDEXES:
+        fields[index] = None
+    fields[_CATEGORY] = _intern(comparison.category)
+    fields[_PICK] = _intern(comparison.pick)
+    fields[_TAGS] = tuple(_intern(tag) for tag in comparison.tags)
+    fields[_OPTIONS] = tuple(
+        (_intern(o.name), _intern(o.slug), tuple(_intern(tag) for tag in o.related))
+        for o in comparison.options
     )
+    if comparison.source == display:
+        fields[_SOURCE] = display  # the same text as the entry's: stored once
+    slugs = (_intern(comparison.category_slug), tuple(_intern(t) for t in comparison.tag_slugs))
+    return (tuple(fields), *slugs), encoded_problems, encode_bodies_of(comparison)
 
 
-def _decode_result(encoded: Any) -> Result:
-    comparison, problems = encoded
-    decode_comparison = _dataclass_codecs(Comparison)[1]
+def encode_bodies_of(comparison: Comparison | None) -> bytes:
+    return b"" if comparison is None else encode_bodies(comparison)
+
+
+def _decode_result(entry: _Entry, bodies: Bodies | None) -> Result:
     decode_problem = _dataclass_codecs(Problem)[1]
-    return (
-        None if comparison is None else decode_comparison(comparison),
-        [decode_problem(problem) for problem in problems],
+    problems = [decode_problem(problem) for problem in entry.problems]
+    if entry.compact is None:
+        return None, problems
+    if entry.body is not None:  # parsed since the file was read: bodies held in memory
+        bodies = Bodies(entry.body, 0)
+        ref: Ref = (bodies, 0, len(entry.body))
+    else:
+        assert bodies is not None  # an entry without its own body came from the file
+        ref = (bodies, entry.offset, entry.length)
+    compact, category_slug, tag_slugs = entry.compact
+    fields = list(compact)
+    for index, decode_field in _COMPACT_CODECS:
+        fields[index] = decode_field(fields[index])
+    fields[_OPTIONS] = tuple(
+        lazy_option(name, slug, related, ref, position)
+        for position, (name, slug, related) in enumerate(fields[_OPTIONS])
     )
+    return lazy_comparison(fields, ref, category_slug, tag_slugs), problems
+
+
+_NAMES = [f.name for f in dataclasses.fields(Comparison)]
+_COMPARISON_BODY_INDEXES = [_NAMES.index(name) for name in COMPARISON_BODIES]
+_OPTIONS, _CATEGORY, _PICK, _TAGS = (
+    _NAMES.index(n) for n in ("options", "category", "pick", "tags")
+)
+_SOURCE = _NAMES.index("source")
+
+
+def _compact_codecs() -> list[tuple[int, Codec]]:
+    """The decoders of the fields a compact record keeps encoded (dates, sources, changes)."""
+    hints = typing.get_type_hints(Comparison)
+    skip = {_OPTIONS, *_COMPARISON_BODY_INDEXES}
+    return [
+        (index, codecs[1])
+        for index, name in enumerate(_NAMES)
+        if index not in skip and (codecs := _codecs(hints[name])) is not None
+    ]
+
+
+_COMPACT_CODECS = _compact_codecs()
