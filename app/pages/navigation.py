@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import heapq
 import math
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
@@ -63,38 +63,24 @@ class RelatedIndex:
     """
 
     def __init__(self, candidates: Sequence[Comparison], *, per_key: int = RELATED_POOL) -> None:
-        # In ``related``'s tie-break order (newest first, then slug), so each key's list is
-        # its best ``per_key`` as soon as it is full: one sort, no list of every member per
-        # key and no per-key selection (the lists and their heaps were most of the build).
+        # In ``related``'s tie-break order (newest first, then slug), so each key's best
+        # ``per_key`` are the head of its list: one sort, no per-key selection (per-key heaps
+        # and (kind, slug) tuples were most of the build). One dict per kind, by slug.
         ordered = sorted(candidates, key=lambda c: (-c.published.toordinal(), c.slug))
-        # One dict per kind of key, by slug: no (kind, slug) tuple per comparison and key.
-        kinds: tuple[dict[str, list[Comparison]], ...] = ({}, {}, {})
-        by_option, by_tag, by_category = kinds
-        crowded: set[tuple[int, str]] = set()  # keys that had more members than they keep
+        by_option: defaultdict[str, list[Comparison]] = defaultdict(list)
+        by_tag: defaultdict[str, list[Comparison]] = defaultdict(list)
+        by_category: defaultdict[str, list[Comparison]] = defaultdict(list)
         for other in ordered:
-            keys = (
-                (by_option, 0, [option.slug for option in other.options]),
-                (by_tag, 1, _tag_slugs(other)),
-                (by_category, 2, [_category_slug(other)]),
-            )
-            for sharing, kind, slugs in keys:
-                for slug in slugs:
-                    members = sharing.get(slug)
-                    if members is None:
-                        sharing[slug] = [other]
-                    elif len(members) < per_key:
-                        members.append(other)
-                    else:
-                        crowded.add((kind, slug))
+            for option in other.options:
+                by_option[option.slug].append(other)
+            for tag in _tag_slugs(other):
+                by_tag[tag].append(other)
+            by_category[_category_slug(other)].append(other)
         # A key of one comparison relates nothing (most option names at 100,000 synthetic
         # pages); facts are kept only for comparisons some list keeps.
         self._sharing = tuple(
-            {
-                slug: members
-                for slug, members in sharing.items()
-                if len(members) > 1 or (kind, slug) in crowded
-            }
-            for kind, sharing in enumerate(kinds)
+            {slug: members[:per_key] for slug, members in sharing.items() if len(members) > 1}
+            for sharing in (by_option, by_tag, by_category)
         )
         # Per kept candidate: option slugs, tag slugs (tuples: ~1/4 the memory of frozensets,
         # and a page scores at most a few hundred of them), category slug, minus its day.
