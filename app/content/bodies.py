@@ -135,14 +135,16 @@ class LazyOption(Option):
 class LazyComparison(Comparison):
     """A ``Comparison`` whose bodies (and its options') are read from the cache file on use.
 
-    It also keeps its category's and tags' slugs, worked out when the file was parsed: the
-    listings, related links and the grouping after each load ask for them once per page and
-    per load, and slugifying them again was a fifth of a warm start."""
+    It also keeps its category's and tags' slugs and its pair key, worked out when the file
+    was parsed: the listings, related links, the grouping and the library's index ask for them
+    once per page and several times per load, and working them out again was a fifth of a
+    warm start."""
 
-    __slots__ = ("_ref", "_category_slug", "_tag_slugs")
+    __slots__ = ("_ref", "_category_slug", "_tag_slugs", "_pair_key")
     _ref: Ref
     _category_slug: str
     _tag_slugs: tuple[str, ...]
+    _pair_key: tuple[str, ...]
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Comparison):
@@ -165,6 +167,13 @@ class LazyComparison(Comparison):
         except AttributeError:
             return super().tag_slugs
 
+    @property
+    def pair_key(self) -> tuple[str, ...]:
+        try:
+            return self._pair_key
+        except AttributeError:
+            return super().pair_key
+
 
 for _index, _name in enumerate(COMPARISON_BODIES):
     setattr(LazyComparison, _name, _ComparisonBody(_name, _index))
@@ -179,7 +188,8 @@ _OPTION_SETTERS = tuple(Option.__dict__[name].__set__ for name in _OPTION_FIELDS
 _OPTION_OWN = (LazyOption.__dict__["_ref"].__set__, LazyOption.__dict__["_position"].__set__)
 _COMPARISON_SETTERS = tuple(Comparison.__dict__[name].__set__ for name in _COMPARISON_FIELDS)
 _COMPARISON_OWN = tuple(
-    LazyComparison.__dict__[name].__set__ for name in ("_ref", "_category_slug", "_tag_slugs")
+    LazyComparison.__dict__[name].__set__
+    for name in ("_ref", "_category_slug", "_tag_slugs", "_pair_key")
 )
 
 
@@ -193,13 +203,12 @@ def lazy_option(name: str, slug: str, related: tuple[str, ...], ref: Ref, positi
     return option
 
 
-def lazy_comparison(
-    fields: list[Any], ref: Ref, category_slug: str, tag_slugs: tuple[str, ...]
-) -> Comparison:
-    """A ``LazyComparison`` from its fields in order, the body fields ``None``."""
+def lazy_comparison(fields: list[Any], ref: Ref, derived: tuple[Any, ...]) -> Comparison:
+    """A ``LazyComparison`` from its fields in order (the body fields ``None``) and its
+    category slug, tag slugs and pair key."""
     comparison = _new(LazyComparison)
     for setter, value in zip(_COMPARISON_SETTERS, fields, strict=True):
         setter(comparison, value)
-    for setter, value in zip(_COMPARISON_OWN, (ref, category_slug, tag_slugs), strict=True):
+    for setter, value in zip(_COMPARISON_OWN, (ref, *derived), strict=True):
         setter(comparison, value)
     return comparison

@@ -286,8 +286,8 @@ _intern = sys.intern
 def _encode_result(
     comparison: Comparison | None, problems: list[Problem], display: str
 ) -> tuple[Any, Any, bytes]:
-    """(the comparison without its bodies, with its category's and tags' slugs; the
-    problems; the encoded bodies)."""
+    """(the comparison without its bodies, with its category slug, tag slugs and pair key;
+    the problems; the encoded bodies)."""
     encode_problem = _dataclass_codecs(Problem)[0]
     encoded_problems = [encode_problem(problem) for problem in problems]
     if comparison is None:
@@ -304,8 +304,12 @@ def _encode_result(
     )
     if comparison.source == display:
         fields[_SOURCE] = display  # the same text as the entry's: stored once
-    slugs = (_intern(comparison.category_slug), tuple(_intern(t) for t in comparison.tag_slugs))
-    return (tuple(fields), *slugs), encoded_problems, encode_bodies_of(comparison)
+    derived = (
+        _intern(comparison.category_slug),
+        tuple(_intern(tag) for tag in comparison.tag_slugs),
+        tuple(_intern(slug) for slug in comparison.pair_key),
+    )
+    return (tuple(fields), derived), encoded_problems, encode_bodies_of(comparison)
 
 
 def encode_bodies_of(comparison: Comparison | None) -> bytes:
@@ -323,7 +327,7 @@ def _decode_result(entry: _Entry, bodies: Bodies | None) -> Result:
     else:
         assert bodies is not None  # an entry without its own body came from the file
         ref = (bodies, entry.offset, entry.length)
-    compact, category_slug, tag_slugs = entry.compact
+    compact, derived = entry.compact
     fields = list(compact)
     for index, decode_field in _COMPACT_CODECS:
         fields[index] = decode_field(fields[index])
@@ -331,7 +335,7 @@ def _decode_result(entry: _Entry, bodies: Bodies | None) -> Result:
         lazy_option(name, slug, related, ref, position)
         for position, (name, slug, related) in enumerate(fields[_OPTIONS])
     )
-    return lazy_comparison(fields, ref, category_slug, tag_slugs), problems
+    return lazy_comparison(fields, ref, derived), problems
 
 
 _NAMES = [f.name for f in dataclasses.fields(Comparison)]
