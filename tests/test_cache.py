@@ -72,6 +72,37 @@ def test_a_warm_start_leaves_the_bodies_in_the_cache_file_until_read(tmp_path: P
     assert {warm, cold} == {cold}
 
 
+def test_a_cold_load_also_leaves_its_bodies_in_the_saved_file(tmp_path: Path) -> None:
+    content = tmp_path / "content"
+    content.mkdir()
+    three_files(content)
+    parsed = Library.load(content).comparisons["vim-vs-emacs"]
+    cache = ParseCache(tmp_path / "parse-cache.marshal")
+    cold = Library.load(content, cache)
+    assert cache.parses == 3
+    comparison = cold.comparisons["vim-vs-emacs"]
+    assert isinstance(comparison, LazyComparison)
+    assert cold.files[content / "vim-vs-emacs.md"].comparison is comparison
+    assert Comparison.__dict__["verdict"].__get__(comparison) is None
+    assert comparison == parsed and comparison.verdict == parsed.verdict
+
+
+def test_bodies_read_from_a_replaced_cache_file_stay_readable(tmp_path: Path) -> None:
+    content = tmp_path / "content"
+    content.mkdir()
+    three_files(content)
+    cache_file = tmp_path / "parse-cache.marshal"
+    Library.load(content, ParseCache(cache_file))
+    first = Library.load(content, ParseCache(cache_file)).comparisons["vim-vs-emacs"]
+    write(content, "nano-vs-micro.md", comparison_text(title="Nano vs Micro, again"))
+    Library.load(content, ParseCache(cache_file))  # saves a new file in the old one's place
+    assert first.options[0].pros == (
+        "Starts in **under 50 ms**",
+        "Ships on nearly every Unix host as `vi`",
+    )
+    assert first.bottom_line == "Vim is everywhere you log in."
+
+
 def test_a_lazy_comparison_copies_and_pickles_as_a_whole_one(tmp_path: Path) -> None:
     content = tmp_path / "content"
     content.mkdir()

@@ -22,6 +22,7 @@ import dataclasses
 import functools
 import gc
 import hashlib
+import itertools
 import logging
 import marshal
 import mmap
@@ -29,7 +30,7 @@ import os
 import sys
 import types
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -92,17 +93,12 @@ class ParseCache:
         self.hits = 0
         self._dirty = False
         self._bodies: Bodies | None = None
+        self._parsed: set[str] = set()  # keys parsed here and saved since (``stored``)
         self._read()
 
     def _read(self) -> None:
         try:
-            with self.path.open("rb") as handle:
-                size = os.fstat(handle.fileno()).st_size
-                if size < len(_MAGIC) + 8:
-                    raise ValueError("too short")
-                # Mapped, not read: the bodies stay in the kernel's page cache (shared by every
-                # worker) and only the pages a render asks for are ever touched.
-                mapped: mmap.mmap | bytes = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+            mapped = _map(self.path)  # the bodies are read from it only when a page asks
         except FileNotFoundError:
             return
         except ValueError:
@@ -173,21 +169,16 @@ class ParseCache:
         """Write the cache atomically (temp file, then rename) when anything changed.
 
         The head (every file's short fields) first, then each file's bodies; bodies already
-        in the mapped file are copied from it. Comparisons read from the old file keep its
-        mapping, which stays valid after the rename."""
+        in the mapped file are copied from it one at a time. Comparisons read from the old
+        file keep its mapping, which stays valid after the rename; the new file is mapped in
+        its place, so ``stored`` can hand out light copies of what was parsed."""
         if not self._dirty:
             return
         entries: dict[str, tuple[Any, ...]] = {}
-        chunks: list[bytes] = []
+        offsets: dict[str, int] = {}
         offset = 0
         for key, entry in self.entries.items():
-            if entry.body is not None:
-                body = entry.body
-            elif self._bodies is not None:
-                body = self._bodies.raw(entry.offset, entry.length)
-            else:  # cannot happen: an entry is read from a file or parsed here
-                continue
-            chunks.append(body)
+            length = len(entry.body) if entry.body is not None else entry.length
             display = key if entry.display == key else entry.display  # one string, not two
             entries[key] = (
                 display,
@@ -197,18 +188,54 @@ class ParseCache:
                 entry.compact,
                 entry.problems,
                 offset,
-                len(body),
+                length,
             )
-            offset += len(body)
+            offsets[key] = offset
+            offset += length
         head = marshal.dumps((_FORMAT, code_version(), entries))
+        old = self._bodies
+
+        def bodies() -> Iterator[bytes]:
+            for entry in self.entries.values():
+                if entry.body is not None:
+                    yield entry.body
+                elif old is not None:
+                    yield old.raw(entry.offset, entry.length)
+
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             # no temporary file left behind on a full disk
-            write_atomic(self.path, [_MAGIC, len(head).to_bytes(8, "little"), head, *chunks])
+            parts = itertools.chain([_MAGIC, len(head).to_bytes(8, "little"), head], bodies())
+            write_atomic(self.path, parts)
+            mapped = _map(self.path)
         except OSError as exc:  # a read-only data folder costs warm starts, nothing else
             log.warning("cannot write parse cache %s: %s", self.path, exc.strerror)
             return
+        self._bodies = Bodies(mapped, len(_MAGIC) + 8 + len(head))
+        for key, entry in self.entries.items():
+            if entry.body is not None:
+                self._parsed.add(key)
+                entry.length = len(entry.body)
+                entry.body = None
+            entry.offset = offsets[key]
         self._dirty = False
+
+    def stored(self, key: str) -> Comparison | None:
+        """A file parsed by this cache and saved since, read back from the saved file: its
+        bodies leave memory (a cold start holds no more than a warm one). None otherwise."""
+        entry = self.entries.get(key)
+        if key not in self._parsed or entry is None or entry.body is not None:
+            return None
+        return _decode_result(entry, self._bodies)[0]
+
+
+def _map(path: Path) -> mmap.mmap:
+    """The file mapped read-only: its pages are the kernel's page cache, shared by every
+    worker, and only the pages asked for are ever read."""
+    with path.open("rb") as handle:
+        if os.fstat(handle.fileno()).st_size < len(_MAGIC) + 8:
+            raise ValueError("too short")
+        return mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
 
 
 class paused_gc:
