@@ -14,7 +14,7 @@ They are subclasses, so everything that takes a ``Comparison`` takes them, and t
 and hash as the plain objects with the same fields do (a cache hit equals a fresh parse).
 A body field's descriptor stores into the parent class's own slot: the dataclass
 constructor, ``dataclasses.replace`` and pickling keep working and give objects whose bodies
-are simply present, and only a slot left ``None`` (never a valid body) is read back.
+are simply present, and only a slot left unset is read back.
 """
 
 from __future__ import annotations
@@ -70,7 +70,7 @@ def encode_bodies(comparison: Comparison) -> bytes:
 
 
 class _ComparisonBody:
-    """A body field of ``LazyComparison``: the parent's slot, else read from the file."""
+    """A body field of ``LazyComparison``: the parent's slot when set, else read from the file."""
 
     def __init__(self, name: str, index: int) -> None:
         self._slot = Comparison.__dict__[name]  # the dataclass's own member descriptor
@@ -82,15 +82,15 @@ class _ComparisonBody:
     def __get__(self, instance: Any, owner: type | None = None) -> Any:
         if instance is None:
             return self
-        value = self._slot.__get__(instance, owner)
-        if value is None:
+        try:
+            return self._slot.__get__(instance, owner)
+        except AttributeError:  # left unset: read from the file
             bodies, offset, length = instance._ref
             return bodies.read(offset, length)[self._index]
-        return value
 
 
 class _OptionBody:
-    """A body field of ``LazyOption``: the parent's slot, else read from the file."""
+    """A body field of ``LazyOption``: the parent's slot when set, else read from the file."""
 
     def __init__(self, name: str, index: int) -> None:
         self._slot = Option.__dict__[name]
@@ -102,11 +102,11 @@ class _OptionBody:
     def __get__(self, instance: Any, owner: type | None = None) -> Any:
         if instance is None:
             return self
-        value = self._slot.__get__(instance, owner)
-        if value is None:
+        try:
+            return self._slot.__get__(instance, owner)
+        except AttributeError:  # left unset: read from the file
             bodies, offset, length = instance._ref
             return bodies.read(offset, length)[4][instance._position][self._index]
-        return value
 
 
 def _fields_equal(one: Any, other: Any, names: tuple[str, ...]) -> bool:
@@ -180,14 +180,23 @@ for _index, _name in enumerate(COMPARISON_BODIES):
 for _index, _name in enumerate(OPTION_BODIES):
     setattr(LazyOption, _name, _OptionBody(_name, _index))
 
-# Building objects field by field through the slots' own (C) setters: the dataclass
-# constructor would call the Python ``__set__`` above for every body field, and a warm start
-# builds a few hundred thousand of these.
+# Building objects slot by slot through the slots' own (C) setters, body slots left unset:
+# the dataclass constructor would call the Python ``__set__`` above for every body field, and
+# a warm start builds a few hundred thousand of these.
+SHORT_FIELDS = tuple(name for name in _COMPARISON_FIELDS if name not in COMPARISON_BODIES)
 _new = object.__new__
-_OPTION_SETTERS = tuple(Option.__dict__[name].__set__ for name in _OPTION_FIELDS)
-_OPTION_OWN = (LazyOption.__dict__["_ref"].__set__, LazyOption.__dict__["_position"].__set__)
-_COMPARISON_SETTERS = tuple(Comparison.__dict__[name].__set__ for name in _COMPARISON_FIELDS)
-_COMPARISON_OWN = tuple(
+_set_name, _set_slug, _set_related, _set_option_ref, _set_position = (
+    cls.__dict__[name].__set__
+    for cls, name in (
+        (Option, "name"),
+        (Option, "slug"),
+        (Option, "related"),
+        (LazyOption, "_ref"),
+        (LazyOption, "_position"),
+    )
+)
+_SHORT_SETTERS = tuple(Comparison.__dict__[name].__set__ for name in SHORT_FIELDS)
+_DERIVED_SETTERS = tuple(
     LazyComparison.__dict__[name].__set__
     for name in ("_ref", "_category_slug", "_tag_slugs", "_pair_key")
 )
@@ -196,19 +205,20 @@ _COMPARISON_OWN = tuple(
 def lazy_option(name: str, slug: str, related: tuple[str, ...], ref: Ref, position: int) -> Option:
     """A ``LazyOption``: the option at ``position`` of the comparison whose bodies ``ref`` names."""
     option = _new(LazyOption)
-    for setter, value in zip(_OPTION_SETTERS, (name, slug, None, None, None, related), strict=True):
-        setter(option, value)
-    _OPTION_OWN[0](option, ref)
-    _OPTION_OWN[1](option, position)
+    _set_name(option, name)
+    _set_slug(option, slug)
+    _set_related(option, related)
+    _set_option_ref(option, ref)
+    _set_position(option, position)
     return option
 
 
-def lazy_comparison(fields: list[Any], ref: Ref, derived: tuple[Any, ...]) -> Comparison:
-    """A ``LazyComparison`` from its fields in order (the body fields ``None``) and its
-    category slug, tag slugs and pair key."""
+def lazy_comparison(short: list[Any], ref: Ref, derived: tuple[Any, ...]) -> Comparison:
+    """A ``LazyComparison`` from its ``SHORT_FIELDS`` in order and its category slug, tag
+    slugs and pair key."""
     comparison = _new(LazyComparison)
-    for setter, value in zip(_COMPARISON_SETTERS, fields, strict=True):
+    for setter, value in zip(_SHORT_SETTERS, short, strict=True):
         setter(comparison, value)
-    for setter, value in zip(_COMPARISON_OWN, (ref, *derived), strict=True):
+    for setter, value in zip(_DERIVED_SETTERS, (ref, *derived), strict=True):
         setter(comparison, value)
     return comparison

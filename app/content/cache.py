@@ -38,7 +38,7 @@ from typing import Any
 from app.atomic import write_atomic
 from app.content import markdown_limits, model, parse, reading, record
 from app.content.bodies import (
-    COMPARISON_BODIES,
+    SHORT_FIELDS,
     Bodies,
     Ref,
     encode_bodies,
@@ -320,8 +320,6 @@ def _encode_result(
     if comparison is None:
         return None, encoded_problems, encode_bodies_of(None)
     fields = list(_dataclass_codecs(Comparison)[0](comparison))
-    for index in _COMPARISON_BODY_INDEXES:
-        fields[index] = None
     fields[_CATEGORY] = _intern(comparison.category)
     fields[_PICK] = _intern(comparison.pick)
     fields[_TAGS] = tuple(_intern(tag) for tag in comparison.tags)
@@ -336,7 +334,8 @@ def _encode_result(
         tuple(_intern(tag) for tag in comparison.tag_slugs),
         tuple(_intern(slug) for slug in comparison.pair_key),
     )
-    return (tuple(fields), derived), encoded_problems, encode_bodies_of(comparison)
+    short = tuple(fields[index] for index in _SHORT)
+    return (short, derived), encoded_problems, encode_bodies_of(comparison)
 
 
 def encode_bodies_of(comparison: Comparison | None) -> bytes:
@@ -358,15 +357,16 @@ def _decode_result(entry: _Entry, bodies: Bodies | None) -> Result:
     fields = list(compact)
     for index, decode_field in _COMPACT_CODECS:
         fields[index] = decode_field(fields[index])
-    fields[_OPTIONS] = tuple(
+    fields[_SHORT_OPTIONS] = tuple(
         lazy_option(name, slug, related, ref, position)
-        for position, (name, slug, related) in enumerate(fields[_OPTIONS])
+        for position, (name, slug, related) in enumerate(fields[_SHORT_OPTIONS])
     )
     return lazy_comparison(fields, ref, derived), problems
 
 
 _NAMES = [f.name for f in dataclasses.fields(Comparison)]
-_COMPARISON_BODY_INDEXES = [_NAMES.index(name) for name in COMPARISON_BODIES]
+_SHORT = [_NAMES.index(name) for name in SHORT_FIELDS]  # a compact record's fields
+_SHORT_OPTIONS = SHORT_FIELDS.index("options")
 _OPTIONS, _CATEGORY, _PICK, _TAGS = (
     _NAMES.index(n) for n in ("options", "category", "pick", "tags")
 )
@@ -374,13 +374,13 @@ _SOURCE = _NAMES.index("source")
 
 
 def _compact_codecs() -> list[tuple[int, Codec]]:
-    """The decoders of the fields a compact record keeps encoded (dates, sources, changes)."""
+    """The decoders of the fields a compact record keeps encoded (dates, sources, changes),
+    by position in the record."""
     hints = typing.get_type_hints(Comparison)
-    skip = {_OPTIONS, *_COMPARISON_BODY_INDEXES}
     return [
         (index, codecs[1])
-        for index, name in enumerate(_NAMES)
-        if index not in skip and (codecs := _codecs(hints[name])) is not None
+        for index, name in enumerate(SHORT_FIELDS)
+        if name != "options" and (codecs := _codecs(hints[name])) is not None
     ]
 
 
