@@ -17,6 +17,7 @@ import gc
 import logging
 import threading
 import time
+from collections import defaultdict
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -213,6 +214,11 @@ class Site:
         callers must not change it."""
         _key, visible, groups = self._visible_now()
         found = groups.get(kind)
+        if found is None and not groups:
+            # The first after a change: every kind in one pass over the library (the loading
+            # thread asks for all three right after a load).
+            groups.update(group_every_kind(visible))
+            found = groups.get(kind)
         if found is None:
             found = groups[kind] = Library.group(visible, kind)
         return found
@@ -251,6 +257,21 @@ class Site:
             moments = sorted(c.published_at for c in self.library.comparisons.values())
             self._schedule = (version, moments)
         return bisect.bisect_right(self._schedule[1], self.now())
+
+
+def group_every_kind(comparisons: Iterable[Comparison]) -> dict[str, dict[str, list[Comparison]]]:
+    """``Library.group`` by category, tag and option at once: the same groups in the same
+    order, one pass over the comparisons instead of three."""
+    by_category: defaultdict[str, list[Comparison]] = defaultdict(list)
+    by_tag: defaultdict[str, list[Comparison]] = defaultdict(list)
+    by_option: defaultdict[str, list[Comparison]] = defaultdict(list)
+    for comparison in comparisons:
+        by_category[comparison.category_slug].append(comparison)
+        for tag in comparison.tag_slugs:
+            by_tag[tag].append(comparison)
+        for option in comparison.options:
+            by_option[option.slug].append(comparison)
+    return {"category": dict(by_category), "tag": dict(by_tag), "option": dict(by_option)}
 
 
 def data_dir(settings: Settings) -> Path:

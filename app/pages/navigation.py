@@ -70,31 +70,32 @@ class RelatedIndex:
         by_option: defaultdict[str, list[Comparison]] = defaultdict(list)
         by_tag: defaultdict[str, list[Comparison]] = defaultdict(list)
         by_category: defaultdict[str, list[Comparison]] = defaultdict(list)
+        # Per candidate: option slugs, tag slugs (tuples: ~1/4 the memory of frozensets, and
+        # a page scores at most a few hundred of them), category slug, minus its day.
+        facts: dict[str, tuple[tuple[str, ...], tuple[str, ...], str, int]] = {}
         for other in ordered:
-            for option in other.options:
-                by_option[option.slug].append(other)
-            for tag in _tag_slugs(other):
-                by_tag[tag].append(other)
-            by_category[_category_slug(other)].append(other)
+            options = tuple([option.slug for option in other.options])
+            tags = _tag_slugs(other)
+            category = _category_slug(other)
+            facts[other.slug] = (options, tags, category, -other.published.toordinal())
+            for slug in options:
+                by_option[slug].append(other)
+            for slug in tags:
+                by_tag[slug].append(other)
+            by_category[category].append(other)
         # A key of one comparison relates nothing (most option names at 100,000 synthetic
         # pages); facts are kept only for comparisons some list keeps.
         self._sharing = tuple(
             {slug: members[:per_key] for slug, members in sharing.items() if len(members) > 1}
             for sharing in (by_option, by_tag, by_category)
         )
-        # Per kept candidate: option slugs, tag slugs (tuples: ~1/4 the memory of frozensets,
-        # and a page scores at most a few hundred of them), category slug, minus its day.
-        self._facts: dict[str, tuple[tuple[str, ...], tuple[str, ...], str, int]] = {}
-        for sharing in self._sharing:
-            for members in sharing.values():
-                for other in members:
-                    if other.slug not in self._facts:
-                        self._facts[other.slug] = (
-                            tuple(option.slug for option in other.options),
-                            _tag_slugs(other),
-                            _category_slug(other),
-                            -other.published.toordinal(),
-                        )
+        kept = {
+            other.slug
+            for sharing in self._sharing
+            for members in sharing.values()
+            for other in members
+        }
+        self._facts = facts if len(kept) == len(facts) else {slug: facts[slug] for slug in kept}
         self.scored = 0
 
     def lone_tags(self, comparison: Comparison) -> frozenset[str]:
