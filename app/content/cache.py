@@ -11,9 +11,18 @@ that file only; a change to the parser or the model invalidates everything (``co
 
 The file is ``marshal`` data of plain tuples rather than a pickle: unpickling frozen slotted
 dataclasses runs Python-level ``__setstate__`` per object, while marshal plus rebuilding
-through the constructors does not. The collector is paused while the objects are built
-(``gc.disable``): hundreds of thousands of new containers otherwise trigger repeated full
-collections. Figures: ``bench/RESULTS.md``, "Figures behind design choices".
+through the slots' setters does not. It has two parts: a head with every file's short fields
+(slug, title, tags, options' names, dates, problems; what listings, related links, search
+ranking and the cross-file rules need), read whole at start, and then each file's bodies
+(intro, verdict, use cases, bottom line, options' descriptions, pros and cons), which stay in
+the file: it is memory-mapped, and a comparison read from it is a ``LazyComparison``
+(``app.content.bodies``) that decodes its bodies when a page reads them. Bodies were most of
+a loaded library's memory, and a mapped file's pages are shared by every worker instead of
+copied into each. A cold load swaps what it parsed for such copies once it has saved the
+file (``stored``). The collector is paused while the objects are built (``gc.disable``):
+hundreds of thousands of new containers otherwise trigger repeated full collections.
+Figures: ``bench/RESULTS.md``, "Figures behind design choices" and "Memory and warm start
+at 100,000".
 """
 
 from __future__ import annotations
