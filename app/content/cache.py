@@ -365,10 +365,13 @@ def _decode_result(entry: _Entry, bodies: Bodies | None) -> Result:
     compact, derived = entry.compact
     fields = list(compact)
     for index, decode_field in _COMPACT_CODECS:
-        fields[index] = decode_field(fields[index])
+        if value := fields[index]:  # None and () decode to themselves: no call for most
+            fields[index] = decode_field(value)
     fields[_SHORT_OPTIONS] = tuple(
-        lazy_option(name, slug, related, ref, position)
-        for position, (name, slug, related) in enumerate(fields[_SHORT_OPTIONS])
+        [
+            lazy_option(name, slug, related, ref, position)
+            for position, (name, slug, related) in enumerate(fields[_SHORT_OPTIONS])
+        ]
     )
     return lazy_comparison(fields, ref, derived), problems
 
