@@ -4,11 +4,11 @@ A comparison's bodies (intro, verdict, "Use X if" cases, bottom line, and each o
 description, pros and cons) are most of its size, yet only the pages that show it read them:
 listings, related links, grouping and search ranking need the short fields alone. So a warm
 start builds ``LazyComparison`` and ``LazyOption`` objects whose body fields are left empty,
-each holding where its bodies sit in the memory-mapped cache file (``Bodies``); the first
-read of a body field decodes that file's bodies (one ``marshal.loads`` of a few KB) and a
-small LRU keeps the last ones decoded, since a render reads several fields of one page.
-The mapping is read-only and shared: every worker of a machine reads the same pages of
-the kernel's page cache instead of holding its own copy of every page's text.
+each holding where its bodies sit in the cache file (``Bodies``); the first read of a body
+field reads and decodes that file's bodies (one ``pread`` and ``marshal.loads`` of a few KB)
+and a small LRU keeps the last ones decoded, since a render reads several fields of one
+page. Every worker of a machine reads the same pages of the kernel's page cache instead of
+holding its own copy of every page's text.
 
 They are subclasses, so everything that takes a ``Comparison`` takes them, and they equal
 and hash as the plain objects with the same fields do (a cache hit equals a fresh parse).
@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import functools
 import marshal
-import mmap
+import os
+import weakref
 from typing import Any
 
 from app.content.model import Comparison, Option, UseCase
@@ -35,22 +36,43 @@ OPTION_BODIES = ("description", "pros", "cons")
 
 
 class Bodies:
-    """The bodies area of one cache file, mapped read-only; decoded per comparison on use."""
+    """The bodies area of one cache file (or of one result's bytes), decoded per comparison
+    on use.
 
-    def __init__(self, mapped: mmap.mmap | bytes, base: int) -> None:
-        self._mapped = mapped
+    Read with ``os.pread`` from the open file rather than through a memory mapping: a
+    mapping counts every page it touches in the process's resident memory (the kernel maps
+    up to 64 KB around each fault), so after 10,000 pages served the whole file showed in
+    each worker's RSS. Read calls leave the file in the kernel's page cache only, shared by
+    every worker and reclaimable, and the open file keeps a replaced cache file readable."""
+
+    def __init__(self, source: int | bytes, base: int) -> None:
+        """``source``: an open file descriptor, closed with this object, or the bytes."""
+        self._source = source
         self._base = base
         self.read = functools.lru_cache(maxsize=DECODED_BODIES)(self._read)
+        if isinstance(source, int):
+            # The last comparison read from the file closes it (a replaced file is freed).
+            weakref.finalize(self, os.close, source)
 
     def raw(self, offset: int, length: int) -> bytes:
         """The encoded bodies of one comparison, to copy into the next cache file."""
         start = self._base + offset
-        return self._mapped[start : start + length]
+        if isinstance(self._source, bytes):
+            return self._source[start : start + length]
+        return read_exactly(self._source, length, start)
 
     def _read(self, offset: int, length: int) -> tuple[Any, ...]:
         intro, verdict, cases, bottom_line, options = marshal.loads(self.raw(offset, length))
         use_cases = tuple(UseCase(option, body) for option, body in cases)
         return intro, verdict, use_cases, bottom_line, options
+
+
+def read_exactly(descriptor: int, length: int, offset: int) -> bytes:
+    """``length`` bytes at ``offset`` of the open file; ValueError when the file is shorter."""
+    data = os.pread(descriptor, length, offset)
+    if len(data) != length:
+        raise ValueError(f"cache file cut short at {offset + len(data)}")
+    return data
 
 
 Ref = tuple[Bodies, int, int]  # (the file's bodies, offset, length) of one comparison

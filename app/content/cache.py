@@ -15,12 +15,13 @@ through the slots' setters does not. It has two parts: a head with every file's 
 (slug, title, tags, options' names, dates, problems; what listings, related links, search
 ranking and the cross-file rules need), read whole at start, and then each file's bodies
 (intro, verdict, use cases, bottom line, options' descriptions, pros and cons), which stay in
-the file: it is memory-mapped, and a comparison read from it is a ``LazyComparison``
-(``app.content.bodies``) that decodes its bodies when a page reads them. Bodies were most of
-a loaded library's memory, and a mapped file's pages are shared by every worker instead of
-copied into each. A cold load swaps what it parsed for such copies once it has saved the
-file (``stored``). The collector is paused while the objects are built (``gc.disable``):
-hundreds of thousands of new containers otherwise trigger repeated full collections.
+the file, kept open, and a comparison read from it is a ``LazyComparison``
+(``app.content.bodies``) that reads and decodes its bodies when a page asks. Bodies were most
+of a loaded library's memory; the file's pages sit in the kernel's page cache, shared by
+every worker instead of copied into each. A cold load swaps what it parsed for such copies
+once it has saved the file (``stored``). The collector is paused while the objects are
+built (``gc.disable``): hundreds of thousands of new containers otherwise trigger repeated
+full collections.
 Figures: ``bench/RESULTS.md``, "Figures behind design choices" and "Memory and warm start
 at 100,000".
 """
@@ -34,7 +35,6 @@ import hashlib
 import itertools
 import logging
 import marshal
-import mmap
 import os
 import sys
 import types
@@ -53,6 +53,7 @@ from app.content.bodies import (
     encode_bodies,
     lazy_comparison,
     lazy_option,
+    read_exactly,
 )
 from app.content.model import Comparison, Problem
 from app.content.reading import read_content
@@ -87,7 +88,7 @@ class _Entry:
     digest: str
     compact: Any  # the encoded comparison without its bodies (None: the file had errors)
     problems: Any  # encoded problems
-    offset: int  # of its bodies in the mapped file (``Bodies``), when ``body`` is None
+    offset: int  # of its bodies in the cache file (``Bodies``), when ``body`` is None
     length: int
     body: bytes | None = None  # encoded bodies of a result parsed since the file was read
 
@@ -107,35 +108,36 @@ class ParseCache:
 
     def _read(self) -> None:
         try:
-            mapped = _map(self.path)  # the bodies are read from it only when a page asks
+            descriptor = _open(self.path)  # the bodies are read from it only when a page asks
         except FileNotFoundError:
-            return
-        except ValueError:
-            log.warning("parse cache %s is damaged; parsing every file", self.path)
             return
         except OSError as exc:
             log.warning("cannot read parse cache %s: %s", self.path, exc.strerror)
             return
+        start = len(_MAGIC) + 8
         with paused_gc():
             try:
-                if mapped[: len(_MAGIC)] != _MAGIC:
+                first = read_exactly(descriptor, start, 0)
+                if first[: len(_MAGIC)] != _MAGIC:
                     raise ValueError("not a parse cache")
-                head_length = int.from_bytes(mapped[len(_MAGIC) : len(_MAGIC) + 8], "little")
-                start = len(_MAGIC) + 8
-                fmt, version, entries = marshal.loads(mapped[start : start + head_length])
-            except (EOFError, ValueError, TypeError):
+                head_length = int.from_bytes(first[len(_MAGIC) :], "little")
+                head = marshal.loads(read_exactly(descriptor, head_length, start))
+                fmt, version, entries = head
+            except (EOFError, ValueError, TypeError, OSError):
+                os.close(descriptor)
                 log.warning("parse cache %s is damaged; parsing every file", self.path)
                 return
             if fmt != _FORMAT or version != code_version():
+                os.close(descriptor)
                 return  # parser or model changed: every result may differ
-            self._bodies = Bodies(mapped, start + head_length)
+            self._bodies = Bodies(descriptor, start + head_length)
             self.entries = {key: _Entry(*value) for key, value in entries.items()}
 
     def parse(self, path: Path, display: str, parse_file: Callable[[], Result]) -> Result:
         """The file's result from the cache when its bytes are unchanged, else ``parse_file()``.
 
         A result read back from the file is a ``LazyComparison``: its bodies stay in the
-        mapped file until a page reads them."""
+        cache file until a page reads them."""
         key = str(path)
         entry = self.entries.get(key)
         try:
@@ -178,8 +180,8 @@ class ParseCache:
         """Write the cache atomically (temp file, then rename) when anything changed.
 
         The head (every file's short fields) first, then each file's bodies; bodies already
-        in the mapped file are copied from it one at a time. Comparisons read from the old
-        file keep its mapping, which stays valid after the rename; the new file is mapped in
+        in the old file are copied from it one at a time. Comparisons read from the old
+        file keep it open, so it stays readable after the rename; the new file is opened in
         its place, so ``stored`` can hand out light copies of what was parsed."""
         if not self._dirty:
             return
@@ -216,11 +218,11 @@ class ParseCache:
             # no temporary file left behind on a full disk
             parts = itertools.chain([_MAGIC, len(head).to_bytes(8, "little"), head], bodies())
             write_atomic(self.path, parts)
-            mapped = _map(self.path)
+            descriptor = _open(self.path)
         except OSError as exc:  # a read-only data folder costs warm starts, nothing else
             log.warning("cannot write parse cache %s: %s", self.path, exc.strerror)
             return
-        self._bodies = Bodies(mapped, len(_MAGIC) + 8 + len(head))
+        self._bodies = Bodies(descriptor, len(_MAGIC) + 8 + len(head))
         for key, entry in self.entries.items():
             if entry.body is not None:
                 self._parsed.add(key)
@@ -238,13 +240,11 @@ class ParseCache:
         return _decode_result(entry, self._bodies)[0]
 
 
-def _map(path: Path) -> mmap.mmap:
-    """The file mapped read-only: its pages are the kernel's page cache, shared by every
-    worker, and only the pages asked for are ever read."""
-    with path.open("rb") as handle:
-        if os.fstat(handle.fileno()).st_size < len(_MAGIC) + 8:
-            raise ValueError("too short")
-        return mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+def _open(path: Path) -> int:
+    """The file open for reading (a descriptor), kept open by the ``Bodies`` read from it: a
+    newer cache file renamed over it leaves this one readable until its last comparison is
+    gone."""
+    return os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
 
 
 class paused_gc:
