@@ -118,8 +118,10 @@ class ParseCache:
         with paused_gc():
             try:
                 first = read_exactly(descriptor, start, 0)
-                if first[: len(_MAGIC)] != _MAGIC:
-                    raise ValueError("not a parse cache")
+                if first[: len(_MAGIC)] != _MAGIC:  # an older format: no warning, a parse
+                    os.close(descriptor)
+                    log.info("parse cache %s is of an older format; parsing every file", self.path)
+                    return
                 head_length = int.from_bytes(first[len(_MAGIC) :], "little")
                 head = marshal.loads(read_exactly(descriptor, head_length, start))
                 fmt, version, entries = head
