@@ -12,11 +12,17 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 
 
-def write_atomic(path: Path, data: bytes, *, mode: int = 0o644, exclusive: bool = False) -> None:
+def write_atomic(
+    path: Path, data: bytes | Iterable[bytes], *, mode: int = 0o644, exclusive: bool = False
+) -> None:
     """Put ``data`` at ``path`` through a temporary file; leave no temporary file on failure.
+
+    ``data`` may come in parts (written one after the other), so a large file is never
+    joined into one more copy in memory first.
 
     ``mode`` is set before the data is visible (``mkstemp`` makes 0600 files; a cache is
     0644 like any file we write, a secret stays 0600 from the start). ``exclusive``
@@ -29,7 +35,10 @@ def write_atomic(path: Path, data: bytes, *, mode: int = 0o644, exclusive: bool 
     try:
         with os.fdopen(descriptor, "wb") as handle:
             os.fchmod(handle.fileno(), mode)
-            handle.write(data)
+            if isinstance(data, bytes):
+                handle.write(data)
+            else:
+                handle.writelines(data)
             if exclusive:
                 handle.flush()
                 os.fsync(handle.fileno())  # a key must survive a crash right after creation

@@ -17,6 +17,7 @@ import gc
 import logging
 import threading
 import time
+from collections import defaultdict
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -60,7 +61,7 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def freeze_long_lived_objects() -> None:
+def freeze_long_lived_objects(*, collect: bool = True) -> None:
     """Take the loaded library out of the cyclic garbage collector's walks.
 
     The library's objects live as long as the process, yet every full collection walked all of
@@ -69,10 +70,12 @@ def freeze_long_lived_objects() -> None:
     /search). ``gc.freeze`` moves everything alive now to a generation no collection visits.
     Unfreezing and collecting first frees the previous library's cycles, if it left any, so
     reloads (live preview) never pile up frozen garbage; that one collection is the price of a
-    load, paid in the loading thread.
+    load, paid in the loading thread. The first load has no previous library to free
+    (``collect=False``): a full collection then only walked the new one (~1 s at 100,000).
     """
     gc.unfreeze()
-    gc.collect()
+    if collect:
+        gc.collect()
     gc.freeze()
 
 
@@ -121,14 +124,18 @@ class Site:
         metrics.LIBRARY_LOAD_SECONDS.set(time.perf_counter() - started)
         metrics.LIBRARY_COMPARISONS.set(len(library.comparisons))
         library.version = self.library.version + 1
+        first = not self.library.files
         self.library = library
-        freeze_long_lived_objects()
+        freeze_long_lived_objects(collect=not first)
         self.loaded.set()
         self._early_sources = None
         # In the background: start-up and reloads never wait for the search index.
         self.searcher.warm(library.version, list(library.comparisons.values()))
         for warm in self.after_load:
             warm()
+        # What the warm-ups built (groups, related index) lives as long as the library: out of
+        # the collector's walks too. No collection: nothing before it needs freeing.
+        gc.freeze()
 
     def start_loading(self) -> None:
         """Load now when the folder is small; else serve at once and load in a thread.
@@ -212,6 +219,11 @@ class Site:
         callers must not change it."""
         _key, visible, groups = self._visible_now()
         found = groups.get(kind)
+        if found is None and not groups:
+            # The first after a change: every kind in one pass over the library (the loading
+            # thread asks for all three right after a load).
+            groups.update(group_every_kind(visible))
+            found = groups.get(kind)
         if found is None:
             found = groups[kind] = Library.group(visible, kind)
         return found
@@ -250,6 +262,21 @@ class Site:
             moments = sorted(c.published_at for c in self.library.comparisons.values())
             self._schedule = (version, moments)
         return bisect.bisect_right(self._schedule[1], self.now())
+
+
+def group_every_kind(comparisons: Iterable[Comparison]) -> dict[str, dict[str, list[Comparison]]]:
+    """``Library.group`` by category, tag and option at once: the same groups in the same
+    order, one pass over the comparisons instead of three."""
+    by_category: defaultdict[str, list[Comparison]] = defaultdict(list)
+    by_tag: defaultdict[str, list[Comparison]] = defaultdict(list)
+    by_option: defaultdict[str, list[Comparison]] = defaultdict(list)
+    for comparison in comparisons:
+        by_category[comparison.category_slug].append(comparison)
+        for tag in comparison.tag_slugs:
+            by_tag[tag].append(comparison)
+        for option in comparison.options:
+            by_option[option.slug].append(comparison)
+    return {"category": dict(by_category), "tag": dict(by_tag), "option": dict(by_option)}
 
 
 def data_dir(settings: Settings) -> Path:

@@ -209,10 +209,14 @@ def start_and_ready(
     return server
 
 
+PARTS = ("start", "pages", "listings", "search", "workers", "reload", "check")
+
+
 def measure(content: Path, n: int, args: argparse.Namespace) -> Figures:
     figures = Figures(n)
     rng = random.Random(18)
     slugs = slugs_of(content)
+    only = set(args.only or PARTS)
     print(f"--- {len(slugs)} comparisons in {content}, load {load_average()}", flush=True)
     with tempfile.TemporaryDirectory(prefix="nicepick-scale-") as tmp:
         data = args.data or Path(tmp) / "data"
@@ -220,42 +224,18 @@ def measure(content: Path, n: int, args: argparse.Namespace) -> Figures:
             server = start_and_ready(content, data, slugs, figures, "cold")
             figures.put("RSS, library loaded (cold)", f"{rss_mb(server.process.pid):.0f} MB")
             server.stop()
-        server = start_and_ready(content, data, slugs, figures, "warm")
-        try:
-            figures.put("RSS, library loaded", f"{rss_mb(server.process.pid):.0f} MB")
-            shown = rng.sample(slugs, min(len(slugs), args.pages))
-            renders = [server.timed(f"/compare/{slug}")[0] for slug in shown[: args.timed]]
-            figures.put("comparison first render", summary(renders))
-            listings = listing_paths(slugs, n, rng)
-            listed = [server.timed(path) for path in listings]
-            bad = [
-                path for path, (_ms, status) in zip(listings, listed, strict=True) if status != 200
-            ]
-            if bad:
-                print(f"  listings not 200: {bad[:5]}", flush=True)
-            figures.put("listing first render", summary([ms for ms, _ in listed]))
-            queries = search_queries(n, args.queries, rng)
-            searched = [
-                server.timed(f"/search?q={httpx.QueryParams({'q': q})['q']}")[0] for q in queries
-            ]
-            figures.put("search, distinct queries", summary(searched))
-            slowest = sorted(zip(searched, queries, strict=True), reverse=True)[:3]
-            print("  slowest queries: " + "; ".join(f"{q[:30]!r} {ms:.0f} ms" for ms, q in slowest))
-            for slug in shown[args.timed :]:
-                server.client.get(f"/compare/{slug}")
-            served = len(shown) + len(listings) + len(queries)
-            figures.put(
-                f"RSS after {served:,} distinct pages",
-                f"{rss_mb(server.process.pid):.0f} MB",
-            )
-        finally:
-            server.stop()
-        if args.workers:
+        if only & {"start", "pages", "listings", "search"}:
+            server = start_and_ready(content, data, slugs, figures, "warm")
+            try:
+                served_pages(server, n, slugs, figures, rng, only, args)
+            finally:
+                server.stop()
+        if args.workers or "workers" in (args.only or ()):
             workers(content, data, slugs, figures, args)
-        figures.put(
-            "serve --reload: one edited file shows", f"{reload_seconds(content, data, slugs):.2f} s"
-        )
-    if not args.skip_check:
+        if "reload" in only:
+            seconds = reload_seconds(content, data, slugs)
+            figures.put("serve --reload: one edited file shows", f"{seconds:.2f} s")
+    if not args.skip_check and "check" in only:
         check_figures(content, figures)
     print(f"  load average after: {load_average()}", flush=True)
     return figures
@@ -292,6 +272,40 @@ def measure_check(content: Path, n: int, args: argparse.Namespace) -> Figures:
     print(f"--- {n} comparisons in {content}, load {load_average()}", flush=True)
     check_figures(content, figures)
     return figures
+
+
+def served_pages(
+    server: Server,
+    n: int,
+    slugs: list[str],
+    figures: Figures,
+    rng: random.Random,
+    only: set[str],
+    args: argparse.Namespace,
+) -> None:
+    """First renders of comparison pages, listings and searches, and RSS before and after."""
+    figures.put("RSS, library loaded", f"{rss_mb(server.process.pid):.0f} MB")
+    shown = rng.sample(slugs, min(len(slugs), args.pages)) if "pages" in only else []
+    renders = [server.timed(f"/compare/{slug}")[0] for slug in shown[: args.timed]]
+    if renders:
+        figures.put("comparison first render", summary(renders))
+    listings = listing_paths(slugs, n, rng) if "listings" in only else []
+    listed = [server.timed(path) for path in listings]
+    bad = [path for path, (_ms, status) in zip(listings, listed, strict=True) if status != 200]
+    if bad:
+        print(f"  listings not 200: {bad[:5]}", flush=True)
+    if listed:
+        figures.put("listing first render", summary([ms for ms, _ in listed]))
+    queries = search_queries(n, args.queries, rng) if "search" in only else []
+    searched = [server.timed(f"/search?q={httpx.QueryParams({'q': q})['q']}")[0] for q in queries]
+    if searched:
+        figures.put("search, distinct queries", summary(searched))
+        slowest = sorted(zip(searched, queries, strict=True), reverse=True)[:3]
+        print("  slowest queries: " + "; ".join(f"{q[:30]!r} {ms:.0f} ms" for ms, q in slowest))
+    for slug in shown[args.timed :]:
+        server.client.get(f"/compare/{slug}")
+    served = len(shown) + len(listings) + len(queries)
+    figures.put(f"RSS after {served:,} distinct pages", f"{rss_mb(server.process.pid):.0f} MB")
 
 
 def workers(
@@ -423,6 +437,12 @@ def main() -> None:
     parser.add_argument("--data", type=Path, help="a data folder to keep (warm: no cold start)")
     parser.add_argument("--skip-check", action="store_true", help="no nicepick check timings")
     parser.add_argument("--only-check", action="store_true", help="nicepick check timings alone")
+    parser.add_argument(
+        "--only",
+        nargs="+",
+        choices=PARTS,
+        help="over HTTP, only these parts (start: warm start and RSS loaded; workers: --workers 2)",
+    )
     args = parser.parse_args()
     results = []
     for position, n in enumerate(args.n):

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import pickle
 import subprocess
 import sys
 from pathlib import Path
 
+from fastapi.testclient import TestClient
+
+from app.content.bodies import LazyComparison, LazyOption
 from app.content.cache import ParseCache
 from app.content.library import Library
+from app.content.model import Comparison, Option
+from app.main import create_app
+from app.settings import Settings
 from tests.conftest import GOOD, ROOT, comparison_text
 
 
@@ -43,6 +51,95 @@ def test_warm_start_parses_nothing_and_gives_the_same_library(tmp_path: Path) ->
     assert warm.comparisons == cold.comparisons
     assert warm.problems == cold.problems
     assert set(warm.comparisons) == {"vim-vs-emacs", "nano-vs-micro"}
+
+
+def holds_bodies(thing: Comparison | Option) -> bool:
+    """Whether the object's own body slots are filled (the dataclass's slot, not the file)."""
+    name = "intro" if isinstance(thing, Comparison) else "pros"
+    try:
+        type(thing).__mro__[1].__dict__[name].__get__(thing)
+    except AttributeError:
+        return False
+    return True
+
+
+def test_a_warm_start_leaves_the_bodies_in_the_cache_file_until_read(tmp_path: Path) -> None:
+    content = tmp_path / "content"
+    content.mkdir()
+    three_files(content)
+    cache_file = tmp_path / "parse-cache.marshal"
+    cold = Library.load(content, ParseCache(cache_file)).comparisons["vim-vs-emacs"]
+    warm = Library.load(content, ParseCache(cache_file)).comparisons["vim-vs-emacs"]
+    assert isinstance(warm, LazyComparison) and isinstance(warm.options[0], LazyOption)
+    # The objects hold no body of their own: the dataclass's slots are empty...
+    assert not holds_bodies(warm) and not holds_bodies(warm.options[0])
+    # ...and reading a field brings the text back from the file.
+    assert warm.intro == cold.intro and warm.intro.startswith("Both editors")
+    assert warm.options[1].pros == cold.options[1].pros
+    assert warm.use_cases == cold.use_cases and warm.bottom_line == cold.bottom_line
+    assert warm == cold and cold == warm and hash(warm) == hash(cold)
+    assert {warm, cold} == {cold}
+
+
+def test_a_cold_load_also_leaves_its_bodies_in_the_saved_file(tmp_path: Path) -> None:
+    content = tmp_path / "content"
+    content.mkdir()
+    three_files(content)
+    parsed = Library.load(content).comparisons["vim-vs-emacs"]
+    cache = ParseCache(tmp_path / "parse-cache.marshal")
+    cold = Library.load(content, cache)
+    assert cache.parses == 3
+    comparison = cold.comparisons["vim-vs-emacs"]
+    assert isinstance(comparison, LazyComparison)
+    assert cold.files[content / "vim-vs-emacs.md"].comparison is comparison
+    assert not holds_bodies(comparison)
+    assert comparison == parsed and comparison.verdict == parsed.verdict
+
+
+def test_bodies_read_from_a_replaced_cache_file_stay_readable(tmp_path: Path) -> None:
+    content = tmp_path / "content"
+    content.mkdir()
+    three_files(content)
+    cache_file = tmp_path / "parse-cache.marshal"
+    Library.load(content, ParseCache(cache_file))
+    first = Library.load(content, ParseCache(cache_file)).comparisons["vim-vs-emacs"]
+    write(content, "nano-vs-micro.md", comparison_text(title="Nano vs Micro, again"))
+    Library.load(content, ParseCache(cache_file))  # saves a new file in the old one's place
+    assert first.options[0].pros == (
+        "Starts in **under 50 ms**",
+        "Ships on nearly every Unix host as `vi`",
+    )
+    assert first.bottom_line == "Vim is everywhere you log in."
+
+
+def test_a_lazy_comparison_copies_and_pickles_as_a_whole_one(tmp_path: Path) -> None:
+    content = tmp_path / "content"
+    content.mkdir()
+    three_files(content)
+    cache_file = tmp_path / "parse-cache.marshal"
+    cold = Library.load(content, ParseCache(cache_file)).comparisons["vim-vs-emacs"]
+    warm = Library.load(content, ParseCache(cache_file)).comparisons["vim-vs-emacs"]
+    renamed = dataclasses.replace(warm, title="Renamed")
+    assert renamed.title == "Renamed" and renamed.verdict == cold.verdict
+    assert holds_bodies(renamed)
+    assert pickle.loads(pickle.dumps(warm)) == cold
+    cache_file.unlink()  # a copy holds its bodies itself
+    assert pickle.loads(pickle.dumps(warm)).intro == cold.intro
+
+
+def test_pages_from_a_warm_start_are_byte_for_byte_those_of_a_cold_one(
+    settings: Settings,
+) -> None:
+    three_files(settings.content_dir)
+    paths = ["/compare/vim-vs-emacs", "/compare/vim-vs-emacs.json", "/option/vim", "/search?q=vim"]
+
+    def pages() -> list[bytes]:
+        with TestClient(create_app(settings)) as client:
+            return [client.get(path).content for path in paths]
+
+    cold = pages()
+    assert (settings.data_dir / "parse-cache.marshal").is_file()
+    assert pages() == cold
 
 
 def test_editing_one_file_reparses_only_that_file(tmp_path: Path) -> None:

@@ -22,7 +22,7 @@ from app.content.cache import ParseCache
 from app.content.library import Library, SourceFile
 from app.main import create_app
 from app.settings import Settings
-from app.site import ReadLibrary, Site
+from app.site import ReadLibrary, Site, group_every_kind
 from tests.conftest import GOOD, comparison_text
 from tests.soup import text
 
@@ -222,3 +222,24 @@ def test_requests_waiting_for_the_library_hold_no_page_threads(
     for thread in asking:
         thread.join(10)
     assert answers == dict.fromkeys(pages + twins, 404)
+
+
+def test_grouping_every_kind_at_once_gives_library_group_for_each(tmp_path: Path) -> None:
+    content = tmp_path / "content"
+    content.mkdir()
+    (content / "vim-vs-emacs.md").write_text(GOOD, encoding="utf-8")
+    nano = comparison_text(title="Nano vs Micro", tags="[editors, beginners]")
+    nano = nano.replace("Vim", "Nano").replace("Emacs", "Micro")
+    (content / "nano-vs-micro.md").write_text(nano, encoding="utf-8")
+    (content / "vim-vs-nano.md").write_text(
+        comparison_text(title="Vim vs Nano", category="Terminal").replace("Emacs", "Nano"),
+        encoding="utf-8",
+    )
+    library = Library.load(content)
+    comparisons = library.visible(drafts=True)
+    assert len(comparisons) == 3
+    every = group_every_kind(comparisons)
+    for kind in ("category", "tag", "option"):
+        assert every[kind] == Library.group(comparisons, kind)
+        assert list(every[kind]) == list(Library.group(comparisons, kind))  # same order
+    assert set(every["option"]) == {"vim", "emacs", "nano", "micro"}

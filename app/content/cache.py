@@ -11,9 +11,19 @@ that file only; a change to the parser or the model invalidates everything (``co
 
 The file is ``marshal`` data of plain tuples rather than a pickle: unpickling frozen slotted
 dataclasses runs Python-level ``__setstate__`` per object, while marshal plus rebuilding
-through the constructors does not. The collector is paused while the objects are built
-(``gc.disable``): hundreds of thousands of new containers otherwise trigger repeated full
-collections. Figures: ``bench/RESULTS.md``, "Figures behind design choices".
+through the slots' setters does not. It has two parts: a head with every file's short fields
+(slug, title, tags, options' names, dates, problems; what listings, related links, search
+ranking and the cross-file rules need), read whole at start, and then each file's bodies
+(intro, verdict, use cases, bottom line, options' descriptions, pros and cons), which stay in
+the file, kept open, and a comparison read from it is a ``LazyComparison``
+(``app.content.bodies``) that reads and decodes its bodies when a page asks. Bodies were most
+of a loaded library's memory; the file's pages sit in the kernel's page cache, shared by
+every worker instead of copied into each. A cold load swaps what it parsed for such copies
+once it has saved the file (``stored``). The collector is paused while the objects are
+built (``gc.disable``): hundreds of thousands of new containers otherwise trigger repeated
+full collections.
+Figures: ``bench/RESULTS.md``, "Figures behind design choices" and "Memory and warm start
+at 100,000".
 """
 
 from __future__ import annotations
@@ -22,23 +32,36 @@ import dataclasses
 import functools
 import gc
 import hashlib
+import itertools
 import logging
 import marshal
+import os
+import sys
 import types
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 from app.atomic import write_atomic
 from app.content import markdown_limits, model, parse, reading, record
+from app.content.bodies import (
+    SHORT_FIELDS,
+    Bodies,
+    Ref,
+    encode_bodies,
+    lazy_comparison,
+    lazy_option,
+    read_exactly,
+)
 from app.content.model import Comparison, Problem
 from app.content.reading import read_content
 
 log = logging.getLogger(__name__)
 
-_FORMAT = 4  # 3: authors, checked, tested, sources, changes; 4: and why
+_FORMAT = 5  # 3: authors, checked, tested, sources, changes; 4: and why; 5: bodies apart
+_MAGIC = b"nicepick-parse-cache\n"
 
 
 @functools.cache
@@ -63,7 +86,11 @@ class _Entry:
     mtime_ns: int
     size: int
     digest: str
-    result: Any  # encoded (comparison, problems); decoded lazily on a hit
+    compact: Any  # the encoded comparison without its bodies (None: the file had errors)
+    problems: Any  # encoded problems
+    offset: int  # of its bodies in the cache file (``Bodies``), when ``body`` is None
+    length: int
+    body: bytes | None = None  # encoded bodies of a result parsed since the file was read
 
 
 # (display, mtime_ns, size, digest, encoded result): one entry as plain, picklable values.
@@ -92,28 +119,44 @@ class ParseCache:
         self.parses = 0  # files actually parsed since this cache was made (tests count them)
         self.hits = 0
         self._dirty = False
+        self._bodies: Bodies | None = None
+        self._parsed: set[str] = set()  # keys parsed here and saved since (``stored``)
         self._read()
 
     def _read(self) -> None:
         try:
-            data = self.path.read_bytes()
+            descriptor = _open(self.path)  # the bodies are read from it only when a page asks
         except FileNotFoundError:
             return
         except OSError as exc:
             log.warning("cannot read parse cache %s: %s", self.path, exc.strerror)
             return
+        start = len(_MAGIC) + 8
         with paused_gc():
             try:
-                fmt, version, entries = marshal.loads(data)
-            except (EOFError, ValueError, TypeError):
+                first = read_exactly(descriptor, start, 0)
+                if first[: len(_MAGIC)] != _MAGIC:  # an older format: no warning, a parse
+                    os.close(descriptor)
+                    log.info("parse cache %s is of an older format; parsing every file", self.path)
+                    return
+                head_length = int.from_bytes(first[len(_MAGIC) :], "little")
+                head = marshal.loads(read_exactly(descriptor, head_length, start))
+                fmt, version, entries = head
+            except (EOFError, ValueError, TypeError, OSError):
+                os.close(descriptor)
                 log.warning("parse cache %s is damaged; parsing every file", self.path)
                 return
             if fmt != _FORMAT or version != code_version():
+                os.close(descriptor)
                 return  # parser or model changed: every result may differ
+            self._bodies = Bodies(descriptor, start + head_length)
             self.entries = {key: _Entry(*value) for key, value in entries.items()}
 
     def parse(self, path: Path, display: str, parse_file: Callable[[], Result]) -> Result:
-        """The file's result from the cache when its bytes are unchanged, else ``parse_file()``."""
+        """The file's result from the cache when its bytes are unchanged, else ``parse_file()``.
+
+        A result read back from the file is a ``LazyComparison``: its bodies stay in the
+        cache file until a page reads them."""
         key = str(path)
         entry = self.entries.get(key)
         try:
@@ -134,8 +177,10 @@ class ParseCache:
             return self._hit(entry)
         self.parses += 1
         comparison, problems = parse_file()
-        result = _encode_result(comparison, problems)
-        self.entries[key] = _Entry(display, stat.st_mtime_ns, stat.st_size, digest, result)
+        compact, encoded_problems, body = _encode_result(comparison, problems, display)
+        self.entries[key] = _Entry(
+            display, stat.st_mtime_ns, stat.st_size, digest, compact, encoded_problems, 0, 0, body
+        )
         self._dirty = True
         return comparison, problems
 
@@ -153,7 +198,7 @@ class ParseCache:
 
     def _hit(self, entry: _Entry) -> Result:
         self.hits += 1
-        return _decode_result(entry.result)
+        return _decode_result(entry, self._bodies)
 
     def keep_only(self, paths: set[str]) -> None:
         """Forget files that no longer exist, so the cache does not grow forever."""
@@ -163,22 +208,74 @@ class ParseCache:
         self._dirty = self._dirty or bool(gone)
 
     def save(self) -> None:
-        """Write the cache atomically (temp file, then rename) when anything changed."""
+        """Write the cache atomically (temp file, then rename) when anything changed.
+
+        The head (every file's short fields) first, then each file's bodies; bodies already
+        in the old file are copied from it one at a time. Comparisons read from the old
+        file keep it open, so it stays readable after the rename; the new file is opened in
+        its place, so ``stored`` can hand out light copies of what was parsed."""
         if not self._dirty:
             return
-        # Plain tuples by hand: ``dataclasses.astuple`` deep-copies every nested result (~1 s).
-        entries = {
-            key: (entry.display, entry.mtime_ns, entry.size, entry.digest, entry.result)
-            for key, entry in self.entries.items()
-        }
-        data = marshal.dumps((_FORMAT, code_version(), entries))
+        entries: dict[str, tuple[Any, ...]] = {}
+        offsets: dict[str, int] = {}
+        offset = 0
+        for key, entry in self.entries.items():
+            length = len(entry.body) if entry.body is not None else entry.length
+            display = key if entry.display == key else entry.display  # one string, not two
+            entries[key] = (
+                display,
+                entry.mtime_ns,
+                entry.size,
+                entry.digest,
+                entry.compact,
+                entry.problems,
+                offset,
+                length,
+            )
+            offsets[key] = offset
+            offset += length
+        head = marshal.dumps((_FORMAT, code_version(), entries))
+        old = self._bodies
+
+        def bodies() -> Iterator[bytes]:
+            for entry in self.entries.values():
+                if entry.body is not None:
+                    yield entry.body
+                elif old is not None:
+                    yield old.raw(entry.offset, entry.length)
+
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            write_atomic(self.path, data)  # no temporary file left behind on a full disk
+            # no temporary file left behind on a full disk
+            parts = itertools.chain([_MAGIC, len(head).to_bytes(8, "little"), head], bodies())
+            write_atomic(self.path, parts)
+            descriptor = _open(self.path)
         except OSError as exc:  # a read-only data folder costs warm starts, nothing else
             log.warning("cannot write parse cache %s: %s", self.path, exc.strerror)
             return
+        self._bodies = Bodies(descriptor, len(_MAGIC) + 8 + len(head))
+        for key, entry in self.entries.items():
+            if entry.body is not None:
+                self._parsed.add(key)
+                entry.length = len(entry.body)
+                entry.body = None
+            entry.offset = offsets[key]
         self._dirty = False
+
+    def stored(self, key: str) -> Comparison | None:
+        """A file parsed by this cache and saved since, read back from the saved file: its
+        bodies leave memory (a cold start holds no more than a warm one). None otherwise."""
+        entry = self.entries.get(key)
+        if key not in self._parsed or entry is None or entry.body is not None:
+            return None
+        return _decode_result(entry, self._bodies)[0]
+
+
+def _open(path: Path) -> int:
+    """The file open for reading (a descriptor), kept open by the ``Bodies`` read from it: a
+    newer cache file renamed over it leaves this one readable until its last comparison is
+    gone."""
+    return os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
 
 
 class paused_gc:
@@ -248,20 +345,86 @@ def _dataclass_codecs(cls: type[Any]) -> tuple[Codec, Codec]:
     return encode, decode
 
 
-def _encode_result(comparison: Comparison | None, problems: list[Problem]) -> Any:
-    encode_comparison = _dataclass_codecs(Comparison)[0]
+# Strings that repeat across files, shared in the file (marshal writes one copy of an object
+# met twice) and so in memory after a warm start: categories, tags, option names and slugs.
+_intern = sys.intern
+
+
+def _encode_result(
+    comparison: Comparison | None, problems: list[Problem], display: str
+) -> tuple[Any, Any, bytes]:
+    """(the comparison without its bodies, with its category slug, tag slugs and pair key;
+    the problems; the encoded bodies)."""
     encode_problem = _dataclass_codecs(Problem)[0]
-    return (
-        None if comparison is None else encode_comparison(comparison),
-        [encode_problem(problem) for problem in problems],
+    encoded_problems = [encode_problem(problem) for problem in problems]
+    if comparison is None:
+        return None, encoded_problems, encode_bodies_of(None)
+    fields = list(_dataclass_codecs(Comparison)[0](comparison))
+    fields[_CATEGORY] = _intern(comparison.category)
+    fields[_PICK] = _intern(comparison.pick)
+    fields[_TAGS] = tuple(_intern(tag) for tag in comparison.tags)
+    fields[_OPTIONS] = tuple(
+        (_intern(o.name), _intern(o.slug), tuple(_intern(tag) for tag in o.related))
+        for o in comparison.options
     )
+    if comparison.source == display:
+        fields[_SOURCE] = display  # the same text as the entry's: stored once
+    derived = (
+        _intern(comparison.category_slug),
+        tuple(_intern(tag) for tag in comparison.tag_slugs),
+        tuple(_intern(slug) for slug in comparison.pair_key),
+    )
+    short = tuple(fields[index] for index in _SHORT)
+    return (short, derived), encoded_problems, encode_bodies_of(comparison)
 
 
-def _decode_result(encoded: Any) -> Result:
-    comparison, problems = encoded
-    decode_comparison = _dataclass_codecs(Comparison)[1]
+def encode_bodies_of(comparison: Comparison | None) -> bytes:
+    return b"" if comparison is None else encode_bodies(comparison)
+
+
+def _decode_result(entry: _Entry, bodies: Bodies | None) -> Result:
     decode_problem = _dataclass_codecs(Problem)[1]
-    return (
-        None if comparison is None else decode_comparison(comparison),
-        [decode_problem(problem) for problem in problems],
+    problems = [decode_problem(problem) for problem in entry.problems]
+    if entry.compact is None:
+        return None, problems
+    if entry.body is not None:  # parsed since the file was read: bodies held in memory
+        bodies = Bodies(entry.body, 0)
+        ref: Ref = (bodies, 0, len(entry.body))
+    else:
+        assert bodies is not None  # an entry without its own body came from the file
+        ref = (bodies, entry.offset, entry.length)
+    compact, derived = entry.compact
+    fields = list(compact)
+    for index, decode_field in _COMPACT_CODECS:
+        if value := fields[index]:  # None and () decode to themselves: no call for most
+            fields[index] = decode_field(value)
+    fields[_SHORT_OPTIONS] = tuple(
+        [
+            lazy_option(name, slug, related, ref, position)
+            for position, (name, slug, related) in enumerate(fields[_SHORT_OPTIONS])
+        ]
     )
+    return lazy_comparison(fields, ref, derived), problems
+
+
+_NAMES = [f.name for f in dataclasses.fields(Comparison)]
+_SHORT = [_NAMES.index(name) for name in SHORT_FIELDS]  # a compact record's fields
+_SHORT_OPTIONS = SHORT_FIELDS.index("options")
+_OPTIONS, _CATEGORY, _PICK, _TAGS = (
+    _NAMES.index(n) for n in ("options", "category", "pick", "tags")
+)
+_SOURCE = _NAMES.index("source")
+
+
+def _compact_codecs() -> list[tuple[int, Codec]]:
+    """The decoders of the fields a compact record keeps encoded (dates, sources, changes),
+    by position in the record."""
+    hints = typing.get_type_hints(Comparison)
+    return [
+        (index, codecs[1])
+        for index, name in enumerate(SHORT_FIELDS)
+        if name != "options" and (codecs := _codecs(hints[name])) is not None
+    ]
+
+
+_COMPACT_CODECS = _compact_codecs()

@@ -231,6 +231,8 @@ class Library:
     ) -> Library:
         """Parse every file, then apply the cross-file rules and build the indexes."""
         library = cls.scan(content_dir, cache, sources=sources, yield_every=yield_every)
+        if cache is not None:
+            library._lighten(cache)
         for problem in library.problems:
             _log_problem(problem)
         skipped = sum(1 for p in library.problems if p.severity == "error")
@@ -282,6 +284,19 @@ class Library:
             cache.keep_only({str(path) for path in library.files})
             cache.save()
         return library
+
+    def _lighten(self, cache: ParseCache) -> None:
+        """Swap each comparison parsed by this load for its copy read back from the saved
+        cache, whose bodies stay in the file (``app.content.bodies``): a server that parsed
+        its library holds no more than one that started warm."""
+        with paused_gc():
+            for path, parsed in self.files.items():
+                light = cache.stored(str(path))
+                if light is None or parsed.comparison is None:
+                    continue
+                self.files[path] = ParsedFile(parsed.source, light, parsed.problems)
+                if self.comparisons.get(light.slug) is parsed.comparison:
+                    self.comparisons[light.slug] = light
 
     def reload_file(self, path: Path) -> list[Problem]:
         """Re-parse one changed (or new) file, rebuild the indexes; return its problems."""

@@ -9,11 +9,12 @@ from __future__ import annotations
 import functools
 import heapq
 import math
-from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
+from app.content.bodies import LazyComparison
 from app.content.model import Comparison, slugify
 
 T = TypeVar("T")
@@ -62,47 +63,61 @@ class RelatedIndex:
     """
 
     def __init__(self, candidates: Sequence[Comparison], *, per_key: int = RELATED_POOL) -> None:
+        # In ``related``'s tie-break order (newest first, then slug), so each key's best
+        # ``per_key`` are the head of its list: one sort, no per-key selection (per-key heaps
+        # and (kind, slug) tuples were most of the build). One dict per kind, by slug.
+        ordered = sorted(candidates, key=lambda c: (-c.published.toordinal(), c.slug))
+        by_option: defaultdict[str, list[Comparison]] = defaultdict(list)
+        by_tag: defaultdict[str, list[Comparison]] = defaultdict(list)
+        by_category: defaultdict[str, list[Comparison]] = defaultdict(list)
         # Per candidate: option slugs, tag slugs (tuples: ~1/4 the memory of frozensets, and
-        # a page scores at most a few hundred of them), category slug, minus publication day.
+        # a page scores at most a few hundred of them), category slug, minus its day.
         facts: dict[str, tuple[tuple[str, ...], tuple[str, ...], str, int]] = {}
-        sharing: dict[tuple[str, str], list[tuple[int, str, Comparison]]] = {}
-        for other in candidates:
-            options = tuple(option.slug for option in other.options)
+        for other in ordered:
+            options = tuple([option.slug for option in other.options])
             tags = _tag_slugs(other)
-            category = _slug(other.category)
-            newest = -other.published.toordinal()
-            facts[other.slug] = (options, tags, category, newest)
-            entry = (newest, other.slug, other)
-            for key in _keys(options, tags, category):
-                sharing.setdefault(key, []).append(entry)
-        # A key of one comparison relates nothing (most option names, at 100,000 synthetic
-        # pages: 200,000 lists); facts are kept only for comparisons some list keeps.
-        self._sharing: dict[tuple[str, str], list[Comparison]] = {
-            key: [other for _n, _s, other in _best(entries, per_key)]
-            for key, entries in sharing.items()
-            if len(entries) > 1
+            category = _category_slug(other)
+            facts[other.slug] = (options, tags, category, -other.published.toordinal())
+            for slug in options:
+                by_option[slug].append(other)
+            for slug in tags:
+                by_tag[slug].append(other)
+            by_category[category].append(other)
+        # A key of one comparison relates nothing (most option names at 100,000 synthetic
+        # pages); facts are kept only for comparisons some list keeps.
+        self._sharing = tuple(
+            {slug: members[:per_key] for slug, members in sharing.items() if len(members) > 1}
+            for sharing in (by_option, by_tag, by_category)
+        )
+        kept = {
+            other.slug
+            for sharing in self._sharing
+            for members in sharing.values()
+            for other in members
         }
-        kept = {other.slug for members in self._sharing.values() for other in members}
-        self._facts = {slug: facts[slug] for slug in kept}
+        self._facts = facts if len(kept) == len(facts) else {slug: facts[slug] for slug in kept}
         self.scored = 0
 
     def lone_tags(self, comparison: Comparison) -> frozenset[str]:
         """The comparison's option "Related" tags that no other candidate carries."""
+        by_tag = self._sharing[1]
         return frozenset(
             tag
             for option in comparison.options
             for tag in option.related
-            if all(other.slug == comparison.slug for other in self._sharing.get(("tag", tag), ()))
+            if all(other.slug == comparison.slug for other in by_tag.get(tag, ()))
         )
 
     def related(self, comparison: Comparison, *, limit: int = RELATED_LIMIT) -> list[Comparison]:
         options = frozenset(option.slug for option in comparison.options)
         tags = frozenset(comparison.tag_slugs)
         category = comparison.category_slug
+        by_option, by_tag, by_category = self._sharing
         pool: dict[str, Comparison] = {}
-        for key in _keys(options, tags, category):
-            for other in self._sharing.get(key, ()):
-                pool[other.slug] = other
+        for sharing, slugs in ((by_option, options), (by_tag, tags), (by_category, (category,))):
+            for slug in slugs:
+                for other in sharing.get(slug, ()):
+                    pool[other.slug] = other
         pool.pop(comparison.slug, None)
         self.scored += len(pool)
         scored: list[tuple[tuple[int, int, int, int, str], Comparison]] = []
@@ -123,27 +138,18 @@ _slug = functools.lru_cache(maxsize=1 << 16)(slugify)
 
 def _tag_slugs(comparison: Comparison) -> tuple[str, ...]:
     """``Comparison.tag_slugs``, with each tag's slug from ``_slug``."""
+    if isinstance(comparison, LazyComparison):
+        return comparison.tag_slugs  # kept from the parse
     slugs = dict.fromkeys(_slug(tag) for tag in comparison.tags)
     for option in comparison.options:
         slugs.update(dict.fromkeys(option.related))
     return tuple(slugs)
 
 
-def _keys(options: Iterable[str], tags: Iterable[str], category: str) -> list[tuple[str, str]]:
-    return [
-        *(("option", slug) for slug in options),
-        *(("tag", slug) for slug in tags),
-        ("category", category),
-    ]
-
-
-def _best(
-    entries: list[tuple[int, str, Comparison]], count: int
-) -> list[tuple[int, str, Comparison]]:
-    """The first ``count`` entries by (newest, slug): a full sort only when short."""
-    if len(entries) <= count:
-        return sorted(entries, key=lambda entry: entry[:2])
-    return heapq.nsmallest(count, entries, key=lambda entry: entry[:2])
+def _category_slug(comparison: Comparison) -> str:
+    if isinstance(comparison, LazyComparison):
+        return comparison.category_slug
+    return _slug(comparison.category)
 
 
 @dataclass(frozen=True, slots=True)
