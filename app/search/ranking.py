@@ -19,7 +19,7 @@ bm25 would tell apart but word counts scaled by 1e-6, and is answered in the ind
 order instead, title first as always: pages whose title holds every word, then those whose title
 and option names hold them, then every other match; newest first within each. That reads only
 the rows a page shows, whatever the library's size, and leaves nothing out: every match is on
-some page. (Before, such a query scored the 2,000 newest matches by word count.) The static
+some page. (Before, such a query scored its 2,000 newest matches by word count.) The static
 export's search (``static/search.js``) ranks every query by its own bm25 and does not do this.
 
 A query with scored words that matches more than ``rank_limit`` pages scores a bounded set, as
