@@ -78,6 +78,18 @@ def pss_mb(pid: int) -> float:
     return float("nan")
 
 
+def cpu_ms(pid: int) -> float:
+    """Milliseconds of CPU every thread of ``pid`` has run (``schedstat``: nanoseconds, unlike
+    ``stat``'s 10 ms ticks), so a request's server CPU shows whatever the machine's load."""
+    total = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            total += int((task / "schedstat").read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            continue  # a thread that ended meanwhile
+    return total / 1e6
+
+
 def percentile(samples: list[float], fraction: float) -> float:
     ordered = sorted(samples)
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
@@ -283,8 +295,14 @@ def search_only(
         listing_paths(slugs, n, rng)
         queries = search_queries(n, args.queries, rng)
         figures.put("load average before search", load_average())
-        searched = [server.timed(f"/search?{httpx.QueryParams({'q': q})}")[0] for q in queries]
+        searched: list[float] = []
+        spent: list[float] = []
+        for q in queries:
+            before = cpu_ms(server.process.pid)
+            searched.append(server.timed(f"/search?{httpx.QueryParams({'q': q})}")[0])
+            spent.append(cpu_ms(server.process.pid) - before)
         figures.put("search, distinct queries", summary(searched))
+        figures.put("search, server CPU per request", summary(spent))
         slowest = sorted(zip(searched, queries, strict=True), reverse=True)[:5]
         print("  slowest queries: " + "; ".join(f"{q[:30]!r} {ms:.0f} ms" for ms, q in slowest))
         figures.put("load average after search", load_average())
