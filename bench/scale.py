@@ -305,6 +305,8 @@ def search_only(
         figures.put("search, server CPU per request", summary(spent))
         slowest = sorted(zip(searched, queries, strict=True), reverse=True)[:5]
         print("  slowest queries: " + "; ".join(f"{q[:30]!r} {ms:.0f} ms" for ms, q in slowest))
+        costliest = sorted(zip(spent, queries, strict=True), reverse=True)[:5]
+        print("  most server CPU: " + "; ".join(f"{q[:30]!r} {ms:.1f} ms" for ms, q in costliest))
         figures.put("load average after search", load_average())
     finally:
         server.stop()
