@@ -24,8 +24,8 @@ relatives.
 
 Broad queries rank a bounded set. bm25 costs about 2-3 µs of CPU per matching row, so a word
 found on all 10,000 pages took 25-30 ms per term, far over the 10 ms p99 target (issue 6). When a
-query matches more than ``rank_limit`` pages (500 by default: 2,000 cost 13-18 ms of CPU for a
-word on 11,000 of 100,000 pages, 500 costs 4-6 ms), bm25 ranks only
+query matches more than ``rank_limit`` pages (250 by default: for a word on 11,000 of 100,000
+pages, 2,000 cost 13-18 ms of CPU, 500 4-6 ms, 250 2.5-4 ms), bm25 ranks only
 
 - the newest ``rank_limit`` matches (rowids follow publication order, so "newest" is a rowid
   floor found by walking the match list without scoring it), and
@@ -71,7 +71,7 @@ log = logging.getLogger(__name__)
 MAX_QUERY_CHARS = 200  # longer input is cut, so a 3,000-char query costs what a short one does
 MAX_TERMS = 12
 # Most matches bm25 scores for one query (plus as many title/option matches); see the docstring.
-RANK_LIMIT = 500
+RANK_LIMIT = 250
 CACHE_SIZE = 1024  # recent result pages kept per index (the index is per library version)
 TEXT_CACHE_SIZE = 2048  # rows whose indexed text is kept for snippets (~3 KB each)
 # Up to six letters: a longer prefix is merged from its words at query time, and at 100,000
