@@ -80,6 +80,18 @@ def pss_mb(pid: int) -> float:
     return float("nan")
 
 
+def cpu_ms(pid: int) -> float:
+    """Milliseconds of CPU every thread of ``pid`` has run (``schedstat``: nanoseconds, unlike
+    ``stat``'s 10 ms ticks), so a request's server CPU shows whatever the machine's load."""
+    total = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            total += int((task / "schedstat").read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            continue  # a thread that ended meanwhile
+    return total / 1e6
+
+
 def percentile(samples: list[float], fraction: float) -> float:
     ordered = sorted(samples)
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
@@ -220,6 +232,9 @@ def measure(content: Path, n: int, args: argparse.Namespace) -> Figures:
     print(f"--- {len(slugs)} comparisons in {content}, load {load_average()}", flush=True)
     with tempfile.TemporaryDirectory(prefix="nicepick-scale-") as tmp:
         data = args.data or Path(tmp) / "data"
+        if only == {"search"}:  # the quick loop for search work, with the server's CPU
+            search_only(content, data, n, figures, args)
+            return figures
         if args.data is None:  # a given data folder is warm already: no cold start
             server = start_and_ready(content, data, slugs, figures, "cold")
             figures.put("RSS, library loaded (cold)", f"{rss_mb(server.process.pid):.0f} MB")
@@ -308,6 +323,36 @@ def served_pages(
     figures.put(f"RSS after {served:,} distinct pages", f"{rss_mb(server.process.pid):.0f} MB")
 
 
+def search_only(
+    content: Path, data: Path, n: int, figures: Figures, args: argparse.Namespace
+) -> None:
+    """Start a server on ``data`` (warm if it was used before), wait for the search index, then
+    time distinct queries only: the quick loop for search work."""
+    slugs = slugs_of(content)
+    rng = random.Random(18)
+    server = start_and_ready(content, data, slugs, figures, "warm" if args.data else "cold")
+    try:
+        rng.sample(slugs, min(len(slugs), args.pages))  # the same queries as the full run
+        listing_paths(slugs, n, rng)
+        queries = search_queries(n, args.queries, rng)
+        figures.put("load average before search", load_average())
+        searched: list[float] = []
+        spent: list[float] = []
+        for q in queries:
+            before = cpu_ms(server.process.pid)
+            searched.append(server.timed(f"/search?{httpx.QueryParams({'q': q})}")[0])
+            spent.append(cpu_ms(server.process.pid) - before)
+        figures.put("search, distinct queries", summary(searched))
+        figures.put("search, server CPU per request", summary(spent))
+        slowest = sorted(zip(searched, queries, strict=True), reverse=True)[:5]
+        print("  slowest queries: " + "; ".join(f"{q[:30]!r} {ms:.0f} ms" for ms, q in slowest))
+        costliest = sorted(zip(spent, queries, strict=True), reverse=True)[:5]
+        print("  most server CPU: " + "; ".join(f"{q[:30]!r} {ms:.1f} ms" for ms, q in costliest))
+        figures.put("load average after search", load_average())
+    finally:
+        server.stop()
+
+
 def workers(
     content: Path, data: Path, slugs: list[str], figures: Figures, args: argparse.Namespace
 ) -> None:
@@ -387,15 +432,24 @@ def measure_cpu(content: Path, n: int, args: argparse.Namespace) -> Figures:
             return (time.process_time() - before) * 1000
 
         shown = rng.sample(slugs, min(len(slugs), args.timed))
-        figures.put(
-            "in-process CPU: comparison first render",
-            summary([cpu(f"/compare/{s}") for s in shown]),
-        )
         listings = listing_paths(slugs, n, rng)
-        figures.put("in-process CPU: listing first render", summary([cpu(p) for p in listings]))
+        if set(args.only or PARTS) != {"search"}:
+            figures.put(
+                "in-process CPU: comparison first render",
+                summary([cpu(f"/compare/{s}") for s in shown]),
+            )
+            figures.put("in-process CPU: listing first render", summary([cpu(p) for p in listings]))
         queries = search_queries(n, args.queries, rng)
-        timed = [(cpu(f"/search?q={httpx.QueryParams({'q': q})['q']}"), q) for q in queries]
+        figures.put("load average before search", load_average())
+        walls: list[float] = []
+        timed: list[tuple[float, str]] = []
+        for q in queries:
+            began_wall = time.perf_counter()
+            timed.append((cpu(f"/search?{httpx.QueryParams({'q': q})}"), q))
+            walls.append((time.perf_counter() - began_wall) * 1000)
         figures.put("in-process CPU: search, distinct queries", summary([ms for ms, _ in timed]))
+        figures.put("in-process wall: search, distinct queries", summary(walls))
+        figures.put("load average after search", load_average())
         slowest = sorted(timed, reverse=True)[:5]
         print("  slowest queries: " + "; ".join(f"{q[:30]!r} {ms:.0f} ms" for ms, q in slowest))
         figures.put("in-process: RSS after those pages", f"{rss_mb(os.getpid()):.0f} MB")

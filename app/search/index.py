@@ -24,7 +24,8 @@ relatives.
 
 Broad queries rank a bounded set. bm25 costs about 2-3 µs of CPU per matching row, so a word
 found on all 10,000 pages took 25-30 ms per term, far over the 10 ms p99 target (issue 6). When a
-query matches more than ``rank_limit`` pages (2,000 by default), bm25 ranks only
+query matches more than ``rank_limit`` pages (250 by default: for a word on 11,000 of 100,000
+pages, 2,000 cost 13-18 ms of CPU, 500 4-6 ms, 250 2.5-4 ms), bm25 ranks only
 
 - the newest ``rank_limit`` matches (rowids follow publication order, so "newest" is a rowid
   floor found by walking the match list without scoring it), and
@@ -35,6 +36,10 @@ merged by score, so the order within that set is exactly the full ranking's. The
 old page that has the words only in its body, tags or category is not found by a query that
 matches more than ``rank_limit`` pages; it is found by adding a word. ``Results`` says when this
 happened (``capped``). Queries matching fewer pages are ranked in full.
+
+Words on most pages are not scored at all: bm25 gives them nothing but its cost, and a query
+made only of them lists pages in a static order, title first (``app.search.ranking``, which
+holds the SQL of ranking and says why).
 """
 
 from __future__ import annotations
@@ -58,6 +63,7 @@ from pathlib import Path
 from markupsafe import Markup
 
 from app.content.model import Comparison
+from app.search.ranking import WEIGHTS, Vocabulary, plan, ranked
 from app.search.snippets import WordFinder, highlight, snippet
 
 log = logging.getLogger(__name__)
@@ -65,19 +71,14 @@ log = logging.getLogger(__name__)
 MAX_QUERY_CHARS = 200  # longer input is cut, so a 3,000-char query costs what a short one does
 MAX_TERMS = 12
 # Most matches bm25 scores for one query (plus as many title/option matches); see the docstring.
-RANK_LIMIT = 2_000
+RANK_LIMIT = 250
 CACHE_SIZE = 1024  # recent result pages kept per index (the index is per library version)
 TEXT_CACHE_SIZE = 2048  # rows whose indexed text is kept for snippets (~3 KB each)
 # Up to six letters: a longer prefix is merged from its words at query time, and at 100,000
 # synthetic pages a five-letter one ("tool5", of 200,000 option names) merged 22,000 of them
 # (the slowest distinct queries, ~60 ms of CPU).
 _PREFIXES = "2 3 4 5 6"
-# bm25 weights by column: title, options, tags+category, body. bm25 is lower for better rows;
-# ties go to the newer page (higher rowid: rows are in publication order).
-_WEIGHTS = (10.0, 6.0, 3.0, 1.0)
-COLUMN_WEIGHTS = _WEIGHTS  # the static export's index ranks with the same weights
-_SCORE = f"bm25(docs, {', '.join(str(w) for w in _WEIGHTS)})"
-_BY_SCORE = f"ORDER BY {_SCORE}, rowid DESC"
+COLUMN_WEIGHTS = WEIGHTS  # the static export's index ranks with the same weights
 # Control characters never reach the index: the snippet markers (app/search/snippets.py) are two of
 # them, and they must never come from a page's own text.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -85,6 +86,10 @@ _WORD = re.compile(r"\w+")
 # Cheap Markdown-to-text: enough for matching and snippets, ~100x faster than rendering.
 _MD_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
 _MD_MARKS = re.compile(r"[`*_#>|~]+")
+# Each pattern tests every character of a page's body (0.1-0.3 ms apiece, most of a search's
+# CPU when its pages' text is not cached yet); these cheap scans skip the text they cannot change.
+_MARKS = "`*_#>|~"
+_CONTROL_BYTES = bytes([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F])
 
 
 def query_terms(text: str) -> list[str]:
@@ -146,13 +151,19 @@ def sole_completions(vocabulary: Sequence[str], terms: Iterable[str]) -> dict[st
 def index_text(text: str) -> str:
     """Text as the index keeps it: composed (NFC, so "e" + U+0301 is the "é" the snippets fold
     and mark) and without control characters."""
+    if text.isascii():  # NFC leaves ASCII as it is: only control characters could change
+        raw = text.encode("ascii")
+        if len(raw.translate(None, _CONTROL_BYTES)) == len(raw):
+            return text
     return _CONTROL.sub(" ", unicodedata.normalize("NFC", text))
 
 
 def markdown_text(source: str) -> str:
     """Markdown to plain words for the index (links keep their text, marks go)."""
-    text = _MD_LINK.sub(r"\1", source)
-    return index_text(_MD_MARKS.sub(" ", text))
+    text = _MD_LINK.sub(r"\1", source) if "[" in source else source
+    if any(mark in text for mark in _MARKS):
+        text = _MD_MARKS.sub(" ", text)
+    return index_text(text)
 
 
 def document_columns(comparison: Comparison) -> tuple[str, str, str, str]:
@@ -349,10 +360,11 @@ class SearchIndex:
         self._published_rowids = [rowid for _, rowid in scheduled]
         self._cache: OrderedDict[tuple[object, ...], Results] = OrderedDict()
         self._cache_size = cache_size
+        self._rows = len(ordered)
         self._db.execute("CREATE VIRTUAL TABLE temp.vocabulary USING fts5vocab(main, docs, row)")
-        self._vocabulary = sorted(
-            term for (term,) in self._db.execute("SELECT term FROM vocabulary")
-        )
+        # Every word and the pages holding it: which words have longer relatives, and which
+        # are common (app.search.ranking), without counting anything per query.
+        self._vocabulary = Vocabulary(self._db.execute("SELECT term, doc FROM vocabulary"))
         self._db.execute("DROP TABLE temp.vocabulary")
 
     def _hidden(self, now: datetime) -> frozenset[int]:
@@ -386,13 +398,19 @@ class SearchIndex:
                 return cached
         # A prefix with one completion in the index is that word: the same rows and scores,
         # without FTS5 merging the prefix's terms (a third of a two-word query at 100,000).
-        completions = sole_completions(self._vocabulary, terms)
+        words = self._vocabulary.words
+        completions = sole_completions(words, terms)
         matched = [completions.get(term, term) for term in terms]
-        exact = whole_words(self._vocabulary, matched)
-        expression = match_expression(matched, exact)
+        exact = whole_words(words, matched)
+        query = plan(matched, exact, self._vocabulary, rows=self._rows, rank_limit=self._rank_limit)
+        # Over-fetch by the hidden count, then drop them.
+        wanted = offset + limit + 1
         try:
             with self._lock:
-                rows, capped = self._ranked(expression, hidden, limit, offset)
+                ranked_rows, capped = ranked(
+                    self._db, query, fetch=wanted + len(hidden), rank_limit=self._rank_limit
+                )
+                rows = [rowid for rowid in ranked_rows if rowid not in hidden][offset:wanted]
                 shown = self._shown_text(rows[:limit])
         except (sqlite3.OperationalError, sqlite3.ProgrammingError):
             # Our expression is always well formed; a closed (replaced) index is the one way
@@ -400,9 +418,9 @@ class SearchIndex:
             log.exception("search failed for terms %r", terms)
             return Results(terms, [], False)
         # Snippets outside the lock: plain Python over the shown rows' text.
-        words = WordFinder(matched, exact)
+        finder = WordFinder(matched, exact)
         hits = [
-            Hit(self._slugs[rowid - 1], highlight(snippet(shown.get(rowid, ()), words)))
+            Hit(self._slugs[rowid - 1], highlight(snippet(shown.get(rowid, ()), finder)))
             for rowid in rows[:limit]
         ]
         results = Results(terms, hits, len(rows) > limit, capped)
@@ -411,66 +429,6 @@ class SearchIndex:
             if len(self._cache) > self._cache_size:
                 self._cache.popitem(last=False)
         return results
-
-    def _ranked(
-        self, expression: str, hidden: frozenset[int], limit: int, offset: int
-    ) -> tuple[list[int], bool]:
-        """Rowids of the page's hits plus one (to tell a next page), best first; and whether
-        the query matched more pages than are ranked."""
-        # Rank only: the sorter carries bare rowids; snippets are made afterwards for the shown
-        # rows. Over-fetch by the hidden count, then drop them.
-        wanted = offset + limit + 1
-        fetch = wanted + len(hidden)
-        # Walking the matches newest first without scoring them is ~30x cheaper than bm25:
-        # the rank_limit-th newest is the floor, and a row past it means the query is broad.
-        newest = self._db.execute(
-            "SELECT rowid FROM docs WHERE docs MATCH ? ORDER BY rowid DESC LIMIT 2 OFFSET ?",
-            (expression, self._rank_limit - 1),
-        ).fetchall()
-        capped = len(newest) == 2
-        if not capped:
-            rows = self._db.execute(
-                f"SELECT rowid FROM docs WHERE docs MATCH ? {_BY_SCORE} LIMIT ?",
-                (expression, fetch),
-            ).fetchall()
-            ranked = [rowid for (rowid,) in rows]
-        else:
-            ranked = self._ranked_broad(expression, floor=newest[0][0], fetch=fetch)
-        visible = [rowid for rowid in ranked if rowid not in hidden]
-        return visible[offset:wanted], capped
-
-    def _ranked_broad(self, expression: str, *, floor: int, fetch: int) -> list[int]:
-        """The best ``fetch`` of: the matches from rowid ``floor`` up (the newest rank_limit),
-        and the newest rank_limit older pages whose title and option names hold every word.
-
-        Two rankings, merged by score: FTS5's bm25 takes its statistics from the whole table,
-        so a row scores the same in either query, and the merge is the one ranking of the
-        union. Each query reads only its own rows: ``rowid >= floor`` is a range FTS5 seeks
-        to, and the older named rows are filtered inside their rowid span by ``+rowid IN``
-        (plain ``rowid IN`` makes FTS5 run the whole match once per value).
-        """
-        scored = self._db.execute(
-            f"SELECT rowid, {_SCORE} FROM docs WHERE docs MATCH ? AND rowid >= ? "
-            f"{_BY_SCORE} LIMIT ?",
-            (expression, floor, fetch),
-        ).fetchall()
-        named = [
-            rowid
-            for (rowid,) in self._db.execute(
-                "SELECT rowid FROM names WHERE names MATCH ? AND rowid < ? "
-                "ORDER BY rowid DESC LIMIT ?",
-                (expression, floor, self._rank_limit),
-            )
-        ]
-        if named:
-            marks = ", ".join("?" * len(named))
-            scored += self._db.execute(
-                f"SELECT rowid, {_SCORE} FROM docs WHERE docs MATCH ? "
-                f"AND rowid BETWEEN ? AND ? AND +rowid IN ({marks}) {_BY_SCORE} LIMIT ?",
-                (expression, named[-1], named[0], *named, fetch),
-            ).fetchall()
-            scored.sort(key=lambda row: (row[1], -row[0]))  # the SQL order, over both
-        return [rowid for rowid, _score in scored[:fetch]]
 
     def _shown_text(self, rowids: list[int]) -> dict[int, tuple[str, ...]]:
         """The indexed text of the shown rows, body first, for their snippets."""
