@@ -51,11 +51,19 @@ class Manifest:
     def load(cls, out: Path) -> Manifest | None:
         """The manifest of the build in ``out``, or None (none, unreadable, older format)."""
         try:
-            document = json.loads((out / NAME).read_text(encoding="utf-8"))
+            return cls.parse((out / NAME).read_bytes())
+        except OSError:
+            return None
+
+    @classmethod
+    def parse(cls, data: bytes) -> Manifest | None:
+        """The manifest these bytes hold, or None (unreadable, older format)."""
+        try:
+            document = json.loads(data)
             if document.pop("format") != _FORMAT:
                 return None
             manifest = cls(**document)
-        except (OSError, ValueError, TypeError, KeyError):
+        except (ValueError, TypeError, KeyError, AttributeError):
             return None
         manifest.redirects = [(source, target) for source, target in manifest.redirects]
         return manifest

@@ -236,3 +236,10 @@ def _decode_result(encoded: Any) -> Result:
         None if comparison is None else decode_comparison(comparison),
         [decode_problem(problem) for problem in problems],
     )
+
+
+def encoded_comparison(comparison: Comparison) -> tuple[Any, ...]:
+    """A comparison as plain, comparable values (what the cache stores): a quick incremental
+    build digests them to tell what an edit changed."""
+    encoded: tuple[Any, ...] = _dataclass_codecs(Comparison)[0](comparison)
+    return encoded
