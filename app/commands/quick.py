@@ -11,8 +11,8 @@ It takes this path only when all of these hold:
   writers, profiles and plain pages are those of the last build (the manifest's fingerprint);
 - the same comparison files exist, and no scheduled page has gone live since;
 - each edited file parses without errors, keeps its slug, its ``/compare/`` links name pages
-  that exist, and what other pages show of it is unchanged (``shown_digest``; the feed's
-  pages also keep their bottom line);
+  that exist, and what other pages show of it is unchanged (``shown_digest``; the feed, which
+  also shows its pages' bottom lines, is rendered again when one of them was edited);
 - the last build's JSON twin of each edited page is intact (its related comparisons and the
   tags it leaves out are read from it: both depend only on what the edit left unchanged);
 - the search index's shards keep their split (``app/commands/search_patch.py``).
@@ -37,7 +37,7 @@ from typing import Any
 
 from app.commands.manifest import NAME as MANIFEST_NAME
 from app.commands.manifest import Manifest, digest, fingerprint
-from app.commands.quick_record import Entry, Record, bottom_digest, shown_digest
+from app.commands.quick_record import Entry, Record, shown_digest
 from app.content.library import SourceFile, discover, parse_file
 from app.content.model import Comparison
 from app.settings import Settings
@@ -153,10 +153,7 @@ def _edits(settings: Settings, record: Record) -> tuple[list[_Edit], dict[str, S
             return None
         if any(target not in known for _line, target in comparison.links):
             return None  # the full build names the broken link
-        bottom = bottom_digest(comparison)
-        if bottom != entry.bottom and entry.visible and entry.slug in record.feed:
-            return None  # the feed shows this page's bottom line
-        new = Entry(stat.st_mtime_ns, stat.st_size, entry.slug, entry.visible, entry.shown, bottom)
+        new = Entry(stat.st_mtime_ns, stat.st_size, entry.slug, entry.visible, entry.shown)
         edits.append(_Edit(source, comparison, new))
     return edits, {str(source.path): source for source in sources}
 
@@ -198,6 +195,16 @@ def _render(
     if index_files is None:
         return None
     files = _pages(settings, out, record, manifest, edits, neighbours, named)
+    if any(e.comparison.slug in record.feed for e in edits):
+        # The feed shows its pages' bottom lines: the same function on the same pages.
+        from app.surfaces.feeds import atom_feed
+
+        edited = {e.comparison.slug: e.comparison for e in edits}
+        sources = {entry.slug: path for path, entry in record.files.items()}
+        newest = [edited.get(s) or _parsed(named[sources[s]]) for s in record.feed]
+        files[out / "feed.xml"] = atom_feed(
+            newest, site_url=settings.site_url, site_name=settings.site_name
+        )
     current = set(manifest.sources.values()) | {e.comparison.content_hash for e in edits}
     current -= {manifest.sources[e.comparison.slug] for e in edits}
     (out / TERMS).write_bytes(

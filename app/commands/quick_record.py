@@ -1,12 +1,12 @@
 """What a quick incremental build (``app/commands/quick.py``) checks an edit against:
 ``OUT/.nicepick-quick.marshal``, written after every build beside the manifest.
 
-Per comparison file: its ``stat`` (size, mtime), its slug, whether readers saw it, and two
-digests of what *other* files of the build show of it. ``shown`` covers every field except the
-ones only its own page, its JSON twin and the search index read (``BODY_ONLY``); ``bottom``
-covers the bottom line, which the feed also shows. When an edit leaves ``shown`` unchanged,
-no listing, tag, option, best-of, home or redirect page, sitemap, card or search result
-chunk can change, so the quick build re-renders only the page and patches the search index.
+Per comparison file: its ``stat`` (size, mtime), its slug, whether readers saw it, and a
+digest of what *other* files of the build show of it: every field except those only its own
+page, its JSON twin, the search index and the feed read (``BODY_ONLY``). When an edit leaves
+that digest unchanged, no listing, tag, option, best-of, home or redirect page, sitemap, card
+or search result chunk can change, so the quick build re-renders the page (and the feed when
+the page is in it) and patches the search index.
 
 Beside it: what that page's neighbours need without the library (the header's categories,
 the feed's pages, the search index's page order and shard sizes), what is known to exist
@@ -35,11 +35,10 @@ from app.content.model import Comparison
 
 NAME = ".nicepick-quick.marshal"
 _FORMAT = 1
-FEED_SIZE = 50  # as app/surfaces/feeds.py's FEED_SIZE: the pages whose bottom line it shows
 
-# Fields only the comparison's own page (HTML, JSON twin, JSON-LD) and the search index read:
-# other pages are built from the rest (cards, listings, feed, sitemap, option pages' pros and
-# cons). ``links`` is checked against what exists by the quick build itself.
+# Fields only the comparison's own page (HTML, JSON twin, JSON-LD), the search index and the
+# feed (the bottom line) read: other pages are built from the rest (cards, listings, sitemap,
+# option pages' pros and cons). ``links`` is checked against what exists by the quick build.
 BODY_ONLY = ("intro", "verdict", "use_cases", "bottom_line", "content_hash", "links")
 _NAMES = [f.name for f in fields(Comparison)]
 _BLANKED = [_NAMES.index(name) for name in BODY_ONLY]
@@ -59,11 +58,6 @@ def shown_digest(comparison: Comparison) -> str:
     return hashlib.blake2b(repr(values).encode(), digest_size=12).hexdigest()
 
 
-def bottom_digest(comparison: Comparison) -> str:
-    """Digest of the bottom line, which the feed shows for its newest pages."""
-    return hashlib.blake2b(comparison.bottom_line.encode(), digest_size=8).hexdigest()
-
-
 @dataclass
 class Entry:
     """One comparison file as the last build saw it."""
@@ -73,7 +67,6 @@ class Entry:
     slug: str
     visible: bool
     shown: str
-    bottom: str
 
 
 @dataclass
@@ -83,7 +76,7 @@ class Record:
     known: list[str]  # slugs and aliases that exist (a body's /compare/ link may name them)
     reveal_at: float | None  # the next scheduled page's publication (epoch seconds)
     categories: list[tuple[str, str, int]]  # the header's menu: (slug, name, count)
-    feed: list[str]  # slugs the feed shows with their bottom line
+    feed: list[str]  # slugs the feed shows with their bottom line, newest first
     order: list[str]  # visible slugs in the search index's page order
     shard_sizes: dict[str, int]  # search shard prefix -> its terms' size (_Term.size)
 
@@ -114,6 +107,7 @@ def remember(out: Path, library: Library, visible: Sequence[Comparison]) -> None
     from app.commands.search_patch import shard_sizes
     from app.commands.static_search import ordered
     from app.pages.navigation import wayfinding
+    from app.surfaces.feeds import FEED_SIZE
 
     if any(problem.severity == "error" for problem in library.problems):
         _forget(out)  # pages left out for their errors: only a full look can say what changes
@@ -132,7 +126,6 @@ def remember(out: Path, library: Library, visible: Sequence[Comparison]) -> None
             comparison.slug,
             comparison.slug in shown,
             shown_digest(comparison),
-            bottom_digest(comparison),
         )
     hidden = [
         c.published_at.timestamp()
