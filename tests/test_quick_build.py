@@ -190,3 +190,24 @@ def test_the_build_command_takes_the_quick_path_and_says_so(
     assert "incremental (page bodies only):" in printed
     assert "exported forms are accepted until" in printed
     assert_same_as_a_full_build(settings, out, tmp_path)
+
+
+def test_a_file_edited_while_the_build_ran_is_read_again_by_the_next(
+    settings: Settings, write_content: Callable[[str, str], Path], tmp_path: Path
+) -> None:
+    for name, text in PAGES.items():
+        write_content(name, text)
+    out = tmp_path / "site"
+    edited: list[bool] = []
+
+    def edit_once(done: int, total: int) -> None:
+        # After the build read the content folder: its pages have the old words.
+        if not edited:
+            edited.append(True)
+            edit(settings, "nano-vs-micro.md", lambda t: t.replace("A modal", "A small"))
+
+    export_site(settings, out, cards=False, progress=edit_once)
+    assert edited
+    summary = quick_build(settings, out, cards=False)
+    assert summary is not None and "compare/nano-vs-micro/index.html" in summary.rewritten
+    assert_same_as_a_full_build(settings, out, tmp_path)

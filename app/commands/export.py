@@ -491,7 +491,8 @@ def export_site(
         files=written,
         rewritten=sorted(summary.rewritten),
     ).save(out)
-    remember(out, site.library, visible.comparisons)  # for the next build's quick path
+    began = time.time() - (time.perf_counter() - started)  # for the next build's quick path
+    remember(out, site.library, visible.comparisons, began=began)
     summary.skipped.sort()
     summary.left_out = left_out(site.library)
     summary.forms_until = forms_until

@@ -101,9 +101,10 @@ class Record:
             return None
 
 
-def remember(out: Path, library: Library, visible: Sequence[Comparison]) -> None:
+def remember(out: Path, library: Library, visible: Sequence[Comparison], *, began: float) -> None:
     """Write the record of the build just saved in ``out`` (its manifest already written),
-    from the library it was built from and the comparisons it showed (newest first)."""
+    from the library it was built from and the comparisons it showed (newest first);
+    ``began`` (epoch seconds): when that build started reading the content folder."""
     from app.commands.search_patch import shard_sizes
     from app.commands.static_search import ordered
     from app.pages.navigation import wayfinding
@@ -120,8 +121,11 @@ def remember(out: Path, library: Library, visible: Sequence[Comparison]) -> None
             _forget(out)
             return
         stat = os.stat(path, follow_symlinks=False)
+        # A file written while the build ran may hold other bytes than the ones it read: no
+        # stat of it is trusted, so the next build reads it again.
+        trusted = stat.st_mtime_ns < began * 1e9
         files[str(path)] = Entry(
-            stat.st_mtime_ns,
+            stat.st_mtime_ns if trusted else -1,
             stat.st_size,
             comparison.slug,
             comparison.slug in shown,
