@@ -28,7 +28,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 
 from app.commands.manifest import NAME as MANIFEST_NAME
-from app.commands.manifest import digest
+from app.commands.manifest import Manifest, digest
 from app.content.cache import encoded_comparison
 from app.content.library import Library
 from app.content.model import Comparison
@@ -72,6 +72,12 @@ class Entry:
 @dataclass
 class Record:
     manifest: str  # digest of the manifest file this record belongs to
+    manifest_stat: tuple[int, int]  # its (mtime_ns, size): checked instead of its digest
+    changes: str | None  # digest of the quick builds' changes beside it, if any
+    fingerprint: str  # the manifest's
+    built_at: float  # the manifest's
+    sources: dict[str, str]  # the manifest's: slug -> content hash of each built page
+    digests: dict[str, str]  # the manifest's digests of the files a quick build may rewrite
     files: dict[str, Entry]  # path -> entry, every comparison file of the content folder
     known: list[str]  # slugs and aliases that exist (a body's /compare/ link may name them)
     reveal_at: float | None  # the next scheduled page's publication (epoch seconds)
@@ -96,6 +102,7 @@ class Record:
             if document.pop("format") != _FORMAT:
                 return None
             document["files"] = {path: Entry(*entry) for path, entry in document["files"].items()}
+            document["manifest_stat"] = tuple(document["manifest_stat"])
             return cls(**document)
         except (OSError, EOFError, ValueError, TypeError, KeyError, AttributeError):
             return None
@@ -137,8 +144,20 @@ def remember(out: Path, library: Library, visible: Sequence[Comparison], *, bega
         if c.slug not in shown and not c.draft
     ]
     feed = sorted(visible, key=lambda c: (c.published, c.slug), reverse=True)[:FEED_SIZE]
+    data = (out / MANIFEST_NAME).read_bytes()
+    manifest = Manifest.parse(data)
+    if manifest is None:
+        _forget(out)
+        return
+    stat = (out / MANIFEST_NAME).stat()
     Record(
-        manifest=digest((out / MANIFEST_NAME).read_bytes()),
+        manifest=digest(data),
+        manifest_stat=(stat.st_mtime_ns, stat.st_size),
+        changes=None,  # a build's save folds them in and removes them
+        fingerprint=manifest.fingerprint,
+        built_at=manifest.built_at,
+        sources=manifest.sources,
+        digests={n: d for n, d in manifest.files.items() if quick_may_write(n)},
         files=files,
         known=sorted({*library.comparisons, *library.by_alias}),
         reveal_at=min(hidden, default=None),
@@ -147,6 +166,12 @@ def remember(out: Path, library: Library, visible: Sequence[Comparison], *, bega
         order=[c.slug for c in ordered(visible)],
         shard_sizes=shard_sizes(out),
     ).save(out)
+
+
+def quick_may_write(name: str) -> bool:
+    """Whether a quick build may rewrite this file of OUT: a page, its twin, the search
+    index, the feed."""
+    return name.startswith(("compare/", "search-index/")) or name == "feed.xml"
 
 
 def _forget(out: Path) -> None:

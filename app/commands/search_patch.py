@@ -6,10 +6,11 @@ unchanged) and its result chunk (title, category, pick, summary), so only three 
 differ from a full build's index: the postings of the words the page lost or gained, its
 length in ``meta.json`` (and the mean length), and the way terms are split into shards. The
 split depends on each prefix's total size (``_shards``), which the record keeps per shard;
-when an edit would move any boundary (a shard crossing ``SHARD_BYTES``, a word whose shard
-does not exist yet, a shard left empty), ``patch`` answers None and the caller builds the
-whole index instead. Otherwise each touched shard file is read and changed, and its bytes
-are what a full build writes.
+when an edit would move a boundary (a shard crossing ``SHARD_BYTES``, a shard left empty),
+``patch`` answers None and the caller builds the whole index instead; a word under a split
+prefix with no shard for its next letter gets the new small shard a full build would make.
+Otherwise each touched shard file is read and changed, and its bytes are what a full build
+writes.
 """
 
 from __future__ import annotations
@@ -41,15 +42,15 @@ def shard_sizes(out: Path) -> dict[str, int]:
     return sizes
 
 
-def _home(term: str, shards: set[str], split: set[str]) -> str | None:
-    """The shard a term belongs in, walking ``_shards``' splits; None when that shard does
-    not exist (a full build would make a new one)."""
+def _home(term: str, split: set[str]) -> str:
+    """The shard a term belongs in, walking ``_shards``' splits: an existing one, or the new
+    leaf a full build would make for it under a split prefix."""
     prefix = ""
     while prefix in split:
         if len(term) <= len(prefix):
             break  # a split prefix's own term (the prefix itself)
         prefix = term[: len(prefix) + 1]
-    return prefix if prefix in shards else None
+    return prefix
 
 
 Terms = tuple[dict[str, int], int]  # a page's weighted terms and its length (page_terms)
@@ -62,6 +63,8 @@ def patch(
     rewrite in ``out``, with ``sizes`` updated; None (and ``sizes`` as they were) when a
     full build would split the shards differently."""
     folder = out / FOLDER
+    if not sizes:
+        return None  # no index to patch
     shards = set(sizes)
     split = {prefix[:end] for prefix in shards for end in range(len(prefix))}
     edits: dict[str, dict[str, tuple[int, int]]] = {}  # shard -> term -> (page, new weight)
@@ -71,14 +74,16 @@ def patch(
         for term in old.keys() | new.keys():
             if old.get(term, 0) == new.get(term, 0):
                 continue
-            home = _home(term, shards, split)
-            if home is None:
-                return None
+            home = _home(term, split)
             edits.setdefault(home, {})[term] = (number, new.get(term, 0))
     bodies: dict[str, dict[str, list[int]]] = {}
     new_sizes = dict(sizes)
     for prefix, terms in edits.items():
-        body = json.loads((folder / "t" / f"{shard_name(prefix)}.json").read_bytes())
+        body = (
+            json.loads((folder / "t" / f"{shard_name(prefix)}.json").read_bytes())
+            if prefix in shards
+            else {}  # a word under a split prefix with no shard for its next letter yet
+        )
         for term, (number, weight) in terms.items():
             pages = _decode(body.get(term, []))
             if weight:
@@ -88,7 +93,7 @@ def patch(
             if pages:
                 body[term] = _encode(pages)
             else:
-                del body[term]
+                body.pop(term, None)
         if not body:
             return None  # the shard would disappear
         new_sizes[prefix] = _size(body)
@@ -98,6 +103,7 @@ def patch(
     meta = json.loads((folder / "meta.json").read_bytes())
     for number, length in lengths.items():
         meta["lengths"][number] = length
+    meta["shards"] = sorted(new_sizes)
     # As write_search_index computes it, so the float prints the same.
     meta["average"] = (sum(meta["lengths"]) / meta["pages"]) if meta["pages"] else 0
     files = {folder / "t" / f"{shard_name(p)}.json": index_json(b) for p, b in bodies.items()}
