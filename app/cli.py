@@ -189,11 +189,14 @@ def _build_with(args: argparse.Namespace, settings: Settings) -> int:
 
 
 class _Built(Protocol):
+    """What the closing lines need of a build's summary (export's or the quick build's)."""
+
     forms_until: float | None
     skipped: list[tuple[str, int]]
 
 
 def _warn(settings: Settings) -> None:
+    """Print what an operator must hear before publishing (``export.build_warnings``)."""
     if settings.feedback_endpoint and settings.secret_key:
         return  # nothing to say: export.py (and the app it imports) stays unloaded
     from app.commands.export import build_warnings

@@ -57,7 +57,7 @@ class QuickSummary:
     rewritten: list[str] = field(default_factory=list)  # paths whose bytes changed
     seconds: float = 0.0
     forms_until: float | None = None
-    skipped: list[tuple[str, int]] = field(default_factory=list)  # never any: the CLI asks
+    skipped: list[tuple[str, int]] = field(default_factory=list)  # none: it requests no URL
 
     def __str__(self) -> str:
         return (
