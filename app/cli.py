@@ -11,7 +11,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from app.settings import Settings
@@ -154,12 +154,17 @@ def _build(args: argparse.Namespace) -> int:
 
 
 def _build_with(args: argparse.Namespace, settings: Settings) -> int:
-    from datetime import UTC, datetime
+    _warn(settings)
+    if not args.full:
+        # Edits to pages' bodies only: rewritten without the app (app/commands/quick.py).
+        from app.commands.quick import quick_build
 
-    from app.commands.export import ContentErrors, build_warnings, export_site, progress_bar
+        quick = quick_build(settings, Path(args.out), cards=not args.no_cards)
+        if quick is not None:
+            return _built(args, quick)
 
-    for warning in build_warnings(settings):
-        print(f"nicepick build: WARNING: {warning}", file=sys.stderr)
+    from app.commands.export import ContentErrors, export_site, progress_bar
+
     try:
         with progress_bar() as progress:
             summary = export_site(
@@ -180,6 +185,30 @@ def _build_with(args: argparse.Namespace, settings: Settings) -> int:
             file=sys.stderr,
         )
         return 1
+    return _built(args, summary)
+
+
+class _Built(Protocol):
+    """What the closing lines need of a build's summary (export's or the quick build's)."""
+
+    forms_until: float | None
+    skipped: list[tuple[str, int]]
+
+
+def _warn(settings: Settings) -> None:
+    """Print what an operator must hear before publishing (``export.build_warnings``)."""
+    if settings.feedback_endpoint and settings.secret_key:
+        return  # nothing to say: export.py (and the app it imports) stays unloaded
+    from app.commands.export import build_warnings
+
+    for warning in build_warnings(settings):
+        print(f"nicepick build: WARNING: {warning}", file=sys.stderr)
+
+
+def _built(args: argparse.Namespace, summary: _Built) -> int:
+    """The closing lines of a build, quick or not."""
+    from datetime import UTC, datetime
+
     print(f"wrote {args.out}: {summary}")
     if summary.forms_until is not None:
         until = datetime.fromtimestamp(summary.forms_until, UTC).date().isoformat()

@@ -4,8 +4,10 @@
 
 1. ``nicepick build OUT --no-cards --full`` of N synthetic comparisons (bench/generate.py);
 2. Hugo on the same N comparisons (bench/hugo_compare.py), right after, on the same machine;
-3. one file edited (a word in its bottom line), then ``nicepick build OUT --no-cards`` again: the
-   incremental build, its time and how many files it rewrote.
+3. ``nicepick build OUT --no-cards`` again after each kind of edit (a bottom line, twice; a
+   title; tags; a file added; removed): each incremental build's time and files rewritten.
+
+``--incremental-only CONTENT`` skips Hugo and runs steps 1 and 3 on a copy of CONTENT.
 
 Each build is a separate ``python -m app build`` process, timed from outside, as a user runs it.
 """
@@ -16,10 +18,12 @@ import argparse
 import os
 import random
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from bench.generate import comparison_markdown
@@ -46,6 +50,18 @@ def build(out: Path, env: dict[str, str], *flags: str) -> tuple[str, float]:
     return line, seconds
 
 
+def _environment(content: Path, root: Path) -> dict[str, str]:
+    return {
+        **os.environ,
+        "NICEPICK_CONTENT_DIR": str(content),
+        "NICEPICK_DATA_DIR": str(root / "var"),
+        "NICEPICK_TEMPLATES_DIR": str(ROOT / "templates"),
+        "NICEPICK_STATIC_DIR": str(ROOT / "static"),
+        "NICEPICK_FEEDBACK_ENDPOINT": "https://notes.example.org",
+        "NICEPICK_SECRET_KEY": "bench-only-secret",
+    }
+
+
 def compare(n: int) -> list[str]:
     """Report lines for ``n`` comparisons."""
     lines: list[str] = []
@@ -57,15 +73,7 @@ def compare(n: int) -> list[str]:
         for number in range(n):
             slug, text = comparison_markdown(number, rng)
             (content / f"{slug}.md").write_text(text, encoding="utf-8")
-        env = {
-            **os.environ,
-            "NICEPICK_CONTENT_DIR": str(content),
-            "NICEPICK_DATA_DIR": str(root / "var"),
-            "NICEPICK_TEMPLATES_DIR": str(ROOT / "templates"),
-            "NICEPICK_STATIC_DIR": str(ROOT / "static"),
-            "NICEPICK_FEEDBACK_ENDPOINT": "https://notes.example.org",
-            "NICEPICK_SECRET_KEY": "bench-only-secret",
-        }
+        env = _environment(content, root)
         out = root / "site"
         summary, wall = build(out, env, "--no-cards", "--full")
         match = re.search(r"(\d+) pages, (\d+) files, .* in ([\d.]+) s \((\d+) pages/s\)", summary)
@@ -78,20 +86,66 @@ def compare(n: int) -> list[str]:
                 f"hugo: {pages} pages in {seconds:.1f} s ({hugo_pps:,.0f} pages/s); "
                 f"export at {pps / hugo_pps:.2f}x Hugo"
             )
-        edited = content / "tool7a-vs-tool7b.md"
-        text = edited.read_text(encoding="utf-8")
-        edited.write_text(text.replace("## Bottom line\n", "## Bottom line\nEdited. "), "utf-8")
+        lines += incremental(content, out, env)
+    return lines
+
+
+def _edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def incremental(content: Path, out: Path, env: dict[str, str]) -> list[str]:
+    """One ``nicepick build`` after each kind of edit, on the build already in ``out``: a
+    body edit (the quick path), a title and a tag edit (their listings change), a file added
+    and one removed (the full incremental build)."""
+    page = content / "tool7a-vs-tool7b.md"
+    added = content / "tool7x-vs-tool7y.md"
+    edits: list[tuple[str, Callable[[], object]]] = [
+        ("bottom line", lambda: _edit(page, "## Bottom line\n", "## Bottom line\nEdited. ")),
+        ("bottom line again", lambda: _edit(page, "Edited. ", "Edited twice. ")),
+        ("title", lambda: _edit(page, "title: Tool7a vs Tool7b", "title: Tool7a vs Tool7b!")),
+        ("tags", lambda: _edit(page, "tags: [", "tags: [edited-tag, ")),
+        ("file added", lambda: added.write_text(page.read_text().replace("Tool7a", "Tool7x"))),
+        ("file removed", lambda: added.unlink()),
+    ]
+    lines = []
+    for name, change in edits:
+        change()
         summary, wall = build(out, env, "--no-cards")
-        lines.append(f"incremental after one edit: {summary} (wall {wall:.1f} s)")
+        load = os.getloadavg()[0]
+        lines.append(f"incremental after {name}: {summary} (wall {wall:.2f} s, load {load:.1f})")
     return lines
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--n", type=int, default=10_000)
+    parser.add_argument(
+        "--incremental-only",
+        metavar="CONTENT",
+        type=Path,
+        help="skip Hugo: copy CONTENT (e.g. /work/gen/e10k), build it once, then time the "
+        "incremental builds after each kind of edit",
+    )
     args = parser.parse_args()
+    if args.incremental_only is not None:
+        for line in incremental_only(args.incremental_only):
+            print(line)
+        return
     for line in compare(args.n):
         print(line)
+
+
+def incremental_only(source: Path) -> list[str]:
+    with tempfile.TemporaryDirectory(prefix="nicepick-incremental-bench-") as folder:
+        root = Path(folder)
+        content = root / "content"
+        shutil.copytree(source, content)
+        env = _environment(content, root)
+        out = root / "site"
+        summary, wall = build(out, env, "--no-cards", "--full")
+        return [f"full build: {summary} (wall {wall:.1f} s)", *incremental(content, out, env)]
 
 
 if __name__ == "__main__":

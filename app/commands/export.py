@@ -45,6 +45,7 @@ from starlette.datastructures import Headers
 
 from app.commands.incremental import affected, placed
 from app.commands.manifest import Manifest, digest, fingerprint
+from app.commands.quick_record import remember
 from app.commands.redirect_files import write_redirects
 from app.commands.routes import Visible, seeds
 from app.commands.static_search import PageTerms, write_search_index
@@ -490,6 +491,8 @@ def export_site(
         files=written,
         rewritten=sorted(summary.rewritten),
     ).save(out)
+    began = time.time() - (time.perf_counter() - started)  # for the next build's quick path
+    remember(out, site.library, visible.comparisons, began=began)
     summary.skipped.sort()
     summary.left_out = left_out(site.library)
     summary.forms_until = forms_until

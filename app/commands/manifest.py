@@ -8,6 +8,8 @@ tokens keep that time, ``app/feedback/tokens.py``), each page's source (slug -> 
 and the listings it belongs to, which exported URLs link to each comparison, the redirects,
 and every file's digest. An incremental build re-renders the pages a changed comparison can
 appear on, writes a file only when its bytes differ, and lists what it wrote in ``rewritten``.
+A quick build (``app/commands/quick.py``) records its few changes beside it (``Changes``);
+``load`` applies them, and the next ``save`` folds them in.
 """
 
 from __future__ import annotations
@@ -21,6 +23,9 @@ from app.content.library import NON_COMPARISON_FOLDERS
 from app.settings import PACKAGE_DIR, Settings
 
 NAME = ".nicepick-build.json"
+# What quick builds (app/commands/quick.py) changed since: a few entries, where saving the
+# whole manifest again would cost more than the rest of such a build (0.4 s at 2,000 pages).
+CHANGES = ".nicepick-build-changes.json"
 _FORMAT = 1
 
 
@@ -46,16 +51,35 @@ class Manifest:
         # Not dataclasses.asdict: it deep-copies every value, 0.5 s for 2,000 comparisons.
         document = {"format": _FORMAT, **vars(self)}
         (out / NAME).write_text(json.dumps(document, separators=(",", ":")), encoding="utf-8")
+        (out / CHANGES).unlink(missing_ok=True)  # folded in above
 
     @classmethod
     def load(cls, out: Path) -> Manifest | None:
-        """The manifest of the build in ``out``, or None (none, unreadable, older format)."""
+        """The manifest of the build in ``out`` with the quick builds' changes since, or None
+        (none, unreadable, older format)."""
         try:
-            document = json.loads((out / NAME).read_text(encoding="utf-8"))
+            data = (out / NAME).read_bytes()
+        except OSError:
+            return None
+        manifest = cls.parse(data)
+        changes = Changes.load(out)
+        if manifest is not None and changes is not None and changes.base == digest(data):
+            manifest.files.update(changes.files)
+            manifest.sources.update(changes.sources)
+            for slug, urls in changes.linked_from.items():
+                manifest.linked_from[slug] = sorted({*manifest.linked_from.get(slug, ()), *urls})
+            manifest.rewritten = changes.rewritten
+        return manifest
+
+    @classmethod
+    def parse(cls, data: bytes) -> Manifest | None:
+        """The manifest these bytes hold, or None (unreadable, older format)."""
+        try:
+            document = json.loads(data)
             if document.pop("format") != _FORMAT:
                 return None
             manifest = cls(**document)
-        except (OSError, ValueError, TypeError, KeyError):
+        except (ValueError, TypeError, KeyError, AttributeError):
             return None
         manifest.redirects = [(source, target) for source, target in manifest.redirects]
         return manifest
@@ -90,3 +114,30 @@ def fingerprint(settings: Settings, *, cards: bool) -> str:
                 h.update(f"{folder}/{path.name}".encode())
                 h.update(path.read_bytes())
     return h.hexdigest()
+
+
+@dataclass
+class Changes:
+    """Quick builds' changes to the manifest whose bytes have digest ``base``."""
+
+    base: str
+    files: dict[str, str] = field(default_factory=dict)
+    sources: dict[str, str] = field(default_factory=dict)
+    linked_from: dict[str, list[str]] = field(default_factory=dict)  # URLs to add
+    rewritten: list[str] = field(default_factory=list)  # by the last quick build
+
+    def save(self, out: Path) -> bytes:
+        """Write the changes; return the bytes written."""
+        data = json.dumps({"format": _FORMAT, **vars(self)}, separators=(",", ":")).encode()
+        (out / CHANGES).write_bytes(data)
+        return data
+
+    @classmethod
+    def load(cls, out: Path) -> Changes | None:
+        try:
+            document = json.loads((out / CHANGES).read_bytes())
+            if document.pop("format") != _FORMAT:
+                return None
+            return cls(**document)
+        except (OSError, ValueError, TypeError, KeyError, AttributeError):
+            return None

@@ -40,6 +40,7 @@ FOLDER = "search-index"
 CHUNK = 16  # pages per document chunk: 24 results touch at most 24 chunks of ~2.5 KB
 SHARD_BYTES = 24 * 1024  # a shard over this is split by the next character of its terms
 _MAX_PREFIX = 12
+MAX_PREFIX = _MAX_PREFIX  # for app/commands/search_patch.py, which must split as _shards
 _WEIGHTS = tuple(int(weight) for weight in COLUMN_WEIGHTS)
 _TOKEN = re.compile(r"[^\W_]+")
 
@@ -173,3 +174,8 @@ def write_search_index(
 
 def _json(value: object) -> bytes:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def index_json(value: object) -> bytes:
+    """An index file's bytes, as ``write_search_index`` writes them (for a patch of it)."""
+    return _json(value)

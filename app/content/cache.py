@@ -428,3 +428,10 @@ def _compact_codecs() -> list[tuple[int, Codec]]:
 
 
 _COMPACT_CODECS = _compact_codecs()
+
+
+def encoded_comparison(comparison: Comparison) -> tuple[Any, ...]:
+    """A comparison as plain, comparable values (what the cache stores): a quick incremental
+    build digests them to tell what an edit changed."""
+    encoded: tuple[Any, ...] = _dataclass_codecs(Comparison)[0](comparison)
+    return encoded

@@ -1,0 +1,178 @@
+"""What a quick incremental build (``app/commands/quick.py``) checks an edit against:
+``OUT/.nicepick-quick.marshal``, written after every build beside the manifest.
+
+Per comparison file: its ``stat`` (size, mtime), its slug, whether readers saw it, and a
+digest of what *other* files of the build show of it: every field except those only its own
+page, its JSON twin, the search index and the feed read (``BODY_ONLY``). When an edit leaves
+that digest unchanged, no listing, tag, option, best-of, home or redirect page, sitemap, card
+or search result chunk can change, so the quick build re-renders the page (and the feed when
+the page is in it) and patches the search index.
+
+Beside it: what that page's neighbours need without the library (the header's categories,
+the feed's pages, the search index's page order and shard sizes), what is known to exist
+(slugs and aliases, for the body's links), and the moment the visible set would next change
+(a scheduled page going live). The record names the manifest it belongs to by its digest, so
+a record left by an interrupted build is never trusted.
+
+It is ``marshal`` data: a quick build reads it in a few milliseconds, where the manifest's
+JSON of every output file is the larger read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import marshal
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+from app.commands.manifest import NAME as MANIFEST_NAME
+from app.commands.manifest import Manifest, digest
+from app.content.cache import encoded_comparison
+from app.content.library import Library
+from app.content.model import Comparison
+
+NAME = ".nicepick-quick.marshal"
+_FORMAT = 1
+
+# Fields only the comparison's own page (HTML, JSON twin, JSON-LD), the search index and the
+# feed (the bottom line) read: other pages are built from the rest (cards, listings, sitemap,
+# option pages' pros and cons). ``links`` is checked against what exists by the quick build.
+BODY_ONLY = ("intro", "verdict", "use_cases", "bottom_line", "content_hash", "links")
+_NAMES = [f.name for f in fields(Comparison)]
+_BLANKED = [_NAMES.index(name) for name in BODY_ONLY]
+_OPTIONS = _NAMES.index("options")
+_DESCRIPTION = 2  # Option's fields: name, slug, description, pros, cons, related
+
+
+def shown_digest(comparison: Comparison) -> str:
+    """Digest of what other pages show of a comparison (everything but ``BODY_ONLY`` and the
+    options' descriptions, which only its own page shows)."""
+    values = list(encoded_comparison(comparison))
+    for index in _BLANKED:
+        values[index] = None
+    values[_OPTIONS] = tuple(
+        (*option[:_DESCRIPTION], None, *option[_DESCRIPTION + 1 :]) for option in values[_OPTIONS]
+    )
+    return hashlib.blake2b(repr(values).encode(), digest_size=12).hexdigest()
+
+
+@dataclass
+class Entry:
+    """One comparison file as the last build saw it."""
+
+    mtime_ns: int
+    size: int
+    slug: str
+    visible: bool
+    shown: str
+
+
+@dataclass
+class Record:
+    manifest: str  # digest of the manifest file this record belongs to
+    manifest_stat: tuple[int, int]  # its (mtime_ns, size): checked instead of its digest
+    changes: str | None  # digest of the quick builds' changes beside it, if any
+    fingerprint: str  # the manifest's
+    built_at: float  # the manifest's
+    sources: dict[str, str]  # the manifest's: slug -> content hash of each built page
+    digests: dict[str, str]  # the manifest's digests of the files a quick build may rewrite
+    files: dict[str, Entry]  # path -> entry, every comparison file of the content folder
+    known: list[str]  # slugs and aliases that exist (a body's /compare/ link may name them)
+    reveal_at: float | None  # the next scheduled page's publication (epoch seconds)
+    categories: list[tuple[str, str, int]]  # the header's menu: (slug, name, count)
+    feed: list[str]  # slugs the feed shows with their bottom line, newest first
+    order: list[str]  # visible slugs in the search index's page order
+    shard_sizes: dict[str, int]  # search shard prefix -> its terms' size (_Term.size)
+
+    def save(self, out: Path) -> None:
+        document = {
+            "format": _FORMAT,
+            **vars(self),
+            "files": {path: tuple(vars(entry).values()) for path, entry in self.files.items()},
+        }
+        (out / NAME).write_bytes(marshal.dumps(document))
+
+    @classmethod
+    def load(cls, out: Path) -> Record | None:
+        """The record in ``out``, or None (none, damaged, another format)."""
+        try:
+            document = marshal.loads((out / NAME).read_bytes())
+            if document.pop("format") != _FORMAT:
+                return None
+            document["files"] = {path: Entry(*entry) for path, entry in document["files"].items()}
+            document["manifest_stat"] = tuple(document["manifest_stat"])
+            return cls(**document)
+        except (OSError, EOFError, ValueError, TypeError, KeyError, AttributeError):
+            return None
+
+
+def remember(out: Path, library: Library, visible: Sequence[Comparison], *, began: float) -> None:
+    """Write the record of the build just saved in ``out`` (its manifest already written),
+    from the library it was built from and the comparisons it showed (newest first);
+    ``began`` (epoch seconds): when that build started reading the content folder."""
+    from app.commands.search_patch import shard_sizes
+    from app.commands.static_search import ordered
+    from app.pages.navigation import wayfinding
+    from app.surfaces.feeds import FEED_SIZE
+
+    if any(problem.severity == "error" for problem in library.problems):
+        _forget(out)  # pages left out for their errors: only a full look can say what changes
+        return
+    shown = {comparison.slug for comparison in visible}
+    files: dict[str, Entry] = {}
+    for path, parsed in library.files.items():
+        comparison = parsed.comparison
+        if comparison is None:
+            _forget(out)
+            return
+        stat = os.stat(path, follow_symlinks=False)
+        # A file written while the build ran may hold other bytes than the ones it read: no
+        # stat of it is trusted, so the next build reads it again.
+        trusted = stat.st_mtime_ns < began * 1e9
+        files[str(path)] = Entry(
+            stat.st_mtime_ns if trusted else -1,
+            stat.st_size,
+            comparison.slug,
+            comparison.slug in shown,
+            shown_digest(comparison),
+        )
+    hidden = [
+        c.published_at.timestamp()
+        for c in library.comparisons.values()
+        if c.slug not in shown and not c.draft
+    ]
+    feed = sorted(visible, key=lambda c: (c.published, c.slug), reverse=True)[:FEED_SIZE]
+    data = (out / MANIFEST_NAME).read_bytes()
+    manifest = Manifest.parse(data)
+    if manifest is None:
+        _forget(out)
+        return
+    stat = (out / MANIFEST_NAME).stat()
+    Record(
+        manifest=digest(data),
+        manifest_stat=(stat.st_mtime_ns, stat.st_size),
+        changes=None,  # a build's save folds them in and removes them
+        fingerprint=manifest.fingerprint,
+        built_at=manifest.built_at,
+        sources=manifest.sources,
+        digests={n: d for n, d in manifest.files.items() if quick_may_write(n)},
+        files=files,
+        known=sorted({*library.comparisons, *library.by_alias}),
+        reveal_at=min(hidden, default=None),
+        categories=[(c.slug, c.name, c.count) for c in wayfinding(visible).categories],
+        feed=[c.slug for c in feed],
+        order=[c.slug for c in ordered(visible)],
+        shard_sizes=shard_sizes(out),
+    ).save(out)
+
+
+def quick_may_write(name: str) -> bool:
+    """Whether a quick build may rewrite this file of OUT: a page, its twin, the search
+    index, the feed."""
+    return name.startswith(("compare/", "search-index/")) or name == "feed.xml"
+
+
+def _forget(out: Path) -> None:
+    (out / NAME).unlink(missing_ok=True)

@@ -1,0 +1,213 @@
+"""The quick incremental build: a body edit rewrites the same files a full build would change,
+and every edit it cannot prove harmless goes to the full incremental build, untouched."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from app.cli import main
+from app.commands.export import export_site
+from app.commands.manifest import Manifest
+from app.commands.quick import quick_build
+from app.settings import Settings
+from tests.conftest import GOOD, comparison_text
+
+SECRET = "quick-build-test-secret-0123456789"
+
+
+def pair(first: str, second: str, **front: str) -> str:
+    return (
+        comparison_text(title=f"{first} vs {second}", **front)
+        .replace("Vim", first)
+        .replace("Emacs", second)
+    )
+
+
+# Four pages sharing a category and tags, so each page has related comparisons.
+PAGES = {
+    "vim-vs-emacs.md": GOOD,
+    "nano-vs-micro.md": pair("Nano", "Micro", tags="[editors, beginner]"),
+    "helix-vs-kakoune.md": pair("Helix", "Kakoune", published="2026-02-01"),
+    "joe-vs-jed.md": pair("Joe", "Jed", published="2099-01-01"),  # not published yet
+}
+
+
+@pytest.fixture
+def site(
+    settings: Settings, write_content: Callable[[str, str], Path], tmp_path: Path
+) -> tuple[Settings, Path]:
+    for name, text in PAGES.items():
+        write_content(name, text)
+    settings = settings.model_copy(
+        update={"feedback_endpoint": "https://notes.nicepick.test", "secret_key": SECRET}
+    )
+    out = tmp_path / "site"
+    export_site(settings, out, cards=False)
+    return settings, out
+
+
+def files(out: Path) -> dict[str, bytes]:
+    return {
+        path.relative_to(out).as_posix(): path.read_bytes()
+        for path in out.rglob("*")
+        if path.is_file() and not path.name.startswith(".nicepick")  # the build's own notes
+    }
+
+
+def edit(settings: Settings, name: str, change: Callable[[str], str]) -> None:
+    path = settings.content_dir / name
+    path.write_text(change(path.read_text(encoding="utf-8")), encoding="utf-8")
+
+
+def assert_same_as_a_full_build(settings: Settings, out: Path, tmp_path: Path) -> None:
+    manifest = Manifest.load(out)
+    assert manifest is not None
+    fresh = tmp_path / "fresh"
+    export_site(settings, fresh, cards=False, built_at=manifest.built_at, incremental=False)
+    full, quick = files(fresh), files(out)
+    assert sorted(n for n in full.keys() | quick.keys() if full.get(n) != quick.get(n)) == []
+
+
+def test_a_body_edit_rewrites_the_page_its_twin_and_the_search_index_only(
+    site: tuple[Settings, Path], tmp_path: Path
+) -> None:
+    settings, out = site
+    before = files(out)
+    edit(
+        settings, "nano-vs-micro.md", lambda t: t.replace("A modal editor.", "A tiny, fast editor.")
+    )
+    summary = quick_build(settings, out, cards=False)
+    assert summary is not None and summary.pages == 1
+    assert_same_as_a_full_build(settings, out, tmp_path)
+    changed = sorted(n for n, body in files(out).items() if before.get(n) != body)
+    manifest = Manifest.load(out)
+    assert manifest is not None
+    assert manifest.rewritten == [n for n in changed if not n.endswith((".gz", ".br"))]
+    assert {"compare/nano-vs-micro/index.html", "compare/nano-vs-micro.json"} <= set(changed)
+    assert "search-index/meta.json" in changed  # the page's length in words changed
+    assert all(n.startswith(("compare/nano-vs-micro", "search-index/")) for n in changed)
+
+
+def test_a_bottom_line_edit_also_rewrites_the_feed_which_shows_it(
+    site: tuple[Settings, Path], tmp_path: Path
+) -> None:
+    settings, out = site
+    edit(settings, "helix-vs-kakoune.md", lambda t: t.replace("everywhere", "anywhere"))
+    summary = quick_build(settings, out, cards=False)
+    assert summary is not None and "feed.xml" in summary.rewritten
+    assert_same_as_a_full_build(settings, out, tmp_path)
+
+
+def test_a_second_edit_of_the_same_page_is_quick_too_and_still_exact(
+    site: tuple[Settings, Path], tmp_path: Path
+) -> None:
+    settings, out = site
+    edit(settings, "vim-vs-emacs.md", lambda t: t.replace("A modal editor.", "Modal."))
+    assert quick_build(settings, out, cards=False) is not None
+    edit(settings, "vim-vs-emacs.md", lambda t: t.replace("Pick by how", "Choose by how"))
+    assert quick_build(settings, out, cards=False) is not None
+    assert_same_as_a_full_build(settings, out, tmp_path)
+
+
+def test_an_edit_of_a_page_not_yet_published_writes_nothing(
+    site: tuple[Settings, Path],
+) -> None:
+    settings, out = site
+    before = files(out)
+    edit(settings, "joe-vs-jed.md", lambda t: t.replace("A modal editor.", "Secret."))
+    summary = quick_build(settings, out, cards=False)
+    assert summary is not None and summary.rewritten == []
+    assert files(out) == before
+
+
+@pytest.mark.parametrize(
+    ("name", "change"),
+    [
+        pytest.param("nano-vs-micro.md", lambda t: t.replace("Two editors", "Two"), id="summary"),
+        pytest.param("nano-vs-micro.md", lambda t: t.replace("Nano vs Micro", "N"), id="title"),
+        pytest.param("nano-vs-micro.md", lambda t: t.replace("beginner]", "x]"), id="tags"),
+        pytest.param("nano-vs-micro.md", lambda t: t.replace("- Starts", "- Boots"), id="pros"),
+        pytest.param(
+            "nano-vs-micro.md",
+            lambda t: t.replace("A modal editor.", "See [x](/compare/no-such-page)."),
+            id="broken link",
+        ),
+        pytest.param("nano-vs-micro.md", lambda t: t.replace("title:", "titel:"), id="error"),
+    ],
+)
+def test_what_other_pages_show_goes_to_the_full_incremental_build(
+    site: tuple[Settings, Path], tmp_path: Path, name: str, change: Callable[[str], str]
+) -> None:
+    settings, out = site
+    before = files(out)
+    edit(settings, name, change)
+    assert quick_build(settings, out, cards=False) is None
+    assert files(out) == before  # nothing written by the attempt
+
+
+def test_an_added_or_removed_file_goes_to_the_full_incremental_build(
+    site: tuple[Settings, Path],
+) -> None:
+    settings, out = site
+    (settings.content_dir / "ed-vs-sam.md").write_text(pair("Ed", "Sam"), encoding="utf-8")
+    assert quick_build(settings, out, cards=False) is None
+    (settings.content_dir / "ed-vs-sam.md").unlink()
+    (settings.content_dir / "helix-vs-kakoune.md").unlink()
+    assert quick_build(settings, out, cards=False) is None
+
+
+def test_other_settings_go_to_the_full_incremental_build(site: tuple[Settings, Path]) -> None:
+    settings, out = site
+    edit(settings, "nano-vs-micro.md", lambda t: t.replace("A modal editor.", "Tiny."))
+    renamed = settings.model_copy(update={"site_name": "Another Pick"})
+    assert quick_build(renamed, out, cards=False) is None
+    assert quick_build(settings, out, cards=True) is None  # cards were left out last time
+
+
+def test_the_build_command_takes_the_quick_path_and_says_so(
+    site: tuple[Settings, Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    settings, out = site
+    edit(settings, "nano-vs-micro.md", lambda t: t.replace("A modal editor.", "Tiny."))
+    for name, value in {
+        "NICEPICK_CONTENT_DIR": settings.content_dir,
+        "NICEPICK_DATA_DIR": settings.data_dir,
+        "NICEPICK_TEMPLATES_DIR": settings.templates_dir,
+        "NICEPICK_STATIC_DIR": settings.static_dir,
+        "NICEPICK_FEEDBACK_ENDPOINT": settings.feedback_endpoint,
+        "NICEPICK_SECRET_KEY": SECRET,
+    }.items():
+        monkeypatch.setenv(name, str(value))
+    code = main(["build", str(out), "--base-url", settings.site_url, "--no-cards"])
+    printed = capsys.readouterr().out
+    assert code == 0
+    assert "incremental (page bodies only):" in printed
+    assert "exported forms are accepted until" in printed
+    assert_same_as_a_full_build(settings, out, tmp_path)
+
+
+def test_a_file_edited_while_the_build_ran_is_read_again_by_the_next(
+    settings: Settings, write_content: Callable[[str, str], Path], tmp_path: Path
+) -> None:
+    for name, text in PAGES.items():
+        write_content(name, text)
+    out = tmp_path / "site"
+    edited: list[bool] = []
+
+    def edit_once(done: int, total: int) -> None:
+        # After the build read the content folder: its pages have the old words.
+        if not edited:
+            edited.append(True)
+            edit(settings, "nano-vs-micro.md", lambda t: t.replace("A modal", "A small"))
+
+    export_site(settings, out, cards=False, progress=edit_once)
+    assert edited
+    summary = quick_build(settings, out, cards=False)
+    assert summary is not None and "compare/nano-vs-micro/index.html" in summary.rewritten
+    assert_same_as_a_full_build(settings, out, tmp_path)

@@ -1,0 +1,73 @@
+"""Patching the static search index for a page's new words gives the bytes a full index gives,
+or refuses when the shards would be split differently."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import replace
+from pathlib import Path
+
+from app.commands.search_patch import patch, shard_sizes
+from app.commands.static_search import FOLDER, ordered, page_terms, write_search_index
+from app.content.model import Comparison
+from app.content.parse import parse_text
+from tests.conftest import GOOD
+
+
+def pages(count: int, rng: random.Random, words: list[str]) -> list[Comparison]:
+    base, _problems = parse_text(GOOD, path="vim-vs-emacs.md", slug="vim-vs-emacs")
+    assert base is not None
+    return [
+        replace(
+            base,
+            slug=f"page-{number}",
+            intro=" ".join(rng.choices(words, k=40)),
+            content_hash=f"hash-{number}",
+        )
+        for number in range(count)
+    ]
+
+
+def index(out: Path, comparisons: list[Comparison]) -> dict[str, bytes]:
+    def write(path: Path, body: bytes) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(body)
+
+    write_search_index(out, comparisons, write)
+    return {p.relative_to(out).as_posix(): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+
+
+def test_a_patched_index_is_the_full_index_of_the_edited_pages(tmp_path: Path) -> None:
+    rng = random.Random(17)
+    # Enough distinct words (~70 KB of terms) that the index splits into several shards.
+    words = ["".join(rng.choices("abcdefghij", k=rng.randint(3, 8))) for _ in range(2500)]
+    site = pages(200, rng, words)
+    patched = 0
+    for attempt in range(12):
+        before, after = tmp_path / f"before-{attempt}", tmp_path / f"after-{attempt}"
+        index(before, site)
+        assert len(shard_sizes(before)) > 3
+        number = rng.randrange(len(site))
+        page = ordered(site)[number]
+        # New words: some known, some under letters no shard holds yet ("k".."o").
+        extra = rng.choices(words, k=5) + ["".join(rng.choices("klmno", k=4))]
+        edited = replace(page, intro=page.intro + " " + " ".join(extra), content_hash="new")
+        if attempt % 3 == 0:  # also drop words
+            edited = replace(edited, intro=" ".join(edited.intro.split()[10:]))
+        new_site = [edited if c.slug == page.slug else c for c in site]
+        full = index(after, new_site)
+        files = patch(before, [(number, page_terms(page), page_terms(edited))], shard_sizes(before))
+        if files is None:
+            continue  # the shards split differently: the caller writes the whole index
+        patched += 1
+        for path, body in files.items():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(body)
+        now = {
+            p.relative_to(before).as_posix(): p.read_bytes()
+            for p in before.rglob("*")
+            if p.is_file()
+        }
+        assert sorted(n for n in now.keys() | full.keys() if now.get(n) != full.get(n)) == []
+        assert all(p.relative_to(before).as_posix().startswith(FOLDER) for p in files)
+    assert patched >= 6  # most edits keep the split
