@@ -93,8 +93,9 @@ class _Entry:
     body: bytes | None = None  # encoded bodies of a result parsed since the file was read
 
 
-# (display, mtime_ns, size, digest, encoded result): one entry as plain, picklable values.
-Made = tuple[str, int, int, str, Any]
+# (display, mtime_ns, size, digest, compact record, encoded problems, encoded bodies): one
+# entry as plain, picklable values.
+Made = tuple[str, int, int, str, Any, Any, bytes]
 
 
 def make_entry(path: Path, display: str, parse_file: Callable[[], Result]) -> Made | None:
@@ -107,7 +108,8 @@ def make_entry(path: Path, display: str, parse_file: Callable[[], Result]) -> Ma
     except OSError:
         return None
     comparison, problems = parse_file()
-    return display, stat.st_mtime_ns, stat.st_size, digest, _encode_result(comparison, problems)
+    compact, encoded_problems, body = _encode_result(comparison, problems, display)
+    return display, stat.st_mtime_ns, stat.st_size, digest, compact, encoded_problems, body
 
 
 class ParseCache:
@@ -193,7 +195,10 @@ class ParseCache:
     def add(self, path: Path, made: Made) -> None:
         """Keep an entry ``make_entry`` made elsewhere (a worker process), as ``parse`` would."""
         self.parses += 1
-        self.entries[str(path)] = _Entry(*made)
+        display, mtime_ns, size, digest, compact, problems, body = made
+        self.entries[str(path)] = _Entry(
+            display, mtime_ns, size, digest, compact, problems, 0, 0, body
+        )
         self._dirty = True
 
     def _hit(self, entry: _Entry) -> Result:
