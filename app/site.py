@@ -55,6 +55,20 @@ class ReadLibrary(Protocol):
     ) -> Library: ...
 
 
+def listing_facts(comparison: Comparison) -> tuple[object, ...]:
+    """What decides where a comparison is listed and related: its slug, publication day and
+    draft state (which lists, in which order), category, tags and options (which groups)."""
+    options = tuple((option.slug, option.related) for option in comparison.options)
+    return (
+        comparison.slug,
+        comparison.published,
+        comparison.draft,
+        comparison.category,
+        comparison.tags,
+        options,
+    )
+
+
 def utc_now() -> datetime:
     return datetime.now(UTC)
 
@@ -217,9 +231,49 @@ class Site:
         key = (self.library.version, self.visibility_key())
         kept = self._visible
         if kept[0] != key:
-            kept = (key, self.library.visible(self.now(), drafts=self.settings.drafts), {})
+            kept = self._patched_visible(kept, key) or (
+                key,
+                self.library.visible(self.now(), drafts=self.settings.drafts),
+                {},
+            )
             self._visible = kept
         return kept
+
+    def _patched_visible(
+        self,
+        kept: tuple[tuple[int, int], list[Comparison], dict[str, dict[str, list[Comparison]]]],
+        key: tuple[int, int],
+    ) -> tuple[tuple[int, int], list[Comparison], dict[str, dict[str, list[Comparison]]]] | None:
+        """The kept list and groups with live preview's edits swapped in, when no edit since
+        moved a listing (``replacements``): O(list) instead of a sort and three groupings."""
+        swaps = self.replacements(kept[0][0]) if kept[0][1] == key[1] else None
+        if swaps is None:
+            return None
+        visible = list(kept[1])
+        groups = {kind: dict(grouped) for kind, grouped in kept[2].items()}
+        for old, new in swaps:
+            _swap(visible, old, new)
+            for kind, grouped in groups.items():
+                for name in Library.group([old], kind):
+                    if name in grouped:
+                        grouped[name] = list(grouped[name])
+                        _swap(grouped[name], old, new)
+        return key, visible, groups
+
+    def replacements(self, version: int) -> list[tuple[Comparison, Comparison]] | None:
+        """The comparisons live preview swapped in place since library ``version``, oldest
+        first, when no edit since changed any listing (``listing_facts``) and nothing was
+        rebuilt; else None. Lets what was built for ``version`` be patched, not rebuilt."""
+        library = self.library
+        if version < 0 or library.version - version > len(library.replaced):
+            return None
+        swaps: list[tuple[Comparison, Comparison]] = []
+        for step in range(version + 1, library.version + 1):
+            swap = library.replaced.get(step)
+            if swap is None or listing_facts(swap[0]) != listing_facts(swap[1]):
+                return None
+            swaps.append(swap)
+        return swaps
 
     def is_visible(self, comparison: Comparison) -> bool:
         """Whether one comparison may be shown now (the same rule as ``visible``)."""
@@ -241,10 +295,20 @@ class Site:
         per library version: listing requests stay O(log n) at 10,000 comparisons.
         """
         version = self.library.version
+        if self._schedule[0] != version and self.replacements(self._schedule[0]) is not None:
+            self._schedule = (version, self._schedule[1])  # no publication day changed
         if self._schedule[0] != version:
             moments = sorted(c.published_at for c in self.library.comparisons.values())
             self._schedule = (version, moments)
         return bisect.bisect_right(self._schedule[1], self.now())
+
+
+def _swap(comparisons: list[Comparison], old: Comparison, new: Comparison) -> None:
+    """Put ``new`` where ``old`` is in the list (by identity: no field comparisons)."""
+    for position, comparison in enumerate(comparisons):
+        if comparison is old:
+            comparisons[position] = new
+            return
 
 
 def data_dir(settings: Settings) -> Path:

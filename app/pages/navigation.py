@@ -86,6 +86,16 @@ class RelatedIndex:
         self._facts = {slug: facts[slug] for slug in kept}
         self.scored = 0
 
+    def replace(self, old: Comparison, new: Comparison) -> None:
+        """Put ``new`` where ``old`` is, in place: for an edit that kept ``old``'s options,
+        tags, category, slug and publication day, so every list and fact stays right."""
+        category = _slug(old.category)
+        for key in _keys((option.slug for option in old.options), _tag_slugs(old), category):
+            members = self._sharing.get(key, [])
+            for position, other in enumerate(members):
+                if other is old:
+                    members[position] = new
+
     def lone_tags(self, comparison: Comparison) -> frozenset[str]:
         """The comparison's option "Related" tags that no other candidate carries."""
         return frozenset(

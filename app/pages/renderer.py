@@ -82,9 +82,25 @@ class PageRenderer:
     def wayfinding(self) -> Wayfinding:
         """Categories and newest comparisons, computed once per content change."""
         key = self.content_key()
-        if self._wayfinding[0] != key:
-            self._wayfinding = (key, wayfinding(self.site.visible()))
+        kept_key, kept = self._wayfinding
+        if kept_key != key:
+            swaps = self._swaps_since(kept_key, key)
+            if swaps is not None:  # live preview's edits: only the newest few can change
+                swapped = dict((id(old), new) for old, new in swaps)
+                recent = tuple(swapped.get(id(c), c) for c in kept.recent)
+                self._wayfinding = (key, replace(kept, recent=recent))
+            else:
+                self._wayfinding = (key, wayfinding(self.site.visible()))
         return self._wayfinding[1]
+
+    def _swaps_since(
+        self, kept: Hashable, key: tuple[int, int]
+    ) -> list[tuple[Comparison, Comparison]] | None:
+        """Live preview's in-place edits between a kept content key and ``key``, or None when
+        what was built for the kept key must be built again (``Site.replacements``)."""
+        if not isinstance(kept, tuple) or len(kept) != 2 or kept[1] != key[1]:
+            return None
+        return self.site.replacements(kept[0])
 
     def _cached(
         self, key: tuple[Hashable, ...], build: Callable[[], PageContext | None], fmt: Format
@@ -286,6 +302,12 @@ class PageRenderer:
         key = self.content_key()
         if self._related[0] != key:
             with self._related_lock:  # one build at a time; the others wait for it
-                if self._related[0] != key:
-                    self._related = (key, RelatedIndex(self.site.visible()))
+                kept_key, index = self._related
+                if kept_key != key:
+                    swaps = self._swaps_since(kept_key, key)
+                    if swaps is None:
+                        index = RelatedIndex(self.site.visible())
+                    for old, new in swaps or ():
+                        index.replace(old, new)  # pages under the old key are never served
+                    self._related = (key, index)
         return self._related[1]
