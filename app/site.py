@@ -34,7 +34,7 @@ from app.content.library import (
     top_level_files,
 )
 from app.content.model import Comparison
-from app.search.index import Searcher
+from app.search.index import Searcher, SearchIndex
 from app.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -260,20 +260,34 @@ class Site:
                         _swap(grouped[name], old, new)
         return key, visible, groups
 
-    def replacements(self, version: int) -> list[tuple[Comparison, Comparison]] | None:
+    def replacements(
+        self, version: int, facts: Callable[[Comparison], object] = listing_facts
+    ) -> list[tuple[Comparison, Comparison]] | None:
         """The comparisons live preview swapped in place since library ``version``, oldest
-        first, when no edit since changed any listing (``listing_facts``) and nothing was
-        rebuilt; else None. Lets what was built for ``version`` be patched, not rebuilt."""
+        first, when no edit since changed their ``facts`` and nothing was rebuilt; else None.
+        Lets what was built for ``version`` be patched, not rebuilt."""
         library = self.library
         if version < 0 or library.version - version > len(library.replaced):
             return None
         swaps: list[tuple[Comparison, Comparison]] = []
         for step in range(version + 1, library.version + 1):
             swap = library.replaced.get(step)
-            if swap is None or listing_facts(swap[0]) != listing_facts(swap[1]):
+            if swap is None or facts(swap[0]) != facts(swap[1]):
                 return None
             swaps.append(swap)
         return swaps
+
+    def search_index(self) -> SearchIndex:
+        """The search index of the library as it is now: live preview's edits re-indexed in
+        place when each kept its page's slug, day and draft state (its row's place), else
+        the index of this version, built now if nobody has yet."""
+        library, searcher = self.library, self.searcher
+        kept = searcher.version
+        if kept != library.version:
+            swaps = self.replacements(kept, _row_facts)
+            if swaps is not None:
+                searcher.patch(kept, library.version, swaps)
+        return searcher.index_for(library.version, library.comparisons.values())
 
     def is_visible(self, comparison: Comparison) -> bool:
         """Whether one comparison may be shown now (the same rule as ``visible``)."""
@@ -301,6 +315,11 @@ class Site:
             moments = sorted(c.published_at for c in self.library.comparisons.values())
             self._schedule = (version, moments)
         return bisect.bisect_right(self._schedule[1], self.now())
+
+
+def _row_facts(comparison: Comparison) -> tuple[object, ...]:
+    """What places a comparison's row in the search index: its slug, day and draft state."""
+    return comparison.slug, comparison.published, comparison.draft
 
 
 def _swap(comparisons: list[Comparison], old: Comparison, new: Comparison) -> None:

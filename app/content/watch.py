@@ -218,8 +218,8 @@ class Watcher:
             inside = path + os.sep
             before = {p: s for p, s in shot.items() if p.startswith(inside)}
             after = snapshot(Path(path))
-            for gone in before.keys() - after.keys():
-                del shot[gone]
+            for vanished in before.keys() - after.keys():
+                del shot[vanished]
             shot.update(after)
             return _changed(before, after)
         if info is None:

@@ -226,7 +226,7 @@ class PageRenderer:
         categories when the text has no words (cached)."""
         site = self.site
         library = site.library
-        index = site.searcher.index_for(library.version, library.comparisons.values())
+        index = site.search_index()
         with metrics.timed(metrics.SEARCH_DURATION):
             results = index.search(
                 query,

@@ -333,6 +333,7 @@ class SearchIndex:
         # shown most (the newest, the best named) repeat across queries.
         self._columns = functools.lru_cache(maxsize=TEXT_CACHE_SIZE)(self._columns_of)
         self._db = _open(ordered, folder)
+        self._writable = False  # a file opened read-only until ``update`` copies it
         self._lock = threading.Lock()
         # The older named pages go to SQLite as bound values (``_ranked_broad``): never more
         # than this SQLite allows (32,766 since 3.32; 999 before).
@@ -349,11 +350,80 @@ class SearchIndex:
         self._published_rowids = [rowid for _, rowid in scheduled]
         self._cache: OrderedDict[tuple[object, ...], Results] = OrderedDict()
         self._cache_size = cache_size
+        self._vocabulary = self._read_vocabulary()
+
+    def _read_vocabulary(self) -> list[str]:
         self._db.execute("CREATE VIRTUAL TABLE temp.vocabulary USING fts5vocab(main, docs, row)")
-        self._vocabulary = sorted(
-            term for (term,) in self._db.execute("SELECT term FROM vocabulary")
-        )
+        words = sorted(term for (term,) in self._db.execute("SELECT term FROM vocabulary"))
         self._db.execute("DROP TABLE temp.vocabulary")
+        return words
+
+    def update(self, swaps: Sequence[tuple[Comparison, Comparison]]) -> None:
+        """Re-index edited pages in place (live preview), each ``(old, new)`` with the same
+        slug, publication moment and draft state, so every row keeps its rowid.
+
+        A contentless table deletes a row given the values it was indexed with, which the
+        kept comparison gives; FTS5 keeps bm25's statistics (row count, column sizes, word
+        frequencies) exact through deletes, so ranks are those of an index built afresh. A
+        file-backed index is first copied to a private writable file (the shared one is read
+        only and named by the content it holds).
+        """
+        with self._lock:
+            self._make_writable()
+            with self._db:
+                for old, new in swaps:
+                    at = bisect.bisect_left(
+                        self._comparisons,
+                        (old.published_at, old.slug),
+                        key=lambda c: (c.published_at, c.slug),
+                    )
+                    rowid = at + 1
+                    before, after = _columns(self._comparisons[at]), _columns(new)
+                    self._db.execute(
+                        "INSERT INTO docs(docs, rowid, title, options, tags, body) "
+                        "VALUES ('delete', ?, ?, ?, ?, ?)",
+                        (rowid, *before),
+                    )
+                    self._db.execute(
+                        "INSERT INTO docs(rowid, title, options, tags, body) "
+                        "VALUES (?, ?, ?, ?, ?)",
+                        (rowid, *after),
+                    )
+                    self._db.execute(
+                        "INSERT INTO names(names, rowid, title, options) "
+                        "VALUES ('delete', ?, ?, ?)",
+                        (rowid, *before[:2]),
+                    )
+                    self._db.execute(
+                        "INSERT INTO names(rowid, title, options) VALUES (?, ?, ?)",
+                        (rowid, *after[:2]),
+                    )
+                    self._comparisons[at] = new
+            self._cache.clear()
+            self._columns.cache_clear()
+            self._vocabulary = self._read_vocabulary()
+
+    def _make_writable(self) -> None:
+        """Swap a read-only index file for a private writable copy, unlinked at once (the
+        open connection keeps it; its journal stays in memory, so no file is left behind)."""
+        if self._writable:
+            return
+        (_seq, _name, path), *_ = self._db.execute("PRAGMA database_list").fetchall()
+        if path:  # else in memory, writable already
+            copy = Path(path).with_name(f".edited-{os.getpid()}-{id(self)}.tmp")
+            writable = sqlite3.connect(copy, check_same_thread=False)
+            try:
+                self._db.backup(writable)
+                writable.execute("PRAGMA journal_mode = MEMORY")
+                writable.execute("PRAGMA synchronous = OFF")
+            except sqlite3.Error:
+                writable.close()
+                raise
+            finally:
+                copy.unlink(missing_ok=True)
+            self._db.close()
+            self._db = writable
+        self._writable = True
 
     def _hidden(self, now: datetime) -> frozenset[int]:
         """Rowids a reader must not see at ``now``: drafts and pages published later."""
@@ -510,6 +580,24 @@ class Searcher:
         if old is not None:
             old.close()
         return index
+
+    @property
+    def version(self) -> int:
+        """The library version of the index kept now (-1: none yet)."""
+        return self._version
+
+    def patch(
+        self, base: int, version: int, swaps: Sequence[tuple[Comparison, Comparison]]
+    ) -> bool:
+        """Move the kept index from library version ``base`` to ``version`` by re-indexing
+        the edited pages (``SearchIndex.update``); False if it holds another version."""
+        with self._build_lock:
+            index = self._index
+            if index is None or self._version != base:
+                return False
+            index.update(swaps)
+            self._version = version
+            return True
 
     def warm(self, version: int, comparisons: list[Comparison]) -> threading.Thread:
         """Build the index in a daemon thread, so startup and reloads never wait for it."""
