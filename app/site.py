@@ -24,6 +24,7 @@ from typing import Protocol
 
 from app import metrics
 from app.content.cache import ParseCache
+from app.content.edits import listing_facts, patched_listings, row_facts
 from app.content.library import (
     Library,
     SourceFile,
@@ -53,20 +54,6 @@ class ReadLibrary(Protocol):
         sources: list[SourceFile] | None = None,
         yield_every: int = 0,
     ) -> Library: ...
-
-
-def listing_facts(comparison: Comparison) -> tuple[object, ...]:
-    """What decides where a comparison is listed and related: its slug, publication day and
-    draft state (which lists, in which order), category, tags and options (which groups)."""
-    options = tuple((option.slug, option.related) for option in comparison.options)
-    return (
-        comparison.slug,
-        comparison.published,
-        comparison.draft,
-        comparison.category,
-        comparison.tags,
-        options,
-    )
 
 
 def utc_now() -> datetime:
@@ -244,21 +231,12 @@ class Site:
         kept: tuple[tuple[int, int], list[Comparison], dict[str, dict[str, list[Comparison]]]],
         key: tuple[int, int],
     ) -> tuple[tuple[int, int], list[Comparison], dict[str, dict[str, list[Comparison]]]] | None:
-        """The kept list and groups with live preview's edits swapped in, when no edit since
-        moved a listing (``replacements``): O(list) instead of a sort and three groupings."""
-        swaps = self.replacements(kept[0][0]) if kept[0][1] == key[1] else None
+        """The kept list and groups with live preview's edits swapped in, when none moved a
+        comparison in the list (``app.content.edits``): no sort and grouping of them all."""
+        swaps = self.replacements(kept[0][0], row_facts) if kept[0][1] == key[1] else None
         if swaps is None:
             return None
-        visible = list(kept[1])
-        groups = {kind: dict(grouped) for kind, grouped in kept[2].items()}
-        for old, new in swaps:
-            _swap(visible, old, new)
-            for kind, grouped in groups.items():
-                for name in Library.group([old], kind):
-                    if name in grouped:
-                        grouped[name] = list(grouped[name])
-                        _swap(grouped[name], old, new)
-        return key, visible, groups
+        return (key, *patched_listings(kept[1], kept[2], swaps))
 
     def replacements(
         self, version: int, facts: Callable[[Comparison], object] = listing_facts
@@ -284,7 +262,7 @@ class Site:
         library, searcher = self.library, self.searcher
         kept = searcher.version
         if kept != library.version:
-            swaps = self.replacements(kept, _row_facts)
+            swaps = self.replacements(kept, row_facts)
             if swaps is not None:
                 searcher.patch(kept, library.version, swaps)
         return searcher.index_for(library.version, library.comparisons.values())
@@ -309,25 +287,13 @@ class Site:
         per library version: listing requests stay O(log n) at 10,000 comparisons.
         """
         version = self.library.version
-        if self._schedule[0] != version and self.replacements(self._schedule[0]) is not None:
+        kept = self._schedule[0]
+        if kept != version and self.replacements(kept, row_facts) is not None:
             self._schedule = (version, self._schedule[1])  # no publication day changed
         if self._schedule[0] != version:
             moments = sorted(c.published_at for c in self.library.comparisons.values())
             self._schedule = (version, moments)
         return bisect.bisect_right(self._schedule[1], self.now())
-
-
-def _row_facts(comparison: Comparison) -> tuple[object, ...]:
-    """What places a comparison's row in the search index: its slug, day and draft state."""
-    return comparison.slug, comparison.published, comparison.draft
-
-
-def _swap(comparisons: list[Comparison], old: Comparison, new: Comparison) -> None:
-    """Put ``new`` where ``old`` is in the list (by identity: no field comparisons)."""
-    for position, comparison in enumerate(comparisons):
-        if comparison is old:
-            comparisons[position] = new
-            return
 
 
 def data_dir(settings: Settings) -> Path:

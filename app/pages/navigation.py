@@ -10,7 +10,7 @@ import functools
 import heapq
 import math
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -67,11 +67,7 @@ class RelatedIndex:
         facts: dict[str, tuple[tuple[str, ...], tuple[str, ...], str, int]] = {}
         sharing: dict[tuple[str, str], list[tuple[int, str, Comparison]]] = {}
         for other in candidates:
-            options = tuple(option.slug for option in other.options)
-            tags = _tag_slugs(other)
-            category = _slug(other.category)
-            newest = -other.published.toordinal()
-            facts[other.slug] = (options, tags, category, newest)
+            options, tags, category, newest = facts[other.slug] = _facts_of(other)
             entry = (newest, other.slug, other)
             for key in _keys(options, tags, category):
                 sharing.setdefault(key, []).append(entry)
@@ -84,6 +80,7 @@ class RelatedIndex:
         }
         kept = {other.slug for members in self._sharing.values() for other in members}
         self._facts = {slug: facts[slug] for slug in kept}
+        self._per_key = per_key
         self.scored = 0
 
     def replace(self, old: Comparison, new: Comparison) -> None:
@@ -95,6 +92,23 @@ class RelatedIndex:
             for position, other in enumerate(members):
                 if other is old:
                     members[position] = new
+
+    def refresh(
+        self, old: Comparison, new: Comparison, sharing: Callable[[str, str], Sequence[Comparison]]
+    ) -> None:
+        """Make again, in place, the lists of every key ``old`` or ``new`` has, after an edit
+        that changed those keys but kept the slug and publication day. ``sharing(kind, name)``
+        gives every candidate with that key (the site's groups): O(those), not O(library)."""
+        keys = set(_keys(*_facts_of(old)[:3])) | set(_keys(*_facts_of(new)[:3]))
+        for kind, name in keys:
+            entries = [(-c.published.toordinal(), c.slug, c) for c in sharing(kind, name)]
+            if len(entries) < 2:
+                self._sharing.pop((kind, name), None)
+                continue
+            members = [other for _n, _s, other in _best(entries, self._per_key)]
+            self._sharing[(kind, name)] = members
+            for other in members:  # facts of others that stayed no longer listed are unused
+                self._facts[other.slug] = _facts_of(other)
 
     def lone_tags(self, comparison: Comparison) -> frozenset[str]:
         """The comparison's option "Related" tags that no other candidate carries."""
@@ -129,6 +143,13 @@ class RelatedIndex:
 # Names repeat across the library: each category and tag is slugified once per process, not
 # once per comparison (slugify was half of building the index of 100,000 comparisons).
 _slug = functools.lru_cache(maxsize=1 << 16)(slugify)
+
+
+def _facts_of(comparison: Comparison) -> tuple[tuple[str, ...], tuple[str, ...], str, int]:
+    """Option slugs, tag slugs, category slug and minus the publication day's ordinal."""
+    options = tuple(option.slug for option in comparison.options)
+    newest = -comparison.published.toordinal()
+    return options, _tag_slugs(comparison), _slug(comparison.category), newest
 
 
 def _tag_slugs(comparison: Comparison) -> tuple[str, ...]:
@@ -301,9 +322,25 @@ class Wayfinding:
     recent: tuple[Comparison, ...]
 
 
-def wayfinding(visible: Sequence[Comparison], *, popular: int = 12, recent: int = 6) -> Wayfinding:
-    """``visible`` is newest first, as ``Site.visible`` gives it."""
-    every = popular_categories(visible, limit=len(visible))
+def wayfinding(
+    visible: Sequence[Comparison],
+    *,
+    popular: int = 12,
+    recent: int = 6,
+    by_category: Mapping[str, Sequence[Comparison]] | None = None,
+) -> Wayfinding:
+    """``visible`` is newest first, as ``Site.visible`` gives it; ``by_category``, when given,
+    is ``Library.group(visible, "category")``, which counts them in O(categories)."""
+    if by_category is None:
+        every = popular_categories(visible, limit=len(visible))
+    else:  # as popular_categories: by size, then name; ties in order of first appearance
+        every = sorted(
+            (
+                Category(slug, members[0].category, len(members))
+                for slug, members in by_category.items()
+            ),
+            key=lambda c: (-c.count, c.name.casefold()),
+        )
     return Wayfinding(
         categories=tuple(sorted(every, key=lambda c: c.name.casefold())),
         popular=tuple(every[:popular]),

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 from jinja2 import Environment
 
 from app import metrics
+from app.content.edits import listing_facts, row_facts
 from app.content.model import Comparison
 from app.pages import best, comparison, errors, home, listing, option, people, search
 from app.pages.base import PageContext, render_html, render_json
@@ -82,25 +83,11 @@ class PageRenderer:
     def wayfinding(self) -> Wayfinding:
         """Categories and newest comparisons, computed once per content change."""
         key = self.content_key()
-        kept_key, kept = self._wayfinding
-        if kept_key != key:
-            swaps = self._swaps_since(kept_key, key)
-            if swaps is not None:  # live preview's edits: only the newest few can change
-                swapped = dict((id(old), new) for old, new in swaps)
-                recent = tuple(swapped.get(id(c), c) for c in kept.recent)
-                self._wayfinding = (key, replace(kept, recent=recent))
-            else:
-                self._wayfinding = (key, wayfinding(self.site.visible()))
+        if self._wayfinding[0] != key:
+            site = self.site
+            by_category = site.grouped("category")
+            self._wayfinding = (key, wayfinding(site.visible(), by_category=by_category))
         return self._wayfinding[1]
-
-    def _swaps_since(
-        self, kept: Hashable, key: tuple[int, int]
-    ) -> list[tuple[Comparison, Comparison]] | None:
-        """Live preview's in-place edits between a kept content key and ``key``, or None when
-        what was built for the kept key must be built again (``Site.replacements``)."""
-        if not isinstance(kept, tuple) or len(kept) != 2 or kept[1] != key[1]:
-            return None
-        return self.site.replacements(kept[0])
 
     def _cached(
         self, key: tuple[Hashable, ...], build: Callable[[], PageContext | None], fmt: Format
@@ -304,10 +291,29 @@ class PageRenderer:
             with self._related_lock:  # one build at a time; the others wait for it
                 kept_key, index = self._related
                 if kept_key != key:
-                    swaps = self._swaps_since(kept_key, key)
-                    if swaps is None:
-                        index = RelatedIndex(self.site.visible())
-                    for old, new in swaps or ():
-                        index.replace(old, new)  # pages under the old key are never served
-                    self._related = (key, index)
+                    self._related = (key, self._patched_related(kept_key, key, index))
         return self._related[1]
+
+    def _patched_related(
+        self, kept: Hashable, key: tuple[int, int], index: RelatedIndex
+    ) -> RelatedIndex:
+        """The kept index with live preview's edits made in it (``app.content.edits``), or
+        a new one when something else changed. Patched in place: pages being rendered for
+        the kept key may see an edit early, but their bytes are cached under that key, which
+        no request asks for again."""
+        swaps = None
+        if isinstance(kept, tuple) and len(kept) == 2 and kept[1] == key[1]:
+            swaps = self.site.replacements(kept[0], row_facts)
+        if swaps is None:
+            return RelatedIndex(self.site.visible())
+        for old, new in swaps:
+            if listing_facts(old) == listing_facts(new):
+                index.replace(old, new)
+            else:
+                index.refresh(old, new, self._sharing)
+        return index
+
+    def _sharing(self, kind: str, name: str) -> list[Comparison]:
+        """Every visible comparison with this option, tag or category (``RelatedIndex``'s
+        keys), from the site's groups."""
+        return self.site.grouped(kind).get(name, [])
