@@ -279,6 +279,9 @@ class Site:
             problems = self.library.reload_file(path)
             errors = sum(1 for p in problems if p.severity == "error")
             log.info("live preview: reloaded %s (%d errors)", path, errors)
+        # The next search re-indexes the edited pages in place (``search_index``), in a copy
+        # of the shared index file made now, off the request path.
+        self.searcher.prepare_edits()
 
     def visibility_key(self) -> int:
         """Changes when a scheduled comparison goes live, so cached listings follow it.
