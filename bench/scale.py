@@ -312,9 +312,10 @@ def edit_shows(server: Server, path: Path, slug: str, change: tuple[str, str]) -
             time.sleep(0.05)
 
 
-# What an editor changes: the title (only its page and the lists that show it), and a tag
-# (which lists and related links hold the page).
-EDITS = {"title": ("title: ", "{} "), "tag": ("tags: [", "{}, ")}
+# What an editor changes: the title (only its page and the lists that show it), a tag
+# (which lists and related links hold the page), and a pick no option has (the file stops
+# parsing: its page shows the error, with the line).
+EDITS = {"title": ("title: ", "{} "), "tag": ("tags: [", "{}, "), "broken": ("pick: ", "{}")}
 EDITED_FILES = 5
 
 
