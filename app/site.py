@@ -273,7 +273,8 @@ class Site:
 
     def reload_files(self, paths: Iterable[Path]) -> None:
         """Content files the live preview's watcher found changed: re-parse each alone
-        (``Library.reload_file``), which bumps the library version so every cached page misses.
+        (``Library.reload_file``), which bumps the library version so every cached page misses;
+        the lists built before are patched from ``Library.replaced`` when they allow it.
         """
         for path in sorted(paths):
             problems = self.library.reload_file(path)
