@@ -35,6 +35,9 @@ merged by score, so the order within that set is exactly the full ranking's. The
 old page that has the words only in its body, tags or category is not found by a query that
 matches more than ``rank_limit`` pages; it is found by adding a word. ``Results`` says when this
 happened (``capped``). Queries matching fewer pages are ranked in full.
+
+Over 400 lines: building the tables, querying them and live preview's in-place row updates
+(``SearchIndex.update``) share the tables' layout and must change together.
 """
 
 from __future__ import annotations
