@@ -25,6 +25,7 @@ from typing import Protocol
 
 from app import metrics
 from app.content.cache import ParseCache
+from app.content.edits import listing_facts, patched_listings, row_facts
 from app.content.library import (
     Library,
     SourceFile,
@@ -36,7 +37,7 @@ from app.content.library import (
 )
 from app.content.model import Comparison
 from app.content.parallel import prime
-from app.search.index import Searcher
+from app.search.index import Searcher, SearchIndex
 from app.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -234,9 +235,54 @@ class Site:
         key = (self.library.version, self.visibility_key())
         kept = self._visible
         if kept[0] != key:
-            kept = (key, self.library.visible(self.now(), drafts=self.settings.drafts), {})
+            kept = self._patched_visible(kept, key) or (
+                key,
+                self.library.visible(self.now(), drafts=self.settings.drafts),
+                {},
+            )
             self._visible = kept
         return kept
+
+    def _patched_visible(
+        self,
+        kept: tuple[tuple[int, int], list[Comparison], dict[str, dict[str, list[Comparison]]]],
+        key: tuple[int, int],
+    ) -> tuple[tuple[int, int], list[Comparison], dict[str, dict[str, list[Comparison]]]] | None:
+        """The kept list and groups with live preview's edits swapped in, when none moved a
+        comparison in the list (``app.content.edits``): no sort and grouping of them all."""
+        swaps = self.replacements(kept[0][0], row_facts) if kept[0][1] == key[1] else None
+        if swaps is None:
+            return None
+        return (key, *patched_listings(kept[1], kept[2], swaps))
+
+    def replacements(
+        self, version: int, facts: Callable[[Comparison], object] = listing_facts
+    ) -> list[tuple[Comparison, Comparison]] | None:
+        """The comparisons live preview swapped in place since library ``version``, oldest
+        first, when no edit since changed their ``facts`` and nothing was rebuilt; else None.
+        Lets what was built for ``version`` be patched, not rebuilt."""
+        library = self.library
+        if version < 0 or library.version - version > len(library.replaced):
+            return None
+        swaps: list[tuple[Comparison, Comparison]] = []
+        for step in range(version + 1, library.version + 1):
+            swap = library.replaced.get(step)
+            if swap is None or facts(swap[0]) != facts(swap[1]):
+                return None
+            swaps.append(swap)
+        return swaps
+
+    def search_index(self) -> SearchIndex:
+        """The search index of the library as it is now: live preview's edits re-indexed in
+        place when each kept its page's slug, day and draft state (its row's place), else
+        the index of this version, built now if nobody has yet."""
+        library, searcher = self.library, self.searcher
+        kept = searcher.version
+        if kept != library.version:
+            swaps = self.replacements(kept, row_facts)
+            if swaps is not None:
+                searcher.patch(kept, library.version, swaps)
+        return searcher.index_for(library.version, library.comparisons.values())
 
     def is_visible(self, comparison: Comparison) -> bool:
         """Whether one comparison may be shown now (the same rule as ``visible``)."""
@@ -244,12 +290,16 @@ class Site:
 
     def reload_files(self, paths: Iterable[Path]) -> None:
         """Content files the live preview's watcher found changed: re-parse each alone
-        (``Library.reload_file``), which bumps the library version so every cached page misses.
+        (``Library.reload_file``), which bumps the library version so every cached page misses;
+        the lists built before are patched from ``Library.replaced`` when they allow it.
         """
         for path in sorted(paths):
             problems = self.library.reload_file(path)
             errors = sum(1 for p in problems if p.severity == "error")
             log.info("live preview: reloaded %s (%d errors)", path, errors)
+        # The next search re-indexes the edited pages in place (``search_index``), in a copy
+        # of the shared index file made now, off the request path.
+        self.searcher.prepare_edits()
 
     def visibility_key(self) -> int:
         """Changes when a scheduled comparison goes live, so cached listings follow it.
@@ -258,6 +308,9 @@ class Site:
         per library version: listing requests stay O(log n) at 10,000 comparisons.
         """
         version = self.library.version
+        kept = self._schedule[0]
+        if kept != version and self.replacements(kept, row_facts) is not None:
+            self._schedule = (version, self._schedule[1])  # no publication day changed
         if self._schedule[0] != version:
             moments = sorted(c.published_at for c in self.library.comparisons.values())
             self._schedule = (version, moments)

@@ -13,7 +13,8 @@ by it), then measures, each figure on a fresh process unless said otherwise:
 - search: distinct queries (``bench/search_bench.py``'s mix plus two-word queries), whole
   ``GET /search`` over HTTP, one at a time;
 - resident memory with the library loaded, and after ``--pages`` distinct pages were served;
-- ``serve --reload``: seconds from writing one changed file to its page showing the change;
+- ``serve --reload``: CPU while idle, and seconds from writing one changed file to its page
+  showing the change (title and tag edits, a few files each; ``--reload-only``: just these);
 - ``nicepick check`` over the folder, twice (cold, then warm), on a data folder of its own
   (``--only-check``: that alone).
 
@@ -41,6 +42,9 @@ from bench.common import RESULTS, ROOT, free_port, site_env
 from bench.generate import CATEGORIES, TAGS, WORDS, generate
 
 NAMES_PER_KIND = 40
+# How long a server may take to answer: 100,000 files parsed cold on a shared, loaded machine
+# took more than 10 minutes.
+START_SECONDS = 1800
 
 
 @dataclass
@@ -123,7 +127,7 @@ class Server:
 
     def wait(self, path: str) -> float:
         """Seconds since start until ``path`` answered 200."""
-        deadline = self.started + 600
+        deadline = self.started + START_SECONDS
         while time.perf_counter() < deadline:
             if self.process.poll() is not None:
                 raise SystemExit(f"server exited with {self.process.returncode}")
@@ -235,6 +239,10 @@ def measure(content: Path, n: int, args: argparse.Namespace) -> Figures:
         if only == {"search"}:  # the quick loop for search work, with the server's CPU
             search_only(content, data, n, figures, args)
             return figures
+        if args.reload_only:
+            reload_figures(content, data, slugs, figures)
+            print(f"  load average after: {load_average()}", flush=True)
+            return figures
         if args.data is None:  # a given data folder is warm already: no cold start
             server = start_and_ready(content, data, slugs, figures, "cold")
             figures.put("RSS, library loaded (cold)", f"{rss_mb(server.process.pid):.0f} MB")
@@ -248,8 +256,7 @@ def measure(content: Path, n: int, args: argparse.Namespace) -> Figures:
         if args.workers or "workers" in (args.only or ()):
             workers(content, data, slugs, figures, args)
         if "reload" in only:
-            seconds = reload_seconds(content, data, slugs)
-            figures.put("serve --reload: one edited file shows", f"{seconds:.2f} s")
+            reload_figures(content, data, slugs, figures)
     if not args.skip_check and "check" in only:
         check_figures(content, figures)
     print(f"  load average after: {load_average()}", flush=True)
@@ -369,18 +376,21 @@ def workers(
         server.stop()
 
 
-def reload_seconds(content: Path, data: Path, slugs: list[str]) -> float:
-    """Seconds from rewriting one file to its page showing the new title, under --reload."""
-    server = Server(content, data, "--reload")
-    slug = slugs[len(slugs) // 4]
-    path = content / f"{slug}.md"
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU a process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def edit_shows(server: Server, path: Path, slug: str, change: tuple[str, str]) -> float:
+    """Seconds from writing one changed file to its page showing the change (a marker put
+    after ``change[0]``'s first occurrence, and in ``change[1]``'s place in the page)."""
     original = path.read_text(encoding="utf-8")
+    marker = f"edited{random.randrange(10**9)}"
+    after, shown = change
+    began = time.perf_counter()
+    path.write_text(original.replace(after, after + shown.format(marker), 1), encoding="utf-8")
     try:
-        server.wait(f"/compare/{slug}")
-        server.wait(f"/category/{CATEGORIES[0].lower()}")
-        marker = f"Edited {random.randrange(10**9)}"
-        began = time.perf_counter()
-        path.write_text(original.replace("title: ", f"title: {marker} ", 1), encoding="utf-8")
         while time.perf_counter() - began < 120:
             if marker in server.client.get(f"/compare/{slug}").text:
                 return time.perf_counter() - began
@@ -388,6 +398,48 @@ def reload_seconds(content: Path, data: Path, slugs: list[str]) -> float:
         return float("inf")
     finally:
         path.write_text(original, encoding="utf-8")
+        while marker in server.client.get(f"/compare/{slug}").text:  # the undo is seen too
+            time.sleep(0.05)
+
+
+# What an editor changes: the title (only its page and the lists that show it), a tag
+# (which lists and related links hold the page), and a pick no option has (the file stops
+# parsing: its page shows the error, with the line).
+EDITS = {"title": ("title: ", "{} "), "tag": ("tags: [", "{}, "), "broken": ("pick: ", "{}")}
+EDITED_FILES = 5
+
+
+def reload_figures(content: Path, data: Path, slugs: list[str], figures: Figures) -> None:
+    """Under ``--reload``: CPU while nothing changes, and seconds from writing a changed file
+    to its page showing the change, over a few files per kind of edit."""
+    server = Server(content, data, "--reload")
+    try:
+        server.wait(f"/compare/{slugs[0]}")
+        server.wait(f"/category/{CATEGORIES[0].lower()}")
+        server.wait("/search?q=latency")  # the search index is built (or opened) by now
+        time.sleep(2)
+        began, cpu = time.perf_counter(), cpu_seconds(server.process.pid)
+        time.sleep(5)
+        idle = (cpu_seconds(server.process.pid) - cpu) / (time.perf_counter() - began)
+        figures.put("serve --reload: CPU while idle", f"{idle * 100:.1f}% of a core")
+        rng = random.Random(7)
+        for kind, change in EDITS.items():
+            seconds = []
+            for slug in rng.sample(slugs, EDITED_FILES):
+                server.wait(f"/compare/{slug}")
+                seconds.append(edit_shows(server, content / f"{slug}.md", slug, change))
+            figures.put(
+                f"serve --reload: {kind} edit shows",
+                f"median {percentile(seconds, 0.5):.2f} s, max {max(seconds):.2f} s "
+                f"(n={len(seconds)})",
+            )
+            began = time.perf_counter()
+            server.client.get(f"/search?q={kind}{rng.randrange(10**6)}")
+            figures.put(
+                f"serve --reload: first search after {kind} edits",
+                f"{time.perf_counter() - began:.2f} s",
+            )
+    finally:
         server.stop()
 
 
@@ -491,6 +543,9 @@ def main() -> None:
     parser.add_argument("--data", type=Path, help="a data folder to keep (warm: no cold start)")
     parser.add_argument("--skip-check", action="store_true", help="no nicepick check timings")
     parser.add_argument("--only-check", action="store_true", help="nicepick check timings alone")
+    parser.add_argument(
+        "--reload-only", action="store_true", help="only the serve --reload figures"
+    )
     parser.add_argument(
         "--only",
         nargs="+",

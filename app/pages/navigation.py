@@ -10,7 +10,7 @@ import functools
 import heapq
 import math
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -63,61 +63,72 @@ class RelatedIndex:
     """
 
     def __init__(self, candidates: Sequence[Comparison], *, per_key: int = RELATED_POOL) -> None:
+        # Per candidate: option slugs, tag slugs (tuples: ~1/4 the memory of frozensets, and
+        # a page scores at most a few hundred of them), category slug, minus publication day.
+        facts: dict[str, tuple[tuple[str, ...], tuple[str, ...], str, int]] = {}
         # In ``related``'s tie-break order (newest first, then slug), so each key's best
         # ``per_key`` are the head of its list: one sort, no per-key selection (per-key heaps
-        # and (kind, slug) tuples were most of the build). One dict per kind, by slug.
+        # were most of the build at 100,000).
         ordered = sorted(candidates, key=lambda c: (-c.published.toordinal(), c.slug))
-        by_option: defaultdict[str, list[Comparison]] = defaultdict(list)
-        by_tag: defaultdict[str, list[Comparison]] = defaultdict(list)
-        by_category: defaultdict[str, list[Comparison]] = defaultdict(list)
-        # Per candidate: option slugs, tag slugs (tuples: ~1/4 the memory of frozensets, and
-        # a page scores at most a few hundred of them), category slug, minus its day.
-        facts: dict[str, tuple[tuple[str, ...], tuple[str, ...], str, int]] = {}
+        sharing: defaultdict[tuple[str, str], list[Comparison]] = defaultdict(list)
         for other in ordered:
-            options = tuple([option.slug for option in other.options])
-            tags = _tag_slugs(other)
-            category = _category_slug(other)
-            facts[other.slug] = (options, tags, category, -other.published.toordinal())
-            for slug in options:
-                by_option[slug].append(other)
-            for slug in tags:
-                by_tag[slug].append(other)
-            by_category[category].append(other)
-        # A key of one comparison relates nothing (most option names at 100,000 synthetic
-        # pages); facts are kept only for comparisons some list keeps.
-        self._sharing = tuple(
-            {slug: members[:per_key] for slug, members in sharing.items() if len(members) > 1}
-            for sharing in (by_option, by_tag, by_category)
-        )
-        kept = {
-            other.slug
-            for sharing in self._sharing
-            for members in sharing.values()
-            for other in members
+            options, tags, category, _newest = facts[other.slug] = _facts_of(other)
+            for key in _keys(options, tags, category):
+                sharing[key].append(other)
+        # A key of one comparison relates nothing (most option names, at 100,000 synthetic
+        # pages: 200,000 lists); facts are kept only for comparisons some list keeps.
+        self._sharing: dict[tuple[str, str], list[Comparison]] = {
+            key: members[:per_key] for key, members in sharing.items() if len(members) > 1
         }
+        kept = {other.slug for members in self._sharing.values() for other in members}
         self._facts = facts if len(kept) == len(facts) else {slug: facts[slug] for slug in kept}
+        self._per_key = per_key
         self.scored = 0
+
+    def replace(self, old: Comparison, new: Comparison) -> None:
+        """Put ``new`` where ``old`` is, in place: for an edit that kept ``old``'s options,
+        tags, category, slug and publication day, so every list and fact stays right."""
+        category = _slug(old.category)
+        for key in _keys((option.slug for option in old.options), _tag_slugs(old), category):
+            members = self._sharing.get(key, [])
+            for position, other in enumerate(members):
+                if other is old:
+                    members[position] = new
+
+    def refresh(
+        self, old: Comparison, new: Comparison, sharing: Callable[[str, str], Sequence[Comparison]]
+    ) -> None:
+        """Make again, in place, the lists of every key ``old`` or ``new`` has, after an edit
+        that changed those keys but kept the slug and publication day. ``sharing(kind, name)``
+        gives every candidate with that key (the site's groups): O(those), not O(library)."""
+        keys = set(_keys(*_facts_of(old)[:3])) | set(_keys(*_facts_of(new)[:3]))
+        for kind, name in keys:
+            entries = [(-c.published.toordinal(), c.slug, c) for c in sharing(kind, name)]
+            if len(entries) < 2:
+                self._sharing.pop((kind, name), None)
+                continue
+            members = [other for _n, _s, other in _best(entries, self._per_key)]
+            self._sharing[(kind, name)] = members
+            for other in members:  # facts of others that stayed no longer listed are unused
+                self._facts[other.slug] = _facts_of(other)
 
     def lone_tags(self, comparison: Comparison) -> frozenset[str]:
         """The comparison's option "Related" tags that no other candidate carries."""
-        by_tag = self._sharing[1]
         return frozenset(
             tag
             for option in comparison.options
             for tag in option.related
-            if all(other.slug == comparison.slug for other in by_tag.get(tag, ()))
+            if all(other.slug == comparison.slug for other in self._sharing.get(("tag", tag), ()))
         )
 
     def related(self, comparison: Comparison, *, limit: int = RELATED_LIMIT) -> list[Comparison]:
         options = frozenset(option.slug for option in comparison.options)
         tags = frozenset(comparison.tag_slugs)
         category = comparison.category_slug
-        by_option, by_tag, by_category = self._sharing
         pool: dict[str, Comparison] = {}
-        for sharing, slugs in ((by_option, options), (by_tag, tags), (by_category, (category,))):
-            for slug in slugs:
-                for other in sharing.get(slug, ()):
-                    pool[other.slug] = other
+        for key in _keys(options, tags, category):
+            for other in self._sharing.get(key, ()):
+                pool[other.slug] = other
         pool.pop(comparison.slug, None)
         self.scored += len(pool)
         scored: list[tuple[tuple[int, int, int, int, str], Comparison]] = []
@@ -136,6 +147,13 @@ class RelatedIndex:
 _slug = functools.lru_cache(maxsize=1 << 16)(slugify)
 
 
+def _facts_of(comparison: Comparison) -> tuple[tuple[str, ...], tuple[str, ...], str, int]:
+    """Option slugs, tag slugs, category slug and minus the publication day's ordinal."""
+    options = tuple(option.slug for option in comparison.options)
+    newest = -comparison.published.toordinal()
+    return options, _tag_slugs(comparison), _slug(comparison.category), newest
+
+
 def _tag_slugs(comparison: Comparison) -> tuple[str, ...]:
     """``Comparison.tag_slugs``, with each tag's slug from ``_slug``."""
     if isinstance(comparison, LazyComparison):
@@ -146,10 +164,21 @@ def _tag_slugs(comparison: Comparison) -> tuple[str, ...]:
     return tuple(slugs)
 
 
-def _category_slug(comparison: Comparison) -> str:
-    if isinstance(comparison, LazyComparison):
-        return comparison.category_slug
-    return _slug(comparison.category)
+def _keys(options: Iterable[str], tags: Iterable[str], category: str) -> list[tuple[str, str]]:
+    return [
+        *(("option", slug) for slug in options),
+        *(("tag", slug) for slug in tags),
+        ("category", category),
+    ]
+
+
+def _best(
+    entries: list[tuple[int, str, Comparison]], count: int
+) -> list[tuple[int, str, Comparison]]:
+    """The first ``count`` entries by (newest, slug): a full sort only when short."""
+    if len(entries) <= count:
+        return sorted(entries, key=lambda entry: entry[:2])
+    return heapq.nsmallest(count, entries, key=lambda entry: entry[:2])
 
 
 @dataclass(frozen=True, slots=True)
@@ -297,9 +326,25 @@ class Wayfinding:
     recent: tuple[Comparison, ...]
 
 
-def wayfinding(visible: Sequence[Comparison], *, popular: int = 12, recent: int = 6) -> Wayfinding:
-    """``visible`` is newest first, as ``Site.visible`` gives it."""
-    every = popular_categories(visible, limit=len(visible))
+def wayfinding(
+    visible: Sequence[Comparison],
+    *,
+    popular: int = 12,
+    recent: int = 6,
+    by_category: Mapping[str, Sequence[Comparison]] | None = None,
+) -> Wayfinding:
+    """``visible`` is newest first, as ``Site.visible`` gives it; ``by_category``, when given,
+    is ``Library.group(visible, "category")``, which counts them in O(categories)."""
+    if by_category is None:
+        every = popular_categories(visible, limit=len(visible))
+    else:  # as popular_categories: by size, then name; ties in order of first appearance
+        every = sorted(
+            (
+                Category(slug, members[0].category, len(members))
+                for slug, members in by_category.items()
+            ),
+            key=lambda c: (-c.count, c.name.casefold()),
+        )
     return Wayfinding(
         categories=tuple(sorted(every, key=lambda c: c.name.casefold())),
         popular=tuple(every[:popular]),

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 from jinja2 import Environment
 
 from app import metrics
+from app.content.edits import listing_facts, row_facts
 from app.content.model import Comparison
 from app.pages import best, comparison, errors, home, listing, option, people, search
 from app.pages.base import PageContext, render_html, render_json
@@ -83,7 +84,9 @@ class PageRenderer:
         """Categories and newest comparisons, computed once per content change."""
         key = self.content_key()
         if self._wayfinding[0] != key:
-            self._wayfinding = (key, wayfinding(self.site.visible()))
+            site = self.site
+            by_category = site.grouped("category")
+            self._wayfinding = (key, wayfinding(site.visible(), by_category=by_category))
         return self._wayfinding[1]
 
     def _cached(
@@ -210,7 +213,7 @@ class PageRenderer:
         categories when the text has no words (cached)."""
         site = self.site
         library = site.library
-        index = site.searcher.index_for(library.version, library.comparisons.values())
+        index = site.search_index()
         with metrics.timed(metrics.SEARCH_DURATION):
             results = index.search(
                 query,
@@ -286,6 +289,31 @@ class PageRenderer:
         key = self.content_key()
         if self._related[0] != key:
             with self._related_lock:  # one build at a time; the others wait for it
-                if self._related[0] != key:
-                    self._related = (key, RelatedIndex(self.site.visible()))
+                kept_key, index = self._related
+                if kept_key != key:
+                    self._related = (key, self._patched_related(kept_key, key, index))
         return self._related[1]
+
+    def _patched_related(
+        self, kept: Hashable, key: tuple[int, int], index: RelatedIndex
+    ) -> RelatedIndex:
+        """The kept index with live preview's edits made in it (``app.content.edits``), or
+        a new one when something else changed. Patched in place: pages being rendered for
+        the kept key may see an edit early, but their bytes are cached under that key, which
+        no request asks for again."""
+        swaps = None
+        if isinstance(kept, tuple) and len(kept) == 2 and kept[1] == key[1]:
+            swaps = self.site.replacements(kept[0], row_facts)
+        if swaps is None:
+            return RelatedIndex(self.site.visible())
+        for old, new in swaps:
+            if listing_facts(old) == listing_facts(new):
+                index.replace(old, new)
+            else:
+                index.refresh(old, new, self._sharing)
+        return index
+
+    def _sharing(self, kind: str, name: str) -> list[Comparison]:
+        """Every visible comparison with this option, tag or category (``RelatedIndex``'s
+        keys), from the site's groups."""
+        return self.site.grouped(kind).get(name, [])

@@ -40,6 +40,9 @@ happened (``capped``). Queries matching fewer pages are ranked in full.
 Words on most pages are not scored at all: bm25 gives them nothing but its cost, and a query
 made only of them lists pages in a static order, title first (``app.search.ranking``, which
 holds the SQL of ranking and says why).
+
+Over 400 lines: building the tables, querying them and live preview's in-place row updates
+(``SearchIndex.update``) share the tables' layout and must change together.
 """
 
 from __future__ import annotations
@@ -344,6 +347,7 @@ class SearchIndex:
         # shown most (the newest, the best named) repeat across queries.
         self._columns = functools.lru_cache(maxsize=TEXT_CACHE_SIZE)(self._columns_of)
         self._db = _open(ordered, folder)
+        self._writable = False  # a file opened read-only until ``update`` copies it
         self._lock = threading.Lock()
         # The older named pages go to SQLite as bound values (``_ranked_broad``): never more
         # than this SQLite allows (32,766 since 3.32; 999 before).
@@ -366,6 +370,109 @@ class SearchIndex:
         # are common (app.search.ranking), without counting anything per query.
         self._vocabulary = Vocabulary(self._db.execute("SELECT term, doc FROM vocabulary"))
         self._db.execute("DROP TABLE temp.vocabulary")
+
+    def update(self, swaps: Sequence[tuple[Comparison, Comparison]]) -> None:
+        """Re-index edited pages in place (live preview), each ``(old, new)`` with the same
+        slug, publication moment and draft state, so every row keeps its rowid.
+
+        A contentless table deletes a row given the values it was indexed with, which the
+        kept comparison gives; FTS5 keeps bm25's statistics (row count, column sizes, word
+        frequencies) exact through deletes, so ranks are those of an index built afresh. A
+        file-backed index is first copied to a private writable file (the shared one is read
+        only and named by the content it holds).
+        """
+        with self._lock:
+            self._make_writable()
+            with self._db:
+                for old, new in swaps:
+                    at = bisect.bisect_left(
+                        self._comparisons,
+                        (old.published_at, old.slug),
+                        key=lambda c: (c.published_at, c.slug),
+                    )
+                    rowid = at + 1
+                    before, after = _columns(self._comparisons[at]), _columns(new)
+                    self._db.execute(
+                        "INSERT INTO docs(docs, rowid, title, options, tags, body) "
+                        "VALUES ('delete', ?, ?, ?, ?, ?)",
+                        (rowid, *before),
+                    )
+                    self._db.execute(
+                        "INSERT INTO docs(rowid, title, options, tags, body) "
+                        "VALUES (?, ?, ?, ?, ?)",
+                        (rowid, *after),
+                    )
+                    self._db.execute(
+                        "INSERT INTO names(names, rowid, title, options) "
+                        "VALUES ('delete', ?, ?, ?)",
+                        (rowid, *before[:2]),
+                    )
+                    self._db.execute(
+                        "INSERT INTO names(rowid, title, options) VALUES (?, ?, ?)",
+                        (rowid, *after[:2]),
+                    )
+                    self._comparisons[at] = new
+                    self._vocabulary = self._vocabulary.edited(
+                        self._words_of(before), self._words_of(after)
+                    )
+            self._cache.clear()
+            self._columns.cache_clear()
+
+    def _words_of(self, columns: tuple[str, str, str, str]) -> list[str]:
+        """One row's distinct words, tokenized by a scratch table made with ``docs``' own
+        definition, so the vocabulary's page counts follow an edit (which words are common,
+        ``app.search.ranking``) without re-reading the whole index (seconds at 100,000)."""
+        (definition,) = self._db.execute(
+            "SELECT sql FROM sqlite_master WHERE name = 'docs'"
+        ).fetchone()
+        self._db.execute(definition.replace("TABLE docs", "TABLE temp.scratch", 1))
+        try:
+            self._db.execute(
+                "INSERT INTO temp.scratch(title, options, tags, body) VALUES (?, ?, ?, ?)",
+                columns,
+            )
+            self._db.execute(
+                "CREATE VIRTUAL TABLE temp.scratch_words USING fts5vocab(temp, scratch, row)"
+            )
+            return [term for (term,) in self._db.execute("SELECT term FROM scratch_words")]
+        finally:
+            self._db.execute("DROP TABLE IF EXISTS temp.scratch_words")
+            self._db.execute("DROP TABLE temp.scratch")
+
+    @property
+    def writable(self) -> bool:
+        """Whether ``update`` can write at once (in memory, or copied already)."""
+        return self._writable
+
+    def make_writable(self) -> None:
+        """``_make_writable`` for a thread of its own (``Searcher.prepare_edits``)."""
+        with self._lock:
+            try:
+                self._make_writable()
+            except sqlite3.Error as exc:  # closed meanwhile (replaced), or no room: ``update``
+                log.info("search index not copied for edits yet: %s", exc)  # tries again
+
+    def _make_writable(self) -> None:
+        """Swap a read-only index file for a private writable copy, unlinked at once (the
+        open connection keeps it; its journal stays in memory, so no file is left behind)."""
+        if self._writable:
+            return
+        (_seq, _name, path), *_ = self._db.execute("PRAGMA database_list").fetchall()
+        if path:  # else in memory, writable already
+            copy = Path(path).with_name(f".edited-{os.getpid()}-{id(self)}.tmp")
+            writable = sqlite3.connect(copy, check_same_thread=False)
+            try:
+                self._db.backup(writable)
+                writable.execute("PRAGMA journal_mode = MEMORY")
+                writable.execute("PRAGMA synchronous = OFF")
+            except sqlite3.Error:
+                writable.close()
+                raise
+            finally:
+                copy.unlink(missing_ok=True)
+            self._db.close()
+            self._db = writable
+        self._writable = True
 
     def _hidden(self, now: datetime) -> frozenset[int]:
         """Rowids a reader must not see at ``now``: drafts and pages published later."""
@@ -468,6 +575,34 @@ class Searcher:
         if old is not None:
             old.close()
         return index
+
+    @property
+    def version(self) -> int:
+        """The library version of the index kept now (-1: none yet)."""
+        return self._version
+
+    def patch(
+        self, base: int, version: int, swaps: Sequence[tuple[Comparison, Comparison]]
+    ) -> bool:
+        """Move the kept index from library version ``base`` to ``version`` by re-indexing
+        the edited pages (``SearchIndex.update``); False if it holds another version."""
+        with self._build_lock:
+            index = self._index
+            if index is None or self._version != base:
+                return False
+            index.update(swaps)
+            self._version = version
+            return True
+
+    def prepare_edits(self) -> threading.Thread | None:
+        """Copy the kept index, if read-only, to a writable file in a daemon thread (SQLite
+        copies without holding the GIL), so the first search after an edit does not wait."""
+        index = self._index
+        if index is None or index.writable:
+            return None
+        thread = threading.Thread(target=index.make_writable, name="search-copy", daemon=True)
+        thread.start()
+        return thread
 
     def warm(self, version: int, comparisons: list[Comparison]) -> threading.Thread:
         """Build the index in a daemon thread, so startup and reloads never wait for it."""

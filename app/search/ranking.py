@@ -49,8 +49,20 @@ class Vocabulary:
     def __init__(self, counts: Iterable[tuple[str, int]]) -> None:
         ordered = sorted(counts)
         self.words = [word for word, _ in ordered]
+        self._counts = [count for _, count in ordered]
         # Pages holding words[:i] summed, so a prefix's words are summed in two bisections.
         self._running = [0, *itertools.accumulate(count for _, count in ordered)]
+
+    def edited(self, removed: Iterable[str], added: Iterable[str]) -> Vocabulary:
+        """This vocabulary after one page lost the words ``removed`` and gained ``added`` (a
+        live edit, ``SearchIndex.update``). A word left on no page stays, counted 0: it
+        matches nothing, so it changes no answer."""
+        counts = dict(zip(self.words, self._counts, strict=True))
+        for word in removed:
+            counts[word] -= 1
+        for word in added:
+            counts[word] = counts.get(word, 0) + 1
+        return Vocabulary(counts.items())
 
     def pages(self, term: str, *, exact: bool) -> int:
         """Pages holding ``term`` (``exact``) or a word it starts: for a prefix, the sum over

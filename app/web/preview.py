@@ -1,7 +1,7 @@
 """Live preview for ``nicepick serve --reload``: the file watcher's changes go to the site,
 and browsers hear of them.
 
-The watcher (``app/content/watch.py``) polls the folders; ``apply_changes`` re-reads what
+The watcher (``app/content/watch.py``) watches the folders; ``apply_changes`` re-reads what
 changed and drops what it made stale. Browsers learn of it through server-sent events at
 ``/__preview/events``, which ``static/preview.js`` turns into a page reload. A file that no
 longer parses is not served stale: its page answers with ``preview_error.html``
