@@ -127,11 +127,41 @@ ROUTES: dict[str, Route] = {
 }
 
 
-def seeds(visible: Visible, *, cards: bool = True) -> list[str]:
-    """Every URL the table lists, each once, in table order."""
+# The rows whose pages link their JSON twin (``<link rel="alternate">``): the same path with
+# ``.json`` and the same ``?page=N``, as app/pages/base.py's ``twin_path``.
+TWINNED = frozenset(
+    {
+        "home",
+        "comparisons",
+        "categories",
+        "tags",
+        "options",
+        "option profiles",
+        "best of",
+        "authors",
+        "plain pages",
+    }
+)
+
+
+def twin(url: str) -> str:
+    """The JSON twin's URL of a page's URL: ``/compare/x`` -> ``/compare/x.json``, ``/`` ->
+    ``/.json``, ``/tag/x?page=2`` -> ``/tag/x.json?page=2``."""
+    path, mark, query = url.partition("?")
+    return ("/.json" if path == "/" else f"{path}.json") + mark + query
+
+
+def seeds(visible: Visible, *, cards: bool = True, twins: bool = False) -> list[str]:
+    """Every URL the table lists, each once, in table order; with ``twins``, then the JSON
+    twins of the pages of ``TWINNED`` rows (which the pages link, so a crawl finds them too)."""
     urls: dict[str, None] = {}
+    twinned: dict[str, None] = {}
     for name, route in ROUTES.items():
         if name == "cards" and not cards:
             continue
-        urls.update(dict.fromkeys(route(visible)))
+        listed = dict.fromkeys(route(visible))
+        urls.update(listed)
+        if twins and name in TWINNED:
+            twinned.update(dict.fromkeys(twin(url) for url in listed))
+    urls.update(twinned)
     return list(urls)
