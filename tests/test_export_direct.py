@@ -13,7 +13,10 @@ from app.commands.direct import DirectPages
 from app.commands.export import as_static_copy, export_site
 from app.commands.links import links
 from app.commands.manifest import Manifest
+from app.commands.parallel_read import parallel_reader
 from app.commands.routes import Visible, seeds
+from app.content.cache import ParseCache
+from app.content.library import Library
 from app.main import create_app
 from app.settings import Settings
 from app.web.deps import pages_of, site_of
@@ -139,3 +142,14 @@ def test_a_build_over_two_processes_writes_what_one_writes(
     assert {slug: sorted(urls) for slug, urls in two.linked_from.items()} == one.linked_from
     for name in one.files:
         assert (tmp_path / "two" / name).read_bytes() == (tmp_path / "one" / name).read_bytes()
+
+
+def test_files_parsed_over_two_processes_make_the_same_library(site_settings: Settings) -> None:
+    content = site_settings.content_dir
+    alone = Library.load(content, ParseCache(site_settings.data_dir / "alone.marshal"))
+    cache = ParseCache(site_settings.data_dir / "split.marshal")
+    split = parallel_reader(2, above=0)(content, cache)
+    # This process parsed every other file, the forked one the rest; the load itself none.
+    assert len(split.files) == 5 and cache.parses == 3
+    assert split.comparisons == alone.comparisons
+    assert split.problems and set(split.problems) == set(alone.problems)  # the broken file's

@@ -28,6 +28,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -41,8 +42,9 @@ from app.commands.direct import DirectPages
 from app.commands.files import Files, output_name, output_path
 from app.commands.incremental import affected, placed
 from app.commands.manifest import Manifest, fingerprint
+from app.commands.parallel_read import parallel_reader
 from app.commands.redirect_files import write_redirects
-from app.commands.routes import Visible, seeds
+from app.commands.routes import Visible, in_shares, seeds
 from app.commands.share import Renderer, Share
 from app.commands.static_search import PageTerms, write_search_index
 from app.commands.summary import ExportSummary
@@ -233,7 +235,9 @@ def export_site(
         built_at = previous.built_at if previous is not None else time.time()
     base = settings.site_url
     cache = _page_cache(settings)
-    app = create_app(settings, page_cache=cache)
+    # The files are parsed over as many processes as the pages are rendered (a cold cache).
+    readers = jobs if jobs is not None else min(os.cpu_count() or 1, 4)
+    app = create_app(settings, page_cache=cache, read_library=parallel_reader(readers))
     site = site_of(app)
     site.load()  # the whole library now, not in the background; saves the parse cache too
     errors = [problem for problem in site.library.problems if problem.severity == "error"]
@@ -273,12 +277,21 @@ def export_site(
         if progress:
             progress(counter.value, total)
 
-    # The other processes take every jobs-th URL; this one takes the first share, then asks
+    # The other processes take every jobs-th page; this one takes the first share, then asks
     # the app for what none of them could render.
-    children = [workers.start(renderer, urls[n::jobs], counter) for n in range(1, jobs)]
-    share, deferred = renderer.render_all(urls[0::jobs], done)
+    shares_of_urls = in_shares(urls, jobs)
+    children = [
+        workers.start(partial(renderer.render_all, share, workers.counting(counter)))
+        for share in shares_of_urls[1:]
+    ]
+    share, deferred = renderer.render_all(shares_of_urls[0], done)
     shares = [share]
-    for share, more in workers.collect(children, counter, total, progress):
+
+    def waiting() -> None:
+        if progress:
+            progress(counter.value, total)
+
+    for share, more in workers.collect(children, waiting):
         shares.append(share)
         deferred += more
     with TestClient(app, base_url=base, follow_redirects=False) as client:

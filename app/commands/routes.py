@@ -152,16 +152,28 @@ def twin(url: str) -> str:
 
 
 def seeds(visible: Visible, *, cards: bool = True, twins: bool = False) -> list[str]:
-    """Every URL the table lists, each once, in table order; with ``twins``, then the JSON
-    twins of the pages of ``TWINNED`` rows (which the pages link, so a crawl finds them too)."""
+    """Every URL the table lists, each once, in table order; with ``twins``, each page of a
+    ``TWINNED`` row followed by its JSON twin (which the page links, so a crawl finds it too;
+    listed, it is rendered beside its page, from the same context)."""
     urls: dict[str, None] = {}
-    twinned: dict[str, None] = {}
     for name, route in ROUTES.items():
         if name == "cards" and not cards:
             continue
-        listed = dict.fromkeys(route(visible))
-        urls.update(listed)
-        if twins and name in TWINNED:
-            twinned.update(dict.fromkeys(twin(url) for url in listed))
-    urls.update(twinned)
+        for url in route(visible):
+            if url in urls:
+                continue
+            urls[url] = None
+            if twins and name in TWINNED:
+                urls[twin(url)] = None
     return list(urls)
+
+
+def in_shares(urls: list[str], count: int) -> list[list[str]]:
+    """``urls`` dealt out to ``count`` processes, each page with its twin right after it."""
+    groups: list[list[str]] = []
+    for url in urls:
+        if groups and url == twin(groups[-1][0]):
+            groups[-1].append(url)
+        else:
+            groups.append([url])
+    return [[url for group in groups[n::count] for url in group] for n in range(count)]

@@ -122,6 +122,30 @@ class ParseCache:
         self._dirty = True
         return comparison, problems
 
+    def fresh(self, path: Path, display: str) -> bool:
+        """Whether the file's result is kept and its ``(mtime_ns, size)`` unchanged (no read)."""
+        entry = self.entries.get(str(path))
+        if entry is None or entry.display != display:
+            return False
+        try:
+            stat = path.stat(follow_symlinks=False)
+        except OSError:
+            return False
+        return entry.mtime_ns == stat.st_mtime_ns and entry.size == stat.st_size
+
+    def results(self, paths: list[str]) -> dict[str, tuple[Any, ...]]:
+        """These paths' entries as plain tuples: what another process's cache ``adds``."""
+        return {
+            key: (entry.display, entry.mtime_ns, entry.size, entry.digest, entry.result)
+            for key in paths
+            if (entry := self.entries.get(key)) is not None
+        }
+
+    def add(self, results: dict[str, tuple[Any, ...]]) -> None:
+        """Entries made by another process's cache (``results``), as if parsed here."""
+        self.entries.update({key: _Entry(*value) for key, value in results.items()})
+        self._dirty = self._dirty or bool(results)
+
     def _hit(self, entry: _Entry) -> Result:
         self.hits += 1
         return _decode_result(entry.result)
