@@ -18,34 +18,30 @@ get three redirect forms (``app/commands/redirect_files.py``), the search page a
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import marshal
 import multiprocessing
 import os
 import shutil
-import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from typing import TYPE_CHECKING
 
 from fastapi.testclient import TestClient
 from sqlalchemy.exc import SQLAlchemyError
-from starlette.datastructures import Headers
 
 from app.commands import workers
+from app.commands.app_requests import AppExporter
 from app.commands.direct import DirectPages
 from app.commands.files import Files, output_name, output_path
 from app.commands.incremental import affected, placed
 from app.commands.manifest import Manifest, fingerprint
 from app.commands.parallel_read import parallel_reader
+from app.commands.progress import Progress, progress_bar
 from app.commands.redirect_files import write_redirects
 from app.commands.routes import Visible, in_shares, seeds
-from app.commands.share import Renderer, Share
+from app.commands.share import Renderer
 from app.commands.static_search import PageTerms, write_search_index
 from app.commands.summary import ExportSummary
 from app.content.library import Library
@@ -57,96 +53,19 @@ from app.web.deps import feedback_of, pages_of, site_of
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
-__all__ = ["ContentErrors", "ExportSummary", "Files", "export_site", "output_path"]
+__all__ = [
+    "ContentErrors",
+    "ExportSummary",
+    "Files",
+    "export_site",
+    "output_path",
+    "progress_bar",
+]
 
 _NOT_FOUND_PROBE = "/__nicepick-export-404__"
 # Below this many URLs one process exports alone: a fork and its share of the work cost
 # more than they save.
 PARALLEL_ABOVE = 2000
-Progress = Callable[[int, int], None]
-
-
-class _AppExporter:
-    """Requests what only the app answers, in its own event loop (no HTTP, no thread hop per
-    file), and hands each answer to the ``Renderer`` to write."""
-
-    def __init__(self, app: FastAPI, renderer: Renderer, base: str) -> None:
-        self.app = app
-        self.renderer = renderer
-        parts = urlsplit(base)
-        self.scheme = parts.scheme
-        self.host = parts.netloc.encode("latin-1")
-
-    async def fetch(self, url: str, encoding: str = "identity") -> tuple[int, Headers, bytes]:
-        path, _, query = url.partition("?")
-        scope: dict[str, Any] = {
-            "type": "http",
-            "asgi": {"version": "3.0"},
-            "http_version": "1.1",
-            "method": "GET",
-            "scheme": self.scheme,
-            "path": path,
-            "raw_path": path.encode(),
-            "root_path": "",
-            "query_string": query.encode(),
-            "headers": [(b"host", self.host), (b"accept-encoding", encoding.encode())],
-            "client": ("127.0.0.1", 0),
-            "server": ("127.0.0.1", 0),
-            "state": {},
-        }
-        status = 500
-        headers: Headers = Headers()
-        chunks: list[bytes] = []
-
-        requested = False
-        complete = asyncio.Event()
-
-        async def receive() -> dict[str, Any]:
-            nonlocal requested
-            if not requested:
-                requested = True
-                return {"type": "http.request", "body": b"", "more_body": False}
-            await complete.wait()  # streaming responses listen for the client leaving
-            return {"type": "http.disconnect"}
-
-        async def send(message: dict[str, Any]) -> None:
-            nonlocal status, headers
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                headers = Headers(raw=message.get("headers", []))
-            elif message["type"] == "http.response.body":
-                chunks.append(message.get("body", b""))
-                if not message.get("more_body", False):
-                    complete.set()
-
-        await self.app(scope, receive, send)  # type: ignore[arg-type]
-        return status, headers, b"".join(chunks)
-
-    async def run(self, urls: list[str], done: Callable[[], None]) -> Share:
-        share = Share()
-        for url in urls:
-            if not self.renderer.render(url, share, done):
-                await self.export(url, share)
-                done()
-        return share
-
-    async def export(self, url: str, share: Share) -> None:
-        summary = share.summary
-        status, headers, body = await self.fetch(url)
-        if status in (301, 302, 307, 308):
-            # The server's Location is absolute (the site URL); _redirects names our own pages
-            # by path, so the folder works on any host it is published to.
-            target = headers["location"]
-            site_url = site_of(self.app).settings.site_url
-            if target.startswith(site_url + "/"):
-                target = target[len(site_url) :]
-            summary.redirects.append((url, target))
-            return
-        if status != 200:
-            summary.skipped.append((url, status))
-            return
-        # Siblings are compressed by Files as the page cache would (same functions, same bytes).
-        self.renderer.keep(url, body, headers.get("content-type", ""), share)
 
 
 class ContentErrors(Exception):
@@ -297,7 +216,7 @@ def export_site(
     with TestClient(app, base_url=base, follow_redirects=False) as client:
         portal = client.portal
         assert portal is not None
-        exporter = _AppExporter(app, renderer, base)
+        exporter = AppExporter(app, renderer, base)
         shares.append(portal.call(exporter.run, deferred, done))
         summary = ExportSummary(incremental=previous is not None)
         linked: dict[str, set[str]] = {}
@@ -439,39 +358,3 @@ def _prepare_feedback(app: FastAPI) -> None:
 
 def _page_cache(settings: Settings) -> PageCache:
     return PageCache(max_bytes=settings.page_cache_mb * 1024 * 1024)
-
-
-@contextmanager
-def progress_bar() -> Iterator[Progress | None]:
-    """A progress bar with the rate and time left on a terminal's stderr; None elsewhere
-    (a CI log, a pipe), where redrawing a bar would only fill the log."""
-    if not sys.stderr.isatty():
-        yield None
-        return
-    from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        TextColumn,
-        TimeRemainingColumn,
-    )
-    from rich.progress import (
-        Progress as Bar,
-    )
-
-    with Bar(
-        TextColumn("building"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("files, about"),
-        TimeRemainingColumn(),
-        TextColumn("left"),
-        console=Console(stderr=True),
-        transient=True,
-    ) as bar:
-        task = bar.add_task("build", total=None)
-
-        def show(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
-
-        yield show
