@@ -9,7 +9,8 @@
 
 ``--incremental-only CONTENT`` skips Hugo and runs steps 1 and 3 on a copy of CONTENT.
 
-Each build is a separate ``python -m app build`` process, timed from outside, as a user runs it.
+Each build is a separate ``python -m app build`` process, timed from outside, as a user runs it,
+with the CPU seconds it and its forked processes used, and the load average after each step.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import argparse
 import os
 import random
 import re
+import resource
 import shutil
 import subprocess
 import sys
@@ -33,7 +35,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def build(out: Path, env: dict[str, str], *flags: str) -> tuple[str, float]:
-    """(the summary line, wall seconds) of one ``nicepick build``."""
+    """(the summary line with its CPU seconds, wall seconds) of one ``nicepick build``."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     result = subprocess.run(
         [sys.executable, "-m", "app", "build", str(out), "--base-url", "https://example.org"]
@@ -47,7 +50,11 @@ def build(out: Path, env: dict[str, str], *flags: str) -> tuple[str, float]:
     if result.returncode != 0:
         raise SystemExit(f"nicepick build failed ({result.returncode}):\n{result.stderr[-3000:]}")
     line = next(line for line in result.stdout.splitlines() if line.startswith("wrote "))
-    return line, seconds
+    # CPU of the build and every process it forked (they are waited for): the figure a
+    # busy machine does not inflate as it does the wall time.
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return f"{line}; CPU {cpu:.1f} s", seconds
 
 
 def _environment(content: Path, root: Path) -> dict[str, str]:
@@ -79,6 +86,7 @@ def compare(n: int) -> list[str]:
         match = re.search(r"(\d+) pages, (\d+) files, .* in ([\d.]+) s \((\d+) pages/s\)", summary)
         pps = float(match.group(4)) if match else float("nan")
         lines.append(f"nicepick build --no-cards: {summary} (wall {wall:.1f} s)")
+        lines.append(_load())
         hugo = hugo_pages_per_second(n)
         if hugo is not None:
             hugo_pps, pages, seconds = hugo
@@ -86,6 +94,7 @@ def compare(n: int) -> list[str]:
                 f"hugo: {pages} pages in {seconds:.1f} s ({hugo_pps:,.0f} pages/s); "
                 f"export at {pps / hugo_pps:.2f}x Hugo"
             )
+            lines.append(_load())
         lines += incremental(content, out, env)
     return lines
 
@@ -116,6 +125,12 @@ def incremental(content: Path, out: Path, env: dict[str, str]) -> list[str]:
         load = os.getloadavg()[0]
         lines.append(f"incremental after {name}: {summary} (wall {wall:.2f} s, load {load:.1f})")
     return lines
+
+
+def _load() -> str:
+    """The load average now: a wall figure means little without it on a shared machine."""
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.1f}, {five:.1f}, {fifteen:.1f}"
 
 
 def main() -> None:

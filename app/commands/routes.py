@@ -127,11 +127,53 @@ ROUTES: dict[str, Route] = {
 }
 
 
-def seeds(visible: Visible, *, cards: bool = True) -> list[str]:
-    """Every URL the table lists, each once, in table order."""
+# The rows whose pages link their JSON twin (``<link rel="alternate">``): the same path with
+# ``.json`` and the same ``?page=N``, as app/pages/base.py's ``twin_path``.
+TWINNED = frozenset(
+    {
+        "home",
+        "comparisons",
+        "categories",
+        "tags",
+        "options",
+        "option profiles",
+        "best of",
+        "authors",
+        "plain pages",
+    }
+)
+
+
+def twin(url: str) -> str:
+    """The JSON twin's URL of a page's URL: ``/compare/x`` -> ``/compare/x.json``, ``/`` ->
+    ``/.json``, ``/tag/x?page=2`` -> ``/tag/x.json?page=2``."""
+    path, mark, query = url.partition("?")
+    return ("/.json" if path == "/" else f"{path}.json") + mark + query
+
+
+def seeds(visible: Visible, *, cards: bool = True, twins: bool = False) -> list[str]:
+    """Every URL the table lists, each once, in table order; with ``twins``, each page of a
+    ``TWINNED`` row followed by its JSON twin (which the page links, so a crawl finds it too;
+    listed, it is rendered beside its page, from the same context)."""
     urls: dict[str, None] = {}
     for name, route in ROUTES.items():
         if name == "cards" and not cards:
             continue
-        urls.update(dict.fromkeys(route(visible)))
+        for url in route(visible):
+            if url in urls:
+                continue
+            urls[url] = None
+            if twins and name in TWINNED:
+                urls[twin(url)] = None
     return list(urls)
+
+
+def in_shares(urls: list[str], count: int) -> list[list[str]]:
+    """``urls`` dealt out to ``count`` processes, each page with its twin right after it."""
+    groups: list[list[str]] = []
+    for url in urls:
+        if groups and url == twin(groups[-1][0]):
+            groups[-1].append(url)
+        else:
+            groups.append([url])
+    return [[url for group in groups[n::count] for url in group] for n in range(count)]

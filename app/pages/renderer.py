@@ -61,6 +61,9 @@ class PageRenderer:
         self._related: tuple[Hashable, RelatedIndex] = ((), RelatedIndex(()))
         self._wayfinding: tuple[Hashable, Wayfinding] = ((), Wayfinding((), (), ()))
         self._related_lock = threading.Lock()
+        # The last context built, by its key: a page and its JSON twin rendered one after the
+        # other (the static export's order) build it once.
+        self._last_built: tuple[Hashable, PageContext | None] | None = None
         site.after_load.append(self._warm)
 
     @property
@@ -92,12 +95,24 @@ class PageRenderer:
     def _cached(
         self, key: tuple[Hashable, ...], build: Callable[[], PageContext | None], fmt: Format
     ) -> bytes | None:
+        content_key = self.content_key()
+
         def render() -> bytes:
-            context = build()
+            context = self._built((*key, *content_key), build)
             return b"" if context is None else self.render(context, fmt)
 
-        body = self.cache.get_or_render((*key, fmt, *self.content_key()), render)
+        body = self.cache.get_or_render((*key, fmt, *content_key), render)
         return body or None
+
+    def _built(self, key: Hashable, build: Callable[[], PageContext | None]) -> PageContext | None:
+        """``build()``, or the context built last when it had the same key (which names every
+        input of the page: both formats render one frozen context)."""
+        last = self._last_built  # one read: another thread may replace it meanwhile
+        if last is not None and last[0] == key:
+            return last[1]
+        context = build()
+        self._last_built = (key, context)
+        return context
 
     # --- pages --------------------------------------------------------------------------------
 

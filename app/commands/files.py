@@ -1,0 +1,152 @@
+"""Where each exported URL is written in ``OUT``, and the writing: a file with its ``.gz`` and
+``.br`` siblings, left alone when an incremental build finds the same bytes there.
+
+Layout, for any static host and the nginx config in ``docs/nginx-export.conf``:
+``/compare/x`` -> ``compare/x/index.html``; ``/tag/x?page=2`` -> ``tag/x/page-2/index.html``;
+files with an extension keep their path (``/tag/x.json?page=2`` -> ``tag/x/page-2.json``).
+Text files get ``.gz`` and ``.br`` siblings for ``gzip_static``/``brotli_static``.
+
+Files are named by plain strings relative to ``OUT`` (as the manifest names them), not Path
+objects: a large build writes tens of thousands, and pathlib's parsing cost more than the
+writes themselves.
+"""
+
+from __future__ import annotations
+
+import os
+from contextlib import suppress
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+from app.commands.manifest import digest
+from app.commands.summary import ExportSummary
+from app.render.cached_page import brotli_bytes, gzip_bytes
+
+# Types worth precompressing; images and fonts are compressed already.
+COMPRESSIBLE = {".html", ".xml", ".txt", ".css", ".js", ".svg", ".json", ".webmanifest"}
+_SMALLEST_COMPRESSED = 257  # bytes: below that a sibling saves nothing worth a file
+
+
+def output_path(out: Path, url: str) -> Path:
+    """Where a site URL is written inside ``out`` (see the module docstring)."""
+    return out / output_name(url)
+
+
+def output_name(url: str) -> str:
+    """``output_path`` relative to ``out``, as the manifest names files (plain strings: an
+    incremental build looks up every link it finds, and Path objects cost 50 us each)."""
+    parts = urlsplit(url)
+    path = parts.path.lstrip("/")
+    page = parse_qs(parts.query).get("page", [""])[0] if parts.query else ""
+    name = path.rsplit("/", 1)[-1]
+    if "." in name:
+        if page and page != "1":
+            # A listing's JSON twin past page 1 (/tag/x.json?page=2): beside the HTML pages'
+            # folders, as tag/x/page-2.json (tag/x.json itself is a file).
+            stem, _, extension = path.rpartition(".")
+            return f"{stem}/page-{page}.{extension}"
+        return path
+    folder = path.rstrip("/")
+    if page and page != "1":
+        folder = f"{folder}/page-{page}" if folder else f"page-{page}"
+    return f"{folder}/index.html" if folder else "index.html"
+
+
+def compressible(name: str) -> bool:
+    """Whether the file ``name`` gets ``.gz`` and ``.br`` siblings (by its extension)."""
+    base = name.rsplit("/", 1)[-1]
+    dot = base.rfind(".")
+    return dot > 0 and base[dot:] in COMPRESSIBLE
+
+
+@dataclass
+class Files:
+    """Writes the export's files into ``out``; on an incremental build, only those whose
+    bytes differ from the manifest's (``previous``), siblings included."""
+
+    out: Path
+    previous: dict[str, str] = field(default_factory=dict)  # path in OUT -> digest
+    cleared: set[str] = field(default_factory=set)  # the last build's, removed by _make_room
+    _folders: set[str] = field(default_factory=set)  # made by this writer: no mkdir again
+
+    def changed(self, path: Path, body: bytes) -> bool:
+        name = path.relative_to(self.out).as_posix()
+        return self.previous.get(name) != digest(body) or not path.is_file()
+
+    def write(
+        self, path: Path, body: bytes, summary: ExportSummary, compressed: dict[str, bytes]
+    ) -> None:
+        self.write_name(path.relative_to(self.out).as_posix(), body, summary, compressed)
+
+    def write_name(
+        self, name: str, body: bytes, summary: ExportSummary, compressed: dict[str, bytes]
+    ) -> None:
+        """Write ``body`` as ``name`` (relative to ``out``) with its siblings, from
+        ``compressed`` (the server's forms, by encoding) or compressed here."""
+        known = digest(body)
+        summary.written[name] = known
+        summary.files += 1
+        summary.bytes += len(body)
+        target = f"{self.out}/{name}"
+        if self.previous.get(name) == known and os.path.isfile(target):
+            return  # the same bytes as the last build: leave the file (and its mtime) alone
+        summary.rewritten.append(name)
+        try:
+            self._put(name, body)
+        except (FileExistsError, NotADirectoryError, IsADirectoryError):
+            self._make_room(self.out / name)
+            self._folders.clear()  # _make_room removed folders this writer had made
+            self._put(name, body)
+        if len(body) >= _SMALLEST_COMPRESSED and compressible(name):
+            gz = compressed.get("gzip") or gzip_bytes(body)
+            br = compressed.get("br") or brotli_bytes(body)
+            self._put(name + ".gz", gz)
+            self._put(name + ".br", br)
+            summary.gzip_bytes += len(gz)
+            summary.brotli_bytes += len(br)
+
+    def _put(self, name: str, body: bytes) -> None:
+        folder = name.rpartition("/")[0]
+        if folder and folder not in self._folders:
+            os.makedirs(f"{self.out}/{folder}", exist_ok=True)
+            self._folders.add(folder)
+        # os.open/os.write: the io module's buffered file objects cost more than the write.
+        fd = os.open(f"{self.out}/{name}", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
+        try:
+            view = memoryview(body)
+            while view:
+                view = view[os.write(fd, view) :]
+        finally:
+            os.close(fd)
+
+    def remove(self, name: str) -> None:
+        """Delete a file of the last build that this one no longer has, with its siblings
+        (not a folder this build made in its place: see ``_make_room``)."""
+        path = self.out / name
+        for stale in (path, path.with_name(path.name + ".gz"), path.with_name(path.name + ".br")):
+            if stale.is_file():  # not a folder, nor a path under what is now a file
+                stale.unlink()
+        if path.name == "index.html" and path.parent != self.out:
+            # A gone page's folder: left empty, a host would answer it with a listing or 403.
+            with suppress(OSError):
+                path.parent.rmdir()
+                self._folders.discard(path.parent.relative_to(self.out).as_posix())
+
+    def _make_room(self, path: Path) -> None:
+        """Clear the last build's file where ``path`` needs a folder, or its folder where
+        ``path`` needs a file: a renamed page's JSON twin (``compare/a-vs-b.json``) becomes
+        a redirect's stand-in folder (``compare/a-vs-b.json/index.html``), and back."""
+        for parent in reversed(path.relative_to(self.out).parents[:-1]):
+            if (self.out / parent).is_file() and parent.as_posix() in self.previous:
+                self.remove(parent.as_posix())
+                self.cleared.add(parent.as_posix())
+        if path.is_dir():
+            inside = path.relative_to(self.out).as_posix() + "/"
+            for name in [name for name in self.previous if name.startswith(inside)]:
+                self.remove(name)
+                self.cleared.add(name)
+            if path.is_dir():  # still there: folders below it, or files no build wrote
+                for folder in sorted((p for p in path.rglob("*") if p.is_dir()), reverse=True):
+                    folder.rmdir()
+                path.rmdir()  # refuses (OSError) a folder holding files no build wrote

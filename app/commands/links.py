@@ -1,0 +1,70 @@
+"""Same-site links in an exported file: how the export finds pages no route table lists.
+
+Markup, styles, the sitemap and the social card ``meta`` tags hold links; each is resolved
+against the page's URL and kept when it names a page a static host can serve (a path, with
+``?page=N`` kept and other queries dropped; no form targets, no JSON API).
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import parse_qs, urljoin, urlsplit
+
+# href/src/action values, absolute URLs in meta content (social cards), sitemap <loc>s, CSS url().
+# One pattern per attribute, each starting with a literal: the regex engine then jumps from one
+# occurrence of it to the next, where one alternation tries every byte (six times faster).
+_LINKS = tuple(
+    re.compile(pattern)
+    for pattern in (
+        rb"href\s*=\s*[\"']([^\"'<>\s]+)[\"']",
+        rb"src\s*=\s*[\"']([^\"'<>\s]+)[\"']",
+        rb"action\s*=\s*[\"']([^\"'<>\s]+)[\"']",
+        rb"content\s*=\s*[\"'](https?://[^\"'<>\s]+)[\"']",
+        rb"<loc>([^<]+)</loc>",
+        rb"url\(\s*[\"']?([^\"')]+)[\"']?\s*\)",
+    )
+)
+
+
+def links(
+    body: bytes, url: str, base: str, memo: dict[bytes, str | None] | None = None
+) -> list[str]:
+    """Same-site URLs a file links to, as paths (with ``?page=N`` kept, other queries dropped).
+
+    ``memo`` keeps what each absolute link (``/x`` or the base URL's) resolved to: pages
+    share most of their links (navigation, assets), so each is parsed once per build.
+    """
+    found = []
+    base_bytes = base.encode()
+    # Each distinct link once: a page repeats its navigation and cards' links many times.
+    for raw_bytes in dict.fromkeys(raw for link in _LINKS for raw in link.findall(body)):
+        absolute = raw_bytes.startswith(b"/") and not raw_bytes.startswith(b"//")
+        if memo is not None and absolute and raw_bytes in memo:
+            known = memo[raw_bytes]
+            if known is not None:
+                found.append(known)
+            continue
+        resolved = _resolve(raw_bytes, url, base)
+        if memo is not None and (absolute or raw_bytes.startswith(base_bytes)):
+            memo[raw_bytes] = resolved
+        if resolved is not None:
+            found.append(resolved)
+    return found
+
+
+def _resolve(raw_bytes: bytes, url: str, base: str) -> str | None:
+    raw = raw_bytes.decode("utf-8", "replace").replace("&amp;", "&")
+    if raw.startswith(base + "/") or raw == base:
+        raw = raw[len(base) :] or "/"
+    elif raw.startswith(("//", "#", "mailto:", "data:")) or ":" in raw.split("/", 1)[0]:
+        return None
+    target = urlsplit(urljoin(url, raw))
+    if target.scheme or target.netloc:
+        return None
+    page = parse_qs(target.query).get("page", [""])[0]
+    if target.query and not page.isdigit():
+        return None  # search queries and the like exist only on a running server
+    path = target.path or "/"
+    if path.endswith("/feedback") or path.startswith("/api/"):
+        return None  # form targets answer POST only; the JSON API belongs to the server
+    return f"{path}?page={page}" if page else path

@@ -1,0 +1,81 @@
+"""One process's part of an export: render URLs without a request, write them, note links.
+
+``Renderer`` serves the building process and each forked child alike: it asks
+``DirectPages`` for a URL, writes the answer with the server's own compressed forms, records
+a redirect, and collects the same-site links the files hold (pages no route table lists,
+and which pages link to each comparison, for the incremental build). A URL only the app can
+answer is handed back (``deferred``) for the building process to request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from app.commands.direct import DirectPages
+from app.commands.files import Files, output_name
+from app.commands.links import links
+from app.commands.summary import ExportSummary
+from app.render.cached_page import CachedPage
+from app.render.page_cache import PageCache
+
+# Markup and styles hold links; scripts' strings are not links (Swagger UI's are not).
+LINKING_TYPES = ("text/html", "text/css", "text/xml", "application/xml", "application/atom+xml")
+# Each page is exported once: past this many pages the server's cache only holds bytes no
+# reader asks for again (about 1 GB at 10,000 comparisons with their gzip and brotli forms).
+_CLEAR_EVERY = 2000
+
+
+@dataclass
+class Share:
+    """What one process exported: its summary and the same-site links its files hold."""
+
+    summary: ExportSummary = field(default_factory=ExportSummary)
+    links: set[str] = field(default_factory=set)
+    linked: dict[str, set[str]] = field(default_factory=dict)  # slug -> URLs linking its page
+
+
+class Renderer:
+    def __init__(self, direct: DirectPages, files: Files, base: str, cache: PageCache) -> None:
+        self.direct = direct
+        self.files = files
+        self.base = base
+        self.cache = cache  # the app's page cache, emptied as the export goes
+        self.link_memo: dict[bytes, str | None] = {}
+        self._since_clear = 0
+
+    def render_all(self, urls: list[str], done: Callable[[], None]) -> tuple[Share, list[str]]:
+        """(what was written, the URLs only the app can answer)."""
+        share = Share()
+        deferred = [url for url in urls if not self.render(url, share, done)]
+        return share, deferred
+
+    def render(self, url: str, share: Share, done: Callable[[], None]) -> bool:
+        """Export ``url`` without the app; False when only the app can answer it."""
+        answer = self.direct.answer(url)
+        if answer is None:
+            return False
+        if answer.redirect is not None:
+            share.summary.redirects.append((url, answer.redirect))
+        else:
+            self.keep(url, answer.body, answer.media_type, share)
+        done()
+        return True
+
+    def keep(self, url: str, body: bytes, content_type: str, share: Share) -> None:
+        """Write the 200 answer for ``url``; a cached page brings its gzip and brotli forms."""
+        summary = share.summary
+        compressed = {"gzip": body.gzip, "br": body.br} if isinstance(body, CachedPage) else {}
+        self.files.write_name(output_name(url), body, summary, compressed)
+        if "text/html" in content_type:
+            summary.pages += 1
+        if content_type.startswith(LINKING_TYPES):
+            found = links(body, url, self.base, self.link_memo)
+            share.links.update(found)
+            for link in found:
+                if link.startswith("/compare/"):
+                    share.linked.setdefault(link[len("/compare/") :], set()).add(url)
+        self._since_clear += 1
+        if self._since_clear >= _CLEAR_EVERY:
+            self.cache.clear()
+            self._since_clear = 0

@@ -1,0 +1,76 @@
+"""The build's other processes: forked once the parent holds what they need, so they share it.
+
+A child is a copy of the building process (``fork``: memory pages are shared until written),
+so starting one costs a fork, not an import of the app and a load of the library. It runs
+one function (its share of the files to parse, or of the URLs to render) and sends the
+result back through a pipe; the parent collects each child's result in order.
+
+Forked before the parent starts any thread (the app's event loop, its database threads):
+a child of a process with threads may inherit a lock some other thread held.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from typing import Any
+
+
+@dataclass
+class Child:
+    process: Any  # multiprocessing's forked Process (its type is private to it)
+    results: Connection
+
+
+def can_fork() -> bool:
+    return "fork" in multiprocessing.get_all_start_methods()
+
+
+def start(work: Callable[[], object]) -> Child:
+    """Fork a child that runs ``work`` (with this process's memory) and sends its result."""
+    context = multiprocessing.get_context("fork")
+    receiving, sending = context.Pipe(duplex=False)
+    process = context.Process(target=_run, args=(work, sending), name="nicepick-build")
+    process.start()
+    sending.close()  # the child's end: the parent keeps only its own
+    return Child(process, receiving)
+
+
+def collect(children: list[Child], waiting: Callable[[], None] | None = None) -> list[Any]:
+    """Each child's result, in order; ``waiting`` is called every 0.1 s meanwhile."""
+    found: list[Any] = []
+    for child in children:
+        while not child.results.poll(0.1):
+            if waiting is not None:
+                waiting()
+            if not child.process.is_alive() and not child.results.poll(0):
+                raise RuntimeError(f"a build process stopped ({child.process.exitcode})")
+        found.append(child.results.recv())
+        child.process.join()
+    return found
+
+
+def counting(counter: Any) -> Callable[[], None]:
+    """A ``done`` callback for a child: one more in the counter the parent shows."""
+
+    def done() -> None:
+        with counter.get_lock():
+            counter.value += 1
+
+    return done
+
+
+def _run(work: Callable[[], object], results: Connection) -> None:
+    logging.getLogger().setLevel(logging.WARNING)
+    try:
+        results.send(work())
+        results.close()
+    except BaseException:
+        traceback.print_exc()  # the parent sees the child gone without a result
+        os._exit(1)
+    os._exit(0)  # no atexit handlers of the parent's (its app, its database pool)

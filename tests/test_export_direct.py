@@ -1,0 +1,156 @@
+"""The export's short way to pages (``app/commands/direct.py``) answers what the app answers,
+and a build split over forked processes writes what one process writes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from app.commands.direct import DirectPages
+from app.commands.export import as_static_copy, export_site
+from app.commands.links import links
+from app.commands.manifest import Manifest
+from app.commands.routes import Visible, seeds
+from app.content.cache import ParseCache
+from app.content.library import Library, discover
+from app.content.parallel import prime
+from app.main import create_app
+from app.settings import Settings
+from app.web.deps import pages_of, site_of
+from tests.test_export import SECRET, write_site
+
+BUILT_AT = 1_780_000_000.0
+ANA = "---\nname: Ana Ruiz\nrole: Editor\n---\nWrites about editors.\n"
+ABOUT = "---\ntitle: About us\nsummary: Who we are\n---\nHello.\n"
+
+
+@pytest.fixture
+def site_settings(settings: Settings, write_content: Callable[[str, str], Path]) -> Settings:
+    write_site(write_content)
+    write_content("authors/ana-ruiz.md", ANA)
+    write_content("pages/about.md", ABOUT)
+    return settings.model_copy(
+        update={"feedback_endpoint": "https://notes.nicepick.test", "secret_key": SECRET}
+    )
+
+
+@pytest.fixture
+def served(site_settings: Settings) -> Iterator[tuple[DirectPages, TestClient, list[str]]]:
+    """The direct renderer and a client of one app, made a static copy as the export makes it."""
+    app = create_app(site_settings.model_copy(update={"drafts": False, "reload": False}))
+    as_static_copy(app, site_settings, BUILT_AT)
+    with TestClient(app, base_url=site_settings.site_url, follow_redirects=False) as client:
+        site = site_of(app)
+        urls = seeds(Visible(site.library, site.visible()), cards=False, twins=True)
+        yield DirectPages(site, pages_of(app)), client, urls
+
+
+def test_every_listed_page_is_the_apps_answer_byte_for_byte(
+    served: tuple[DirectPages, TestClient, list[str]],
+) -> None:
+    direct, client, urls = served
+    left_to_the_app = []
+    for url in urls:
+        answer = direct.answer(url)
+        if answer is None:
+            left_to_the_app.append(url)
+            continue
+        response = client.get(url, headers={"accept-encoding": "identity"})
+        if answer.redirect is not None:
+            assert response.status_code == 301, url
+            assert response.headers["location"].endswith(answer.redirect), url
+        else:
+            assert response.status_code == 200, url
+            assert response.headers["content-type"] == answer.media_type, url
+            assert response.content == answer.body, url
+    assert {"/compare/emacs-or-vim", "/compare/emacs-vs-vim"} <= set(urls)  # redirects too
+    # Only the machine files and the search page (whose words come from a query) need the app.
+    assert left_to_the_app == ["/robots.txt", "/sitemap.xml", "/feed.xml", "/search"]
+
+
+def test_the_table_lists_the_twin_each_page_links(
+    served: tuple[DirectPages, TestClient, list[str]],
+) -> None:
+    direct, _client, urls = served
+    listed = set(urls)
+    twins: set[str] = set()
+    for url in urls:
+        answer = direct.answer(url)
+        if answer is not None and answer.media_type.startswith("text/html"):
+            found = links(answer.body, url, "https://nicepick.test")
+            twins.update(link for link in found if link.partition("?")[0].endswith(".json"))
+    assert twins, "pages link their JSON twins"
+    assert twins <= listed
+    assert "/compare/vim-vs-emacs.json" in listed and "/about.json" in listed
+
+
+def test_old_addresses_answer_the_routes_redirect(
+    served: tuple[DirectPages, TestClient, list[str]],
+) -> None:
+    direct, _client, _urls = served
+    for old, new in (
+        ("/compare/emacs-or-vim", "/compare/vim-vs-emacs"),
+        ("/compare/emacs-vs-vim", "/compare/vim-vs-emacs"),
+        ("/compare/emacs-vs-vim.json", "/compare/vim-vs-emacs.json"),
+    ):
+        answer = direct.answer(old)
+        assert answer is not None and answer.redirect == new, old
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/compare/no-such-page",  # the app's 404
+        "/compare/ed-vs-sam",  # a draft: the app's 404, never the page
+        "/compare/vim-vs-emacs?page=2",  # a query the route ignores: the app decides
+        "/tag/editors?page=0",
+        "/tag/editors?q=vim",
+        "/tag/editors?page=9",  # past the last page: the app's 404
+        "/sitemap.xml",
+        "/static/site.css",
+        "/compare/vim-vs-emacs/feedback",
+    ],
+)
+def test_anything_else_is_left_to_the_app(
+    served: tuple[DirectPages, TestClient, list[str]], url: str
+) -> None:
+    direct, _client, _urls = served
+    assert direct.answer(url) is None
+
+
+def test_a_build_over_two_processes_writes_what_one_writes(
+    site_settings: Settings, tmp_path: Path
+) -> None:
+    alone = export_site(
+        site_settings, tmp_path / "one", jobs=1, allow_errors=True, built_at=BUILT_AT
+    )
+    split = export_site(
+        site_settings, tmp_path / "two", jobs=2, allow_errors=True, built_at=BUILT_AT
+    )
+    assert (split.pages, split.files, sorted(split.redirects)) == (
+        alone.pages,
+        alone.files,
+        sorted(alone.redirects),
+    )
+    one = Manifest.load(tmp_path / "one")
+    two = Manifest.load(tmp_path / "two")
+    assert one is not None and two is not None
+    assert two.files == one.files  # every file, by digest
+    assert {slug: sorted(urls) for slug, urls in two.linked_from.items()} == one.linked_from
+    for name in one.files:
+        assert (tmp_path / "two" / name).read_bytes() == (tmp_path / "one" / name).read_bytes()
+
+
+def test_files_parsed_over_two_processes_make_the_same_library(site_settings: Settings) -> None:
+    content = site_settings.content_dir
+    alone = Library.load(content, ParseCache(site_settings.data_dir / "alone.marshal"))
+    cache = ParseCache(site_settings.data_dir / "split.marshal")
+    primed = prime(cache, discover(content), today=None, jobs=2)
+    split = Library.load(content, cache)
+    # The worker processes parsed every file; the load itself parsed none.
+    assert primed == len(split.files) == 5 and cache.parses == 5
+    assert split.comparisons == alone.comparisons
+    assert split.problems and set(split.problems) == set(alone.problems)  # the broken file's
