@@ -24,6 +24,9 @@ built (``gc.disable``): hundreds of thousands of new containers otherwise trigge
 full collections.
 Figures: ``bench/RESULTS.md``, "Figures behind design choices" and "Memory and warm start
 at 100,000".
+
+Over 400 lines: the file's layout, its encoding of a comparison into short fields and bodies,
+and the entries made in worker processes must change together (``_FORMAT``).
 """
 
 from __future__ import annotations
