@@ -256,16 +256,22 @@ class Site:
         return (key, *patched_listings(kept[1], kept[2], swaps))
 
     def replacements(
-        self, version: int, facts: Callable[[Comparison], object] = listing_facts
+        self,
+        version: int,
+        facts: Callable[[Comparison], object] = listing_facts,
+        *,
+        until: int | None = None,
     ) -> list[tuple[Comparison, Comparison]] | None:
-        """The comparisons live preview swapped in place since library ``version``, oldest
-        first, when no edit since changed their ``facts`` and nothing was rebuilt; else None.
-        Lets what was built for ``version`` be patched, not rebuilt."""
+        """The comparisons live preview swapped in place since library ``version`` (up to
+        ``until``, default the library's version now), oldest first, when no edit since
+        changed their ``facts`` and nothing was rebuilt; else None. Lets what was built for
+        ``version`` be patched, not rebuilt."""
         library = self.library
-        if version < 0 or library.version - version > len(library.replaced):
+        last = library.version if until is None else until
+        if version < 0 or last - version > len(library.replaced):
             return None
         swaps: list[tuple[Comparison, Comparison]] = []
-        for step in range(version + 1, library.version + 1):
+        for step in range(version + 1, last + 1):
             swap = library.replaced.get(step)
             if swap is None or facts(swap[0]) != facts(swap[1]):
                 return None
@@ -278,11 +284,14 @@ class Site:
         the index of this version, built now if nobody has yet."""
         library, searcher = self.library, self.searcher
         kept = searcher.version
-        if kept != library.version:
-            swaps = self.replacements(kept, row_facts)
+        # Read once: the watcher's thread may reload a file meanwhile, and the index must not
+        # be marked with a version whose edit it does not hold (that edit would never come).
+        now = library.version
+        if kept != now:
+            swaps = self.replacements(kept, row_facts, until=now)
             if swaps is not None:
-                searcher.patch(kept, library.version, swaps)
-        return searcher.index_for(library.version, library.comparisons.values())
+                searcher.patch(kept, now, swaps)
+        return searcher.index_for(now, library.comparisons.values())
 
     def is_visible(self, comparison: Comparison) -> bool:
         """Whether one comparison may be shown now (the same rule as ``visible``)."""

@@ -265,6 +265,8 @@ def test_nginx_serves_the_export_with_its_redirect_map(
         assert page.content == (out / "compare/vim-vs-emacs/index.html").read_bytes()
         assert page.headers["content-encoding"] == "gzip"  # the .gz sibling, via gzip_static
         assert httpx.get(url + "/_redirects").status_code == 404
+        assert (out / ".nicepick-build.json").is_file()  # for the next build, not for readers
+        assert httpx.get(url + "/.nicepick-build.json").status_code == 404
         twin = httpx.get(url + "/tag/editors.json")
         assert twin.json() == json.loads((out / "tag/editors.json").read_bytes())
         assert httpx.get(url + "/tag/editors.json?page=2").json() == {"page": 2}
@@ -473,6 +475,17 @@ def test_a_build_replaces_the_last_builds_file_by_a_folder_and_back(tmp_path: Pa
     files.write(twin, b"{}", ExportSummary(), {})
     assert twin.read_bytes() == b"{}"
     assert files.cleared == {"compare/a-vs-b.json/index.html"}
+
+
+def test_a_file_that_shrinks_below_compression_loses_its_old_siblings(tmp_path: Path) -> None:
+    # nginx's gzip_static prefers index.json.gz to the file: a stale sibling would be served.
+    out = tmp_path / "site"
+    big = b'{"terms": "' + b"x" * 1000 + b'"}'
+    Files(out, {}).write(out / "t/61.json", big, ExportSummary(), {})
+    assert (out / "t/61.json.gz").is_file() and (out / "t/61.json.br").is_file()
+    Files(out, {"t/61.json": digest(big)}).write(out / "t/61.json", b"{}", ExportSummary(), {})
+    assert (out / "t/61.json").read_bytes() == b"{}"
+    assert not (out / "t/61.json.gz").exists() and not (out / "t/61.json.br").exists()
 
 
 def test_an_incremental_build_follows_edits_to_authors_profiles_and_plain_pages(

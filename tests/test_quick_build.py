@@ -12,6 +12,7 @@ from app.cli import main
 from app.commands.export import export_site
 from app.commands.manifest import Manifest
 from app.commands.quick import quick_build
+from app.commands.quick_record import record_path
 from app.settings import Settings
 from tests.conftest import GOOD, comparison_text
 
@@ -121,6 +122,17 @@ def test_an_edit_of_a_page_not_yet_published_writes_nothing(
     summary = quick_build(settings, out, cards=False)
     assert summary is not None and summary.rewritten == []
     assert files(out) == before
+
+
+def test_no_file_of_the_output_names_a_page_not_yet_published(
+    site: tuple[Settings, Path],
+) -> None:
+    settings, out = site
+    for path in out.rglob("*"):  # the build's own notes included: OUT is what gets published
+        if path.is_file() and path.suffix not in (".gz", ".br"):
+            assert b"joe-vs-jed" not in path.read_bytes(), path
+    # The quick build's record names every content file: it is kept in the data folder.
+    assert b"joe-vs-jed" in record_path(out, settings.data_dir).read_bytes()
 
 
 @pytest.mark.parametrize(

@@ -298,7 +298,7 @@ def export_site(
         rewritten=sorted(summary.rewritten),
     ).save(out)
     began = time.time() - (time.perf_counter() - started)  # for the next build's quick path
-    remember(out, site.library, visible.comparisons, began=began)
+    remember(out, site.library, visible.comparisons, began=began, data_dir=settings.data_dir)
     summary.skipped.sort()
     summary.left_out = left_out(site.library)
     summary.forms_until = forms_until

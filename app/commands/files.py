@@ -105,6 +105,12 @@ class Files:
             self._put(name + ".br", br)
             summary.gzip_bytes += len(gz)
             summary.brotli_bytes += len(br)
+        elif self.previous.get(name) is not None:
+            # Shrunk below the size worth compressing: an old sibling would be served stale
+            # (nginx's gzip_static prefers it to the file).
+            for sibling in (".gz", ".br"):
+                with suppress(FileNotFoundError):
+                    os.unlink(target + sibling)
 
     def _put(self, name: str, body: bytes) -> None:
         folder = name.rpartition("/")[0]

@@ -38,7 +38,7 @@ from typing import Any
 
 from app.commands.manifest import CHANGES, Changes, digest, fingerprint
 from app.commands.manifest import NAME as MANIFEST_NAME
-from app.commands.quick_record import Entry, Record, shown_digest
+from app.commands.quick_record import Entry, Record, record_path, shown_digest
 from app.content.library import SourceFile, discover, parse_file
 from app.content.model import Comparison
 from app.settings import Settings
@@ -78,7 +78,8 @@ def quick_build(settings: Settings, out: Path, *, cards: bool) -> QuickSummary |
     written) when that cannot be shown, for the caller to run the full incremental build."""
     started = time.perf_counter()
     settings = settings.model_copy(update={"drafts": False, "reload": False})  # as export
-    record = Record.load(out)
+    kept_at = record_path(out, settings.data_dir)
+    record = Record.load(kept_at)
     if record is None or not _current(out, record):
         return None
     if record.fingerprint != fingerprint(settings, cards=cards):
@@ -120,7 +121,7 @@ def quick_build(settings: Settings, out: Path, *, cards: bool) -> QuickSummary |
     record.changes = digest(changes.save(out))
     for edit in edits:
         record.files[str(edit.source.path)] = edit.entry
-    record.save(out)
+    record.save(kept_at)
     summary.forms_until = _forms_until(record.built_at)
     summary.seconds = time.perf_counter() - started
     return summary
@@ -314,6 +315,9 @@ def _write(path: Path, body: bytes) -> None:
     if len(body) > _COMPRESSED_OVER:
         path.with_name(path.name + ".gz").write_bytes(gzip_bytes(body))
         path.with_name(path.name + ".br").write_bytes(brotli_bytes(body))
+    else:  # shrunk below the size worth compressing: no stale sibling left to be served
+        for sibling in (".gz", ".br"):
+            path.with_name(path.name + sibling).unlink(missing_ok=True)
 
 
 def _forms_until(built_at: float) -> float:

@@ -1,5 +1,6 @@
-"""What a quick incremental build (``app/commands/quick.py``) checks an edit against:
-``OUT/.nicepick-quick.marshal``, written after every build beside the manifest.
+"""What a quick incremental build (``app/commands/quick.py``) checks an edit against: a
+record written after every build, kept in the data folder (``record_path``), not in OUT: it
+names every content file, drafts and scheduled pages included, and OUT is published.
 
 Per comparison file: its ``stat`` (size, mtime), its slug, whether readers saw it, and a
 digest of what *other* files of the build show of it: every field except those only its own
@@ -27,14 +28,23 @@ from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
 
+from app.atomic import write_atomic
 from app.commands.manifest import NAME as MANIFEST_NAME
 from app.commands.manifest import Manifest, digest
 from app.content.cache import encoded_comparison
 from app.content.library import Library
 from app.content.model import Comparison
 
-NAME = ".nicepick-quick.marshal"
+NAME = "quick.marshal"
 _FORMAT = 1
+
+
+def record_path(out: Path, data_dir: Path) -> Path:
+    """Where the record of the build in ``out`` is kept: the data folder, one per output
+    folder (named by its absolute path's digest)."""
+    key = hashlib.sha256(str(out.resolve()).encode()).hexdigest()[:16]
+    return data_dir / "builds" / key / NAME
+
 
 # Fields only the comparison's own page (HTML, JSON twin, JSON-LD), the search index and the
 # feed (the bottom line) read: other pages are built from the rest (cards, listings, sitemap,
@@ -86,19 +96,20 @@ class Record:
     order: list[str]  # visible slugs in the search index's page order
     shard_sizes: dict[str, int]  # search shard prefix -> its terms' size (_Term.size)
 
-    def save(self, out: Path) -> None:
+    def save(self, path: Path) -> None:
         document = {
             "format": _FORMAT,
             **vars(self),
             "files": {path: tuple(vars(entry).values()) for path, entry in self.files.items()},
         }
-        (out / NAME).write_bytes(marshal.dumps(document))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(path, marshal.dumps(document))
 
     @classmethod
-    def load(cls, out: Path) -> Record | None:
-        """The record in ``out``, or None (none, damaged, another format)."""
+    def load(cls, path: Path) -> Record | None:
+        """The record at ``path``, or None (none, damaged, another format)."""
         try:
-            document = marshal.loads((out / NAME).read_bytes())
+            document = marshal.loads(path.read_bytes())
             if document.pop("format") != _FORMAT:
                 return None
             document["files"] = {path: Entry(*entry) for path, entry in document["files"].items()}
@@ -108,7 +119,14 @@ class Record:
             return None
 
 
-def remember(out: Path, library: Library, visible: Sequence[Comparison], *, began: float) -> None:
+def remember(
+    out: Path,
+    library: Library,
+    visible: Sequence[Comparison],
+    *,
+    began: float,
+    data_dir: Path,
+) -> None:
     """Write the record of the build just saved in ``out`` (its manifest already written),
     from the library it was built from and the comparisons it showed (newest first);
     ``began`` (epoch seconds): when that build started reading the content folder."""
@@ -117,15 +135,16 @@ def remember(out: Path, library: Library, visible: Sequence[Comparison], *, bega
     from app.pages.navigation import wayfinding
     from app.surfaces.feeds import FEED_SIZE
 
+    record = record_path(out, data_dir)
     if any(problem.severity == "error" for problem in library.problems):
-        _forget(out)  # pages left out for their errors: only a full look can say what changes
+        _forget(record)  # pages left out for their errors: only a full look can say what changes
         return
     shown = {comparison.slug for comparison in visible}
     files: dict[str, Entry] = {}
     for path, parsed in library.files.items():
         comparison = parsed.comparison
         if comparison is None:
-            _forget(out)
+            _forget(record)
             return
         stat = os.stat(path, follow_symlinks=False)
         # A file written while the build ran may hold other bytes than the ones it read: no
@@ -147,7 +166,7 @@ def remember(out: Path, library: Library, visible: Sequence[Comparison], *, bega
     data = (out / MANIFEST_NAME).read_bytes()
     manifest = Manifest.parse(data)
     if manifest is None:
-        _forget(out)
+        _forget(record)
         return
     stat = (out / MANIFEST_NAME).stat()
     Record(
@@ -165,7 +184,7 @@ def remember(out: Path, library: Library, visible: Sequence[Comparison], *, bega
         feed=[c.slug for c in feed],
         order=[c.slug for c in ordered(visible)],
         shard_sizes=shard_sizes(out),
-    ).save(out)
+    ).save(record)
 
 
 def quick_may_write(name: str) -> bool:
@@ -174,5 +193,5 @@ def quick_may_write(name: str) -> bool:
     return name.startswith(("compare/", "search-index/")) or name == "feed.xml"
 
 
-def _forget(out: Path) -> None:
-    (out / NAME).unlink(missing_ok=True)
+def _forget(record: Path) -> None:
+    record.unlink(missing_ok=True)

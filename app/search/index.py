@@ -364,6 +364,7 @@ class SearchIndex:
         self._published_rowids = [rowid for _, rowid in scheduled]
         self._cache: OrderedDict[tuple[object, ...], Results] = OrderedDict()
         self._cache_size = cache_size
+        self._edits = 0  # live preview's in-place updates so far (``update``)
         self._rows = len(ordered)
         self._db.execute("CREATE VIRTUAL TABLE temp.vocabulary USING fts5vocab(main, docs, row)")
         # Every word and the pages holding it: which words have longer relatives, and which
@@ -417,6 +418,7 @@ class SearchIndex:
                     )
             self._cache.clear()
             self._columns.cache_clear()
+            self._edits += 1
 
     def _words_of(self, columns: tuple[str, str, str, str]) -> list[str]:
         """One row's distinct words, tokenized by a scratch table made with ``docs``' own
@@ -519,6 +521,7 @@ class SearchIndex:
                 )
                 rows = [rowid for rowid in ranked_rows if rowid not in hidden][offset:wanted]
                 shown = self._shown_text(rows[:limit])
+                edits = self._edits
         except (sqlite3.OperationalError, sqlite3.ProgrammingError):
             # Our expression is always well formed; a closed (replaced) index is the one way
             # here, and a reader must never see a 500 for it.
@@ -532,6 +535,8 @@ class SearchIndex:
         ]
         results = Results(terms, hits, len(rows) > limit, capped)
         with self._lock:
+            if self._edits != edits:  # live preview re-indexed a page meanwhile: not kept
+                return results
             self._cache[key] = results
             if len(self._cache) > self._cache_size:
                 self._cache.popitem(last=False)
