@@ -91,11 +91,12 @@ def encode_bodies(comparison: Comparison) -> bytes:
     )
 
 
-class _ComparisonBody:
-    """A body field of ``LazyComparison``: the parent's slot when set, else read from the file."""
+class _Body:
+    """A body field of a lazy class: the parent dataclass's slot when set, else read from the
+    cache file (``_from`` picks the field out of the comparison's decoded bodies)."""
 
-    def __init__(self, name: str, index: int) -> None:
-        self._slot = Comparison.__dict__[name]  # the dataclass's own member descriptor
+    def __init__(self, parent: type, name: str, index: int) -> None:
+        self._slot = parent.__dict__[name]  # the dataclass's own member descriptor
         self._index = index
 
     def __set__(self, instance: Any, value: Any) -> None:
@@ -108,27 +109,17 @@ class _ComparisonBody:
             return self._slot.__get__(instance, owner)
         except AttributeError:  # left unset: read from the file
             bodies, offset, length = instance._ref
-            return bodies.read(offset, length)[self._index]
+            return self._from(instance, bodies.read(offset, length))
+
+    def _from(self, instance: Any, decoded: tuple[Any, ...]) -> Any:
+        return decoded[self._index]
 
 
-class _OptionBody:
-    """A body field of ``LazyOption``: the parent's slot when set, else read from the file."""
+class _OptionBody(_Body):
+    """A body field of ``LazyOption``: its option's entry among the comparison's bodies."""
 
-    def __init__(self, name: str, index: int) -> None:
-        self._slot = Option.__dict__[name]
-        self._index = index
-
-    def __set__(self, instance: Any, value: Any) -> None:
-        self._slot.__set__(instance, value)
-
-    def __get__(self, instance: Any, owner: type | None = None) -> Any:
-        if instance is None:
-            return self
-        try:
-            return self._slot.__get__(instance, owner)
-        except AttributeError:  # left unset: read from the file
-            bodies, offset, length = instance._ref
-            return bodies.read(offset, length)[4][instance._position][self._index]
+    def _from(self, instance: Any, decoded: tuple[Any, ...]) -> Any:
+        return decoded[4][instance._position][self._index]
 
 
 def _fields_equal(one: Any, other: Any, names: tuple[str, ...]) -> bool:
@@ -198,9 +189,9 @@ class LazyComparison(Comparison):
 
 
 for _index, _name in enumerate(COMPARISON_BODIES):
-    setattr(LazyComparison, _name, _ComparisonBody(_name, _index))
+    setattr(LazyComparison, _name, _Body(Comparison, _name, _index))
 for _index, _name in enumerate(OPTION_BODIES):
-    setattr(LazyOption, _name, _OptionBody(_name, _index))
+    setattr(LazyOption, _name, _OptionBody(Option, _name, _index))
 
 # Building objects slot by slot through the slots' own (C) setters, body slots left unset:
 # the dataclass constructor would call the Python ``__set__`` above for every body field, and
