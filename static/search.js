@@ -1,7 +1,11 @@
 // Nice Pick: answer ?q= on an exported search page, from the index `nicepick build` wrote
 // (app/commands/static_search.py says what each file holds). On the server the page is
-// rendered with its results and this script does nothing. Ranking is the server's: every word
-// required as a prefix, FTS5's bm25 with the same column weights, ties to the newer page.
+// rendered with its results and this script does nothing. Ranking is the server's
+// (app/search/ranking.py): every word required as a prefix, FTS5's bm25 with the same column
+// weights, ties to the newer page; a word on more than half the pages (and more than the rank
+// limit) only filters; a query of such words alone lists title holders, then title-and-option
+// holders, then the rest, newest first; a query over the rank limit scores only its newest
+// matches and the newest older pages whose title and option names hold every word.
 // Everything the reader typed or the index holds reaches the page as textContent only.
 (function () {
   "use strict";
@@ -11,6 +15,9 @@
   var MAX_TERMS = 12;
   var K1 = 1.2;
   var B = 0.75;
+  // Where a word is on a page: the low two bits of its posting (static_search.TITLE, OPTIONS).
+  var TITLE = 2;
+  var OPTIONS = 1;
 
   function words(text) {
     // The server's query_terms: word runs, lower case, then FTS5 folds diacritics away.
@@ -62,9 +69,12 @@
     return wanted;
   }
 
-  // {page: weighted count} for one query word over the shards fetched for it.
+  // One query word over the shards fetched for it: its pages, each [weighted count, where],
+  // and `count`, the pages of its words summed (what the server's vocabulary counts: a page
+  // holding two of the words counts twice), which says whether the word is common.
   function postings(term, exact, shards) {
     var found = new Map();
+    var count = 0;
     shards.forEach(function (shard) {
       Object.keys(shard).forEach(function (key) {
         if (exact ? key !== term : !key.startsWith(term)) {
@@ -72,37 +82,91 @@
         }
         var flat = shard[key];
         var page = 0;
+        count += flat.length / 2;
         for (var i = 0; i < flat.length; i += 2) {
           page += flat[i];
-          found.set(page, (found.get(page) || 0) + flat[i + 1]);
+          var weight = Math.floor(flat[i + 1] / 4);
+          var where = flat[i + 1] % 4;
+          var seen = found.get(page);
+          if (seen === undefined) {
+            found.set(page, [weight, where]);
+          } else {
+            seen[0] += weight;
+            seen[1] |= where;
+          }
         }
       });
     });
-    return found;
+    return { pages: found, count: count };
   }
 
-  function rank(meta, terms, lists) {
-    var idf = lists.map(function (list) {
-      var value = Math.log((meta.pages - list.size + 0.5) / (list.size + 0.5));
-      return value > 0 ? value : 1e-6;
+  // Whether every word is on `page` in a column of `mask` (TITLE, or TITLE | OPTIONS).
+  function holds(lists, page, mask) {
+    return lists.every(function (list) {
+      return (list.pages.get(page)[1] & mask) !== 0;
     });
-    var scored = [];
-    lists[0].forEach(function (_, page) {
-      var score = 0;
-      for (var i = 0; i < lists.length; i++) {
-        var freq = lists[i].get(page);
-        if (freq === undefined) {
+  }
+
+  // The server's ranked(): the pages in the order its search lists them.
+  function rank(meta, lists) {
+    var limit = meta.rank_limit;
+    var common = Math.max(Math.floor(meta.pages / 2), limit);
+    var scored = lists.filter(function (list) {
+      return list.count <= common;
+    });
+    var matched = [];
+    lists[0].pages.forEach(function (_, page) {
+      for (var i = 1; i < lists.length; i++) {
+        if (!lists[i].pages.has(page)) {
           return;
         }
-        var norm = K1 * (1 - B + (B * meta.lengths[page]) / meta.average);
+      }
+      matched.push(page);
+    });
+    matched.sort(function (a, b) {
+      return b - a; // newest first: pages are numbered in publication order
+    });
+    if (!scored.length) {
+      // Only common words: nothing for bm25 to tell apart; the static order, title first.
+      var title = [];
+      var names = [];
+      var rest = [];
+      matched.forEach(function (page) {
+        if (holds(lists, page, TITLE)) {
+          title.push(page);
+        } else if (holds(lists, page, TITLE | OPTIONS)) {
+          names.push(page);
+        } else {
+          rest.push(page);
+        }
+      });
+      return title.concat(names, rest);
+    }
+    var candidates = matched;
+    if (matched.length > limit) {
+      // A broad query: its newest `limit` matches and the newest `limit` older named pages.
+      var named = matched.slice(limit).filter(function (page) {
+        return holds(lists, page, TITLE | OPTIONS);
+      });
+      candidates = matched.slice(0, limit).concat(named.slice(0, limit));
+    }
+    var idf = scored.map(function (list) {
+      var value = Math.log((meta.pages - list.pages.size + 0.5) / (list.pages.size + 0.5));
+      return value > 0 ? value : 1e-6;
+    });
+    var ranked = candidates.map(function (page) {
+      var score = 0;
+      var norm = K1 * (1 - B + (B * meta.lengths[page]) / meta.average);
+      for (var i = 0; i < scored.length; i++) {
+        var freq = scored[i].pages.get(page)[0];
         score += (idf[i] * (freq * (K1 + 1))) / (freq + norm);
       }
-      scored.push([score, page]);
+      return [score, page];
     });
-    scored.sort(function (a, b) {
+    ranked.sort(function (a, b) {
       return b[0] - a[0] || b[1] - a[1];
     });
-    return scored.map(function (row) {
+    return ranked.map(function (row) {
       return row[1];
     });
   }
@@ -215,7 +279,7 @@
             })
           );
         });
-        var ranked = rank(meta, terms, lists);
+        var ranked = rank(meta, lists);
         var shown = ranked.slice((number - 1) * PER_PAGE, number * PER_PAGE);
         var chunks = {};
         shown.forEach(function (page) {

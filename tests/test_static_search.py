@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import sqlite3
+from pathlib import Path
 
 import pytest
 
-from app.commands.static_search import _shards, _Term, tokens_of
+from app.commands.static_search import OPTIONS, TITLE, _shards, _Term, page_terms, tokens_of
+from app.content.library import Library
+from tests.conftest import GOOD
 
 SAMPLES = [
     "PostgreSQL 17.2 vs SQLite 3.47",
@@ -39,3 +42,18 @@ def test_every_term_lands_in_the_longest_shard_prefix_of_it() -> None:
     assert sorted(t.text for members in shards.values() for t in members) == sorted(
         t.text for t in terms
     )
+
+
+def test_each_posting_says_whether_the_title_or_the_option_names_hold_the_word(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "vim-vs-emacs.md").write_text(
+        GOOD.replace("title: Vim vs Emacs", "title: Vim Duel")
+    )
+    (comparison,) = Library.load(tmp_path).comparisons.values()
+    terms, _length = page_terms(comparison)
+    assert terms["vim"] % 4 == TITLE | OPTIONS
+    assert terms["emacs"] % 4 == OPTIONS  # not in this title
+    assert terms["duel"] == 4 * 10 + TITLE  # title weight 10, once
+    assert terms["modal"] == 4 * 2  # twice in the body (weight 1), in neither
+    assert terms["editors"] == 4 * (3 + 2)  # a tag (weight 3) and twice in the body

@@ -306,7 +306,9 @@ def export_site(
     return summary
 
 
-_TERMS = ".nicepick-search-terms.marshal"  # each page's words by content hash, for the next build
+# Each page's words by content hash, for the next build; "-2": postings carry where the word
+# is (static_search.TITLE), which a file written before lacks.
+_TERMS = ".nicepick-search-terms-2.marshal"
 
 
 def _load_terms(out: Path) -> PageTerms:

@@ -45,7 +45,7 @@ from app.settings import Settings
 
 # More edited files than this: the other path, whose cost does not grow with them.
 MOST_FILES = 20
-TERMS = ".nicepick-search-terms.marshal"  # export.py's words of each page, by content hash
+TERMS = ".nicepick-search-terms-2.marshal"  # export.py's words of each page, by content hash
 _COMPRESSED_OVER = 256  # bytes; as export.py's Files.write: smaller files get no siblings
 
 

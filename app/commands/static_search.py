@@ -1,15 +1,22 @@
 """Search for a static host: the export's index files, read by ``static/search.js``.
 
-The server ranks with SQLite FTS5's bm25 (``app/search/index.py``): every word of the query
-is required as a prefix, columns weighted title 10, options 6, category and tags 3, body 1,
-ties to the newer page. The export writes what that formula needs and nothing else, so the
-script computes the very same scores in the browser:
+The server ranks with SQLite FTS5's bm25 (``app/search/index.py``, ``app/search/ranking.py``):
+every word of the query is required as a prefix, columns weighted title 10, options 6, category
+and tags 3, body 1, ties to the newer page; a word on more than half the pages (and more than
+the rank limit) only filters; a query of such words alone lists title holders, then
+title-and-option holders, then the rest, newest first; a query over the rank limit scores only
+its newest matches and the newest older pages whose title and option names hold every word.
+The export writes what those rules need and nothing else, so the script ranks as the server
+does, in the browser:
 
 - ``search-index/meta.json``: the number of pages, their mean length in tokens, each page's
-  length (bm25 normalises by it), the column weights, and the list of term shards;
+  length (bm25 normalises by it), the column weights, the server's rank limit, and the list of
+  term shards;
 - ``search-index/t/<prefix>.json``: the terms that start with ``prefix`` (and with no longer
-  shard's prefix), each with its pages and its weighted count in each (``sum(w_c * f_c)``,
-  what FTS5's bm25 sums per phrase), page numbers delta-encoded;
+  shard's prefix), each with its pages and, for each, ``4 * sum(w_c * f_c) + where``: the
+  weighted count FTS5's bm25 sums per phrase, and where the term is (``TITLE`` 2, ``OPTIONS``
+  1, both 3), which the static order and the rank limit's named pages read; page numbers
+  delta-encoded;
 - ``search-index/d/<n>.json``: what a result shows (slug, title, category, pick, summary) for
   pages ``n * CHUNK`` onwards, fetched only for the results on screen.
 
@@ -18,9 +25,9 @@ Pages are cut into words as FTS5's ``unicode61 remove_diacritics 2`` tokenizer c
 ``instance``) cost 4.5 us a token, 20 s for 10,000 pages; this costs a quarter of that.
 Shards split by longer prefixes until each is under ``SHARD_BYTES``: a query fetches the
 metadata, one or a few shards per word and the few document chunks it shows. Differences
-from the server: no snippets (the summary is shown), broad queries are ranked in full (the
-server ranks a bounded set, see its docstring), and only exported pages count in bm25's
-statistics (the server's index also holds drafts and future pages).
+from the server: no snippets (the summary is shown), and only exported pages count, in bm25's
+statistics and in which words are on more than half the pages (the server's index also holds
+drafts and future pages).
 """
 
 from __future__ import annotations
@@ -34,7 +41,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from app.content.model import Comparison
-from app.search.index import COLUMN_WEIGHTS, document_columns
+from app.search.index import COLUMN_WEIGHTS, RANK_LIMIT, document_columns
 
 FOLDER = "search-index"
 CHUNK = 16  # pages per document chunk: 24 results touch at most 24 chunks of ~2.5 KB
@@ -43,6 +50,11 @@ _MAX_PREFIX = 12
 MAX_PREFIX = _MAX_PREFIX  # for app/commands/search_patch.py, which must split as _shards
 _WEIGHTS = tuple(int(weight) for weight in COLUMN_WEIGHTS)
 _TOKEN = re.compile(r"[^\W_]+")
+# Where a term is on a page, the low two bits of its posting's value: the server's static
+# order and its rank limit's named pages ask whether the title, or the title and option
+# names, hold every word (app/search/ranking.py).
+TITLE, OPTIONS = 2, 1
+_WHERE = (TITLE, OPTIONS, 0, 0)  # by column: title, options, category and tags, body
 
 Write = Callable[[Path, bytes], None]
 
@@ -50,7 +62,7 @@ Write = Callable[[Path, bytes], None]
 @dataclass(frozen=True)
 class _Term:
     text: str
-    postings: list[tuple[int, int]]  # (page number, weighted count), page order
+    postings: list[tuple[int, int]]  # (page number, 4 * weighted count + where), page order
 
     def encoded(self) -> list[int]:
         flat: list[int] = []
@@ -70,15 +82,16 @@ def ordered(comparisons: Sequence[Comparison]) -> list[Comparison]:
 
 
 def page_terms(comparison: Comparison) -> tuple[dict[str, int], int]:
-    """A page's terms with their weighted counts (``sum(w_c * f_c)`` over the columns, what
-    FTS5's bm25 adds up per query word), and its length in tokens."""
+    """A page's terms, each with ``4 * sum(w_c * f_c) + where`` (the weighted count FTS5's
+    bm25 adds up per query word, and the ``TITLE`` / ``OPTIONS`` bits of the columns holding
+    it), and its length in tokens."""
     weighted: dict[str, int] = {}
     length = 0
-    for text, weight in zip(document_columns(comparison), _WEIGHTS, strict=True):
+    for text, weight, where in zip(document_columns(comparison), _WEIGHTS, _WHERE, strict=True):
         tokens = tokens_of(text)
         length += len(tokens)
         for token in tokens:
-            weighted[token] = weighted.get(token, 0) + weight
+            weighted[token] = (weighted.get(token, 0) + 4 * weight) | where  # low bits kept
     return weighted, length
 
 
@@ -165,6 +178,7 @@ def write_search_index(
         "average": (sum(lengths) / len(pages)) if pages else 0,
         "lengths": lengths,
         "weights": [int(w) for w in COLUMN_WEIGHTS],
+        "rank_limit": RANK_LIMIT,
         "chunk": CHUNK,
         "shards": sorted(shards),
     }

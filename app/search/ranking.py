@@ -20,7 +20,10 @@ order instead, title first as always: pages whose title holds every word, then t
 and option names hold them, then every other match; newest first within each. That reads only
 the rows a page shows, whatever the library's size, and leaves nothing out: every match is on
 some page. (Before, such a query scored its 2,000 newest matches by word count.) The static
-export's search (``static/search.js``) ranks every query by its own bm25 and does not do this.
+export's search (``static/search.js``) applies these rules and the rank limit below the same
+way, from the page counts and the title/option bits its index files hold
+(``app/commands/static_search.py``); a change here must be made there too (the browser tests
+compare the two).
 
 A query with scored words that matches more than ``rank_limit`` pages scores a bounded set, as
 described in ``app.search.index``: the newest ``rank_limit`` matches and the newest

@@ -18,9 +18,10 @@ from urllib.parse import quote
 import pytest
 from playwright.sync_api import BrowserContext, Page
 
+from app.commands import static_search
 from app.commands.export import export_site
 from app.content.library import Library
-from app.search.index import SearchIndex
+from app.search.index import RANK_LIMIT, SearchIndex
 from app.settings import Settings
 from bench.generate import comparison_markdown
 from tests.conftest import GOOD, comparison_text
@@ -35,6 +36,16 @@ NANO = (
     .replace("older than most", "kinder than vim to most")
 )
 ENDPOINT = "https://notes.nicepick.test"
+# A small rank limit, so 64 pages have common words (on more than half of them) and broad
+# queries (over the limit): the server's two ranking rules, app/search/ranking.py.
+SMALL_LIMIT = 8
+# The oldest pages: "latency" (on every page) in one's title, "shard" in the other's options.
+TITLED = comparison_text(title="Latency Lab vs Helix", published="2020-01-01").replace(
+    "Emacs", "Helix"
+)
+NAMED = comparison_text(title="Keeper vs Emacs", published="2020-02-01").replace(
+    "Vim", "Shardkeeper"
+)
 
 
 class _Quiet(SimpleHTTPRequestHandler):
@@ -42,14 +53,17 @@ class _Quiet(SimpleHTTPRequestHandler):
         pass
 
 
-@pytest.fixture(scope="module")
-def static_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
-    """The export of two editors' pages and 60 synthetic ones, served by http.server."""
-    root = tmp_path_factory.mktemp("static-search")
+def _serve(
+    root: Path, extra: dict[str, str], *, rank_limit: int = RANK_LIMIT
+) -> Iterator[tuple[str, Path]]:
+    """The export of two editors' pages, ``extra`` ones and 60 synthetic ones, served by
+    http.server; the export's index made with ``rank_limit``."""
     content = root / "content"
     content.mkdir()
     (content / "vim-vs-emacs.md").write_text(GOOD)
     (content / "nano-vs-micro.md").write_text(NANO)
+    for name, text in extra.items():
+        (content / name).write_text(text)
     rng = random.Random(3)
     for number in range(60):
         slug, text = comparison_markdown(number, rng)
@@ -63,7 +77,9 @@ def static_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str,
         _env_file=None,
     )
     out = root / "site"
-    export_site(settings, out, cards=False)
+    with pytest.MonkeyPatch.context() as patched:
+        patched.setattr(static_search, "RANK_LIMIT", rank_limit)  # what meta.json says
+        export_site(settings, out, cards=False)
     handler = functools.partial(_Quiet, directory=str(out))
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -73,6 +89,18 @@ def static_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str,
     finally:
         server.shutdown()
         server.server_close()
+
+
+@pytest.fixture(scope="module")
+def static_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    yield from _serve(tmp_path_factory.mktemp("static-search"), {})
+
+
+@pytest.fixture(scope="module")
+def small_limit_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    extra = {"latency-lab-vs-helix.md": TITLED, "keeper-vs-emacs.md": NAMED}
+    root = tmp_path_factory.mktemp("static-search-small")
+    yield from _serve(root, extra, rank_limit=SMALL_LIMIT)
 
 
 def shown(page: Page, base: str, query: str) -> list[str]:
@@ -86,9 +114,9 @@ def shown(page: Page, base: str, query: str) -> list[str]:
     return [href.rsplit("/", 1)[-1] for href in links.evaluate_all("l => l.map(a => a.href)")]
 
 
-def server_ranking(content: Path, query: str) -> list[str]:
+def server_ranking(content: Path, query: str, *, rank_limit: int = RANK_LIMIT) -> list[str]:
     library = Library.load(content)
-    index = SearchIndex(library.comparisons.values())
+    index = SearchIndex(library.comparisons.values(), rank_limit=rank_limit)
     results = index.search(query, now=datetime.now(UTC), limit=24)
     return [hit.slug for hit in results.hits]
 
@@ -104,6 +132,38 @@ def test_static_search_ranks_as_the_server_does(
     expected = server_ranking(content, query)
     assert expected, query  # a query that finds nothing would prove nothing
     assert shown(page, base, query) == expected
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "latency",  # on every page: the static order, the page titled with it first
+        "shard",  # the page with it in an option's name first
+        "shard latency",
+        "vim latency",  # "vim" scored, "latency" only filters
+        "tool1",  # more matches than the limit: the newest, then older named pages
+        "tools",  # the same, where no older page names it
+        "machine learning",
+    ],
+)
+def test_common_words_and_broad_queries_rank_as_on_the_server(
+    small_limit_site: tuple[str, Path], new_context: Callable[..., BrowserContext], query: str
+) -> None:
+    base, content = small_limit_site
+    page = new_context().new_page()
+    expected = server_ranking(content, query, rank_limit=SMALL_LIMIT)
+    assert expected, query
+    assert shown(page, base, query) == expected
+
+
+def test_only_common_words_list_the_title_holder_first(
+    small_limit_site: tuple[str, Path], new_context: Callable[..., BrowserContext]
+) -> None:
+    base, _ = small_limit_site
+    page = new_context().new_page()
+    # The oldest pages, first by the static order; bm25 alone ranked them by word counts.
+    assert shown(page, base, "latency")[0] == "latency-lab-vs-helix"
+    assert shown(page, base, "shard")[0] == "keeper-vs-emacs"
 
 
 def test_a_title_match_comes_before_a_body_match(
