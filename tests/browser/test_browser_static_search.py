@@ -143,6 +143,7 @@ def test_static_search_ranks_as_the_server_does(
         "vim latency",  # "vim" scored, "latency" only filters
         "tool1",  # more matches than the limit: the newest, then older named pages
         "tools",  # the same, where no older page names it
+        "tool1 latency",  # broad, "latency" only filtering
         "machine learning",
     ],
 )
