@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import re
 import unicodedata
 from collections.abc import Iterator
@@ -13,6 +14,7 @@ from bs4 import BeautifulSoup
 from fastapi.testclient import TestClient
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from markupsafe import Markup
 
 from app.content.library import Library
 from app.main import create_app
@@ -297,6 +299,21 @@ def test_cached_results_follow_pages_going_live(index: SearchIndex) -> None:
     hits = index.search("okapi", now=later).hits
     assert [hit.slug for hit in hits] == ["futurething-vs-other2"]  # ... and found once live
     assert slugs(index, "okapi") == []
+
+
+def test_a_kept_result_page_is_the_same_and_outside_the_collectors_walks(
+    index: SearchIndex,
+) -> None:
+    first = index.search("kafka", now=NOW)
+    again = index.search("kafka", now=NOW)  # from the LRU
+    assert again == first
+    assert [hit.slug for hit in again.hits] == ["kafka-vs-pulsar", "rabbitmq-vs-nats"]
+    assert all(isinstance(hit.snippet, Markup) for hit in again.hits)
+    assert "<mark>Kafka</mark>" in again.hits[1].snippet
+    gc.collect()  # untracks the inner tuples of strings ...
+    gc.collect()  # ... then the tuple holding them
+    # Every full collection walks what stays tracked: the LRU's pages must not be.
+    assert index._cache and not any(gc.is_tracked(kept) for kept in index._cache.values())
 
 
 def write_fillers(folder: Path, count: int) -> None:
