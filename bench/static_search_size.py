@@ -49,7 +49,8 @@ def first_query_bytes(folder: Path, query: str) -> tuple[int, int, int]:
                     page = 0
                     for i in range(0, len(flat), 2):
                         page += flat[i]
-                        found[page] = found.get(page, 0) + flat[i + 1]
+                        # 4 * weighted count + where (static_search.TITLE, OPTIONS)
+                        found[page] = found.get(page, 0) + flat[i + 1] // 4
         scores = found if scores is None else {p: s for p, s in scores.items() if p in found}
     shown = sorted(scores or {}, key=lambda p: -(scores or {})[p])[:PER_PAGE]
     files += [folder / "d" / f"{n}.json" for n in sorted({p // meta["chunk"] for p in shown})]
