@@ -342,8 +342,8 @@ class Results:
 # A kept result page: slugs and snippets' HTML, plain strings in tuples, which the cyclic
 # garbage collector stops tracking once it has seen them. Kept as ``Results``, each page's
 # ~50 Hit and Markup objects stayed tracked, and every full collection walked the whole LRU:
-# 1,000 distinct queries left ~34,000 objects and a 24 ms full collection, landing on
-# whichever request triggered it (the slowest searches of bench/scale.py's 100,000 run).
+# after 1,000 distinct queries ~34,000 objects and a 21-24 ms full collection (100,000
+# comparisons), paid by whichever request triggers it.
 Kept = tuple[tuple[str, ...], tuple[str, ...], bool, bool]
 
 
