@@ -19,13 +19,14 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
-from collections.abc import Iterator
+import tempfile
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from datetime import date
 from functools import partial
+from pathlib import Path
 
-from app.content.cache import Made, ParseCache, make_entry, paused_gc
+from app.content.cache import ParseCache, Spooled, make_entry, paused_gc, spool
 from app.content.library import SourceFile, parse_file
 
 log = logging.getLogger(__name__)
@@ -68,31 +69,41 @@ def prime(
     context = multiprocessing.get_context(start_method)
     made = 0
     try:
-        # An executor, not a Pool: a worker that dies (or cannot start) breaks it with an
-        # error, where a Pool starts another forever; what is left is parsed by the caller.
+        # Each chunk's bodies (most of a result) go to a spool file beside the cache, not
+        # through the pipe: the parent then receives, unpickles and holds short fields only,
+        # and saving copies the bodies file to file (``ParseCache.add_spooled``).
+        cache.path.parent.mkdir(parents=True, exist_ok=True)
         with (
+            tempfile.TemporaryDirectory(prefix=".spool-", dir=cache.path.parent) as folder,
+            # An executor, not a Pool: a worker that dies (or cannot start) breaks it with
+            # an error, where a Pool starts another forever; what is left is parsed by the
+            # caller.
             ProcessPoolExecutor(min(workers, len(chunks)), mp_context=context) as pool,
             paused_gc(),
         ):
-            for results in pool.map(partial(_parse_chunk, today=today), chunks):
-                for source, entry in results:
-                    if entry is not None:
-                        cache.add(source.path, entry)
-                        made += 1
+            tasks = [
+                ([source.path for source in chunk], [source.display for source in chunk])
+                for chunk in chunks
+            ]
+            spools = [Path(folder) / str(number) for number in range(len(chunks))]
+            work = partial(_parse_chunk, today=today)
+            for (paths, _), spool_path, spooled in zip(
+                tasks, spools, pool.map(work, tasks, spools), strict=True
+            ):
+                made += cache.add_spooled(paths, spooled, spool_path)
     except (BrokenProcessPool, OSError) as exc:
         log.warning("parsing in worker processes failed (%s); parsing in this one", exc)
     return made
 
 
 def _parse_chunk(
-    chunk: list[SourceFile], *, today: date | None
-) -> list[tuple[SourceFile, Made | None]]:
-    """In a worker: each file's cache entry, or None when it cannot be read."""
-    return list(_entries(chunk, today))
-
-
-def _entries(
-    chunk: list[SourceFile], today: date | None
-) -> Iterator[tuple[SourceFile, Made | None]]:
-    for source in chunk:
-        yield source, make_entry(source.path, source.display, partial(parse_file, source, today))
+    task: tuple[list[Path], list[str]], spool_path: Path, *, today: date | None
+) -> list[Spooled]:
+    """In a worker: each file's cache entry (None when it cannot be read), its bodies
+    written to ``spool_path``."""
+    paths, displays = task
+    made = [
+        make_entry(path, display, partial(parse_file, SourceFile(path, display, path.stem), today))
+        for path, display in zip(paths, displays, strict=True)
+    ]
+    return spool(made, spool_path)

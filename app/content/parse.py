@@ -239,6 +239,9 @@ def _read_front_matter(
     source: str, problems: _Collector
 ) -> tuple[dict[str, Any] | None, dict[str, tuple[int, int]]]:
     """Load YAML; marks map each key to the (line, column) of its value in the file."""
+    plain = _plain_front_matter(source)
+    if plain is not None:
+        return plain
     try:
         # Anchors and aliases first, before anything is built: nested aliases expand
         # exponentially (a 414-byte "billion laughs" front matter became a 34.7 MB message).
@@ -290,6 +293,96 @@ def _read_front_matter(
     if duplicate:
         return None, {}
     return {str(key): value for key, value in data.items()}, marks
+
+
+# Front matter as the generator and most editors write it: one "key: value" per line, each
+# value one plain scalar or a flow list of plain scalars ("[A, B]"), in printable ASCII with
+# none of the characters that can start a comment, a mapping, an anchor or an alias (#, :,
+# &, *) and no scalar starting with any other indicator. Such a line means exactly what it
+# looks like in YAML, so ``_plain_front_matter`` reads it without building the node tree
+# (two thirds of a parse's YAML time); anything else is read by PyYAML as always.
+
+
+def _plain(excluded: str) -> str:
+    """A plain scalar of printable ASCII without ``excluded``: starting with a letter, a digit
+    or "(" (no indicator) and not ending in a space (YAML would trim it)."""
+    inner = "".join(re.escape(chr(c)) for c in range(0x20, 0x7F) if chr(c) not in excluded)
+    last = inner.replace(re.escape(" "), "", 1)
+    return rf"[A-Za-z0-9(](?:[{inner}]*[{last}])?"
+
+
+_PLAIN_SCALAR = _plain("#&*:")
+_FLOW_ITEM = _plain("#&*:,[]{}")  # and in a flow list, no "," or bracket
+_PLAIN_LINE = re.compile(
+    rf"([a-z_][a-z0-9_]{{0,63}}): (?:({_PLAIN_SCALAR})|\[((?:{_FLOW_ITEM})(?:, {_FLOW_ITEM})*)?\])"
+)
+_FLOW_ITEMS = re.compile(_FLOW_ITEM)
+_TIMESTAMP = "tag:yaml.org,2002:timestamp"
+
+
+@functools.cache
+def _resolver() -> _Loader:
+    """A loader used only for its resolver and scalar constructors (no document)."""
+    return _Loader("")
+
+
+# Keys, names and dates recur across files: each is resolved once per process.
+@functools.lru_cache(maxsize=1 << 14)
+def _plain_tag(value: str) -> str:
+    """The tag PyYAML resolves a plain scalar to (``Resolver.resolve``, implicit)."""
+    resolvers = _Loader.yaml_implicit_resolvers.get(value[0])
+    if resolvers:
+        for tag, regexp in resolvers:
+            if regexp.match(value):
+                return str(tag)
+    return _STR
+
+
+@functools.lru_cache(maxsize=1 << 12)
+def _plain_timestamp(value: str) -> Any:
+    """A date (or text, when impossible) as ``_Loader`` builds it; dates and datetimes are
+    immutable, so one object serves every file of the same day."""
+    return _resolver().construct_yaml_timestamp(yaml.ScalarNode(_TIMESTAMP, value))
+
+
+def _plain_front_matter(source: str) -> tuple[dict[str, Any], dict[str, tuple[int, int]]] | None:
+    """The values and marks PyYAML gives front matter of plain lines only (see above), or None
+    for any other (then PyYAML reads it): text values as they are, dates built by PyYAML's
+    own constructor; a value of any other type, or a key given twice, is left to PyYAML."""
+    data: dict[str, Any] = {}
+    marks: dict[str, tuple[int, int]] = {}
+    for index, line in enumerate(source.split("\n")):
+        match = _PLAIN_LINE.fullmatch(line)
+        if match is None:
+            return None
+        key, scalar, items = match.group(1, 2, 3)
+        if key in data or _plain_tag(key) != _STR:
+            return None
+        number = index + 2
+        column = len(key) + 3
+        if scalar is not None:
+            tag = _plain_tag(scalar)
+            if tag == _STR:
+                value: Any = scalar
+            elif tag == _TIMESTAMP:
+                value = _plain_timestamp(scalar)
+            else:
+                return None
+            data[key] = value
+            marks[key] = (number, column)
+            marks["key:" + key] = (number, 1)
+            continue
+        data[key] = values = []
+        marks[key] = (number, column)
+        marks["key:" + key] = (number, 1)
+        if items is None:
+            continue
+        for position, item in enumerate(_FLOW_ITEMS.finditer(line, column)):
+            if _plain_tag(item.group()) != _STR:
+                return None
+            values.append(item.group())
+            marks[f"{key}[{position}]"] = (number, item.start() + 1)
+    return (data, marks) if data else None
 
 
 def _refuse_anchors(source: str, problems: _Collector) -> bool:
@@ -529,6 +622,33 @@ def _shorten(value: object, limit: int = 60) -> str:
 
 def _split_sections(body: list[str], first_line: int) -> tuple[list[str], list[_Section]]:
     """Split the body at ``##``/``###`` headings, ignoring headings inside code fences."""
+    joined = "\n".join(body)
+    if "```" in joined or "~~~" in joined:  # a code fence may hide headings: line by line
+        return _split_fenced(body, first_line)
+    # No fence: the headings are the lines that start with "#" and match, and each part is
+    # the run of lines up to the next heading, taken as one slice.
+    headings = [
+        (index, heading)
+        for index, line in enumerate(body)
+        if line[:1] == "#" and (heading := _HEADING.match(line))
+    ]
+    start = next((i for i, heading in headings if len(heading.group(1)) == 2), len(body))
+    sections: list[_Section] = []
+    # A "###" before the first "##" is a line of the intro, as it is below.
+    bounds = [(i, heading) for i, heading in headings if i >= start]
+    ends = [i for i, _ in bounds[1:]] + [len(body)]
+    for (index, heading), end in zip(bounds, ends, strict=False):  # one end more if none
+        number = first_line + index
+        part = _Section(heading.group(2), number, body[index + 1 : end], number + 1)
+        if len(heading.group(1)) == 2:
+            sections.append(part)
+        else:
+            sections[-1].subsections.append(part)
+    return body[:start], sections
+
+
+def _split_fenced(body: list[str], first_line: int) -> tuple[list[str], list[_Section]]:
+    """``_split_sections`` for a body with a code fence, one line at a time."""
     intro: list[str] = []
     sections: list[_Section] = []
     in_fence = False
