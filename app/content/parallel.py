@@ -27,7 +27,7 @@ from functools import partial
 from pathlib import Path
 
 from app.content.cache import ParseCache, Spooled, make_entry, paused_gc, spool
-from app.content.library import SourceFile, parse_file
+from app.content.library import SourceFile, parse_bytes
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +103,9 @@ def _parse_chunk(
     written to ``spool_path``."""
     paths, displays = task
     made = [
-        make_entry(path, display, partial(parse_file, SourceFile(path, display, path.stem), today))
+        make_entry(
+            path, display, partial(parse_bytes, SourceFile(path, display, path.stem), today=today)
+        )
         for path, display in zip(paths, displays, strict=True)
     ]
     return spool(made, spool_path)

@@ -630,21 +630,29 @@ def _split_sections(body: list[str], first_line: int) -> tuple[list[str], list[_
     headings = [
         (index, heading)
         for index, line in enumerate(body)
-        if line[:1] == "#" and (heading := _HEADING.match(line))
+        if line[:1] == "#" and (heading := _heading(line))
     ]
-    start = next((i for i, heading in headings if len(heading.group(1)) == 2), len(body))
+    start = next((i for i, (level, _) in headings if level == 2), len(body))
     sections: list[_Section] = []
     # A "###" before the first "##" is a line of the intro, as it is below.
     bounds = [(i, heading) for i, heading in headings if i >= start]
     ends = [i for i, _ in bounds[1:]] + [len(body)]
-    for (index, heading), end in zip(bounds, ends, strict=False):  # one end more if none
+    for (index, (level, title)), end in zip(bounds, ends, strict=False):  # one end more if none
         number = first_line + index
-        part = _Section(heading.group(2), number, body[index + 1 : end], number + 1)
-        if len(heading.group(1)) == 2:
+        part = _Section(title, number, body[index + 1 : end], number + 1)
+        if level == 2:
             sections.append(part)
         else:
             sections[-1].subsections.append(part)
     return body[:start], sections
+
+
+# The same few headings recur in every file (Pros, Cons, Verdict, the options' names).
+@functools.lru_cache(maxsize=1 << 14)
+def _heading(line: str) -> tuple[int, str] | None:
+    """(level, title) of a "##" or "###" heading line, else None."""
+    heading = _HEADING.match(line)
+    return None if heading is None else (len(heading.group(1)), heading.group(2))
 
 
 def _split_fenced(body: list[str], first_line: int) -> tuple[list[str], list[_Section]]:
@@ -690,8 +698,12 @@ def _check_markdown_bounds(
     whole = "\n".join(intro + [line for _, _, body in parts[1:] for line in body])
     deep_possible = may_be_too_deep(whole)
     brackets_possible = whole.count("[") > SCAN_PER_CHARACTER
+    # Printable ASCII, tabs and the joining newlines only (most bodies): no control character
+    # in any line, and the line-by-line search below is skipped.
+    printable = whole.isascii() and not whole.encode("ascii").translate(None, _PRINTABLE_ASCII)
     for name, first, body in parts:
-        _check_body_characters(body, first, problems)
+        if not printable:
+            _check_body_characters(body, first, problems)
         numbered = list(enumerate(body, start=first)) if deep_possible or brackets_possible else []
         size = sum(map(len, body)) + len(body)
         if size > MAX_PART_CHARS:
@@ -738,6 +750,10 @@ def _check_markdown_bounds(
 # HTML as they are: a terminal escape (U+001B) or a bell (U+0007) in a page or a feed is
 # garbage at best, and XML 1.0 (the Atom feed) forbids them outright.
 _BODY_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f]")
+
+
+# The bytes a body's joined lines may hold with no control character among them.
+_PRINTABLE_ASCII = bytes(range(0x20, 0x7F)) + b"\t\n"
 
 
 def _check_body_characters(body: list[str], first: int, problems: _Collector) -> None:
