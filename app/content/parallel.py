@@ -72,9 +72,8 @@ def prime(
         # Each chunk's bodies (most of a result) go to a spool file beside the cache, not
         # through the pipe: the parent then receives, unpickles and holds short fields only,
         # and saving copies the bodies file to file (``ParseCache.add_spooled``).
-        cache.path.parent.mkdir(parents=True, exist_ok=True)
         with (
-            tempfile.TemporaryDirectory(prefix=".spool-", dir=cache.path.parent) as folder,
+            _spool_folder(cache) as folder,
             # An executor, not a Pool: a worker that dies (or cannot start) breaks it with
             # an error, where a Pool starts another forever; what is left is parsed by the
             # caller.
@@ -94,6 +93,16 @@ def prime(
     except (BrokenProcessPool, OSError) as exc:
         log.warning("parsing in worker processes failed (%s); parsing in this one", exc)
     return made
+
+
+def _spool_folder(cache: ParseCache) -> tempfile.TemporaryDirectory[str]:
+    """A folder for the workers' spool files beside the cache (one file system: the save
+    copies from them), else in the system's temporary folder (a read-only data folder)."""
+    try:
+        cache.path.parent.mkdir(parents=True, exist_ok=True)
+        return tempfile.TemporaryDirectory(prefix=".spool-", dir=cache.path.parent)
+    except OSError:
+        return tempfile.TemporaryDirectory(prefix="nicepick-spool-")
 
 
 def _parse_chunk(
