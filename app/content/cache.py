@@ -216,15 +216,6 @@ class ParseCache:
         entry = self.entries.get(str(path))
         return entry is None or entry.display != display
 
-    def add(self, path: Path, made: Made) -> None:
-        """Keep an entry ``make_entry`` made elsewhere (a worker process), as ``parse`` would."""
-        self.parses += 1
-        display, mtime_ns, size, digest, compact, problems, body = made
-        self.entries[str(path)] = _Entry(
-            display, mtime_ns, size, digest, compact, problems, 0, 0, body
-        )
-        self._dirty = True
-
     def add_spooled(self, paths: list[Path], spooled: list[Spooled], path: Path) -> int:
         """Keep the entries a worker made for ``paths`` whose bodies it wrote to the spool file
         at ``path`` (``spool``), as ``parse`` would; the file is opened and unlinked here (its
