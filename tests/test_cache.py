@@ -5,16 +5,19 @@ from __future__ import annotations
 import dataclasses
 import os
 import pickle
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 
 from app.content.bodies import LazyComparison, LazyOption
 from app.content.cache import ParseCache
-from app.content.library import Library
+from app.content.library import Library, SourceFile, discover
 from app.content.model import Comparison, Option
+from app.content.parallel import prime
 from app.main import create_app
 from app.settings import Settings
 from tests.conftest import GOOD, ROOT, comparison_text
@@ -208,3 +211,54 @@ def test_importing_the_parse_cache_reads_no_source_file() -> None:
         [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True
     )
     assert done.stdout.split() == ["0", "1"]
+
+
+def shipped_and_broken(folder: Path) -> list[SourceFile]:
+    """The shipped comparisons (bodies of every kind) and a few broken files, discovered."""
+    shutil.copytree(ROOT / "content", folder, ignore=shutil.ignore_patterns("authors"))
+    write(folder, "broken.md", "no front matter here\n")
+    write(folder, "no-verdict.md", GOOD.split("## Verdict")[0])
+    return discover(folder)
+
+
+def saved_entries(cache_file: Path) -> dict[str, object]:
+    """Each saved entry by path: its short fields and problems, and its bodies read back."""
+    cache = ParseCache(cache_file)
+    found: dict[str, object] = {}
+    for key, entry in cache.entries.items():
+        comparison, problems = cache.parse(Path(key), entry.display, lambda: (None, []))
+        bodies = None
+        if comparison is not None:
+            options = [(o.description, o.pros, o.cons) for o in comparison.options]
+            bodies = (comparison.intro, comparison.verdict, comparison.use_cases, options)
+        found[key] = (comparison, problems, bodies)
+    assert cache.parses == 0  # every entry came from the file
+    return found
+
+
+@pytest.mark.parametrize("start_method", ["fork", "forkserver"])
+def test_bodies_written_by_worker_processes_are_saved_as_a_serial_parse_saves_them(
+    tmp_path: Path, start_method: str
+) -> None:
+    sources = shipped_and_broken(tmp_path / "content")
+    serial_file, parallel_file = tmp_path / "serial" / "c.marshal", tmp_path / "var" / "c.marshal"
+    Library.scan(tmp_path / "content", ParseCache(serial_file), sources=sources)
+    primed = ParseCache(parallel_file)
+    assert prime(primed, sources, today=None, jobs=2, start_method=start_method) == len(sources)
+    # Before the save: the comparisons read their bodies from the workers' spool files.
+    loaded = Library.scan(tmp_path / "content", primed, sources=sources)
+    assert primed.parses == len(sources) and primed.hits == len(sources)
+    serial = Library.scan(tmp_path / "content", sources=sources)
+    assert loaded.comparisons == serial.comparisons and loaded.problems == serial.problems
+    assert any(c.intro and c.use_cases for c in loaded.comparisons.values())
+    assert saved_entries(parallel_file) == saved_entries(serial_file)
+    assert os.listdir(parallel_file.parent) == ["c.marshal"]  # no spool file left behind
+
+
+def test_workers_spool_elsewhere_when_the_cache_folder_cannot_be_made(tmp_path: Path) -> None:
+    sources = shipped_and_broken(tmp_path / "content")
+    (tmp_path / "var").write_text("a file where the data folder should be\n")
+    primed = ParseCache(tmp_path / "var" / "c.marshal")
+    assert prime(primed, sources, today=None, jobs=2) == len(sources)  # still in workers
+    loaded = Library.scan(tmp_path / "content", primed, sources=sources)  # cannot save: logged
+    assert loaded.comparisons == Library.scan(tmp_path / "content", sources=sources).comparisons

@@ -124,3 +124,54 @@ def test_a_long_why_is_a_warning_at_its_line() -> None:
 def test_a_why_on_two_lines_is_refused() -> None:
     text = GOOD.replace("pick: Vim\n", 'pick: Vim\nwhy: "one\\vtwo"\n')
     assert any('"why" contains a control character (U+000B)' in e for e in errors(text))
+
+
+# Front matter the plain reader takes (first group) and leaves to PyYAML (second): both must
+# give exactly what PyYAML gives, values and every line:column mark.
+PLAIN_FRONT_MATTER = [
+    "title: Vim vs Emacs\noptions: [Vim, Emacs]\npublished: 2026-01-05",
+    "title: Vim's [x] {y} \"q\" !e %p @a `b |c >d -e ?f\ntags: [a b, (c), d-e, f']",
+    "tags: []\npublished: 2024-13-45\nupdated: 2024-1-2\nx_y: z\n_k: v\nn: x",
+]
+PYYAML_FRONT_MATTER = [
+    "a: yes",
+    "on: x",
+    "a: 1",
+    "a: 1.5",
+    "a: x\na: y",
+    "tags: [a, yes, 1]",
+    "tags: [a ,b]",
+    "a: x  ",
+    "a:  x",
+    "a: ~",
+    "a: =",
+    "a: <<",
+    "a: 0x1F",
+    "a: -",
+    "a: 10:30",
+    "a: b # c",
+    "a: &x b",
+    "a: 'q'",
+    'a: "q"',
+    "a: [x, [y]]",
+    "a:\n  - x",
+    "a: é",
+    "a: x\n",
+    "summary: one\n  two",
+]
+
+
+@pytest.mark.parametrize("source", PLAIN_FRONT_MATTER + PYYAML_FRONT_MATTER)
+def test_plain_front_matter_reads_as_pyyaml_does(
+    source: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from app.content import parse
+
+    plain = parse._plain_front_matter(source)
+    assert (plain is not None) == (source in PLAIN_FRONT_MATTER)
+    fast_problems = parse._Collector("x")
+    fast = parse._read_front_matter(source, fast_problems)
+    monkeypatch.setattr(parse, "_plain_front_matter", lambda source: None)
+    slow_problems = parse._Collector("x")
+    assert fast == parse._read_front_matter(source, slow_problems)
+    assert fast_problems.problems == slow_problems.problems

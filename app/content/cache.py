@@ -65,6 +65,9 @@ log = logging.getLogger(__name__)
 
 _FORMAT = 5  # 3: authors, checked, tested, sources, changes; 4: and why; 5: bodies apart
 _MAGIC = b"nicepick-parse-cache\n"
+# Bodies copied into a new cache file with one read at most this long: a spool file is a
+# megabyte or so; the old cache file, hundreds, is never read whole into memory.
+_RUN_BYTES = 1 << 20
 
 
 @functools.cache
@@ -91,9 +94,11 @@ class _Entry:
     digest: str
     compact: Any  # the encoded comparison without its bodies (None: the file had errors)
     problems: Any  # encoded problems
-    offset: int  # of its bodies in the cache file (``Bodies``), when ``body`` is None
+    offset: int  # of its bodies in the cache file (``Bodies``), or in ``store``
     length: int
     body: bytes | None = None  # encoded bodies of a result parsed since the file was read
+    # Where the bodies are until the next save, when a worker process wrote them (``spool``).
+    store: Bodies | None = None
 
 
 # (display, mtime_ns, size, digest, compact record, encoded problems, encoded bodies): one
@@ -101,18 +106,34 @@ class _Entry:
 Made = tuple[str, int, int, str, Any, Any, bytes]
 
 
-def make_entry(path: Path, display: str, parse_file: Callable[[], Result]) -> Made | None:
+def make_entry(path: Path, display: str, parse: Callable[[bytes], Result]) -> Made | None:
     """One file's entry, made with no cache at hand (in a worker process), the way
-    ``ParseCache.parse`` makes it: ``stat``, then the bytes' digest, then the parse. None when
-    the file cannot be read; ``ParseCache.parse`` then reports it as it always does."""
+    ``ParseCache.parse`` makes it: ``stat``, then the bytes' digest, then the parse of the
+    same bytes (read once). None when the file cannot be read; ``ParseCache.parse`` then
+    reports it as it always does."""
     try:
         stat = path.stat(follow_symlinks=False)
-        digest = hashlib.sha256(read_content(path)).hexdigest()
+        data = read_content(path)
     except OSError:
         return None
-    comparison, problems = parse_file()
+    digest = hashlib.sha256(data).hexdigest()
+    comparison, problems = parse(data)
     compact, encoded_problems, body = _encode_result(comparison, problems, display)
     return display, stat.st_mtime_ns, stat.st_size, digest, compact, encoded_problems, body
+
+
+# A ``Made`` whose bodies were written to a spool file instead: (its fields but the last,
+# then the length of its bodies there). None: the file could not be read.
+Spooled = tuple[str, int, int, str, Any, Any, int] | None
+
+
+def spool(made: list[Made | None], path: Path) -> list[Spooled]:
+    """In a worker: write the entries' bodies one after the other to ``path`` and return the
+    entries without them, so the parent process receives short fields only (its bodies, most
+    of a result, are copied from the file into the cache file when it is saved)."""
+    with open(path, "wb") as handle:
+        handle.writelines(entry[6] for entry in made if entry is not None)
+    return [None if entry is None else (*entry[:6], len(entry[6])) for entry in made]
 
 
 class ParseCache:
@@ -195,14 +216,26 @@ class ParseCache:
         entry = self.entries.get(str(path))
         return entry is None or entry.display != display
 
-    def add(self, path: Path, made: Made) -> None:
-        """Keep an entry ``make_entry`` made elsewhere (a worker process), as ``parse`` would."""
-        self.parses += 1
-        display, mtime_ns, size, digest, compact, problems, body = made
-        self.entries[str(path)] = _Entry(
-            display, mtime_ns, size, digest, compact, problems, 0, 0, body
-        )
-        self._dirty = True
+    def add_spooled(self, paths: list[Path], spooled: list[Spooled], path: Path) -> int:
+        """Keep the entries a worker made for ``paths`` whose bodies it wrote to the spool file
+        at ``path`` (``spool``), as ``parse`` would; the file is opened and unlinked here (its
+        bodies are read from the open file until the next save). How many were kept."""
+        descriptor = _open(path)
+        path.unlink()
+        store = Bodies(descriptor, 0)
+        offset = made = 0
+        for source, entry in zip(paths, spooled, strict=True):
+            if entry is None:
+                continue
+            display, mtime_ns, size, digest, compact, problems, length = entry
+            self.entries[str(source)] = _Entry(
+                display, mtime_ns, size, digest, compact, problems, offset, length, None, store
+            )
+            offset += length
+            made += 1
+        self.parses += made
+        self._dirty = self._dirty or bool(made)
+        return made
 
     def _hit(self, entry: _Entry) -> Result:
         self.hits += 1
@@ -219,13 +252,17 @@ class ParseCache:
         """Write the cache atomically (temp file, then rename) when anything changed.
 
         The head (every file's short fields) first, then each file's bodies; bodies already
-        in the old file are copied from it one at a time. Comparisons read from the old
-        file keep it open, so it stays readable after the rename; the new file is opened in
-        its place, so ``stored`` can hand out light copies of what was parsed."""
+        in a file (the old cache file, a worker's spool file) are copied from it, a run of
+        neighbours at a time. Comparisons read from the old file keep it open, so it stays
+        readable after the rename; the new file is opened in its place, so ``stored`` can
+        hand out light copies of what was parsed."""
         if not self._dirty:
             return
+        with paused_gc():  # 100,000 new tuples would trigger full collections of the library
+            self._save()
+
+    def _save(self) -> None:
         entries: dict[str, tuple[Any, ...]] = {}
-        offsets: dict[str, int] = {}
         offset = 0
         for key, entry in self.entries.items():
             length = len(entry.body) if entry.body is not None else entry.length
@@ -240,22 +277,14 @@ class ParseCache:
                 offset,
                 length,
             )
-            offsets[key] = offset
             offset += length
         head = marshal.dumps((_FORMAT, code_version(), entries))
-        old = self._bodies
-
-        def bodies() -> Iterator[bytes]:
-            for entry in self.entries.values():
-                if entry.body is not None:
-                    yield entry.body
-                elif old is not None:
-                    yield old.raw(entry.offset, entry.length)
-
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             # no temporary file left behind on a full disk
-            parts = itertools.chain([_MAGIC, len(head).to_bytes(8, "little"), head], bodies())
+            parts = itertools.chain(
+                [_MAGIC, len(head).to_bytes(8, "little"), head], self._bodies_in_order()
+            )
             write_atomic(self.path, parts)
             descriptor = _open(self.path)
         except OSError as exc:  # a read-only data folder costs warm starts, nothing else
@@ -263,18 +292,44 @@ class ParseCache:
             return
         self._bodies = Bodies(descriptor, len(_MAGIC) + 8 + len(head))
         for key, entry in self.entries.items():
-            if entry.body is not None:
+            if entry.body is not None or entry.store is not None:
                 self._parsed.add(key)
-                entry.length = len(entry.body)
-                entry.body = None
-            entry.offset = offsets[key]
+            entry.body = entry.store = None
+            entry.offset, entry.length = entries[key][6:8]
         self._dirty = False
+
+    def _bodies_in_order(self) -> Iterator[bytes]:
+        """Every entry's encoded bodies in entry order: from memory, or read from the file
+        that holds them (a worker's spool file, the old cache file), one read per run of
+        entries that lie one after the other there."""
+        run: Bodies | None = None
+        start = end = 0
+        for entry in self.entries.values():
+            if entry.body is not None:
+                if run is not None:
+                    yield run.raw(start, end - start)
+                    run = None
+                yield entry.body
+                continue
+            source = entry.store if entry.store is not None else self._bodies
+            if source is None:  # cannot happen: an entry read from a file has that file
+                continue
+            if source is run and entry.offset == end and end - start < _RUN_BYTES:
+                end += entry.length
+                continue
+            if run is not None:
+                yield run.raw(start, end - start)
+            run, start, end = source, entry.offset, entry.offset + entry.length
+        if run is not None:
+            yield run.raw(start, end - start)
 
     def stored(self, key: str) -> Comparison | None:
         """A file parsed by this cache and saved since, read back from the saved file: its
         bodies leave memory (a cold start holds no more than a warm one). None otherwise."""
         entry = self.entries.get(key)
         if key not in self._parsed or entry is None or entry.body is not None:
+            return None
+        if entry.store is not None:
             return None
         return _decode_result(entry, self._bodies)[0]
 
@@ -398,6 +453,8 @@ def _decode_result(entry: _Entry, bodies: Bodies | None) -> Result:
     if entry.body is not None:  # parsed since the file was read: bodies held in memory
         bodies = Bodies(entry.body, 0)
         ref: Ref = (bodies, 0, len(entry.body))
+    elif entry.store is not None:  # made by a worker: bodies in its spool file until a save
+        ref = (entry.store, entry.offset, entry.length)
     else:
         assert bodies is not None  # an entry without its own body came from the file
         ref = (bodies, entry.offset, entry.length)

@@ -626,13 +626,22 @@ def parse_file(
     source: SourceFile, today: date | None = None
 ) -> tuple[Comparison | None, list[Problem]]:
     try:
-        text = read_content(source.path).decode("utf-8")
-    except UnicodeDecodeError as exc:
-        return None, [Problem(source.display, 1, 1, "error", f"not UTF-8 text: {exc.reason}")]
+        data = read_content(source.path)
     except NotContent as exc:
         return None, [Problem(source.display, 1, 1, "error", str(exc.strerror))]
     except OSError as exc:
         return None, [Problem(source.display, 1, 1, "error", f"cannot read: {exc.strerror}")]
+    return parse_bytes(source, data, today)
+
+
+def parse_bytes(
+    source: SourceFile, data: bytes, today: date | None = None
+) -> tuple[Comparison | None, list[Problem]]:
+    """``parse_file`` of the bytes already read from the file (a worker reads each once)."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return None, [Problem(source.display, 1, 1, "error", f"not UTF-8 text: {exc.reason}")]
     slug = slugify(source.slug) or source.slug
     return parse_text(text, path=source.display, slug=slug, today=today)
 

@@ -124,6 +124,10 @@ _TODO = re.compile(r"\btodo\b")
 # Any style warning's trigger, searched once per file: most files have none, and then the
 # line-by-line scan (which places each warning) is skipped.
 _STYLE_TRIGGERS = ("todo", *FILLER_PHRASES)
+# Fewer, shorter needles found in every text that holds a trigger ("depends" is in three
+# phrases, "tradeoffs" in one): each needle is a search of the whole file.
+_STYLE_GATE = ("todo", "depends", "tradeoffs", "easy to use", "lorem ipsum")
+assert all(any(needle in trigger for needle in _STYLE_GATE) for trigger in _STYLE_TRIGGERS)
 
 
 # Names recur across files (categories, tags, an option in ten comparisons): each is
@@ -239,6 +243,9 @@ def _read_front_matter(
     source: str, problems: _Collector
 ) -> tuple[dict[str, Any] | None, dict[str, tuple[int, int]]]:
     """Load YAML; marks map each key to the (line, column) of its value in the file."""
+    plain = _plain_front_matter(source)
+    if plain is not None:
+        return plain
     try:
         # Anchors and aliases first, before anything is built: nested aliases expand
         # exponentially (a 414-byte "billion laughs" front matter became a 34.7 MB message).
@@ -290,6 +297,96 @@ def _read_front_matter(
     if duplicate:
         return None, {}
     return {str(key): value for key, value in data.items()}, marks
+
+
+# Front matter as the generator and most editors write it: one "key: value" per line, each
+# value one plain scalar or a flow list of plain scalars ("[A, B]"), in printable ASCII with
+# none of the characters that can start a comment, a mapping, an anchor or an alias (#, :,
+# &, *) and no scalar starting with any other indicator. Such a line means exactly what it
+# looks like in YAML, so ``_plain_front_matter`` reads it without building the node tree
+# (two thirds of a parse's YAML time); anything else is read by PyYAML as always.
+
+
+def _plain(excluded: str) -> str:
+    """A plain scalar of printable ASCII without ``excluded``: starting with a letter, a digit
+    or "(" (no indicator) and not ending in a space (YAML would trim it)."""
+    inner = "".join(re.escape(chr(c)) for c in range(0x20, 0x7F) if chr(c) not in excluded)
+    last = inner.replace(re.escape(" "), "", 1)
+    return rf"[A-Za-z0-9(](?:[{inner}]*[{last}])?"
+
+
+_PLAIN_SCALAR = _plain("#&*:")
+_FLOW_ITEM = _plain("#&*:,[]{}")  # and in a flow list, no "," or bracket
+_PLAIN_LINE = re.compile(
+    rf"([a-z_][a-z0-9_]{{0,63}}): (?:({_PLAIN_SCALAR})|\[((?:{_FLOW_ITEM})(?:, {_FLOW_ITEM})*)?\])"
+)
+_FLOW_ITEMS = re.compile(_FLOW_ITEM)
+_TIMESTAMP = "tag:yaml.org,2002:timestamp"
+
+
+@functools.cache
+def _resolver() -> _Loader:
+    """A loader used only for its resolver and scalar constructors (no document)."""
+    return _Loader("")
+
+
+# Keys, names and dates recur across files: each is resolved once per process.
+@functools.lru_cache(maxsize=1 << 14)
+def _plain_tag(value: str) -> str:
+    """The tag PyYAML resolves a plain scalar to (``Resolver.resolve``, implicit)."""
+    resolvers = _Loader.yaml_implicit_resolvers.get(value[0])
+    if resolvers:
+        for tag, regexp in resolvers:
+            if regexp.match(value):
+                return str(tag)
+    return _STR
+
+
+@functools.lru_cache(maxsize=1 << 12)
+def _plain_timestamp(value: str) -> Any:
+    """A date (or text, when impossible) as ``_Loader`` builds it; dates and datetimes are
+    immutable, so one object serves every file of the same day."""
+    return _resolver().construct_yaml_timestamp(yaml.ScalarNode(_TIMESTAMP, value))
+
+
+def _plain_front_matter(source: str) -> tuple[dict[str, Any], dict[str, tuple[int, int]]] | None:
+    """The values and marks PyYAML gives front matter of plain lines only (see above), or None
+    for any other (then PyYAML reads it): text values as they are, dates built by PyYAML's
+    own constructor; a value of any other type, or a key given twice, is left to PyYAML."""
+    data: dict[str, Any] = {}
+    marks: dict[str, tuple[int, int]] = {}
+    for index, line in enumerate(source.split("\n")):
+        match = _PLAIN_LINE.fullmatch(line)
+        if match is None:
+            return None
+        key, scalar, items = match.group(1, 2, 3)
+        if key in data or _plain_tag(key) != _STR:
+            return None
+        number = index + 2
+        column = len(key) + 3
+        if scalar is not None:
+            tag = _plain_tag(scalar)
+            if tag == _STR:
+                value: Any = scalar
+            elif tag == _TIMESTAMP:
+                value = _plain_timestamp(scalar)
+            else:
+                return None
+            data[key] = value
+            marks[key] = (number, column)
+            marks["key:" + key] = (number, 1)
+            continue
+        data[key] = values = []
+        marks[key] = (number, column)
+        marks["key:" + key] = (number, 1)
+        if items is None:
+            continue
+        for position, item in enumerate(_FLOW_ITEMS.finditer(line, column)):
+            if _plain_tag(item.group()) != _STR:
+                return None
+            values.append(item.group())
+            marks[f"{key}[{position}]"] = (number, item.start() + 1)
+    return (data, marks) if data else None
 
 
 def _refuse_anchors(source: str, problems: _Collector) -> bool:
@@ -529,6 +626,41 @@ def _shorten(value: object, limit: int = 60) -> str:
 
 def _split_sections(body: list[str], first_line: int) -> tuple[list[str], list[_Section]]:
     """Split the body at ``##``/``###`` headings, ignoring headings inside code fences."""
+    joined = "\n".join(body)
+    if "```" in joined or "~~~" in joined:  # a code fence may hide headings: line by line
+        return _split_fenced(body, first_line)
+    # No fence: the headings are the lines that start with "#" and match, and each part is
+    # the run of lines up to the next heading, taken as one slice.
+    headings = [
+        (index, heading)
+        for index, line in enumerate(body)
+        if line[:1] == "#" and (heading := _heading(line))
+    ]
+    start = next((i for i, (level, _) in headings if level == 2), len(body))
+    sections: list[_Section] = []
+    # A "###" before the first "##" is a line of the intro, as it is below.
+    bounds = [(i, heading) for i, heading in headings if i >= start]
+    ends = [i for i, _ in bounds[1:]] + [len(body)]
+    for (index, (level, title)), end in zip(bounds, ends, strict=False):  # one end more if none
+        number = first_line + index
+        part = _Section(title, number, body[index + 1 : end], number + 1)
+        if level == 2:
+            sections.append(part)
+        else:
+            sections[-1].subsections.append(part)
+    return body[:start], sections
+
+
+# The same few headings recur in every file (Pros, Cons, Verdict, the options' names).
+@functools.lru_cache(maxsize=1 << 14)
+def _heading(line: str) -> tuple[int, str] | None:
+    """(level, title) of a "##" or "###" heading line, else None."""
+    heading = _HEADING.match(line)
+    return None if heading is None else (len(heading.group(1)), heading.group(2))
+
+
+def _split_fenced(body: list[str], first_line: int) -> tuple[list[str], list[_Section]]:
+    """``_split_sections`` for a body with a code fence, one line at a time."""
     intro: list[str] = []
     sections: list[_Section] = []
     in_fence = False
@@ -570,8 +702,12 @@ def _check_markdown_bounds(
     whole = "\n".join(intro + [line for _, _, body in parts[1:] for line in body])
     deep_possible = may_be_too_deep(whole)
     brackets_possible = whole.count("[") > SCAN_PER_CHARACTER
+    # Printable ASCII, tabs and the joining newlines only (most bodies): no control character
+    # in any line, and the line-by-line search below is skipped.
+    printable = whole.isascii() and not whole.encode("ascii").translate(None, _PRINTABLE_ASCII)
     for name, first, body in parts:
-        _check_body_characters(body, first, problems)
+        if not printable:
+            _check_body_characters(body, first, problems)
         numbered = list(enumerate(body, start=first)) if deep_possible or brackets_possible else []
         size = sum(map(len, body)) + len(body)
         if size > MAX_PART_CHARS:
@@ -618,6 +754,10 @@ def _check_markdown_bounds(
 # HTML as they are: a terminal escape (U+001B) or a bell (U+0007) in a page or a feed is
 # garbage at best, and XML 1.0 (the Atom feed) forbids them outright.
 _BODY_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f]")
+
+
+# The bytes a body's joined lines may hold with no control character among them.
+_PRINTABLE_ASCII = bytes(range(0x20, 0x7F)) + b"\t\n"
 
 
 def _check_body_characters(body: list[str], first: int, problems: _Collector) -> None:
@@ -806,7 +946,7 @@ def _check_style(
     # Needles hold no newline, so a match in a line is a match in the joined text.
     # Substring tests: one regular expression of the alternatives took five times as long.
     joined = "\n".join(lines).casefold()
-    scan = lines if any(trigger in joined for trigger in _STYLE_TRIGGERS) else []
+    scan = lines if any([needle in joined for needle in _STYLE_GATE]) else []
     for number, source_line in enumerate(scan, start=1):
         lowered = source_line.casefold()
         todo = _TODO.search(lowered)
