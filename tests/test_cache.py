@@ -262,3 +262,23 @@ def test_workers_spool_elsewhere_when_the_cache_folder_cannot_be_made(tmp_path: 
     assert prime(primed, sources, today=None, jobs=2) == len(sources)  # still in workers
     loaded = Library.scan(tmp_path / "content", primed, sources=sources)  # cannot save: logged
     assert loaded.comparisons == Library.scan(tmp_path / "content", sources=sources).comparisons
+
+
+def test_a_parse_removes_spool_folders_left_by_a_killed_parse_but_not_a_running_ones(
+    tmp_path: Path,
+) -> None:
+    sources = shipped_and_broken(tmp_path / "content")
+    var = tmp_path / "var"
+    # A process that is gone (its pid reaped) left a spool full of bodies; a running one
+    # (this test's parent, standing in for another server on the same data folder) has one.
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    orphan = var / f".spool-{dead.pid}-abc"
+    running = var / f".spool-{os.getppid()}-def"
+    for folder in (orphan, running):
+        folder.mkdir(parents=True)
+        (folder / "0").write_bytes(b"bodies" * 1000)
+    primed = ParseCache(var / "c.marshal")
+    assert prime(primed, sources, today=None, jobs=2) == len(sources)
+    assert not orphan.exists()
+    assert (running / "0").exists()

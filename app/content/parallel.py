@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import shutil
 import tempfile
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -39,6 +40,8 @@ log = logging.getLogger(__name__)
 # 10,000 and 100,000 were measured (bench/RESULTS.md, "Parser and `nicepick check` at
 # 100,000"); tests and single edits stay under it and never fork.
 MIN_FILES = 1_000
+# A spool folder is named by the process that made it: ".spool-<pid>-<random>".
+_SPOOL_PREFIX = ".spool-"
 _CHUNK = 250  # files per task: small enough to balance, large enough to amortise a send
 
 
@@ -103,9 +106,34 @@ def _spool_folder(cache: ParseCache) -> tempfile.TemporaryDirectory[str]:
     copies from them), else in the system's temporary folder (a read-only data folder)."""
     try:
         cache.path.parent.mkdir(parents=True, exist_ok=True)
-        return tempfile.TemporaryDirectory(prefix=".spool-", dir=cache.path.parent)
+        _remove_orphaned_spools(cache.path.parent)
+        return tempfile.TemporaryDirectory(
+            prefix=f"{_SPOOL_PREFIX}{os.getpid()}-", dir=cache.path.parent
+        )
     except OSError:
         return tempfile.TemporaryDirectory(prefix="nicepick-spool-")
+
+
+def _remove_orphaned_spools(folder: Path) -> None:
+    """Remove the spool folders of parses whose process is gone (killed before its ``with``
+    could clean up: each holds up to the bodies of a whole library). A folder names the
+    process that made it; one of a process still running (another server on the same data
+    folder) is left alone."""
+    for entry in folder.glob(f"{_SPOOL_PREFIX}*"):
+        owner = entry.name.removeprefix(_SPOOL_PREFIX).partition("-")[0]
+        if not owner.isdigit() or int(owner) == os.getpid() or _is_running(int(owner)):
+            continue
+        shutil.rmtree(entry, ignore_errors=True)
+
+
+def _is_running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # it exists, owned by another user
+        return True
+    return True
 
 
 def _parse_chunk(
