@@ -30,8 +30,24 @@ def write_atomic(
     ``path`` exists, as ``O_EXCL`` does, but the file appears complete, so a competing
     process never reads it empty.
     """
+    _publish(path, data, mode=mode, exclusive=exclusive, reader=False)
+
+
+def write_atomic_and_open(path: Path, data: bytes | Iterable[bytes], *, mode: int = 0o644) -> int:
+    """``write_atomic``, and a descriptor open for reading the file just written: that very
+    file, even when another process renames its own over ``path`` right after ours (opening
+    ``path`` again would read theirs)."""
+    reader = _publish(path, data, mode=mode, exclusive=False, reader=True)
+    assert reader is not None
+    return reader
+
+
+def _publish(
+    path: Path, data: bytes | Iterable[bytes], *, mode: int, exclusive: bool, reader: bool
+) -> int | None:
     descriptor, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     temporary = Path(name)
+    opened: int | None = None
     try:
         with os.fdopen(descriptor, "wb") as handle:
             os.fchmod(handle.fileno(), mode)
@@ -42,12 +58,19 @@ def write_atomic(
             if exclusive:
                 handle.flush()
                 os.fsync(handle.fileno())  # a key must survive a crash right after creation
+        if reader:
+            opened = os.open(temporary, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
         if exclusive:
             os.link(temporary, path)
         else:
             os.replace(temporary, path)
+    except BaseException:
+        if opened is not None:
+            os.close(opened)
+        raise
     finally:
         # After a rename the name is gone (FileNotFoundError); after a link or any failure it
         # is still there and must go.
         with contextlib.suppress(FileNotFoundError):
             temporary.unlink()
+    return opened

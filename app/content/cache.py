@@ -47,7 +47,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from app.atomic import write_atomic
+from app.atomic import write_atomic_and_open
 from app.content import markdown_limits, model, parse, reading, record
 from app.content.bodies import (
     SHORT_FIELDS,
@@ -285,8 +285,9 @@ class ParseCache:
             parts = itertools.chain(
                 [_MAGIC, len(head).to_bytes(8, "little"), head], self._bodies_in_order()
             )
-            write_atomic(self.path, parts)
-            descriptor = _open(self.path)
+            # The descriptor is the file written, not whatever holds the name after the
+            # rename: another server saving at the same moment may have renamed its own over.
+            descriptor = write_atomic_and_open(self.path, parts)
         except OSError as exc:  # a read-only data folder costs warm starts, nothing else
             log.warning("cannot write parse cache %s: %s", self.path, exc.strerror)
             return
