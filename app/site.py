@@ -33,6 +33,7 @@ from app.content.library import (
     parse_file,
     slug_for,
     source_file,
+    sources_in,
     top_level_files,
 )
 from app.content.model import Comparison
@@ -114,15 +115,24 @@ class Site:
 
     # --- content ----------------------------------------------------------------------------
 
-    def load(self, sources: list[SourceFile] | None = None, *, yield_every: int = 0) -> None:
-        """Read the content folder; safe to call again to pick up every change."""
+    def load(
+        self,
+        sources: list[SourceFile] | None = None,
+        *,
+        yield_every: int = 0,
+        listed: list[str] | None = None,
+    ) -> None:
+        """Read the content folder; safe to call again to pick up every change. ``listed``:
+        the file names of a flat folder (``top_level_files``), when ``sources`` is None."""
         started = time.perf_counter()
         # No collection until the new library is frozen (``freeze_long_lived_objects``):
         # the collector paused only while files were read then walked every object just
         # made, more than once (1.5 s of a 4 s warm start at 100,000 comparisons).
         with paused_gc():
             cache = ParseCache(self.settings.data_dir / "parse-cache.marshal")
-            if sources is None and self.settings.content_dir.is_dir():
+            if sources is None and listed is not None:
+                sources = sources_in(self.settings.content_dir, [(name,) for name in listed])
+            elif sources is None and self.settings.content_dir.is_dir():
                 sources = discover(self.settings.content_dir)
             if sources:  # a cold load of many files is parsed on every core first
                 # Below the server's own priority, so the pages asked for meanwhile (parsed
@@ -175,6 +185,10 @@ class Site:
                 early.setdefault(slug_for(name[:-3]), name)
         self._early_sources = early
 
+        # The listing made above is ``discover``'s (one flat folder): the first load makes
+        # the sources from it instead of listing the folder again.
+        listed = names if sources is None else None
+
         def run() -> None:
             # A failed load is retried and ``loaded`` stays unset, so /healthz keeps answering
             # 503 and listings keep waiting (the proxy times them out) rather than answering
@@ -185,7 +199,8 @@ class Site:
             attempt = 0
             while True:
                 try:
-                    self.load(sources, yield_every=20)
+                    # A retry lists the folder again.
+                    self.load(sources, yield_every=20, listed=listed if attempt == 0 else None)
                     return
                 except Exception:
                     delay = self.load_retry_seconds[min(attempt, len(self.load_retry_seconds) - 1)]

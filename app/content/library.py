@@ -20,7 +20,7 @@ import os
 import re
 import time
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import partial
@@ -154,6 +154,12 @@ def discover(content_dir: Path) -> list[SourceFile]:
             and not name.startswith(".")
         )
     found.sort()
+    return sources_in(content_dir, found)
+
+
+def sources_in(content_dir: Path, found: Sequence[tuple[str, ...]]) -> list[SourceFile]:
+    """The files at these paths (parts under the folder, in this order), named as
+    ``source_file`` names them: ``discover``'s result from its listing."""
     cwd = os.getcwd().rstrip(os.sep) + os.sep
     absolute = content_dir.is_absolute() and ".." not in content_dir.parts
     folder = str(content_dir).rstrip(os.sep) + os.sep
