@@ -333,8 +333,12 @@ class Site:
             errors = sum(1 for p in problems if p.severity == "error")
             log.info("live preview: reloaded %s (%d errors)", path, errors)
         # The next search re-indexes the edited pages in place (``search_index``), in a copy
-        # of the shared index file made now, off the request path.
-        self.searcher.prepare_edits()
+        # of the shared index file made now, off the request path; unless an edit was not
+        # swapped in place (a file added, removed, broken, mended or re-dated), after which
+        # the next search builds a new index, and copying the kept one (hundreds of MB at
+        # 100,000 comparisons) would only compete with the re-indexing for the machine.
+        if self.replacements(self.searcher.version, row_facts) is not None:
+            self.searcher.prepare_edits()
 
     def visibility_key(self) -> int:
         """Changes when a scheduled comparison goes live, so cached listings follow it.
