@@ -116,3 +116,28 @@ def test_a_prefix_with_one_completion_is_matched_as_that_word(content: Path) -> 
         assert "<mark>broker</mark>" in str(found[0].snippet)
     finally:
         index.close()
+
+
+def test_the_words_are_kept_beside_the_file_and_read_back(content: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "search"
+    first = SearchIndex(comparisons(content), folder=folder)
+    (index_file,) = folder.glob("search-*.sqlite3")
+    kept = index_file.with_suffix(".vocabulary")
+    assert kept.is_file()
+    # What a second start reads back is what the index holds; a damaged copy is made again.
+    for damage in (None, b"\x00damaged"):
+        if damage is not None:
+            kept.write_bytes(damage)
+        second = SearchIndex(comparisons(content), folder=folder)
+        try:
+            assert second._vocabulary.words == first._vocabulary.words
+            assert "latency" in second._vocabulary.words
+            assert hits(second, "laten") == hits(first, "laten")
+        finally:
+            second.close()
+    assert kept.read_bytes() != b"\x00damaged"
+    first.close()
+    write(content, ["Nats", "Rabbitmq"], body="Another broker.")
+    SearchIndex(comparisons(content), folder=folder).close()
+    assert not kept.exists()  # went with its index file
+    assert len(list(folder.glob("search-*.vocabulary"))) == 1

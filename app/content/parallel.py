@@ -60,12 +60,15 @@ def prime(
     today: date | None,
     jobs: int | None = None,
     start_method: str = "fork",
+    niceness: int = 0,
 ) -> int:
     """Parse in ``jobs`` processes (default: one per core, when there are ``MIN_FILES`` to
     parse) each file ``cache`` has no entry for, and keep the results in it; how many were.
 
     ``start_method`` "forkserver" is for a caller with threads (the server): its workers
     are forked from a fresh single-threaded process and import the parser themselves.
+    ``niceness`` lowers the workers' priority by that much (the server's: its own threads
+    answer readers meanwhile, and parsers at the same priority took every core from them).
     """
     stale = [source for source in sources if cache.lacks(source.path, source.display)]
     workers = available_cores() if jobs is None else jobs
@@ -83,7 +86,12 @@ def prime(
             # An executor, not a Pool: a worker that dies (or cannot start) breaks it with
             # an error, where a Pool starts another forever; what is left is parsed by the
             # caller.
-            ProcessPoolExecutor(min(workers, len(chunks)), mp_context=context) as pool,
+            ProcessPoolExecutor(
+                min(workers, len(chunks)),
+                mp_context=context,
+                initializer=_lower_priority,
+                initargs=(niceness,),
+            ) as pool,
             paused_gc(),
         ):
             tasks = [
@@ -134,6 +142,12 @@ def _is_running(pid: int) -> bool:
     except OSError:  # it exists, owned by another user
         return True
     return True
+
+
+def _lower_priority(niceness: int) -> None:
+    """In a worker, first: run ``niceness`` steps below the parent (where the OS has it)."""
+    if niceness and hasattr(os, "nice"):
+        os.nice(niceness)
 
 
 def _parse_chunk(

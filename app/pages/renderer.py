@@ -18,7 +18,17 @@ from jinja2 import Environment
 from app import metrics
 from app.content.edits import listing_facts, row_facts
 from app.content.model import Comparison
-from app.pages import best, comparison, errors, home, listing, option, people, search
+from app.pages import (
+    best,
+    comparison,
+    errors,
+    home,
+    listing,
+    option,
+    people,
+    related_file,
+    search,
+)
 from app.pages.base import PageContext, render_html, render_json
 from app.pages.docs import DocsPage
 from app.pages.navigation import (
@@ -61,6 +71,7 @@ class PageRenderer:
         self._related: tuple[Hashable, RelatedIndex] = ((), RelatedIndex(()))
         self._wayfinding: tuple[Hashable, Wayfinding] = ((), Wayfinding((), (), ()))
         self._related_lock = threading.Lock()
+        self._related_kept = False  # whether this process kept an index in the data folder
         # The last context built, by its key: a page and its JSON twin rendered one after the
         # other (the static export's order) build it once.
         self._last_built: tuple[Hashable, PageContext | None] | None = None
@@ -320,12 +331,28 @@ class PageRenderer:
         if isinstance(kept, tuple) and len(kept) == 2 and kept[1] == key[1]:
             swaps = self.site.replacements(kept[0], row_facts)
         if swaps is None:
-            return RelatedIndex(self.site.visible())
+            return self._built_related()
         for old, new in swaps:
             if listing_facts(old) == listing_facts(new):
                 index.replace(old, new)
             else:
                 index.refresh(old, new, self._sharing)
+        return index
+
+    def _built_related(self) -> RelatedIndex:
+        """A new index of the visible comparisons. The first of this process (at start) is
+        read back from the data folder when the one kept there was built over the very same
+        comparisons (a warm start), else built and kept there. Later ones (live preview's
+        edits) are only built: the next start would not find their content unchanged."""
+        visible = self.site.visible()
+        if self._related_kept:
+            return RelatedIndex(visible)
+        self._related_kept = True
+        path = self.site.settings.data_dir / related_file.FILE_NAME
+        index = related_file.read(path, visible)
+        if index is None:
+            index = RelatedIndex(visible)
+            related_file.write(path, visible, index)
         return index
 
     def _sharing(self, kind: str, name: str) -> list[Comparison]:
