@@ -282,3 +282,23 @@ def test_a_parse_removes_spool_folders_left_by_a_killed_parse_but_not_a_running_
     assert prime(primed, sources, today=None, jobs=2) == len(sources)
     assert not orphan.exists()
     assert (running / "0").exists()
+
+
+def test_a_parse_leaves_alone_spool_like_names_it_did_not_make(tmp_path: Path) -> None:
+    # A pid too large for the system (OverflowError from os.kill stopped ``nicepick check``
+    # with a traceback), a symbolic link to a folder and a file, all with dead-looking pids.
+    sources = shipped_and_broken(tmp_path / "content")
+    var = tmp_path / "var"
+    var.mkdir()
+    huge = var / ".spool-99999999999999999999-abc"
+    huge.mkdir()
+    kept = tmp_path / "kept"
+    kept.mkdir()
+    (kept / "precious").write_text("not a spool\n")
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    (var / f".spool-{dead.pid}-link").symlink_to(kept, target_is_directory=True)
+    (var / f".spool-{dead.pid}-file").write_text("a file\n")
+    primed = ParseCache(var / "c.marshal")
+    assert prime(primed, sources, today=None, jobs=2) == len(sources)
+    assert huge.is_dir() and (kept / "precious").read_text() == "not a spool\n"

@@ -133,6 +133,8 @@ def _is_running(pid: int) -> bool:
         return False
     except OSError:  # it exists, owned by another user
         return True
+    except OverflowError:  # no process has such a pid: not a spool folder a parse made
+        return True
     return True
 
 
