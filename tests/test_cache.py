@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import pickle
+import resource
 import shutil
 import subprocess
 import sys
@@ -13,6 +14,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from app.content import parallel
 from app.content.bodies import LazyComparison, LazyOption
 from app.content.cache import ParseCache
 from app.content.library import Library, SourceFile, discover
@@ -302,3 +304,25 @@ def test_a_parse_leaves_alone_spool_like_names_it_did_not_make(tmp_path: Path) -
     primed = ParseCache(var / "c.marshal")
     assert prime(primed, sources, today=None, jobs=2) == len(sources)
     assert huge.is_dir() and (kept / "precious").read_text() == "not a spool\n"
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="counts open files in /proc")
+def test_workers_spool_within_the_open_files_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A spool file per chunk stays open until the save: at 250,000 files (1,000 chunks of
+    # 250) the usual limit of 1,024 descriptors ran out and the rest was parsed in one
+    # process. Here: a chunk of one file each (34 spool files) under a limit of what is open
+    # now and 24 more.
+    sources = shipped_and_broken(tmp_path / "content")
+    monkeypatch.setattr(parallel, "_CHUNK", 1)
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (len(os.listdir("/proc/self/fd")) + 24, hard))
+    try:
+        primed = ParseCache(tmp_path / "var" / "c.marshal")
+        made = prime(primed, sources, today=None, jobs=2)
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    assert made == len(sources) > 24
+    loaded = Library.scan(tmp_path / "content", primed, sources=sources)
+    assert loaded.comparisons == Library.scan(tmp_path / "content", sources=sources).comparisons

@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import resource
 import shutil
 import tempfile
 from concurrent.futures import ProcessPoolExecutor
@@ -43,6 +44,11 @@ MIN_FILES = 1_000
 # A spool folder is named by the process that made it: ".spool-<pid>-<random>".
 _SPOOL_PREFIX = ".spool-"
 _CHUNK = 250  # files per task: small enough to balance, large enough to amortise a send
+# Each chunk's spool file stays open in this process until the cache is saved (for good when
+# it cannot be): with 250 files a chunk, a 250,000-file library needed 1,000 descriptors, ran
+# out at the usual limit of 1,024 (EMFILE) and fell back to parsing in one process. Chunks
+# grow instead, so that their files take at most this many, and a quarter of the limit.
+_MAX_SPOOLS = 256
 
 
 def available_cores() -> int:
@@ -71,7 +77,8 @@ def prime(
     workers = available_cores() if jobs is None else jobs
     if workers < 2 or not stale or (jobs is None and len(stale) < MIN_FILES):
         return 0
-    chunks = [stale[start : start + _CHUNK] for start in range(0, len(stale), _CHUNK)]
+    size = max(_CHUNK, -(-len(stale) // _spool_budget()))
+    chunks = [stale[start : start + size] for start in range(0, len(stale), size)]
     context = multiprocessing.get_context(start_method)
     made = 0
     try:
@@ -99,6 +106,14 @@ def prime(
     except (BrokenProcessPool, OSError) as exc:
         log.warning("parsing in worker processes failed (%s); parsing in this one", exc)
     return made
+
+
+def _spool_budget() -> int:
+    """How many spool files (chunks) a parse may hold open: see ``_MAX_SPOOLS``."""
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        return _MAX_SPOOLS
+    return max(1, min(_MAX_SPOOLS, soft // 4))
 
 
 def _spool_folder(cache: ParseCache) -> tempfile.TemporaryDirectory[str]:
