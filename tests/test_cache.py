@@ -326,3 +326,19 @@ def test_workers_spool_within_the_open_files_limit(
     assert made == len(sources) > 24
     loaded = Library.scan(tmp_path / "content", primed, sources=sources)
     assert loaded.comparisons == Library.scan(tmp_path / "content", sources=sources).comparisons
+
+
+def test_a_parse_removes_a_spool_folder_left_by_an_earlier_process_with_its_own_pid(
+    tmp_path: Path,
+) -> None:
+    # A container's server is pid 1 again after it was killed mid-parse: the folder its
+    # killed run left names this very pid, and was kept as if in use, on every restart.
+    sources = shipped_and_broken(tmp_path / "content")
+    var = tmp_path / "var"
+    left = var / f".spool-{os.getpid()}-abc"
+    left.mkdir(parents=True)
+    (left / "0").write_bytes(b"bodies" * 1000)
+    primed = ParseCache(var / "c.marshal")
+    assert prime(primed, sources, today=None, jobs=2) == len(sources)
+    assert not left.exists()
+    assert os.listdir(var) == []  # its own spool folder gone too (nothing saved yet)

@@ -19,12 +19,15 @@ a thread beside its request threads, asks for ``forkserver`` workers instead.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
 import os
 import resource
 import shutil
 import tempfile
+import threading
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from datetime import date
@@ -116,17 +119,35 @@ def _spool_budget() -> int:
     return max(1, min(_MAX_SPOOLS, soft // 4))
 
 
-def _spool_folder(cache: ParseCache) -> tempfile.TemporaryDirectory[str]:
+# The spool folders this process is using now, by name: one that names this process's pid
+# and is not among them was left by an earlier process with the same pid (a container's
+# server restarts as pid 1 after being killed mid-parse). The lock keeps another thread's
+# cleanup from seeing a folder made but not yet listed.
+_IN_USE: set[str] = set()
+_IN_USE_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _spool_folder(cache: ParseCache) -> Iterator[str]:
     """A folder for the workers' spool files beside the cache (one file system: the save
     copies from them), else in the system's temporary folder (a read-only data folder)."""
+    with _IN_USE_LOCK:
+        try:
+            cache.path.parent.mkdir(parents=True, exist_ok=True)
+            _remove_orphaned_spools(cache.path.parent)
+            folder = tempfile.TemporaryDirectory(
+                prefix=f"{_SPOOL_PREFIX}{os.getpid()}-", dir=cache.path.parent
+            )
+        except OSError:
+            folder = tempfile.TemporaryDirectory(prefix="nicepick-spool-")
+        name = Path(folder.name).name
+        _IN_USE.add(name)
     try:
-        cache.path.parent.mkdir(parents=True, exist_ok=True)
-        _remove_orphaned_spools(cache.path.parent)
-        return tempfile.TemporaryDirectory(
-            prefix=f"{_SPOOL_PREFIX}{os.getpid()}-", dir=cache.path.parent
-        )
-    except OSError:
-        return tempfile.TemporaryDirectory(prefix="nicepick-spool-")
+        with folder as path:
+            yield path
+    finally:
+        with _IN_USE_LOCK:
+            _IN_USE.discard(name)
 
 
 def _remove_orphaned_spools(folder: Path) -> None:
@@ -136,7 +157,9 @@ def _remove_orphaned_spools(folder: Path) -> None:
     folder) is left alone."""
     for entry in folder.glob(f"{_SPOOL_PREFIX}*"):
         owner = entry.name.removeprefix(_SPOOL_PREFIX).partition("-")[0]
-        if not owner.isdigit() or int(owner) == os.getpid() or _is_running(int(owner)):
+        if not owner.isdigit() or entry.name in _IN_USE:
+            continue
+        if int(owner) != os.getpid() and _is_running(int(owner)):
             continue
         shutil.rmtree(entry, ignore_errors=True)
 
