@@ -288,12 +288,15 @@ def test_a_parse_removes_spool_folders_left_by_a_killed_parse_but_not_a_running_
 
 def test_a_parse_leaves_alone_spool_like_names_it_did_not_make(tmp_path: Path) -> None:
     # A pid too large for the system (OverflowError from os.kill stopped ``nicepick check``
-    # with a traceback), a symbolic link to a folder and a file, all with dead-looking pids.
+    # with a traceback), a superscript digit (ValueError from int(), the same), and a
+    # symbolic link to a folder and a file, both with a dead pid.
     sources = shipped_and_broken(tmp_path / "content")
     var = tmp_path / "var"
     var.mkdir()
     huge = var / ".spool-99999999999999999999-abc"
     huge.mkdir()
+    superscript = var / ".spool-\u00b2-abc"  # isdigit(), but int() refuses it
+    superscript.mkdir()
     kept = tmp_path / "kept"
     kept.mkdir()
     (kept / "precious").write_text("not a spool\n")
@@ -303,7 +306,8 @@ def test_a_parse_leaves_alone_spool_like_names_it_did_not_make(tmp_path: Path) -
     (var / f".spool-{dead.pid}-file").write_text("a file\n")
     primed = ParseCache(var / "c.marshal")
     assert prime(primed, sources, today=None, jobs=2) == len(sources)
-    assert huge.is_dir() and (kept / "precious").read_text() == "not a spool\n"
+    assert huge.is_dir() and superscript.is_dir()
+    assert (kept / "precious").read_text() == "not a spool\n"
 
 
 @pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="counts open files in /proc")

@@ -157,7 +157,7 @@ def _remove_orphaned_spools(folder: Path) -> None:
     folder) is left alone."""
     for entry in folder.glob(f"{_SPOOL_PREFIX}*"):
         owner = entry.name.removeprefix(_SPOOL_PREFIX).partition("-")[0]
-        if not owner.isdigit() or entry.name in _IN_USE:
+        if not (owner.isascii() and owner.isdigit()) or entry.name in _IN_USE:
             continue
         if int(owner) != os.getpid() and _is_running(int(owner)):
             continue
