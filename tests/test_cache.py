@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import pickle
+import resource
 import shutil
 import subprocess
 import sys
@@ -13,6 +14,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from app.content import parallel
 from app.content.bodies import LazyComparison, LazyOption
 from app.content.cache import ParseCache
 from app.content.library import Library, SourceFile, discover
@@ -282,3 +284,65 @@ def test_a_parse_removes_spool_folders_left_by_a_killed_parse_but_not_a_running_
     assert prime(primed, sources, today=None, jobs=2) == len(sources)
     assert not orphan.exists()
     assert (running / "0").exists()
+
+
+def test_a_parse_leaves_alone_spool_like_names_it_did_not_make(tmp_path: Path) -> None:
+    # A pid too large for the system (OverflowError from os.kill stopped ``nicepick check``
+    # with a traceback), a superscript digit (ValueError from int(), the same), and a
+    # symbolic link to a folder and a file, both with a dead pid.
+    sources = shipped_and_broken(tmp_path / "content")
+    var = tmp_path / "var"
+    var.mkdir()
+    huge = var / ".spool-99999999999999999999-abc"
+    huge.mkdir()
+    superscript = var / ".spool-\u00b2-abc"  # isdigit(), but int() refuses it
+    superscript.mkdir()
+    kept = tmp_path / "kept"
+    kept.mkdir()
+    (kept / "precious").write_text("not a spool\n")
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    (var / f".spool-{dead.pid}-link").symlink_to(kept, target_is_directory=True)
+    (var / f".spool-{dead.pid}-file").write_text("a file\n")
+    primed = ParseCache(var / "c.marshal")
+    assert prime(primed, sources, today=None, jobs=2) == len(sources)
+    assert huge.is_dir() and superscript.is_dir()
+    assert (kept / "precious").read_text() == "not a spool\n"
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="counts open files in /proc")
+def test_workers_spool_within_the_open_files_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A spool file per chunk stays open until the save: at 250,000 files (1,000 chunks of
+    # 250) the usual limit of 1,024 descriptors ran out and the rest was parsed in one
+    # process. Here: a chunk of one file each (34 spool files) under a limit of what is open
+    # now and 24 more.
+    sources = shipped_and_broken(tmp_path / "content")
+    monkeypatch.setattr(parallel, "_CHUNK", 1)
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (len(os.listdir("/proc/self/fd")) + 24, hard))
+    try:
+        primed = ParseCache(tmp_path / "var" / "c.marshal")
+        made = prime(primed, sources, today=None, jobs=2)
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    assert made == len(sources) > 24
+    loaded = Library.scan(tmp_path / "content", primed, sources=sources)
+    assert loaded.comparisons == Library.scan(tmp_path / "content", sources=sources).comparisons
+
+
+def test_a_parse_removes_a_spool_folder_left_by_an_earlier_process_with_its_own_pid(
+    tmp_path: Path,
+) -> None:
+    # A container's server is pid 1 again after it was killed mid-parse: the folder its
+    # killed run left names this very pid, and was kept as if in use, on every restart.
+    sources = shipped_and_broken(tmp_path / "content")
+    var = tmp_path / "var"
+    left = var / f".spool-{os.getpid()}-abc"
+    left.mkdir(parents=True)
+    (left / "0").write_bytes(b"bodies" * 1000)
+    primed = ParseCache(var / "c.marshal")
+    assert prime(primed, sources, today=None, jobs=2) == len(sources)
+    assert not left.exists()
+    assert os.listdir(var) == []  # its own spool folder gone too (nothing saved yet)

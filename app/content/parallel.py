@@ -19,11 +19,15 @@ a thread beside its request threads, asks for ``forkserver`` workers instead.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
 import os
+import resource
 import shutil
 import tempfile
+import threading
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from datetime import date
@@ -43,6 +47,11 @@ MIN_FILES = 1_000
 # A spool folder is named by the process that made it: ".spool-<pid>-<random>".
 _SPOOL_PREFIX = ".spool-"
 _CHUNK = 250  # files per task: small enough to balance, large enough to amortise a send
+# Each chunk's spool file stays open in this process until the cache is saved (for good when
+# it cannot be): with 250 files a chunk, a 250,000-file library needed 1,000 descriptors, ran
+# out at the usual limit of 1,024 (EMFILE) and fell back to parsing in one process. Chunks
+# grow instead, so that their files take at most this many, and a quarter of the limit.
+_MAX_SPOOLS = 256
 
 
 def available_cores() -> int:
@@ -74,7 +83,8 @@ def prime(
     workers = available_cores() if jobs is None else jobs
     if workers < 2 or not stale or (jobs is None and len(stale) < MIN_FILES):
         return 0
-    chunks = [stale[start : start + _CHUNK] for start in range(0, len(stale), _CHUNK)]
+    size = max(_CHUNK, -(-len(stale) // _spool_budget()))
+    chunks = [stale[start : start + size] for start in range(0, len(stale), size)]
     context = multiprocessing.get_context(start_method)
     made = 0
     try:
@@ -109,17 +119,43 @@ def prime(
     return made
 
 
-def _spool_folder(cache: ParseCache) -> tempfile.TemporaryDirectory[str]:
+def _spool_budget() -> int:
+    """How many spool files (chunks) a parse may hold open: see ``_MAX_SPOOLS``."""
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        return _MAX_SPOOLS
+    return max(1, min(_MAX_SPOOLS, soft // 4))
+
+
+# The spool folders this process is using now, by name: one that names this process's pid
+# and is not among them was left by an earlier process with the same pid (a container's
+# server restarts as pid 1 after being killed mid-parse). The lock keeps another thread's
+# cleanup from seeing a folder made but not yet listed.
+_IN_USE: set[str] = set()
+_IN_USE_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _spool_folder(cache: ParseCache) -> Iterator[str]:
     """A folder for the workers' spool files beside the cache (one file system: the save
     copies from them), else in the system's temporary folder (a read-only data folder)."""
+    with _IN_USE_LOCK:
+        try:
+            cache.path.parent.mkdir(parents=True, exist_ok=True)
+            _remove_orphaned_spools(cache.path.parent)
+            folder = tempfile.TemporaryDirectory(
+                prefix=f"{_SPOOL_PREFIX}{os.getpid()}-", dir=cache.path.parent
+            )
+        except OSError:
+            folder = tempfile.TemporaryDirectory(prefix="nicepick-spool-")
+        name = Path(folder.name).name
+        _IN_USE.add(name)
     try:
-        cache.path.parent.mkdir(parents=True, exist_ok=True)
-        _remove_orphaned_spools(cache.path.parent)
-        return tempfile.TemporaryDirectory(
-            prefix=f"{_SPOOL_PREFIX}{os.getpid()}-", dir=cache.path.parent
-        )
-    except OSError:
-        return tempfile.TemporaryDirectory(prefix="nicepick-spool-")
+        with folder as path:
+            yield path
+    finally:
+        with _IN_USE_LOCK:
+            _IN_USE.discard(name)
 
 
 def _remove_orphaned_spools(folder: Path) -> None:
@@ -129,7 +165,9 @@ def _remove_orphaned_spools(folder: Path) -> None:
     folder) is left alone."""
     for entry in folder.glob(f"{_SPOOL_PREFIX}*"):
         owner = entry.name.removeprefix(_SPOOL_PREFIX).partition("-")[0]
-        if not owner.isdigit() or int(owner) == os.getpid() or _is_running(int(owner)):
+        if not (owner.isascii() and owner.isdigit()) or entry.name in _IN_USE:
+            continue
+        if int(owner) != os.getpid() and _is_running(int(owner)):
             continue
         shutil.rmtree(entry, ignore_errors=True)
 
@@ -140,6 +178,8 @@ def _is_running(pid: int) -> bool:
     except ProcessLookupError:
         return False
     except OSError:  # it exists, owned by another user
+        return True
+    except OverflowError:  # no process has such a pid: not a spool folder a parse made
         return True
     return True
 
