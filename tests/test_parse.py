@@ -175,3 +175,29 @@ def test_plain_front_matter_reads_as_pyyaml_does(
     slow_problems = parse._Collector("x")
     assert fast == parse._read_front_matter(source, slow_problems)
     assert fast_problems.problems == slow_problems.problems
+
+
+def test_long_lines_are_not_kept_in_memory_after_the_parse() -> None:
+    # Headings, tags and slugs are memoised across files; a careless or hostile file of very
+    # long lines must not stay in memory once per line after its parse.
+    import gc
+    import tracemalloc
+
+    def hostile(number: int) -> str:
+        long_heading = f"## {number}" + "x" * 100_000
+        return comparison_text().replace("## Verdict", long_heading + "\n\n## Verdict", 1)
+
+    parse_text(
+        hostile(-1), path="warm-up.md", slug="warm-up"
+    )  # compiled patterns and memo tables exist
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before, _ = tracemalloc.get_traced_memory()
+        for number in range(40):  # 4 MB of distinct heading lines
+            parse_text(hostile(number), path=f"h-{number}.md", slug=f"h-{number}")
+        gc.collect()
+        after, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert after - before < 1_000_000

@@ -14,9 +14,10 @@ import functools
 import hashlib
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 
@@ -132,10 +133,33 @@ assert all(any(needle in trigger for needle in _STYLE_GATE) for trigger in _STYL
 
 # Names recur across files (categories, tags, an option in ten comparisons): each is
 # slugified once per process.
-_slug = functools.lru_cache(maxsize=1 << 16)(slugify)
+_Result = TypeVar("_Result")
+
+# A memo keeps only short keys: a heading, a tag or a date is short in any real file, and a
+# hostile or careless one of 100,000 characters per line must not stay in memory once per
+# entry (16,384 entries of 128 KiB would be 2 GiB); a long key is simply computed again.
+_MEMO_KEY_MAX = 256
 
 
-@functools.lru_cache(maxsize=8192)  # the same few headings (Pros, Cons, Verdict) each file
+def _memo(maxsize: int) -> Callable[[Callable[[str], _Result]], Callable[[str], _Result]]:
+    """``functools.lru_cache(maxsize)`` for keys of at most ``_MEMO_KEY_MAX`` characters."""
+
+    def decorate(function: Callable[[str], _Result]) -> Callable[[str], _Result]:
+        cached = functools.lru_cache(maxsize=maxsize)(function)
+
+        @functools.wraps(function)
+        def call(key: str) -> _Result:
+            return cached(key) if len(key) <= _MEMO_KEY_MAX else function(key)
+
+        return call
+
+    return decorate
+
+
+_slug = _memo(1 << 16)(slugify)
+
+
+@_memo(8192)  # the same few headings (Pros, Cons, Verdict) each file
 def normalize_heading(text: str) -> str:
     """Match headings case-insensitively and ignore a leading "The " ("## The Verdict")."""
     text = _SPACES.sub(" ", text.strip().rstrip(":").strip()).casefold()
@@ -331,7 +355,7 @@ def _resolver() -> _Loader:
 
 
 # Keys, names and dates recur across files: each is resolved once per process.
-@functools.lru_cache(maxsize=1 << 14)
+@_memo(1 << 14)
 def _plain_tag(value: str) -> str:
     """The tag PyYAML resolves a plain scalar to (``Resolver.resolve``, implicit)."""
     resolvers = _Loader.yaml_implicit_resolvers.get(value[0])
@@ -342,7 +366,7 @@ def _plain_tag(value: str) -> str:
     return _STR
 
 
-@functools.lru_cache(maxsize=1 << 12)
+@_memo(1 << 12)
 def _plain_timestamp(value: str) -> Any:
     """A date (or text, when impossible) as ``_Loader`` builds it; dates and datetimes are
     immutable, so one object serves every file of the same day."""
@@ -652,7 +676,7 @@ def _split_sections(body: list[str], first_line: int) -> tuple[list[str], list[_
 
 
 # The same few headings recur in every file (Pros, Cons, Verdict, the options' names).
-@functools.lru_cache(maxsize=1 << 14)
+@_memo(1 << 14)
 def _heading(line: str) -> tuple[int, str] | None:
     """(level, title) of a "##" or "###" heading line, else None."""
     heading = _HEADING.match(line)
