@@ -17,7 +17,7 @@ from app.content.bodies import LazyComparison, LazyOption
 from app.content.cache import ParseCache
 from app.content.library import Library, SourceFile, discover
 from app.content.model import Comparison, Option
-from app.content.parallel import prime
+from app.content.parallel import Cancel, Cancelled, prime
 from app.main import create_app
 from app.settings import Settings
 from tests.conftest import GOOD, ROOT, comparison_text
@@ -282,3 +282,16 @@ def test_a_parse_removes_spool_folders_left_by_a_killed_parse_but_not_a_running_
     assert prime(primed, sources, today=None, jobs=2) == len(sources)
     assert not orphan.exists()
     assert (running / "0").exists()
+
+
+def test_a_parse_cancelled_before_it_starts_parses_nothing_and_says_so(tmp_path: Path) -> None:
+    # A server stopped before its background load reached the parse: no pool is started,
+    # and the load is told to stop rather than parse everything in-process instead.
+    sources = shipped_and_broken(tmp_path / "content")
+    primed = ParseCache(tmp_path / "var" / "c.marshal")
+    cancel = Cancel()
+    assert cancel.set() is False  # no parse was running
+    with pytest.raises(Cancelled):
+        prime(primed, sources, today=None, jobs=2, cancel=cancel)
+    assert all(primed.lacks(source.path, source.display) for source in sources)
+    assert not (tmp_path / "var").exists() or not list((tmp_path / "var").iterdir())
