@@ -78,6 +78,8 @@ def create_app(
         try:
             yield
         finally:
+            # First: a load still parsing in worker processes would leave them running.
+            site.stop()
             await feedback.stop()
             if preview is not None:
                 preview.stop()

@@ -37,7 +37,7 @@ from app.content.library import (
     top_level_files,
 )
 from app.content.model import Comparison
-from app.content.parallel import prime
+from app.content.parallel import Cancel, Cancelled, prime
 from app.search.index import Searcher, SearchIndex
 from app.settings import Settings
 
@@ -47,6 +47,8 @@ Clock = Callable[[], datetime]
 
 # How far below the server the processes parsing a cold library run (``nice``, 0-19).
 PRIME_NICENESS = 10
+# How long a stop waits for the load thread to unwind a stopped parse (it takes milliseconds).
+_UNWIND_SECONDS = 5.0
 
 
 class ReadLibrary(Protocol):
@@ -109,6 +111,9 @@ class Site:
         # While a large library loads in the background: slug -> file, for early pages.
         self._early_sources: dict[str, str | Path] | None = None
         self._schedule: tuple[int, list[date]] = (-1, [])
+        # Set by ``stop``: the load's parse in worker processes ends, and no load starts.
+        self._stopping = Cancel()
+        self._loader: threading.Thread | None = None
         self._visible: tuple[
             tuple[int, int], list[Comparison], dict[str, dict[str, list[Comparison]]]
         ] = ((-1, -1), [], {})
@@ -138,7 +143,12 @@ class Site:
                 # Below the server's own priority, so the pages asked for meanwhile (parsed
                 # alone, ``early_comparison``) do not wait behind a core's worth of parsing.
                 prime(
-                    cache, sources, today=None, start_method="forkserver", niceness=PRIME_NICENESS
+                    cache,
+                    sources,
+                    today=None,
+                    start_method="forkserver",
+                    niceness=PRIME_NICENESS,
+                    cancel=self._stopping,
                 )
             library = self._read_library(
                 self.settings.content_dir, cache, sources=sources, yield_every=yield_every
@@ -202,6 +212,8 @@ class Site:
                     # A retry lists the folder again.
                     self.load(sources, yield_every=20, listed=listed if attempt == 0 else None)
                     return
+                except Cancelled:  # the server is stopping
+                    return
                 except Exception:
                     delay = self.load_retry_seconds[min(attempt, len(self.load_retry_seconds) - 1)]
                     attempt += 1
@@ -211,9 +223,20 @@ class Site:
                         attempt,
                         delay,
                     )
-                    time.sleep(delay)
+                    if self._stopping.wait(delay):
+                        return
 
-        threading.Thread(target=run, name="nicepick-load", daemon=True).start()
+        self._loader = threading.Thread(target=run, name="nicepick-load", daemon=True)
+        self._loader.start()
+
+    def stop(self) -> None:
+        """At shutdown: stop the background load's parse in worker processes, leaving none.
+
+        The load thread itself is a daemon and ends with the process; it is waited for only
+        while it unwinds a stopped parse, whose ``with`` removes the parse's spool folder.
+        """
+        if self._stopping.set() and self._loader is not None:
+            self._loader.join(_UNWIND_SECONDS)
 
     def early_comparison(self, slug: str) -> Comparison | None:
         """A comparison before the library finished loading, parsed from its file alone.

@@ -19,7 +19,7 @@ from app.content.bodies import LazyComparison, LazyOption
 from app.content.cache import ParseCache
 from app.content.library import Library, SourceFile, discover
 from app.content.model import Comparison, Option
-from app.content.parallel import prime
+from app.content.parallel import Cancel, Cancelled, prime
 from app.main import create_app
 from app.settings import Settings
 from tests.conftest import GOOD, ROOT, comparison_text
@@ -346,3 +346,16 @@ def test_a_parse_removes_a_spool_folder_left_by_an_earlier_process_with_its_own_
     assert prime(primed, sources, today=None, jobs=2) == len(sources)
     assert not left.exists()
     assert os.listdir(var) == []  # its own spool folder gone too (nothing saved yet)
+
+
+def test_a_parse_cancelled_before_it_starts_parses_nothing_and_says_so(tmp_path: Path) -> None:
+    # A server stopped before its background load reached the parse: no pool is started,
+    # and the load is told to stop rather than parse everything in-process instead.
+    sources = shipped_and_broken(tmp_path / "content")
+    primed = ParseCache(tmp_path / "var" / "c.marshal")
+    cancel = Cancel()
+    assert cancel.set() is False  # no parse was running
+    with pytest.raises(Cancelled):
+        prime(primed, sources, today=None, jobs=2, cancel=cancel)
+    assert all(primed.lacks(source.path, source.display) for source in sources)
+    assert not (tmp_path / "var").exists() or not list((tmp_path / "var").iterdir())

@@ -15,6 +15,10 @@ Workers are forked (``fork``), so they start with everything imported and cost n
 only callers without threads fork so (``nicepick check``): forking a process whose other
 threads hold locks can leave the child waiting on them forever. The server, which loads in
 a thread beside its request threads, asks for ``forkserver`` workers instead.
+
+A server stopped while its load is parsing here stops the parse (``Cancel``): a worker left
+behind never exits by itself (it waits on queues whose other ends it holds too), and it and
+the forkserver hold the server's stdout, so whatever reads the server's output would hang.
 """
 
 from __future__ import annotations
@@ -54,6 +58,53 @@ _CHUNK = 250  # files per task: small enough to balance, large enough to amortis
 _MAX_SPOOLS = 256
 
 
+class Cancelled(Exception):
+    """The parse was stopped (``Cancel.set``): its caller should stop too."""
+
+
+class Cancel:
+    """Stops ``prime`` from another thread (the server's shutdown, while its load parses).
+
+    Setting it drops the chunks not yet parsed, ends the workers and the forkserver, and
+    makes the ``prime`` running now (or any later one) raise ``Cancelled``.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._set = threading.Event()
+        self._pool: ProcessPoolExecutor | None = None
+
+    def is_set(self) -> bool:
+        return self._set.is_set()
+
+    def wait(self, timeout: float) -> bool:
+        """Sleep up to ``timeout`` seconds, less once set; whether it is set."""
+        return self._set.wait(timeout)
+
+    def set(self) -> bool:
+        """Stop the parse; whether one was running (its thread is unwinding now)."""
+        with self._lock:
+            self._set.set()
+            pool, self._pool = self._pool, None
+        if pool is None:
+            return False
+        _stop_pool(pool)
+        return True
+
+    @contextlib.contextmanager
+    def watching(self, pool: ProcessPoolExecutor) -> Iterator[None]:
+        """While the ``with`` runs, ``set`` stops ``pool``; raises ``Cancelled`` if already set."""
+        with self._lock:
+            if self._set.is_set():
+                raise Cancelled
+            self._pool = pool
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._pool = None
+
+
 def available_cores() -> int:
     """The cores this process may run on (its affinity mask, not the machine's count)."""
     try:
@@ -70,6 +121,7 @@ def prime(
     jobs: int | None = None,
     start_method: str = "fork",
     niceness: int = 0,
+    cancel: Cancel | None = None,
 ) -> int:
     """Parse in ``jobs`` processes (default: one per core, when there are ``MIN_FILES`` to
     parse) each file ``cache`` has no entry for, and keep the results in it; how many were.
@@ -78,7 +130,10 @@ def prime(
     are forked from a fresh single-threaded process and import the parser themselves.
     ``niceness`` lowers the workers' priority by that much (the server's: its own threads
     answer readers meanwhile, and parsers at the same priority took every core from them).
+    ``cancel`` set meanwhile (from another thread) stops the parse: ``Cancelled`` is raised.
     """
+    if cancel is not None and cancel.is_set():
+        raise Cancelled
     stale = [source for source in sources if cache.lacks(source.path, source.display)]
     workers = available_cores() if jobs is None else jobs
     if workers < 2 or not stale or (jobs is None and len(stale) < MIN_FILES):
@@ -102,6 +157,7 @@ def prime(
                 initializer=_lower_priority,
                 initargs=(niceness,),
             ) as pool,
+            cancel.watching(pool) if cancel is not None else _nothing(),
             paused_gc(),
         ):
             tasks = [
@@ -114,7 +170,12 @@ def prime(
                 tasks, spools, pool.map(work, tasks, spools), strict=True
             ):
                 made += cache.add_spooled(paths, spooled, spool_path)
-    except (BrokenProcessPool, OSError) as exc:
+    except Exception as exc:
+        # A stopped pool breaks, cancels or refuses what was pending: no failure to report.
+        if cancel is not None and cancel.is_set():
+            raise Cancelled from exc
+        if not isinstance(exc, (BrokenProcessPool, OSError)):
+            raise
         log.warning("parsing in worker processes failed (%s); parsing in this one", exc)
     return made
 
@@ -133,6 +194,47 @@ def _spool_budget() -> int:
 # cleanup from seeing a folder made but not yet listed.
 _IN_USE: set[str] = set()
 _IN_USE_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _nothing() -> Iterator[None]:
+    yield
+
+
+def _stop_pool(pool: ProcessPoolExecutor) -> None:
+    """Drop ``pool``'s pending chunks and end its workers now, then the forkserver they were
+    forked from (idle, it would live as long as the server).
+
+    ``shutdown`` alone would let each worker finish the chunks already queued to it, seconds
+    of parsing for a server that is stopping.
+    """
+    # The executor has no public way to end its workers; ``_processes`` is in typeshed. Its
+    # dict is taken before ``shutdown`` drops it, and read after: a worker being started
+    # meanwhile is in it by then (both hold the executor's shutdown lock).
+    processes = pool._processes
+    pool.shutdown(wait=False, cancel_futures=True)
+    workers = list((processes or {}).values())
+    # Killed, not asked: a worker keeps nothing to clean up (its spool files are in the
+    # parent's folder), and one stopped or swapped out would not act on SIGTERM soon.
+    for worker in workers:
+        worker.kill()
+    for worker in workers:
+        worker.join()
+    _stop_forkserver()
+
+
+def _stop_forkserver() -> None:
+    """End multiprocessing's forkserver, if this process started one: the next pool starts
+    another. Its workers must be gone first (each holds the pipe whose closing stops it)."""
+    from multiprocessing import forkserver
+
+    stop = getattr(forkserver._forkserver, "_stop", None)  # private: present in 3.11 at least
+    if stop is None:
+        return
+    try:
+        stop()
+    except OSError as exc:  # already gone
+        log.debug("stopping the forkserver: %s", exc)
 
 
 @contextlib.contextmanager
