@@ -260,7 +260,9 @@ def small_disk() -> Iterator[Path]:
 
 def fill(folder: Path) -> Path:
     filler = folder / "filler"
-    with filler.open("wb") as out:
+    # Unbuffered: a buffered file's close flushes what the full disk refused and raises
+    # again, outside the suppress (whether it does depended on how full the disk was).
+    with filler.open("wb", buffering=0) as out:
         with contextlib.suppress(OSError):
             while True:
                 out.write(b"\0" * 65536)
