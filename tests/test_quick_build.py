@@ -286,3 +286,16 @@ def test_its_walk_names_the_files_discover_names(tmp_path: Path) -> None:
     names = [str(content) + "/" + "/".join(parts) for parts in _walk(content)]
     assert names == [str(source.path) for source in expected]
     assert [_source_file(content, Path(name)) for name in names] == expected
+
+
+def test_after_a_title_edit_the_next_body_edit_of_that_page_is_quick_and_exact(
+    site: tuple[Settings, Path], tmp_path: Path
+) -> None:
+    # The record keeps the last digest of unchanged files only: the retitled one is new.
+    settings, out = site
+    edit(settings, "nano-vs-micro.md", lambda t: t.replace("title: Nano vs Micro", "title: Nano!"))
+    assert quick_build(settings, out, cards=False) is None
+    export_site(settings, out, cards=False)
+    edit(settings, "nano-vs-micro.md", lambda t: t.replace("A modal editor.", "Small."))
+    assert quick_build(settings, out, cards=False) is not None
+    assert_same_as_a_full_build(settings, out, tmp_path)
