@@ -266,7 +266,11 @@ def export_site(
             # A twin's redirect (to /compare/b.json) belongs to page b as much as its page's.
             if target.removeprefix("/compare/").removesuffix(".json") not in changed
         ]
-    summary.redirects = write_redirects(out, redirects, site_url=base, write=write)
+    summary.redirects = write_redirects(
+        redirects,
+        site_url=base,
+        write=lambda name, body: files.write_name(name, body, summary, {}),
+    )
     written = summary.written
     if previous is not None:
         # Files of the last build this one did not visit are still there, unchanged; those
