@@ -291,7 +291,7 @@ def export_site(
             for name, value in previous.files.items()
             if name not in gone and name not in files.cleared
         } | summary.written
-    Manifest(
+    manifest = Manifest(
         fingerprint=build_print,
         built_at=built_at,
         sources={c.slug: c.content_hash for c in visible.comparisons},
@@ -300,9 +300,18 @@ def export_site(
         redirects=summary.redirects,
         files=written,
         rewritten=sorted(summary.rewritten),
-    ).save(out)
+    )
+    data = manifest.save(out)
     began = time.time() - (time.perf_counter() - started)  # for the next build's quick path
-    remember(out, site.library, visible.comparisons, began=began, data_dir=settings.data_dir)
+    remember(
+        out,
+        site.library,
+        visible.comparisons,
+        began=began,
+        data_dir=settings.data_dir,
+        manifest=manifest,
+        data=data,
+    )
     summary.skipped.sort()
     summary.left_out = left_out(site.library)
     summary.forms_until = forms_until

@@ -126,10 +126,12 @@ def remember(
     *,
     began: float,
     data_dir: Path,
+    manifest: Manifest,
+    data: bytes,
 ) -> None:
-    """Write the record of the build just saved in ``out`` (its manifest already written),
-    from the library it was built from and the comparisons it showed (newest first);
-    ``began`` (epoch seconds): when that build started reading the content folder."""
+    """Write the record of the build just saved in ``out`` (``manifest``, already written
+    as ``data``), from the library it was built from and the comparisons it showed (newest
+    first); ``began`` (epoch seconds): when that build started reading the content folder."""
     from app.commands.search_patch import shard_sizes
     from app.commands.static_search import ordered
     from app.pages.navigation import wayfinding
@@ -140,11 +142,6 @@ def remember(
         _forget(record)  # pages left out for their errors: only a full look can say what changes
         return
     shown = {comparison.slug for comparison in visible}
-    data = (out / MANIFEST_NAME).read_bytes()
-    manifest = Manifest.parse(data)
-    if manifest is None:
-        _forget(record)
-        return
     last = _digests_of(Record.load(record), manifest.fingerprint)
     files: dict[str, Entry] = {}
     for path, parsed in library.files.items():
