@@ -35,7 +35,7 @@ from app.commands import workers
 from app.commands.app_requests import AppExporter
 from app.commands.direct import DirectPages
 from app.commands.files import Files, output_name, output_path
-from app.commands.incremental import affected, placed
+from app.commands.incremental import affected, menu_changed, placed
 from app.commands.manifest import Manifest, fingerprint
 from app.commands.progress import Progress, progress_bar
 from app.commands.quick_record import remember
@@ -178,7 +178,10 @@ def export_site(
             cards=cards,
             had=lambda url: output_name(url) in known,
         )
+        # Each process's Files notes what it cleared: one process keeps that whole.
         jobs = 1
+    # Every page changes (the header's counts): the crawl follows known pages' links too.
+    everything = previous is not None and menu_changed(previous, visible.comparisons)
     seen = set(urls)
     if jobs is None:
         jobs = min(os.cpu_count() or 1, 4) if len(urls) >= PARALLEL_ABOVE else 1
@@ -228,7 +231,7 @@ def export_site(
         # Links nobody listed up front (assets, sitemap parts, new kinds of pages): here.
         # An incremental build has the last build's files already.
         pending = sorted({link for share in shares for link in share.links} - seen)
-        if previous is not None:
+        if previous is not None and not everything:
             known = previous.files
             pending = [link for link in pending if output_name(link) not in known]
         if not cards:  # pages still name their cards in og:image; --no-cards means no PNGs
