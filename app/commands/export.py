@@ -178,10 +178,11 @@ def export_site(
             cards=cards,
             had=lambda url: output_name(url) in known,
         )
-        # Each process's Files notes what it cleared: one process keeps that whole.
-        jobs = 1
-    # Every page changes (the header's counts): the crawl follows known pages' links too.
+    # Every page changes (the header's counts): the crawl follows known pages' links too,
+    # and the pages are shared out as a full build's are.
     everything = previous is not None and menu_changed(previous, visible.comparisons)
+    if previous is not None and not everything:
+        jobs = 1
     seen = set(urls)
     if jobs is None:
         jobs = min(os.cpu_count() or 1, 4) if len(urls) >= PARALLEL_ABOVE else 1
@@ -215,6 +216,7 @@ def export_site(
     for share, more in workers.collect(children, waiting):
         shares.append(share)
         deferred += more
+        files.cleared |= share.cleared  # what the forked processes removed to make room
     with TestClient(app, base_url=base, follow_redirects=False) as client:
         portal = client.portal
         assert portal is not None
