@@ -543,3 +543,26 @@ def test_a_comparison_removed_updates_the_category_counts_in_every_pages_header(
     assert (
         sorted(name for name in now.keys() | after.keys() if now.get(name) != after.get(name)) == []
     )
+
+
+def test_a_retitled_page_leaves_the_other_pages_of_its_listings_in_place(
+    settings: Settings, write_content: Callable[[str, str], Path], tmp_path: Path
+) -> None:
+    # Its listings' other pages are not re-rendered (their cards are the same): they stay.
+    rng = random.Random(6)
+    for number in range(150):
+        slug, text = comparison_markdown(number, rng)
+        write_content(f"{slug}.md", text)
+    built_at = time.time()
+    out = tmp_path / "site"
+    export_site(settings, out, built_at=built_at)
+    assert any(out.glob("category/*/page-2/index.html"))  # listings of several pages
+    path = settings.content_dir / "tool7a-vs-tool7b.md"
+    path.write_text(path.read_text().replace("title: Tool7a", "title: Tool7a!"))
+    assert export_site(settings, out).incremental
+    fresh = tmp_path / "fresh"
+    export_site(settings, fresh, built_at=built_at, incremental=False)
+    after, now = digests(fresh), digests(out)
+    assert (
+        sorted(name for name in now.keys() | after.keys() if now.get(name) != after.get(name)) == []
+    )

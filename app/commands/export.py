@@ -281,7 +281,9 @@ def export_site(
         # Files of the last build this one did not visit are still there, unchanged; those
         # of pages that are gone (a removed comparison, an emptied listing, a dropped alias's
         # stand-in page) are deleted.
-        gone = _gone(previous, summary, changed)
+        # The pages every listing has now: a listing page no build reached is kept.
+        listed = {output_name(url) for url in seeds(visible, cards=cards)}
+        gone = _gone(previous, summary, changed, listed)
         kept = {source for source, _target in summary.redirects}
         gone.update(
             f"{source.strip('/')}/index.html"
@@ -339,9 +341,12 @@ def _save_terms(out: Path, known: PageTerms) -> None:
     (out / _TERMS).write_bytes(marshal.dumps(known))
 
 
-def _gone(previous: Manifest, summary: ExportSummary, changed: set[str]) -> set[str]:
+def _gone(
+    previous: Manifest, summary: ExportSummary, changed: set[str], listed: set[str]
+) -> set[str]:
     """Files of the last build whose page no longer exists: a changed page that answered
-    404 this time, and pages of its listings past their new last page."""
+    404 this time, and pages of its listings past their new last page (not in ``listed``,
+    the files of every page the route table lists now)."""
     gone: set[str] = set()
     for url, _status in summary.skipped:
         name = url.strip("/").partition("?")[0]
@@ -353,7 +358,12 @@ def _gone(previous: Manifest, summary: ExportSummary, changed: set[str]) -> set[
     }
     for name in previous.files:
         folder = name.rsplit("/", 2)[0] if name.count("/") >= 2 else ""
-        if folder in listings and name not in summary.written and "/page-" in name:
+        if (
+            folder in listings
+            and name not in summary.written
+            and "/page-" in name
+            and name not in listed  # a page this build did not re-render, still there
+        ):
             gone.add(name)
     for slug in changed:
         for name in (f"compare/{slug}/index.html", f"og/{slug}.png"):
