@@ -566,3 +566,16 @@ def test_a_retitled_page_leaves_the_other_pages_of_its_listings_in_place(
     assert (
         sorted(name for name in now.keys() | after.keys() if now.get(name) != after.get(name)) == []
     )
+
+
+def test_a_build_removes_the_search_words_file_of_the_format_before(
+    settings: Settings, write_content: Callable[[str, str], Path], tmp_path: Path
+) -> None:
+    # Builds before the "-2" words file left theirs in OUT; nothing reads it any more.
+    write_site(write_content)
+    out = tmp_path / "site"
+    out.mkdir()
+    (out / ".nicepick-search-terms.marshal").write_bytes(b"words of an older build")
+    export_site(settings, out, allow_errors=True)
+    assert not (out / ".nicepick-search-terms.marshal").exists()
+    assert (out / ".nicepick-search-terms-2.marshal").exists()

@@ -329,6 +329,8 @@ def export_site(
 # Each page's words by content hash, for the next build; "-2": postings carry where the word
 # is (static_search.TITLE), which a file written before lacks.
 _TERMS = ".nicepick-search-terms-2.marshal"
+# Written by builds before the "-2" format; a build removes it (nothing reads it any more).
+_OLD_TERMS = (".nicepick-search-terms.marshal",)
 
 
 def _load_terms(out: Path) -> PageTerms:
@@ -341,6 +343,8 @@ def _load_terms(out: Path) -> PageTerms:
 
 def _save_terms(out: Path, known: PageTerms) -> None:
     (out / _TERMS).write_bytes(marshal.dumps(known))
+    for old in _OLD_TERMS:
+        (out / old).unlink(missing_ok=True)
 
 
 def _gone(
