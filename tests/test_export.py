@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import random
 import re
 import time
 from collections.abc import Callable
@@ -29,6 +30,7 @@ from app.feedback.service import Feedback
 from app.feedback.tokens import EXPORT_VALID_SECONDS
 from app.main import create_app
 from app.settings import Settings
+from bench.generate import comparison_markdown
 from tests.conftest import GOOD, ROOT, comparison_text
 from tests.nginx_export import nginx_export
 from tests.soup import attr, one
@@ -519,3 +521,61 @@ def test_an_incremental_build_follows_edits_to_authors_profiles_and_plain_pages(
     assert "About Nice Pick" in one(page("about/index.html"), "h1").get_text()
     # The option's page stays (it lists the comparisons), without the profile's facts.
     assert "https://www.vim.org/" not in (out / "option/vim/index.html").read_text()
+
+
+def test_a_comparison_removed_updates_the_category_counts_in_every_pages_header(
+    settings: Settings, write_content: Callable[[str, str], Path], tmp_path: Path
+) -> None:
+    # The header counts each category's comparisons: pages that share no listing with the
+    # removed one and do not link to it change as well.
+    rng = random.Random(6)
+    for number in range(40):
+        slug, text = comparison_markdown(number, rng)
+        write_content(f"{slug}.md", text)
+    built_at = time.time()
+    out = tmp_path / "site"
+    export_site(settings, out, built_at=built_at)
+    (settings.content_dir / "tool7a-vs-tool7b.md").unlink()
+    assert export_site(settings, out, jobs=2).incremental  # shared out as a full build's
+    fresh = tmp_path / "fresh"
+    export_site(settings, fresh, built_at=built_at, incremental=False)
+    after, now = digests(fresh), digests(out)
+    assert (
+        sorted(name for name in now.keys() | after.keys() if now.get(name) != after.get(name)) == []
+    )
+
+
+def test_a_retitled_page_leaves_the_other_pages_of_its_listings_in_place(
+    settings: Settings, write_content: Callable[[str, str], Path], tmp_path: Path
+) -> None:
+    # Its listings' other pages are not re-rendered (their cards are the same): they stay.
+    rng = random.Random(6)
+    for number in range(150):
+        slug, text = comparison_markdown(number, rng)
+        write_content(f"{slug}.md", text)
+    built_at = time.time()
+    out = tmp_path / "site"
+    export_site(settings, out, built_at=built_at)
+    assert any(out.glob("category/*/page-2/index.html"))  # listings of several pages
+    path = settings.content_dir / "tool7a-vs-tool7b.md"
+    path.write_text(path.read_text().replace("title: Tool7a", "title: Tool7a!"))
+    assert export_site(settings, out).incremental
+    fresh = tmp_path / "fresh"
+    export_site(settings, fresh, built_at=built_at, incremental=False)
+    after, now = digests(fresh), digests(out)
+    assert (
+        sorted(name for name in now.keys() | after.keys() if now.get(name) != after.get(name)) == []
+    )
+
+
+def test_a_build_removes_the_search_words_file_of_the_format_before(
+    settings: Settings, write_content: Callable[[str, str], Path], tmp_path: Path
+) -> None:
+    # Builds before the "-2" words file left theirs in OUT; nothing reads it any more.
+    write_site(write_content)
+    out = tmp_path / "site"
+    out.mkdir()
+    (out / ".nicepick-search-terms.marshal").write_bytes(b"words of an older build")
+    export_site(settings, out, allow_errors=True)
+    assert not (out / ".nicepick-search-terms.marshal").exists()
+    assert (out / ".nicepick-search-terms-2.marshal").exists()

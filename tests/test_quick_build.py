@@ -3,6 +3,7 @@ and every edit it cannot prove harmless goes to the full incremental build, unto
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -222,4 +223,79 @@ def test_a_file_edited_while_the_build_ran_is_read_again_by_the_next(
     assert edited
     summary = quick_build(settings, out, cards=False)
     assert summary is not None and "compare/nano-vs-micro/index.html" in summary.rewritten
+    assert_same_as_a_full_build(settings, out, tmp_path)
+
+
+def add_notes(settings: Settings, slug: str, picks: list[str]) -> None:
+    from app.feedback.store import FeedbackStore, NewNote
+
+    store = FeedbackStore.from_url(settings.resolved_database_url)
+    store.create_schema()
+    try:
+        for pick in picks:
+            store.add_note(
+                NewNote(
+                    slug=slug,
+                    title="Vim vs Emacs",
+                    our_pick="Vim",
+                    reader_pick=pick,
+                    message="A message of some length",
+                    name="",
+                    email="",
+                    page_hash="hash",
+                    page_updated=None,
+                )
+            )
+    finally:
+        store.dispose()
+
+
+def test_a_body_edit_shows_the_notes_stored_since_as_a_full_build_does(
+    site: tuple[Settings, Path], tmp_path: Path
+) -> None:
+    # The quick build reads the counts with the stdlib's sqlite3, not through the store.
+    settings, out = site
+    add_notes(settings, "vim-vs-emacs", ["Emacs", "Emacs", "Vim"])
+    edit(settings, "vim-vs-emacs.md", lambda t: t.replace("A modal editor.", "Modal."))
+    assert quick_build(settings, out, cards=False) is not None
+    twin = json.loads((out / "compare" / "vim-vs-emacs.json").read_bytes())
+    assert twin["meter"]["total"] == 3
+    assert_same_as_a_full_build(settings, out, tmp_path)
+
+
+def test_its_walk_names_the_files_discover_names(tmp_path: Path) -> None:
+    from app.commands.quick import _source_file, _walk
+    from app.content.library import discover
+
+    content = tmp_path / "content"
+    for name in [
+        "a-vs-b.md",
+        "README.md",
+        ".hidden.md",
+        "notes.txt",
+        "sub/c-vs-d.md",
+        "sub/deeper/e-vs-f.md",
+        ".git/x-vs-y.md",
+        "authors/ada.md",
+        "pages/about.md",
+        "sub/authors/g-vs-h.md",
+    ]:
+        (content / name).parent.mkdir(parents=True, exist_ok=True)
+        (content / name).write_text("x", encoding="utf-8")
+    expected = discover(content)
+    names = [str(content) + "/" + "/".join(parts) for parts in _walk(content)]
+    assert names == [str(source.path) for source in expected]
+    assert [_source_file(content, Path(name)) for name in names] == expected
+
+
+def test_after_a_title_edit_the_next_body_edit_of_that_page_is_quick_and_exact(
+    site: tuple[Settings, Path], tmp_path: Path
+) -> None:
+    # The record keeps the last digest of unchanged files only: the retitled one is new.
+    settings, out = site
+    edit(settings, "nano-vs-micro.md", lambda t: t.replace("title: Nano vs Micro", "title: Nano!"))
+    assert quick_build(settings, out, cards=False) is None
+    export_site(settings, out, cards=False)
+    edit(settings, "nano-vs-micro.md", lambda t: t.replace("A modal editor.", "Small."))
+    assert quick_build(settings, out, cards=False) is not None
     assert_same_as_a_full_build(settings, out, tmp_path)

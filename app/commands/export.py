@@ -35,7 +35,7 @@ from app.commands import workers
 from app.commands.app_requests import AppExporter
 from app.commands.direct import DirectPages
 from app.commands.files import Files, output_name, output_path
-from app.commands.incremental import affected, placed
+from app.commands.incremental import affected, menu_changed, placed
 from app.commands.manifest import Manifest, fingerprint
 from app.commands.progress import Progress, progress_bar
 from app.commands.quick_record import remember
@@ -178,6 +178,10 @@ def export_site(
             cards=cards,
             had=lambda url: output_name(url) in known,
         )
+    # Every page changes (the header's counts): the crawl follows known pages' links too,
+    # and the pages are shared out as a full build's are.
+    everything = previous is not None and menu_changed(previous, visible.comparisons)
+    if previous is not None and not everything:
         jobs = 1
     seen = set(urls)
     if jobs is None:
@@ -212,6 +216,7 @@ def export_site(
     for share, more in workers.collect(children, waiting):
         shares.append(share)
         deferred += more
+        files.cleared |= share.cleared  # what the forked processes removed to make room
     with TestClient(app, base_url=base, follow_redirects=False) as client:
         portal = client.portal
         assert portal is not None
@@ -228,7 +233,7 @@ def export_site(
         # Links nobody listed up front (assets, sitemap parts, new kinds of pages): here.
         # An incremental build has the last build's files already.
         pending = sorted({link for share in shares for link in share.links} - seen)
-        if previous is not None:
+        if previous is not None and not everything:
             known = previous.files
             pending = [link for link in pending if output_name(link) not in known]
         if not cards:  # pages still name their cards in og:image; --no-cards means no PNGs
@@ -266,13 +271,19 @@ def export_site(
             # A twin's redirect (to /compare/b.json) belongs to page b as much as its page's.
             if target.removeprefix("/compare/").removesuffix(".json") not in changed
         ]
-    summary.redirects = write_redirects(out, redirects, site_url=base, write=write)
+    summary.redirects = write_redirects(
+        redirects,
+        site_url=base,
+        write=lambda name, body: files.write_name(name, body, summary, {}),
+    )
     written = summary.written
     if previous is not None:
         # Files of the last build this one did not visit are still there, unchanged; those
         # of pages that are gone (a removed comparison, an emptied listing, a dropped alias's
         # stand-in page) are deleted.
-        gone = _gone(previous, summary, changed)
+        # The pages every listing has now: a listing page no build reached is kept.
+        listed = {output_name(url) for url in seeds(visible, cards=cards)}
+        gone = _gone(previous, summary, changed, listed)
         kept = {source for source, _target in summary.redirects}
         gone.update(
             f"{source.strip('/')}/index.html"
@@ -287,7 +298,7 @@ def export_site(
             for name, value in previous.files.items()
             if name not in gone and name not in files.cleared
         } | summary.written
-    Manifest(
+    manifest = Manifest(
         fingerprint=build_print,
         built_at=built_at,
         sources={c.slug: c.content_hash for c in visible.comparisons},
@@ -296,9 +307,18 @@ def export_site(
         redirects=summary.redirects,
         files=written,
         rewritten=sorted(summary.rewritten),
-    ).save(out)
+    )
+    data = manifest.save(out)
     began = time.time() - (time.perf_counter() - started)  # for the next build's quick path
-    remember(out, site.library, visible.comparisons, began=began, data_dir=settings.data_dir)
+    remember(
+        out,
+        site.library,
+        visible.comparisons,
+        began=began,
+        data_dir=settings.data_dir,
+        manifest=manifest,
+        data=data,
+    )
     summary.skipped.sort()
     summary.left_out = left_out(site.library)
     summary.forms_until = forms_until
@@ -309,6 +329,8 @@ def export_site(
 # Each page's words by content hash, for the next build; "-2": postings carry where the word
 # is (static_search.TITLE), which a file written before lacks.
 _TERMS = ".nicepick-search-terms-2.marshal"
+# Written by builds before the "-2" format; a build removes it (nothing reads it any more).
+_OLD_TERMS = (".nicepick-search-terms.marshal",)
 
 
 def _load_terms(out: Path) -> PageTerms:
@@ -321,11 +343,16 @@ def _load_terms(out: Path) -> PageTerms:
 
 def _save_terms(out: Path, known: PageTerms) -> None:
     (out / _TERMS).write_bytes(marshal.dumps(known))
+    for old in _OLD_TERMS:
+        (out / old).unlink(missing_ok=True)
 
 
-def _gone(previous: Manifest, summary: ExportSummary, changed: set[str]) -> set[str]:
+def _gone(
+    previous: Manifest, summary: ExportSummary, changed: set[str], listed: set[str]
+) -> set[str]:
     """Files of the last build whose page no longer exists: a changed page that answered
-    404 this time, and pages of its listings past their new last page."""
+    404 this time, and pages of its listings past their new last page (not in ``listed``,
+    the files of every page the route table lists now)."""
     gone: set[str] = set()
     for url, _status in summary.skipped:
         name = url.strip("/").partition("?")[0]
@@ -337,7 +364,12 @@ def _gone(previous: Manifest, summary: ExportSummary, changed: set[str]) -> set[
     }
     for name in previous.files:
         folder = name.rsplit("/", 2)[0] if name.count("/") >= 2 else ""
-        if folder in listings and name not in summary.written and "/page-" in name:
+        if (
+            folder in listings
+            and name not in summary.written
+            and "/page-" in name
+            and name not in listed  # a page this build did not re-render, still there
+        ):
             gone.add(name)
     for slug in changed:
         for name in (f"compare/{slug}/index.html", f"og/{slug}.png"):

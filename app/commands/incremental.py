@@ -8,6 +8,8 @@ A comparison whose content hash changed (or that appeared or went away) can chan
 - when its listings or its date changed (``placed``): every page of those listings, old and
   new, and every comparison page in them, whose related comparisons may change;
 - the home pages, the search page (counts) and the machine files;
+- when the number of comparisons in a category changed (one added, removed or moved): every
+  page, whose header counts them;
 - the JSON twin of each of these pages.
 
 Everything else has the same inputs as last time. The build still compares each re-rendered
@@ -16,8 +18,8 @@ file's bytes with the manifest's digest and writes only the ones that differ.
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Callable
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable
 
 from app.commands.manifest import Manifest
 from app.commands.routes import Visible, old_addresses, seeds
@@ -33,6 +35,20 @@ def placed(comparison: Comparison) -> list[str]:
     listings += [f"/tag/{slug}" for slug in comparison.tag_slugs]
     listings += [f"/option/{option.slug}" for option in comparison.options]
     return [*sorted(set(listings)), f"published {comparison.published.isoformat()}"]
+
+
+def menu_changed(previous: Manifest, visible: list[Comparison]) -> bool:
+    """Whether the header's category counts differ from the last build's: every page's
+    header lists them (base.html), so a page added, removed or moved to another category
+    changes every page."""
+    return _menu(previous.placed.values()) != _menu(placed(c) for c in visible)
+
+
+def _menu(placements: Iterable[list[str]]) -> Counter[str]:
+    """Visible comparisons per category listing, from each one's ``placed``."""
+    return Counter(
+        listing for found in placements for listing in found if listing.startswith("/category/")
+    )
 
 
 def changed_slugs(previous: Manifest, visible: list[Comparison]) -> set[str]:
@@ -55,6 +71,8 @@ def affected(
     for url in every:
         by_path[url.partition("?")[0]].append(url)
     wanted: set[str] = set(by_path["/"]) | set(_ALWAYS)
+    if menu_changed(previous, visible.comparisons):
+        wanted.update(every)  # and export.py crawls every page found by links again
     members: dict[str, list[str]] = defaultdict(list)  # listing -> comparison slugs on it
     for comparison in visible.comparisons:
         for listing in placed(comparison)[:-1]:

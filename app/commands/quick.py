@@ -18,12 +18,15 @@ It takes this path only when all of these hold:
 - the search index's shards keep their split (``app/commands/search_patch.py``).
 
 The page is rendered by the same functions the server's renderer calls (``comparison.build``,
-``render_html``/``render_json``, the feedback service for the form and the meter), with the
-header's categories from the record. Files are written only when their bytes differ, with
-their ``.gz``/``.br`` siblings; the manifest's changes are saved beside it (``Changes``: saving
-the whole manifest would cost more than the rest) and the record is updated.
+``render_html``/``render_json``, ``app/feedback/view.py`` for the form and the meter, whose
+counts the stdlib's sqlite3 reads when it can: ``app/feedback/meter_file.py``; else the
+feedback service), with the header's categories from the record. Files are written only
+when their bytes differ, with their ``.gz``/``.br`` siblings; the manifest's changes are saved
+beside it (``Changes``: saving the whole manifest would cost more than the rest) and the
+record is updated.
 What it skips costs the other path ~1 s of imports, the library (2.5 s at 10,000 pages) and
-a walk over every redirect page.
+a walk over every redirect page. What it keeps: Settings (pydantic), the parser, Jinja and
+the page modules, and one ``lstat`` per content file (an edit in place changes no folder).
 """
 
 from __future__ import annotations
@@ -34,14 +37,17 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from app.commands.manifest import CHANGES, Changes, digest, fingerprint
 from app.commands.manifest import NAME as MANIFEST_NAME
 from app.commands.quick_record import Entry, Record, record_path, shown_digest
-from app.content.library import SourceFile, discover, parse_file
+from app.content.library import NON_COMPARISON_FOLDERS, SourceFile, parse_file, source_file
 from app.content.model import Comparison
 from app.settings import Settings
+
+if TYPE_CHECKING:
+    from app.feedback.view import FeedbackView
 
 # More edited files than this: the other path, whose cost does not grow with them.
 MOST_FILES = 20
@@ -142,23 +148,33 @@ def _current(out: Path, record: Record) -> bool:
     return digest(changes) == record.changes
 
 
-def _edits(settings: Settings, record: Record) -> tuple[list[_Edit], dict[str, SourceFile]] | None:
+def _edits(settings: Settings, record: Record) -> tuple[list[_Edit], _Sources] | None:
     """The comparison files whose bytes may differ from the last build's, each parsed, with
-    its new record entry, and every file by path; None when one is more than a body edit."""
-    sources = discover(settings.content_dir)
-    if len(sources) != len(record.files):
+    its new record entry, and every file by path; None when one is more than a body edit.
+
+    One ``lstat`` per file: an edit in place changes the file's mtime and size, never its
+    folder's, so nothing cheaper proves a file unchanged. Paths stay strings (a ``Path`` per
+    file cost more than the stats): ``discover``'s names, which the record's keys are."""
+    content_dir = settings.content_dir
+    found = _walk(content_dir)
+    if len(found) != len(record.files):
         return None  # a file added or removed
+    root = str(content_dir)
+    prefix = "" if root == "." else root.rstrip(os.sep) + os.sep  # as Path.joinpath names
     known = set(record.known)
     edits: list[_Edit] = []
-    for source in sources:
-        entry = record.files.get(str(source.path))
+    stat_of = os.stat
+    for parts in found:
+        name = prefix + os.sep.join(parts)
+        entry = record.files.get(name)
         if entry is None:
-            return None
-        stat = os.stat(source.path, follow_symlinks=False)
-        if (stat.st_mtime_ns, stat.st_size) == (entry.mtime_ns, entry.size):
+            return None  # another file, or named otherwise than discover names it
+        stat = stat_of(name, follow_symlinks=False)
+        if stat.st_mtime_ns == entry.mtime_ns and stat.st_size == entry.size:
             continue
         if len(edits) == MOST_FILES:
             return None
+        source = _source_file(content_dir, Path(name))
         comparison, problems = parse_file(source)
         if comparison is None or any(p.severity == "error" for p in problems):
             return None
@@ -168,7 +184,54 @@ def _edits(settings: Settings, record: Record) -> tuple[list[_Edit], dict[str, S
             return None  # the full build names the broken link
         new = Entry(stat.st_mtime_ns, stat.st_size, entry.slug, entry.visible, entry.shown)
         edits.append(_Edit(source, comparison, new))
-    return edits, {str(source.path): source for source in sources}
+    return edits, _Sources(content_dir)
+
+
+def _walk(content_dir: Path) -> list[tuple[str, ...]]:
+    """Each comparison file's path parts under the folder, sorted: ``discover``'s walk and
+    rules, without its ``SourceFile`` per file. Should the two ever disagree, the count or a
+    name differs from the record's and the full incremental build runs: never a wrong page."""
+    found: list[tuple[str, ...]] = []
+    root = str(content_dir)
+    for folder, subfolders, names in os.walk(root):
+        relative = os.path.relpath(folder, root)
+        parts = () if relative == "." else tuple(relative.split(os.sep))
+        subfolders[:] = [
+            name
+            for name in subfolders
+            if not name.startswith(".") and (parts or name not in NON_COMPARISON_FOLDERS)
+        ]
+        found.extend(
+            (*parts, name)
+            for name in names
+            if name.endswith(".md")
+            and len(name) > 3
+            and name.lower() != "readme.md"
+            and not name.startswith(".")
+        )
+    found.sort()
+    return found
+
+
+def _source_file(content_dir: Path, path: Path) -> SourceFile:
+    """The ``SourceFile`` ``discover`` makes of one of its paths (its display name too:
+    the parser keeps it as ``Comparison.source``)."""
+    cwd = os.getcwd().rstrip(os.sep) + os.sep
+    absolute = content_dir.is_absolute() and ".." not in content_dir.parts
+    folder = str(content_dir).rstrip(os.sep) + os.sep
+    if absolute and not folder.startswith(cwd) and not cwd.startswith(folder):
+        return SourceFile(path, str(path), path.stem)
+    return source_file(path, cwd if absolute else None)
+
+
+class _Sources:
+    """Content files by path, named as ``discover`` names them, made when first asked for."""
+
+    def __init__(self, content_dir: Path) -> None:
+        self._content_dir = content_dir
+
+    def __getitem__(self, name: str) -> SourceFile:
+        return _source_file(self._content_dir, Path(name))
 
 
 def _render(
@@ -176,7 +239,7 @@ def _render(
     out: Path,
     record: Record,
     edits: list[_Edit],
-    named: dict[str, SourceFile],
+    named: _Sources,
 ) -> dict[Path, bytes] | None:
     """Every file the edits change (pages, JSON twins, search index), by path; None when the
     last build's twin of a page is not what it wrote or the index cannot be patched."""
@@ -252,11 +315,10 @@ def _pages(
     record: Record,
     edits: list[_Edit],
     neighbours: dict[str, tuple[list[str], frozenset[str]]],
-    named: dict[str, SourceFile],
+    named: _Sources,
 ) -> dict[Path, bytes]:
     """Each edited page and its JSON twin, rendered as the server renders them."""
     from app.content.library import Library
-    from app.feedback.service import Feedback
     from app.pages import comparison as comparison_page
     from app.pages.base import render_html, render_json
     from app.pages.navigation import Category
@@ -267,37 +329,85 @@ def _pages(
     side = Library.scan(settings.content_dir, sources=[])
     env = page_environment(settings, asset_url=Assets(settings.static_dir).url)
     env.globals["can_ask"] = settings.feedback_endpoint is not None  # as export's static copy
-    feedback = Feedback(settings)
-    feedback.export_forms(record.built_at)
+    views = _feedback_views(settings, record.built_at, [e.comparison for e in edits])
     shared = {"nav_categories": tuple(Category(*c) for c in record.categories)}
     edited = {e.comparison.slug: e.comparison for e in edits}
     sources = {entry.slug: path for path, entry in record.files.items()}
     files: dict[Path, bytes] = {}
+    for edit in edits:
+        comparison = edit.comparison
+        related_slugs, lone_tags = neighbours[comparison.slug]
+        related = tuple(edited.get(slug) or _parsed(named[sources[slug]]) for slug in related_slugs)
+        context = comparison_page.build(
+            comparison,
+            related=related,
+            lone_tags=lone_tags,
+            feedback=views[comparison.slug],
+            site_url=settings.site_url,
+            site_name=settings.site_name,
+            profiles=side.profiles,
+            authors=side.authors,
+        )
+        files[out / "compare" / comparison.slug / "index.html"] = render_html(env, context, shared)
+        files[out / "compare" / f"{comparison.slug}.json"] = render_json(context)
+    return files
+
+
+def _feedback_views(
+    settings: Settings, built_at: float, comparisons: list[Comparison]
+) -> dict[str, FeedbackView]:
+    """Each page's feedback section as the export renders it (``Feedback.page_part`` after
+    ``export_forms(built_at)``). The counts are read with the stdlib's sqlite3 when the site
+    keeps them in a plain SQLite file (``app/feedback/meter_file.py``): SQLAlchemy and the
+    service are imported only when it cannot (PostgreSQL, an unreadable file)."""
+    from app.feedback.meter_file import read_meters
+    from app.feedback.tokens import FormTokens, load_secret, site_origin
+    from app.feedback.view import feedback_view, meter_since
+
+    counts = read_meters(settings.resolved_database_url, [c.slug for c in comparisons])
+    if counts is None:
+        return _service_views(settings, built_at, comparisons)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)  # as Feedback does
+    secret = load_secret(
+        settings.secret_key, settings.data_dir, database_url=settings.resolved_database_url
+    )
+    tokens = FormTokens(
+        secret, min_seconds=settings.feedback_min_seconds, site=site_origin(settings.site_url)
+    )
+    views: dict[str, FeedbackView] = {}
+    for comparison in comparisons:
+        change = comparison.last_pick_change
+        meter = meter_since(
+            counts.get(comparison.slug, {}), change.day if change is not None else None
+        )
+        views[comparison.slug] = feedback_view(
+            comparison,
+            meter,
+            tokens,
+            thanks=False,
+            now=built_at,
+            exported=True,
+            can_send=settings.feedback_endpoint is not None,
+        )
+    return views
+
+
+def _service_views(
+    settings: Settings, built_at: float, comparisons: list[Comparison]
+) -> dict[str, FeedbackView]:
+    """As ``_feedback_views``, through the feedback service and its store."""
+    from app.feedback.service import Feedback
+
+    feedback = Feedback(settings)
+    feedback.export_forms(built_at)
     try:
-        for edit in edits:
-            comparison = edit.comparison
-            related_slugs, lone_tags = neighbours[comparison.slug]
-            related = tuple(
-                edited.get(slug) or _parsed(named[sources[slug]]) for slug in related_slugs
-            )
+        views: dict[str, FeedbackView] = {}
+        for comparison in comparisons:
             _key, values = feedback.page_part(comparison, False)
-            context = comparison_page.build(
-                comparison,
-                related=related,
-                lone_tags=lone_tags,
-                feedback=values()["feedback"],
-                site_url=settings.site_url,
-                site_name=settings.site_name,
-                profiles=side.profiles,
-                authors=side.authors,
-            )
-            files[out / "compare" / comparison.slug / "index.html"] = render_html(
-                env, context, shared
-            )
-            files[out / "compare" / f"{comparison.slug}.json"] = render_json(context)
+            views[comparison.slug] = values()["feedback"]
+        return views
     finally:
         feedback.db.dispose()
-    return files
 
 
 def _parsed(source: SourceFile) -> Comparison:

@@ -33,6 +33,9 @@ class Share:
     summary: ExportSummary = field(default_factory=ExportSummary)
     links: set[str] = field(default_factory=set)
     linked: dict[str, set[str]] = field(default_factory=dict)  # slug -> URLs linking its page
+    # The last build's files this process removed to make room (``Files.cleared``): a forked
+    # process's own copy, which the building process folds in.
+    cleared: set[str] = field(default_factory=set)
 
 
 class Renderer:
@@ -48,6 +51,7 @@ class Renderer:
         """(what was written, the URLs only the app can answer)."""
         share = Share()
         deferred = [url for url in urls if not self.render(url, share, done)]
+        share.cleared = set(self.files.cleared)
         return share, deferred
 
     def render(self, url: str, share: Share, done: Callable[[], None]) -> bool:

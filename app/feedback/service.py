@@ -30,8 +30,7 @@ import logging
 import os
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from datetime import date
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Generic, Literal, TypeVar
 
@@ -45,7 +44,7 @@ from app.feedback.mail import Transport, transport_for
 from app.feedback.outbox import OutboxSender
 from app.feedback.ratelimit import RateLimit
 from app.feedback.request_form import TOKEN_SLUG, RequestForm
-from app.feedback.store import REQUEST, FeedbackStore, Meter, NewNote, Note
+from app.feedback.store import REQUEST, FeedbackStore, NewNote, Note
 from app.feedback.tokens import (
     EXPORT_VALID_SECONDS,
     FormTokens,
@@ -55,6 +54,7 @@ from app.feedback.tokens import (
     window,
     window_start,
 )
+from app.feedback.view import feedback_view, page_nonce
 from app.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -68,38 +68,6 @@ UNAVAILABLE_MESSAGE = (
 NONCE = "nonce"  # the form field that carries the idempotency nonce
 # Rate-limit rows older than any window are swept this often (clients that never came back).
 PRUNE_EVERY_SECONDS = 300.0
-
-
-@dataclass(frozen=True, slots=True)
-class MeterRow:
-    option: str
-    count: int
-    percent: int
-    is_pick: bool
-
-
-@dataclass(frozen=True, slots=True)
-class FeedbackView:
-    """Template values for the feedback section of a comparison page."""
-
-    token: str
-    thanks: bool
-    total: int
-    meter: list[MeterRow] = field(default_factory=list)
-    nonce: str = ""  # the page's own; our script replaces it with one per reader
-    # The meter counts from the page's last change of pick (None: from the start); the
-    # notes written before it were about the previous pick.
-    since: date | None = None
-    earlier: int = 0
-    # False on a page exported without NICEPICK_FEEDBACK_ENDPOINT: nothing could take the
-    # post, so the page says so and gives the editors' address instead of the form.
-    can_send: bool = True
-
-
-def page_nonce(token: str) -> str:
-    """The nonce a page is rendered with: new each render window (with the token), and the
-    same on every worker, so the page's bytes and ETag stay shared (see tokens.py)."""
-    return hashlib.sha256(token.encode("ascii")).hexdigest()[:32]
 
 
 def submission_key(slug: str, nonce: str, form: FeedbackForm) -> str:
@@ -145,20 +113,6 @@ def refusal_reason(outcome: Outcome[Any]) -> str:
     if outcome.status == "invalid" and "form" in outcome.form.errors:
         return "token"
     return outcome.status
-
-
-def meter_rows(comparison: Comparison, meter: Meter) -> list[MeterRow]:
-    """One row per current option; notes naming a since-removed option are not shown."""
-    total = sum(meter.counts.get(name, 0) for name in comparison.option_names)
-    return [
-        MeterRow(
-            option=name,
-            count=meter.counts.get(name, 0),
-            percent=round(100 * meter.counts.get(name, 0) / total) if total else 0,
-            is_pick=name == comparison.pick,
-        )
-        for name in comparison.option_names
-    ]
 
 
 class Feedback:
@@ -247,25 +201,15 @@ class Feedback:
         key = ("feedback", current, self.store.meter_version(comparison.slug), since, thanks)
 
         def values() -> dict[str, Any]:
-            meter = self.store.meter(comparison.slug, since=since)
-            rows = meter_rows(comparison, meter)
-            # Stamped with the window's start, not the render moment: every worker and
-            # every re-render in the window then produce the same bytes and ETag.
-            token = self.tokens.issue(
-                comparison.slug,
-                page_hash=comparison.content_hash,
-                page_updated=comparison.last_modified,
-                now=window_start(int(current)) if exported is None else exported,
-                valid_for=None if exported is None else EXPORT_VALID_SECONDS,
-            )
-            view = FeedbackView(
-                token=token,
+            view = feedback_view(
+                comparison,
+                self.store.meter(comparison.slug, since=since),
+                self.tokens,
                 thanks=thanks,
-                total=sum(row.count for row in rows),
-                meter=rows,
-                nonce=page_nonce(token),
-                since=since,
-                earlier=meter.earlier,
+                # Stamped with the window's start, not the render moment: every worker and
+                # every re-render in the window then produce the same bytes and ETag.
+                now=window_start(int(current)) if exported is None else exported,
+                exported=exported is not None,
                 can_send=exported is None or self.settings.feedback_endpoint is not None,
             )
             return {"feedback": view}

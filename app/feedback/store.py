@@ -43,6 +43,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from app import db
+from app.feedback.view import Meter as Meter  # re-exported: the store answers with it
+from app.feedback.view import meter_since
 
 metadata = sa.MetaData()
 
@@ -267,17 +269,6 @@ class OutboxStatus:
 
     pending: int  # waiting for its first attempt or for a retry
     failed: int  # refused for good; sent again only by ``nicepick outbox --retry``
-
-
-@dataclass(frozen=True, slots=True)
-class Meter:
-    """The public disagreement meter: counts only, never a reader's words or address."""
-
-    total: int
-    counts: dict[str, int]
-    # Notes written before the ``since`` day asked for (the last change of pick): about
-    # the previous pick, so left out of ``counts`` and ``total``.
-    earlier: int = 0
 
 
 def _day(value: object) -> date:
@@ -533,15 +524,7 @@ class FeedbackStore:
             self._try_refresh()
         with self._lock:
             by_day = dict(self._meters.get(slug, {}))
-        first = since.toordinal() if since is not None else None
-        counts: dict[str, int] = {}
-        earlier = 0
-        for (pick, day), count in by_day.items():
-            if first is not None and day < first:
-                earlier += count
-            else:
-                counts[pick] = counts.get(pick, 0) + count
-        return Meter(total=sum(counts.values()), counts=counts, earlier=earlier)
+        return meter_since(by_day, since)
 
     def meter_counts(self) -> dict[str, dict[tuple[str, int], int]]:
         """Every page's counts by reader's pick and day, in one grouped query.

@@ -39,9 +39,9 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy.engine import make_url
 
 from app.atomic import write_atomic
+from app.feedback.meter_file import plain_sqlite_path
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +75,13 @@ class SecretKeyRequired(RuntimeError):
 
 def _only_this_folder(database_url: str, data_dir: Path) -> bool:
     """True when the database is a SQLite file inside ``data_dir`` (or in memory)."""
+    plain = plain_sqlite_path(database_url)
+    if plain is not None:  # what make_url reads from it, without importing SQLAlchemy
+        return Path(plain).resolve().is_relative_to(data_dir.resolve())
+    # Here, not at the top: SQLAlchemy's import is most of a quick build's start
+    # (app/commands/quick.py), which reaches here with the default SQLite file.
+    from sqlalchemy.engine import make_url
+
     url = make_url(database_url)
     if url.get_backend_name() != "sqlite":
         return False

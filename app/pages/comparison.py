@@ -19,7 +19,7 @@ from app.pages.json_ld import comparison_json_ld, script_json
 
 if TYPE_CHECKING:  # types only: the page takes the feedback view as a value
     from app.feedback.form import FeedbackForm
-    from app.feedback.service import FeedbackView
+    from app.feedback.view import FeedbackView
 
 
 @dataclass(frozen=True, slots=True)
