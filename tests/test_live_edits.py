@@ -31,6 +31,7 @@ Edit = Callable[[Path], set[Path]]
 
 
 def _write(folder: Path, name: str, text: str) -> set[Path]:
+    folder.mkdir(exist_ok=True)
     path = folder / name
     path.write_text(text, encoding="utf-8")
     return {path}
@@ -117,11 +118,8 @@ EDITS: list[tuple[str, Edit]] = [
     ("re-date back", lambda f: _replace(f, "nats-vs-zmq.md", "2026-09-01", "2025-03-01")),
     (
         "add in a subfolder",
-        lambda f: (
-            (f / "sub").mkdir()
-            or _write(
-                f / "sub", "kafka-vs-zmq.md", comparison_md(["Kafka", "ZMQ"], tags=["queues"])
-            )
+        lambda f: _write(
+            f / "sub", "kafka-vs-zmq.md", comparison_md(["Kafka", "ZMQ"], tags=["queues"])
         ),
     ),
     (
@@ -270,7 +268,10 @@ def _library_state(site: Site) -> dict[str, object]:
         "problems by file": {path: library.problems_for(path) for path in library.files},
         "problems": sorted(library.problems, key=repr),
         "visible": site.visible(),
-        "groups": {kind: site.grouped(kind) for kind in ("category", "tag", "option")},
+        # In order: listings show groups in it.
+        "groups": {
+            kind: list(site.grouped(kind).items()) for kind in ("category", "tag", "option")
+        },
     }
 
 

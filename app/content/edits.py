@@ -1,7 +1,8 @@
 """Live preview's in-place edits applied to lists built before them, instead of building again.
 
 ``Library.reload_file`` swaps an edited comparison in place when no cross-file outcome can
-change, and records ``(old, new)`` in ``Library.replaced``. What was built from the library
+change, and records ``(old, new)`` in ``Library.replaced`` (``old`` None for a page that
+came, ``new`` None for one that went, when no other file contends). What was built from the library
 before (the visible list, its groups, the related index, the search index) is then patched
 from those pairs when the facts it depends on allow, which costs O(list) where building costs
 a sort and three groupings of the whole library (seconds at 100,000 comparisons). Each patch
