@@ -18,14 +18,14 @@ import logging
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Hashable, Iterable
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Protocol
 
 from app import metrics
 from app.content.cache import ParseCache, paused_gc
-from app.content.edits import listing_facts, patched_listings, row_facts
+from app.content.edits import Change, listing_facts, moved_listings, patched_listings, row_facts
 from app.content.library import (
     Library,
     SourceFile,
@@ -297,12 +297,37 @@ class Site:
         kept: tuple[tuple[int, int], list[Comparison], dict[str, dict[str, list[Comparison]]]],
         key: tuple[int, int],
     ) -> tuple[tuple[int, int], list[Comparison], dict[str, dict[str, list[Comparison]]]] | None:
-        """The kept list and groups with live preview's edits swapped in, when none moved a
-        comparison in the list (``app.content.edits``): no sort and grouping of them all."""
-        swaps = self.replacements(kept[0][0], row_facts) if kept[0][1] == key[1] else None
-        if swaps is None:
+        """The kept list and groups with live preview's edits made in them (``app.content.
+        edits``): swapped in place when none moved a comparison in the list, else taken out
+        and put in at their places; no sort and grouping of them all."""
+        changes = self.changes_since(kept[0], key)
+        if changes is None:
             return None
-        return (key, *patched_listings(kept[1], kept[2], swaps))
+        if all(
+            old is not None and new is not None and row_facts(old) == row_facts(new)
+            for old, new in changes
+        ):
+            swaps = [(old, new) for old, new in changes if old is not None and new is not None]
+            return (key, *patched_listings(kept[1], kept[2], swaps))
+        return (key, *moved_listings(kept[1], kept[2], changes, self.is_visible))
+
+    def changes_since(self, kept: Hashable, key: tuple[int, int]) -> list[Change] | None:
+        """Live preview's changes (``Library.replaced``) from the content key ``kept`` to
+        ``key`` (``(library version, visibility_key)``), when they are all the difference:
+        None when something was rebuilt, or the clock made a page public meanwhile (the
+        visibility count moved by more than the changes account for)."""
+        if not (isinstance(kept, tuple) and len(kept) == 2):
+            return None
+        changes = self.changes(kept[0], until=key[0])
+        if changes is None:
+            return None
+        today = self.now().astimezone(UTC).date()
+        moved = sum(
+            (new is not None and new.published <= today)
+            - (old is not None and old.published <= today)
+            for old, new in changes
+        )
+        return changes if kept[1] + moved == key[1] else None
 
     def replacements(
         self,
@@ -315,17 +340,31 @@ class Site:
         ``until``, default the library's version now), oldest first, when no edit since
         changed their ``facts`` and nothing was rebuilt; else None. Lets what was built for
         ``version`` be patched, not rebuilt."""
+        changes = self.changes(version, until=until)
+        if changes is None:
+            return None
+        swaps: list[tuple[Comparison, Comparison]] = []
+        for old, new in changes:
+            if old is None or new is None or facts(old) != facts(new):
+                return None
+            swaps.append((old, new))
+        return swaps
+
+    def changes(self, version: int, *, until: int | None = None) -> list[Change] | None:
+        """Every change live preview patched in since library ``version`` (up to ``until``),
+        oldest first, pages added (old None) and taken away (new None) too; None when
+        something was rebuilt meanwhile."""
         library = self.library
         last = library.version if until is None else until
         if version < 0 or last - version > len(library.replaced):
             return None
-        swaps: list[tuple[Comparison, Comparison]] = []
+        changes: list[Change] = []
         for step in range(version + 1, last + 1):
-            swap = library.replaced.get(step)
-            if swap is None or facts(swap[0]) != facts(swap[1]):
+            change = library.replaced.get(step)
+            if change is None:
                 return None
-            swaps.append(swap)
-        return swaps
+            changes.append(change)
+        return changes
 
     def search_index(self) -> SearchIndex:
         """The search index of the library as it is now: live preview's edits re-indexed in
@@ -371,8 +410,15 @@ class Site:
         """
         version = self.library.version
         kept = self._schedule[0]
-        if kept != version and self.replacements(kept, row_facts) is not None:
-            self._schedule = (version, self._schedule[1])  # no publication day changed
+        changes = self.changes(kept) if kept != version else None
+        if changes is not None:  # the days of pages added, removed or re-dated: in place
+            days = list(self._schedule[1])
+            for old, new in changes:
+                if old is not None:
+                    del days[bisect.bisect_left(days, old.published)]
+                if new is not None:
+                    bisect.insort(days, new.published)
+            self._schedule = (version, days)
         if self._schedule[0] != version:
             # Days, not moments: a page is live from its day's start (UTC), so the days on
             # or before today's count the moments past, without 100,000 datetimes.

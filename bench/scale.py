@@ -27,13 +27,16 @@ import argparse
 import os
 import platform
 import random
+import re
 import resource
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 import httpx
@@ -439,8 +442,78 @@ def reload_figures(content: Path, data: Path, slugs: list[str], figures: Figures
                 f"serve --reload: first search after {kind} edits",
                 f"{time.perf_counter() - began:.2f} s",
             )
+        comings_and_goings(server, content, slugs, rng, figures)
     finally:
         server.stop()
+
+
+def _until(server: Server, path: str, done: Callable[[httpx.Response], bool]) -> float:
+    """Seconds until ``path``'s answer satisfies ``done`` (inf after two minutes)."""
+    began = time.perf_counter()
+    while time.perf_counter() - began < 120:
+        if done(server.client.get(path)):
+            return time.perf_counter() - began
+        time.sleep(0.02)
+    return float("inf")
+
+
+def _shows(marker: str, response: httpx.Response) -> bool:
+    return marker in response.text
+
+
+def _gone(marker: str, response: httpx.Response) -> bool:
+    return marker not in response.text
+
+
+def comings_and_goings(
+    server: Server, content: Path, slugs: list[str], rng: random.Random, figures: Figures
+) -> None:
+    """Seconds from adding a file to its page answering, from removing it to its page
+    answering 404, and from re-dating a file (with a marker in its title) to its page
+    showing it: the edits that change which pages exist or their place in the lists."""
+    added, removed, redated = [], [], []
+    for slug in rng.sample(slugs, EDITED_FILES):
+        path = content / f"{slug}.md"
+        original = path.read_text(encoding="utf-8")
+        first = original.split("options: [", 1)[1].split(",", 1)[0]
+        name = f"Added{rng.randrange(10**9)}"
+        new_slug = slug.replace(first.lower(), name.lower(), 1)
+        new_path = content / f"{new_slug}.md"
+        began = time.perf_counter()
+        new_path.write_text(re.sub(rf"\b{first}\b", name, original), encoding="utf-8")
+        added.append(
+            time.perf_counter()
+            - began
+            + _until(server, f"/compare/{new_slug}", lambda r: r.status_code == 200)
+        )
+        began = time.perf_counter()
+        new_path.unlink()
+        removed.append(
+            time.perf_counter()
+            - began
+            + _until(server, f"/compare/{new_slug}", lambda r: r.status_code == 404)
+        )
+        marker = f"redated{rng.randrange(10**9)}"
+        day = f"published: 20{rng.randrange(10, 24)}-0{rng.randrange(1, 10)}-1{rng.randrange(10)}"
+        began = time.perf_counter()
+        path.write_text(
+            re.sub(r"published: \S+", day, original.replace("title: ", f"title: {marker} ", 1)),
+            encoding="utf-8",
+        )
+        try:
+            redated.append(
+                time.perf_counter()
+                - began
+                + _until(server, f"/compare/{slug}", partial(_shows, marker))
+            )
+        finally:
+            path.write_text(original, encoding="utf-8")
+            _until(server, f"/compare/{slug}", partial(_gone, marker))
+    for kind, seconds in (("add", added), ("remove", removed), ("re-date", redated)):
+        figures.put(
+            f"serve --reload: {kind} edit shows",
+            f"median {percentile(seconds, 0.5):.2f} s, max {max(seconds):.2f} s (n={len(seconds)})",
+        )
 
 
 def measure_cpu(content: Path, n: int, args: argparse.Namespace) -> Figures:

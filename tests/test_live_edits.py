@@ -31,6 +31,7 @@ Edit = Callable[[Path], set[Path]]
 
 
 def _write(folder: Path, name: str, text: str) -> set[Path]:
+    folder.mkdir(exist_ok=True)
     path = folder / name
     path.write_text(text, encoding="utf-8")
     return {path}
@@ -89,7 +90,98 @@ EDITS: list[tuple[str, Edit]] = [
     ("prose with alias", lambda f: _replace(f, "kafka-vs-pulsar.md", "Still", "Again")),
     ("same pair, loser edited", lambda f: _replace(f, "memcached-vs-redis.md", "long", "short")),
     ("day", lambda f: _replace(f, "kafka-vs-pulsar.md", "2025-03-01", "2026-07-01")),
+    # Pages that come and go with no other file contending (patched, not rebuilt; see
+    # PATCHED below), and some that do contend (rebuilt).
+    (
+        "add, first in path order, new groups",
+        lambda f: _write(
+            f,
+            "aaa-vs-bbb.md",
+            comparison_md(["Aaa", "Bbb"], category="Alpha", tags=["new", "queues"]),
+        ),
+    ),
+    (
+        "add, newest, first of its tags",
+        lambda f: _write(
+            f,
+            "nats-vs-zmq.md",
+            comparison_md(
+                ["NATS", "ZMQ"], tags=["zeta", "queues", "cache"], published="2026-05-30"
+            ),
+        ),
+    ),
+    (
+        "re-date to another past day",
+        lambda f: _replace(f, "nats-vs-zmq.md", "2026-05-30", "2024-01-01"),
+    ),
+    ("re-date to the future", lambda f: _replace(f, "nats-vs-zmq.md", "2024-01-01", "2026-09-01")),
+    ("re-date back", lambda f: _replace(f, "nats-vs-zmq.md", "2026-09-01", "2025-03-01")),
+    (
+        "add in a subfolder",
+        lambda f: _write(
+            f / "sub", "kafka-vs-zmq.md", comparison_md(["Kafka", "ZMQ"], tags=["queues"])
+        ),
+    ),
+    (
+        "add a draft",
+        lambda f: _write(
+            f, "mqtt-vs-amqp.md", comparison_md(["MQTT", "AMQP"], extra_front="draft: true\n")
+        ),
+    ),
+    ("draft published", lambda f: _replace(f, "mqtt-vs-amqp.md", "draft: true\n", "")),
+    ("added page breaks", lambda f: _replace(f, "aaa-vs-bbb.md", "pick: Aaa", "pick: Nope")),
+    ("broken page edited", lambda f: _replace(f, "aaa-vs-bbb.md", "long history", "short")),
+    ("broken page mended", lambda f: _replace(f, "aaa-vs-bbb.md", "pick: Nope", "pick: Aaa")),
+    ("add a broken file", lambda f: _write(f, "broken-vs-file.md", "---\ntitle: [\n")),
+    ("remove the broken file", lambda f: _remove(f, "broken-vs-file.md")),
+    (
+        "add with an alias",
+        lambda f: _write(
+            f,
+            "etcd-vs-consul.md",
+            comparison_md(["etcd", "Consul"], extra_front="aliases: [ec, ec]\n"),
+        ),
+    ),
+    ("remove with an alias", lambda f: _remove(f, "etcd-vs-consul.md")),
+    ("remove a subfolder's page", lambda f: _remove(f / "sub", "kafka-vs-zmq.md")),
+    (
+        "link to a page to come",
+        lambda f: _replace(f, "kafka-vs-rabbitmq.md", "safer default", "[l](/compare/ab-vs-cd)"),
+    ),
+    ("the linked page comes", lambda f: _write(f, "ab-vs-cd.md", comparison_md(["Ab", "Cd"]))),
+    ("the linked page goes", lambda f: _remove(f, "ab-vs-cd.md")),
+    (
+        "same options as another, added",
+        lambda f: _write(
+            f, "zmq-vs-nats.md", comparison_md(["ZMQ", "NATS"], published="2020-01-01")
+        ),
+    ),
+    ("same options, removed", lambda f: _remove(f, "zmq-vs-nats.md")),
+    ("remove the first page", lambda f: _remove(f, "aaa-vs-bbb.md")),
+    ("remove the newest page", lambda f: _remove(f, "nats-vs-zmq.md")),
 ]
+# Edits patched into the running site (``Library.replaced``), not rebuilt: pages that came,
+# went or moved with no other file contending.
+PATCHED = {
+    "add, first in path order, new groups",
+    "add, newest, first of its tags",
+    "re-date to another past day",
+    "re-date to the future",
+    "re-date back",
+    "add in a subfolder",
+    "add a draft",
+    "draft published",
+    "added page breaks",
+    "broken page edited",
+    "broken page mended",
+    "add a broken file",
+    "remove the broken file",
+    "add with an alias",
+    "remove with an alias",
+    "remove a subfolder's page",
+    "remove the first page",
+    "remove the newest page",
+}
 
 
 @pytest.fixture
@@ -176,7 +268,10 @@ def _library_state(site: Site) -> dict[str, object]:
         "problems by file": {path: library.problems_for(path) for path in library.files},
         "problems": sorted(library.problems, key=repr),
         "visible": site.visible(),
-        "groups": {kind: site.grouped(kind) for kind in ("category", "tag", "option")},
+        # In order: listings show groups in it.
+        "groups": {
+            kind: list(site.grouped(kind).items()) for kind in ("category", "tag", "option")
+        },
     }
 
 
@@ -188,6 +283,8 @@ def test_any_sequence_of_edits_serves_what_a_fresh_start_serves(
         _served(client, _paths(site.library))  # every cache built before the first edit
         for number, (name, edit) in enumerate(EDITS):
             site.reload_files(edit(content))
+            if name in PATCHED:
+                assert site.library.version in site.library.replaced, name
             with _started(_settings(content, tmp_path / f"fresh-{number}")) as fresh:
                 fresh_site: Site = fresh.app.state.site  # type: ignore[attr-defined]
                 assert _library_state(site) == _library_state(fresh_site), name

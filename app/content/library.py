@@ -13,6 +13,7 @@ indexes and must change together.
 
 from __future__ import annotations
 
+import bisect
 import difflib
 import errno
 import logging
@@ -25,6 +26,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import partial
 from pathlib import Path
+from typing import TypeVar
 
 from app.content.cache import ParseCache, paused_gc
 from app.content.model import Author, Comparison, Problem, pair_key, slugify
@@ -47,6 +49,9 @@ NON_COMPARISON_FOLDERS = ("authors", "options", "pages")
 
 # In-place edits remembered (``Library.replaced``): caches older than that many edits rebuild.
 REPLACED_KEPT = 256
+
+K = TypeVar("K")
+V = TypeVar("V")
 
 
 class ContentFolderMissing(FileNotFoundError):
@@ -245,9 +250,11 @@ class Library:
     authors: dict[str, Author] = field(default_factory=dict)
     pages: dict[str, TextPage] = field(default_factory=dict)
     side_problems: list[Problem] = field(default_factory=list)  # of those files
-    # Live preview: version -> (old, new) for each edit swapped into the indexes in place
+    # Live preview: version -> (old, new) for each edit patched into the indexes in place
     # (``_replace_in_place``), the last ``REPLACED_KEPT``; a version missing here was a rebuild.
-    replaced: dict[int, tuple[Comparison, Comparison]] = field(default_factory=dict)
+    # ``old`` is None for a page added (a new file, or a broken one mended), ``new`` for one
+    # that went away (a file removed or broken); both None for a file that never parsed.
+    replaced: dict[int, tuple[Comparison | None, Comparison | None]] = field(default_factory=dict)
 
     # --- loading ----------------------------------------------------------------------------
 
@@ -350,9 +357,10 @@ class Library:
         comparison, found = parse_file(source)
         after = ParsedFile(source, comparison, tuple(found))
         if not self._replace_in_place(parsed, after):
-            self.files[path] = after
             if parsed is None:  # keep path order, so "which file came first" stays stable
-                self.files = dict(sorted(self.files.items()))
+                self._insert_file(after)
+            else:
+                self.files[path] = after
             self._reindex()
         mine = self.problems_for(path)
         for problem in mine:
@@ -360,45 +368,150 @@ class Library:
         return mine
 
     def remove_file(self, path: Path) -> None:
-        """Forget a deleted file and rebuild the indexes."""
+        """Forget a deleted file and rebuild the indexes (or patch them, when no other
+        file's outcome depends on it: ``_replace_in_place``)."""
         if self.content_dir is not None and path in self.profile_paths:
             self._read_profiles(self.content_dir)
             self._reindex()
-        elif self.files.pop(path, None) is not None:
+            return
+        parsed = self.files.get(path)
+        if parsed is not None and not self._replace_in_place(parsed, None):
+            self.files = {known: p for known, p in self.files.items() if p is not parsed}
             self._reindex()
 
-    def _replace_in_place(self, before: ParsedFile | None, after: ParsedFile) -> bool:
-        """Swap an edited comparison into the indexes without rebuilding them, when the edit
-        cannot change any cross-file outcome; else do nothing and return False.
+    def _insert_file(self, parsed: ParsedFile) -> None:
+        """Add a file's parse result at its place in path order, the order the full load
+        gives (``discover`` sorts by path parts, as ``Path`` compares): one insertion, not a
+        sort of every path (0.5 s at 100,000 files)."""
+        paths = list(self.files)
+        path = parsed.source.path
+        at = bisect.bisect_left(paths, path)
+        ordered = (at == 0 or paths[at - 1] < path) and (at == len(paths) or path < paths[at])
+        if not ordered:  # not in path order (never after a full load): sort them
+            self.files[path] = parsed
+            self.files = dict(sorted(self.files.items()))
+            return
+        self.files = _inserted(self.files, at, path, parsed)
 
-        ``_reindex`` costs O(library) (0.3 s of CPU at 10,000 comparisons) for an edit that
-        mostly touched one page's prose. Which file wins a slug or a pair, and which alias is
-        taken, depend only on slugs, pairs, publication days and aliases: while those (and the
-        option names other files' errors quote) stay, every other file's indexes and problems
-        stay too, and only this file's own problems are made again, in the order ``_index``
+    def _contested(self, comparison: Comparison, was: Comparison | None = None) -> bool:
+        """Whether another file's outcome may depend on this comparison being indexed:
+        another comparison (than itself and ``was``, its file's before the edit) with its slug
+        or options (which of them wins), an alias equal to its slug or one of its aliases, or
+        a link to either. O(library), without building."""
+        names = {comparison.slug, *comparison.aliases}
+        pair = comparison.pair_key
+        for parsed in self.files.values():
+            other = parsed.comparison
+            if other is None or other is comparison or other is was:
+                continue
+            if other.slug in names or other.pair_key == pair:
+                return True
+            if other.aliases and not names.isdisjoint(other.aliases):
+                return True
+            if other.links and any(target in names for _line, target in other.links):
+                return True
+        return False
+
+    def _replace_in_place(self, before: ParsedFile | None, after: ParsedFile | None) -> bool:
+        """Patch an edited file into the indexes without rebuilding them, when the edit
+        cannot change any other file's outcome; else do nothing and return False.
+
+        ``_reindex`` costs O(library) (0.3 s of CPU at 10,000 comparisons, over 1 s at
+        100,000). Which file wins a slug or a pair, and which alias is taken, depend only on
+        slugs, pairs, publication days and aliases: while those (and the option names other
+        files' errors quote) stay, every other file's indexes and problems stay too. So do
+        they when a page comes (a file added or mended) or goes (removed or broken) that no
+        other file contends with (``_contested``), or one is re-dated that no other shares
+        options with. Only this file's own problems are made again, in the order ``_index``
         gives them. The problems list then holds them last: per file (``problems_for``) it is
         what a fresh load gives.
         """
         old = before.comparison if before is not None else None
-        new = after.comparison
-        if old is None or new is None or self.comparisons.get(old.slug) is not old:
-            return False
-        same = (old.slug, old.pair_key, old.published, old.aliases, old.option_names)
-        if (new.slug, new.pair_key, new.published, new.aliases, new.option_names) != same:
-            return False
-        problems = list(after.problems)
-        for position, alias in enumerate(new.aliases):
-            if (
-                alias in self.comparisons
-                or self.by_alias.get(alias) != new.slug
-                or alias in new.aliases[:position]
-            ):
-                problems.append(_alias_taken(new, alias))
-        self.comparisons[new.slug] = new
-        problems.extend(self._reference_problems(new, self.comparisons, self.by_alias))
-        problems.extend(disagreements(self.profiles, [new]))
-        self.files[after.source.path] = after
-        mine = {old.source, new.source}
+        new = after.comparison if after is not None else None
+        if old is not None and self.comparisons.get(old.slug) is not old:
+            return False  # it lost its slug or pair to another file: that file may win now
+        if old is not None and new is not None:
+            same = (old.slug, old.pair_key, old.aliases, old.option_names)
+            if (new.slug, new.pair_key, new.aliases, new.option_names) != same:
+                if self._contested(old, new) or self._contested(new, old):
+                    return False
+                return self._come_and_go(before, after, old, new)
+            if old.published != new.published and self._contested(new, old):
+                return False
+        elif old is not None or new is not None:
+            if self._contested(old or new):  # type: ignore[arg-type]
+                return False
+            return self._come_and_go(before, after, old, new)
+        elif before is None and after is not None:  # a new file that does not parse
+            self._insert_file(after)
+        return self._patched(before, after, old, new)
+
+    def _come_and_go(
+        self,
+        before: ParsedFile | None,
+        after: ParsedFile | None,
+        old: Comparison | None,
+        new: Comparison | None,
+    ) -> bool:
+        """Take ``old`` out of the indexes and put ``new`` in at its file's place in path
+        order (the order of ``comparisons`` a full load gives), then ``_patched``."""
+        if after is not None and before is None:
+            self._insert_file(after)
+        # New dicts, not changed ones: request threads may be iterating the ones they hold.
+        comparisons, by_pair, by_alias = self.comparisons, dict(self.by_pair), dict(self.by_alias)
+        if old is not None:
+            comparisons = dict(comparisons)
+            del comparisons[old.slug]
+            del by_pair[old.pair_key]
+            for alias in old.aliases:
+                if by_alias.get(alias) == old.slug:
+                    del by_alias[alias]
+        if new is not None:
+            path = after.source.path  # type: ignore[union-attr]
+            paths = list(self.files)
+            preceding = None
+            for at in range(bisect.bisect_left(paths, path) - 1, -1, -1):
+                earlier = self.files[paths[at]].comparison
+                if earlier is not None and comparisons.get(earlier.slug) is earlier:
+                    preceding = earlier.slug
+                    break
+            at = 0 if preceding is None else list(comparisons).index(preceding) + 1
+            comparisons = _inserted(comparisons, at, new.slug, new)
+            by_pair[new.pair_key] = new.slug
+            for alias in new.aliases:
+                if alias not in comparisons and alias not in by_alias:
+                    by_alias[alias] = new.slug
+        self.comparisons, self.by_pair, self.by_alias = comparisons, by_pair, by_alias
+        return self._patched(before, after, old, new)
+
+    def _patched(
+        self,
+        before: ParsedFile | None,
+        after: ParsedFile | None,
+        old: Comparison | None,
+        new: Comparison | None,
+    ) -> bool:
+        """This file's own problems made again and its parse result kept (the indexes hold
+        ``new`` already, or are left as they are); the change recorded in ``replaced``."""
+        problems = list(after.problems) if after is not None else []
+        if new is not None:
+            for position, alias in enumerate(new.aliases):
+                if (
+                    alias in self.comparisons
+                    or self.by_alias.get(alias) != new.slug
+                    or alias in new.aliases[:position]
+                ):
+                    problems.append(_alias_taken(new, alias))
+            self.comparisons[new.slug] = new
+            problems.extend(self._reference_problems(new, self.comparisons, self.by_alias))
+            problems.extend(disagreements(self.profiles, [new]))
+        if after is not None:
+            self.files[after.source.path] = after
+        elif before is not None:  # a new dict: request threads may be iterating this one
+            files = dict(self.files)
+            del files[before.source.path]
+            self.files = files
+        mine = {parsed.source.display for parsed in (before, after) if parsed is not None}
         self.problems = [p for p in self.problems if p.path not in mine] + problems
         self.version += 1
         self.replaced[self.version] = (old, new)
@@ -592,6 +705,15 @@ class Library:
 # A name that is a slug already: ``slugify`` leaves it as it is, ~50x faster to tell than to
 # slugify (live preview looks for a broken file's name among every file: 100,000 of them).
 _PLAIN_SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+
+
+def _inserted(mapping: dict[K, V], at: int, key: K, value: V) -> dict[K, V]:
+    """A new dict: ``mapping`` with ``key`` put at position ``at`` of its order. Through
+    lists of keys and values, not of items: 100,000 item tuples cost 2.5x the rest."""
+    keys, values = list(mapping), list(mapping.values())
+    keys.insert(at, key)
+    values.insert(at, value)
+    return dict(zip(keys, values, strict=True))
 
 
 def _slug_of(source: SourceFile) -> str:

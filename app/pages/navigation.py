@@ -126,12 +126,17 @@ class RelatedIndex:
                     members[position] = new
 
     def refresh(
-        self, old: Comparison, new: Comparison, sharing: Callable[[str, str], Sequence[Comparison]]
+        self,
+        old: Comparison | None,
+        new: Comparison | None,
+        sharing: Callable[[str, str], Sequence[Comparison]],
     ) -> None:
         """Make again, in place, the lists of every key ``old`` or ``new`` has, after an edit
-        that changed those keys but kept the slug and publication day. ``sharing(kind, name)``
-        gives every candidate with that key (the site's groups): O(those), not O(library)."""
-        keys = set(_keys(*_facts_of(old)[:3])) | set(_keys(*_facts_of(new)[:3]))
+        that changed those keys, the publication day, or added (``old`` None) or took away
+        (``new`` None) a candidate: no other key's list can hold either. ``sharing(kind,
+        name)`` gives every candidate with that key now (the site's groups): O(those), not
+        O(library)."""
+        keys = {key for c in (old, new) if c is not None for key in _keys(*_facts_of(c)[:3])}
         for kind, name in keys:
             entries = [(-c.published.toordinal(), c.slug, c) for c in sharing(kind, name)]
             if len(entries) < 2:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 from jinja2 import Environment
 
 from app import metrics
-from app.content.edits import listing_facts, row_facts
+from app.content.edits import listing_facts
 from app.content.model import Comparison
 from app.pages import (
     best,
@@ -327,13 +327,11 @@ class PageRenderer:
         a new one when something else changed. Patched in place: pages being rendered for
         the kept key may see an edit early, but their bytes are cached under that key, which
         no request asks for again."""
-        swaps = None
-        if isinstance(kept, tuple) and len(kept) == 2 and kept[1] == key[1]:
-            swaps = self.site.replacements(kept[0], row_facts)
-        if swaps is None:
+        changes = self.site.changes_since(kept, key)
+        if changes is None:
             return self._built_related()
-        for old, new in swaps:
-            if listing_facts(old) == listing_facts(new):
+        for old, new in changes:
+            if old is not None and new is not None and listing_facts(old) == listing_facts(new):
                 index.replace(old, new)
             else:
                 index.refresh(old, new, self._sharing)
