@@ -141,3 +141,22 @@ def test_the_words_are_kept_beside_the_file_and_read_back(content: Path, tmp_pat
     SearchIndex(comparisons(content), folder=folder).close()
     assert not kept.exists()  # went with its index file
     assert len(list(folder.glob("search-*.vocabulary"))) == 1
+
+
+def test_a_byte_changed_in_the_kept_words_is_never_read_back(content: Path, tmp_path: Path) -> None:
+    # marshal has no checksum: a flipped bit in a word is still a word, and a wrong one.
+    folder = tmp_path / "search"
+    first = SearchIndex(comparisons(content), folder=folder)
+    first.close()
+    (index_file,) = folder.glob("search-*.sqlite3")
+    kept = index_file.with_suffix(".vocabulary")
+    whole = kept.read_bytes()
+    for offset in range(0, len(whole), max(1, len(whole) // 60)):
+        damaged = bytearray(whole)
+        damaged[offset] ^= 4
+        kept.write_bytes(bytes(damaged))
+        second = SearchIndex(comparisons(content), folder=folder)
+        try:
+            assert second._vocabulary.words == first._vocabulary.words, offset
+        finally:
+            second.close()

@@ -68,6 +68,7 @@ from markupsafe import Markup
 
 from app.atomic import write_atomic
 from app.content.model import Comparison
+from app.sealed import opened, seal
 from app.search.ranking import WEIGHTS, Vocabulary, plan, ranked
 from app.search.snippets import WordFinder, highlight, snippet
 
@@ -283,10 +284,11 @@ def _vocabulary(db: sqlite3.Connection, path: Path | None) -> Vocabulary:
     kept = None if path is None else _vocabulary_path(path)
     if kept is not None:
         try:
-            words, counts = marshal.loads(kept.read_bytes())
+            payload = opened(kept.read_bytes())  # None: damaged, or an unsealed older file
+            words, counts = marshal.loads(payload) if payload is not None else (None, None)
             if isinstance(words, list) and isinstance(counts, list) and len(words) == len(counts):
                 return Vocabulary(zip(words, counts, strict=True))
-        except (OSError, EOFError, ValueError, TypeError):
+        except (OSError, EOFError, ValueError, TypeError, MemoryError):
             pass  # absent or damaged: read from the index and written again
     db.execute("CREATE VIRTUAL TABLE temp.vocabulary USING fts5vocab(main, docs, row)")
     try:
@@ -297,7 +299,7 @@ def _vocabulary(db: sqlite3.Connection, path: Path | None) -> Vocabulary:
     if kept is not None:
         try:
             words = [word for word, _count in rows]
-            write_atomic(kept, marshal.dumps((words, [count for _word, count in rows])))
+            write_atomic(kept, seal(marshal.dumps((words, [count for _word, count in rows]))))
         except OSError as exc:  # a read-only data folder costs warm starts, nothing else
             log.info("cannot keep the search vocabulary in %s: %s", kept, exc)
     return vocabulary
