@@ -545,6 +545,31 @@ def test_a_comparison_removed_updates_the_category_counts_in_every_pages_header(
     )
 
 
+def test_a_category_renamed_in_its_newest_page_updates_every_pages_header(
+    settings: Settings, write_content: Callable[[str, str], Path], tmp_path: Path
+) -> None:
+    # The header names each category as its newest page spells it: a respelling that keeps
+    # the slug (and so every count) changes every page too.
+    rng = random.Random(6)
+    for number in range(40):
+        slug, text = comparison_markdown(number, rng)
+        write_content(f"{slug}.md", text)
+    built_at = time.time()
+    out = tmp_path / "site"
+    export_site(settings, out, built_at=built_at)
+    path = settings.content_dir / "tool39a-vs-tool39b.md"  # the newest of "Web Servers"
+    text = path.read_text()
+    assert "category: Web Servers\n" in text
+    path.write_text(text.replace("category: Web Servers\n", "category: Web servers\n"))
+    assert export_site(settings, out).incremental
+    fresh = tmp_path / "fresh"
+    export_site(settings, fresh, built_at=built_at, incremental=False)
+    after, now = digests(fresh), digests(out)
+    assert (
+        sorted(name for name in now.keys() | after.keys() if now.get(name) != after.get(name)) == []
+    )
+
+
 def test_a_retitled_page_leaves_the_other_pages_of_its_listings_in_place(
     settings: Settings, write_content: Callable[[str, str], Path], tmp_path: Path
 ) -> None:

@@ -95,3 +95,23 @@ def test_a_restart_reads_the_kept_index_and_an_edit_between_starts_is_seen(
     edited = make_site({"nano-vs-emacs.md": NANO_ALONE})
     assert related_slugs(edited, "vim-vs-emacs") == []
     assert related_slugs(edited, "nano-vs-emacs") == []
+
+
+def test_a_byte_changed_in_the_kept_lists_is_never_read_back_as_other_links(
+    tmp_path: Path,
+) -> None:
+    # A flipped bit in a kept position is still a valid position (marshal has no checksum):
+    # it must not turn into another page's related links.
+    candidates = pages()
+    built = RelatedIndex(candidates, per_key=8)
+    path = tmp_path / related_file.FILE_NAME
+    related_file.write(path, candidates, built, per_key=8)
+    kept = path.read_bytes()
+    for offset in range(len(kept) - 400, len(kept)):
+        damaged = bytearray(kept)
+        damaged[offset] ^= 1
+        path.write_bytes(bytes(damaged))
+        read = related_file.read(path, candidates, per_key=8)
+        if read is not None:
+            for page in candidates:
+                assert slugs(read.related(page)) == slugs(built.related(page)), offset

@@ -141,3 +141,63 @@ def test_the_words_are_kept_beside_the_file_and_read_back(content: Path, tmp_pat
     SearchIndex(comparisons(content), folder=folder).close()
     assert not kept.exists()  # went with its index file
     assert len(list(folder.glob("search-*.vocabulary"))) == 1
+
+
+def test_a_byte_changed_in_the_kept_words_is_never_read_back(content: Path, tmp_path: Path) -> None:
+    # marshal has no checksum: a flipped bit in a word is still a word, and a wrong one.
+    folder = tmp_path / "search"
+    first = SearchIndex(comparisons(content), folder=folder)
+    first.close()
+    (index_file,) = folder.glob("search-*.sqlite3")
+    kept = index_file.with_suffix(".vocabulary")
+    whole = kept.read_bytes()
+    for offset in range(0, len(whole), max(1, len(whole) // 60)):
+        damaged = bytearray(whole)
+        damaged[offset] ^= 4
+        kept.write_bytes(bytes(damaged))
+        second = SearchIndex(comparisons(content), folder=folder)
+        try:
+            assert second._vocabulary.words == first._vocabulary.words, offset
+        finally:
+            second.close()
+
+
+def test_a_build_stopped_by_the_server_leaves_no_partial_file_for_good(
+    content: Path, tmp_path: Path
+) -> None:
+    # A server stopped while its background thread builds the index exits without that
+    # thread's cleanup: its partial file (up to the index's size, ~350 MB at 100,000 pages)
+    # stayed in the folder through every later start.
+    import os
+    import subprocess
+    import sys
+    import threading
+
+    folder = tmp_path / "search"
+    first = SearchIndex(comparisons(content), folder=folder)
+    first.close()
+    (index_file,) = folder.glob("search-*.sqlite3")
+    gone = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    dead = int(gone.stdout)
+    abandoned = [
+        folder / f".{index_file.name}.{dead}.12345.tmp",
+        folder / f".edited-{dead}-6789.tmp",
+    ]
+    # This process's own, being written now (another thread's build): left alone.
+    live = folder / f".{index_file.name}.{os.getpid()}.{threading.get_ident()}.tmp"
+    # One left by a process of this very id (a container's server restarted gets the same
+    # pid), untouched for an hour: a build writes its partial file all along.
+    old = folder / f".{index_file.name}.{os.getpid()}.1.tmp"
+    abandoned.append(old)
+    for partial in (*abandoned, live):
+        partial.write_bytes(b"partial")
+    os.utime(old, (old.stat().st_atime - 3600, old.stat().st_mtime - 3600))
+    again = SearchIndex(comparisons(content), folder=folder)  # a warm start
+    again.close()
+    assert [p.name for p in abandoned if p.exists()] == []
+    assert live.exists()

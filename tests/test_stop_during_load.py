@@ -111,3 +111,46 @@ def test_stopping_the_server_mid_load_ends_its_parse_workers_and_forkserver(
         if server.poll() is None:
             server.kill()
         server.wait()
+
+
+def test_a_server_killed_mid_load_leaves_no_parse_worker_running(tmp_path: Path) -> None:
+    # SIGKILL (the OOM killer, a supervisor's last word) runs no shutdown: the workers must
+    # notice by themselves that the server is gone, and the forkserver goes with them.
+    content = tmp_path / "content"
+    generate(content, FILES, options=FILES // 4)
+    data = tmp_path / "data"
+    log = tmp_path / "server.log"
+    command = [str(NICEPICK), "serve", "--port", str(free_port()), "--log-level", "warning"]
+    with log.open("wb") as out:
+        server = subprocess.Popen(
+            command,
+            env=server_env(data, content_dir=content),
+            stdout=out,
+            stderr=out,
+            start_new_session=True,
+        )
+    session = server.pid
+    try:
+
+        def workers() -> list[int]:
+            return [
+                pid
+                for pid, (parent, _) in session_processes(session).items()
+                if pid != server.pid and parent != server.pid
+            ]
+
+        assert eventually(lambda: bool(workers()) or server.poll() is not None, timeout=60), (
+            log.read_text(errors="replace")
+        )
+        assert server.poll() is None, log.read_text(errors="replace")
+        server.kill()
+        server.wait()
+        assert eventually(lambda: not session_processes(session), timeout=10), (
+            f"left running: {session_processes(session)}"
+        )
+    finally:
+        leftovers = list(session_processes(session))
+        signal_all(leftovers, signal.SIGKILL)
+        if server.poll() is None:
+            server.kill()
+        server.wait()

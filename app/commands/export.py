@@ -35,7 +35,7 @@ from app.commands import workers
 from app.commands.app_requests import AppExporter
 from app.commands.direct import DirectPages
 from app.commands.files import Files, output_name, output_path
-from app.commands.incremental import affected, menu_changed, placed
+from app.commands.incremental import affected, menu, menu_changed, placed
 from app.commands.manifest import Manifest, fingerprint
 from app.commands.progress import Progress, progress_bar
 from app.commands.quick_record import remember
@@ -307,6 +307,7 @@ def export_site(
         redirects=summary.redirects,
         files=written,
         rewritten=sorted(summary.rewritten),
+        menu=menu(visible.comparisons),
     )
     data = manifest.save(out)
     began = time.time() - (time.perf_counter() - started)  # for the next build's quick path

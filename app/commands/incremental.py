@@ -8,8 +8,8 @@ A comparison whose content hash changed (or that appeared or went away) can chan
 - when its listings or its date changed (``placed``): every page of those listings, old and
   new, and every comparison page in them, whose related comparisons may change;
 - the home pages, the search page (counts) and the machine files;
-- when the number of comparisons in a category changed (one added, removed or moved): every
-  page, whose header counts them;
+- when the header's categories changed (a comparison added, removed or moved, a category
+  spelled otherwise by its newest page): every page, whose header lists them;
 - the JSON twin of each of these pages.
 
 Everything else has the same inputs as last time. The build still compares each re-rendered
@@ -18,8 +18,8 @@ file's bytes with the manifest's digest and writes only the ones that differ.
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable
+from collections import defaultdict
+from collections.abc import Callable, Sequence
 
 from app.commands.manifest import Manifest
 from app.commands.routes import Visible, old_addresses, seeds
@@ -37,18 +37,19 @@ def placed(comparison: Comparison) -> list[str]:
     return [*sorted(set(listings)), f"published {comparison.published.isoformat()}"]
 
 
-def menu_changed(previous: Manifest, visible: list[Comparison]) -> bool:
-    """Whether the header's category counts differ from the last build's: every page's
-    header lists them (base.html), so a page added, removed or moved to another category
-    changes every page."""
-    return _menu(previous.placed.values()) != _menu(placed(c) for c in visible)
+def menu(visible: Sequence[Comparison]) -> list[list[str | int]]:
+    """The header's categories as every page shows them (base.html): slug, name, count."""
+    from app.pages.navigation import wayfinding
+
+    return [[c.slug, c.name, c.count] for c in wayfinding(visible).categories]
 
 
-def _menu(placements: Iterable[list[str]]) -> Counter[str]:
-    """Visible comparisons per category listing, from each one's ``placed``."""
-    return Counter(
-        listing for found in placements for listing in found if listing.startswith("/category/")
-    )
+def menu_changed(previous: Manifest, visible: Sequence[Comparison]) -> bool:
+    """Whether the header's categories differ from the last build's: every page's header
+    lists them, so a page added, removed or moved to another category changes every page,
+    and so does a category spelled otherwise by its newest page (the name shown; its slug,
+    and so every count, unchanged)."""
+    return previous.menu != menu(visible)
 
 
 def changed_slugs(previous: Manifest, visible: list[Comparison]) -> set[str]:

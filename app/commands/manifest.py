@@ -46,6 +46,8 @@ class Manifest:
     redirects: list[tuple[str, str]] = field(default_factory=list)
     files: dict[str, str] = field(default_factory=dict)  # path in OUT -> digest
     rewritten: list[str] = field(default_factory=list)  # paths this build wrote
+    # The header's categories (slug, name, count) on every page: ``incremental.menu``
+    menu: list[list[str | int]] = field(default_factory=list)
 
     def save(self, out: Path) -> bytes:
         """Write the manifest into ``out``; its bytes (the quick record names them)."""

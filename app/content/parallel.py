@@ -28,6 +28,7 @@ import logging
 import multiprocessing
 import os
 import resource
+import select
 import shutil
 import tempfile
 import threading
@@ -155,7 +156,7 @@ def prime(
                 min(workers, len(chunks)),
                 mp_context=context,
                 initializer=_lower_priority,
-                initargs=(niceness,),
+                initargs=(niceness, os.getpid()),
             ) as pool,
             cancel.watching(pool) if cancel is not None else _nothing(),
             paused_gc(),
@@ -286,10 +287,27 @@ def _is_running(pid: int) -> bool:
     return True
 
 
-def _lower_priority(niceness: int) -> None:
-    """In a worker, first: run ``niceness`` steps below the parent (where the OS has it)."""
+def _lower_priority(niceness: int, parent: int | None = None) -> None:
+    """In a worker, first: run ``niceness`` steps below the parent (where the OS has it),
+    and end with ``parent`` (the process that asked for the parse)."""
     if niceness and hasattr(os, "nice"):
         os.nice(niceness)
+    if parent is not None:
+        threading.Thread(target=_end_with, args=(parent,), name="parent-watch", daemon=True).start()
+
+
+def _end_with(parent: int) -> None:
+    """Exit as soon as ``parent`` does. A server killed mid-parse (SIGKILL, the OOM killer)
+    runs no ``Cancel``: its workers, children of the forkserver, not of the server, waited on
+    their queues forever, and with them the forkserver and the resource tracker."""
+    try:
+        watched = os.pidfd_open(parent)
+    except ProcessLookupError:  # gone already
+        os._exit(1)
+    except (AttributeError, OSError):  # no pidfd here (not Linux 5.3+): as before
+        return
+    select.select([watched], [], [])  # readable once it has exited
+    os._exit(1)
 
 
 def _parse_chunk(

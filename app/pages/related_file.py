@@ -25,11 +25,12 @@ from app.content.cache import code_version
 from app.content.model import Comparison
 from app.pages import navigation
 from app.pages.navigation import RELATED_POOL, RelatedIndex
+from app.sealed import opened, seal
 
 log = logging.getLogger(__name__)
 
 FILE_NAME = "related-index.marshal"
-_FORMAT = 1
+_FORMAT = 2  # 2: sealed (app/sealed.py)
 
 
 @functools.cache
@@ -55,15 +56,19 @@ def read(
         data = path.read_bytes()
     except OSError:
         return None
+    payload = opened(data)
+    if payload is None:
+        log.info("related index %s is damaged; building it again", path)
+        return None
     try:
-        fmt, kept, lists = marshal.loads(data)
+        fmt, kept, lists = marshal.loads(payload)
         if fmt != _FORMAT or kept != fingerprint(candidates, per_key):
             return None
         pools = {
             (kind, name): [candidates[position] for position in positions]
             for kind, name, positions in lists
         }
-    except (EOFError, ValueError, TypeError, IndexError):
+    except (EOFError, ValueError, TypeError, IndexError, MemoryError):
         log.info("related index %s is damaged; building it again", path)
         return None
     return RelatedIndex.from_pools(pools, per_key=per_key)
@@ -84,7 +89,7 @@ def write(
         (kind, name, [position[other.slug] for other in members])
         for (kind, name), members in index.pools.items()
     ]
-    data = marshal.dumps((_FORMAT, fingerprint(candidates, per_key), lists))
+    data = seal(marshal.dumps((_FORMAT, fingerprint(candidates, per_key), lists)))
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         write_atomic(path, data)

@@ -57,6 +57,7 @@ import os
 import re
 import sqlite3
 import threading
+import time
 import unicodedata
 from collections import OrderedDict
 from collections.abc import Collection, Iterable, Sequence
@@ -68,6 +69,7 @@ from markupsafe import Markup
 
 from app.atomic import write_atomic
 from app.content.model import Comparison
+from app.sealed import opened, seal
 from app.search.ranking import WEIGHTS, Vocabulary, plan, ranked
 from app.search.snippets import WordFinder, highlight, snippet
 
@@ -238,6 +240,7 @@ def _open(
         _build(db, ordered)
         return db, None
     path = folder / index_file_name(ordered)
+    _remove_abandoned(folder)
     try:
         return _open_file(path), path
     except (sqlite3.Error, OSError):
@@ -267,6 +270,45 @@ def _open(
         return db, None
 
 
+# A partial index or edit copy untouched this long is abandoned, whatever its pid says (a
+# restarted container's server often has the pid of the one before): a build writes all along.
+_ABANDONED_SECONDS = 600.0
+
+
+def _remove_abandoned(folder: Path) -> None:
+    """Remove the partial index files (``_open``) and edit copies (``_make_writable``) that
+    no process will finish: a server stopped meanwhile exits without its build thread's
+    cleanup, and each such file is up to an index's size (~350 MB at 100,000 pages).
+
+    A file is abandoned when the process named in it is gone, or it was not written for
+    ``_ABANDONED_SECONDS``; another process's build (workers share the folder) is left alone."""
+    try:
+        partials = [*folder.glob(".search-*.tmp"), *folder.glob(".edited-*.tmp")]
+    except OSError:
+        return
+    now = time.time()
+    for partial in partials:
+        name = partial.name
+        owner = name.split(".")[-3] if name.startswith(".search-") else name.split("-")[1]
+        try:
+            stale = now - partial.stat().st_mtime > _ABANDONED_SECONDS
+            if stale or (owner.isdigit() and not _alive(int(owner))):
+                partial.unlink()
+        except OSError:  # gone meanwhile (its build finished), or not ours to remove
+            continue
+
+
+def _alive(pid: int) -> bool:
+    """Whether a process ``pid`` exists (this machine's, as the pids in the names are)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (OSError, OverflowError):  # exists, another user's; or no pid at all
+        return True
+    return True
+
+
 def _vocabulary_path(path: Path) -> Path:
     """Where the words of the index file ``path`` are kept (``_vocabulary``)."""
     return path.with_suffix(".vocabulary")
@@ -283,10 +325,11 @@ def _vocabulary(db: sqlite3.Connection, path: Path | None) -> Vocabulary:
     kept = None if path is None else _vocabulary_path(path)
     if kept is not None:
         try:
-            words, counts = marshal.loads(kept.read_bytes())
+            payload = opened(kept.read_bytes())  # None: damaged, or an unsealed older file
+            words, counts = marshal.loads(payload) if payload is not None else (None, None)
             if isinstance(words, list) and isinstance(counts, list) and len(words) == len(counts):
                 return Vocabulary(zip(words, counts, strict=True))
-        except (OSError, EOFError, ValueError, TypeError):
+        except (OSError, EOFError, ValueError, TypeError, MemoryError):
             pass  # absent or damaged: read from the index and written again
     db.execute("CREATE VIRTUAL TABLE temp.vocabulary USING fts5vocab(main, docs, row)")
     try:
@@ -297,7 +340,7 @@ def _vocabulary(db: sqlite3.Connection, path: Path | None) -> Vocabulary:
     if kept is not None:
         try:
             words = [word for word, _count in rows]
-            write_atomic(kept, marshal.dumps((words, [count for _word, count in rows])))
+            write_atomic(kept, seal(marshal.dumps((words, [count for _word, count in rows]))))
         except OSError as exc:  # a read-only data folder costs warm starts, nothing else
             log.info("cannot keep the search vocabulary in %s: %s", kept, exc)
     return vocabulary
