@@ -165,15 +165,16 @@ PYYAML_FRONT_MATTER = [
 def test_plain_front_matter_reads_as_pyyaml_does(
     source: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from app.content import parse
+    from app.content import front_matter
+    from app.content.problems import Collector
 
-    plain = parse._plain_front_matter(source)
+    plain = front_matter._plain_front_matter(source)
     assert (plain is not None) == (source in PLAIN_FRONT_MATTER)
-    fast_problems = parse._Collector("x")
-    fast = parse._read_front_matter(source, fast_problems)
-    monkeypatch.setattr(parse, "_plain_front_matter", lambda source: None)
-    slow_problems = parse._Collector("x")
-    assert fast == parse._read_front_matter(source, slow_problems)
+    fast_problems = Collector("x")
+    fast = front_matter.read_front_matter(source, fast_problems)
+    monkeypatch.setattr(front_matter, "_plain_front_matter", lambda source: None)
+    slow_problems = Collector("x")
+    assert fast == front_matter.read_front_matter(source, slow_problems)
     assert fast_problems.problems == slow_problems.problems
 
 

@@ -48,7 +48,7 @@ from pathlib import Path
 from typing import Any
 
 from app.atomic import write_atomic_and_open
-from app.content import markdown_limits, model, parse, reading, record
+from app.content import front_matter, markdown_limits, memo, model, parse, problems, reading, record
 from app.content.bodies import (
     SHORT_FIELDS,
     Bodies,
@@ -77,7 +77,7 @@ def code_version() -> str:
     Read on first use, not at import: importing the content package reads no files.
     """
     digest = hashlib.sha256()
-    for module in (parse, record, model, reading, markdown_limits):
+    for module in (parse, front_matter, memo, problems, record, model, reading, markdown_limits):
         if module.__file__:
             digest.update(Path(module.__file__).read_bytes())
     return digest.hexdigest()

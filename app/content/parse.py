@@ -10,17 +10,14 @@ the line and column it reports; split by section, the rules would share the curs
 from __future__ import annotations
 
 import difflib
-import functools
 import hashlib
 import re
 import unicodedata
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, TypeVar
+from typing import Any
 
-import yaml
-
+from app.content.front_matter import read_front_matter
 from app.content.markdown_limits import (
     MAX_BREAKS,
     MAX_NESTING,
@@ -31,59 +28,17 @@ from app.content.markdown_limits import (
     too_deep,
     too_many_breaks,
 )
+from app.content.memo import short_memo
 from app.content.model import (
     Comparison,
     Option,
     Problem,
-    Severity,
     UseCase,
     slugify,
 )
+from app.content.problems import Collector, shorten
 from app.content.record import check_footnotes, check_record
 
-# libyaml's parser is ~10x faster than the pure-Python one and still reports line marks.
-_BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-class _Loader(_BaseLoader):  # type: ignore[valid-type,misc]
-    """Safe loading, except that an impossible date (2026-13-45) stays text.
-
-    PyYAML raises a bare ValueError for those, with no line; kept as text, the field check
-    reports it at the field's own line.
-    """
-
-    def construct_yaml_timestamp(self, node: yaml.ScalarNode) -> object:
-        try:
-            return super().construct_yaml_timestamp(node)
-        except ValueError:
-            return self.construct_scalar(node)
-
-    def construct_yaml_int(self, node: yaml.ScalarNode) -> object:
-        """An integer, unless its text is too long to be one anyone means.
-
-        Python refuses to convert integers of over 4,300 digits to or from text (CVE-2020-
-        10735), so a 5,001-digit ``title`` raised a bare ValueError from PyYAML (or from
-        ``str`` later) with no line. Such a number is refused here, before it is built, at
-        its own position; nothing in front matter needs more than a few digits.
-        """
-        if len(node.value) > MAX_NUMBER_CHARS:
-            raise yaml.constructor.ConstructorError(
-                None,
-                None,
-                f"a number of {len(node.value):,} characters; at most {MAX_NUMBER_CHARS} "
-                "(put text in quotes)",
-                node.start_mark,
-            )
-        return super().construct_yaml_int(node)
-
-
-_Loader.add_constructor("tag:yaml.org,2002:timestamp", _Loader.construct_yaml_timestamp)
-_Loader.add_constructor("tag:yaml.org,2002:int", _Loader.construct_yaml_int)
-
-# Characters in one YAML integer: far more than any date, count or version number, far fewer
-# than the 4,300 digits past which Python refuses to convert (a 100-character sexagesimal or
-# hexadecimal number stays well under that).
-MAX_NUMBER_CHARS = 100
 REQUIRED_FIELDS = ("category", "summary", "options", "pick", "published")
 KNOWN_FIELDS = (
     "title",
@@ -133,52 +88,14 @@ assert all(any(needle in trigger for needle in _STYLE_GATE) for trigger in _STYL
 
 # Names recur across files (categories, tags, an option in ten comparisons): each is
 # slugified once per process.
-_Result = TypeVar("_Result")
-
-# A memo keeps only short keys: a heading, a tag or a date is short in any real file, and a
-# hostile or careless one of 100,000 characters per line must not stay in memory once per
-# entry (16,384 entries of 128 KiB would be 2 GiB); a long key is simply computed again.
-_MEMO_KEY_MAX = 256
+_slug = short_memo(1 << 16)(slugify)
 
 
-def _memo(maxsize: int) -> Callable[[Callable[[str], _Result]], Callable[[str], _Result]]:
-    """``functools.lru_cache(maxsize)`` for keys of at most ``_MEMO_KEY_MAX`` characters."""
-
-    def decorate(function: Callable[[str], _Result]) -> Callable[[str], _Result]:
-        cached = functools.lru_cache(maxsize=maxsize)(function)
-
-        @functools.wraps(function)
-        def call(key: str) -> _Result:
-            return cached(key) if len(key) <= _MEMO_KEY_MAX else function(key)
-
-        return call
-
-    return decorate
-
-
-_slug = _memo(1 << 16)(slugify)
-
-
-@_memo(8192)  # the same few headings (Pros, Cons, Verdict) each file
+@short_memo(8192)  # the same few headings (Pros, Cons, Verdict) each file
 def normalize_heading(text: str) -> str:
     """Match headings case-insensitively and ignore a leading "The " ("## The Verdict")."""
     text = _SPACES.sub(" ", text.strip().rstrip(":").strip()).casefold()
     return text[4:] if text.startswith("the ") else text
-
-
-@dataclass
-class _Collector:
-    path: str
-    problems: list[Problem] = field(default_factory=list)
-    # (option, list kind, item index) -> line, so a warning points at the item it is about
-    item_lines: dict[tuple[str, str, int], int] = field(default_factory=dict)
-
-    def add(self, line: int, column: int, message: str, severity: Severity = "error") -> None:
-        self.problems.append(Problem(self.path, line, column, severity, message))
-
-    @property
-    def has_errors(self) -> bool:
-        return any(problem.severity == "error" for problem in self.problems)
 
 
 @dataclass
@@ -205,7 +122,7 @@ class FrontMatter:
 def split_front_matter(text: str, *, path: str) -> tuple[FrontMatter | None, list[Problem]]:
     """The front matter and body of any content file (authors, pages), with the comparison
     parser's own YAML rules and messages; None when the front matter cannot be read."""
-    problems = _Collector(path)
+    problems = Collector(path)
     lines = text.lstrip("\ufeff").splitlines()
     if not lines or lines[0].strip() != "---":
         problems.add(1, 1, "file must start with a '---' line opening the YAML front matter")
@@ -214,7 +131,7 @@ def split_front_matter(text: str, *, path: str) -> tuple[FrontMatter | None, lis
     if end is None:
         problems.add(1, 1, "front matter is not closed: add a '---' line after it")
         return None, problems.problems
-    meta, marks = _read_front_matter("\n".join(lines[1:end]), problems)
+    meta, marks = read_front_matter("\n".join(lines[1:end]), problems)
     if meta is None:
         return None, problems.problems
     return FrontMatter(meta, marks, lines[end + 1 :], end + 2), problems.problems
@@ -229,7 +146,7 @@ def parse_text(
     it is an error too. The server's loader leaves it out: its results are cached by the
     file's bytes, and a rule that changes with the day would make them wrong tomorrow.
     """
-    problems = _Collector(path)
+    problems = Collector(path)
     text = text.lstrip("\ufeff")
     lines = text.splitlines()
     if not lines or lines[0].strip() != "---":
@@ -241,7 +158,7 @@ def parse_text(
         problems.add(1, 1, "front matter is not closed: add a '---' line after it")
         return None, problems.problems
 
-    meta, marks = _read_front_matter("\n".join(lines[1:end]), problems)
+    meta, marks = read_front_matter("\n".join(lines[1:end]), problems)
     if meta is None:
         return None, problems.problems
     body_offset = end + 2  # 1-based line number of the first body line
@@ -260,240 +177,10 @@ def parse_text(
     return comparison, problems.problems
 
 
-# --- front matter -------------------------------------------------------------------------
-
-
-def _read_front_matter(
-    source: str, problems: _Collector
-) -> tuple[dict[str, Any] | None, dict[str, tuple[int, int]]]:
-    """Load YAML; marks map each key to the (line, column) of its value in the file."""
-    plain = _plain_front_matter(source)
-    if plain is not None:
-        return plain
-    try:
-        # Anchors and aliases first, before anything is built: nested aliases expand
-        # exponentially (a 414-byte "billion laughs" front matter became a 34.7 MB message).
-        # Editors never need them, so they are refused, as Ruby's Psych refuses them unless
-        # asked (``YAML.safe_load(aliases: false)``, Rails' default for YAML it did not write).
-        # Neither token exists without its "&" or "*" character, so most files skip that
-        # extra pass; should building then fail, the pass runs after all, so that a scanner
-        # error further on is reported first, exactly as when the pass comes first.
-        suspect = "&" in source or "*" in source
-        if suspect and _refuse_anchors(source, problems):
-            return None, {}
-        try:
-            node, data = _compose(source)
-        except Exception:
-            if not suspect:
-                _refuse_anchors(source, problems)
-            raise
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line, column = (mark.line + 2, mark.column + 1) if mark else (2, 1)
-        problems.add(line, column, f"YAML syntax: {exc.problem or exc.context}")
-        return None, {}
-    except yaml.YAMLError as exc:
-        problems.add(2, 1, f"YAML syntax: {exc}")
-        return None, {}
-    if not isinstance(data, dict) or not isinstance(node, yaml.MappingNode):
-        problems.add(2, 1, "front matter must be a mapping of 'field: value' lines")
-        return None, {}
-    marks: dict[str, tuple[int, int]] = {}
-    duplicate = False
-    for key_node, value_node in node.value:
-        key = str(key_node.value)
-        if "key:" + key in marks:
-            # YAML says keys are unique; PyYAML keeps the last silently, so an editor's
-            # second "title:" would hide the first. Refused, as ruamel.yaml does by default.
-            mark = key_node.start_mark
-            problems.add(mark.line + 2, mark.column + 1, f"duplicate key '{_shorten(key)}'")
-            duplicate = True
-            continue
-        marks[key] = (value_node.start_mark.line + 2, value_node.start_mark.column + 1)
-        marks["key:" + key] = (key_node.start_mark.line + 2, key_node.start_mark.column + 1)
-        if isinstance(value_node, yaml.SequenceNode):
-            for index, item in enumerate(value_node.value):
-                marks[f"{key}[{index}]"] = (item.start_mark.line + 2, item.start_mark.column + 1)
-                if isinstance(item, yaml.MappingNode):
-                    _mark_mapping(item, f"{key}[{index}]", marks)
-        elif isinstance(value_node, yaml.MappingNode):
-            _mark_mapping(value_node, key, marks)
-    if duplicate:
-        return None, {}
-    return {str(key): value for key, value in data.items()}, marks
-
-
-# Front matter as the generator and most editors write it: one "key: value" per line, each
-# value one plain scalar or a flow list of plain scalars ("[A, B]"), in printable ASCII with
-# none of the characters that can start a comment, a mapping, an anchor or an alias (#, :,
-# &, *) and no scalar starting with any other indicator. Such a line means exactly what it
-# looks like in YAML, so ``_plain_front_matter`` reads it without building the node tree
-# (two thirds of a parse's YAML time); anything else is read by PyYAML as always.
-
-
-def _plain(excluded: str) -> str:
-    """A plain scalar of printable ASCII without ``excluded``: starting with a letter, a digit
-    or "(" (no indicator) and not ending in a space (YAML would trim it)."""
-    inner = "".join(re.escape(chr(c)) for c in range(0x20, 0x7F) if chr(c) not in excluded)
-    last = inner.replace(re.escape(" "), "", 1)
-    return rf"[A-Za-z0-9(](?:[{inner}]*[{last}])?"
-
-
-_PLAIN_SCALAR = _plain("#&*:")
-_FLOW_ITEM = _plain("#&*:,[]{}")  # and in a flow list, no "," or bracket
-_PLAIN_LINE = re.compile(
-    rf"([a-z_][a-z0-9_]{{0,63}}): (?:({_PLAIN_SCALAR})|\[((?:{_FLOW_ITEM})(?:, {_FLOW_ITEM})*)?\])"
-)
-_FLOW_ITEMS = re.compile(_FLOW_ITEM)
-_TIMESTAMP = "tag:yaml.org,2002:timestamp"
-
-
-@functools.cache
-def _resolver() -> _Loader:
-    """A loader used only for its resolver and scalar constructors (no document)."""
-    return _Loader("")
-
-
-# Keys, names and dates recur across files: each is resolved once per process.
-@_memo(1 << 14)
-def _plain_tag(value: str) -> str:
-    """The tag PyYAML resolves a plain scalar to (``Resolver.resolve``, implicit)."""
-    resolvers = _Loader.yaml_implicit_resolvers.get(value[0])
-    if resolvers:
-        for tag, regexp in resolvers:
-            if regexp.match(value):
-                return str(tag)
-    return _STR
-
-
-@_memo(1 << 12)
-def _plain_timestamp(value: str) -> Any:
-    """A date (or text, when impossible) as ``_Loader`` builds it; dates and datetimes are
-    immutable, so one object serves every file of the same day."""
-    return _resolver().construct_yaml_timestamp(yaml.ScalarNode(_TIMESTAMP, value))
-
-
-def _plain_front_matter(source: str) -> tuple[dict[str, Any], dict[str, tuple[int, int]]] | None:
-    """The values and marks PyYAML gives front matter of plain lines only (see above), or None
-    for any other (then PyYAML reads it): text values as they are, dates built by PyYAML's
-    own constructor; a value of any other type, or a key given twice, is left to PyYAML."""
-    data: dict[str, Any] = {}
-    marks: dict[str, tuple[int, int]] = {}
-    for index, line in enumerate(source.split("\n")):
-        match = _PLAIN_LINE.fullmatch(line)
-        if match is None:
-            return None
-        key, scalar, items = match.group(1, 2, 3)
-        if key in data or _plain_tag(key) != _STR:
-            return None
-        number = index + 2
-        column = len(key) + 3
-        if scalar is not None:
-            tag = _plain_tag(scalar)
-            if tag == _STR:
-                value: Any = scalar
-            elif tag == _TIMESTAMP:
-                value = _plain_timestamp(scalar)
-            else:
-                return None
-            data[key] = value
-            marks[key] = (number, column)
-            marks["key:" + key] = (number, 1)
-            continue
-        data[key] = values = []
-        marks[key] = (number, column)
-        marks["key:" + key] = (number, 1)
-        if items is None:
-            continue
-        for position, item in enumerate(_FLOW_ITEMS.finditer(line, column)):
-            if _plain_tag(item.group()) != _STR:
-                return None
-            values.append(item.group())
-            marks[f"{key}[{position}]"] = (number, item.start() + 1)
-    return (data, marks) if data else None
-
-
-def _refuse_anchors(source: str, problems: _Collector) -> bool:
-    """Report the first anchor or alias (True), scanning the whole front matter."""
-    for token in yaml.scan(source, Loader=_Loader):
-        if isinstance(token, yaml.AnchorToken | yaml.AliasToken):
-            mark = token.start_mark
-            problems.add(
-                mark.line + 2,
-                mark.column + 1,
-                "YAML anchors and aliases (&name, *name) are not allowed: write each value out",
-            )
-            return True
-    return False
-
-
-def _compose(source: str) -> tuple[yaml.Node | None, Any]:
-    """The front matter's node tree (for the marks) and the values built from it."""
-    loader = _Loader(source)
-    try:
-        node = loader.get_single_node()
-        if node is None:
-            return None, None
-        try:
-            return node, _build_plain(node, loader)
-        except Exception:  # anything unusual: PyYAML builds the whole document below
-            pass
-    finally:
-        loader.dispose()
-    # PyYAML's own construction, on a fresh loader, so its errors (and their order) are
-    # exactly those it always gave.
-    loader = _Loader(source)
-    try:
-        node = loader.get_single_node()
-        return node, loader.construct_document(node) if node is not None else None
-    finally:
-        loader.dispose()
-
-
-_STR, _SEQ, _MAP = (f"tag:yaml.org,2002:{kind}" for kind in ("str", "seq", "map"))
-
-
-class _NotPlain(Exception):
-    """A node ``_build_plain`` leaves to PyYAML: a merge key, a tag, a non-text key."""
-
-
-def _build_plain(node: yaml.Node, loader: _Loader) -> Any:
-    """What PyYAML's safe constructor builds from a tree of plain maps, lists and scalars.
-
-    Its constructor defers each nested collection to a queue of generators and calls a
-    handler per node; front matter is a few dozen plain nodes, so text values are taken as
-    they are and only other scalars (dates, numbers) go through PyYAML's own handlers.
-    Anything else (merge keys, explicit tags, non-text keys) raises ``_NotPlain`` and the
-    caller lets PyYAML build the whole document.
-    """
-    if isinstance(node, yaml.ScalarNode):
-        return node.value if node.tag == _STR else loader.construct_object(node, deep=True)
-    if isinstance(node, yaml.SequenceNode) and node.tag == _SEQ:
-        return [_build_plain(item, loader) for item in node.value]
-    if isinstance(node, yaml.MappingNode) and node.tag == _MAP:
-        data: dict[str, Any] = {}
-        for key_node, value_node in node.value:
-            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag != _STR:
-                raise _NotPlain
-            data[key_node.value] = _build_plain(value_node, loader)
-        return data
-    raise _NotPlain
-
-
-def _mark_mapping(node: yaml.MappingNode, prefix: str, marks: dict[str, tuple[int, int]]) -> None:
-    """Marks of a nested mapping's keys and values: ``prefix.key`` and ``key:prefix.key``."""
-    for key_node, value_node in node.value:
-        name = f"{prefix}.{key_node.value}"
-        marks.setdefault(name, (value_node.start_mark.line + 2, value_node.start_mark.column + 1))
-        marks.setdefault(
-            "key:" + name, (key_node.start_mark.line + 2, key_node.start_mark.column + 1)
-        )
-
-
 def _check_fields(
     meta: dict[str, Any],
     marks: dict[str, tuple[int, int]],
-    problems: _Collector,
+    problems: Collector,
     *,
     today: date | None = None,
 ) -> dict[str, Any] | None:
@@ -569,7 +256,7 @@ def _check_fields(
             clean[key] = value
         else:
             problems.add(
-                *where(key), f'"{key}" must be a date like 2026-11-24, not "{_shorten(value)}"'
+                *where(key), f'"{key}" must be a date like 2026-11-24, not "{shorten(value)}"'
             )
             ok = False
     draft = meta.get("draft", False)
@@ -627,22 +314,16 @@ def _control_character(value: str, key: str) -> str | None:
 # empty slug and links to /category/, a 404. Refused rather than transliterated: a faithful
 # transliteration depends on the language (Cyrillic alone has several standards, Chinese needs
 # a dictionary), and an address the editor never saw would be silently invented.
-def _no_url(name: str, key: str, position: tuple[int, int], problems: _Collector) -> bool:
+def _no_url(name: str, key: str, position: tuple[int, int], problems: Collector) -> bool:
     """Report (at ``position``) and return True when ``name`` gives no page address."""
     if _slug(name) or not name.strip():
         return False
     problems.add(
         *position,
-        f'"{key}" name "{_shorten(name)}" gives no URL: a page address is made of the '
+        f'"{key}" name "{shorten(name)}" gives no URL: a page address is made of the '
         "name's Latin letters and digits; add some",
     )
     return True
-
-
-def _shorten(value: object, limit: int = 60) -> str:
-    """A value quoted back in a message, cut so no message grows with the file."""
-    text = str(value)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 # --- body ---------------------------------------------------------------------------------
@@ -676,7 +357,7 @@ def _split_sections(body: list[str], first_line: int) -> tuple[list[str], list[_
 
 
 # The same few headings recur in every file (Pros, Cons, Verdict, the options' names).
-@_memo(1 << 14)
+@short_memo(1 << 14)
 def _heading(line: str) -> tuple[int, str] | None:
     """(level, title) of a "##" or "###" heading line, else None."""
     heading = _HEADING.match(line)
@@ -712,7 +393,7 @@ def _split_fenced(body: list[str], first_line: int) -> tuple[list[str], list[_Se
 
 
 def _check_markdown_bounds(
-    intro: list[str], intro_line: int, sections: list[_Section], problems: _Collector
+    intro: list[str], intro_line: int, sections: list[_Section], problems: Collector
 ) -> None:
     """Each part (the intro, a section's text, a subsection) within the Markdown bounds of
     ``app.content.markdown_limits``: its size, its nesting, the cost of its "[" searches."""
@@ -784,7 +465,7 @@ _BODY_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f]")
 _PRINTABLE_ASCII = bytes(range(0x20, 0x7F)) + b"\t\n"
 
 
-def _check_body_characters(body: list[str], first: int, problems: _Collector) -> None:
+def _check_body_characters(body: list[str], first: int, problems: Collector) -> None:
     """Report the first control character of each body line that has one."""
     for number, line in enumerate(body, start=first):
         # Every character searched for is a control (Cc), so a printable line (most: a tab
@@ -799,7 +480,7 @@ def _check_body_characters(body: list[str], first: int, problems: _Collector) ->
             )
 
 
-def _bullets(section: _Section, problems: _Collector, owner: str) -> tuple[str, ...]:
+def _bullets(section: _Section, problems: Collector, owner: str) -> tuple[str, ...]:
     """Read a Markdown bullet list; indented lines continue the item above them."""
     items: list[str] = []
     kind = normalize_heading(section.title)
@@ -830,7 +511,7 @@ def _build(
     marks: dict[str, tuple[int, int]],
     intro: list[str],
     sections: list[_Section],
-    problems: _Collector,
+    problems: Collector,
     *,
     text: str,
     slug: str,
@@ -929,7 +610,7 @@ def _build(
     )
 
 
-def _build_option(name: str, section: _Section, problems: _Collector) -> Option | None:
+def _build_option(name: str, section: _Section, problems: Collector) -> Option | None:
     lists: dict[str, tuple[str, ...]] = {}
     for sub in section.subsections:
         kind = normalize_heading(sub.title)
@@ -964,7 +645,7 @@ def _check_style(
     comparison: Comparison | None,
     lines: list[str],
     marks: dict[str, tuple[int, int]],
-    problems: _Collector,
+    problems: Collector,
 ) -> None:
     """Warnings: filler, an over-long summary, the same pro under two options."""
     # Needles hold no newline, so a match in a line is a match in the joined text.

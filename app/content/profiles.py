@@ -20,15 +20,10 @@ from typing import Any
 
 import yaml
 
+from app.content.front_matter import Loader, read_front_matter
 from app.content.model import Comparison, Problem, slugify
-from app.content.parse import (
-    _check_markdown_bounds,
-    _Collector,
-    _control_character,
-    _Loader,
-    _read_front_matter,
-    _shorten,
-)
+from app.content.parse import _check_markdown_bounds, _control_character
+from app.content.problems import Collector, shorten
 from app.content.reading import NotContent, read_content, read_content_text
 
 PROFILE_FOLDER = "options"
@@ -129,7 +124,7 @@ def parse_profile_file(path: Path, shown: str) -> tuple[Profile | None, list[Pro
 
 def parse_profile(text: str, *, path: str, slug: str) -> tuple[Profile | None, list[Problem]]:
     """Parse a profile's text; the profile (None on any error) and every problem found."""
-    problems = _Collector(path)
+    problems = Collector(path)
     lines = text.lstrip("\ufeff").splitlines()
     if not lines or lines[0].strip() != "---":
         problems.add(1, 1, "file must start with a '---' line opening the YAML front matter")
@@ -140,7 +135,7 @@ def parse_profile(text: str, *, path: str, slug: str) -> tuple[Profile | None, l
         problems.add(1, 1, "front matter is not closed: add a '---' line after it")
         return None, problems.problems
     source = "\n".join(lines[1:end])
-    meta, marks = _read_front_matter(source, problems)
+    meta, marks = read_front_matter(source, problems)
     if meta is None:
         return None, problems.problems
     body = lines[end + 1 :]
@@ -172,7 +167,7 @@ def _nested_marks(source: str) -> dict[str, tuple[int, int]]:
     """(line, column) of each key and value under ``latest:``, as ``latest.<key>`` and
     ``key:latest.<key>``; the front matter already loaded once, so it composes cleanly."""
     marks: dict[str, tuple[int, int]] = {}
-    node = yaml.compose(source, Loader=_Loader)
+    node = yaml.compose(source, Loader=Loader)
     if not isinstance(node, yaml.MappingNode):
         return marks
     for key_node, value_node in node.value:
@@ -194,7 +189,7 @@ def _check_fields(
     meta: dict[str, Any],
     marks: dict[str, tuple[int, int]],
     nested: dict[str, tuple[int, int]],
-    problems: _Collector,
+    problems: Collector,
     *,
     slug: str,
 ) -> dict[str, Any] | None:
@@ -209,7 +204,7 @@ def _check_fields(
     for key in meta:
         if key not in KNOWN_FIELDS:
             hint = _did_you_mean(key, KNOWN_FIELDS)
-            problems.add(*where("key:" + key), f'unknown field "{_shorten(key)}"{hint}')
+            problems.add(*where("key:" + key), f'unknown field "{shorten(key)}"{hint}')
             suggested.update(difflib.get_close_matches(key, KNOWN_FIELDS, n=1, cutoff=0.6))
     for key in REQUIRED_FIELDS:
         value = meta.get(key)
@@ -234,12 +229,12 @@ def _check_fields(
         if not slugify(name):
             problems.add(
                 *where("name"),
-                f'"name" "{_shorten(name)}" gives no URL: add Latin letters or digits',
+                f'"name" "{shorten(name)}" gives no URL: add Latin letters or digits',
             )
         elif slugify(name) != slug:
             problems.add(
                 *where("name"),
-                f'file name "{slug}.md" does not match the name "{_shorten(name)}": '
+                f'file name "{slug}.md" does not match the name "{shorten(name)}": '
                 f"rename the file to {slugify(name)}.md",
             )
         clean["slug"] = slugify(name)
@@ -248,7 +243,7 @@ def _check_fields(
         problems.add(
             *where("homepage"),
             f'"homepage" must be an http(s) address like https://example.org/, '
-            f'not "{_shorten(homepage)}"',
+            f'not "{shorten(homepage)}"',
         )
 
     first = meta.get("first_release")
@@ -256,7 +251,7 @@ def _check_fields(
         if isinstance(first, bool) or not isinstance(first, int):
             problems.add(
                 *where("first_release"),
-                f'"first_release" must be a year like 1996, not "{_shorten(first)}"',
+                f'"first_release" must be a year like 1996, not "{shorten(first)}"',
             )
         elif not FIRST_YEAR <= first <= LAST_YEAR:
             problems.add(
@@ -287,7 +282,7 @@ def _check_fields(
             hint = _did_you_mean(str(kind), KINDS)
             problems.add(
                 *where("kind"),
-                f'unknown kind "{_shorten(kind)}"{hint}: one of {", ".join(KINDS)}',
+                f'unknown kind "{shorten(kind)}"{hint}: one of {", ".join(KINDS)}',
             )
         else:
             clean["kind"] = kind
@@ -308,7 +303,7 @@ def _check_fields(
 
 
 def _check_latest(
-    value: object, where: Callable[[str], tuple[int, int]], problems: _Collector
+    value: object, where: Callable[[str], tuple[int, int]], problems: Collector
 ) -> Release | None:
     """``latest: {version: "18.1", date: 2025-11-13}``, both keys required."""
     if not isinstance(value, dict):
@@ -323,7 +318,7 @@ def _check_latest(
         if key not in LATEST_FIELDS:
             hint = _did_you_mean(str(key), LATEST_FIELDS)
             problems.add(
-                *where(f"key:latest.{key}"), f'unknown field "latest.{_shorten(key)}"{hint}'
+                *where(f"key:latest.{key}"), f'unknown field "latest.{shorten(key)}"{hint}'
             )
             suggested.update(difflib.get_close_matches(str(key), LATEST_FIELDS, n=1))
             ok = False
@@ -351,7 +346,7 @@ def _check_latest(
     if released not in (None, "") and not isinstance(released, date):
         problems.add(
             *where("latest.date"),
-            f'"latest.date" must be a date like 2025-11-13, not "{_shorten(released)}"',
+            f'"latest.date" must be a date like 2025-11-13, not "{shorten(released)}"',
         )
         ok = False
     if not ok or not isinstance(version, str) or not isinstance(released, date):
