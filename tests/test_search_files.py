@@ -201,3 +201,32 @@ def test_a_build_stopped_by_the_server_leaves_no_partial_file_for_good(
     again.close()
     assert [p.name for p in abandoned if p.exists()] == []
     assert live.exists()
+
+
+def test_the_file_keeps_fts5_merge_defaults_after_the_bulk_load(
+    content: Path, tmp_path: Path
+) -> None:
+    # The build turns merging off while rows go in; live preview's edits, made in a copy of
+    # this file, must merge their segments as FTS5 does by default.
+    folder = tmp_path / "search"
+    SearchIndex(comparisons(content), folder=folder).close()
+    (index_file,) = folder.glob("search-*.sqlite3")
+    with sqlite3.connect(index_file) as db:
+        for table in ("docs", "names"):
+            settings = dict(db.execute(f"SELECT k, v FROM {table}_config").fetchall())
+            assert settings.get("automerge", 4) == 4
+            assert settings.get("crisismerge", 16) == 16
+    db.close()
+
+
+def test_a_failure_making_the_text_fails_the_build(
+    content: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The text is made in a thread of its own: its error must reach the builder, not vanish
+    # into an index missing pages.
+    def broken(comparison: Comparison) -> tuple[str, str, str, str]:
+        raise ValueError(comparison.slug)
+
+    monkeypatch.setattr(search_index, "document_columns", broken)
+    with pytest.raises(ValueError):
+        search_index._build(sqlite3.connect(":memory:"), comparisons(content))
