@@ -340,7 +340,8 @@ def search_only(
     time distinct queries only: the quick loop for search work."""
     slugs = slugs_of(content)
     rng = random.Random(18)
-    server = start_and_ready(content, data, slugs, figures, "warm" if args.data else "cold")
+    warm = (data / "parse-cache.marshal").exists()  # a given but empty folder starts cold
+    server = start_and_ready(content, data, slugs, figures, "warm" if warm else "cold")
     try:
         rng.sample(slugs, min(len(slugs), args.pages))  # the same queries as the full run
         listing_paths(slugs, n, rng)
