@@ -157,7 +157,9 @@ def export_site(
     # A cold parse cache is filled over one process per core (Site.load: app/content/parallel.py).
     app = create_app(settings, page_cache=cache)
     site = site_of(app)
-    site.load()  # the whole library now, not in the background; saves the parse cache too
+    # The whole library now, not in the background; saves the parse cache too. No search
+    # index: the search page exported has no query, and the static index is made below.
+    site.load(search=False)
     errors = [problem for problem in site.library.problems if problem.severity == "error"]
     if errors and not allow_errors:
         raise ContentErrors(sorted(errors, key=lambda p: (p.path, p.line, p.column, p.message)))
