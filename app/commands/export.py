@@ -37,6 +37,7 @@ from app.commands.direct import DirectPages
 from app.commands.files import Files, output_name, output_path
 from app.commands.incremental import affected, menu, menu_changed, placed
 from app.commands.manifest import Manifest, fingerprint
+from app.commands.neighbours import twin_neighbours
 from app.commands.progress import Progress, progress_bar
 from app.commands.quick_record import remember
 from app.commands.redirect_files import write_redirects
@@ -45,7 +46,7 @@ from app.commands.share import Renderer
 from app.commands.static_search import PageTerms, write_search_index
 from app.commands.summary import ExportSummary
 from app.content.library import Library
-from app.content.model import Problem
+from app.content.model import Comparison, Problem
 from app.render.page_cache import PageCache
 from app.settings import Settings
 from app.web.deps import feedback_of, pages_of, site_of
@@ -174,11 +175,18 @@ def export_site(
         changed: set[str] = set()
     else:
         known = previous.files
+        pages = pages_of(app)
+
+        def shows_same(comparison: Comparison) -> bool:
+            last = twin_neighbours(out, known, comparison)
+            return last is not None and last == pages.neighbours(comparison)
+
         urls, changed = affected(
             previous,
             visible,
             cards=cards,
             had=lambda url: output_name(url) in known,
+            shows_same=shows_same,
         )
     # Every page changes (the header's counts): the crawl follows known pages' links too,
     # and the pages are shared out as a full build's are.

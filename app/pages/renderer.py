@@ -164,6 +164,12 @@ class PageRenderer:
         assert body is not None  # a comparison page always has content
         return body
 
+    def neighbours(self, found: Comparison) -> tuple[list[str], frozenset[str]]:
+        """(related slugs, lone tags): what the comparison page shows of the rest of the
+        library, as ``comparison`` builds it."""
+        index = self._related_index()
+        return [other.slug for other in index.related(found)], index.lone_tags(found)
+
     def home(self, number: int, fmt: Format = "html") -> bytes | None:
         def build() -> home.HomePage | None:
             return home.build(
