@@ -126,9 +126,12 @@ class Site:
         *,
         yield_every: int = 0,
         listed: list[str] | None = None,
+        search: bool = True,
     ) -> None:
         """Read the content folder; safe to call again to pick up every change. ``listed``:
-        the file names of a flat folder (``top_level_files``), when ``sources`` is None."""
+        the file names of a flat folder (``top_level_files``), when ``sources`` is None.
+        ``search=False``: no search index built in the background (a static build answers
+        no query, and the thread would take a core's worth of time from its pages)."""
         started = time.perf_counter()
         # No collection until the new library is frozen (``freeze_long_lived_objects``):
         # the collector paused only while files were read then walked every object just
@@ -161,8 +164,9 @@ class Site:
             freeze_long_lived_objects(collect=not first)
         self.loaded.set()
         self._early_sources = None
-        # In the background: start-up and reloads never wait for the search index.
-        self.searcher.warm(library.version, list(library.comparisons.values()))
+        if search:
+            # In the background: start-up and reloads never wait for the search index.
+            self.searcher.warm(library.version, list(library.comparisons.values()))
         for warm in self.after_load:
             warm()
         # What the warm-ups built (groups, related index) lives as long as the library: out of

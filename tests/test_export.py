@@ -593,6 +593,91 @@ def test_a_retitled_page_leaves_the_other_pages_of_its_listings_in_place(
     )
 
 
+def generated_site(settings: Settings, write_content: Callable[[str, str], Path]) -> None:
+    rng = random.Random(6)
+    for number in range(150):
+        slug, text = comparison_markdown(number, rng)
+        write_content(f"{slug}.md", text)
+
+
+def related_of(out: Path, slug: str) -> list[str]:
+    twin = json.loads((out / "compare" / f"{slug}.json").read_bytes())
+    return [summary["slug"] for summary in twin["related"]]
+
+
+def same_as_a_full_build(settings: Settings, out: Path, tmp_path: Path, built_at: float) -> None:
+    fresh = tmp_path / "fresh"
+    export_site(settings, fresh, built_at=built_at, incremental=False)
+    after, now = digests(fresh), digests(out)
+    assert (
+        sorted(name for name in now.keys() | after.keys() if now.get(name) != after.get(name)) == []
+    )
+
+
+def test_a_new_tag_leaves_the_pages_of_its_listings_whose_related_links_stay(
+    settings: Settings, write_content: Callable[[str, str], Path], tmp_path: Path
+) -> None:
+    generated_site(settings, write_content)
+    built_at = time.time()
+    out = tmp_path / "site"
+    export_site(settings, out, built_at=built_at)
+    before = digests(out)
+    path = settings.content_dir / "tool7a-vs-tool7b.md"
+    text = path.read_text()
+    category = re.search(r"^category: (.+)$", text, re.M)
+    assert category is not None
+    members = [
+        page
+        for page in settings.content_dir.glob("*.md")
+        if f"category: {category[1]}\n" in page.read_text()
+    ]
+    path.write_text(text.replace("tags: [", "tags: [edited-tag, "))
+    summary = export_site(settings, out)
+    assert summary.incremental
+    same_as_a_full_build(settings, out, tmp_path, built_at)
+    # Not every page of the category: those showing the same related links are proven alike.
+    assert summary.pages < len(members)
+    manifest = Manifest.load(out)
+    assert manifest is not None
+    now = digests(out)
+    assert manifest.rewritten == sorted(
+        name
+        for name, body in now.items()
+        if before.get(name) != body and not name.endswith((".gz", ".br"))
+    )
+
+
+def test_a_tag_shared_with_a_page_re_renders_the_page_it_now_relates_to(
+    settings: Settings, write_content: Callable[[str, str], Path], tmp_path: Path
+) -> None:
+    # A page of the edited page's category that did not link to it, given all its tags: its
+    # related links now show the edited page, so it must be re-rendered though not linked.
+    generated_site(settings, write_content)
+    built_at = time.time()
+    out = tmp_path / "site"
+    export_site(settings, out, built_at=built_at)
+    path = settings.content_dir / "tool7a-vs-tool7b.md"
+    text = path.read_text()
+    category = re.search(r"^category: (.+)$", text, re.M)
+    assert category is not None
+    other = next(
+        page
+        for page in sorted(settings.content_dir.glob("*.md"))
+        if page != path
+        and f"category: {category[1]}\n" in page.read_text()
+        and "tool7a-vs-tool7b" not in related_of(out, page.stem)
+    )
+    tags = re.search(r"^tags: \[(.*)\]$", other.read_text(), re.M)
+    assert tags is not None
+    path.write_text(text.replace("tags: [", f"tags: [{tags[1]}, "))
+    assert export_site(settings, out).incremental
+    assert "tool7a-vs-tool7b" in related_of(out, other.stem)
+    manifest = Manifest.load(out)
+    assert manifest is not None
+    assert f"compare/{other.stem}/index.html" in manifest.rewritten
+    same_as_a_full_build(settings, out, tmp_path, built_at)
+
+
 def test_a_build_removes_the_search_words_file_of_the_format_before(
     settings: Settings, write_content: Callable[[str, str], Path], tmp_path: Path
 ) -> None:

@@ -154,3 +154,17 @@ def test_files_parsed_over_two_processes_make_the_same_library(site_settings: Se
     assert primed == len(split.files) == 5 and cache.parses == 5
     assert split.comparisons == alone.comparisons
     assert split.problems and set(split.problems) == set(alone.problems)  # the broken file's
+
+
+def test_the_search_page_without_words_builds_no_search_index(site_settings: Settings) -> None:
+    # The export loads the library without the search index and renders /search with no
+    # query: popular categories, which need none. A query still builds it.
+    app = create_app(site_settings.model_copy(update={"drafts": False, "reload": False}))
+    site = site_of(app)
+    site.load(search=False)
+    with TestClient(app, base_url=site_settings.site_url) as client:
+        page = client.get("/search")
+        assert page.status_code == 200
+        assert site.searcher.version == -1
+        assert client.get("/search", params={"q": "editor"}).status_code == 200
+        assert site.searcher.version == site.library.version

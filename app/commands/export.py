@@ -37,6 +37,7 @@ from app.commands.direct import DirectPages
 from app.commands.files import Files, output_name, output_path
 from app.commands.incremental import affected, menu, menu_changed, placed
 from app.commands.manifest import Manifest, fingerprint
+from app.commands.neighbours import twin_neighbours
 from app.commands.progress import Progress, progress_bar
 from app.commands.quick_record import remember
 from app.commands.redirect_files import write_redirects
@@ -45,7 +46,7 @@ from app.commands.share import Renderer
 from app.commands.static_search import PageTerms, write_search_index
 from app.commands.summary import ExportSummary
 from app.content.library import Library
-from app.content.model import Problem
+from app.content.model import Comparison, Problem
 from app.render.page_cache import PageCache
 from app.settings import Settings
 from app.web.deps import feedback_of, pages_of, site_of
@@ -157,7 +158,9 @@ def export_site(
     # A cold parse cache is filled over one process per core (Site.load: app/content/parallel.py).
     app = create_app(settings, page_cache=cache)
     site = site_of(app)
-    site.load()  # the whole library now, not in the background; saves the parse cache too
+    # The whole library now, not in the background; saves the parse cache too. No search
+    # index: the search page exported has no query, and the static index is made below.
+    site.load(search=False)
     errors = [problem for problem in site.library.problems if problem.severity == "error"]
     if errors and not allow_errors:
         raise ContentErrors(sorted(errors, key=lambda p: (p.path, p.line, p.column, p.message)))
@@ -172,11 +175,18 @@ def export_site(
         changed: set[str] = set()
     else:
         known = previous.files
+        pages = pages_of(app)
+
+        def shows_same(comparison: Comparison) -> bool:
+            last = twin_neighbours(out, known, comparison)
+            return last is not None and last == pages.neighbours(comparison)
+
         urls, changed = affected(
             previous,
             visible,
             cards=cards,
             had=lambda url: output_name(url) in known,
+            shows_same=shows_same,
         )
     # Every page changes (the header's counts): the crawl follows known pages' links too,
     # and the pages are shared out as a full build's are.

@@ -6,8 +6,10 @@ A comparison whose content hash changed (or that appeared or went away) can chan
 - every page that linked to it last time (its cards on listings, related links, the feed,
   the sitemap): the manifest's ``linked_from``;
 - when its listings or its date changed (``placed``): every page of those listings, old and
-  new, and every comparison page in them, whose related comparisons may change;
-- the home pages, the search page (counts) and the machine files;
+  new, and every comparison page in them whose related comparisons or tags may change: all
+  but those whose last JSON twin shows what the page would show now (``shows_same``);
+- the home pages, the search page (counts) and the machine files; ``/tags`` (counts) when
+  its tags changed;
 - when the header's categories changed (a comparison added, removed or moved, a category
   spelled otherwise by its newest page): every page, whose header lists them;
 - the JSON twin of each of these pages.
@@ -59,10 +61,18 @@ def changed_slugs(previous: Manifest, visible: list[Comparison]) -> set[str]:
 
 
 def affected(
-    previous: Manifest, visible: Visible, *, cards: bool, had: Callable[[str], bool]
+    previous: Manifest,
+    visible: Visible,
+    *,
+    cards: bool,
+    had: Callable[[str], bool],
+    shows_same: Callable[[Comparison], bool] = lambda _comparison: False,
 ) -> tuple[list[str], set[str]]:
     """(URLs to re-render in table order, slugs that changed); ``had`` says whether the last
-    build wrote a URL (a page's JSON twin is re-rendered only then)."""
+    build wrote a URL (a page's JSON twin is re-rendered only then). ``shows_same`` says
+    whether an unchanged comparison's page is proven to show the same related comparisons
+    and tags as last time: then a listing it shares with a changed page does not re-render
+    it (a changed page it still links to re-renders it through ``linked_from``)."""
     now = {c.slug: c for c in visible.comparisons}
     changed = changed_slugs(previous, visible.comparisons)
     if not changed:
@@ -78,6 +88,7 @@ def affected(
     for comparison in visible.comparisons:
         for listing in placed(comparison)[:-1]:
             members[listing].append(comparison.slug)
+    proven: dict[str, bool] = {}  # slug -> shows_same, asked once per page
     for slug in changed:
         wanted.add(f"/compare/{slug}")
         if cards:
@@ -86,9 +97,17 @@ def affected(
         before = previous.placed.get(slug, [])
         after = placed(now[slug]) if slug in now else []
         if before != after:
+            if {x for x in before if x.startswith("/tag/")} != {
+                x for x in after if x.startswith("/tag/")
+            }:
+                wanted.add("/tags")  # every tag with its count
             for listing in {*before[:-1], *after[:-1]}:
                 wanted.update(by_path.get(listing, ()))
-                wanted.update(f"/compare/{other}" for other in members.get(listing, ()))
+                for other in members.get(listing, ()):
+                    if other not in proven:
+                        proven[other] = other not in changed and shows_same(now[other])
+                    if not proven[other]:
+                        wanted.add(f"/compare/{other}")
         if slug in now:
             wanted.update(old_addresses(Visible(visible.library, [now[slug]])))
     # Each page's JSON twin has the same inputs as the page.

@@ -31,16 +31,16 @@ the page modules, and one ``lstat`` per content file (an edit in place changes n
 
 from __future__ import annotations
 
-import json
 import marshal
 import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from app.commands.manifest import CHANGES, Changes, digest, fingerprint
 from app.commands.manifest import NAME as MANIFEST_NAME
+from app.commands.neighbours import twin_neighbours
 from app.commands.quick_record import Entry, Record, record_path, shown_digest
 from app.content.library import NON_COMPARISON_FOLDERS, SourceFile, parse_file, source_file
 from app.content.model import Comparison
@@ -248,7 +248,7 @@ def _render(
 
     neighbours: dict[str, tuple[list[str], frozenset[str]]] = {}
     for edit in edits:
-        found = _neighbours(out, record, edit.comparison)
+        found = twin_neighbours(out, record.digests, edit.comparison)
         if found is None:
             return None
         neighbours[edit.comparison.slug] = found
@@ -286,27 +286,6 @@ def _render(
         marshal.dumps({key: value for key, value in known_terms.items() if key in current})
     )
     return {**files, **index_files}
-
-
-def _neighbours(
-    out: Path, record: Record, comparison: Comparison
-) -> tuple[list[str], frozenset[str]] | None:
-    """(related slugs, lone tags) of a page, as the last build's JSON twin shows them."""
-    name = f"compare/{comparison.slug}.json"
-    try:
-        data = (out / name).read_bytes()
-    except OSError:
-        return None
-    if record.digests.get(name) != digest(data):
-        return None
-    try:
-        twin: dict[str, Any] = json.loads(data)
-        related = [summary["slug"] for summary in twin["related"]]
-        shown = {tag for option in twin["options"] for tag in option["related"]}
-    except (ValueError, KeyError, TypeError):
-        return None
-    every = {tag for option in comparison.options for tag in option.related}
-    return related, frozenset(every - shown)
 
 
 def _pages(

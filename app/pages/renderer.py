@@ -38,6 +38,7 @@ from app.pages.navigation import (
     wayfinding,
 )
 from app.render.page_cache import PageCache
+from app.search.index import query_terms
 from app.site import Site
 
 if TYPE_CHECKING:
@@ -163,6 +164,12 @@ class PageRenderer:
         assert body is not None  # a comparison page always has content
         return body
 
+    def neighbours(self, found: Comparison) -> tuple[list[str], frozenset[str]]:
+        """(related slugs, lone tags): what the comparison page shows of the rest of the
+        library, as ``comparison`` builds it."""
+        index = self._related_index()
+        return [other.slug for other in index.related(found)], index.lone_tags(found)
+
     def home(self, number: int, fmt: Format = "html") -> bytes | None:
         def build() -> home.HomePage | None:
             return home.build(
@@ -239,16 +246,9 @@ class PageRenderer:
         categories when the text has no words (cached)."""
         site = self.site
         library = site.library
-        index = site.search_index()
-        with metrics.timed(metrics.SEARCH_DURATION):
-            results = index.search(
-                query,
-                now=site.now(),
-                drafts=site.settings.drafts,
-                limit=PER_PAGE,
-                offset=(number - 1) * PER_PAGE,
-            )
-        if not results.terms:
+        if not query_terms(query):
+            # No words: the popular categories, which need no index (building it costs a
+            # second at 10,000 pages, paid by every build that re-renders this page).
             if number != 1:
                 return None
 
@@ -259,6 +259,15 @@ class PageRenderer:
                 )
 
             return self._cached(("search-empty",), empty, fmt)
+        index = site.search_index()
+        with metrics.timed(metrics.SEARCH_DURATION):
+            results = index.search(
+                query,
+                now=site.now(),
+                drafts=site.settings.drafts,
+                limit=PER_PAGE,
+                offset=(number - 1) * PER_PAGE,
+            )
         if number > 1 and not results.hits:
             return None
         found = [
