@@ -689,3 +689,64 @@ def test_a_build_removes_the_search_words_file_of_the_format_before(
     export_site(settings, out, allow_errors=True)
     assert not (out / ".nicepick-search-terms.marshal").exists()
     assert (out / ".nicepick-search-terms-2.marshal").exists()
+
+
+@pytest.mark.parametrize(
+    ("first", "edited"),
+    [
+        # The page alone carries the tag: its spelling is the one /tags shows.
+        (NANO, NANO.replace("[editors, beginner]", "[editors, Beginner]")),
+        # The page becomes the newest of the tag's pages: its spelling now leads.
+        (
+            NANO.replace("[editors,", "[Editors,").replace("2026-01-15", "2026-01-14"),
+            NANO.replace("[editors,", "[Editors,").replace("2026-01-15", "2026-01-16"),
+        ),
+    ],
+    ids=["respelled", "newest"],
+)
+def test_a_tag_spelled_otherwise_re_renders_the_tags_page(
+    settings: Settings,
+    write_content: Callable[[str, str], Path],
+    tmp_path: Path,
+    first: str,
+    edited: str,
+) -> None:
+    # Its slug and count stay, so no tag comes or goes; /tags shows each tag as its newest
+    # page spells it, which changed.
+    write_site(write_content)
+    write_content("nano-vs-micro.md", first)
+    built_at = time.time()
+    out = tmp_path / "site"
+    export_site(settings, out, allow_errors=True, built_at=built_at)
+    before = (out / "tags.json").read_bytes()
+    write_content("nano-vs-micro.md", edited)
+    assert export_site(settings, out, allow_errors=True).incremental
+    fresh = tmp_path / "fresh"
+    export_site(settings, fresh, allow_errors=True, built_at=built_at, incremental=False)
+    assert (fresh / "tags.json").read_bytes() != before  # the edit shows on /tags
+    after, now = digests(fresh), digests(out)
+    assert (
+        sorted(name for name in now.keys() | after.keys() if now.get(name) != after.get(name)) == []
+    )
+
+
+def test_a_tag_respelled_re_renders_every_page_of_its_listing(
+    settings: Settings, write_content: Callable[[str, str], Path], tmp_path: Path
+) -> None:
+    # A listing's heading spells its tag as the newest page does; the listing's later pages
+    # do not hold the edited page's card, so no link leads to them.
+    generated_site(settings, write_content)
+    pages = sorted(settings.content_dir.glob("*.md"))[:40]
+    for page in pages:
+        page.write_text(page.read_text().replace("tags: [", "tags: [many, ", 1))
+    path = pages[0]
+    text = re.sub(r"^published: .*$", "published: 2025-12-01", path.read_text(), flags=re.M)
+    path.write_text(text)
+    built_at = time.time()
+    out = tmp_path / "site"
+    export_site(settings, out, built_at=built_at)
+    assert (out / "tag/many/page-2/index.html").exists()
+    path.write_text(text.replace("tags: [many, ", "tags: [Many, "))
+    assert export_site(settings, out).incremental
+    assert "Many" in (out / "tag/many/page-2.json").read_text()
+    same_as_a_full_build(settings, out, tmp_path, built_at)

@@ -37,7 +37,7 @@ from app.commands.direct import DirectPages
 from app.commands.files import Files, output_name, output_path
 from app.commands.incremental import affected, menu, menu_changed, placed
 from app.commands.manifest import Manifest, fingerprint
-from app.commands.neighbours import twin_neighbours
+from app.commands.neighbours import names, twin_names, twin_neighbours
 from app.commands.progress import Progress, progress_bar
 from app.commands.quick_record import remember
 from app.commands.redirect_files import write_redirects
@@ -187,6 +187,7 @@ def export_site(
             cards=cards,
             had=lambda url: output_name(url) in known,
             shows_same=shows_same,
+            spelled_same=lambda comparison: twin_names(out, known, comparison) == names(comparison),
         )
     # Every page changes (the header's counts): the crawl follows known pages' links too,
     # and the pages are shared out as a full build's are.

@@ -8,8 +8,8 @@ A comparison whose content hash changed (or that appeared or went away) can chan
 - when its listings or its date changed (``placed``): every page of those listings, old and
   new, and every comparison page in them whose related comparisons or tags may change: all
   but those whose last JSON twin shows what the page would show now (``shows_same``);
-- the home pages, the search page (counts) and the machine files; ``/tags`` (counts) when
-  its tags changed;
+- the home pages, the search page (counts) and the machine files; ``/tags`` (counts, and
+  names as the newest page spells them) when it carries tags, before or after;
 - when the header's categories changed (a comparison added, removed or moved, a category
   spelled otherwise by its newest page): every page, whose header lists them;
 - the JSON twin of each of these pages.
@@ -67,12 +67,16 @@ def affected(
     cards: bool,
     had: Callable[[str], bool],
     shows_same: Callable[[Comparison], bool] = lambda _comparison: False,
+    spelled_same: Callable[[Comparison], bool] = lambda _comparison: False,
 ) -> tuple[list[str], set[str]]:
     """(URLs to re-render in table order, slugs that changed); ``had`` says whether the last
     build wrote a URL (a page's JSON twin is re-rendered only then). ``shows_same`` says
     whether an unchanged comparison's page is proven to show the same related comparisons
     and tags as last time: then a listing it shares with a changed page does not re-render
-    it (a changed page it still links to re-renders it through ``linked_from``)."""
+    it (a changed page it still links to re-renders it through ``linked_from``).
+    ``spelled_same`` says whether a changed page is proven to spell its category, tags and
+    options as last time: else every page of its listings is re-rendered (their headings
+    show the newest page's spelling, and only the page holding its card links to it)."""
     now = {c.slug: c for c in visible.comparisons}
     changed = changed_slugs(previous, visible.comparisons)
     if not changed:
@@ -96,11 +100,13 @@ def affected(
         wanted.update(previous.linked_from.get(slug, ()))
         before = previous.placed.get(slug, [])
         after = placed(now[slug]) if slug in now else []
-        if before != after:
-            if {x for x in before if x.startswith("/tag/")} != {
-                x for x in after if x.startswith("/tag/")
-            }:
-                wanted.add("/tags")  # every tag with its count
+        if any(x.startswith("/tag/") for x in (*before, *after)):
+            # /tags: every tag with its count, named as its newest page spells it. The
+            # manifest keeps slugs only, so a page that carries tags may have respelled one
+            # (or become its newest page) with its slugs the same: one page to re-render.
+            wanted.add("/tags")
+        respelled = slug in now and slug in previous.placed and not spelled_same(now[slug])
+        if before != after or respelled:
             for listing in {*before[:-1], *after[:-1]}:
                 wanted.update(by_path.get(listing, ()))
                 for other in members.get(listing, ()):
