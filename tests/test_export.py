@@ -750,3 +750,26 @@ def test_a_tag_respelled_re_renders_every_page_of_its_listing(
     assert export_site(settings, out).incremental
     assert "Many" in (out / "tag/many/page-2.json").read_text()
     same_as_a_full_build(settings, out, tmp_path, built_at)
+
+
+def test_a_listing_one_page_shorter_loses_its_last_pages_twin(
+    settings: Settings, write_content: Callable[[str, str], Path], tmp_path: Path
+) -> None:
+    # 25 pages carry the tag (two listing pages of 24); one drops it: page 2 and its JSON
+    # twin are gone from a full build, so from the incremental build too.
+    generated_site(settings, write_content)
+    pages = sorted(settings.content_dir.glob("*.md"))[:25]
+    for page in pages:
+        page.write_text(page.read_text().replace("tags: [", "tags: [many, ", 1))
+    built_at = time.time()
+    out = tmp_path / "site"
+    export_site(settings, out, built_at=built_at)
+    assert (out / "tag/many/page-2.json").exists()
+    pages[0].write_text(pages[0].read_text().replace("tags: [many, ", "tags: [", 1))
+    assert export_site(settings, out).incremental
+    assert not (out / "tag/many/page-2.json").exists()
+    assert not (out / "tag/many/page-2.json.gz").exists()
+    manifest = Manifest.load(out)
+    assert manifest is not None
+    assert "tag/many/page-2.json" not in manifest.files
+    same_as_a_full_build(settings, out, tmp_path, built_at)

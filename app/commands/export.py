@@ -293,7 +293,7 @@ def export_site(
         # of pages that are gone (a removed comparison, an emptied listing, a dropped alias's
         # stand-in page) are deleted.
         # The pages every listing has now: a listing page no build reached is kept.
-        listed = {output_name(url) for url in seeds(visible, cards=cards)}
+        listed = {output_name(url) for url in seeds(visible, cards=cards, twins=True)}
         gone = _gone(previous, summary, changed, listed)
         kept = {source for source, _target in summary.redirects}
         gone.update(
@@ -367,19 +367,21 @@ def _gone(
     the files of every page the route table lists now)."""
     gone: set[str] = set()
     for url, _status in summary.skipped:
-        name = url.strip("/").partition("?")[0]
-        for candidate in (f"{name}/index.html" if name else "index.html", name):
-            if candidate in previous.files:
-                gone.add(candidate)
+        # The URL's own file: /tag/x?page=2 is tag/x/page-2/index.html, not page 1's.
+        candidates = {output_name(url)}
+        if "?" not in url:
+            name = url.strip("/")
+            candidates.update((f"{name}/index.html" if name else "index.html", name))
+        gone.update(candidate for candidate in candidates if candidate in previous.files)
     listings = {
         listing.strip("/") for slug in changed for listing in previous.placed.get(slug, [])[:-1]
     }
     for name in previous.files:
-        folder = name.rsplit("/", 2)[0] if name.count("/") >= 2 else ""
+        # A listing's later page and its twin: x/page-2/index.html and x/page-2.json.
+        folder = name.rpartition("/page-")[0]
         if (
             folder in listings
             and name not in summary.written
-            and "/page-" in name
             and name not in listed  # a page this build did not re-render, still there
         ):
             gone.add(name)
