@@ -773,3 +773,19 @@ def test_a_listing_one_page_shorter_loses_its_last_pages_twin(
     assert manifest is not None
     assert "tag/many/page-2.json" not in manifest.files
     same_as_a_full_build(settings, out, tmp_path, built_at)
+
+
+def test_a_new_pick_re_renders_its_categorys_standings(
+    settings: Settings, write_content: Callable[[str, str], Path], tmp_path: Path
+) -> None:
+    # /best/<category> counts each option's wins and links to option pages, not to the page.
+    generated_site(settings, write_content)
+    built_at = time.time()
+    out = tmp_path / "site"
+    export_site(settings, out, built_at=built_at)
+    path = settings.content_dir / "tool7a-vs-tool7b.md"
+    text = path.read_text()
+    assert "pick: Tool7a\n" in text
+    path.write_text(text.replace("pick: Tool7a\n", "pick: Tool7b\n"))
+    assert export_site(settings, out).incremental
+    same_as_a_full_build(settings, out, tmp_path, built_at)

@@ -8,6 +8,7 @@ A comparison whose content hash changed (or that appeared or went away) can chan
 - when its listings or its date changed (``placed``): every page of those listings, old and
   new, and every comparison page in them whose related comparisons or tags may change: all
   but those whose last JSON twin shows what the page would show now (``shows_same``);
+- its category's standings (``/best/``, old and new category);
 - the home pages, the search page (counts) and the machine files; ``/tags`` (counts, and
   names as the newest page spells them) when it carries tags, before or after;
 - when the header's categories changed (a comparison added, removed or moved, a category
@@ -106,6 +107,11 @@ def affected(
             # (or become its newest page) with its slugs the same: one page to re-render.
             wanted.add("/tags")
         respelled = slug in now and slug in previous.placed and not spelled_same(now[slug])
+        for listing in (*before[:-1], *after[:-1]):
+            if listing.startswith("/category/"):
+                # Its category's standings: each option's wins (the pick) and name as spelled,
+                # which link to the option pages, not to this page.
+                wanted.update(by_path.get("/best/" + listing.removeprefix("/category/"), ()))
         if before != after or respelled:
             for listing in {*before[:-1], *after[:-1]}:
                 wanted.update(by_path.get(listing, ()))
