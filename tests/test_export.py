@@ -789,3 +789,26 @@ def test_a_new_pick_re_renders_its_categorys_standings(
     path.write_text(text.replace("pick: Tool7a\n", "pick: Tool7b\n"))
     assert export_site(settings, out).incremental
     same_as_a_full_build(settings, out, tmp_path, built_at)
+
+
+def test_a_page_given_an_author_re_renders_the_authors_page(
+    settings: Settings, write_content: Callable[[str, str], Path], tmp_path: Path
+) -> None:
+    # The author's page lists the page from now on, but did not link to it last time.
+    write_site(write_content)
+    for slug, name in (("ana-ruiz", "Ana Ruiz"), ("bo-lee", "Bo Lee")):
+        write_content(f"authors/{slug}.md", f"---\nname: {name}\nrole: Editor\n---\nWrites.\n")
+    with_author = NANO.replace("published:", "authors: [ana-ruiz]\npublished:")
+    write_content("nano-vs-micro.md", with_author)
+    built_at = time.time()
+    out = tmp_path / "site"
+    export_site(settings, out, allow_errors=True, built_at=built_at)
+    write_content("nano-vs-micro.md", with_author.replace("[ana-ruiz]", "[bo-lee]"))
+    assert export_site(settings, out, allow_errors=True).incremental
+    assert "nano-vs-micro" in (out / "author/bo-lee.json").read_text()
+    fresh = tmp_path / "fresh"
+    export_site(settings, fresh, allow_errors=True, built_at=built_at, incremental=False)
+    after, now = digests(fresh), digests(out)
+    assert (
+        sorted(name for name in now.keys() | after.keys() if now.get(name) != after.get(name)) == []
+    )

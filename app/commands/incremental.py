@@ -8,7 +8,7 @@ A comparison whose content hash changed (or that appeared or went away) can chan
 - when its listings or its date changed (``placed``): every page of those listings, old and
   new, and every comparison page in them whose related comparisons or tags may change: all
   but those whose last JSON twin shows what the page would show now (``shows_same``);
-- its category's standings (``/best/``, old and new category);
+- its category's standings (``/best/``, old and new category) and its authors' pages;
 - the home pages, the search page (counts) and the machine files; ``/tags`` (counts, and
   names as the newest page spells them) when it carries tags, before or after;
 - when the header's categories changed (a comparison added, removed or moved, a category
@@ -107,6 +107,11 @@ def affected(
             # (or become its newest page) with its slugs the same: one page to re-render.
             wanted.add("/tags")
         respelled = slug in now and slug in previous.placed and not spelled_same(now[slug])
+        if slug in now:
+            # Its authors' pages list it: one it was just given did not link to it last time
+            # (one it left did, so ``linked_from`` brings that one).
+            for author in now[slug].authors:
+                wanted.update(by_path.get(f"/author/{author}", ()))
         for listing in (*before[:-1], *after[:-1]):
             if listing.startswith("/category/"):
                 # Its category's standings: each option's wins (the pick) and name as spelled,
