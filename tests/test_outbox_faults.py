@@ -380,8 +380,10 @@ def test_a_database_outage_right_after_the_250_records_the_delivery_and_mails_on
     def stop_the_database(note_id: int) -> None:
         if not outage:
             pg_cluster.stop()  # the relay stored it; "sent" cannot be committed now
-            outage.append(threading.Timer(2.0, pg_cluster.start))
-            outage[0].start()
+            restart = threading.Timer(2.0, pg_cluster.start)
+            restart.start()
+            # Listed once started: the test joins it as soon as it sees it.
+            outage.append(restart)
 
     relay.on_stored = stop_the_database
     env = server_env(
