@@ -317,7 +317,7 @@ def test_workers_spool_within_the_open_files_limit(
     # A spool file per chunk stays open until the save: at 250,000 files (1,000 chunks of
     # 250) the usual limit of 1,024 descriptors ran out and the rest was parsed in one
     # process. Here: a chunk of one file each (34 spool files) under a limit of what is open
-    # now and 24 more.
+    # now and 24 more (earlier tests may have left many open: the budget counts the free ones).
     sources = shipped_and_broken(tmp_path / "content")
     monkeypatch.setattr(parallel, "_CHUNK", 1)
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)

@@ -186,7 +186,7 @@ class ParseCache:
         key = str(path)
         entry = self.entries.get(key)
         try:
-            stat = path.stat(follow_symlinks=False)
+            stat = os.stat(key, follow_symlinks=False)  # the str: no second fspath of the Path
         except OSError:
             return parse_file()  # the parser reports the unreadable file itself
         if entry is not None and entry.display == display:

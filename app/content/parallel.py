@@ -182,11 +182,18 @@ def prime(
 
 
 def _spool_budget() -> int:
-    """How many spool files (chunks) a parse may hold open: see ``_MAX_SPOOLS``."""
+    """How many spool files (chunks) a parse may hold open: see ``_MAX_SPOOLS``. A quarter
+    of the descriptors still free, where the system says how many are open (a server holds
+    sockets, log files and database connections: a quarter of the limit alone ran out when
+    most of it was in use already), else a quarter of the limit."""
     soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft == resource.RLIM_INFINITY:
         return _MAX_SPOOLS
-    return max(1, min(_MAX_SPOOLS, soft // 4))
+    try:
+        free = soft - len(os.listdir("/proc/self/fd"))
+    except OSError:
+        free = soft
+    return max(1, min(_MAX_SPOOLS, free // 4))
 
 
 # The spool folders this process is using now, by name: one that names this process's pid

@@ -744,8 +744,10 @@ class Searcher:
         with self._build_lock:
             if self._index is not None and self._version == version:
                 return self._index
+            started = time.perf_counter()
             index = SearchIndex(comparisons, folder=self.folder)
             old, self._index, self._version = self._index, index, version
+            log.info("search index ready in %.1f s", time.perf_counter() - started)
         if old is not None:
             old.close()
         return index
