@@ -257,6 +257,22 @@ def test_bodies_written_by_worker_processes_are_saved_as_a_serial_parse_saves_th
     assert os.listdir(parallel_file.parent) == ["c.marshal"]  # no spool file left behind
 
 
+def test_a_parse_saved_before_the_library_reads_it_is_decoded_once(tmp_path: Path) -> None:
+    # The server saves a cold parse before loading the library from it: the comparisons then
+    # come with their bodies in the cache file, and none is read a second time to swap it.
+    sources = shipped_and_broken(tmp_path / "content")
+    cache = ParseCache(tmp_path / "var" / "c.marshal")
+    assert prime(cache, sources, today=None, jobs=2) == len(sources)
+    cache.save()
+    loaded = Library.load(tmp_path / "content", cache, sources=sources)
+    assert cache.hits == len(sources) and cache.parses == len(sources)
+    assert all(cache.stored(str(source.path)) is None for source in sources)  # nothing to swap
+    assert not any(holds_bodies(c) for c in loaded.comparisons.values())
+    serial = Library.scan(tmp_path / "content", sources=sources)
+    assert loaded.comparisons == serial.comparisons and loaded.problems == serial.problems
+    assert os.listdir(tmp_path / "var") == ["c.marshal"]
+
+
 def test_workers_spool_elsewhere_when_the_cache_folder_cannot_be_made(tmp_path: Path) -> None:
     sources = shipped_and_broken(tmp_path / "content")
     (tmp_path / "var").write_text("a file where the data folder should be\n")

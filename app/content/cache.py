@@ -147,6 +147,9 @@ class ParseCache:
         self._dirty = False
         self._bodies: Bodies | None = None
         self._parsed: set[str] = set()  # keys parsed here and saved since (``stored``)
+        # Keys whose comparison was handed out with its bodies outside the cache file (in
+        # memory, or a worker's spool file): after a save, ``stored`` swaps only those.
+        self._given: set[str] = set()
         self._read()
 
     def _read(self) -> None:
@@ -191,7 +194,7 @@ class ParseCache:
             return parse_file()  # the parser reports the unreadable file itself
         if entry is not None and entry.display == display:
             if entry.mtime_ns == stat.st_mtime_ns and entry.size == stat.st_size:
-                return self._hit(entry)
+                return self._hit(key, entry)
         try:
             # Through the parser's own reader: a named pipe or a link is never opened here.
             digest = hashlib.sha256(read_content(path)).hexdigest()
@@ -200,7 +203,7 @@ class ParseCache:
         if entry is not None and entry.display == display and entry.digest == digest:
             entry.mtime_ns, entry.size = stat.st_mtime_ns, stat.st_size
             self._dirty = True
-            return self._hit(entry)
+            return self._hit(key, entry)
         self.parses += 1
         comparison, problems = parse_file()
         compact, encoded_problems, body = _encode_result(comparison, problems, display)
@@ -208,6 +211,7 @@ class ParseCache:
             display, stat.st_mtime_ns, stat.st_size, digest, compact, encoded_problems, 0, 0, body
         )
         self._dirty = True
+        self._given.add(key)
         return comparison, problems
 
     def lacks(self, path: Path, display: str) -> bool:
@@ -237,8 +241,10 @@ class ParseCache:
         self._dirty = self._dirty or bool(made)
         return made
 
-    def _hit(self, entry: _Entry) -> Result:
+    def _hit(self, key: str, entry: _Entry) -> Result:
         self.hits += 1
+        if entry.body is not None or entry.store is not None:
+            self._given.add(key)
         return _decode_result(entry, self._bodies)
 
     def keep_only(self, paths: set[str]) -> None:
@@ -293,10 +299,11 @@ class ParseCache:
             return
         self._bodies = Bodies(descriptor, len(_MAGIC) + 8 + len(head))
         for key, entry in self.entries.items():
-            if entry.body is not None or entry.store is not None:
+            if key in self._given and (entry.body is not None or entry.store is not None):
                 self._parsed.add(key)
             entry.body = entry.store = None
             entry.offset, entry.length = entries[key][6:8]
+        self._given.clear()
         self._dirty = False
 
     def _bodies_in_order(self) -> Iterator[bytes]:
