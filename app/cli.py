@@ -382,7 +382,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     args = build_parser().parse_args(argv)
     handler: Command = args.handler
-    return handler(args)
+    try:
+        code = handler(args)
+        sys.stdout.flush()  # here, not at exit, where a closed pipe fails outside this ``try``
+        return code
+    except BrokenPipeError:
+        # The reader went away (``nicepick outbox | head``): stop quietly, as Unix tools do.
+        # stdout is pointed at /dev/null so the interpreter's final flush fails no more.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141  # 128 + SIGPIPE, what a shell reports for a tool a pipe stopped
 
 
 if __name__ == "__main__":

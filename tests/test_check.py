@@ -245,3 +245,62 @@ def test_files_parsed_in_worker_processes_give_the_same_report(
     assert loaded.problems == library_module.Library.scan(content).problems
     assert len([p for p in loaded.problems if p.severity == "error"]) > 20
     assert check(content, cache, jobs=2) == check(content)
+
+
+@pytest.mark.parametrize("name", ["постгрес.md", "#.md", "?.md", "$.md", "\n.md", "!!!.md"])
+def test_a_file_name_that_gives_no_address_is_an_error_and_its_page_is_skipped(
+    tmp_path: Path, name: str
+) -> None:
+    # These names once became the page's address as they were: "/compare/#", a redirect to
+    # "/compare/постгрес" that failed with a 500, a line break in a Location header.
+    (tmp_path / name).write_text((BROKEN / "filler" / F).read_text())
+    errors = [p for p in check(tmp_path).problems if p.severity == "error"]
+    assert [(p.line, p.column) for p in errors] == [(1, 1)]
+    assert errors[0].message.startswith(f"file name {name!r} gives the page no address")
+    assert library_module.Library.load(tmp_path).comparisons == {}
+
+
+def test_a_name_that_slugifies_is_still_served_at_its_slug(tmp_path: Path) -> None:
+    (tmp_path / "Ünï Vs Öther.md").write_text((BROKEN / "filler" / F).read_text())
+    assert list(library_module.Library.load(tmp_path).comparisons) == ["uni-vs-other"]
+
+
+def test_a_problem_prints_as_one_line_with_nothing_a_terminal_acts_on() -> None:
+    problem = Problem("evil\nfake.md:1:1: error: hidden\x1b[2J\u202e\x9b.md", 2, 3, "error", "x\ry")
+    assert str(problem) == (
+        "evil\\nfake.md:1:1: error: hidden\\x1b[2J\\u202e\\x9b.md:2:3: error: x\\ry"
+    )
+
+
+def test_an_updated_date_after_today_is_an_error_unless_the_page_is_due_later() -> None:
+    from app.content.parse import parse_text
+    from tests.conftest import comparison_text
+
+    today = date(2026, 11, 30)
+    typo = comparison_text(published="2026-01-05").replace(
+        "published:", "updated: 9999-12-31\npublished:"
+    )
+    comparison, problems = parse_text(typo, path="a-vs-b.md", slug="a-vs-b", today=today)
+    assert comparison is None
+    assert [p.message for p in problems if p.severity == "error"] == [
+        '"updated" (9999-12-31) is in the future (today is 2026-11-30)'
+    ]
+    due = comparison_text(published="2027-02-01").replace(
+        "published:", "updated: 2027-02-01\npublished:"
+    )
+    comparison, problems = parse_text(due, path="a-vs-b.md", slug="a-vs-b", today=today)
+    assert comparison is not None and not [p for p in problems if p.severity == "error"]
+
+
+def test_a_reader_that_stops_early_ends_the_command_quietly() -> None:
+    # ``nicepick check | head -1``: once the reader is gone, no BrokenPipeError traceback.
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-m", "app", "check", "--content", str(BROKEN)]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as process:
+        assert process.stdout is not None and process.stderr is not None
+        process.stdout.close()  # the reader went away before the first line
+        errors = process.stderr.read().decode()
+        assert process.wait(timeout=60) == 141
+    assert "Traceback" not in errors and "BrokenPipeError" not in errors

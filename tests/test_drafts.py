@@ -140,3 +140,30 @@ def test_updated_date_is_shown(settings: Settings, write_content: Write) -> None
 def test_no_updated_line_without_updated(client: TestClient) -> None:
     dates = soup(client.get("/compare/vim-vs-emacs").text).select_one(".dates")
     assert dates is not None and "Updated" not in dates.get_text()
+
+
+def test_an_alias_cannot_take_over_another_pages_other_order(
+    settings: Settings, write_content: Write
+) -> None:
+    # /compare/emacs-vs-vim leads to vim-vs-emacs (the same options in another order); an
+    # alias of another page claiming it silently moved that address to the other page.
+    write_content("vim-vs-emacs.md", GOOD)
+    write_content(
+        "tmux-vs-screen.md",
+        NEIGHBOUR.replace("published:", "aliases: [emacs-vs-vim, old-tmux]\npublished:"),
+    )
+    from app.content.library import Library
+
+    library = Library.load(settings.content_dir)
+    assert [(p.path.rsplit("/", 1)[-1], p.message) for p in library.problems] == [
+        (
+            "tmux-vs-screen.md",
+            'alias "emacs-vs-vim" names the options of "vim-vs-emacs" in another order, '
+            "an address that already leads there",
+        )
+    ]
+    with client_for(settings) as client:
+        for old, page in (("emacs-vs-vim", "vim-vs-emacs"), ("old-tmux", "tmux-vs-screen")):
+            response = client.get(f"/compare/{old}")
+            assert response.status_code == 301
+            assert response.headers["location"] == f"https://nicepick.test/compare/{page}"

@@ -143,6 +143,15 @@ EDITS: list[tuple[str, Edit]] = [
         ),
     ),
     ("remove with an alias", lambda f: _remove(f, "etcd-vs-consul.md")),
+    (
+        "add with another page's other order as an alias",
+        lambda f: _write(
+            f,
+            "etcd-vs-zk.md",
+            comparison_md(["etcd", "ZK"], extra_front="aliases: [pulsar-vs-kafka]\n"),
+        ),
+    ),
+    ("remove the page with that alias", lambda f: _remove(f, "etcd-vs-zk.md")),
     ("remove a subfolder's page", lambda f: _remove(f / "sub", "kafka-vs-zmq.md")),
     (
         "link to a page to come",
@@ -236,6 +245,9 @@ def _paths(library: Library) -> list[str]:
     paths = ["/", "/comparisons", "/tags", "/categories", "/sitemap.xml", "/feed.xml"]
     paths += [f"/compare/{slug}" for slug in library.comparisons]
     paths += [f"/compare/{alias}" for alias in library.by_alias]
+    paths += [
+        "/compare/" + "-vs-".join(reversed(slug.split("-vs-"))) for slug in library.comparisons
+    ]
     paths += [f"/category/{name}" for name in groups["category"]]
     paths += [f"/best/{name}" for name in groups["category"]]
     paths += [f"/tag/{name}" for name in groups["tag"]]

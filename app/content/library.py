@@ -479,7 +479,11 @@ class Library:
             comparisons = _inserted(comparisons, at, new.slug, new)
             by_pair[new.pair_key] = new.slug
             for alias in new.aliases:
-                if alias not in comparisons and alias not in by_alias:
+                if (
+                    alias not in comparisons
+                    and alias not in by_alias
+                    and _other_order_owner(alias, new.slug, by_pair) is None
+                ):
                     by_alias[alias] = new.slug
         self.comparisons, self.by_pair, self.by_alias = comparisons, by_pair, by_alias
         return self._patched(before, after, old, new)
@@ -496,7 +500,10 @@ class Library:
         problems = list(after.problems) if after is not None else []
         if new is not None:
             for position, alias in enumerate(new.aliases):
-                if (
+                owner = _other_order_owner(alias, new.slug, self.by_pair)
+                if owner is not None and alias not in self.comparisons:
+                    problems.append(_alias_of_other_order(new, alias, owner))
+                elif (
                     alias in self.comparisons
                     or self.by_alias.get(alias) != new.slug
                     or alias in new.aliases[:position]
@@ -623,6 +630,9 @@ class Library:
                 if alias in comparisons or alias in by_alias:
                     problems.append(_alias_taken(comparison, alias))
                     continue
+                if (owner := _other_order_owner(alias, comparison.slug, by_pair)) is not None:
+                    problems.append(_alias_of_other_order(comparison, alias, owner))
+                    continue
                 by_alias[alias] = comparison.slug
         for comparison in comparisons.values():
             problems.extend(self._reference_problems(comparison, comparisons, by_alias))
@@ -669,10 +679,12 @@ class Library:
         comparison = self.comparisons.get(slug)
         if comparison is not None:
             return comparison, None
-        if slug in self.by_alias:
-            return None, self.by_alias[slug]
+        # The options in another order first: that address is the pair's own, whatever an
+        # alias claims (``_other_order_owner``).
         canonical = self.by_pair.get(pair_key(slug.split("-vs-")))
-        return None, canonical
+        if canonical is not None:
+            return None, canonical
+        return None, self.by_alias.get(slug)
 
     def visible(self, now: datetime | None = None, *, drafts: bool = False) -> list[Comparison]:
         """Comparisons readers may see, newest first."""
@@ -728,6 +740,23 @@ def _alias_taken(comparison: Comparison, alias: str) -> Problem:
         *field_position(comparison, "aliases"),
         "error",
         f'alias "{alias}" is already a page or another alias',
+    )
+
+
+def _other_order_owner(alias: str, slug: str, by_pair: dict[tuple[str, ...], str]) -> str | None:
+    """The page (not ``slug``) whose options ``alias`` names in another order: that address
+    already redirects to it, so the alias would silently take it over."""
+    owner = by_pair.get(pair_key(alias.split("-vs-")))
+    return owner if owner is not None and owner != slug else None
+
+
+def _alias_of_other_order(comparison: Comparison, alias: str, owner: str) -> Problem:
+    return Problem(
+        comparison.source,
+        *field_position(comparison, "aliases"),
+        "error",
+        f'alias "{alias}" names the options of "{owner}" in another order, '
+        "an address that already leads there",
     )
 
 
@@ -791,8 +820,7 @@ def parse_bytes(
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         return None, [Problem(source.display, 1, 1, "error", f"not UTF-8 text: {exc.reason}")]
-    slug = slugify(source.slug) or source.slug
-    return parse_text(text, path=source.display, slug=slug, today=today)
+    return parse_text(text, path=source.display, slug=slugify(source.slug), today=today)
 
 
 def category_name(comparisons: Iterable[Comparison], category_slug: str) -> str | None:

@@ -24,6 +24,15 @@ def pair_key(option_slugs: list[str] | tuple[str, ...]) -> tuple[str, ...]:
     return tuple(sorted(option_slugs))
 
 
+# Control characters (C0, DEL, C1), line and paragraph separators, and the bidirectional
+# overrides that reorder what a terminal shows.
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def _escaped(found: re.Match[str]) -> str:
+    return found.group().encode("unicode_escape").decode("ascii")
+
+
 @dataclass(frozen=True, slots=True)
 class Problem:
     """One thing wrong with a content file, located like a compiler message."""
@@ -35,7 +44,10 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        return f"{self.path}:{self.line}:{self.column}: {self.severity}: {self.message}"
+        line = f"{self.path}:{self.line}:{self.column}: {self.severity}: {self.message}"
+        # One problem, one line, nothing a terminal acts on: a file named "a\nb.md:1:1: ..."
+        # printed fake problems, an escape character in a name drove the terminal.
+        return _UNPRINTABLE.sub(_escaped, line)
 
 
 @dataclass(frozen=True, slots=True)

@@ -142,11 +142,22 @@ def parse_text(
 ) -> tuple[Comparison | None, list[Problem]]:
     """Parse a file's text; return the comparison (None on any error) and every problem found.
 
-    With ``today`` (``nicepick check`` passes it), a ``checked`` or ``accessed`` date after
-    it is an error too. The server's loader leaves it out: its results are cached by the
-    file's bytes, and a rule that changes with the day would make them wrong tomorrow.
+    With ``today`` (``nicepick check`` passes it), a ``checked``, ``accessed`` or ``updated``
+    date after it is an error too. The server's loader leaves it out: its results are cached by
+    the file's bytes, and a rule that changes with the day would make them wrong tomorrow.
     """
     problems = Collector(path)
+    if not slug:
+        # The file name is the page's address: one without a Latin letter or digit gave
+        # addresses like "/compare/#" or a name with a line break, which no link, redirect,
+        # sitemap or nginx map can hold.
+        name = path.replace("\\", "/").rsplit("/", 1)[-1]
+        problems.add(
+            1,
+            1,
+            f"file name {name!r} gives the page no address: "
+            'name it with a-z, 0-9 and hyphens, e.g. "vim-vs-emacs.md"',
+        )
     text = text.lstrip("\ufeff")
     lines = text.splitlines()
     if not lines or lines[0].strip() != "---":
@@ -282,6 +293,13 @@ def _check_fields(
     if published and updated and updated < published:
         problems.add(
             *where("updated"), f'"updated" ({updated}) is before "published" ({published})'
+        )
+        ok = False
+    # A page due later may be updated up to its own day; any other later "updated" is a typo
+    # (9999-12-31) that would list the page as the newest change in the feed for ever.
+    if updated and today is not None and updated > max(today, published or today):
+        problems.add(
+            *where("updated"), f'"updated" ({updated}) is in the future (today is {today})'
         )
         ok = False
     ok = check_record(meta, marks, problems.add, clean, today=today) and ok
