@@ -44,6 +44,8 @@ def test_valid_form_has_no_errors() -> None:
         ("email", "ada@example.org, eve@example.org", "like you@example.com"),
         ("email", "ada@@example.org", "like you@example.com"),
         ("email", "<ada@example.org>", "like you@example.com"),
+        ("message", "A terminal escape \x9b2J clears the screen", "control characters"),
+        ("name", "Ada\x9b31m", "one line"),
     ],
 )
 def test_each_bad_field_gets_its_own_error(field: str, value: str, fragment: str) -> None:

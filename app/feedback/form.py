@@ -19,8 +19,9 @@ _EMAIL = re.compile(
     r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}"
 )
 _LINE_BREAKS = re.compile(r"[\r\n\u0085\u2028\u2029]")
-# Control characters other than tab and newline have no place in a note.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Control characters other than tab and newline have no place in a note: C0, DEL and C1
+# (U+0080-U+009F, which some terminals obey as escapes when ``nicepick feedback list`` prints).
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f]")
 
 
 # ``=`` and ``?`` are atext (RFC 5322 3.2.3), but ``=?`` opens an RFC 2047 encoded word, and
