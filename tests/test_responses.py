@@ -24,13 +24,29 @@ def test_page_has_strong_etag_and_revalidates_with_304_and_no_body(client: TestC
     first = client.get(PAGE, headers={"accept-encoding": "identity"})
     etag = first.headers["etag"]
     assert etag.startswith('"') and not etag.startswith("W/")
-    again = client.get(PAGE, headers={"if-none-match": etag})
+    again = client.get(PAGE, headers={"if-none-match": etag, "accept-encoding": "identity"})
     assert again.status_code == 304
     assert again.content == b""
     assert again.headers["etag"] == etag
     assert "content-encoding" not in again.headers
     other = client.get(PAGE, headers={"if-none-match": '"something-else"'})
     assert other.status_code == 200 and other.content == first.content
+
+
+def test_each_content_coding_has_its_own_etag_and_revalidates_with_it(
+    client: TestClient,
+) -> None:
+    tags = {
+        coding: client.get(PAGE, headers={"accept-encoding": coding}).headers["etag"]
+        for coding in ("identity", "gzip", "br")
+    }
+    assert len(set(tags.values())) == 3
+    assert tags["gzip"] == tags["identity"][:-1] + '-gzip"'
+    for coding, etag in tags.items():
+        for asked, other in tags.items():
+            answer = client.get(PAGE, headers={"accept-encoding": coding, "if-none-match": other})
+            assert answer.status_code == (304 if asked == coding else 200)
+            assert answer.headers["etag"] == etag
 
 
 def test_etag_list_and_weak_form_match() -> None:

@@ -96,15 +96,18 @@ def cached_answer(
         (b"content-type", media_type.encode()),
         (b"vary", b"Accept-Encoding"),
     ]
+    encoding = choose_encoding(accept_encoding) if accept_encoding else None
     if status_code == 200:
-        headers.append((b"etag", page.etag.encode()))
+        # A strong validator names one representation (RFC 9110 8.8.3): the gzip and brotli
+        # bodies are others, so each has its own tag, as nginx and Apache give them.
+        etag = page.etag if encoding is None else f'{page.etag[:-1]}-{encoding}"'
+        headers.append((b"etag", etag.encode()))
         headers.append((b"cache-control", cache_control_value.encode()))
-        if if_none_match is not None and etag_matches(if_none_match, page.etag):
+        if if_none_match is not None and etag_matches(if_none_match, etag):
             return 304, headers[1:], b""
     else:
         # Error pages may change as soon as content does; let nobody keep them.
         headers.append((b"cache-control", b"no-cache"))
-    encoding = choose_encoding(accept_encoding) if accept_encoding else None
     body: bytes = page
     if encoding == "br":
         body = page.br
