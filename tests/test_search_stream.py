@@ -13,11 +13,13 @@ import pytest
 
 from app.content.cache import ParseCache
 from app.content.library import Library, discover
-from app.content.parallel import PerFile, prime
+from app.content.parallel import MIN_FILES, PerFile, available_cores, prime
 from app.search import index as search_index
 from app.search.index import SearchIndex
 from app.search.stream import IndexStream, index_row
-from tests.discovery_content import comparison_md, write
+from app.site import Site
+from bench.generate import generate
+from tests.discovery_content import comparison_md, site_settings, write
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 LATER = datetime(2031, 1, 1, tzinfo=UTC)  # the future pages are out by then
@@ -209,3 +211,27 @@ def test_pages_the_workers_did_not_parse_are_added(
     finally:
         index.close()
         built.close()
+
+
+@pytest.mark.skipif(available_cores() < 2, reason="parsed in worker processes on 2+ cores")
+def test_a_cold_load_of_the_site_searches_from_the_streamed_file(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    content, data = tmp_path / "content", tmp_path / "data"
+    generate(content, MIN_FILES, options=MIN_FILES // 4)
+    site = Site(site_settings(content, data))
+    with caplog.at_level(logging.INFO, logger="app.search.stream"):
+        site.load()
+        index = site.search_index()
+    assert "used (0 deleted, 0 added)" in caplog.text
+    built = SearchIndex(site.library.comparisons.values())
+    try:
+        for query in ("tool", "latency", "fast cache", "a", "zzz"):
+            assert [h.slug for h in index.search(query, now=LATER).hits] == [
+                h.slug for h in built.search(query, now=LATER).hits
+            ]
+        assert index.search("tool", now=LATER).hits  # the queries find pages
+    finally:
+        built.close()
+        index.close()
+    assert list((data / "search").glob(".*.tmp")) == []
