@@ -263,7 +263,7 @@ def rowids_of(ordered: Sequence[Comparison]) -> list[int]:
 
 def _open(
     ordered: Sequence[Comparison], folder: Path | None, stream: IndexStream | None = None
-) -> tuple[sqlite3.Connection, Path | None, list[int]]:
+) -> tuple[sqlite3.Connection, Path | None, array.array[int]]:
     """A connection to the index of ``ordered``: in memory without a folder; else the file in
     ``folder`` named by the content, made first when missing (or unreadable): from the rows
     ``stream`` wrote while the files were parsed when it holds exactly these pages, else
@@ -316,10 +316,12 @@ def _open(
         return _in_memory(ordered)
 
 
-def _in_memory(ordered: Sequence[Comparison]) -> tuple[sqlite3.Connection, None, list[int]]:
+def _in_memory(
+    ordered: Sequence[Comparison],
+) -> tuple[sqlite3.Connection, None, array.array[int]]:
     db = sqlite3.connect(":memory:", check_same_thread=False)
     _build(db, ordered)
-    return db, None, rowids_of(ordered)
+    return db, None, array.array("q", rowids_of(ordered))
 
 
 # A partial index or edit copy untouched this long is abandoned, whatever its pid says (a
@@ -398,7 +400,7 @@ def _vocabulary(db: sqlite3.Connection, path: Path | None) -> Vocabulary:
     return vocabulary
 
 
-def _open_file(path: Path, rows: int) -> tuple[sqlite3.Connection, list[int]]:
+def _open_file(path: Path, rows: int) -> tuple[sqlite3.Connection, array.array[int]]:
     """A finished index file, read-only, and its ``rows`` rowids in publication order;
     raises if absent, unfinished or not of ``rows`` pages.
 
@@ -411,7 +413,7 @@ def _open_file(path: Path, rows: int) -> tuple[sqlite3.Connection, list[int]]:
     try:
         db.execute("PRAGMA cache_size = -8192")  # KiB: the hot b-tree pages of common words
         ((kept,),) = db.execute("SELECT rowids FROM complete").fetchall()
-        rowids = array.array("q", kept).tolist()
+        rowids = array.array("q", kept)
         if len(rowids) != rows or any(a >= b for a, b in itertools.pairwise(rowids)):
             raise ValueError(f"{path.name} holds other rowids")
     except (sqlite3.Error, ValueError, TypeError):
@@ -610,7 +612,8 @@ class SearchIndex:
         # shown most (the newest, the best named) repeat across queries.
         self._columns = functools.lru_cache(maxsize=TEXT_CACHE_SIZE)(self._columns_of)
         self._db, path, rowids = _open(ordered, folder, stream)
-        # Ascending, as ``ordered``: a rowid's comparison is found by bisection.
+        # Ascending, as ``ordered``: a rowid's comparison is found by bisection. An array:
+        # 0.8 MB at 100,000 pages, against 4 MB as a list of ints.
         self._rowids = rowids
         self._writable = False  # a file opened read-only until ``update`` copies it
         self._lock = threading.Lock()
