@@ -235,3 +235,31 @@ def test_a_cold_load_of_the_site_searches_from_the_streamed_file(
         built.close()
         index.close()
     assert list((data / "search").glob(".*.tmp")) == []
+
+
+def test_a_stream_of_few_pages_is_not_used(
+    content: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A reload that parsed a few files in workers: the rest would be added one by one,
+    # slower than the usual build.
+    data = tmp_path / "data"
+    Library.load(content, ParseCache(data / "parse-cache.marshal"))
+    cache = ParseCache(data / "parse-cache.marshal")
+    sources = discover(content)
+    for source in sources[:3]:
+        del cache.entries[str(source.path)]
+    stream = IndexStream(data / "search", sources)
+    prime(cache, sources, today=None, jobs=2, per_file=PerFile(index_row, stream.keys, stream.take))
+    stream.end()
+    library = Library.load(content, cache, sources=sources)
+    stream.dropped = library.left_out()
+    with caplog.at_level(logging.WARNING, logger="app.search.stream"):
+        index = SearchIndex(library.comparisons.values(), folder=data / "search", stream=stream)
+    assert "were not parsed in workers" in caplog.text
+    built = SearchIndex(library.comparisons.values())
+    try:
+        assert answers(index) == answers(built)
+    finally:
+        index.close()
+        built.close()
+    assert list((data / "search").glob(".*.tmp")) == []

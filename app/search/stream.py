@@ -252,6 +252,10 @@ class IndexStream:
             rowid = row_id(comparison.published, rank)
             rowids.append(rowid)
             added.append((rowid, comparison))
+        if len(added) > len(ordered) // 2:
+            # Most pages came from the parse cache (a reload): adding them here one by one
+            # costs more than the usual build, whose text is made beside its writer.
+            raise ValueError(f"{len(added)} of {len(ordered)} pages were not parsed in workers")
         if any(a >= b for a, b in itertools.pairwise(rowids)):
             raise ValueError("rowids out of publication order")
         values = {(c.slug, c.content_hash): c for c in self.dropped}
