@@ -37,8 +37,9 @@ from app.content.library import (
     top_level_files,
 )
 from app.content.model import Comparison
-from app.content.parallel import Cancel, Cancelled, prime
+from app.content.parallel import Cancel, Cancelled, PerFile, prime
 from app.search.index import Searcher, SearchIndex
+from app.search.stream import IndexStream, index_row
 from app.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -143,36 +144,60 @@ class Site:
                 sources = sources_in(self.settings.content_dir, [(name,) for name in listed])
             elif sources is None and self.settings.content_dir.is_dir():
                 sources = discover(self.settings.content_dir)
-            if sources:  # a cold load of many files is parsed on every core first
-                # Below the server's own priority, so the pages asked for meanwhile (parsed
-                # alone, ``early_comparison``) do not wait behind a core's worth of parsing.
-                parsed = prime(
-                    cache,
-                    sources,
-                    today=None,
-                    start_method="forkserver",
-                    niceness=PRIME_NICENESS,
-                    cancel=self._stopping,
-                )
-                if parsed:
-                    log.info(
-                        "parsed %d files in worker processes in %.1f s",
-                        parsed,
-                        time.perf_counter() - started,
-                    )
-                    # Saved before the library reads it: its comparisons then come with their
-                    # bodies in the cache file, as on a warm start, instead of being read a
-                    # second time after the save (``Library._lighten``: 1.3 s at 100,000).
-                    cache.keep_only({str(source.path) for source in sources})
-                    cache.save()
-            library = self._read_library(
-                self.settings.content_dir, cache, sources=sources, yield_every=yield_every
+            # The search index's rows are written while the files are parsed, when they are
+            # parsed in worker processes (``app.search.stream``).
+            stream = (
+                IndexStream(self.searcher.folder, sources)
+                if search and sources and self.searcher.folder is not None
+                else None
             )
+            try:
+                if sources:  # a cold load of many files is parsed on every core first
+                    # Below the server's own priority, so the pages asked for meanwhile (parsed
+                    # alone, ``early_comparison``) do not wait behind a core's worth of parsing.
+                    parsed = prime(
+                        cache,
+                        sources,
+                        today=None,
+                        start_method="forkserver",
+                        niceness=PRIME_NICENESS,
+                        cancel=self._stopping,
+                        per_file=(
+                            PerFile(index_row, stream.keys, stream.take)
+                            if stream is not None
+                            else None
+                        ),
+                    )
+                    if stream is not None:
+                        stream.end()  # merged while the library loads
+                    if parsed:
+                        log.info(
+                            "parsed %d files in worker processes in %.1f s",
+                            parsed,
+                            time.perf_counter() - started,
+                        )
+                        # Saved before the library reads it: its comparisons then come with
+                        # their bodies in the cache file, as on a warm start, instead of being
+                        # read a second time after the save (``Library._lighten``: 1.3 s at
+                        # 100,000).
+                        cache.keep_only({str(source.path) for source in sources})
+                        cache.save()
+                library = self._read_library(
+                    self.settings.content_dir, cache, sources=sources, yield_every=yield_every
+                )
+            except BaseException:
+                if stream is not None:
+                    stream.abandon()
+                raise
             loaded_in = time.perf_counter() - started
             metrics.LIBRARY_LOAD_SECONDS.set(loaded_in)
             log.info("library of %d files loaded in %.1f s", len(library.files), loaded_in)
             metrics.LIBRARY_COMPARISONS.set(len(library.comparisons))
             library.version = self.library.version + 1
+            if stream is not None and stream.started:
+                # Parsed, left out by the cross-file rules: their rows are deleted.
+                stream.dropped = library.left_out()
+                self.searcher.expect(library.version, stream)
             first = not self.library.files
             self.library = library
             freeze_long_lived_objects(collect=not first)

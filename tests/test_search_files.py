@@ -187,6 +187,7 @@ def test_a_build_stopped_by_the_server_leaves_no_partial_file_for_good(
     abandoned = [
         folder / f".{index_file.name}.{dead}.12345.tmp",
         folder / f".edited-{dead}-6789.tmp",
+        folder / f".search-stream.{dead}.12345.tmp",  # written beside a parse (app.search.stream)
     ]
     # This process's own, being written now (another thread's build): left alone.
     live = folder / f".{index_file.name}.{os.getpid()}.{threading.get_ident()}.tmp"

@@ -104,6 +104,8 @@ def test_stopping_the_server_mid_load_ends_its_parse_workers_and_forkserver(
         # The stopped parse's ``with`` ran: its spool folder is gone, no cache was saved.
         assert not list(data.glob(".spool-*"))
         assert not (data / "parse-cache.marshal").exists()
+        # Nor the search index written beside the parse (``app.search.stream``).
+        assert not list(data.glob("search/.*.tmp"))
     finally:
         leftovers = list(session_processes(session))
         signal_all(leftovers, signal.SIGKILL)

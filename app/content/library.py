@@ -526,6 +526,17 @@ class Library:
             del self.replaced[next(iter(self.replaced))]
         return True
 
+    def left_out(self) -> list[Comparison]:
+        """Comparisons parsed from their files that the cross-file rules left out of
+        ``comparisons`` (a slug or pair of options another page has)."""
+        kept = self.comparisons
+        return [
+            parsed.comparison
+            for parsed in self.files.values()
+            if parsed.comparison is not None
+            and kept.get(parsed.comparison.slug) is not parsed.comparison
+        ]
+
     def problems_for(self, path: Path) -> list[Problem]:
         """Every problem reported against one file, its own and cross-file ones."""
         parsed = self.files.get(path)

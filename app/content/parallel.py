@@ -32,15 +32,18 @@ import select
 import shutil
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
 from datetime import date
 from functools import partial
 from pathlib import Path
+from typing import Any, Generic, TypeVar
 
 from app.content.cache import ParseCache, Spooled, make_entry, paused_gc, spool
 from app.content.library import SourceFile, parse_bytes
+from app.content.model import Comparison, Problem
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +60,21 @@ _CHUNK = 250  # files per task: small enough to balance, large enough to amortis
 # out at the usual limit of 1,024 (EMFILE) and fell back to parsing in one process. Chunks
 # grow instead, so that their files take at most this many, and a quarter of the limit.
 _MAX_SPOOLS = 256
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class PerFile(Generic[T]):
+    """Something more a worker makes of each comparison it parsed, for another layer (the
+    search index's rows, ``app.search.stream``): ``make(comparison, key)`` runs in the worker
+    (picklable: a module-level function), ``key`` being the file's entry in ``keys`` (one per
+    source given to ``prime``); ``take`` gets each chunk's results in this process as the
+    chunks arrive, in the loading thread."""
+
+    make: Callable[[Comparison, int], T]
+    keys: Sequence[int]
+    take: Callable[[list[T]], None]
 
 
 class Cancelled(Exception):
@@ -123,6 +141,7 @@ def prime(
     start_method: str = "fork",
     niceness: int = 0,
     cancel: Cancel | None = None,
+    per_file: PerFile[Any] | None = None,
 ) -> int:
     """Parse in ``jobs`` processes (default: one per core, when there are ``MIN_FILES`` to
     parse) each file ``cache`` has no entry for, and keep the results in it; how many were.
@@ -132,15 +151,25 @@ def prime(
     ``niceness`` lowers the workers' priority by that much (the server's: its own threads
     answer readers meanwhile, and parsers at the same priority took every core from them).
     ``cancel`` set meanwhile (from another thread) stops the parse: ``Cancelled`` is raised.
+    ``per_file``: what else the workers make of each comparison (see ``PerFile``).
     """
     if cancel is not None and cancel.is_set():
         raise Cancelled
-    stale = [source for source in sources if cache.lacks(source.path, source.display)]
+    stale_at = [at for at, source in enumerate(sources) if cache.lacks(source.path, source.display)]
+    stale = [sources[at] for at in stale_at]
     workers = available_cores() if jobs is None else jobs
     if workers < 2 or not stale or (jobs is None and len(stale) < MIN_FILES):
         return 0
     size = max(_CHUNK, -(-len(stale) // _spool_budget()))
     chunks = [stale[start : start + size] for start in range(0, len(stale), size)]
+    keys = (
+        [
+            [per_file.keys[at] for at in stale_at[start : start + size]]
+            for start in range(0, len(stale), size)
+        ]
+        if per_file is not None
+        else [[0] * len(chunk) for chunk in chunks]
+    )
     context = multiprocessing.get_context(start_method)
     made = 0
     try:
@@ -162,15 +191,22 @@ def prime(
             paused_gc(),
         ):
             tasks = [
-                ([source.path for source in chunk], [source.display for source in chunk])
-                for chunk in chunks
+                (
+                    [source.path for source in chunk],
+                    [source.display for source in chunk],
+                    chunk_keys,
+                )
+                for chunk, chunk_keys in zip(chunks, keys, strict=True)
             ]
             spools = [Path(folder) / str(number) for number in range(len(chunks))]
-            work = partial(_parse_chunk, today=today)
-            for (paths, _), spool_path, spooled in zip(
+            make = per_file.make if per_file is not None else None
+            work = partial(_parse_chunk, today=today, make=make)
+            for (paths, _, _), spool_path, (spooled, extras) in zip(
                 tasks, spools, pool.map(work, tasks, spools), strict=True
             ):
                 made += cache.add_spooled(paths, spooled, spool_path)
+                if per_file is not None:
+                    per_file.take(extras)
     except Exception as exc:
         # A stopped pool breaks, cancels or refuses what was pending: no failure to report.
         if cancel is not None and cancel.is_set():
@@ -318,15 +354,26 @@ def _end_with(parent: int) -> None:
 
 
 def _parse_chunk(
-    task: tuple[list[Path], list[str]], spool_path: Path, *, today: date | None
-) -> list[Spooled]:
+    task: tuple[list[Path], list[str], list[int]],
+    spool_path: Path,
+    *,
+    today: date | None,
+    make: Callable[[Comparison, int], object] | None = None,
+) -> tuple[list[Spooled], list[object]]:
     """In a worker: each file's cache entry (None when it cannot be read), its bodies
-    written to ``spool_path``."""
-    paths, displays = task
+    written to ``spool_path``; and ``make`` of each comparison parsed, given its file's key
+    (``PerFile``)."""
+    paths, displays, keys = task
+    extras: list[object] = []
+
+    def parse(source: SourceFile, key: int, data: bytes) -> tuple[Comparison | None, list[Problem]]:
+        comparison, problems = parse_bytes(source, data, today=today)
+        if make is not None and comparison is not None:
+            extras.append(make(comparison, key))
+        return comparison, problems
+
     made = [
-        make_entry(
-            path, display, partial(parse_bytes, SourceFile(path, display, path.stem), today=today)
-        )
-        for path, display in zip(paths, displays, strict=True)
+        make_entry(path, display, partial(parse, SourceFile(path, display, path.stem), key))
+        for path, display, key in zip(paths, displays, keys, strict=True)
     ]
-    return spool(made, spool_path)
+    return spool(made, spool_path), extras

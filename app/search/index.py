@@ -6,7 +6,10 @@ file in the data folder named by the content (``index_file_name``), opened read-
 its pages live in the kernel's page cache, shared by every worker, not in each process's
 heap, and a restart on unchanged content opens the file instead of indexing again (issue 18:
 RSS with 10,000 comparisons loaded went from 270 to 212 MB; at 100,000 the file is 425 MB, in
-the page cache, not the heap). Without a folder (tests, benches) it is built in memory.
+the page cache, not the heap). Without a folder (tests, benches) it is built in memory. A cold
+start writes the file while its worker processes parse the library (``app.search.stream``):
+rowids follow publication order without being positions (``row_id``), so each row can be
+made before all pages are parsed; the file keeps its rowids.
 
 One index per library version, built off the request path (a background thread warms it after
 each load; the first search waits for it if it is not ready). Ranking reads bare rowids; snippets
@@ -47,10 +50,12 @@ Over 400 lines: building the tables, querying them and live preview's in-place r
 
 from __future__ import annotations
 
+import array
 import bisect
 import functools
 import hashlib
 import inspect
+import itertools
 import logging
 import marshal
 import os
@@ -65,6 +70,7 @@ from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from markupsafe import Markup
 
@@ -73,6 +79,9 @@ from app.content.model import Comparison
 from app.sealed import opened, seal
 from app.search.ranking import WEIGHTS, Vocabulary, plan, ranked
 from app.search.snippets import WordFinder, highlight, snippet
+
+if TYPE_CHECKING:
+    from app.search.stream import IndexStream
 
 log = logging.getLogger(__name__)
 
@@ -202,7 +211,19 @@ def _code_version() -> str:
     """Changes with what goes into the index and how (the functions that make the rows and
     the tables, the tokenizer's prefixes), so no stale file is used; query code may change."""
     digest = hashlib.sha256(_PREFIXES.encode())
-    for function in (index_text, markdown_text, _body, document_columns, _build, _rows):
+    for function in (
+        index_text,
+        markdown_text,
+        _body,
+        document_columns,
+        row_id,
+        rowids_of,
+        create_tables,
+        bulk_load_settings,
+        finish_tables,
+        _build,
+        _rows,
+    ):
         digest.update(inspect.getsource(function).encode())
     return digest.hexdigest()
 
@@ -216,50 +237,91 @@ def index_file_name(ordered: Sequence[Comparison]) -> str:
     return f"search-{digest.hexdigest()[:32]}.sqlite3"
 
 
+# A row's rowid: its publication day above, the rank of its slug below (``row_id``).
+_RANK_BITS = 24
+
+
+def row_id(published: date, rank: int) -> int:
+    """The rowid of a page published on ``published`` whose slug has ``rank`` among the
+    slugs of its library (or of every file found: any ranking in slug order will do).
+
+    Rowids follow publication order, ties by slug, as ranking needs (``app.search.ranking``:
+    newest first is ``ORDER BY rowid DESC``), without being positions: a worker process that
+    parsed one file can make that file's row alone, before the others are parsed
+    (``app.search.stream``), and a row keeps its rowid however many pages come before it.
+    """
+    if not 0 <= rank < 1 << _RANK_BITS:
+        raise ValueError(f"slug rank {rank} out of range")
+    return (published.toordinal() << _RANK_BITS) | rank
+
+
+def rowids_of(ordered: Sequence[Comparison]) -> list[int]:
+    """The rowids of ``ordered`` (sorted by publication, then slug), ranking their slugs."""
+    ranks = {slug: rank for rank, slug in enumerate(sorted(c.slug for c in ordered))}
+    return [row_id(c.published, ranks[c.slug]) for c in ordered]
+
+
 def _open(
-    ordered: Sequence[Comparison], folder: Path | None
-) -> tuple[sqlite3.Connection, Path | None]:
+    ordered: Sequence[Comparison], folder: Path | None, stream: IndexStream | None = None
+) -> tuple[sqlite3.Connection, Path | None, array.array[int]]:
     """A connection to the index of ``ordered``: in memory without a folder; else the file in
-    ``folder`` named by the content, built there first when missing (or unreadable); and
-    that file (None in memory).
+    ``folder`` named by the content, made first when missing (or unreadable): from the rows
+    ``stream`` wrote while the files were parsed when it holds exactly these pages, else
+    built here; that file (None in memory); and the rowids of ``ordered``, in order.
 
     On disk the index costs no resident memory of its own: its pages are read through the
     kernel's page cache, which every worker of the machine shares, and a warm
     start (unchanged content) opens the file instead of indexing 100,000 pages again.
     """
     if folder is None:
-        db = sqlite3.connect(":memory:", check_same_thread=False)
-        _build(db, ordered)
-        return db, None
+        if stream is not None:
+            stream.abandon()
+        return _in_memory(ordered)
     path = folder / index_file_name(ordered)
     _remove_abandoned(folder)
     try:
-        return _open_file(path), path
-    except (sqlite3.Error, OSError):
+        db, rowids = _open_file(path, len(ordered))
+        if stream is not None:
+            stream.abandon()
+        return db, path, rowids
+    except (sqlite3.Error, OSError, ValueError):
         pass
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        partial = folder / f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp"
-        partial.unlink(missing_ok=True)
-        db = sqlite3.connect(partial)
-        try:
-            db.execute("PRAGMA journal_mode = OFF")
-            db.execute("PRAGMA synchronous = OFF")
-            _build(db, ordered)
-            db.execute("CREATE TABLE complete(done)")
-            db.commit()
-        finally:
-            db.close()
+        finished = stream.finish(ordered) if stream is not None else None
+        if finished is not None:
+            partial = finished
+        else:
+            folder.mkdir(parents=True, exist_ok=True)
+            partial = folder / f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp"
+            partial.unlink(missing_ok=True)
+            db = sqlite3.connect(partial)
+            try:
+                db.execute("PRAGMA journal_mode = OFF")
+                db.execute("PRAGMA synchronous = OFF")
+                _build(db, ordered)
+                finish_tables(db, rowids_of(ordered))
+                db.commit()
+            finally:
+                db.close()
         os.replace(partial, path)  # whole or not there: a crash leaves only a .tmp
         for old in (*folder.glob("search-*.sqlite3"), *folder.glob("search-*.vocabulary")):
             if old.name not in (path.name, _vocabulary_path(path).name):
                 old.unlink(missing_ok=True)  # a worker still reading it keeps its open file
-        return _open_file(path), path
-    except (sqlite3.Error, OSError) as exc:
+        db, rowids = _open_file(path, len(ordered))
+        return db, path, rowids
+    except (sqlite3.Error, OSError, ValueError) as exc:
         log.warning("cannot keep the search index in %s (%s); keeping it in memory", folder, exc)
-        db = sqlite3.connect(":memory:", check_same_thread=False)
-        _build(db, ordered)
-        return db, None
+        if stream is not None:
+            stream.abandon()  # its file, if not renamed into place
+        return _in_memory(ordered)
+
+
+def _in_memory(
+    ordered: Sequence[Comparison],
+) -> tuple[sqlite3.Connection, None, array.array[int]]:
+    db = sqlite3.connect(":memory:", check_same_thread=False)
+    _build(db, ordered)
+    return db, None, array.array("q", rowids_of(ordered))
 
 
 # A partial index or edit copy untouched this long is abandoned, whatever its pid says (a
@@ -338,8 +400,9 @@ def _vocabulary(db: sqlite3.Connection, path: Path | None) -> Vocabulary:
     return vocabulary
 
 
-def _open_file(path: Path) -> sqlite3.Connection:
-    """A finished index file, read-only; raises if absent or unfinished.
+def _open_file(path: Path, rows: int) -> tuple[sqlite3.Connection, array.array[int]]:
+    """A finished index file, read-only, and its ``rows`` rowids in publication order;
+    raises if absent, unfinished or not of ``rows`` pages.
 
     Read, not memory-mapped: mapped pages count in each process's resident memory (up to the
     whole file, ~350 MB at 100,000 comparisons), read pages sit in the kernel's page cache,
@@ -349,15 +412,18 @@ def _open_file(path: Path) -> sqlite3.Connection:
     db = sqlite3.connect(f"{path.as_uri()}?mode=ro&immutable=1", uri=True, check_same_thread=False)
     try:
         db.execute("PRAGMA cache_size = -8192")  # KiB: the hot b-tree pages of common words
-        db.execute("SELECT done FROM complete").fetchall()
-    except sqlite3.Error:
+        ((kept,),) = db.execute("SELECT rowids FROM complete").fetchall()
+        rowids = array.array("q", kept)
+        if len(rowids) != rows or any(a >= b for a, b in itertools.pairwise(rowids)):
+            raise ValueError(f"{path.name} holds other rowids")
+    except (sqlite3.Error, ValueError, TypeError):
         db.close()
         raise
-    return db
+    return db, rowids
 
 
-def _build(db: sqlite3.Connection, ordered: Sequence[Comparison]) -> None:
-    """Both contentless FTS5 tables (rowid = position in publication order), merged."""
+def create_tables(db: sqlite3.Connection) -> None:
+    """The two contentless FTS5 tables, empty."""
     tokenize = "tokenize = 'unicode61 remove_diacritics 2'"
     # Prefix indexes answer the short prefixes readers type ("rcl", "dist") from one b-tree
     # range instead of merging every token that starts with them.
@@ -372,39 +438,63 @@ def _build(db: sqlite3.Connection, ordered: Sequence[Comparison]) -> None:
         "CREATE VIRTUAL TABLE names USING fts5(title, options, content = '', "
         f"{tokenize}, prefix = '{_PREFIXES}')"
     )
-    # A bulk load merges nothing until the end: by default FTS5 merges segments as rows go
-    # in ('automerge' 4, 'crisismerge' 16), then 'optimize' merges them all again. At 100,000
-    # comparisons the docs table took 12.0 s of CPU so, 8.1 s without the early merges (the
-    # tables hold the same rows either way: queries answer the same).
+
+
+def bulk_load_settings(db: sqlite3.Connection) -> None:
+    """No merging while many rows go in (``merge_tables`` merges once at the end).
+
+    By default FTS5 merges segments as rows go in ('automerge' 4, 'crisismerge' 16), then
+    'optimize' merges them all again. At 100,000 comparisons the docs table took 12.0 s of CPU
+    so, 8.1 s without the early merges (the tables hold the same rows either way: queries
+    answer the same). A larger in-memory hash ('hashsize', 1 MB by default) flushes fewer,
+    larger segments, which 'optimize' then merges faster (3.8 against 2.5 s at 100,000)."""
     for table in ("docs", "names"):
         db.execute(f"INSERT INTO {table}({table}, rank) VALUES ('automerge', 0)")
         db.execute(f"INSERT INTO {table}({table}, rank) VALUES ('crisismerge', {_MAX_SEGMENTS})")
+        db.execute(f"INSERT INTO {table}({table}, rank) VALUES ('hashsize', {_HASH_BYTES})")
+
+
+def merge_tables(db: sqlite3.Connection) -> None:
+    """Merge each table's b-trees into one (queries on a bulk-loaded table are then faster),
+    and go back to FTS5's merge defaults, kept in the file: live preview's edits
+    (``SearchIndex.update``) add a segment each, which must be merged as they come."""
+    for table in ("docs", "names"):
+        db.execute(f"INSERT INTO {table}({table}) VALUES ('optimize')")
+        db.execute(f"INSERT INTO {table}({table}, rank) VALUES ('automerge', 4)")
+        db.execute(f"INSERT INTO {table}({table}, rank) VALUES ('crisismerge', 16)")
+
+
+def finish_tables(db: sqlite3.Connection, rowids: Sequence[int]) -> None:
+    """Mark an index file whole, with the rowids of its pages in publication order: which
+    comparison each rowid is, for whoever opens the file (``_open_file``)."""
+    db.execute("CREATE TABLE complete(rowids BLOB)")
+    db.execute("INSERT INTO complete(rowids) VALUES (?)", (array.array("q", rowids).tobytes(),))
+
+
+def _build(db: sqlite3.Connection, ordered: Sequence[Comparison]) -> None:
+    """Both contentless FTS5 tables (rowids by ``rowids_of``), merged."""
+    create_tables(db)
+    bulk_load_settings(db)
     named: list[tuple[int, str, str]] = []
     with db:
         db.executemany(
             "INSERT INTO docs(rowid, title, options, tags, body) VALUES (?, ?, ?, ?, ?)",
-            _rows(ordered, named),
+            _rows(ordered, rowids_of(ordered), named),
         )
         db.executemany("INSERT INTO names(rowid, title, options) VALUES (?, ?, ?)", named)
-        # Merge the b-trees once: queries on a freshly bulk-loaded table are then faster.
-        db.execute("INSERT INTO docs(docs) VALUES ('optimize')")
-        db.execute("INSERT INTO names(names) VALUES ('optimize')")
-        # Back to FTS5's defaults, kept in the file: live preview's edits (``update``) add a
-        # segment each, which must be merged as they come.
-        for table in ("docs", "names"):
-            db.execute(f"INSERT INTO {table}({table}, rank) VALUES ('automerge', 4)")
-            db.execute(f"INSERT INTO {table}({table}, rank) VALUES ('crisismerge', 16)")
+        merge_tables(db)
 
 
 # Segments one level of an FTS5 table may hold before it is merged during a bulk load (its
 # most is 2,000): 1,000 against 64 saved another 1.5 s of the docs table's 8-9 s at 100,000.
 _MAX_SEGMENTS = 1000
+_HASH_BYTES = 16 << 20
 # Rows whose text one thread makes for the SQLite writer at a time (``_rows``).
 _BATCH = 256
 
 
 def _rows(
-    ordered: Sequence[Comparison], named: list[tuple[int, str, str]]
+    ordered: Sequence[Comparison], rowids: Sequence[int], named: list[tuple[int, str, str]]
 ) -> Iterator[tuple[int, str, str, str, str]]:
     """``docs``' rows in rowid order, each page's title and option names also added to
     ``named``. The text is made in a thread of its own while SQLite indexes the rows made
@@ -429,7 +519,9 @@ def _rows(
             for start in range(0, len(ordered), _BATCH):
                 batch = [
                     (rowid, *document_columns(comparison))
-                    for rowid, comparison in enumerate(ordered[start : start + _BATCH], start + 1)
+                    for rowid, comparison in zip(
+                        rowids[start : start + _BATCH], ordered[start : start + _BATCH], strict=True
+                    )
                 ]
                 if not hand(batch):
                     return
@@ -505,7 +597,10 @@ class SearchIndex:
         cache_size: int = CACHE_SIZE,
         rank_limit: int = RANK_LIMIT,
         folder: Path | None = None,
+        stream: IndexStream | None = None,
     ) -> None:
+        """``stream``: the rows written while the library was parsed, used when they are
+        exactly these comparisons' (``app.search.stream``)."""
         # Rows go in publication order, so the newest matches are a rowid range FTS5 walks
         # without scoring, and ties in bm25 break newest first without reading any column.
         # By day, which orders as ``published_at`` (the day's start) does without making
@@ -516,7 +611,10 @@ class SearchIndex:
         # Cleaning a page's Markdown for its snippet is ~30% of a broad query's CPU; the rows
         # shown most (the newest, the best named) repeat across queries.
         self._columns = functools.lru_cache(maxsize=TEXT_CACHE_SIZE)(self._columns_of)
-        self._db, path = _open(ordered, folder)
+        self._db, path, rowids = _open(ordered, folder, stream)
+        # Ascending, as ``ordered``: a rowid's comparison is found by bisection. An array:
+        # 0.8 MB at 100,000 pages, against 4 MB as a list of ints.
+        self._rowids = rowids
         self._writable = False  # a file opened read-only until ``update`` copies it
         self._lock = threading.Lock()
         # The older named pages go to SQLite as bound values (``_ranked_broad``): never more
@@ -526,9 +624,11 @@ class SearchIndex:
         self._slugs = [c.slug for c in ordered]
         # Visibility lives here, not in UNINDEXED columns: filtering in SQL read each matching
         # row's whole stored record (body included), which cost as much as ranking it.
-        self._drafts = frozenset(rowid for rowid, c in enumerate(ordered, 1) if c.draft)
+        self._drafts = frozenset(rowid for rowid, c in zip(rowids, ordered, strict=True) if c.draft)
         scheduled = sorted(
-            (_day_start(c.published), rowid) for rowid, c in enumerate(ordered, 1) if not c.draft
+            (_day_start(c.published), rowid)
+            for rowid, c in zip(rowids, ordered, strict=True)
+            if not c.draft
         )
         self._published = [stamp for stamp, _ in scheduled]
         self._published_rowids = [rowid for _, rowid in scheduled]
@@ -559,7 +659,7 @@ class SearchIndex:
                         (old.published_at, old.slug),
                         key=lambda c: (c.published_at, c.slug),
                     )
-                    rowid = at + 1
+                    rowid = self._rowids[at]
                     before, after = document_columns(self._comparisons[at]), document_columns(new)
                     self._db.execute(
                         "INSERT INTO docs(docs, rowid, title, options, tags, body) "
@@ -699,7 +799,9 @@ class SearchIndex:
         # Snippets outside the lock: plain Python over the shown rows' text.
         finder = WordFinder(matched, exact)
         hits = [
-            Hit(self._slugs[rowid - 1], highlight(snippet(shown.get(rowid, ()), finder)))
+            Hit(
+                self._slugs[self._position(rowid)], highlight(snippet(shown.get(rowid, ()), finder))
+            )
             for rowid in rows[:limit]
         ]
         results = Results(terms, hits, len(rows) > limit, capped)
@@ -720,7 +822,11 @@ class SearchIndex:
         return shown
 
     def _columns_of(self, rowid: int) -> tuple[str, str, str, str]:
-        return document_columns(self._comparisons[rowid - 1])
+        return document_columns(self._comparisons[self._position(rowid)])
+
+    def _position(self, rowid: int) -> int:
+        """Where the page of ``rowid`` is in publication order (rowids are sparse)."""
+        return bisect.bisect_left(self._rowids, rowid)
 
     def close(self) -> None:
         with self._lock:
@@ -735,6 +841,10 @@ class Searcher:
         self._index: SearchIndex | None = None
         self._version = -1
         self._build_lock = threading.Lock()
+        # The rows written while a library version was parsed (``warm``), until its index
+        # is made from them (whoever asks first: the warm-up or a reader's search).
+        self._stream: tuple[int, IndexStream] | None = None
+        self._stream_lock = threading.Lock()
 
     def index_for(self, version: int, comparisons: Iterable[Comparison]) -> SearchIndex:
         """The index for this library version, building it now if nobody has yet."""
@@ -742,15 +852,36 @@ class Searcher:
         if index is not None and self._version == version:
             return index
         with self._build_lock:
+            stream = self._claim_stream(version)
             if self._index is not None and self._version == version:
+                if stream is not None:
+                    stream.abandon()
                 return self._index
             started = time.perf_counter()
-            index = SearchIndex(comparisons, folder=self.folder)
+            try:
+                index = SearchIndex(comparisons, folder=self.folder, stream=stream)
+            except BaseException:
+                if stream is not None:
+                    stream.abandon()
+                raise
             old, self._index, self._version = self._index, index, version
             log.info("search index ready in %.1f s", time.perf_counter() - started)
         if old is not None:
             old.close()
         return index
+
+    def _claim_stream(self, version: int) -> IndexStream | None:
+        """The stream of rows for ``version``, now this caller's; one of an older version is
+        abandoned (its library was replaced before its index was made)."""
+        with self._stream_lock:
+            pending = self._stream
+            if pending is None or pending[0] > version:
+                return None
+            self._stream = None
+        if pending[0] < version:
+            pending[1].abandon()
+            return None
+        return pending[1]
 
     @property
     def version(self) -> int:
@@ -779,6 +910,15 @@ class Searcher:
         thread = threading.Thread(target=index.make_writable, name="search-copy", daemon=True)
         thread.start()
         return thread
+
+    def expect(self, version: int, stream: IndexStream) -> None:
+        """Make the index of library ``version`` from ``stream``'s rows when they are its
+        comparisons' (``app.search.stream``). Called before that version is published:
+        the first search may come before the warm-up, and must not build it the slow way."""
+        with self._stream_lock:
+            replaced, self._stream = self._stream, (version, stream)
+        if replaced is not None:
+            replaced[1].abandon()
 
     def warm(self, version: int, comparisons: list[Comparison]) -> threading.Thread:
         """Build the index in a daemon thread, so startup and reloads never wait for it."""
