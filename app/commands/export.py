@@ -39,11 +39,12 @@ from app.commands.incremental import affected, menu, menu_changed, placed
 from app.commands.manifest import Manifest, fingerprint
 from app.commands.neighbours import names, twin_names, twin_neighbours
 from app.commands.progress import Progress, progress_bar
-from app.commands.quick_record import remember
+from app.commands.quick_record import current_record, remember
 from app.commands.redirect_files import write_redirects
 from app.commands.routes import Visible, in_shares, seeds
+from app.commands.search_patch import patched_index
 from app.commands.share import Renderer
-from app.commands.static_search import PageTerms, write_search_index
+from app.commands.static_search import PageTerms, Write, ordered, write_search_index
 from app.commands.summary import ExportSummary
 from app.content.library import Library
 from app.content.model import Comparison, Problem
@@ -270,7 +271,7 @@ def export_site(
 
     # After the crawl: the index is for what was exported, and a search page written above.
     words: PageTerms = _load_terms(out) if previous is not None else {}
-    write_search_index(out, visible.comparisons, write, words)
+    sizes = _search_index(out, visible.comparisons, changed, previous, settings, words, write)
     current = {c.content_hash for c in visible.comparisons}
     _save_terms(out, {key: value for key, value in words.items() if key in current})
     redirects = summary.redirects
@@ -330,12 +331,44 @@ def export_site(
         data_dir=settings.data_dir,
         manifest=manifest,
         data=data,
+        sizes=sizes,
     )
     summary.skipped.sort()
     summary.left_out = left_out(site.library)
     summary.forms_until = forms_until
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def _search_index(
+    out: Path,
+    visible: list[Comparison],
+    changed: set[str],
+    previous: Manifest | None,
+    settings: Settings,
+    words: PageTerms,
+    write: Write,
+) -> dict[str, int] | None:
+    """Write the search index: only the files the ``changed`` pages change when the last
+    build's record shows the same pages in the same order (``search_patch.patched_index``),
+    else all of it. The shards' sizes when known (the patched record's), for the next record."""
+    record = current_record(out, settings.data_dir) if previous is not None else None
+    if previous is not None and record is not None and record.fingerprint == previous.fingerprint:
+        files = patched_index(
+            out,
+            ordered(visible),
+            changed,
+            built=previous.sources,
+            known=words,
+            order=record.order,
+            sizes=record.shard_sizes,
+        )
+        if files is not None:
+            for path, body in files.items():
+                write(path, body)
+            return record.shard_sizes
+    write_search_index(out, visible, write, words)
+    return None
 
 
 # Each page's words by content hash, for the next build; "-2": postings carry where the word
