@@ -35,7 +35,14 @@ from app.commands import workers
 from app.commands.app_requests import AppExporter
 from app.commands.direct import DirectPages
 from app.commands.files import Files, output_name, output_path
-from app.commands.incremental import affected, menu, menu_changed, placed
+from app.commands.incremental import (
+    affected,
+    boards,
+    menu,
+    menu_changed,
+    placed,
+    sitemap_key,
+)
 from app.commands.manifest import Manifest, fingerprint
 from app.commands.neighbours import names, twin_names, twin_neighbours
 from app.commands.progress import Progress, progress_bar
@@ -320,6 +327,8 @@ def export_site(
         files=written,
         rewritten=sorted(summary.rewritten),
         menu=menu(visible.comparisons),
+        sitemap=sitemap_key(visible.comparisons),
+        boards=boards(visible.comparisons),
     )
     data = manifest.save(out)
     began = time.time() - (time.perf_counter() - started)  # for the next build's quick path

@@ -8,9 +8,12 @@ A comparison whose content hash changed (or that appeared or went away) can chan
 - when its listings or its date changed (``placed``): every page of those listings, old and
   new, and every comparison page in them whose related comparisons or tags may change: all
   but those whose last JSON twin shows what the page would show now (``shows_same``);
-- its category's standings (``/best/``, old and new category) and its authors' pages;
-- the home pages, the search page (counts) and the machine files; ``/tags`` (counts, and
-  names as the newest page spells them) when it carries tags, before or after;
+- its category's standings (``/best/``, old and new category) when what they show of the
+  category's pages changed (``boards``), and its authors' pages;
+- the home pages, the search page (counts) and the machine files, but the sitemap only when
+  what it lists changed (``sitemap_key``: it is the largest file a small edit would render
+  again); ``/tags`` (counts, and names as the newest page spells them) when it carries
+  tags, before or after;
 - when the header's categories changed (a comparison added, removed or moved, a category
   spelled otherwise by its newest page): every page, whose header lists them;
 - the JSON twin of each of these pages.
@@ -21,6 +24,7 @@ file's bytes with the manifest's digest and writes only the ones that differ.
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 
@@ -29,7 +33,40 @@ from app.commands.routes import Visible, old_addresses, seeds
 from app.content.model import Comparison
 
 # Always re-rendered: pages that list or count every comparison.
-_ALWAYS = ("/robots.txt", "/sitemap.xml", "/feed.xml", "/search")
+_ALWAYS = ("/robots.txt", "/feed.xml", "/search")
+SITEMAP = "/sitemap.xml"
+
+
+def sitemap_key(visible: Sequence[Comparison]) -> str:
+    """Digest of what the sitemap shows of the visible comparisons (``sitemap_entries``:
+    each page, its listings and authors, with its date), in their order. The rest of its
+    inputs (plain pages, writers, the site's URL) are in the manifest's fingerprint."""
+    shown = [
+        (
+            c.slug,
+            c.last_modified,
+            c.category_slug,
+            c.tag_slugs,
+            [option.slug for option in c.options],
+            c.authors,
+        )
+        for c in visible
+    ]
+    return hashlib.blake2b(repr(shown).encode(), digest_size=12).hexdigest()
+
+
+def boards(visible: Sequence[Comparison]) -> dict[str, str]:
+    """Digest of what each category's standings (``/best/<category>``, ``leaderboard``) show
+    of its pages, by category slug: each page's category name, pick and options as spelled,
+    in visible order (the first page names the category; an option's first spelling)."""
+    shown: dict[str, list[object]] = defaultdict(list)
+    for c in visible:
+        options = [(option.slug, option.name) for option in c.options]
+        shown[c.category_slug].append((c.category, c.pick_option.slug, options))
+    return {
+        slug: hashlib.blake2b(repr(pages).encode(), digest_size=12).hexdigest()
+        for slug, pages in shown.items()
+    }
 
 
 def placed(comparison: Comparison) -> list[str]:
@@ -87,13 +124,15 @@ def affected(
     for url in every:
         by_path[url.partition("?")[0]].append(url)
     wanted: set[str] = set(by_path["/"]) | set(_ALWAYS)
-    if menu_changed(previous, visible.comparisons):
+    everything = menu_changed(previous, visible.comparisons)
+    if everything:
         wanted.update(every)  # and export.py crawls every page found by links again
     members: dict[str, list[str]] = defaultdict(list)  # listing -> comparison slugs on it
     for comparison in visible.comparisons:
         for listing in placed(comparison)[:-1]:
             members[listing].append(comparison.slug)
     proven: dict[str, bool] = {}  # slug -> shows_same, asked once per page
+    standings = boards(visible.comparisons)
     for slug in changed:
         wanted.add(f"/compare/{slug}")
         if cards:
@@ -113,10 +152,11 @@ def affected(
             for author in now[slug].authors:
                 wanted.update(by_path.get(f"/author/{author}", ()))
         for listing in (*before[:-1], *after[:-1]):
-            if listing.startswith("/category/"):
+            category = listing.removeprefix("/category/")
+            if category != listing and standings.get(category) != previous.boards.get(category):
                 # Its category's standings: each option's wins (the pick) and name as spelled,
                 # which link to the option pages, not to this page.
-                wanted.update(by_path.get("/best/" + listing.removeprefix("/category/"), ()))
+                wanted.update(by_path.get("/best/" + category, ()))
         if before != after or respelled:
             for listing in {*before[:-1], *after[:-1]}:
                 wanted.update(by_path.get(listing, ()))
@@ -127,6 +167,10 @@ def affected(
                         wanted.add(f"/compare/{other}")
         if slug in now:
             wanted.update(old_addresses(Visible(visible.library, [now[slug]])))
+    if not everything and previous.sitemap == sitemap_key(visible.comparisons):
+        wanted.discard(SITEMAP)  # it links to every page: ``linked_from`` named it
+    else:
+        wanted.add(SITEMAP)
     # Each page's JSON twin has the same inputs as the page.
     for url in list(wanted):
         path, mark, query = url.partition("?")
