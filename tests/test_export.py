@@ -26,6 +26,7 @@ from app.commands.export import (
     output_path,
 )
 from app.commands.manifest import Manifest, digest
+from app.content.model import slugify
 from app.feedback.service import Feedback
 from app.feedback.tokens import EXPORT_VALID_SECONDS
 from app.main import create_app
@@ -847,3 +848,29 @@ def test_a_retitled_page_patches_the_search_index_and_leaves_sitemap_and_standin
     written = [name for name in summary.written if name.startswith("search-index/")]
     assert "search-index/meta.json" in summary.rewritten  # the page's length in words
     assert len(written) < len(index) / 2
+
+
+def test_a_new_tag_re_renders_the_sitemap_and_one_page_of_its_category(
+    settings: Settings, write_content: Callable[[str, str], Path], tmp_path: Path
+) -> None:
+    # The page stays in its category at its place: of the category's pages only the one
+    # holding its card (its tags) is rendered again; the sitemap lists the new tag's page.
+    generated_site(settings, write_content)
+    built_at = time.time()
+    out = tmp_path / "site"
+    export_site(settings, out, built_at=built_at)
+    before = digests(out)
+    path = settings.content_dir / "tool7a-vs-tool7b.md"
+    text = path.read_text()
+    category = re.search(r"^category: (.+)$", text, re.M)
+    assert category is not None
+    folder = f"category/{slugify(category[1])}/"
+    assert f"{folder}page-2/index.html" in before  # a listing of several pages
+    path.write_text(text.replace("tags: [", "tags: [edited-tag, "))
+    summary = export_site(settings, out)
+    assert summary.incremental
+    same_as_a_full_build(settings, out, tmp_path, built_at)
+    rewritten_as_they_differ(out, before)
+    assert "sitemap.xml" in summary.rewritten
+    listed = [n for n in summary.written if n.startswith(folder) and n.endswith("index.html")]
+    assert len(listed) == 1

@@ -44,7 +44,7 @@ from app.commands.incremental import (
     sitemap_key,
 )
 from app.commands.manifest import Manifest, fingerprint
-from app.commands.neighbours import names, twin_names, twin_neighbours
+from app.commands.neighbours import twin_names, twin_neighbours
 from app.commands.progress import Progress, progress_bar
 from app.commands.quick_record import current_record, remember
 from app.commands.redirect_files import write_redirects
@@ -195,7 +195,7 @@ def export_site(
             cards=cards,
             had=lambda url: output_name(url) in known,
             shows_same=shows_same,
-            spelled_same=lambda comparison: twin_names(out, known, comparison) == names(comparison),
+            spelled_as=lambda comparison: twin_names(out, known, comparison),
         )
     # Every page changes (the header's counts): the crawl follows known pages' links too,
     # and the pages are shared out as a full build's are.
