@@ -826,11 +826,12 @@ def rewritten_as_they_differ(out: Path, before: dict[str, bytes]) -> None:
     )
 
 
-def test_a_retitled_page_patches_the_search_index_and_leaves_sitemap_and_standings(
+def test_a_retitled_page_patches_the_search_index_and_leaves_sitemap_standings_redirects(
     settings: Settings, write_content: Callable[[str, str], Path], tmp_path: Path
 ) -> None:
-    # The sitemap lists no title, the standings count picks: neither is rendered again, and
-    # only the index files holding the page's words and its result are written.
+    # The sitemap lists no title, the standings count picks, the redirects are the same:
+    # none is written again, and only the index files holding the page's words and its
+    # result are.
     generated_site(settings, write_content)
     built_at = time.time()
     out = tmp_path / "site"
@@ -845,6 +846,7 @@ def test_a_retitled_page_patches_the_search_index_and_leaves_sitemap_and_standin
     rewritten_as_they_differ(out, before)
     assert "sitemap.xml" not in summary.written
     assert not any(name.startswith("best/") for name in summary.written)
+    assert summary.redirects and "_redirects" not in summary.written
     written = [name for name in summary.written if name.startswith("search-index/")]
     assert "search-index/meta.json" in summary.rewritten  # the page's length in words
     assert len(written) < len(index) / 2
