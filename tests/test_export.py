@@ -26,6 +26,7 @@ from app.commands.export import (
     output_path,
 )
 from app.commands.manifest import Manifest, digest
+from app.content.model import slugify
 from app.feedback.service import Feedback
 from app.feedback.tokens import EXPORT_VALID_SECONDS
 from app.main import create_app
@@ -812,3 +813,66 @@ def test_a_page_given_an_author_re_renders_the_authors_page(
     assert (
         sorted(name for name in now.keys() | after.keys() if now.get(name) != after.get(name)) == []
     )
+
+
+def rewritten_as_they_differ(out: Path, before: dict[str, bytes]) -> None:
+    """The manifest's ``rewritten`` names exactly the files whose bytes changed."""
+    manifest = Manifest.load(out)
+    assert manifest is not None
+    assert manifest.rewritten == sorted(
+        name
+        for name, body in digests(out).items()
+        if before.get(name) != body and not name.endswith((".gz", ".br"))
+    )
+
+
+def test_a_retitled_page_patches_the_search_index_and_leaves_sitemap_standings_redirects(
+    settings: Settings, write_content: Callable[[str, str], Path], tmp_path: Path
+) -> None:
+    # The sitemap lists no title, the standings count picks, the redirects are the same:
+    # none is written again, and only the index files holding the page's words and its
+    # result are.
+    generated_site(settings, write_content)
+    built_at = time.time()
+    out = tmp_path / "site"
+    export_site(settings, out, built_at=built_at)
+    before = digests(out)
+    index = [n for n in before if n.startswith("search-index/") and not n.endswith((".gz", ".br"))]
+    path = settings.content_dir / "tool7a-vs-tool7b.md"
+    path.write_text(path.read_text().replace("title: Tool7a vs Tool7b", "title: Tool7a or zebra"))
+    summary = export_site(settings, out)
+    assert summary.incremental
+    same_as_a_full_build(settings, out, tmp_path, built_at)
+    rewritten_as_they_differ(out, before)
+    assert "sitemap.xml" not in summary.written
+    assert not any(name.startswith("best/") for name in summary.written)
+    assert summary.redirects and "_redirects" not in summary.written
+    written = [name for name in summary.written if name.startswith("search-index/")]
+    assert "search-index/meta.json" in summary.rewritten  # the page's length in words
+    assert len(written) < len(index) / 2
+
+
+def test_a_new_tag_re_renders_the_sitemap_and_one_page_of_its_category(
+    settings: Settings, write_content: Callable[[str, str], Path], tmp_path: Path
+) -> None:
+    # The page stays in its category at its place: of the category's pages only the one
+    # holding its card (its tags) is rendered again; the sitemap lists the new tag's page.
+    generated_site(settings, write_content)
+    built_at = time.time()
+    out = tmp_path / "site"
+    export_site(settings, out, built_at=built_at)
+    before = digests(out)
+    path = settings.content_dir / "tool7a-vs-tool7b.md"
+    text = path.read_text()
+    category = re.search(r"^category: (.+)$", text, re.M)
+    assert category is not None
+    folder = f"category/{slugify(category[1])}/"
+    assert f"{folder}page-2/index.html" in before  # a listing of several pages
+    path.write_text(text.replace("tags: [", "tags: [edited-tag, "))
+    summary = export_site(settings, out)
+    assert summary.incremental
+    same_as_a_full_build(settings, out, tmp_path, built_at)
+    rewritten_as_they_differ(out, before)
+    assert "sitemap.xml" in summary.rewritten
+    listed = [n for n in summary.written if n.startswith(folder) and n.endswith("index.html")]
+    assert len(listed) == 1

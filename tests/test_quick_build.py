@@ -299,3 +299,18 @@ def test_after_a_title_edit_the_next_body_edit_of_that_page_is_quick_and_exact(
     edit(settings, "nano-vs-micro.md", lambda t: t.replace("A modal editor.", "Small."))
     assert quick_build(settings, out, cards=False) is not None
     assert_same_as_a_full_build(settings, out, tmp_path)
+
+
+def test_a_title_edit_after_a_quick_build_patches_the_index_it_left_and_is_exact(
+    site: tuple[Settings, Path], tmp_path: Path
+) -> None:
+    # The quick build patched the index and kept its shard sizes in the record: the
+    # incremental build patches that index in turn, from those sizes.
+    settings, out = site
+    edit(settings, "nano-vs-micro.md", lambda t: t.replace("A modal editor.", "Small, quick."))
+    assert quick_build(settings, out, cards=False) is not None
+    edit(settings, "nano-vs-micro.md", lambda t: t.replace("title: Nano vs Micro", "title: Nano"))
+    summary = export_site(settings, out, cards=False)
+    assert summary.incremental
+    assert "search-index/meta.json" in summary.rewritten  # "vs" and "micro" left the title
+    assert_same_as_a_full_build(settings, out, tmp_path)

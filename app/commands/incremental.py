@@ -6,11 +6,18 @@ A comparison whose content hash changed (or that appeared or went away) can chan
 - every page that linked to it last time (its cards on listings, related links, the feed,
   the sitemap): the manifest's ``linked_from``;
 - when its listings or its date changed (``placed``): every page of those listings, old and
-  new, and every comparison page in them whose related comparisons or tags may change: all
-  but those whose last JSON twin shows what the page would show now (``shows_same``);
-- its category's standings (``/best/``, old and new category) and its authors' pages;
-- the home pages, the search page (counts) and the machine files; ``/tags`` (counts, and
-  names as the newest page spells them) when it carries tags, before or after;
+  new (of a category or tag it stayed in with its date and spelling, only the page holding
+  its card, which links to it: the others list the same cards), and every comparison page
+  in them whose related comparisons or tags may change: all but those whose last JSON twin
+  shows what the page would show now (``shows_same``) and, when it is the one page that
+  changed and only its tags did, those carrying none of the tags it gained or lost
+  (``retagged``);
+- its category's standings (``/best/``, old and new category) when what they show of the
+  category's pages changed (``boards``), and its authors' pages;
+- the home pages, the search page (counts) and the machine files, but the sitemap only when
+  what it lists changed (``sitemap_key``: it is the largest file a small edit would render
+  again); ``/tags`` (counts, and names as the newest page spells them) when it carries
+  tags, before or after;
 - when the header's categories changed (a comparison added, removed or moved, a category
   spelled otherwise by its newest page): every page, whose header lists them;
 - the JSON twin of each of these pages.
@@ -21,15 +28,50 @@ file's bytes with the manifest's digest and writes only the ones that differ.
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 
 from app.commands.manifest import Manifest
+from app.commands.neighbours import Names, names
 from app.commands.routes import Visible, old_addresses, seeds
-from app.content.model import Comparison
+from app.content.model import Comparison, slugify
 
 # Always re-rendered: pages that list or count every comparison.
-_ALWAYS = ("/robots.txt", "/sitemap.xml", "/feed.xml", "/search")
+_ALWAYS = ("/robots.txt", "/feed.xml", "/search")
+SITEMAP = "/sitemap.xml"
+
+
+def sitemap_key(visible: Sequence[Comparison]) -> str:
+    """Digest of what the sitemap shows of the visible comparisons (``sitemap_entries``:
+    each page, its listings and authors, with its date), in their order. The rest of its
+    inputs (plain pages, writers, the site's URL) are in the manifest's fingerprint."""
+    shown = [
+        (
+            c.slug,
+            c.last_modified,
+            c.category_slug,
+            c.tag_slugs,
+            [option.slug for option in c.options],
+            c.authors,
+        )
+        for c in visible
+    ]
+    return hashlib.blake2b(repr(shown).encode(), digest_size=12).hexdigest()
+
+
+def boards(visible: Sequence[Comparison]) -> dict[str, str]:
+    """Digest of what each category's standings (``/best/<category>``, ``leaderboard``) show
+    of its pages, by category slug: each page's category name, pick and options as spelled,
+    in visible order (the first page names the category; an option's first spelling)."""
+    shown: dict[str, list[object]] = defaultdict(list)
+    for c in visible:
+        options = [(option.slug, option.name) for option in c.options]
+        shown[c.category_slug].append((c.category, c.pick_option.slug, options))
+    return {
+        slug: hashlib.blake2b(repr(pages).encode(), digest_size=12).hexdigest()
+        for slug, pages in shown.items()
+    }
 
 
 def placed(comparison: Comparison) -> list[str]:
@@ -38,6 +80,45 @@ def placed(comparison: Comparison) -> list[str]:
     listings += [f"/tag/{slug}" for slug in comparison.tag_slugs]
     listings += [f"/option/{option.slug}" for option in comparison.options]
     return [*sorted(set(listings)), f"published {comparison.published.isoformat()}"]
+
+
+def shifts(listing: str, moved: set[str]) -> bool:
+    """Whether a changed page's ``placed`` difference ``moved`` may change pages of
+    ``listing`` that do not hold its card: it joined or left the listing, or its date moved
+    it within (a category or tag page shows its count and the cards of its members, newest
+    first; an option page is not proven so)."""
+    return (
+        listing in moved
+        or any(entry.startswith("published ") for entry in moved)
+        or not listing.startswith(("/category/", "/tag/"))
+    )
+
+
+def respelled_in(listing: str, last: Names | None, now: Names) -> bool:
+    """Whether a page respelled what ``listing``'s heading may show of it: its category's
+    name on a category, the tag's on a tag (the page's other names are not shown there)."""
+    if last is None:
+        return True
+    if listing.startswith("/category/"):
+        return last[0] != now[0]
+    if listing.startswith("/tag/"):
+        tag = listing.removeprefix("/tag/")
+        return [t for t in last[1] if slugify(t) == tag] != [t for t in now[1] if slugify(t) == tag]
+    return last != now
+
+
+def retagged(before: list[str], after: list[str]) -> set[str] | None:
+    """The tags a page gained or lost, when its ``placed`` changed by tags alone; else None.
+
+    Then a page carrying none of them, the only changed page being this one, shows the same
+    related comparisons and lone tags (``RelatedIndex`` in app/pages/navigation.py): its
+    candidates are pooled by its own options, tags and category, whose pools this page left
+    or joined only for those tags; it ranks them by the options, tags and category they
+    share with it and by date, of which this page changed only tags it does not carry."""
+    moved = set(before) ^ set(after)
+    if not all(listing.startswith("/tag/") for listing in moved):
+        return None
+    return {listing.removeprefix("/tag/") for listing in moved}
 
 
 def menu(visible: Sequence[Comparison]) -> list[list[str | int]]:
@@ -68,16 +149,17 @@ def affected(
     cards: bool,
     had: Callable[[str], bool],
     shows_same: Callable[[Comparison], bool] = lambda _comparison: False,
-    spelled_same: Callable[[Comparison], bool] = lambda _comparison: False,
+    spelled_as: Callable[[Comparison], Names | None] = lambda _comparison: None,
 ) -> tuple[list[str], set[str]]:
     """(URLs to re-render in table order, slugs that changed); ``had`` says whether the last
     build wrote a URL (a page's JSON twin is re-rendered only then). ``shows_same`` says
     whether an unchanged comparison's page is proven to show the same related comparisons
     and tags as last time: then a listing it shares with a changed page does not re-render
     it (a changed page it still links to re-renders it through ``linked_from``).
-    ``spelled_same`` says whether a changed page is proven to spell its category, tags and
-    options as last time: else every page of its listings is re-rendered (their headings
-    show the newest page's spelling, and only the page holding its card links to it)."""
+    ``spelled_as`` gives a changed page's category, tags and options as the last build
+    spelled them (``names``), None when it cannot tell: where they differ, every page of its
+    listings is re-rendered (their headings show the newest page's spelling, and only the
+    page holding its card links to it)."""
     now = {c.slug: c for c in visible.comparisons}
     changed = changed_slugs(previous, visible.comparisons)
     if not changed:
@@ -87,13 +169,15 @@ def affected(
     for url in every:
         by_path[url.partition("?")[0]].append(url)
     wanted: set[str] = set(by_path["/"]) | set(_ALWAYS)
-    if menu_changed(previous, visible.comparisons):
+    everything = menu_changed(previous, visible.comparisons)
+    if everything:
         wanted.update(every)  # and export.py crawls every page found by links again
     members: dict[str, list[str]] = defaultdict(list)  # listing -> comparison slugs on it
     for comparison in visible.comparisons:
         for listing in placed(comparison)[:-1]:
             members[listing].append(comparison.slug)
     proven: dict[str, bool] = {}  # slug -> shows_same, asked once per page
+    standings = boards(visible.comparisons)
     for slug in changed:
         wanted.add(f"/compare/{slug}")
         if cards:
@@ -106,27 +190,41 @@ def affected(
             # manifest keeps slugs only, so a page that carries tags may have respelled one
             # (or become its newest page) with its slugs the same: one page to re-render.
             wanted.add("/tags")
-        respelled = slug in now and slug in previous.placed and not spelled_same(now[slug])
+        spelled = spelled_as(now[slug]) if slug in now and slug in previous.placed else None
+        respelled = slug in now and slug in previous.placed and spelled != names(now[slug])
         if slug in now:
             # Its authors' pages list it: one it was just given did not link to it last time
             # (one it left did, so ``linked_from`` brings that one).
             for author in now[slug].authors:
                 wanted.update(by_path.get(f"/author/{author}", ()))
         for listing in (*before[:-1], *after[:-1]):
-            if listing.startswith("/category/"):
+            category = listing.removeprefix("/category/")
+            if category != listing and standings.get(category) != previous.boards.get(category):
                 # Its category's standings: each option's wins (the pick) and name as spelled,
                 # which link to the option pages, not to this page.
-                wanted.update(by_path.get("/best/" + listing.removeprefix("/category/"), ()))
+                wanted.update(by_path.get("/best/" + category, ()))
         if before != after or respelled:
+            tags = retagged(before, after) if len(changed) == 1 else None
+            moved = set(before) ^ set(after)
             for listing in {*before[:-1], *after[:-1]}:
-                wanted.update(by_path.get(listing, ()))
+                if shifts(listing, moved) or (
+                    respelled and respelled_in(listing, spelled, names(now[slug]))
+                ):
+                    wanted.update(by_path.get(listing, ()))
                 for other in members.get(listing, ()):
                     if other not in proven:
-                        proven[other] = other not in changed and shows_same(now[other])
+                        proven[other] = other not in changed and (
+                            (tags is not None and tags.isdisjoint(now[other].tag_slugs))
+                            or shows_same(now[other])
+                        )
                     if not proven[other]:
                         wanted.add(f"/compare/{other}")
         if slug in now:
             wanted.update(old_addresses(Visible(visible.library, [now[slug]])))
+    if not everything and previous.sitemap == sitemap_key(visible.comparisons):
+        wanted.discard(SITEMAP)  # it links to every page: ``linked_from`` named it
+    else:
+        wanted.add(SITEMAP)
     # Each page's JSON twin has the same inputs as the page.
     for url in list(wanted):
         path, mark, query = url.partition("?")

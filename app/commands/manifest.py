@@ -48,6 +48,9 @@ class Manifest:
     rewritten: list[str] = field(default_factory=list)  # paths this build wrote
     # The header's categories (slug, name, count) on every page: ``incremental.menu``
     menu: list[list[str | int]] = field(default_factory=list)
+    sitemap: str = ""  # ``incremental.sitemap_key`` of the pages built (none: not known)
+    # ``incremental.boards``: each category's standings' inputs (a category missing: not known)
+    boards: dict[str, str] = field(default_factory=dict)
 
     def save(self, out: Path) -> bytes:
         """Write the manifest into ``out``; its bytes (the quick record names them)."""

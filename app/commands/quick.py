@@ -38,10 +38,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from app.commands.manifest import CHANGES, Changes, digest, fingerprint
-from app.commands.manifest import NAME as MANIFEST_NAME
+from app.commands.manifest import Changes, digest, fingerprint
 from app.commands.neighbours import twin_neighbours
-from app.commands.quick_record import Entry, Record, record_path, shown_digest
+from app.commands.quick_record import Entry, Record, current_record, record_path, shown_digest
 from app.content.library import NON_COMPARISON_FOLDERS, SourceFile, parse_file, source_file
 from app.content.model import Comparison
 from app.settings import Settings
@@ -85,8 +84,8 @@ def quick_build(settings: Settings, out: Path, *, cards: bool) -> QuickSummary |
     started = time.perf_counter()
     settings = settings.model_copy(update={"drafts": False, "reload": False})  # as export
     kept_at = record_path(out, settings.data_dir)
-    record = Record.load(kept_at)
-    if record is None or not _current(out, record):
+    record = current_record(out, settings.data_dir)
+    if record is None:
         return None
     if record.fingerprint != fingerprint(settings, cards=cards):
         return None
@@ -131,21 +130,6 @@ def quick_build(settings: Settings, out: Path, *, cards: bool) -> QuickSummary |
     summary.forms_until = _forms_until(record.built_at)
     summary.seconds = time.perf_counter() - started
     return summary
-
-
-def _current(out: Path, record: Record) -> bool:
-    """Whether the record is of the manifest in ``out`` and its quick changes (a stat of the
-    manifest, whose bytes the last build's record hashed; the changes' digest)."""
-    try:
-        stat = (out / MANIFEST_NAME).stat()
-        changes = (out / CHANGES).read_bytes() if record.changes is not None else None
-    except OSError:
-        return False
-    if (stat.st_mtime_ns, stat.st_size) != record.manifest_stat:
-        return False
-    if changes is None:
-        return not (out / CHANGES).exists()
-    return digest(changes) == record.changes
 
 
 def _edits(settings: Settings, record: Record) -> tuple[list[_Edit], _Sources] | None:

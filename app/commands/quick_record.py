@@ -29,8 +29,8 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 
 from app.atomic import write_atomic
+from app.commands.manifest import CHANGES, Manifest, digest
 from app.commands.manifest import NAME as MANIFEST_NAME
-from app.commands.manifest import Manifest, digest
 from app.content.cache import encoded_comparison
 from app.content.library import Library
 from app.content.model import Comparison
@@ -119,6 +119,25 @@ class Record:
             return None
 
 
+def current_record(out: Path, data_dir: Path) -> Record | None:
+    """The record of the build in ``out``, when it is of the manifest there and of the quick
+    builds' changes since (a stat of the manifest, whose bytes the last build's record
+    hashed; the changes' digest); else None."""
+    record = Record.load(record_path(out, data_dir))
+    if record is None:
+        return None
+    try:
+        stat = (out / MANIFEST_NAME).stat()
+        changes = (out / CHANGES).read_bytes() if record.changes is not None else None
+    except OSError:
+        return None
+    if (stat.st_mtime_ns, stat.st_size) != record.manifest_stat:
+        return None
+    if changes is None:
+        return None if (out / CHANGES).exists() else record
+    return record if digest(changes) == record.changes else None
+
+
 def remember(
     out: Path,
     library: Library,
@@ -128,10 +147,12 @@ def remember(
     data_dir: Path,
     manifest: Manifest,
     data: bytes,
+    sizes: dict[str, int] | None = None,
 ) -> None:
     """Write the record of the build just saved in ``out`` (``manifest``, already written
     as ``data``), from the library it was built from and the comparisons it showed (newest
-    first); ``began`` (epoch seconds): when that build started reading the content folder."""
+    first); ``began`` (epoch seconds): when that build started reading the content folder.
+    ``sizes``: the search shards' sizes, when the build knows them (else read from ``out``)."""
     from app.commands.search_patch import shard_sizes
     from app.commands.static_search import ordered
     from app.pages.navigation import wayfinding
@@ -187,7 +208,7 @@ def remember(
         categories=[(c.slug, c.name, c.count) for c in wayfinding(visible).categories],
         feed=[c.slug for c in feed],
         order=[c.slug for c in ordered(visible)],
-        shard_sizes=shard_sizes(out),
+        shard_sizes=shard_sizes(out) if sizes is None else sizes,
     ).save(record)
 
 

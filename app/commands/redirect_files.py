@@ -74,13 +74,19 @@ def write_redirects(
     (a file's name in OUT, as the manifest names it: no Path per file, 10,000 of them cost
     ~0.3 s of each build); return the ones written (sources with a query have no file to
     stand in for them)."""
-    kept = sorted({(s, t) for s, t in redirects if "?" not in s and s.startswith("/")})
+    kept = kept_redirects(redirects)
     lines = "".join(f"{source} {target} 301\n" for source, target in kept)
     write(REDIRECTS, lines.encode("utf-8"))
     write(NGINX_MAP, nginx_map(kept).encode("utf-8"))
     for source, target in kept:
         write(stand_in_name(source), redirect_page(target, site_url))
     return kept
+
+
+def kept_redirects(redirects: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The redirects ``write_redirects`` writes, in its order: each once, sorted, those whose
+    source has a file to stand in for it (a path, no query)."""
+    return sorted({(s, t) for s, t in redirects if "?" not in s and s.startswith("/")})
 
 
 def stand_in_name(source: str) -> str:

@@ -11,20 +11,33 @@ when an edit would move a boundary (a shard crossing ``SHARD_BYTES``, a shard le
 prefix with no shard for its next letter gets the new small shard a full build would make.
 Otherwise each touched shard file is read and changed, and its bytes are what a full build
 writes.
+
+An incremental build (``app/commands/export.py``) patches the index the same way
+(``patched_index``) when the pages are the last build's, in the same order: a title, tag or
+option edit changes the page's words and, for its title, category, pick or summary, its
+document chunk, which is written again. Anything else (a page added, removed or moved in
+the order) writes the whole index.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from app.commands.static_search import (
+    CHUNK,
     FOLDER,
     MAX_PREFIX,
     SHARD_BYTES,
+    PageTerms,
+    chunk_json,
+    chunk_path,
     index_json,
+    page_terms,
     shard_name,
 )
+from app.content.model import Comparison
 
 
 def shard_sizes(out: Path) -> dict[str, int]:
@@ -109,6 +122,45 @@ def patch(
     files = {folder / "t" / f"{shard_name(p)}.json": index_json(b) for p, b in bodies.items()}
     files[folder / "meta.json"] = index_json(meta)
     sizes.update(new_sizes)
+    return files
+
+
+def patched_index(
+    out: Path,
+    pages: Sequence[Comparison],
+    changed: Iterable[str],
+    *,
+    built: Mapping[str, str],
+    known: PageTerms,
+    order: Sequence[str],
+    sizes: dict[str, int],
+) -> dict[Path, bytes] | None:
+    """The index files in ``out`` that the ``changed`` pages (slugs) rewrite, when ``pages``
+    (the visible ones, in ``ordered`` order) are those of the index, whose page order and
+    shard sizes were ``order`` and ``sizes``; ``built``: each page's content hash in it,
+    ``known``: words by content hash (the changed pages' are added). None when only a full
+    build can say: other pages, a page's old words unknown, or the shards split otherwise."""
+    if [c.slug for c in pages] != list(order):
+        return None
+    number = {slug: n for n, slug in enumerate(order)}
+    changes: list[tuple[int, Terms, Terms]] = []
+    chunks: set[int] = set()
+    for slug in sorted(changed):
+        at = number.get(slug)
+        old = known.get(built.get(slug, ""))
+        if at is None or old is None:
+            return None
+        comparison = pages[at]
+        new = known.get(comparison.content_hash)
+        if new is None:
+            new = known[comparison.content_hash] = page_terms(comparison)
+        changes.append((at, old, new))
+        chunks.add(at // CHUNK)
+    files = patch(out, changes, sizes)
+    if files is None:
+        return None
+    for chunk in sorted(chunks):  # its title, category, pick or summary may be new
+        files[chunk_path(out, chunk)] = chunk_json(pages, chunk)
     return files
 
 

@@ -167,11 +167,7 @@ def write_search_index(
         write(folder / "t" / f"{shard_name(prefix)}.json", _json(body))
         written += 1
     for start in range(0, len(pages), CHUNK):
-        chunk = [
-            [c.slug, c.title, c.category, c.category_slug, c.pick, c.summary]
-            for c in pages[start : start + CHUNK]
-        ]
-        write(folder / "d" / f"{start // CHUNK}.json", _json(chunk))
+        write(chunk_path(out, start // CHUNK), chunk_json(pages, start // CHUNK))
         written += 1
     meta = {
         "pages": len(pages),
@@ -184,6 +180,22 @@ def write_search_index(
     }
     write(folder / "meta.json", _json(meta))
     return written + 1
+
+
+def chunk_path(out: Path, number: int) -> Path:
+    """Where document chunk ``number`` is written."""
+    return out / FOLDER / "d" / f"{number}.json"
+
+
+def chunk_json(pages: Sequence[Comparison], number: int) -> bytes:
+    """Document chunk ``number`` of ``pages`` (in ``ordered`` order): what each result shows."""
+    start = number * CHUNK
+    return _json(
+        [
+            [c.slug, c.title, c.category, c.category_slug, c.pick, c.summary]
+            for c in pages[start : start + CHUNK]
+        ]
+    )
 
 
 def _json(value: object) -> bytes:
