@@ -263,3 +263,23 @@ def test_a_stream_of_few_pages_is_not_used(
         index.close()
         built.close()
     assert list((data / "search").glob(".*.tmp")) == []
+
+
+def test_a_parse_with_nothing_to_parse_ranks_no_slugs(content: Path, tmp_path: Path) -> None:
+    # A warm start parses no file: the slugs of 100,000 files were ranked for nothing (0.2 s).
+    cache = ParseCache(tmp_path / "var" / "parse-cache.marshal")
+    Library.load(content, cache)  # every file now has its entry
+    sources = discover(content)
+    asked: list[int] = []
+
+    def keys() -> list[int]:
+        asked.append(1)
+        return list(range(len(sources)))
+
+    taken: list[object] = []
+    per_file = PerFile(index_row, keys, taken.append)
+    assert prime(cache, sources, today=None, jobs=2, per_file=per_file) == 0
+    assert asked == [] and taken == []
+    del cache.entries[str(sources[0].path)]  # one file to parse: the keys are asked for once
+    assert prime(cache, sources, today=None, jobs=2, per_file=per_file) == 1
+    assert asked == [1] and len(taken) == 1

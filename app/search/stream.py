@@ -21,7 +21,6 @@ the usual way instead.
 from __future__ import annotations
 
 import contextlib
-import functools
 import itertools
 import logging
 import os
@@ -87,11 +86,14 @@ class IndexStream:
         self._error: BaseException | None = None
         self._db: sqlite3.Connection | None = None  # the writer's, while it writes
         self._written: dict[str, list[tuple[int, str]]] = {}  # slug -> (rowid, content hash)
+        self._keys: list[int] | None = None
 
-    @functools.cached_property
     def keys(self) -> list[int]:
-        """Each source's slug rank (``slug_ranks``): made only when files are parsed here."""
-        return slug_ranks(self.sources)
+        """Each source's slug rank (``slug_ranks``): made only when files are parsed here
+        (``PerFile.keys``), once."""
+        if self._keys is None:
+            self._keys = slug_ranks(self.sources)
+        return self._keys
 
     @property
     def started(self) -> bool:
@@ -245,7 +247,7 @@ class IndexStream:
                 rowids.append(found[0])
                 continue
             if ranks is None:
-                ranks = {s.display: rank for s, rank in zip(self.sources, self.keys, strict=True)}
+                ranks = {s.display: rank for s, rank in zip(self.sources, self.keys(), strict=True)}
             rank = ranks.get(comparison.source)
             if rank is None:
                 raise ValueError(f"no file found for {comparison.slug}")
