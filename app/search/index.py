@@ -471,6 +471,29 @@ def finish_tables(db: sqlite3.Connection, rowids: Sequence[int]) -> None:
     db.execute("INSERT INTO complete(rowids) VALUES (?)", (array.array("q", rowids).tobytes(),))
 
 
+def insert_row(db: sqlite3.Connection, rowid: int, columns: tuple[str, str, str, str]) -> None:
+    """One page's row in both tables (``document_columns``), outside a bulk load."""
+    db.execute(
+        "INSERT INTO docs(rowid, title, options, tags, body) VALUES (?, ?, ?, ?, ?)",
+        (rowid, *columns),
+    )
+    db.execute("INSERT INTO names(rowid, title, options) VALUES (?, ?, ?)", (rowid, *columns[:2]))
+
+
+def delete_row(db: sqlite3.Connection, rowid: int, columns: tuple[str, str, str, str]) -> None:
+    """Take one page's row out of both tables: contentless tables need the values it was
+    indexed with (``columns``), so bm25's statistics stay exact."""
+    db.execute(
+        "INSERT INTO docs(docs, rowid, title, options, tags, body) "
+        "VALUES ('delete', ?, ?, ?, ?, ?)",
+        (rowid, *columns),
+    )
+    db.execute(
+        "INSERT INTO names(names, rowid, title, options) VALUES ('delete', ?, ?, ?)",
+        (rowid, *columns[:2]),
+    )
+
+
 def _build(db: sqlite3.Connection, ordered: Sequence[Comparison]) -> None:
     """Both contentless FTS5 tables (rowids by ``rowids_of``), merged."""
     create_tables(db)
@@ -661,25 +684,8 @@ class SearchIndex:
                     )
                     rowid = self._rowids[at]
                     before, after = document_columns(self._comparisons[at]), document_columns(new)
-                    self._db.execute(
-                        "INSERT INTO docs(docs, rowid, title, options, tags, body) "
-                        "VALUES ('delete', ?, ?, ?, ?, ?)",
-                        (rowid, *before),
-                    )
-                    self._db.execute(
-                        "INSERT INTO docs(rowid, title, options, tags, body) "
-                        "VALUES (?, ?, ?, ?, ?)",
-                        (rowid, *after),
-                    )
-                    self._db.execute(
-                        "INSERT INTO names(names, rowid, title, options) "
-                        "VALUES ('delete', ?, ?, ?)",
-                        (rowid, *before[:2]),
-                    )
-                    self._db.execute(
-                        "INSERT INTO names(rowid, title, options) VALUES (?, ?, ?)",
-                        (rowid, *after[:2]),
-                    )
+                    delete_row(self._db, rowid, before)
+                    insert_row(self._db, rowid, after)
                     self._comparisons[at] = new
                     self._vocabulary = self._vocabulary.edited(
                         self._words_of(before), self._words_of(after)

@@ -35,8 +35,10 @@ from app.content.model import Comparison
 from app.search.index import (
     bulk_load_settings,
     create_tables,
+    delete_row,
     document_columns,
     finish_tables,
+    insert_row,
     merge_tables,
     row_id,
 )
@@ -190,28 +192,9 @@ class IndexStream:
                 db.execute("PRAGMA synchronous = OFF")
                 with db:
                     for rowid, comparison in deleted:
-                        columns = document_columns(comparison)
-                        db.execute(
-                            "INSERT INTO docs(docs, rowid, title, options, tags, body) "
-                            "VALUES ('delete', ?, ?, ?, ?, ?)",
-                            (rowid, *columns),
-                        )
-                        db.execute(
-                            "INSERT INTO names(names, rowid, title, options) "
-                            "VALUES ('delete', ?, ?, ?)",
-                            (rowid, *columns[:2]),
-                        )
+                        delete_row(db, rowid, document_columns(comparison))
                     for rowid, comparison in added:
-                        columns = document_columns(comparison)
-                        db.execute(
-                            "INSERT INTO docs(rowid, title, options, tags, body) "
-                            "VALUES (?, ?, ?, ?, ?)",
-                            (rowid, *columns),
-                        )
-                        db.execute(
-                            "INSERT INTO names(rowid, title, options) VALUES (?, ?, ?)",
-                            (rowid, *columns[:2]),
-                        )
+                        insert_row(db, rowid, document_columns(comparison))
                     if deleted or added:
                         merge_tables(db)
                     finish_tables(db, rowids)
