@@ -11,12 +11,14 @@ from pathlib import Path
 
 import pytest
 
+from app.content import parallel
 from app.content.cache import ParseCache
 from app.content.library import Library, discover
 from app.content.parallel import MIN_FILES, PerFile, available_cores, prime
 from app.search import index as search_index
+from app.search import stream as stream_module
 from app.search.index import SearchIndex
-from app.search.stream import IndexStream, index_row
+from app.search.stream import IndexStream, StreamRow, index_row
 from app.site import Site
 from bench.generate import generate
 from tests.discovery_content import comparison_md, site_settings, write
@@ -120,11 +122,34 @@ def answers(index: SearchIndex) -> list[Answer]:
     return found
 
 
+@pytest.mark.parametrize("chunk, write_rows", [(None, None), (5, 7)])
 def test_the_streamed_index_answers_as_one_built_after_the_load(
-    content: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    content: Path,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+    chunk: int | None,
+    write_rows: int | None,
 ) -> None:
+    if chunk is not None and write_rows is not None:
+        # Many chunks, inserted several together, the last batch short: rows of one chunk
+        # split between two transactions, and chunks out of rowid order.
+        monkeypatch.setattr(parallel, "_CHUNK", chunk)
+        monkeypatch.setattr(stream_module, "_WRITE_ROWS", write_rows)
+    batches: list[int] = []
+    insert = IndexStream._insert
+
+    def counted(self: IndexStream, db: sqlite3.Connection, rows: list[StreamRow]) -> None:
+        batches.append(len(rows))
+        insert(self, db, rows)
+
+    monkeypatch.setattr(IndexStream, "_insert", counted)
     with caplog.at_level(logging.INFO, logger="app.search.stream"):
         library, index = streamed(content, tmp_path / "data")
+    if write_rows is not None:
+        assert len(batches) > 2 and batches[-1] < write_rows
+    else:
+        assert len(batches) == 1
     # The rows of the left-out copy, the other page of that slug and the repeated pair
     # went in from the workers and were deleted; none had to be added.
     assert len(library.left_out()) == 3
