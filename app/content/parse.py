@@ -507,6 +507,12 @@ def _bullets(section: _Section, problems: Collector, owner: str) -> tuple[str, .
     items: list[str] = []
     kind = normalize_heading(section.title)
     for offset, line in enumerate(section.body):
+        # Most items start "- ": ``_BULLET`` would match them, and its group stripped is the
+        # rest of the line stripped, so they are read without the expression.
+        if line[:2] == "- ":
+            problems.item_lines[(owner, kind, len(items))] = section.body_line + offset
+            items.append(line[2:].strip())
+            continue
         bullet = _BULLET.match(line)
         if bullet:
             problems.item_lines[(owner, kind, len(items))] = section.body_line + offset
