@@ -34,7 +34,7 @@ from app.content.model import (
     Option,
     Problem,
     UseCase,
-    slugify,
+    slugify_name,
 )
 from app.content.problems import Collector, shorten
 from app.content.record import check_footnotes, check_record
@@ -86,9 +86,7 @@ _STYLE_GATE = ("todo", "depends", "tradeoffs", "easy to use", "lorem ipsum")
 assert all(any(needle in trigger for needle in _STYLE_GATE) for trigger in _STYLE_TRIGGERS)
 
 
-# Names recur across files (categories, tags, an option in ten comparisons): each is
-# slugified once per process.
-_slug = short_memo(1 << 16)(slugify)
+_slug = slugify_name
 
 
 @short_memo(8192)  # the same few headings (Pros, Cons, Verdict) each file
