@@ -59,6 +59,8 @@ KNOWN_FIELDS = (
     "changes",
 )
 
+_KNOWN = frozenset(KNOWN_FIELDS)
+_TEXT_ONLY = frozenset({str})  # the types of a list of names as YAML gives it, most often
 SUMMARY_LIMIT = 160
 # "why" sits under the title with the pick: on a 390 px phone about four lines of it fit.
 WHY_LIMIT = 160
@@ -197,7 +199,7 @@ def _check_fields(
     ok = True
     suggested: set[str] = set()
     for key in meta:
-        if key not in KNOWN_FIELDS:
+        if key not in _KNOWN:
             line, column = marks.get("key:" + key, (2, 1))
             close = difflib.get_close_matches(key, KNOWN_FIELDS, n=1, cutoff=0.6)
             hint = f' (did you mean "{close[0]}"?)' if close else ""
@@ -224,33 +226,47 @@ def _check_fields(
         value = meta.get(key)
         if value is None:
             continue
-        if not isinstance(value, str | int | float) or isinstance(value, bool):
+        if type(value) is str and value.isprintable():
+            text = value  # most values: text the checks below would pass as it is
+        elif not isinstance(value, str | int | float) or isinstance(value, bool):
             problems.add(*where(key), f'"{key}" must be text')
             ok = False
+            continue
         elif (bad := _control_character(str(value), key)) is not None:
             problems.add(*where(key), f'"{key}" contains {bad}: {_ONE_LINE}')
             ok = False
+            continue
         else:
-            clean[key] = str(value).strip()
-            if key == "category" and _no_url(clean[key], key, where(key), problems):
-                ok = False
+            text = str(value)
+        clean[key] = text.strip()
+        if key == "category" and _gives_no_url(clean[key]):
+            _report_no_url(clean[key], key, where(key), problems)
+            ok = False
     for key in ("options", "tags", "aliases"):
         value = meta.get(key)
         if value is None:
             clean[key] = []
             continue
-        if not isinstance(value, list) or not all(
-            isinstance(item, str | int | float) and not isinstance(item, bool) for item in value
+        text_only = type(value) is list and _TEXT_ONLY.issuperset(map(type, value))
+        if not text_only and (
+            not isinstance(value, list)
+            or not all(
+                isinstance(item, str | int | float) and not isinstance(item, bool) for item in value
+            )
         ):
             problems.add(*where(key), f'"{key}" must be a list of names, e.g. [A, B]')
             ok = False
             continue
         for index, item in enumerate(value):
-            if (bad := _control_character(str(item), key)) is not None:
+            text = str(item)
+            # Each item's position is looked up only for a problem to report.
+            if not text.isprintable() and (bad := _control_character(text, key)) is not None:
                 position = marks.get(f"{key}[{index}]", where(key))
                 problems.add(*position, f'"{key}" contains {bad}: {_ONE_LINE}')
                 ok = False
-            elif _no_url(str(item), key, marks.get(f"{key}[{index}]", where(key)), problems):
+            elif _gives_no_url(text):
+                position = marks.get(f"{key}[{index}]", where(key))
+                _report_no_url(text, key, position, problems)
                 ok = False
         clean[key] = [str(item).strip() for item in value]
     for key in ("published", "updated"):
@@ -330,16 +346,18 @@ def _control_character(value: str, key: str) -> str | None:
 # empty slug and links to /category/, a 404. Refused rather than transliterated: a faithful
 # transliteration depends on the language (Cyrillic alone has several standards, Chinese needs
 # a dictionary), and an address the editor never saw would be silently invented.
-def _no_url(name: str, key: str, position: tuple[int, int], problems: Collector) -> bool:
-    """Report (at ``position``) and return True when ``name`` gives no page address."""
-    if _slug(name) or not name.strip():
-        return False
+def _gives_no_url(name: str) -> bool:
+    """Whether ``name`` has text but none that makes a page address (empty: reported apart)."""
+    return not _slug(name) and bool(name.strip())
+
+
+def _report_no_url(name: str, key: str, position: tuple[int, int], problems: Collector) -> None:
+    """Report at ``position`` that ``name`` gives no page address."""
     problems.add(
         *position,
         f'"{key}" name "{shorten(name)}" gives no URL: a page address is made of the '
         "name's Latin letters and digits; add some",
     )
-    return True
 
 
 # --- body ---------------------------------------------------------------------------------
