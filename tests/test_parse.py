@@ -202,3 +202,25 @@ def test_long_lines_are_not_kept_in_memory_after_the_parse() -> None:
     finally:
         tracemalloc.stop()
     assert after - before < 1_000_000
+
+
+@pytest.mark.parametrize(("extra", "reported"), [(0, False), (1, True)])
+def test_a_part_one_character_over_the_size_bound_is_reported(extra: int, reported: bool) -> None:
+    # The parts are looked at only when the whole body is long enough for one to be over
+    # the bound; a part that is the whole body sits right at that edge.
+    from app.content.markdown_limits import MAX_PART_CHARS
+    from app.content.parse import _check_markdown_bounds
+    from app.content.problems import Collector
+
+    problems = Collector("x.md")
+    line = "x" * (MAX_PART_CHARS - 1 + extra)  # the part's size counts its line's end too
+    _check_markdown_bounds([line], 9, [], problems)
+    messages = [problem.message for problem in problems.problems]
+    assert messages == (
+        [
+            f"the intro is {MAX_PART_CHARS + 1:,} characters; a part may have at most 32,000: "
+            "split it into subsections or shorten it"
+        ]
+        if reported
+        else []
+    )

@@ -435,19 +435,34 @@ def _check_markdown_bounds(
 ) -> None:
     """Each part (the intro, a section's text, a subsection) within the Markdown bounds of
     ``app.content.markdown_limits``: its size, its nesting, the cost of its "[" searches."""
-    parts: list[tuple[str, int, list[str]]] = [("the intro", intro_line, intro)]
+    lines = intro.copy()
     for section in sections:
-        parts.append((f'"## {section.title}"', section.body_line, section.body))
+        lines += section.body
         for sub in section.subsections:
-            parts.append((f'"### {sub.title}"', sub.body_line, sub.body))
+            lines += sub.body
     # One search over the whole body decides whether any part can be nested too deep, and
     # one count whether any can have costly brackets: most files cannot.
-    whole = "\n".join(intro + [line for _, _, body in parts[1:] for line in body])
+    whole = "\n".join(lines)
     deep_possible = may_be_too_deep(whole)
     brackets_possible = "[" in whole and whole.count("[") > SCAN_PER_CHARACTER
     # Printable ASCII, tabs and the joining newlines only (most bodies): no control character
     # in any line, and the line-by-line search below is skipped.
     printable = whole.isascii() and not whole.encode("ascii").translate(None, _PRINTABLE_ASCII)
+    # A part's size is at most the whole's plus one, and its lines at most the whole's: in
+    # most bodies no part can break a bound, and no part is looked at.
+    if (
+        printable
+        and not deep_possible
+        and not brackets_possible
+        and len(whole) < MAX_PART_CHARS
+        and len(lines) <= MAX_BREAKS
+    ):
+        return
+    parts: list[tuple[str, int, list[str]]] = [("the intro", intro_line, intro)]
+    for section in sections:
+        parts.append((f'"## {section.title}"', section.body_line, section.body))
+        for sub in section.subsections:
+            parts.append((f'"### {sub.title}"', sub.body_line, sub.body))
     for name, first, body in parts:
         if not printable:
             _check_body_characters(body, first, problems)
