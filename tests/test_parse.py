@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 import pytest
 
@@ -224,3 +225,20 @@ def test_a_part_one_character_over_the_size_bound_is_reported(extra: int, report
         if reported
         else []
     )
+
+
+@pytest.mark.parametrize("mark", [b"", b"\xef\xbb\xbf"])
+def test_the_content_hash_leaves_out_a_byte_order_mark_when_the_digest_is_given(
+    mark: bytes,
+) -> None:
+    # A parse cache hands the parser the digest of the bytes it read; for bytes starting
+    # with a byte order mark that is not the text's hash, and the parser makes its own.
+    import hashlib
+
+    from app.content.library import SourceFile, parse_bytes
+
+    data = mark + GOOD.encode("utf-8")
+    source = SourceFile(Path("vim-vs-emacs.md"), "vim-vs-emacs.md", "vim-vs-emacs")
+    comparison, _ = parse_bytes(source, data, digest=hashlib.sha256(data).hexdigest())
+    assert comparison is not None
+    assert comparison.content_hash == hashlib.sha256(GOOD.encode("utf-8")).hexdigest()

@@ -107,18 +107,18 @@ class _Entry:
 Made = tuple[str, int, int, str, Any, Any, bytes]
 
 
-def make_entry(path: Path, display: str, parse: Callable[[bytes], Result]) -> Made | None:
+def make_entry(path: Path, display: str, parse: Callable[[bytes, str], Result]) -> Made | None:
     """One file's entry, made with no cache at hand (in a worker process), the way
     ``ParseCache.parse`` makes it: ``stat``, then the bytes' digest, then the parse of the
-    same bytes (read once). None when the file cannot be read; ``ParseCache.parse`` then
-    reports it as it always does."""
+    same bytes (read once), given their digest too. None when the file cannot be read;
+    ``ParseCache.parse`` then reports it as it always does."""
     try:
         stat = path.stat(follow_symlinks=False)
         data = read_content(path)
     except OSError:
         return None
     digest = hashlib.sha256(data).hexdigest()
-    comparison, problems = parse(data)
+    comparison, problems = parse(data, digest)
     compact, encoded_problems, body = _encode_result(comparison, problems, display)
     return display, stat.st_mtime_ns, stat.st_size, digest, compact, encoded_problems, body
 

@@ -138,13 +138,20 @@ def split_front_matter(text: str, *, path: str) -> tuple[FrontMatter | None, lis
 
 
 def parse_text(
-    text: str, *, path: str, slug: str, today: date | None = None
+    text: str,
+    *,
+    path: str,
+    slug: str,
+    today: date | None = None,
+    content_hash: str | None = None,
 ) -> tuple[Comparison | None, list[Problem]]:
     """Parse a file's text; return the comparison (None on any error) and every problem found.
 
     With ``today`` (``nicepick check`` passes it), a ``checked``, ``accessed`` or ``updated``
     date after it is an error too. The server's loader leaves it out: its results are cached by
     the file's bytes, and a rule that changes with the day would make them wrong tomorrow.
+    ``content_hash`` is the SHA-256 (hex) of the text without a leading byte order mark,
+    encoded as UTF-8, when the caller has it already; else it is worked out here.
     """
     problems = Collector(path)
     if not slug:
@@ -181,7 +188,9 @@ def parse_text(
     check_footnotes(lines, end + 1, len(listed) if isinstance(listed, list) else 0, problems.add)
     comparison = None
     if fields is not None:
-        comparison = _build(fields, marks, intro, sections, problems, text=text, slug=slug)
+        comparison = _build(
+            fields, marks, intro, sections, problems, text=text, slug=slug, digest=content_hash
+        )
     _check_style(comparison, lines, marks, problems)
     if problems.has_errors:
         return None, problems.problems
@@ -574,6 +583,7 @@ def _build(
     *,
     text: str,
     slug: str,
+    digest: str | None = None,
 ) -> Comparison | None:
     option_names: list[str] = fields["options"]
     by_heading = {normalize_heading(name): name for name in option_names}
@@ -661,7 +671,7 @@ def _build(
         verdict=verdict_text,
         use_cases=tuple(use_cases),
         bottom_line=_markdown(bottom.body) if bottom else "",
-        content_hash=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+        content_hash=digest if digest is not None else _sha256(text),
         links=links,
         authors=tuple(fields["authors"]),
         checked=fields["checked"],
@@ -669,6 +679,10 @@ def _build(
         sources=tuple(fields["sources"]),
         changes=tuple(fields["changes"]),
     )
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def _build_option(name: str, section: _Section, problems: Collector) -> Option | None:
