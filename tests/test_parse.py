@@ -242,3 +242,28 @@ def test_the_content_hash_leaves_out_a_byte_order_mark_when_the_digest_is_given(
     comparison, _ = parse_bytes(source, data, digest=hashlib.sha256(data).hexdigest())
     assert comparison is not None
     assert comparison.content_hash == hashlib.sha256(GOOD.encode("utf-8")).hexdigest()
+
+
+def test_one_pass_tells_printable_and_possibly_deep_bodies_as_the_slower_tests_do() -> None:
+    # ``printable_and_deep`` answers from the bytes of printable ASCII text what the
+    # expression and the byte test answer from any text; bodies built from the characters
+    # that matter (markers, digits, spaces, tabs, controls, non-ASCII) must agree.
+    import random
+
+    from app.content.markdown_limits import may_be_too_deep, printable_and_deep
+
+    printable_bytes = bytes(range(0x20, 0x7F)) + b"\t\n"
+    pieces = ["> ", "- ", "* ", "+ ", "1. ", "2) ", "    ", "\t", " ", "a", "x.", "\n", "#"]
+    rare = ["\x07", "\r", "\x1f", "\x7f", "é", "\u2003", "\x0b"]
+    chooser = random.Random(7)
+    for _ in range(3000):
+        count = chooser.randrange(0, 40)
+        text = "".join(chooser.choice(pieces) for _ in range(count))
+        if chooser.random() < 0.2:
+            at = chooser.randrange(len(text) + 1)
+            text = text[:at] + chooser.choice(rare) + text[at:]
+        printable = text.isascii() and not text.encode("ascii").translate(None, printable_bytes)
+        assert printable_and_deep(text) == (printable, may_be_too_deep(text)), repr(text)
+    # 21 markers and spaces may be 21 levels (one more than shown); 20 cannot
+    assert printable_and_deep("intro\n" + "> " * 10 + ">quote") == (True, True)
+    assert printable_and_deep("intro\n" + "> " * 10 + "quote") == (True, False)

@@ -24,7 +24,7 @@ from app.content.markdown_limits import (
     MAX_PART_CHARS,
     SCAN_PER_CHARACTER,
     costly_brackets,
-    may_be_too_deep,
+    printable_and_deep,
     too_deep,
     too_many_breaks,
 )
@@ -449,14 +449,13 @@ def _check_markdown_bounds(
         lines += section.body
         for sub in section.subsections:
             lines += sub.body
-    # One search over the whole body decides whether any part can be nested too deep, and
-    # one count whether any can have costly brackets: most files cannot.
+    # One pass over the whole body decides whether any part can be nested too deep and
+    # whether it is printable ASCII, tabs and the joining newlines only (no control character
+    # in any line: the line-by-line search below is skipped), and one count whether any part
+    # can have costly brackets: most files cannot.
     whole = "\n".join(lines)
-    deep_possible = may_be_too_deep(whole)
+    printable, deep_possible = printable_and_deep(whole)
     brackets_possible = "[" in whole and whole.count("[") > SCAN_PER_CHARACTER
-    # Printable ASCII, tabs and the joining newlines only (most bodies): no control character
-    # in any line, and the line-by-line search below is skipped.
-    printable = whole.isascii() and not whole.encode("ascii").translate(None, _PRINTABLE_ASCII)
     # A part's size is at most the whole's plus one, and its lines at most the whole's: in
     # most bodies no part can break a bound, and no part is looked at.
     if (
@@ -521,10 +520,6 @@ def _check_markdown_bounds(
 # HTML as they are: a terminal escape (U+001B) or a bell (U+0007) in a page or a feed is
 # garbage at best, and XML 1.0 (the Atom feed) forbids them outright.
 _BODY_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f]")
-
-
-# The bytes a body's joined lines may hold with no control character among them.
-_PRINTABLE_ASCII = bytes(range(0x20, 0x7F)) + b"\t\n"
 
 
 def _check_body_characters(body: list[str], first: int, problems: Collector) -> None:
