@@ -238,6 +238,18 @@ def test_an_oversized_file_is_reported_not_read(tmp_path: Path) -> None:
     ]
 
 
+@pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="needs Linux's /proc")
+def test_a_file_longer_than_its_stat_says_is_read_to_its_end() -> None:
+    # The reader asks for the size ``fstat`` gave and one byte more, then reads on to the
+    # end; a /proc file says it is empty and holds a page of text.
+    from app.content.reading import read_content
+
+    status = Path("/proc/self/status")
+    assert status.stat().st_size == 0
+    data = read_content(status)
+    assert data.startswith(b"Name:") and data.endswith(b"\n") and len(data) > 100
+
+
 def test_the_preview_error_page_never_shows_a_linked_file(settings: Settings) -> None:
     secret = settings.data_dir / "secret_key"
     secret.parent.mkdir(parents=True)

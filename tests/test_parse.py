@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 import pytest
 
@@ -202,3 +203,67 @@ def test_long_lines_are_not_kept_in_memory_after_the_parse() -> None:
     finally:
         tracemalloc.stop()
     assert after - before < 1_000_000
+
+
+@pytest.mark.parametrize(("extra", "reported"), [(0, False), (1, True)])
+def test_a_part_one_character_over_the_size_bound_is_reported(extra: int, reported: bool) -> None:
+    # The parts are looked at only when the whole body is long enough for one to be over
+    # the bound; a part that is the whole body sits right at that edge.
+    from app.content.markdown_limits import MAX_PART_CHARS
+    from app.content.parse import _check_markdown_bounds
+    from app.content.problems import Collector
+
+    problems = Collector("x.md")
+    line = "x" * (MAX_PART_CHARS - 1 + extra)  # the part's size counts its line's end too
+    _check_markdown_bounds([line], 9, [], problems)
+    messages = [problem.message for problem in problems.problems]
+    assert messages == (
+        [
+            f"the intro is {MAX_PART_CHARS + 1:,} characters; a part may have at most 32,000: "
+            "split it into subsections or shorten it"
+        ]
+        if reported
+        else []
+    )
+
+
+@pytest.mark.parametrize("mark", [b"", b"\xef\xbb\xbf"])
+def test_the_content_hash_leaves_out_a_byte_order_mark_when_the_digest_is_given(
+    mark: bytes,
+) -> None:
+    # A parse cache hands the parser the digest of the bytes it read; for bytes starting
+    # with a byte order mark that is not the text's hash, and the parser makes its own.
+    import hashlib
+
+    from app.content.library import SourceFile, parse_bytes
+
+    data = mark + GOOD.encode("utf-8")
+    source = SourceFile(Path("vim-vs-emacs.md"), "vim-vs-emacs.md", "vim-vs-emacs")
+    comparison, _ = parse_bytes(source, data, digest=hashlib.sha256(data).hexdigest())
+    assert comparison is not None
+    assert comparison.content_hash == hashlib.sha256(GOOD.encode("utf-8")).hexdigest()
+
+
+def test_one_pass_tells_printable_and_possibly_deep_bodies_as_the_slower_tests_do() -> None:
+    # ``printable_and_deep`` answers from the bytes of printable ASCII text what the
+    # expression and the byte test answer from any text; bodies built from the characters
+    # that matter (markers, digits, spaces, tabs, controls, non-ASCII) must agree.
+    import random
+
+    from app.content.markdown_limits import may_be_too_deep, printable_and_deep
+
+    printable_bytes = bytes(range(0x20, 0x7F)) + b"\t\n"
+    pieces = ["> ", "- ", "* ", "+ ", "1. ", "2) ", "    ", "\t", " ", "a", "x.", "\n", "#"]
+    rare = ["\x07", "\r", "\x1f", "\x7f", "é", "\u2003", "\x0b"]
+    chooser = random.Random(7)
+    for _ in range(3000):
+        count = chooser.randrange(0, 40)
+        text = "".join(chooser.choice(pieces) for _ in range(count))
+        if chooser.random() < 0.2:
+            at = chooser.randrange(len(text) + 1)
+            text = text[:at] + chooser.choice(rare) + text[at:]
+        printable = text.isascii() and not text.encode("ascii").translate(None, printable_bytes)
+        assert printable_and_deep(text) == (printable, may_be_too_deep(text)), repr(text)
+    # 21 markers and spaces may be 21 levels (one more than shown); 20 cannot
+    assert printable_and_deep("intro\n" + "> " * 10 + ">quote") == (True, True)
+    assert printable_and_deep("intro\n" + "> " * 10 + "quote") == (True, False)

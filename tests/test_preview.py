@@ -16,6 +16,7 @@ from bs4 import BeautifulSoup
 
 from app.content import parse as parse_module
 from app.content.library import Library
+from app.content.model import Comparison, Problem
 from app.content.watch import Watcher
 from app.render.assets import Assets
 from app.render.page_cache import PageCache
@@ -127,9 +128,16 @@ def test_reload_file_reparses_only_that_file(
     parsed: list[str] = []
     real = parse_module.parse_text
 
-    def spy(text: str, *, path: str, slug: str, today: date | None = None):  # type: ignore[no-untyped-def]
+    def spy(
+        text: str,
+        *,
+        path: str,
+        slug: str,
+        today: date | None = None,
+        content_hash: str | None = None,
+    ) -> tuple[Comparison | None, list[Problem]]:
         parsed.append(path)
-        return real(text, path=path, slug=slug, today=today)
+        return real(text, path=path, slug=slug, today=today, content_hash=content_hash)
 
     monkeypatch.setattr("app.content.library.parse_text", spy)
     version = library.version

@@ -38,6 +38,7 @@ import hashlib
 import itertools
 import logging
 import marshal
+import operator
 import os
 import sys
 import types
@@ -106,18 +107,18 @@ class _Entry:
 Made = tuple[str, int, int, str, Any, Any, bytes]
 
 
-def make_entry(path: Path, display: str, parse: Callable[[bytes], Result]) -> Made | None:
+def make_entry(path: Path, display: str, parse: Callable[[bytes, str], Result]) -> Made | None:
     """One file's entry, made with no cache at hand (in a worker process), the way
     ``ParseCache.parse`` makes it: ``stat``, then the bytes' digest, then the parse of the
-    same bytes (read once). None when the file cannot be read; ``ParseCache.parse`` then
-    reports it as it always does."""
+    same bytes (read once), given their digest too. None when the file cannot be read;
+    ``ParseCache.parse`` then reports it as it always does."""
     try:
         stat = path.stat(follow_symlinks=False)
         data = read_content(path)
     except OSError:
         return None
     digest = hashlib.sha256(data).hexdigest()
-    comparison, problems = parse(data)
+    comparison, problems = parse(data, digest)
     compact, encoded_problems, body = _encode_result(comparison, problems, display)
     return display, stat.st_mtime_ns, stat.st_size, digest, compact, encoded_problems, body
 
@@ -430,23 +431,29 @@ def _encode_result(
     encoded_problems = [encode_problem(problem) for problem in problems]
     if comparison is None:
         return None, encoded_problems, encode_bodies_of(None)
-    fields = list(_dataclass_codecs(Comparison)[0](comparison))
-    fields[_CATEGORY] = _intern(comparison.category)
-    fields[_PICK] = _intern(comparison.pick)
-    fields[_TAGS] = tuple(_intern(tag) for tag in comparison.tags)
-    fields[_OPTIONS] = tuple(
-        (_intern(o.name), _intern(o.slug), tuple(_intern(tag) for tag in o.related))
-        for o in comparison.options
+    # The short fields only, read in one call: encoding the whole comparison (its options'
+    # bodies, its use cases) and keeping these of it did the rest for nothing.
+    fields = list(_short_fields(comparison))
+    for index, encode_field in _COMPACT_ENCODERS:
+        if value := fields[index]:  # None and () encode to themselves: no call for most
+            fields[index] = encode_field(value)
+    fields[_SHORT_CATEGORY] = _intern(comparison.category)
+    fields[_SHORT_PICK] = _intern(comparison.pick)
+    fields[_SHORT_TAGS] = tuple([_intern(tag) for tag in comparison.tags])
+    fields[_SHORT_OPTIONS] = tuple(
+        [
+            (_intern(o.name), _intern(o.slug), tuple([_intern(tag) for tag in o.related]))
+            for o in comparison.options
+        ]
     )
     if comparison.source == display:
-        fields[_SOURCE] = display  # the same text as the entry's: stored once
+        fields[_SHORT_SOURCE] = display  # the same text as the entry's: stored once
     derived = (
         _intern(comparison.category_slug),
-        tuple(_intern(tag) for tag in comparison.tag_slugs),
-        tuple(_intern(slug) for slug in comparison.pair_key),
+        tuple([_intern(tag) for tag in comparison.tag_slugs]),
+        tuple([_intern(slug) for slug in comparison.pair_key]),
     )
-    short = tuple(fields[index] for index in _SHORT)
-    return (short, derived), encoded_problems, encode_bodies_of(comparison)
+    return (tuple(fields), derived), encoded_problems, encode_bodies_of(comparison)
 
 
 def encode_bodies_of(comparison: Comparison | None) -> bytes:
@@ -480,27 +487,25 @@ def _decode_result(entry: _Entry, bodies: Bodies | None) -> Result:
     return lazy_comparison(fields, ref, derived), problems
 
 
-_NAMES = [f.name for f in dataclasses.fields(Comparison)]
-_SHORT = [_NAMES.index(name) for name in SHORT_FIELDS]  # a compact record's fields
-_SHORT_OPTIONS = SHORT_FIELDS.index("options")
-_OPTIONS, _CATEGORY, _PICK, _TAGS = (
-    _NAMES.index(n) for n in ("options", "category", "pick", "tags")
+_short_fields = operator.attrgetter(*SHORT_FIELDS)  # a compact record's fields, as they are
+_SHORT_OPTIONS, _SHORT_CATEGORY, _SHORT_PICK, _SHORT_TAGS, _SHORT_SOURCE = (
+    SHORT_FIELDS.index(name) for name in ("options", "category", "pick", "tags", "source")
 )
-_SOURCE = _NAMES.index("source")
 
 
-def _compact_codecs() -> list[tuple[int, Codec]]:
-    """The decoders of the fields a compact record keeps encoded (dates, sources, changes),
-    by position in the record."""
+def _compact_codecs(which: int) -> list[tuple[int, Codec]]:
+    """The encoders (``which`` 0) or decoders (1) of the fields a compact record keeps
+    encoded (dates, sources, changes), by position in the record."""
     hints = typing.get_type_hints(Comparison)
     return [
-        (index, codecs[1])
+        (index, codecs[which])
         for index, name in enumerate(SHORT_FIELDS)
         if name != "options" and (codecs := _codecs(hints[name])) is not None
     ]
 
 
-_COMPACT_CODECS = _compact_codecs()
+_COMPACT_ENCODERS = _compact_codecs(0)
+_COMPACT_CODECS = _compact_codecs(1)
 
 
 def encoded_comparison(comparison: Comparison) -> tuple[Any, ...]:

@@ -143,7 +143,6 @@ _FLOW_ITEM = _plain("#&*:,[]{}")  # and in a flow list, no "," or bracket
 _PLAIN_LINE = re.compile(
     rf"([a-z_][a-z0-9_]{{0,63}}): (?:({_PLAIN_SCALAR})|\[((?:{_FLOW_ITEM})(?:, {_FLOW_ITEM})*)?\])"
 )
-_FLOW_ITEMS = re.compile(_FLOW_ITEM)
 _TIMESTAMP = "tag:yaml.org,2002:timestamp"
 
 
@@ -204,11 +203,15 @@ def _plain_front_matter(source: str) -> tuple[dict[str, Any], dict[str, tuple[in
         marks["key:" + key] = (number, 1)
         if items is None:
             continue
-        for position, item in enumerate(_FLOW_ITEMS.finditer(line, column)):
-            if _plain_tag(item.group()) != _STR:
+        # The line matched, so its items are plain scalars without "," joined by ", ", and
+        # each starts two characters after the one before it ends.
+        start = column  # 0-based, just after the "["
+        for position, item in enumerate(items.split(", ")):
+            if _plain_tag(item) != _STR:
                 return None
-            values.append(item.group())
-            marks[f"{key}[{position}]"] = (number, item.start() + 1)
+            values.append(item)
+            marks[f"{key}[{position}]"] = (number, start + 1)
+            start += len(item) + 2
     return (data, marks) if data else None
 
 

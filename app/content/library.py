@@ -14,6 +14,7 @@ indexes and must change together.
 from __future__ import annotations
 
 import bisect
+import codecs
 import difflib
 import errno
 import logging
@@ -824,14 +825,20 @@ def parse_file(
 
 
 def parse_bytes(
-    source: SourceFile, data: bytes, today: date | None = None
+    source: SourceFile, data: bytes, today: date | None = None, *, digest: str | None = None
 ) -> tuple[Comparison | None, list[Problem]]:
-    """``parse_file`` of the bytes already read from the file (a worker reads each once)."""
+    """``parse_file`` of the bytes already read from the file (a worker reads each once);
+    ``digest``, their SHA-256 when the caller made it already (a parse cache does)."""
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         return None, [Problem(source.display, 1, 1, "error", f"not UTF-8 text: {exc.reason}")]
-    return parse_text(text, path=source.display, slug=slugify(source.slug), today=today)
+    # The comparison's content hash is that of its text without a byte order mark, encoded
+    # again: the very bytes read, unless they start with a mark.
+    known = digest if digest is not None and not data.startswith(codecs.BOM_UTF8) else None
+    return parse_text(
+        text, path=source.display, slug=slugify(source.slug), today=today, content_hash=known
+    )
 
 
 def category_name(comparisons: Iterable[Comparison], category_slug: str) -> str | None:

@@ -57,6 +57,36 @@ def may_be_too_deep(text: str) -> bool:
     return _DEEP_PREFIX.search("\n" + text) is not None
 
 
+# Each byte of printable ASCII text as ``_DEEP_PREFIX`` sees it: 1 for a character it counts
+# (in such text its whitespace is a space or a tab), 0 for any other, a newline as it is;
+# 2 for a byte printable text cannot hold (a control character, anything past ASCII).
+_CLASSES = bytes(
+    0x0A
+    if byte == 0x0A
+    else 2
+    if (byte < 0x20 and byte != 0x09) or byte >= 0x7F
+    else 1
+    if chr(byte) in ">*+-.)0123456789 \t"
+    else 0
+    for byte in range(256)
+)
+_DEEP_RUN = b"\n" + b"\x01" * (MAX_NESTING + 1)
+
+
+def printable_and_deep(text: str) -> tuple[bool, bool]:
+    """(whether ``text`` is printable ASCII, tabs and newlines only; ``may_be_too_deep``).
+
+    For most bodies both come from one translation of the text's bytes and two searches of
+    the result: the regular expression's search alone, which steps through the text one
+    character at a time, took longer than both, and the printable test was a second pass.
+    """
+    if text.isascii():
+        classes = text.encode("ascii").translate(_CLASSES)
+        if 2 not in classes:
+            return True, _DEEP_RUN in b"\n" + classes
+    return False, may_be_too_deep(text)
+
+
 def scan_budget(length: int) -> int:
     """How many characters the "]" searches may read in a part of ``length`` characters."""
     return SCAN_PER_CHARACTER * length + SCAN_CONSTANT

@@ -9,6 +9,8 @@ from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Literal
 
+from app.content.memo import ShortMemo
+
 Severity = Literal["error", "warning"]
 _NOT_SLUG = re.compile(r"[^a-z0-9]+")
 
@@ -17,6 +19,11 @@ def slugify(text: str) -> str:
     """Turn a name into a URL slug: ``"Dev Tools"`` -> ``"dev-tools"``, ``"C++"`` -> ``"c"``."""
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
     return _NOT_SLUG.sub("-", ascii_text.lower()).strip("-")
+
+
+# Names recur across files (categories, tags, an option in ten comparisons): each is
+# slugified once per process, by the parser and by the slug properties below alike.
+slugify_name: ShortMemo[str] = ShortMemo(slugify, 1 << 16)
 
 
 def pair_key(option_slugs: list[str] | tuple[str, ...]) -> tuple[str, ...]:
@@ -137,12 +144,12 @@ class Comparison:
 
     @property
     def category_slug(self) -> str:
-        return slugify(self.category)
+        return slugify_name(self.category)
 
     @property
     def tag_slugs(self) -> tuple[str, ...]:
         """The page's tags, then its options' "Related" terms: each links to a /tag/ page."""
-        slugs = dict.fromkeys(slugify(tag) for tag in self.tags)
+        slugs = dict.fromkeys(map(slugify_name, self.tags))
         for option in self.options:
             slugs.update(dict.fromkeys(option.related))
         return tuple(slugs)

@@ -368,8 +368,10 @@ def _parse_chunk(
     paths, displays, keys = task
     extras: list[object] = []
 
-    def parse(source: SourceFile, key: int, data: bytes) -> tuple[Comparison | None, list[Problem]]:
-        comparison, problems = parse_bytes(source, data, today=today)
+    def parse(
+        source: SourceFile, key: int, data: bytes, digest: str
+    ) -> tuple[Comparison | None, list[Problem]]:
+        comparison, problems = parse_bytes(source, data, today=today, digest=digest)
         if make is not None and comparison is not None:
             extras.append(make(comparison, key))
         return comparison, problems

@@ -24,7 +24,7 @@ from app.content.markdown_limits import (
     MAX_PART_CHARS,
     SCAN_PER_CHARACTER,
     costly_brackets,
-    may_be_too_deep,
+    printable_and_deep,
     too_deep,
     too_many_breaks,
 )
@@ -34,7 +34,7 @@ from app.content.model import (
     Option,
     Problem,
     UseCase,
-    slugify,
+    slugify_name,
 )
 from app.content.problems import Collector, shorten
 from app.content.record import check_footnotes, check_record
@@ -59,6 +59,8 @@ KNOWN_FIELDS = (
     "changes",
 )
 
+_KNOWN = frozenset(KNOWN_FIELDS)
+_TEXT_ONLY = frozenset({str})  # the types of a list of names as YAML gives it, most often
 SUMMARY_LIMIT = 160
 # "why" sits under the title with the pick: on a 390 px phone about four lines of it fit.
 WHY_LIMIT = 160
@@ -86,9 +88,7 @@ _STYLE_GATE = ("todo", "depends", "tradeoffs", "easy to use", "lorem ipsum")
 assert all(any(needle in trigger for needle in _STYLE_GATE) for trigger in _STYLE_TRIGGERS)
 
 
-# Names recur across files (categories, tags, an option in ten comparisons): each is
-# slugified once per process.
-_slug = short_memo(1 << 16)(slugify)
+_slug = slugify_name
 
 
 @short_memo(8192)  # the same few headings (Pros, Cons, Verdict) each file
@@ -138,13 +138,20 @@ def split_front_matter(text: str, *, path: str) -> tuple[FrontMatter | None, lis
 
 
 def parse_text(
-    text: str, *, path: str, slug: str, today: date | None = None
+    text: str,
+    *,
+    path: str,
+    slug: str,
+    today: date | None = None,
+    content_hash: str | None = None,
 ) -> tuple[Comparison | None, list[Problem]]:
     """Parse a file's text; return the comparison (None on any error) and every problem found.
 
     With ``today`` (``nicepick check`` passes it), a ``checked``, ``accessed`` or ``updated``
     date after it is an error too. The server's loader leaves it out: its results are cached by
     the file's bytes, and a rule that changes with the day would make them wrong tomorrow.
+    ``content_hash`` is the SHA-256 (hex) of the text without a leading byte order mark,
+    encoded as UTF-8, when the caller has it already; else it is worked out here.
     """
     problems = Collector(path)
     if not slug:
@@ -181,7 +188,9 @@ def parse_text(
     check_footnotes(lines, end + 1, len(listed) if isinstance(listed, list) else 0, problems.add)
     comparison = None
     if fields is not None:
-        comparison = _build(fields, marks, intro, sections, problems, text=text, slug=slug)
+        comparison = _build(
+            fields, marks, intro, sections, problems, text=text, slug=slug, digest=content_hash
+        )
     _check_style(comparison, lines, marks, problems)
     if problems.has_errors:
         return None, problems.problems
@@ -199,7 +208,7 @@ def _check_fields(
     ok = True
     suggested: set[str] = set()
     for key in meta:
-        if key not in KNOWN_FIELDS:
+        if key not in _KNOWN:
             line, column = marks.get("key:" + key, (2, 1))
             close = difflib.get_close_matches(key, KNOWN_FIELDS, n=1, cutoff=0.6)
             hint = f' (did you mean "{close[0]}"?)' if close else ""
@@ -226,33 +235,47 @@ def _check_fields(
         value = meta.get(key)
         if value is None:
             continue
-        if not isinstance(value, str | int | float) or isinstance(value, bool):
+        if type(value) is str and value.isprintable():
+            text = value  # most values: text the checks below would pass as it is
+        elif not isinstance(value, str | int | float) or isinstance(value, bool):
             problems.add(*where(key), f'"{key}" must be text')
             ok = False
+            continue
         elif (bad := _control_character(str(value), key)) is not None:
             problems.add(*where(key), f'"{key}" contains {bad}: {_ONE_LINE}')
             ok = False
+            continue
         else:
-            clean[key] = str(value).strip()
-            if key == "category" and _no_url(clean[key], key, where(key), problems):
-                ok = False
+            text = str(value)
+        clean[key] = text.strip()
+        if key == "category" and _gives_no_url(clean[key]):
+            _report_no_url(clean[key], key, where(key), problems)
+            ok = False
     for key in ("options", "tags", "aliases"):
         value = meta.get(key)
         if value is None:
             clean[key] = []
             continue
-        if not isinstance(value, list) or not all(
-            isinstance(item, str | int | float) and not isinstance(item, bool) for item in value
+        text_only = type(value) is list and _TEXT_ONLY.issuperset(map(type, value))
+        if not text_only and (
+            not isinstance(value, list)
+            or not all(
+                isinstance(item, str | int | float) and not isinstance(item, bool) for item in value
+            )
         ):
             problems.add(*where(key), f'"{key}" must be a list of names, e.g. [A, B]')
             ok = False
             continue
         for index, item in enumerate(value):
-            if (bad := _control_character(str(item), key)) is not None:
+            text = str(item)
+            # Each item's position is looked up only for a problem to report.
+            if not text.isprintable() and (bad := _control_character(text, key)) is not None:
                 position = marks.get(f"{key}[{index}]", where(key))
                 problems.add(*position, f'"{key}" contains {bad}: {_ONE_LINE}')
                 ok = False
-            elif _no_url(str(item), key, marks.get(f"{key}[{index}]", where(key)), problems):
+            elif _gives_no_url(text):
+                position = marks.get(f"{key}[{index}]", where(key))
+                _report_no_url(text, key, position, problems)
                 ok = False
         clean[key] = [str(item).strip() for item in value]
     for key in ("published", "updated"):
@@ -332,16 +355,18 @@ def _control_character(value: str, key: str) -> str | None:
 # empty slug and links to /category/, a 404. Refused rather than transliterated: a faithful
 # transliteration depends on the language (Cyrillic alone has several standards, Chinese needs
 # a dictionary), and an address the editor never saw would be silently invented.
-def _no_url(name: str, key: str, position: tuple[int, int], problems: Collector) -> bool:
-    """Report (at ``position``) and return True when ``name`` gives no page address."""
-    if _slug(name) or not name.strip():
-        return False
+def _gives_no_url(name: str) -> bool:
+    """Whether ``name`` has text but none that makes a page address (empty: reported apart)."""
+    return not _slug(name) and bool(name.strip())
+
+
+def _report_no_url(name: str, key: str, position: tuple[int, int], problems: Collector) -> None:
+    """Report at ``position`` that ``name`` gives no page address."""
     problems.add(
         *position,
         f'"{key}" name "{shorten(name)}" gives no URL: a page address is made of the '
         "name's Latin letters and digits; add some",
     )
-    return True
 
 
 # --- body ---------------------------------------------------------------------------------
@@ -350,7 +375,11 @@ def _no_url(name: str, key: str, position: tuple[int, int], problems: Collector)
 def _split_sections(body: list[str], first_line: int) -> tuple[list[str], list[_Section]]:
     """Split the body at ``##``/``###`` headings, ignoring headings inside code fences."""
     joined = "\n".join(body)
-    if "```" in joined or "~~~" in joined:  # a code fence may hide headings: line by line
+    # A code fence may hide headings: line by line. Each three-character search is led by a
+    # search for its one character: CPython finds one character with memchr, while a short
+    # needle's search steps through the text a few characters at a time (some ten times
+    # slower on a page of prose). The same holds for every short needle in this module.
+    if ("`" in joined and "```" in joined) or ("~" in joined and "~~~" in joined):
         return _split_fenced(body, first_line)
     # No fence: the headings are the lines that start with "#" and match, and each part is
     # the run of lines up to the next heading, taken as one slice.
@@ -415,19 +444,33 @@ def _check_markdown_bounds(
 ) -> None:
     """Each part (the intro, a section's text, a subsection) within the Markdown bounds of
     ``app.content.markdown_limits``: its size, its nesting, the cost of its "[" searches."""
+    lines = intro.copy()
+    for section in sections:
+        lines += section.body
+        for sub in section.subsections:
+            lines += sub.body
+    # One pass over the whole body decides whether any part can be nested too deep and
+    # whether it is printable ASCII, tabs and the joining newlines only (no control character
+    # in any line: the line-by-line search below is skipped), and one count whether any part
+    # can have costly brackets: most files cannot.
+    whole = "\n".join(lines)
+    printable, deep_possible = printable_and_deep(whole)
+    brackets_possible = "[" in whole and whole.count("[") > SCAN_PER_CHARACTER
+    # A part's size is at most the whole's plus one, and its lines at most the whole's: in
+    # most bodies no part can break a bound, and no part is looked at.
+    if (
+        printable
+        and not deep_possible
+        and not brackets_possible
+        and len(whole) < MAX_PART_CHARS
+        and len(lines) <= MAX_BREAKS
+    ):
+        return
     parts: list[tuple[str, int, list[str]]] = [("the intro", intro_line, intro)]
     for section in sections:
         parts.append((f'"## {section.title}"', section.body_line, section.body))
         for sub in section.subsections:
             parts.append((f'"### {sub.title}"', sub.body_line, sub.body))
-    # One search over the whole body decides whether any part can be nested too deep, and
-    # one count whether any can have costly brackets: most files cannot.
-    whole = "\n".join(intro + [line for _, _, body in parts[1:] for line in body])
-    deep_possible = may_be_too_deep(whole)
-    brackets_possible = whole.count("[") > SCAN_PER_CHARACTER
-    # Printable ASCII, tabs and the joining newlines only (most bodies): no control character
-    # in any line, and the line-by-line search below is skipped.
-    printable = whole.isascii() and not whole.encode("ascii").translate(None, _PRINTABLE_ASCII)
     for name, first, body in parts:
         if not printable:
             _check_body_characters(body, first, problems)
@@ -479,10 +522,6 @@ def _check_markdown_bounds(
 _BODY_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f]")
 
 
-# The bytes a body's joined lines may hold with no control character among them.
-_PRINTABLE_ASCII = bytes(range(0x20, 0x7F)) + b"\t\n"
-
-
 def _check_body_characters(body: list[str], first: int, problems: Collector) -> None:
     """Report the first control character of each body line that has one."""
     for number, line in enumerate(body, start=first):
@@ -503,6 +542,12 @@ def _bullets(section: _Section, problems: Collector, owner: str) -> tuple[str, .
     items: list[str] = []
     kind = normalize_heading(section.title)
     for offset, line in enumerate(section.body):
+        # Most items start "- ": ``_BULLET`` would match them, and its group stripped is the
+        # rest of the line stripped, so they are read without the expression.
+        if line[:2] == "- ":
+            problems.item_lines[(owner, kind, len(items))] = section.body_line + offset
+            items.append(line[2:].strip())
+            continue
         bullet = _BULLET.match(line)
         if bullet:
             problems.item_lines[(owner, kind, len(items))] = section.body_line + offset
@@ -533,6 +578,7 @@ def _build(
     *,
     text: str,
     slug: str,
+    digest: str | None = None,
 ) -> Comparison | None:
     option_names: list[str] = fields["options"]
     by_heading = {normalize_heading(name): name for name in option_names}
@@ -595,7 +641,9 @@ def _build(
 
     links = tuple(
         (number, match.group(1))
-        for number, line in enumerate(text.splitlines() if "/compare/" in text else (), start=1)
+        for number, line in enumerate(
+            text.splitlines() if "/" in text and "/compare/" in text else (), start=1
+        )
         for match in _COMPARE_LINK.finditer(line)
     )
     if problems.has_errors:
@@ -618,7 +666,7 @@ def _build(
         verdict=verdict_text,
         use_cases=tuple(use_cases),
         bottom_line=_markdown(bottom.body) if bottom else "",
-        content_hash=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+        content_hash=digest if digest is not None else _sha256(text),
         links=links,
         authors=tuple(fields["authors"]),
         checked=fields["checked"],
@@ -626,6 +674,10 @@ def _build(
         sources=tuple(fields["sources"]),
         changes=tuple(fields["changes"]),
     )
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def _build_option(name: str, section: _Section, problems: Collector) -> Option | None:

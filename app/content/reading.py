@@ -50,15 +50,37 @@ def read_content(path: Path) -> bytes:
         if exc.errno == errno.ELOOP:
             raise NotContent(exc.errno, _LINK) from None
         raise
-    with os.fdopen(descriptor, "rb") as handle:
+    try:
         info = os.fstat(descriptor)
+        if stat.S_ISDIR(info.st_mode):  # as opening it as a file object said (its strerror)
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR))
         if not stat.S_ISREG(info.st_mode):
             raise NotContent(errno.EINVAL, _SPECIAL)
         if info.st_size > MAX_FILE_BYTES:
             raise NotContent(errno.EFBIG, _too_large(info.st_size))
-        data = handle.read(MAX_FILE_BYTES + 1)
+        data = _read_to_end(descriptor, info.st_size)
+    finally:
+        os.close(descriptor)
     if len(data) > MAX_FILE_BYTES:  # grew while being read
         raise NotContent(errno.EFBIG, _too_large(len(data)))
+    return data
+
+
+def _read_to_end(descriptor: int, size: int) -> bytes:
+    """Up to ``MAX_FILE_BYTES + 1`` bytes, read until the end of the file: its ``size`` and
+    one more first (a file that did not grow needs one read, then one to see its end).
+
+    Plain reads of the descriptor: a buffered file object cost another ``fstat`` and a
+    buffer of the whole bound for each of a library's files.
+    """
+    data = b""
+    want = size + 1
+    while len(data) <= MAX_FILE_BYTES:
+        chunk = os.read(descriptor, want)
+        if not chunk:
+            break
+        data += chunk
+        want = MAX_FILE_BYTES + 1 - len(data)
     return data
 
 
