@@ -268,8 +268,8 @@ def test_nginx_serves_the_export_with_its_redirect_map(
         assert page.content == (out / "compare/vim-vs-emacs/index.html").read_bytes()
         assert page.headers["content-encoding"] == "gzip"  # the .gz sibling, via gzip_static
         assert httpx.get(url + "/_redirects").status_code == 404
-        assert (out / ".nicepick-build.json").is_file()  # for the next build, not for readers
-        assert httpx.get(url + "/.nicepick-build.json").status_code == 404
+        assert (out / ".nicepick-build.marshal").is_file()  # for the next build, not for readers
+        assert httpx.get(url + "/.nicepick-build.marshal").status_code == 404
         twin = httpx.get(url + "/tag/editors.json")
         assert twin.json() == json.loads((out / "tag/editors.json").read_bytes())
         assert httpx.get(url + "/tag/editors.json?page=2").json() == {"page": 2}
@@ -690,6 +690,34 @@ def test_a_build_removes_the_search_words_file_of_the_format_before(
     export_site(settings, out, allow_errors=True)
     assert not (out / ".nicepick-search-terms.marshal").exists()
     assert (out / ".nicepick-search-terms-2.marshal").exists()
+
+
+def test_a_manifest_in_json_as_builds_before_wrote_it_means_a_full_build_and_goes(
+    settings: Settings, write_content: Callable[[str, str], Path], tmp_path: Path
+) -> None:
+    write_site(write_content)
+    out = tmp_path / "site"
+    export_site(settings, out, allow_errors=True)
+    manifest = Manifest.load(out)
+    assert manifest is not None
+    (out / ".nicepick-build.marshal").unlink()
+    (out / ".nicepick-build.json").write_text(json.dumps({"format": 1, **vars(manifest)}))
+    summary = export_site(settings, out, allow_errors=True)
+    assert not summary.incremental
+    assert not (out / ".nicepick-build.json").exists()
+    assert Manifest.load(out) is not None
+
+
+def test_a_damaged_manifest_means_a_full_build(
+    settings: Settings, write_content: Callable[[str, str], Path], tmp_path: Path
+) -> None:
+    write_site(write_content)
+    out = tmp_path / "site"
+    export_site(settings, out, allow_errors=True)
+    data = (out / ".nicepick-build.marshal").read_bytes()
+    (out / ".nicepick-build.marshal").write_bytes(data[: len(data) // 2])
+    assert Manifest.load(out) is None
+    assert not export_site(settings, out, allow_errors=True).incremental
 
 
 @pytest.mark.parametrize(
