@@ -13,7 +13,7 @@ from app.commands.direct import DirectPages
 from app.commands.export import as_static_copy, export_site
 from app.commands.links import links
 from app.commands.manifest import Manifest
-from app.commands.routes import Visible, seeds
+from app.commands.routes import Visible, listing_pages, seeds
 from app.content.cache import ParseCache
 from app.content.library import Library, discover
 from app.content.parallel import prime
@@ -85,6 +85,18 @@ def test_the_table_lists_the_twin_each_page_links(
     assert twins, "pages link their JSON twins"
     assert twins <= listed
     assert "/compare/vim-vs-emacs.json" in listed and "/about.json" in listed
+
+
+def test_a_listings_pages_are_the_ones_the_table_lists(
+    served: tuple[DirectPages, TestClient, list[str]],
+) -> None:
+    direct, _client, urls = served
+    visible = Visible(direct.site.library, direct.site.visible())
+    listings = ["/tag/editors", "/category/text-editors", "/option/vim", "/tag/no-such-tag"]
+    expected = {url for url in urls if url.partition("?")[0].removesuffix(".json") in listings}
+    assert "/tag/editors.json" in expected
+    assert listing_pages(visible, listings) == expected
+    assert listing_pages(visible, []) == set()
 
 
 def test_old_addresses_answer_the_routes_redirect(

@@ -35,20 +35,13 @@ from app.commands import workers
 from app.commands.app_requests import AppExporter
 from app.commands.direct import DirectPages
 from app.commands.files import Files, output_name, output_path
-from app.commands.incremental import (
-    affected,
-    boards,
-    menu,
-    menu_changed,
-    placed,
-    sitemap_key,
-)
+from app.commands.incremental import Shown, affected, menu_changed
 from app.commands.manifest import Manifest, fingerprint
 from app.commands.neighbours import twin_names, twin_neighbours
 from app.commands.progress import Progress, progress_bar
 from app.commands.quick_record import current_record, remember
 from app.commands.redirect_files import kept_redirects, write_redirects
-from app.commands.routes import Visible, in_shares, seeds
+from app.commands.routes import Visible, in_shares, listing_pages, seeds
 from app.commands.search_patch import patched_index
 from app.commands.share import Renderer
 from app.commands.static_search import PageTerms, Write, ordered, write_search_index
@@ -178,6 +171,7 @@ def export_site(
     files = Files(out, previous.files if previous is not None else {})
     forms_until = as_static_copy(app, settings, built_at)
     visible = Visible(site.library, site.visible())
+    shown = Shown.of(visible.comparisons)
     if previous is None:
         urls = seeds(visible, cards=cards, twins=True)
         changed: set[str] = set()
@@ -192,6 +186,7 @@ def export_site(
         urls, changed = affected(
             previous,
             visible,
+            shown,
             cards=cards,
             had=lambda url: output_name(url) in known,
             shows_same=shows_same,
@@ -199,7 +194,7 @@ def export_site(
         )
     # Every page changes (the header's counts): the crawl follows known pages' links too,
     # and the pages are shared out as a full build's are.
-    everything = previous is not None and menu_changed(previous, visible.comparisons)
+    everything = previous is not None and menu_changed(previous, shown)
     if previous is not None and not everything:
         jobs = 1
     seen = set(urls)
@@ -309,9 +304,7 @@ def export_site(
         # Files of the last build this one did not visit are still there, unchanged; those
         # of pages that are gone (a removed comparison, an emptied listing, a dropped alias's
         # stand-in page) are deleted.
-        # The pages every listing has now: a listing page no build reached is kept.
-        listed = {output_name(url) for url in seeds(visible, cards=cards, twins=True)}
-        gone = _gone(previous, summary, changed, listed)
+        gone = _gone(previous, summary, changed, visible)
         kept = {source for source, _target in summary.redirects}
         gone.update(
             f"{source.strip('/')}/index.html"
@@ -330,14 +323,14 @@ def export_site(
         fingerprint=build_print,
         built_at=built_at,
         sources={c.slug: c.content_hash for c in visible.comparisons},
-        placed={c.slug: placed(c) for c in visible.comparisons},
+        placed=shown.placed,
         linked_from={slug: sorted(sources) for slug, sources in linked.items()},
         redirects=summary.redirects,
         files=written,
         rewritten=sorted(summary.rewritten),
-        menu=menu(visible.comparisons),
-        sitemap=sitemap_key(visible.comparisons),
-        boards=boards(visible.comparisons),
+        menu=shown.menu,
+        sitemap=shown.sitemap,
+        boards=shown.boards,
     )
     data = manifest.save(out)
     began = time.time() - (time.perf_counter() - started)  # for the next build's quick path
@@ -411,11 +404,11 @@ def _save_terms(out: Path, known: PageTerms) -> None:
 
 
 def _gone(
-    previous: Manifest, summary: ExportSummary, changed: set[str], listed: set[str]
+    previous: Manifest, summary: ExportSummary, changed: set[str], visible: Visible
 ) -> set[str]:
     """Files of the last build whose page no longer exists: a changed page that answered
-    404 this time, and pages of its listings past their new last page (not in ``listed``,
-    the files of every page the route table lists now)."""
+    404 this time, and pages of its listings past their new last page (not among the pages
+    the route table lists now: a listing page this build did not reach is kept)."""
     gone: set[str] = set()
     for url, _status in summary.skipped:
         # The URL's own file: /tag/x?page=2 is tag/x/page-2/index.html, not page 1's.
@@ -424,9 +417,9 @@ def _gone(
             name = url.strip("/")
             candidates.update((f"{name}/index.html" if name else "index.html", name))
         gone.update(candidate for candidate in candidates if candidate in previous.files)
-    listings = {
-        listing.strip("/") for slug in changed for listing in previous.placed.get(slug, [])[:-1]
-    }
+    paths = {listing for slug in changed for listing in previous.placed.get(slug, [])[:-1]}
+    listings = {path.strip("/") for path in paths}
+    listed = {output_name(url) for url in listing_pages(visible, paths)}
     for name in previous.files:
         # A listing's later page and its twin: x/page-2/index.html and x/page-2.json.
         folder = name.rpartition("/page-")[0]
