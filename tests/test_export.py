@@ -6,6 +6,8 @@ import gzip
 import json
 import random
 import re
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -677,6 +679,41 @@ def test_a_tag_shared_with_a_page_re_renders_the_page_it_now_relates_to(
     assert manifest is not None
     assert f"compare/{other.stem}/index.html" in manifest.rewritten
     same_as_a_full_build(settings, out, tmp_path, built_at)
+
+
+def test_an_incremental_build_of_a_retitled_page_imports_neither_fastapi_nor_sqlalchemy(
+    settings: Settings, write_content: Callable[[str, str], Path], tmp_path: Path
+) -> None:
+    # Their imports cost more than such a build's rendering: its pages, the machine files,
+    # the search page and the 404 page are rendered without the app, the forms' counts read
+    # without the feedback service. A build of its own process, as `nicepick build` runs.
+    write_site(write_content)
+    built_at = time.time()
+    out = tmp_path / "site"
+    export_site(settings, out, allow_errors=True, built_at=built_at)
+    write_content("nano-vs-micro.md", NANO.replace("title: Nano vs Micro", "title: Nano or Micro"))
+    script = (
+        "import json, sys\n"
+        "from pathlib import Path\n"
+        "from app.commands.export import export_site\n"
+        "from app.settings import Settings\n"
+        f"settings = Settings(**json.loads({settings.model_dump_json()!r}), _env_file=None)\n"
+        f"summary = export_site(settings, Path({str(out)!r}), allow_errors=True)\n"
+        "loaded = [name for name in ('fastapi', 'sqlalchemy', 'starlette') if name in sys.modules]\n"
+        "print(json.dumps([summary.incremental, sorted(summary.rewritten), loaded]))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    incremental, rewritten, loaded = json.loads(done.stdout.splitlines()[-1])
+    assert incremental and "compare/nano-vs-micro/index.html" in rewritten
+    assert loaded == []
+    fresh = tmp_path / "fresh"
+    export_site(settings, fresh, allow_errors=True, built_at=built_at, incremental=False)
+    after, now = digests(fresh), digests(out)
+    assert (
+        sorted(name for name in now.keys() | after.keys() if now.get(name) != after.get(name)) == []
+    )
 
 
 def test_a_build_removes_the_search_words_file_of_the_format_before(
