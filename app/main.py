@@ -42,13 +42,17 @@ def create_app(
     clock: Clock = utc_now,
     read_library: ReadLibrary = Library.load,
     page_cache: PageCache | None = None,
+    site: Site | None = None,
 ) -> FastAPI:
     """The site for these settings; tests pass their own, a clock to move time, and may hold
     the reading of the content folder (``read_library``). ``page_cache`` is for a caller that
-    must see or empty the rendered pages (tests, ``nicepick build``)."""
+    must see or empty the rendered pages (tests, ``nicepick build``); ``site`` for one that
+    loaded the library already (``nicepick build``, which needs the app for a few URLs only:
+    ``app/commands/app_when_needed.py``)."""
     settings = settings or Settings()
     # The library and what is visible now.
-    site = Site(settings, clock=clock, read_library=read_library)
+    if site is None:
+        site = Site(settings, clock=clock, read_library=read_library)
     # Rendered pages as bytes, shared by the pages and the machine-read surfaces.
     cache = page_cache
     if cache is None:

@@ -6,6 +6,8 @@ import gzip
 import json
 import random
 import re
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -268,8 +270,8 @@ def test_nginx_serves_the_export_with_its_redirect_map(
         assert page.content == (out / "compare/vim-vs-emacs/index.html").read_bytes()
         assert page.headers["content-encoding"] == "gzip"  # the .gz sibling, via gzip_static
         assert httpx.get(url + "/_redirects").status_code == 404
-        assert (out / ".nicepick-build.json").is_file()  # for the next build, not for readers
-        assert httpx.get(url + "/.nicepick-build.json").status_code == 404
+        assert (out / ".nicepick-build.marshal").is_file()  # for the next build, not for readers
+        assert httpx.get(url + "/.nicepick-build.marshal").status_code == 404
         twin = httpx.get(url + "/tag/editors.json")
         assert twin.json() == json.loads((out / "tag/editors.json").read_bytes())
         assert httpx.get(url + "/tag/editors.json?page=2").json() == {"page": 2}
@@ -679,6 +681,41 @@ def test_a_tag_shared_with_a_page_re_renders_the_page_it_now_relates_to(
     same_as_a_full_build(settings, out, tmp_path, built_at)
 
 
+def test_an_incremental_build_of_a_retitled_page_imports_neither_fastapi_nor_sqlalchemy(
+    settings: Settings, write_content: Callable[[str, str], Path], tmp_path: Path
+) -> None:
+    # Their imports cost more than such a build's rendering: its pages, the machine files,
+    # the search page and the 404 page are rendered without the app, the forms' counts read
+    # without the feedback service. A build of its own process, as `nicepick build` runs.
+    write_site(write_content)
+    built_at = time.time()
+    out = tmp_path / "site"
+    export_site(settings, out, allow_errors=True, built_at=built_at)
+    write_content("nano-vs-micro.md", NANO.replace("title: Nano vs Micro", "title: Nano or Micro"))
+    script = (
+        "import json, sys\n"
+        "from pathlib import Path\n"
+        "from app.commands.export import export_site\n"
+        "from app.settings import Settings\n"
+        f"settings = Settings(**json.loads({settings.model_dump_json()!r}), _env_file=None)\n"
+        f"summary = export_site(settings, Path({str(out)!r}), allow_errors=True)\n"
+        "loaded = [name for name in ('fastapi', 'sqlalchemy', 'starlette') if name in sys.modules]\n"
+        "print(json.dumps([summary.incremental, sorted(summary.rewritten), loaded]))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    incremental, rewritten, loaded = json.loads(done.stdout.splitlines()[-1])
+    assert incremental and "compare/nano-vs-micro/index.html" in rewritten
+    assert loaded == []
+    fresh = tmp_path / "fresh"
+    export_site(settings, fresh, allow_errors=True, built_at=built_at, incremental=False)
+    after, now = digests(fresh), digests(out)
+    assert (
+        sorted(name for name in now.keys() | after.keys() if now.get(name) != after.get(name)) == []
+    )
+
+
 def test_a_build_removes_the_search_words_file_of_the_format_before(
     settings: Settings, write_content: Callable[[str, str], Path], tmp_path: Path
 ) -> None:
@@ -690,6 +727,34 @@ def test_a_build_removes_the_search_words_file_of_the_format_before(
     export_site(settings, out, allow_errors=True)
     assert not (out / ".nicepick-search-terms.marshal").exists()
     assert (out / ".nicepick-search-terms-2.marshal").exists()
+
+
+def test_a_manifest_in_json_as_builds_before_wrote_it_means_a_full_build_and_goes(
+    settings: Settings, write_content: Callable[[str, str], Path], tmp_path: Path
+) -> None:
+    write_site(write_content)
+    out = tmp_path / "site"
+    export_site(settings, out, allow_errors=True)
+    manifest = Manifest.load(out)
+    assert manifest is not None
+    (out / ".nicepick-build.marshal").unlink()
+    (out / ".nicepick-build.json").write_text(json.dumps({"format": 1, **vars(manifest)}))
+    summary = export_site(settings, out, allow_errors=True)
+    assert not summary.incremental
+    assert not (out / ".nicepick-build.json").exists()
+    assert Manifest.load(out) is not None
+
+
+def test_a_damaged_manifest_means_a_full_build(
+    settings: Settings, write_content: Callable[[str, str], Path], tmp_path: Path
+) -> None:
+    write_site(write_content)
+    out = tmp_path / "site"
+    export_site(settings, out, allow_errors=True)
+    data = (out / ".nicepick-build.marshal").read_bytes()
+    (out / ".nicepick-build.marshal").write_bytes(data[: len(data) // 2])
+    assert Manifest.load(out) is None
+    assert not export_site(settings, out, allow_errors=True).incremental
 
 
 @pytest.mark.parametrize(

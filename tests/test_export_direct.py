@@ -13,12 +13,13 @@ from app.commands.direct import DirectPages
 from app.commands.export import as_static_copy, export_site
 from app.commands.links import links
 from app.commands.manifest import Manifest
-from app.commands.routes import Visible, seeds
+from app.commands.routes import Visible, listing_pages, seeds
 from app.content.cache import ParseCache
 from app.content.library import Library, discover
 from app.content.parallel import prime
 from app.main import create_app
 from app.settings import Settings
+from app.surfaces.service import Surfaces
 from app.web.deps import pages_of, site_of
 from tests.test_export import SECRET, write_site
 
@@ -45,7 +46,8 @@ def served(site_settings: Settings) -> Iterator[tuple[DirectPages, TestClient, l
     with TestClient(app, base_url=site_settings.site_url, follow_redirects=False) as client:
         site = site_of(app)
         urls = seeds(Visible(site.library, site.visible()), cards=False, twins=True)
-        yield DirectPages(site, pages_of(app)), client, urls
+        surfaces = Surfaces(site, cache=pages_of(app).cache)
+        yield DirectPages(site, pages_of(app), surfaces), client, urls
 
 
 def test_every_listed_page_is_the_apps_answer_byte_for_byte(
@@ -62,13 +64,17 @@ def test_every_listed_page_is_the_apps_answer_byte_for_byte(
         if answer.redirect is not None:
             assert response.status_code == 301, url
             assert response.headers["location"].endswith(answer.redirect), url
+        elif answer.missing:
+            assert response.status_code == 404, url
         else:
             assert response.status_code == 200, url
             assert response.headers["content-type"] == answer.media_type, url
             assert response.content == answer.body, url
     assert {"/compare/emacs-or-vim", "/compare/emacs-vs-vim"} <= set(urls)  # redirects too
-    # Only the machine files and the search page (whose words come from a query) need the app.
-    assert left_to_the_app == ["/robots.txt", "/sitemap.xml", "/feed.xml", "/search"]
+    # The machine files and the search page without a query too: an incremental build of a
+    # few pages needs no app.
+    assert left_to_the_app == []
+    assert {"/robots.txt", "/sitemap.xml", "/feed.xml", "/search"} <= set(urls)
 
 
 def test_the_table_lists_the_twin_each_page_links(
@@ -87,6 +93,85 @@ def test_the_table_lists_the_twin_each_page_links(
     assert "/compare/vim-vs-emacs.json" in listed and "/about.json" in listed
 
 
+def test_the_not_found_page_is_the_apps_404_byte_for_byte(
+    served: tuple[DirectPages, TestClient, list[str]],
+) -> None:
+    direct, client, _urls = served
+    response = client.get("/no-such-page", headers={"accept-encoding": "identity"})
+    assert response.status_code == 404
+    assert response.content == direct.not_found()
+    assert b"<html" in response.content
+
+
+def test_a_social_card_is_the_apps_png_byte_for_byte(
+    served: tuple[DirectPages, TestClient, list[str]],
+) -> None:
+    direct, client, _urls = served
+    answer = direct.answer("/og/vim-vs-emacs.png")
+    response = client.get("/og/vim-vs-emacs.png")
+    assert answer is not None and response.status_code == 200
+    assert (answer.body, answer.media_type) == (response.content, response.headers["content-type"])
+    assert answer.body.startswith(b"\x89PNG")
+
+
+def test_a_listings_pages_are_the_ones_the_table_lists(
+    served: tuple[DirectPages, TestClient, list[str]],
+) -> None:
+    direct, _client, urls = served
+    visible = Visible(direct.site.library, direct.site.visible())
+    listings = ["/tag/editors", "/category/text-editors", "/option/vim", "/tag/no-such-tag"]
+    expected = {url for url in urls if url.partition("?")[0].removesuffix(".json") in listings}
+    assert "/tag/editors.json" in expected
+    assert listing_pages(visible, listings) == expected
+    assert listing_pages(visible, []) == set()
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "/compare/vim-vs-emacs",
+        "https://nicepick.test/compare/vim-vs-emacs",
+        "https://nicepick.test",
+        "https://nicepick.test/",
+        "/tag/editors?page=2",
+        "/tag/editors?amp;page=2",
+        "https://nicepick.test/tag/editors?page=2&amp;x=1",
+        "/search?q=vim",
+        "/a/../compare/x",
+        "/a/./b",
+        "/a//b",
+        "/.well-known/x",
+        "/caf%C3%A9",
+        "/x#top",
+        "/compare/vim-vs-emacs/feedback",
+        "/api/search",
+        "//cdn.example.org/x.js",
+        "https://other.example/x",
+        "mailto:a@b.c",
+        "static/site.css",
+        "../up",
+        "/a\\b",
+    ],
+)
+def test_a_link_resolves_as_urljoin_and_urlsplit_read_it(raw: str) -> None:
+    # The plain paths' short way must give what the general one gives.
+    from urllib.parse import parse_qs, urljoin, urlsplit
+
+    base, url = "https://nicepick.test", "/tag/editors/"
+    text = raw.replace("&amp;", "&")
+    if text.startswith(base + "/") or text == base:
+        text = text[len(base) :] or "/"
+    expected: str | None = None
+    if not text.startswith(("//", "mailto:")) and ":" not in text.split("/", 1)[0]:
+        target = urlsplit(urljoin(url, text))
+        page = parse_qs(target.query).get("page", [""])[0]
+        path = target.path or "/"
+        if not target.netloc and not (target.query and not page.isdigit()):
+            if not path.endswith("/feedback") and not path.startswith("/api/"):
+                expected = f"{path}?page={page}" if page else path
+    assert links(f'<a href="{raw}">'.encode(), url, base) == ([expected] if expected else [])
+
+
 def test_old_addresses_answer_the_routes_redirect(
     served: tuple[DirectPages, TestClient, list[str]],
 ) -> None:
@@ -103,13 +188,37 @@ def test_old_addresses_answer_the_routes_redirect(
 @pytest.mark.parametrize(
     "url",
     [
-        "/compare/no-such-page",  # the app's 404
-        "/compare/ed-vs-sam",  # a draft: the app's 404, never the page
+        "/compare/no-such-page",
+        "/compare/no-such-page.json",
+        "/compare/ed-vs-sam",  # a draft: a 404, never the page
+        "/tag/editors?page=9",  # past the last page
+        "/tag/editors.json?page=9",
+        "/tag/no-such-tag",
+        "/option/no-such-option",
+        "/best/no-such-category",
+        "/author/no-one",
+        "/author/no-one.json",
+        "/?page=9",
+        "/og/no-such-page.png",
+        "/sitemap-1.xml",  # one sitemap holds every URL: no parts
+    ],
+)
+def test_a_page_that_does_not_exist_is_the_routes_404(
+    served: tuple[DirectPages, TestClient, list[str]], url: str
+) -> None:
+    direct, client, _urls = served
+    answer = direct.answer(url)
+    assert answer is not None and answer.missing
+    assert client.get(url).status_code == 404
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
         "/compare/vim-vs-emacs?page=2",  # a query the route ignores: the app decides
         "/tag/editors?page=0",
         "/tag/editors?q=vim",
-        "/tag/editors?page=9",  # past the last page: the app's 404
-        "/sitemap.xml",
+        "/search?q=vim",
         "/static/site.css",
         "/compare/vim-vs-emacs/feedback",
     ],

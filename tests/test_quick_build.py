@@ -263,6 +263,22 @@ def test_a_body_edit_shows_the_notes_stored_since_as_a_full_build_does(
     assert_same_as_a_full_build(settings, out, tmp_path)
 
 
+def test_a_title_edit_shows_the_notes_stored_since_as_a_full_build_does(
+    site: tuple[Settings, Path], tmp_path: Path
+) -> None:
+    # Not a quick build: the incremental one, which reads the counts without the store too
+    # (app/commands/static_forms.py), and must show them exactly as the store would.
+    settings, out = site
+    add_notes(settings, "vim-vs-emacs", ["Emacs", "Emacs", "Vim"])
+    add_notes(settings, "nano-vs-micro", ["Vim"])
+    edit(settings, "vim-vs-emacs.md", lambda t: t.replace("title: Vim vs Emacs", "title: V or E"))
+    assert quick_build(settings, out, cards=False) is None
+    assert export_site(settings, out, cards=False).incremental
+    twin = json.loads((out / "compare" / "vim-vs-emacs.json").read_bytes())
+    assert twin["meter"]["total"] == 3
+    assert_same_as_a_full_build(settings, out, tmp_path)
+
+
 def test_its_walk_names_the_files_discover_names(tmp_path: Path) -> None:
     from app.commands.quick import _source_file, _walk
     from app.content.library import discover

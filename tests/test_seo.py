@@ -16,7 +16,14 @@ from PIL import Image
 
 from app.main import create_app
 from app.pages.json_ld import script_json
-from app.surfaces.feeds import SitemapEntry, atom_feed, chunk, sitemap_index_xml, sitemap_xml
+from app.surfaces.feeds import (
+    SitemapEntry,
+    atom_feed,
+    chunk,
+    sitemap_index_xml,
+    sitemap_tree,
+    sitemap_xml,
+)
 from tests.discovery_content import HIDDEN, PUBLISHED, site_settings, standard_library, write
 from tests.soup import attr
 
@@ -258,6 +265,20 @@ def test_local_site_url_never_redirects(folder: Path, tmp_path: Path) -> None:
     settings = site_settings(folder, tmp_path, site_url="http://127.0.0.1:8000", redirect_host=True)
     with TestClient(create_app(settings)) as local:
         assert local.get("/compare/nginx-vs-caddy", follow_redirects=False).status_code == 200
+
+
+def test_the_sitemap_is_elementtrees_document_byte_for_byte() -> None:
+    entries = [
+        SitemapEntry("/", date(2025, 1, 2)),
+        SitemapEntry("/about", None),
+        SitemapEntry("/compare/a-vs-b", date(2025, 1, 3)),
+        SitemapEntry("/tag/c&d<e>f\"g'h", date(2025, 1, 4)),
+        SitemapEntry("/option/caf\u00e9-\u65e5\u672c", None),
+        SitemapEntry("/option/bell\x07-\ud800", None),  # illegal in XML; a lone surrogate
+    ]
+    for site_url in ("https://nicepick.test", "https://x.test/a&b"):
+        assert sitemap_xml(entries, site_url) == sitemap_tree(entries, site_url)
+    assert sitemap_xml([], "https://nicepick.test") == sitemap_tree([], "https://nicepick.test")
 
 
 def test_xml_renders_leave_the_global_namespace_map_alone(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,8 +1,8 @@
 """What only the app answers, requested in-process: ASGI calls in the app's own event loop
 (no HTTP, no thread hop per file), each answer handed to the export's ``Renderer`` to write.
 
-The sitemap, feed, robots.txt, static files, the search page and 404s come this way, and
-any link the route table does not list that ``DirectPages`` does not know.
+Static files come this way, and any link the route table does not list that
+``DirectPages`` does not know.
 """
 
 from __future__ import annotations

@@ -7,8 +7,10 @@ exported as well (assets, sitemap parts, leaderboards), so a new kind of page is
 the day it is linked. Pages are rendered by the renderer the routes call, without a request
 (``app/commands/direct.py``); anything else is requested from the app itself (in-process
 ASGI calls in the app's own event loop, no network), so an exported file cannot drift from
-the served one. Large sites are split over processes forked once the library is loaded
-(``app/commands/workers.py``).
+the served one. The app is made only when a URL needs it (``app/commands/app_when_needed.py``):
+an incremental build renders its pages with the forms' counts read without the feedback
+service (``app/commands/static_forms.py``), importing neither FastAPI nor SQLAlchemy. Large
+sites are split over processes forked once the library is loaded (``app/commands/workers.py``).
 
 Where files go and their ``.gz``/``.br`` siblings: ``app/commands/files.py``. Old addresses
 get three redirect forms (``app/commands/redirect_files.py``), the search page an index
@@ -28,36 +30,32 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from fastapi.testclient import TestClient
-from sqlalchemy.exc import SQLAlchemyError
-
 from app.commands import workers
-from app.commands.app_requests import AppExporter
+from app.commands.app_when_needed import AppWhenNeeded
 from app.commands.direct import DirectPages
 from app.commands.files import Files, output_name, output_path
-from app.commands.incremental import (
-    affected,
-    boards,
-    menu,
-    menu_changed,
-    placed,
-    sitemap_key,
-)
+from app.commands.incremental import Shown, affected, menu_changed
 from app.commands.manifest import Manifest, fingerprint
 from app.commands.neighbours import twin_names, twin_neighbours
 from app.commands.progress import Progress, progress_bar
 from app.commands.quick_record import current_record, remember
 from app.commands.redirect_files import kept_redirects, write_redirects
-from app.commands.routes import Visible, in_shares, seeds
+from app.commands.routes import Visible, in_shares, listing_pages, seeds
 from app.commands.search_patch import patched_index
 from app.commands.share import Renderer
+from app.commands.static_forms import StaticForms
 from app.commands.static_search import PageTerms, Write, ordered, write_search_index
 from app.commands.summary import ExportSummary
 from app.content.library import Library
 from app.content.model import Comparison, Problem
+from app.feedback.tokens import EXPORT_VALID_SECONDS
+from app.pages.renderer import PageRenderer
+from app.render.assets import Assets
+from app.render.jinja import page_environment
 from app.render.page_cache import PageCache
 from app.settings import Settings
-from app.web.deps import feedback_of, pages_of, site_of
+from app.site import Site
+from app.surfaces.service import Surfaces
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -71,7 +69,6 @@ __all__ = [
     "progress_bar",
 ]
 
-_NOT_FOUND_PROBE = "/__nicepick-export-404__"
 # Below this many URLs one process exports alone: a fork and its share of the work cost
 # more than they save.
 PARALLEL_ABOVE = 2000
@@ -117,8 +114,30 @@ def as_static_copy(app: FastAPI, settings: Settings, built_at: float) -> float:
     """Make ``app`` render pages for a static host: forms stamped with the build time (valid
     until the returned moment), and no "ask for a comparison" form without an endpoint to
     take it (a static host has no /request)."""
+    from app.web.deps import feedback_of, pages_of
+
     pages_of(app).env.globals["can_ask"] = settings.feedback_endpoint is not None
     return feedback_of(app).export_forms(built_at)
+
+
+def static_pages(
+    site: Site, settings: Settings, cache: PageCache, forms: StaticForms
+) -> PageRenderer:
+    """The app's page renderer (``create_app``) as ``as_static_copy`` makes it, without the
+    app: the forms from ``forms``, not from the feedback service."""
+    env = page_environment(settings, asset_url=Assets(settings.static_dir).url)
+    env.globals["can_ask"] = settings.feedback_endpoint is not None
+    return PageRenderer(site, env=env, cache=cache, feedback=forms)
+
+
+def _static_app(settings: Settings, site: Site, cache: PageCache, built_at: float) -> FastAPI:
+    """The app around ``site``, made a static copy, its meters read (``_prepare_feedback``)."""
+    from app.main import create_app
+
+    app = create_app(settings, page_cache=cache, site=site)
+    as_static_copy(app, settings, built_at)
+    _prepare_feedback(app)
+    return app
 
 
 def export_site(
@@ -150,8 +169,6 @@ def export_site(
     pages still name them in ``og:image``). ``jobs`` processes share the work (default:
     one per CPU for large sites, one for small ones, where starting more costs more).
     """
-    from app.main import create_app  # the app pulls in FastAPI; keep `--help` instant
-
     started = time.perf_counter()
     # An export is what readers see: never drafts, never the live preview's scripts.
     settings = settings.model_copy(update={"drafts": False, "reload": False})
@@ -163,9 +180,23 @@ def export_site(
         built_at = previous.built_at if previous is not None else time.time()
     base = settings.site_url
     cache = _page_cache(settings)
+    site = Site(settings)
+    # An incremental build renders its pages without the app when the forms' counts can be
+    # read without the feedback service: it then imports neither FastAPI nor SQLAlchemy,
+    # unless a URL only the app answers turns up (``AppWhenNeeded``).
+    forms = None
+    if previous is not None:
+        forms = StaticForms.open(settings, built_at, lambda: [c.slug for c in site.visible()])
+    # Made before the load, which then warms what the pages need (the related index) before
+    # any process is forked.
+    app = None
+    if forms is None:
+        app = _static_app(settings, site, cache, built_at)
+        pages = _pages_of(app)
+    else:
+        pages = static_pages(site, settings, cache, forms)
+    forms_until = built_at + EXPORT_VALID_SECONDS  # as the forms say (Feedback.export_forms)
     # A cold parse cache is filled over one process per core (Site.load: app/content/parallel.py).
-    app = create_app(settings, page_cache=cache)
-    site = site_of(app)
     # The whole library now, not in the background; saves the parse cache too. No search
     # index: the search page exported has no query, and the static index is made below.
     site.load(search=False)
@@ -176,14 +207,13 @@ def export_site(
         shutil.rmtree(out)
     out.mkdir(parents=True, exist_ok=True)
     files = Files(out, previous.files if previous is not None else {})
-    forms_until = as_static_copy(app, settings, built_at)
     visible = Visible(site.library, site.visible())
+    shown = Shown.of(visible.comparisons)
     if previous is None:
         urls = seeds(visible, cards=cards, twins=True)
         changed: set[str] = set()
     else:
         known = previous.files
-        pages = pages_of(app)
 
         def shows_same(comparison: Comparison) -> bool:
             last = twin_neighbours(out, known, comparison)
@@ -192,6 +222,7 @@ def export_site(
         urls, changed = affected(
             previous,
             visible,
+            shown,
             cards=cards,
             had=lambda url: output_name(url) in known,
             shows_same=shows_same,
@@ -199,7 +230,7 @@ def export_site(
         )
     # Every page changes (the header's counts): the crawl follows known pages' links too,
     # and the pages are shared out as a full build's are.
-    everything = previous is not None and menu_changed(previous, visible.comparisons)
+    everything = previous is not None and menu_changed(previous, shown)
     if previous is not None and not everything:
         jobs = 1
     seen = set(urls)
@@ -207,8 +238,8 @@ def export_site(
         jobs = min(os.cpu_count() or 1, 4) if len(urls) >= PARALLEL_ABOVE else 1
     if not workers.can_fork():
         jobs = 1
-    _prepare_feedback(app)
-    renderer = Renderer(DirectPages(site, pages_of(app)), files, base, cache)
+    direct = DirectPages(site, pages, Surfaces(site, cache=cache))
+    renderer = Renderer(direct, files, base, cache)
     counter = multiprocessing.get_context("fork" if jobs > 1 else None).Value("q", 0)
     total = len(urls)
 
@@ -236,11 +267,14 @@ def export_site(
         shares.append(share)
         deferred += more
         files.cleared |= share.cleared  # what the forked processes removed to make room
-    with TestClient(app, base_url=base, follow_redirects=False) as client:
-        portal = client.portal
-        assert portal is not None
-        exporter = AppExporter(app, renderer, base)
-        shares.append(portal.call(exporter.run, deferred, done))
+    made = app
+    the_app = AppWhenNeeded(
+        lambda: made if made is not None else _static_app(settings, site, cache, built_at),
+        renderer,
+        base,
+    )
+    try:
+        shares.append(the_app.run(deferred, done))
         summary = ExportSummary(incremental=previous is not None)
         linked: dict[str, set[str]] = {}
         if previous is not None:
@@ -261,17 +295,18 @@ def export_site(
         while pending:
             seen.update(pending)
             total += len(pending)
-            share = portal.call(exporter.run, pending, done)
+            share = the_app.run(pending, done)
             summary.add(share.summary)
             for slug, sources in share.linked.items():
                 linked.setdefault(slug, set()).update(sources)
             pending = sorted(share.links - seen)
             if not cards:
                 pending = [link for link in pending if not link.startswith("/og/")]
-        if progress:
-            progress(total, total)
-        _status, _headers, missing = portal.call(exporter.fetch, _NOT_FOUND_PROBE)
-        files.write(out / "404.html", missing, summary, {})
+    finally:
+        the_app.close()
+    if progress:
+        progress(total, total)
+    files.write(out / "404.html", direct.not_found(), summary, {})
 
     def write(path: Path, body: bytes) -> None:
         files.write(path, body, summary, {})
@@ -309,9 +344,7 @@ def export_site(
         # Files of the last build this one did not visit are still there, unchanged; those
         # of pages that are gone (a removed comparison, an emptied listing, a dropped alias's
         # stand-in page) are deleted.
-        # The pages every listing has now: a listing page no build reached is kept.
-        listed = {output_name(url) for url in seeds(visible, cards=cards, twins=True)}
-        gone = _gone(previous, summary, changed, listed)
+        gone = _gone(previous, summary, changed, visible)
         kept = {source for source, _target in summary.redirects}
         gone.update(
             f"{source.strip('/')}/index.html"
@@ -321,23 +354,23 @@ def export_site(
         )
         for name in gone:
             files.remove(name)
-        written = {
-            name: value
-            for name, value in previous.files.items()
-            if name not in gone and name not in files.cleared
-        } | summary.written
+        # A copy less the few files gone: filtering 75,000 names cost ~0.07 s.
+        written = dict(previous.files)
+        for name in gone | files.cleared:
+            written.pop(name, None)
+        written.update(summary.written)
     manifest = Manifest(
         fingerprint=build_print,
         built_at=built_at,
         sources={c.slug: c.content_hash for c in visible.comparisons},
-        placed={c.slug: placed(c) for c in visible.comparisons},
+        placed=shown.placed,
         linked_from={slug: sorted(sources) for slug, sources in linked.items()},
         redirects=summary.redirects,
         files=written,
         rewritten=sorted(summary.rewritten),
-        menu=menu(visible.comparisons),
-        sitemap=sitemap_key(visible.comparisons),
-        boards=boards(visible.comparisons),
+        menu=shown.menu,
+        sitemap=shown.sitemap,
+        boards=shown.boards,
     )
     data = manifest.save(out)
     began = time.time() - (time.perf_counter() - started)  # for the next build's quick path
@@ -411,11 +444,11 @@ def _save_terms(out: Path, known: PageTerms) -> None:
 
 
 def _gone(
-    previous: Manifest, summary: ExportSummary, changed: set[str], listed: set[str]
+    previous: Manifest, summary: ExportSummary, changed: set[str], visible: Visible
 ) -> set[str]:
     """Files of the last build whose page no longer exists: a changed page that answered
-    404 this time, and pages of its listings past their new last page (not in ``listed``,
-    the files of every page the route table lists now)."""
+    404 this time, and pages of its listings past their new last page (not among the pages
+    the route table lists now: a listing page this build did not reach is kept)."""
     gone: set[str] = set()
     for url, _status in summary.skipped:
         # The URL's own file: /tag/x?page=2 is tag/x/page-2/index.html, not page 1's.
@@ -424,9 +457,9 @@ def _gone(
             name = url.strip("/")
             candidates.update((f"{name}/index.html" if name else "index.html", name))
         gone.update(candidate for candidate in candidates if candidate in previous.files)
-    listings = {
-        listing.strip("/") for slug in changed for listing in previous.placed.get(slug, [])[:-1]
-    }
+    paths = {listing for slug in changed for listing in previous.placed.get(slug, [])[:-1]}
+    listings = {path.strip("/") for path in paths}
+    listed = {output_name(url) for url in listing_pages(visible, paths)}
     for name in previous.files:
         # A listing's later page and its twin: x/page-2/index.html and x/page-2.json.
         folder = name.rpartition("/page-")[0]
@@ -447,6 +480,10 @@ def _prepare_feedback(app: FastAPI) -> None:
     """What the app's start does for the forms' meters (schema, counts in memory), done
     before any page is rendered without it, then the connections closed: a forked process
     must not share an open database connection with its parent."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from app.web.deps import feedback_of
+
     store = feedback_of(app).store
     try:
         store.create_schema()
@@ -454,6 +491,12 @@ def _prepare_feedback(app: FastAPI) -> None:
     except SQLAlchemyError as error:  # as the app's start: pages need no database
         logging.getLogger(__name__).warning("database unreachable (%s); meters empty", error)
     store.dispose()
+
+
+def _pages_of(app: FastAPI) -> PageRenderer:
+    from app.web.deps import pages_of
+
+    return pages_of(app)
 
 
 def _page_cache(settings: Settings) -> PageCache:

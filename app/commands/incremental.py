@@ -31,6 +31,7 @@ from __future__ import annotations
 import hashlib
 from collections import defaultdict
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from app.commands.manifest import Manifest
 from app.commands.neighbours import Names, names
@@ -128,12 +129,33 @@ def menu(visible: Sequence[Comparison]) -> list[list[str | int]]:
     return [[c.slug, c.name, c.count] for c in wayfinding(visible).categories]
 
 
-def menu_changed(previous: Manifest, visible: Sequence[Comparison]) -> bool:
+def menu_changed(previous: Manifest, shown: Shown) -> bool:
     """Whether the header's categories differ from the last build's: every page's header
     lists them, so a page added, removed or moved to another category changes every page,
     and so does a category spelled otherwise by its newest page (the name shown; its slug,
     and so every count, unchanged)."""
-    return previous.menu != menu(visible)
+    return previous.menu != shown.menu
+
+
+@dataclass(frozen=True)
+class Shown:
+    """What the pages of a build show of its visible comparisons, as the manifest keeps it
+    (``placed``, ``menu``, ``sitemap_key``, ``boards``): made once per build, for ``affected``
+    to compare with the last build's and for the manifest (each walks 10,000 pages)."""
+
+    placed: dict[str, list[str]]
+    menu: list[list[str | int]]
+    sitemap: str
+    boards: dict[str, str]
+
+    @classmethod
+    def of(cls, visible: Sequence[Comparison]) -> Shown:
+        return cls(
+            placed={c.slug: placed(c) for c in visible},
+            menu=menu(visible),
+            sitemap=sitemap_key(visible),
+            boards=boards(visible),
+        )
 
 
 def changed_slugs(previous: Manifest, visible: list[Comparison]) -> set[str]:
@@ -145,13 +167,15 @@ def changed_slugs(previous: Manifest, visible: list[Comparison]) -> set[str]:
 def affected(
     previous: Manifest,
     visible: Visible,
+    shown: Shown,
     *,
     cards: bool,
     had: Callable[[str], bool],
     shows_same: Callable[[Comparison], bool] = lambda _comparison: False,
     spelled_as: Callable[[Comparison], Names | None] = lambda _comparison: None,
 ) -> tuple[list[str], set[str]]:
-    """(URLs to re-render in table order, slugs that changed); ``had`` says whether the last
+    """(URLs to re-render in table order, slugs that changed); ``shown``: what this build's
+    pages show (``Shown.of(visible.comparisons)``). ``had`` says whether the last
     build wrote a URL (a page's JSON twin is re-rendered only then). ``shows_same`` says
     whether an unchanged comparison's page is proven to show the same related comparisons
     and tags as last time: then a listing it shares with a changed page does not re-render
@@ -169,22 +193,22 @@ def affected(
     for url in every:
         by_path[url.partition("?")[0]].append(url)
     wanted: set[str] = set(by_path["/"]) | set(_ALWAYS)
-    everything = menu_changed(previous, visible.comparisons)
+    everything = menu_changed(previous, shown)
     if everything:
         wanted.update(every)  # and export.py crawls every page found by links again
     members: dict[str, list[str]] = defaultdict(list)  # listing -> comparison slugs on it
     for comparison in visible.comparisons:
-        for listing in placed(comparison)[:-1]:
+        for listing in shown.placed[comparison.slug][:-1]:
             members[listing].append(comparison.slug)
     proven: dict[str, bool] = {}  # slug -> shows_same, asked once per page
-    standings = boards(visible.comparisons)
+    standings = shown.boards
     for slug in changed:
         wanted.add(f"/compare/{slug}")
         if cards:
             wanted.add(f"/og/{slug}.png")
         wanted.update(previous.linked_from.get(slug, ()))
         before = previous.placed.get(slug, [])
-        after = placed(now[slug]) if slug in now else []
+        after = shown.placed[slug] if slug in now else []
         if any(x.startswith("/tag/") for x in (*before, *after)):
             # /tags: every tag with its count, named as its newest page spells it. The
             # manifest keeps slugs only, so a page that carries tags may have respelled one
@@ -221,7 +245,7 @@ def affected(
                         wanted.add(f"/compare/{other}")
         if slug in now:
             wanted.update(old_addresses(Visible(visible.library, [now[slug]])))
-    if not everything and previous.sitemap == sitemap_key(visible.comparisons):
+    if not everything and previous.sitemap == shown.sitemap:
         wanted.discard(SITEMAP)  # it links to every page: ``linked_from`` named it
     else:
         wanted.add(SITEMAP)

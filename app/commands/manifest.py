@@ -1,4 +1,4 @@
-"""The build's manifest, ``OUT/.nicepick-build.json``: what the next build needs to rewrite
+"""The build's manifest, ``OUT/.nicepick-build.marshal``: what the next build needs to rewrite
 only what changed.
 
 It records what the folder was built from (``fingerprint``: the code, templates, static files,
@@ -10,19 +10,28 @@ and every file's digest. An incremental build re-renders the pages a changed com
 appear on, writes a file only when its bytes differ, and lists what it wrote in ``rewritten``.
 A quick build (``app/commands/quick.py``) records its few changes beside it (``Changes``);
 ``load`` applies them, and the next ``save`` folds them in.
+
+The manifest is ``marshal`` data: it names every file of the build (75,000 at 10,000
+comparisons, ~15 MB), and every incremental build reads it and writes it again, which JSON
+made ~0.3 s of a one-page edit's build against a few hundredths of a second for ``marshal``.
+It holds only dicts, lists, strings and numbers, which ``marshal`` writes in one format
+across Python 3 versions; a file it cannot read is no manifest (a full build).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import marshal
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from app.content.library import NON_COMPARISON_FOLDERS
 from app.settings import PACKAGE_DIR, Settings
 
-NAME = ".nicepick-build.json"
+NAME = ".nicepick-build.marshal"
+# The manifest as builds before ``marshal`` wrote it: removed by ``save`` (nothing reads it).
+_OLD_NAMES = (".nicepick-build.json",)
 # What quick builds (app/commands/quick.py) changed since: a few entries, where saving the
 # whole manifest again would cost more than the rest of such a build (0.4 s at 2,000 pages).
 CHANGES = ".nicepick-build-changes.json"
@@ -56,9 +65,11 @@ class Manifest:
         """Write the manifest into ``out``; its bytes (the quick record names them)."""
         # Not dataclasses.asdict: it deep-copies every value, 0.5 s for 2,000 comparisons.
         document = {"format": _FORMAT, **vars(self)}
-        data = json.dumps(document, separators=(",", ":")).encode("utf-8")
+        data = marshal.dumps(document)
         (out / NAME).write_bytes(data)
         (out / CHANGES).unlink(missing_ok=True)  # folded in above
+        for old in _OLD_NAMES:
+            (out / old).unlink(missing_ok=True)
         return data
 
     @classmethod
@@ -83,11 +94,11 @@ class Manifest:
     def parse(cls, data: bytes) -> Manifest | None:
         """The manifest these bytes hold, or None (unreadable, older format)."""
         try:
-            document = json.loads(data)
+            document = marshal.loads(data)
             if document.pop("format") != _FORMAT:
                 return None
             manifest = cls(**document)
-        except (ValueError, TypeError, KeyError, AttributeError):
+        except (EOFError, ValueError, TypeError, KeyError, AttributeError):
             return None
         manifest.redirects = [(source, target) for source, target in manifest.redirects]
         return manifest

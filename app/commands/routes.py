@@ -9,7 +9,7 @@ incremental build (``app/commands/manifest.py``), which asks this table what exi
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass
 from itertools import permutations
 
@@ -166,6 +166,28 @@ def seeds(visible: Visible, *, cards: bool = True, twins: bool = False) -> list[
             if twins and name in TWINNED:
                 urls[twin(url)] = None
     return list(urls)
+
+
+def listing_pages(visible: Visible, listings: Collection[str]) -> set[str]:
+    """The URLs ``seeds(visible, twins=True)`` lists for these listings (``/category/x``,
+    ``/tag/x``, ``/option/x``): each of their pages and its twin, without walking the table's
+    other rows (an incremental build asks for the few listings a changed page was on)."""
+    found: set[str] = set()
+    for kind in {listing.split("/")[1] for listing in listings}:
+        groups = Library.group(visible.comparisons, kind)
+        for listing in listings:
+            prefix, _, slug = listing.rpartition("/")
+            if prefix != f"/{kind}":
+                continue
+            if slug in groups:
+                pages = list(_paginated(listing, len(groups[slug])))
+            elif kind == "option" and slug in visible.library.profiles:
+                pages = [listing]  # ``profiles``: its page, though no comparison names it
+            else:
+                continue
+            found.update(pages)
+            found.update(twin(url) for url in pages)
+    return found
 
 
 def in_shares(urls: list[str], count: int) -> list[list[str]]:

@@ -37,6 +37,14 @@ class Share:
     # process's own copy, which the building process folds in.
     cleared: set[str] = field(default_factory=set)
 
+    def add(self, other: Share) -> None:
+        """Take in what ``other`` exported too."""
+        self.summary.add(other.summary)
+        self.links |= other.links
+        for slug, sources in other.linked.items():
+            self.linked.setdefault(slug, set()).update(sources)
+        self.cleared |= other.cleared
+
 
 class Renderer:
     def __init__(self, direct: DirectPages, files: Files, base: str, cache: PageCache) -> None:
@@ -61,6 +69,8 @@ class Renderer:
             return False
         if answer.redirect is not None:
             share.summary.redirects.append((url, answer.redirect))
+        elif answer.missing:
+            share.summary.skipped.append((url, 404))  # as the app's 404 is (app_requests.py)
         else:
             self.keep(url, answer.body, answer.media_type, share)
         done()

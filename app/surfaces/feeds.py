@@ -94,6 +94,36 @@ def _xml_bytes(root: ET.Element) -> bytes:
 
 
 def sitemap_xml(entries: Iterable[SitemapEntry], site_url: str) -> bytes:
+    """ElementTree's bytes for the urlset (``sitemap_tree``), written as strings: it has one
+    shape and escapes only text, and a tree of 30,000 URLs cost ~0.5 s to serialise, paid
+    by every build that renders the sitemap again (``tests/test_seo.py`` compares the two)."""
+    urls = []
+    for entry in entries:
+        loc = _escaped(_xml_text(site_url + entry.path))
+        if entry.lastmod is None:
+            urls.append(f"<url><loc>{loc}</loc></url>")
+        else:
+            day = entry.lastmod.isoformat()
+            urls.append(f"<url><loc>{loc}</loc><lastmod>{day}</lastmod></url>")
+    head = f"<?xml version='1.0' encoding='utf-8'?>\n<urlset xmlns=\"{_SITEMAP_NS}\""
+    document = f"{head}>{''.join(urls)}</urlset>" if urls else f"{head} />"
+    # As ElementTree encodes: what UTF-8 cannot hold (a lone surrogate) as a reference.
+    return document.encode("utf-8", "xmlcharrefreplace")
+
+
+def _escaped(text: str) -> str:
+    """Element text as ElementTree escapes it (``_escape_cdata``)."""
+    if "&" in text:
+        text = text.replace("&", "&amp;")
+    if "<" in text:
+        text = text.replace("<", "&lt;")
+    if ">" in text:
+        text = text.replace(">", "&gt;")
+    return text
+
+
+def sitemap_tree(entries: Iterable[SitemapEntry], site_url: str) -> bytes:
+    """The urlset built with ElementTree: what ``sitemap_xml`` must write, byte for byte."""
     root = ET.Element("urlset", xmlns=_SITEMAP_NS)
     for entry in entries:
         url = ET.SubElement(root, "url")
