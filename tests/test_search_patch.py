@@ -71,3 +71,38 @@ def test_a_patched_index_is_the_full_index_of_the_edited_pages(tmp_path: Path) -
         assert sorted(n for n in now.keys() | full.keys() if now.get(n) != full.get(n)) == []
         assert all(p.relative_to(before).as_posix().startswith(FOLDER) for p in files)
     assert patched >= 6  # most edits keep the split
+
+
+def test_pages_edited_together_that_gain_and_lose_the_same_words_are_all_patched(
+    tmp_path: Path,
+) -> None:
+    # One build after a word was added to several pages and another taken from them (a
+    # category renamed in each): the patch kept one page per word, the last edited, so the
+    # others were missing from the word's postings until a full build.
+    rng = random.Random(18)
+    words = ["".join(rng.choices("abcdefghij", k=rng.randint(3, 8))) for _ in range(2500)]
+    site = pages(200, rng, words)
+    in_order = ordered(site)
+    common = "zebra"
+    numbers = sorted(rng.sample(range(len(in_order)), 5))
+    lost = in_order[numbers[0]].intro.split()[0]
+    changes = []
+    edited: dict[str, Comparison] = {}
+    for number in numbers:
+        page = in_order[number]
+        intro = " ".join(word for word in page.intro.split() if word != lost)
+        after = replace(page, intro=f"{intro} {common}", content_hash=f"new-{number}")
+        edited[page.slug] = after
+        changes.append((number, page_terms(page), page_terms(after)))
+    before, full_out = tmp_path / "before", tmp_path / "full"
+    index(before, site)
+    full = index(full_out, [edited.get(c.slug, c) for c in site])
+    files = patch(before, changes, shard_sizes(before))
+    assert files is not None
+    for path, body in files.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(body)
+    now = {
+        p.relative_to(before).as_posix(): p.read_bytes() for p in before.rglob("*") if p.is_file()
+    }
+    assert sorted(n for n in now.keys() | full.keys() if now.get(n) != full.get(n)) == []

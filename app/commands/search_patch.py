@@ -80,7 +80,10 @@ def patch(
         return None  # no index to patch
     shards = set(sizes)
     split = {prefix[:end] for prefix in shards for end in range(len(prefix))}
-    edits: dict[str, dict[str, tuple[int, int]]] = {}  # shard -> term -> (page, new weight)
+    # shard -> term -> page -> its new weight (0: the page lost the word). By page too: two
+    # pages edited in one build often gain or lose the same word (a category renamed in
+    # both), and each must be patched.
+    edits: dict[str, dict[str, dict[int, int]]] = {}
     lengths: dict[int, int] = {}
     for number, (old, _old_length), (new, new_length) in changes:
         lengths[number] = new_length
@@ -88,7 +91,7 @@ def patch(
             if old.get(term, 0) == new.get(term, 0):
                 continue
             home = _home(term, split)
-            edits.setdefault(home, {})[term] = (number, new.get(term, 0))
+            edits.setdefault(home, {}).setdefault(term, {})[number] = new.get(term, 0)
     bodies: dict[str, dict[str, list[int]]] = {}
     new_sizes = dict(sizes)
     for prefix, terms in edits.items():
@@ -97,12 +100,13 @@ def patch(
             if prefix in shards
             else {}  # a word under a split prefix with no shard for its next letter yet
         )
-        for term, (number, weight) in terms.items():
+        for term, weights in terms.items():
             pages = _decode(body.get(term, []))
-            if weight:
-                pages[number] = weight
-            else:
-                pages.pop(number, None)
+            for number, weight in weights.items():
+                if weight:
+                    pages[number] = weight
+                else:
+                    pages.pop(number, None)
             if pages:
                 body[term] = _encode(pages)
             else:
