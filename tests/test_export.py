@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import marshal
 import random
 import re
 import subprocess
@@ -755,6 +756,14 @@ def test_a_damaged_manifest_means_a_full_build(
     (out / ".nicepick-build.marshal").write_bytes(data[: len(data) // 2])
     assert Manifest.load(out) is None
     assert not export_site(settings, out, allow_errors=True).incremental
+
+
+@pytest.mark.parametrize("redirects", [5, [1], [("a", "b", "c")]])
+def test_a_manifest_of_the_wrong_shape_is_no_manifest(redirects: object) -> None:
+    # Readable marshal data, not ours: refused like a damaged file, not a TypeError.
+    document = {"format": 1, "fingerprint": "x", "built_at": 1.0, "redirects": redirects}
+    assert Manifest.parse(marshal.dumps(document)) is None
+    assert Manifest.parse(marshal.dumps({**document, "redirects": [("a", "b")]})) is not None
 
 
 @pytest.mark.parametrize(

@@ -98,9 +98,9 @@ class Manifest:
             if document.pop("format") != _FORMAT:
                 return None
             manifest = cls(**document)
+            manifest.redirects = [(source, target) for source, target in manifest.redirects]
         except (EOFError, ValueError, TypeError, KeyError, AttributeError):
             return None
-        manifest.redirects = [(source, target) for source, target in manifest.redirects]
         return manifest
 
 
