@@ -22,6 +22,8 @@ _QUERY = (
     "WHERE kind = 'note' AND slug IN ({marks}) GROUP BY slug, reader_pick, date(created_at)"
 )
 _PREFIX = "sqlite:///"
+# Slugs per query: SQLite before 3.32 took at most 999 bound values in one statement.
+_SLUGS_PER_READ = 900
 
 
 def plain_sqlite_path(url: str) -> str | None:
@@ -37,7 +39,7 @@ def plain_sqlite_path(url: str) -> str | None:
 
 def read_meters(url: str, slugs: Iterable[str]) -> dict[str, dict[tuple[str, int], int]] | None:
     """Each slug's counts by (reader's pick, day ordinal), as ``meter_counts`` gives them
-    (a slug without notes is absent); None when only the store can tell."""
+    (a slug without notes is absent), however many slugs; None when only the store can tell."""
     path = plain_sqlite_path(url)
     if path is None:
         return None
@@ -47,10 +49,12 @@ def read_meters(url: str, slugs: Iterable[str]) -> dict[str, dict[tuple[str, int
         connection = sqlite3.connect(f"file:{quote(path)}?mode=ro", uri=True)
     except sqlite3.Error:
         return None
+    rows: list[tuple[str, str, str, int]] = []
     try:
-        rows = connection.execute(
-            _QUERY.format(marks=",".join("?" * len(wanted))), wanted
-        ).fetchall()
+        for start in range(0, max(len(wanted), 1), _SLUGS_PER_READ):
+            part = wanted[start : start + _SLUGS_PER_READ]
+            query = _QUERY.format(marks=",".join("?" * len(part)))
+            rows += connection.execute(query, part).fetchall()
     except sqlite3.Error:
         return None
     finally:
