@@ -105,6 +105,31 @@ def comparison_text(**overrides: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def add_notes(settings: Settings, slug: str, picks: list[str]) -> None:
+    """Store a reader's note on ``slug`` for each pick, through the feedback store."""
+    from app.feedback.store import FeedbackStore, NewNote
+
+    store = FeedbackStore.from_url(settings.resolved_database_url)
+    store.create_schema()
+    try:
+        for pick in picks:
+            store.add_note(
+                NewNote(
+                    slug=slug,
+                    title=slug,
+                    our_pick="",
+                    reader_pick=pick,
+                    message="A message of some length",
+                    name="",
+                    email="",
+                    page_hash="hash",
+                    page_updated=None,
+                )
+            )
+    finally:
+        store.dispose()
+
+
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     content = tmp_path / "content"

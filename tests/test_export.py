@@ -35,7 +35,7 @@ from app.feedback.tokens import EXPORT_VALID_SECONDS
 from app.main import create_app
 from app.settings import Settings
 from bench.generate import comparison_markdown
-from tests.conftest import GOOD, ROOT, comparison_text
+from tests.conftest import GOOD, ROOT, add_notes, comparison_text
 from tests.nginx_export import nginx_export
 from tests.soup import attr, one
 
@@ -438,6 +438,48 @@ def test_a_build_with_nothing_changed_rewrites_nothing(
     export_site(settings, out, allow_errors=True)
     summary = export_site(settings, out, allow_errors=True)
     assert summary.incremental and summary.rewritten == []
+
+
+@pytest.mark.parametrize(
+    "driver",
+    [
+        pytest.param("sqlite", id="counts-read-with-sqlite3"),
+        # Only SQLAlchemy reads this URL as that file (as PostgreSQL): built with the app.
+        pytest.param("sqlite+pysqlite", id="counts-read-by-the-app"),
+    ],
+)
+def test_notes_stored_since_the_last_build_rewrite_their_page_and_twin_only(
+    settings: Settings, write_content: Callable[[str, str], Path], tmp_path: Path, driver: str
+) -> None:
+    # No content file changed, so no content hash says the page is stale: the counts read
+    # now, against those the last build rendered it with, do.
+    settings = settings.model_copy(
+        update={"database_url": f"{driver}:///{tmp_path / 'notes.sqlite3'}", "secret_key": SECRET}
+    )
+    write_site(write_content)
+    built_at = time.time()
+    out = tmp_path / "site"
+    export_site(settings, out, allow_errors=True, built_at=built_at)
+    before = digests(out)
+    add_notes(settings, "nano-vs-micro", ["Micro", "Micro", "Nano"])
+    summary = export_site(settings, out, allow_errors=True)
+    assert summary.incremental
+    page = BeautifulSoup((out / "compare/nano-vs-micro/index.html").read_bytes(), "html.parser")
+    shown = " ".join(one(page, "#meter-title").get_text().split())
+    assert shown == "3 readers told us what they would pick"
+    fresh = tmp_path / "fresh"
+    export_site(settings, fresh, allow_errors=True, built_at=built_at, incremental=False)
+    after, now = digests(fresh), digests(out)
+    assert (
+        sorted(name for name in now.keys() | after.keys() if now.get(name) != after.get(name)) == []
+    )
+    changed = sorted(name for name, body in after.items() if before.get(name) != body)
+    manifest = Manifest.load(out)
+    assert manifest is not None
+    assert manifest.rewritten == [name for name in changed if not name.endswith((".gz", ".br"))]
+    assert manifest.rewritten == ["compare/nano-vs-micro.json", "compare/nano-vs-micro/index.html"]
+    again = export_site(settings, out, allow_errors=True)
+    assert again.incremental and again.rewritten == []
 
 
 def test_an_incremental_build_after_a_rename_and_back_matches_a_full_build(

@@ -26,6 +26,7 @@ import multiprocessing
 import os
 import shutil
 import time
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -36,6 +37,7 @@ from app.commands.direct import DirectPages
 from app.commands.files import Files, output_name, output_path
 from app.commands.incremental import Shown, affected, menu_changed
 from app.commands.manifest import Manifest, fingerprint
+from app.commands.meters import Counts, digests, recounted
 from app.commands.neighbours import twin_names, twin_neighbours
 from app.commands.progress import Progress, progress_bar
 from app.commands.quick_record import current_record, remember
@@ -190,11 +192,14 @@ def export_site(
     # Made before the load, which then warms what the pages need (the related index) before
     # any process is forked.
     app = None
+    counted: Callable[[], Counts]  # the counts the pages show (read once)
     if forms is None:
         app = _static_app(settings, site, cache, built_at)
         pages = _pages_of(app)
+        counted = partial(_meter_counts, app)
     else:
         pages = static_pages(site, settings, cache, forms)
+        counted = forms.counts
     forms_until = built_at + EXPORT_VALID_SECONDS  # as the forms say (Feedback.export_forms)
     # A cold parse cache is filled over one process per core (Site.load: app/content/parallel.py).
     # The whole library now, not in the background; saves the parse cache too. No search
@@ -209,6 +214,9 @@ def export_site(
     files = Files(out, previous.files if previous is not None else {})
     visible = Visible(site.library, site.visible())
     shown = Shown.of(visible.comparisons)
+    # The counts the pages are rendered with, read before any is: the manifest keeps their
+    # digests, and a page whose notes changed since the last build is re-rendered.
+    meters = digests(counted(), (c.slug for c in visible.comparisons))
     if previous is None:
         urls = seeds(visible, cards=cards, twins=True)
         changed: set[str] = set()
@@ -227,6 +235,7 @@ def export_site(
             had=lambda url: output_name(url) in known,
             shows_same=shows_same,
             spelled_as=lambda comparison: twin_names(out, known, comparison),
+            recounted=recounted(previous.meters, meters, (c.slug for c in visible.comparisons)),
         )
     # Every page changes (the header's counts): the crawl follows known pages' links too,
     # and the pages are shared out as a full build's are.
@@ -371,6 +380,7 @@ def export_site(
         menu=shown.menu,
         sitemap=shown.sitemap,
         boards=shown.boards,
+        meters=meters,
     )
     data = manifest.save(out)
     began = time.time() - (time.perf_counter() - started)  # for the next build's quick path
@@ -491,6 +501,13 @@ def _prepare_feedback(app: FastAPI) -> None:
     except SQLAlchemyError as error:  # as the app's start: pages need no database
         logging.getLogger(__name__).warning("database unreachable (%s); meters empty", error)
     store.dispose()
+
+
+def _meter_counts(app: FastAPI) -> Counts:
+    """The counts the app's pages show: its store's snapshot (``_prepare_feedback``)."""
+    from app.web.deps import feedback_of
+
+    return feedback_of(app).store.meter_snapshot()
 
 
 def _pages_of(app: FastAPI) -> PageRenderer:

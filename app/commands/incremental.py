@@ -22,6 +22,10 @@ A comparison whose content hash changed (or that appeared or went away) can chan
   spelled otherwise by its newest page): every page, whose header lists them;
 - the JSON twin of each of these pages.
 
+A page whose readers' notes changed since (the digest of its counts, ``app/commands/meters.py``,
+differs from the manifest's) is re-rendered with its twin, changed or not: no other page shows
+its counts.
+
 Everything else has the same inputs as last time. The build still compares each re-rendered
 file's bytes with the manifest's digest and writes only the ones that differ.
 """
@@ -30,7 +34,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Sequence, Set
 from dataclasses import dataclass
 
 from app.commands.manifest import Manifest
@@ -173,6 +177,7 @@ def affected(
     had: Callable[[str], bool],
     shows_same: Callable[[Comparison], bool] = lambda _comparison: False,
     spelled_as: Callable[[Comparison], Names | None] = lambda _comparison: None,
+    recounted: Set[str] = frozenset(),
 ) -> tuple[list[str], set[str]]:
     """(URLs to re-render in table order, slugs that changed); ``shown``: what this build's
     pages show (``Shown.of(visible.comparisons)``). ``had`` says whether the last
@@ -183,11 +188,16 @@ def affected(
     ``spelled_as`` gives a changed page's category, tags and options as the last build
     spelled them (``names``), None when it cannot tell: where they differ, every page of its
     listings is re-rendered (their headings show the newest page's spelling, and only the
-    page holding its card links to it)."""
+    page holding its card links to it). ``recounted``: the visible pages whose notes' counts
+    changed (``meters.recounted``), re-rendered with their twins, which alone show them."""
     now = {c.slug: c for c in visible.comparisons}
     changed = changed_slugs(previous, visible.comparisons)
     if not changed:
-        return [], changed
+        # Nothing but counts: no listing, header or machine file shows them, and the table's
+        # walk (every listing's pages) would cost more than rendering a few pages.
+        pages = {f"/compare/{slug}" for slug in recounted}
+        _add_twins(pages, had)
+        return sorted(pages), changed
     every = seeds(visible, cards=cards)
     by_path: dict[str, list[str]] = defaultdict(list)
     for url in every:
@@ -245,11 +255,22 @@ def affected(
                         wanted.add(f"/compare/{other}")
         if slug in now:
             wanted.update(old_addresses(Visible(visible.library, [now[slug]])))
+    wanted.update(f"/compare/{slug}" for slug in recounted)
     if not everything and previous.sitemap == shown.sitemap:
         wanted.discard(SITEMAP)  # it links to every page: ``linked_from`` named it
     else:
         wanted.add(SITEMAP)
-    # Each page's JSON twin has the same inputs as the page.
+    _add_twins(wanted, had)
+    ordered = [url for url in every if url in wanted]
+    listed = set(ordered)
+    # Pages found by links last time (not in the table) that linked to a changed page.
+    ordered += sorted(url for url in wanted - listed if url.startswith("/"))
+    return ordered, changed
+
+
+def _add_twins(wanted: set[str], had: Callable[[str], bool]) -> None:
+    """Add each page's JSON twin, which has the same inputs as the page, when the last build
+    wrote it (``had``)."""
     for url in list(wanted):
         path, mark, query = url.partition("?")
         if "." not in path.rsplit("/", 1)[-1]:
@@ -257,8 +278,3 @@ def affected(
             twin = "/.json" if path == "/" else f"{path}.json"
             if had(twin + mark + query):
                 wanted.add(twin + mark + query)
-    ordered = [url for url in every if url in wanted]
-    listed = set(ordered)
-    # Pages found by links last time (not in the table) that linked to a changed page.
-    ordered += sorted(url for url in wanted - listed if url.startswith("/"))
-    return ordered, changed

@@ -4,10 +4,11 @@ only what changed.
 It records what the folder was built from (``fingerprint``: the code, templates, static files,
 the settings that reach the bytes, and the files that are not comparisons: writers, option
 profiles and plain pages; any difference means a full build), when (the forms'
-tokens keep that time, ``app/feedback/tokens.py``), each page's source (slug -> content hash)
-and the listings it belongs to, which exported URLs link to each comparison, the redirects,
-and every file's digest. An incremental build re-renders the pages a changed comparison can
-appear on, writes a file only when its bytes differ, and lists what it wrote in ``rewritten``.
+tokens keep that time, ``app/feedback/tokens.py``), each page's source (slug -> content hash),
+the notes' counts it shows (``app/commands/meters.py``) and the listings it belongs to, which
+exported URLs link to each comparison, the redirects, and every file's digest. An incremental
+build re-renders the pages a changed comparison can appear on and those whose counts changed,
+writes a file only when its bytes differ, and lists what it wrote in ``rewritten``.
 A quick build (``app/commands/quick.py``) records its few changes beside it (``Changes``);
 ``load`` applies them, and the next ``save`` folds them in.
 
@@ -60,6 +61,9 @@ class Manifest:
     sitemap: str = ""  # ``incremental.sitemap_key`` of the pages built (none: not known)
     # ``incremental.boards``: each category's standings' inputs (a category missing: not known)
     boards: dict[str, str] = field(default_factory=dict)
+    # slug -> digest of the notes' counts its page was rendered with (``meters.digests``;
+    # a page without notes has none): a note changes no content hash
+    meters: dict[str, str] = field(default_factory=dict)
 
     def save(self, out: Path) -> bytes:
         """Write the manifest into ``out``; its bytes (the quick record names them)."""
@@ -87,6 +91,11 @@ class Manifest:
             manifest.sources.update(changes.sources)
             for slug, urls in changes.linked_from.items():
                 manifest.linked_from[slug] = sorted({*manifest.linked_from.get(slug, ()), *urls})
+            for slug, counted in changes.meters.items():
+                if counted is None:
+                    manifest.meters.pop(slug, None)
+                else:
+                    manifest.meters[slug] = counted
             manifest.rewritten = changes.rewritten
         return manifest
 
@@ -144,6 +153,7 @@ class Changes:
     sources: dict[str, str] = field(default_factory=dict)
     linked_from: dict[str, list[str]] = field(default_factory=dict)  # URLs to add
     rewritten: list[str] = field(default_factory=list)  # by the last quick build
+    meters: dict[str, str | None] = field(default_factory=dict)  # new digests; None: no notes
 
     def save(self, out: Path) -> bytes:
         """Write the changes; return the bytes written."""

@@ -16,16 +16,12 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable, Iterable, Mapping
 from typing import Any
 
+from app.commands.meters import Counts
 from app.content.model import Comparison
 from app.feedback.meter_file import read_meters
 from app.feedback.tokens import FormTokens, load_secret, site_origin
 from app.feedback.view import feedback_view, meter_since
 from app.settings import Settings
-
-# Slugs per query: SQLite before 3.32 took at most 999 bound values in one statement.
-_SLUGS_PER_READ = 900
-
-Counts = dict[str, dict[tuple[str, int], int]]
 
 
 class MetersUnreadable(Exception):
@@ -34,8 +30,8 @@ class MetersUnreadable(Exception):
 
 class StaticForms:
     """``FeedbackParts`` of pages exported at ``built_at``: the counts of every page
-    ``slugs()`` names, read once, when the first page is rendered (after the library's load,
-    so a build that renders no comparison page reads none)."""
+    ``slugs()`` names, read once, when first asked for (after the library's load): the export
+    then compares them with the last build's (``app/commands/meters.py``)."""
 
     def __init__(
         self, settings: Settings, built_at: float, slugs: Callable[[], Iterable[str]]
@@ -63,18 +59,13 @@ class StaticForms:
         return cls(settings, built_at, slugs)
 
     def counts(self) -> Counts:
-        """Each page's counts as ``FeedbackStore.meter_counts`` gives them."""
+        """Each page's counts as ``FeedbackStore.meter_counts`` gives them, read once: the
+        pages are rendered with them and the manifest keeps them (``app/commands/meters.py``)."""
         if self._counts is None:
-            wanted = sorted(set(self._slugs()))
-            counts: Counts = {}
-            for start in range(0, len(wanted), _SLUGS_PER_READ):
-                found = read_meters(
-                    self.settings.resolved_database_url, wanted[start : start + _SLUGS_PER_READ]
-                )
-                if found is None:
-                    raise MetersUnreadable(self.settings.resolved_database_url)
-                counts.update(found)
-            self._counts = counts
+            found = read_meters(self.settings.resolved_database_url, self._slugs())
+            if found is None:
+                raise MetersUnreadable(self.settings.resolved_database_url)
+            self._counts = found
         return self._counts
 
     def page_part(

@@ -526,6 +526,12 @@ class FeedbackStore:
             by_day = dict(self._meters.get(slug, {}))
         return meter_since(by_day, since)
 
+    def meter_snapshot(self) -> dict[str, dict[tuple[str, int], int]]:
+        """Every page's counts from the last snapshot, as ``meter`` reads them; memory only
+        (empty before the first). An export keeps what it rendered its pages with."""
+        with self._lock:
+            return {slug: dict(by_day) for slug, by_day in self._meters.items()}
+
     def meter_counts(self) -> dict[str, dict[tuple[str, int], int]]:
         """Every page's counts by reader's pick and day, in one grouped query.
 
