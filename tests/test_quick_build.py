@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from bs4 import BeautifulSoup
 
 from app.cli import main
 from app.commands.export import export_site
@@ -15,7 +16,8 @@ from app.commands.manifest import Manifest
 from app.commands.quick import quick_build
 from app.commands.quick_record import record_path
 from app.settings import Settings
-from tests.conftest import GOOD, comparison_text
+from tests.conftest import GOOD, add_notes, comparison_text
+from tests.soup import one
 
 SECRET = "quick-build-test-secret-0123456789"
 
@@ -200,7 +202,7 @@ def test_the_build_command_takes_the_quick_path_and_says_so(
     code = main(["build", str(out), "--base-url", settings.site_url, "--no-cards"])
     printed = capsys.readouterr().out
     assert code == 0
-    assert "incremental (page bodies only):" in printed
+    assert "incremental (page bodies and notes only):" in printed
     assert "exported forms are accepted until" in printed
     assert_same_as_a_full_build(settings, out, tmp_path)
 
@@ -224,30 +226,6 @@ def test_a_file_edited_while_the_build_ran_is_read_again_by_the_next(
     summary = quick_build(settings, out, cards=False)
     assert summary is not None and "compare/nano-vs-micro/index.html" in summary.rewritten
     assert_same_as_a_full_build(settings, out, tmp_path)
-
-
-def add_notes(settings: Settings, slug: str, picks: list[str]) -> None:
-    from app.feedback.store import FeedbackStore, NewNote
-
-    store = FeedbackStore.from_url(settings.resolved_database_url)
-    store.create_schema()
-    try:
-        for pick in picks:
-            store.add_note(
-                NewNote(
-                    slug=slug,
-                    title="Vim vs Emacs",
-                    our_pick="Vim",
-                    reader_pick=pick,
-                    message="A message of some length",
-                    name="",
-                    email="",
-                    page_hash="hash",
-                    page_updated=None,
-                )
-            )
-    finally:
-        store.dispose()
 
 
 def test_a_body_edit_shows_the_notes_stored_since_as_a_full_build_does(
@@ -330,3 +308,84 @@ def test_a_title_edit_after_a_quick_build_patches_the_index_it_left_and_is_exact
     assert summary.incremental
     assert "search-index/meta.json" in summary.rewritten  # "vs" and "micro" left the title
     assert_same_as_a_full_build(settings, out, tmp_path)
+
+
+def meter_title(out: Path, slug: str) -> str:
+    """The count the exported page shows above its meter ("3 readers told us ...")."""
+    soup = BeautifulSoup((out / "compare" / slug / "index.html").read_bytes(), "html.parser")
+    return " ".join(one(soup, "#meter-title").get_text().split())
+
+
+def rewritten_as_a_full_build_changes(
+    settings: Settings, out: Path, tmp_path: Path, before: dict[str, bytes]
+) -> list[str]:
+    """What the last build rewrote, having checked it is what a full build changes since
+    ``before`` (compressed siblings aside) and that OUT is now that full build's copy."""
+    manifest = Manifest.load(out)
+    assert manifest is not None
+    assert_same_as_a_full_build(settings, out, tmp_path)
+    full = files(tmp_path / "fresh")
+    changed = sorted(n for n, body in full.items() if before.get(n) != body)
+    assert manifest.rewritten == [n for n in changed if not n.endswith((".gz", ".br"))]
+    return manifest.rewritten
+
+
+def test_notes_stored_with_no_edit_rewrite_their_page_and_twin_as_a_full_build_does(
+    site: tuple[Settings, Path], tmp_path: Path
+) -> None:
+    # No content file changed, so no content hash says the page is stale: the counts read
+    # now, against those the last build rendered it with, do.
+    settings, out = site
+    before = files(out)
+    add_notes(settings, "nano-vs-micro", ["Micro", "Micro", "Nano"])
+    summary = quick_build(settings, out, cards=False)
+    assert summary is not None
+    assert meter_title(out, "nano-vs-micro") == "3 readers told us what they would pick"
+    assert rewritten_as_a_full_build_changes(settings, out, tmp_path, before) == [
+        "compare/nano-vs-micro.json",
+        "compare/nano-vs-micro/index.html",
+    ]
+    again = quick_build(settings, out, cards=False)
+    assert again is not None and again.pages == 0 and again.rewritten == []
+
+
+def test_notes_on_one_page_and_a_body_edit_of_another_rewrite_both_as_a_full_build_does(
+    site: tuple[Settings, Path], tmp_path: Path
+) -> None:
+    settings, out = site
+    before = files(out)
+    add_notes(settings, "nano-vs-micro", ["Micro"])
+    edit(settings, "vim-vs-emacs.md", lambda t: t.replace("A modal editor.", "Modal."))
+    assert quick_build(settings, out, cards=False) is not None
+    assert meter_title(out, "nano-vs-micro") == "1 reader told us what they would pick"
+    rewritten = rewritten_as_a_full_build_changes(settings, out, tmp_path, before)
+    assert {"compare/nano-vs-micro/index.html", "compare/vim-vs-emacs/index.html"} <= set(rewritten)
+
+
+def test_notes_the_quick_build_reads_through_the_store_rewrite_their_page_too(
+    settings: Settings, write_content: Callable[[str, str], Path], tmp_path: Path
+) -> None:
+    # The same file named so that only SQLAlchemy reads it as such (PostgreSQL goes this way):
+    # the counts come from the feedback store, not from the stdlib's sqlite3.
+    for name, page in PAGES.items():
+        write_content(name, page)
+    database = tmp_path / "notes.sqlite3"
+    settings = settings.model_copy(
+        update={
+            "feedback_endpoint": "https://notes.nicepick.test",
+            "secret_key": SECRET,
+            "database_url": f"sqlite+pysqlite:///{database}",
+        }
+    )
+    out = tmp_path / "site"
+    export_site(settings, out, cards=False)
+    before = files(out)
+    add_notes(settings, "helix-vs-kakoune", ["Kakoune", "Kakoune"])
+    assert quick_build(settings, out, cards=False) is not None
+    assert meter_title(out, "helix-vs-kakoune") == "2 readers told us what they would pick"
+    assert rewritten_as_a_full_build_changes(settings, out, tmp_path, before) == [
+        "compare/helix-vs-kakoune.json",
+        "compare/helix-vs-kakoune/index.html",
+    ]
+    again = quick_build(settings, out, cards=False)
+    assert again is not None and again.rewritten == []

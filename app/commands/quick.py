@@ -1,5 +1,5 @@
 """The quick incremental build: after edits to comparisons' bodies only, re-render just those
-pages, without the app, the library or the crawl.
+pages, and those whose readers' notes changed, without the app, the library or the crawl.
 
 ``nicepick build OUT`` tries this first when OUT holds a build. It proves from the last build's
 manifest and record (``app/commands/quick_record.py``) that nothing but the edited pages'
@@ -20,10 +20,12 @@ It takes this path only when all of these hold:
 The page is rendered by the same functions the server's renderer calls (``comparison.build``,
 ``render_html``/``render_json``, ``app/feedback/view.py`` for the form and the meter, whose
 counts the stdlib's sqlite3 reads when it can: ``app/feedback/meter_file.py``; else the
-feedback service), with the header's categories from the record. Files are written only
-when their bytes differ, with their ``.gz``/``.br`` siblings; the manifest's changes are saved
-beside it (``Changes``: saving the whole manifest would cost more than the rest) and the
-record is updated.
+feedback store), with the header's categories from the record. The counts of every page are
+read each time: a note edits no file, and a page whose counts differ from the ones the record
+says it shows is re-rendered too (``app/commands/meters.py``), though no file changed.
+Files are written only when their bytes differ, with their ``.gz``/``.br`` siblings; the
+manifest's changes are saved beside it (``Changes``: saving the whole manifest would cost
+more than the rest) and the record is updated.
 What it skips costs the other path ~1 s of imports, the library (2.5 s at 10,000 pages) and
 a walk over every redirect page. What it keeps: Settings (pydantic), the parser, Jinja and
 the page modules, and one ``lstat`` per content file (an edit in place changes no folder).
@@ -31,14 +33,17 @@ the page modules, and one ``lstat`` per content file (an edit in place changes n
 
 from __future__ import annotations
 
+import logging
 import marshal
 import os
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from app.commands.manifest import Changes, digest, fingerprint
+from app.commands.meters import Counts, digests, recounted
 from app.commands.neighbours import twin_neighbours
 from app.commands.quick_record import Entry, Record, current_record, record_path, shown_digest
 from app.content.library import NON_COMPARISON_FOLDERS, SourceFile, parse_file, source_file
@@ -67,7 +72,7 @@ class QuickSummary:
     def __str__(self) -> str:
         return (
             f"{self.pages} pages re-rendered in {self.seconds:.2f} s; "
-            f"incremental (page bodies only): {len(self.rewritten)} files rewritten"
+            f"incremental (page bodies and notes only): {len(self.rewritten)} files rewritten"
         )
 
 
@@ -95,16 +100,23 @@ def quick_build(settings: Settings, out: Path, *, cards: bool) -> QuickSummary |
     if found is None:
         return None
     edits, named = found
-    # Pages whose bytes change: visible ones whose content differs from what was built.
+    # Pages whose bytes change: visible ones whose content differs from what was built, and
+    # those whose notes' counts differ from the ones the last build rendered them with.
     pages = [
         e
         for e in edits
         if e.entry.visible and e.comparison.content_hash != record.sources.get(e.entry.slug)
     ]
-    written = _render(settings, out, record, pages, named) if pages else {}
+    counts = _meter_counts(settings, record.sources)
+    meters = digests(counts, record.sources)
+    counted = recounted(record.meters, meters, record.sources)
+    recount = sorted(counted - {e.entry.slug for e in pages})
+    written = (
+        _render(settings, out, record, pages, recount, named, counts) if pages or recount else {}
+    )
     if written is None:
         return None
-    summary = QuickSummary(pages=len(pages))
+    summary = QuickSummary(pages=len(pages) + len(recount))
     changes = Changes.load(out) if record.changes is not None else None
     if changes is None:
         changes = Changes(base=record.manifest)
@@ -122,6 +134,9 @@ def quick_build(settings: Settings, out: Path, *, cards: bool) -> QuickSummary |
             linking = changes.linked_from.setdefault(target, [])
             if f"/compare/{slug}" not in linking:
                 linking.append(f"/compare/{slug}")
+    for slug in counted:
+        changes.meters[slug] = meters.get(slug)
+    record.meters = meters
     changes.rewritten = sorted(summary.rewritten)
     record.changes = digest(changes.save(out))
     for edit in edits:
@@ -223,19 +238,45 @@ def _render(
     out: Path,
     record: Record,
     edits: list[_Edit],
+    recount: list[str],
     named: _Sources,
+    counts: Counts,
 ) -> dict[Path, bytes] | None:
-    """Every file the edits change (pages, JSON twins, search index), by path; None when the
-    last build's twin of a page is not what it wrote or the index cannot be patched."""
+    """Every file the edits change (pages, JSON twins, search index) and the pages (with
+    their twins) of the ``recount`` slugs, whose counts changed, by path; None when the last
+    build's twin of a page is not what it wrote or the index cannot be patched."""
+    sources = {entry.slug: path for path, entry in record.files.items()}
+    # Unchanged since the last build but for their counts: read as it read them.
+    comparisons = [e.comparison for e in edits] + [_parsed(named[sources[s]]) for s in recount]
+    neighbours: dict[str, tuple[list[str], frozenset[str]]] = {}
+    for comparison in comparisons:
+        found = twin_neighbours(out, record.digests, comparison)
+        if found is None:
+            return None
+        neighbours[comparison.slug] = found
+    files = _pages(settings, out, record, comparisons, neighbours, named, counts)
+    # After the pages: it saves the words of the edited pages' new content for the next build.
+    index_files = _index(out, record, edits) if edits else {}
+    if index_files is None:
+        return None
+    if any(e.comparison.slug in record.feed for e in edits):
+        # The feed shows its pages' bottom lines: the same function on the same pages.
+        from app.surfaces.feeds import atom_feed
+
+        edited = {e.comparison.slug: e.comparison for e in edits}
+        newest = [edited.get(s) or _parsed(named[sources[s]]) for s in record.feed]
+        files[out / "feed.xml"] = atom_feed(
+            newest, site_url=settings.site_url, site_name=settings.site_name
+        )
+    return {**files, **index_files}
+
+
+def _index(out: Path, record: Record, edits: list[_Edit]) -> dict[Path, bytes] | None:
+    """The search index's files the edits change, its words of each page saved for the next
+    build; None when it cannot be patched."""
     from app.commands.search_patch import patch
     from app.commands.static_search import page_terms
 
-    neighbours: dict[str, tuple[list[str], frozenset[str]]] = {}
-    for edit in edits:
-        found = twin_neighbours(out, record.digests, edit.comparison)
-        if found is None:
-            return None
-        neighbours[edit.comparison.slug] = found
     try:
         known_terms = marshal.loads((out / TERMS).read_bytes())
     except (OSError, EOFError, ValueError, TypeError):
@@ -253,34 +294,24 @@ def _render(
     index_files = patch(out, changes, record.shard_sizes)
     if index_files is None:
         return None
-    files = _pages(settings, out, record, edits, neighbours, named)
-    if any(e.comparison.slug in record.feed for e in edits):
-        # The feed shows its pages' bottom lines: the same function on the same pages.
-        from app.surfaces.feeds import atom_feed
-
-        edited = {e.comparison.slug: e.comparison for e in edits}
-        sources = {entry.slug: path for path, entry in record.files.items()}
-        newest = [edited.get(s) or _parsed(named[sources[s]]) for s in record.feed]
-        files[out / "feed.xml"] = atom_feed(
-            newest, site_url=settings.site_url, site_name=settings.site_name
-        )
     current = set(record.sources.values()) | {e.comparison.content_hash for e in edits}
     current -= {record.sources[e.comparison.slug] for e in edits}
     (out / TERMS).write_bytes(
         marshal.dumps({key: value for key, value in known_terms.items() if key in current})
     )
-    return {**files, **index_files}
+    return index_files
 
 
 def _pages(
     settings: Settings,
     out: Path,
     record: Record,
-    edits: list[_Edit],
+    comparisons: list[Comparison],
     neighbours: dict[str, tuple[list[str], frozenset[str]]],
     named: _Sources,
+    counts: Counts,
 ) -> dict[Path, bytes]:
-    """Each edited page and its JSON twin, rendered as the server renders them."""
+    """Each page and its JSON twin, rendered as the server renders them."""
     from app.content.library import Library
     from app.pages import comparison as comparison_page
     from app.pages.base import render_html, render_json
@@ -292,13 +323,12 @@ def _pages(
     side = Library.scan(settings.content_dir, sources=[])
     env = page_environment(settings, asset_url=Assets(settings.static_dir).url)
     env.globals["can_ask"] = settings.feedback_endpoint is not None  # as export's static copy
-    views = _feedback_views(settings, record.built_at, [e.comparison for e in edits])
+    views = _feedback_views(settings, record.built_at, comparisons, counts)
     shared = {"nav_categories": tuple(Category(*c) for c in record.categories)}
-    edited = {e.comparison.slug: e.comparison for e in edits}
+    edited = {comparison.slug: comparison for comparison in comparisons}
     sources = {entry.slug: path for path, entry in record.files.items()}
     files: dict[Path, bytes] = {}
-    for edit in edits:
-        comparison = edit.comparison
+    for comparison in comparisons:
         related_slugs, lone_tags = neighbours[comparison.slug]
         related = tuple(edited.get(slug) or _parsed(named[sources[slug]]) for slug in related_slugs)
         context = comparison_page.build(
@@ -316,20 +346,46 @@ def _pages(
     return files
 
 
+def _meter_counts(settings: Settings, slugs: Iterable[str]) -> Counts:
+    """Each page's counts, read once: its page is rendered with them and the record keeps
+    them. With the stdlib's sqlite3 when the site keeps them in a plain SQLite file
+    (``app/feedback/meter_file.py``); else through the feedback store, which imports
+    SQLAlchemy (PostgreSQL, a URL only it reads as a file, a file without the notes table)."""
+    from app.feedback.meter_file import read_meters
+
+    counts = read_meters(settings.resolved_database_url, slugs)
+    return counts if counts is not None else _store_counts(settings)
+
+
+def _store_counts(settings: Settings) -> Counts:
+    """Every page's counts through the store, as the app reads them at its start: none while
+    the database cannot answer (a full build renders the pages so too)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from app.db import make_engine
+    from app.feedback.store import FeedbackStore
+
+    store = FeedbackStore(
+        make_engine(settings.resolved_database_url, connect_timeout=settings.database_timeout),
+        timeout=settings.database_timeout,
+    )
+    try:
+        return store.meter_counts()
+    except SQLAlchemyError as error:
+        logging.getLogger(__name__).warning("database unreachable (%s); meters empty", error)
+        return {}
+    finally:
+        store.dispose()
+
+
 def _feedback_views(
-    settings: Settings, built_at: float, comparisons: list[Comparison]
+    settings: Settings, built_at: float, comparisons: list[Comparison], counts: Counts
 ) -> dict[str, FeedbackView]:
     """Each page's feedback section as the export renders it (``Feedback.page_part`` after
-    ``export_forms(built_at)``). The counts are read with the stdlib's sqlite3 when the site
-    keeps them in a plain SQLite file (``app/feedback/meter_file.py``): SQLAlchemy and the
-    service are imported only when it cannot (PostgreSQL, an unreadable file)."""
-    from app.feedback.meter_file import read_meters
+    ``export_forms(built_at)``), from ``counts`` (``_meter_counts``)."""
     from app.feedback.tokens import FormTokens, load_secret, site_origin
     from app.feedback.view import feedback_view, meter_since
 
-    counts = read_meters(settings.resolved_database_url, [c.slug for c in comparisons])
-    if counts is None:
-        return _service_views(settings, built_at, comparisons)
     settings.data_dir.mkdir(parents=True, exist_ok=True)  # as Feedback does
     secret = load_secret(
         settings.secret_key, settings.data_dir, database_url=settings.resolved_database_url
@@ -353,24 +409,6 @@ def _feedback_views(
             can_send=settings.feedback_endpoint is not None,
         )
     return views
-
-
-def _service_views(
-    settings: Settings, built_at: float, comparisons: list[Comparison]
-) -> dict[str, FeedbackView]:
-    """As ``_feedback_views``, through the feedback service and its store."""
-    from app.feedback.service import Feedback
-
-    feedback = Feedback(settings)
-    feedback.export_forms(built_at)
-    try:
-        views: dict[str, FeedbackView] = {}
-        for comparison in comparisons:
-            _key, values = feedback.page_part(comparison, False)
-            views[comparison.slug] = values()["feedback"]
-        return views
-    finally:
-        feedback.db.dispose()
 
 
 def _parsed(source: SourceFile) -> Comparison:

@@ -10,7 +10,8 @@ or search result chunk can change, so the quick build re-renders the page (and t
 the page is in it) and patches the search index.
 
 Beside it: what that page's neighbours need without the library (the header's categories,
-the feed's pages, the search index's page order and shard sizes), what is known to exist
+the feed's pages, the search index's page order and shard sizes), the digest of the notes'
+counts each page shows (``app/commands/meters.py``), what is known to exist
 (slugs and aliases, for the body's links), and the moment the visible set would next change
 (a scheduled page going live). The record names the manifest it belongs to by its digest, so
 a record left by an interrupted build is never trusted.
@@ -87,6 +88,7 @@ class Record:
     fingerprint: str  # the manifest's
     built_at: float  # the manifest's
     sources: dict[str, str]  # the manifest's: slug -> content hash of each built page
+    meters: dict[str, str]  # the manifest's: slug -> digest of the counts its page shows
     digests: dict[str, str]  # the manifest's digests of the files a quick build may rewrite
     files: dict[str, Entry]  # path -> entry, every comparison file of the content folder
     known: list[str]  # slugs and aliases that exist (a body's /compare/ link may name them)
@@ -201,6 +203,7 @@ def remember(
         fingerprint=manifest.fingerprint,
         built_at=manifest.built_at,
         sources=manifest.sources,
+        meters=manifest.meters,
         digests={n: d for n, d in manifest.files.items() if quick_may_write(n)},
         files=files,
         known=sorted({*library.comparisons, *library.by_alias}),
