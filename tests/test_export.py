@@ -482,6 +482,54 @@ def test_notes_stored_since_the_last_build_rewrite_their_page_and_twin_only(
     assert again.incremental and again.rewritten == []
 
 
+def test_while_the_database_is_down_an_incremental_build_keeps_the_counts_pages_show(
+    settings: Settings, write_content: Callable[[str, str], Path], tmp_path: Path
+) -> None:
+    # The app reads no counts while the database cannot answer: the pages it does not
+    # re-render keep theirs (not all rewritten showing none), and one re-rendered for an edit
+    # (showing none) is recounted by the first build that reads the counts again.
+    reachable = settings.model_copy(
+        update={
+            "database_url": f"sqlite+pysqlite:///{tmp_path / 'notes.sqlite3'}",
+            "secret_key": SECRET,
+        }
+    )
+    # Nothing listens on the discard port: every connection is refused at once.
+    down = reachable.model_copy(
+        update={"database_url": "postgresql+psycopg://nobody@127.0.0.1:9/notes"}
+    )
+    write_site(write_content)
+    built_at = time.time()
+    out = tmp_path / "site"
+    add_notes(reachable, "nano-vs-micro", ["Micro", "Micro", "Nano"])
+    add_notes(reachable, "vim-vs-emacs", ["Vim"])
+    export_site(reachable, out, allow_errors=True, built_at=built_at)
+
+    unchanged = export_site(down, out, allow_errors=True)
+    assert unchanged.incremental and unchanged.rewritten == []
+    write_content("nano-vs-micro.md", NANO.replace("A modal editor.", "Small and quick."))
+    edited = export_site(down, out, allow_errors=True)
+    # The edited page, and the one whose related links show it, rendered showing no notes.
+    shown_none = ["compare/nano-vs-micro/index.html", "compare/vim-vs-emacs/index.html"]
+    assert sorted(n for n in edited.rewritten if n.endswith("index.html")) == shown_none
+
+    back = export_site(reachable, out, allow_errors=True)
+    assert sorted(n for n in back.rewritten if n.endswith("index.html")) == shown_none
+    assert meter_shown(out, "nano-vs-micro") == "3 readers told us what they would pick"
+    assert meter_shown(out, "vim-vs-emacs") == "1 reader told us what they would pick"
+    fresh = tmp_path / "fresh"
+    export_site(reachable, fresh, allow_errors=True, built_at=built_at, incremental=False)
+    now, full = digests(out), digests(fresh)
+    assert (
+        sorted(name for name in now.keys() | full.keys() if now.get(name) != full.get(name)) == []
+    )
+
+
+def meter_shown(out: Path, slug: str) -> str:
+    page = BeautifulSoup((out / "compare" / slug / "index.html").read_bytes(), "html.parser")
+    return " ".join(one(page, "#meter-title").get_text().split())
+
+
 def test_an_incremental_build_after_a_rename_and_back_matches_a_full_build(
     settings: Settings, write_content: Callable[[str, str], Path], tmp_path: Path
 ) -> None:

@@ -389,3 +389,48 @@ def test_notes_the_quick_build_reads_through_the_store_rewrite_their_page_too(
     ]
     again = quick_build(settings, out, cards=False)
     assert again is not None and again.rewritten == []
+
+
+def test_while_the_database_is_down_pages_keep_the_counts_they_show(
+    settings: Settings, write_content: Callable[[str, str], Path], tmp_path: Path
+) -> None:
+    # A build made while the notes' database cannot answer reads no counts. Pages must not
+    # all lose theirs at once (every page with notes rewritten showing none): those it does
+    # not re-render keep what they show, and the one it re-renders for an edit (showing
+    # none) is recounted by the first build that can read the counts again.
+    for name, page in PAGES.items():
+        write_content(name, page)
+    reachable = settings.model_copy(
+        update={
+            "feedback_endpoint": "https://notes.nicepick.test",
+            "secret_key": SECRET,
+            "database_url": f"sqlite+pysqlite:///{tmp_path / 'notes.sqlite3'}",
+        }
+    )
+    # Nothing listens on the discard port: every connection is refused at once.
+    down = reachable.model_copy(
+        update={"database_url": "postgresql+psycopg://nobody@127.0.0.1:9/notes"}
+    )
+    out = tmp_path / "site"
+    add_notes(reachable, "helix-vs-kakoune", ["Kakoune", "Kakoune"])
+    add_notes(reachable, "nano-vs-micro", ["Micro"])
+    export_site(reachable, out, cards=False)
+    assert meter_title(out, "helix-vs-kakoune") == "2 readers told us what they would pick"
+
+    unedited = quick_build(down, out, cards=False)
+    assert unedited is not None and unedited.rewritten == []
+    edit(down, "nano-vs-micro.md", lambda t: t.replace("A modal editor.", "Small, quick."))
+    edited = quick_build(down, out, cards=False)
+    assert edited is not None
+    pages = [name for name in edited.rewritten if name.startswith("compare/")]
+    assert sorted(pages) == ["compare/nano-vs-micro.json", "compare/nano-vs-micro/index.html"]
+    assert meter_title(out, "helix-vs-kakoune") == "2 readers told us what they would pick"
+
+    back = quick_build(reachable, out, cards=False)
+    assert back is not None
+    assert sorted(back.rewritten) == [
+        "compare/nano-vs-micro.json",
+        "compare/nano-vs-micro/index.html",
+    ]
+    assert meter_title(out, "nano-vs-micro") == "1 reader told us what they would pick"
+    assert_same_as_a_full_build(reachable, out, tmp_path)

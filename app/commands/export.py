@@ -138,7 +138,7 @@ def _static_app(settings: Settings, site: Site, cache: PageCache, built_at: floa
 
     app = create_app(settings, page_cache=cache, site=site)
     as_static_copy(app, settings, built_at)
-    _prepare_feedback(app)
+    app.state.meters_read = _prepare_feedback(app)
     return app
 
 
@@ -192,7 +192,7 @@ def export_site(
     # Made before the load, which then warms what the pages need (the related index) before
     # any process is forked.
     app = None
-    counted: Callable[[], Counts]  # the counts the pages show (read once)
+    counted: Callable[[], Counts | None]  # the counts the pages show (read once); None: unread
     if forms is None:
         app = _static_app(settings, site, cache, built_at)
         pages = _pages_of(app)
@@ -216,7 +216,15 @@ def export_site(
     shown = Shown.of(visible.comparisons)
     # The counts the pages are rendered with, read before any is: the manifest keeps their
     # digests, and a page whose notes changed since the last build is re-rendered.
-    meters = digests(counted(), (c.slug for c in visible.comparisons))
+    counts = counted()
+    if counts is not None:
+        meters = digests(counts, (c.slug for c in visible.comparisons))
+    else:
+        # The database did not answer: pages keep the counts they show rather than all lose
+        # them at once, and the manifest the digests they were rendered with, but for the
+        # pages this build re-renders for other reasons (now showing none): the next build
+        # that can read the counts renders those again.
+        meters = dict(previous.meters) if previous is not None else {}
     if previous is None:
         urls = seeds(visible, cards=cards, twins=True)
         changed: set[str] = set()
@@ -368,6 +376,9 @@ def export_site(
         for name in gone | files.cleared:
             written.pop(name, None)
         written.update(summary.written)
+    if counts is None:
+        for slug in [slug for slug in meters if f"/compare/{slug}" in seen]:
+            del meters[slug]  # re-rendered showing no notes: the next build recounts it
     manifest = Manifest(
         fingerprint=build_print,
         built_at=built_at,
@@ -486,27 +497,34 @@ def _gone(
     return gone
 
 
-def _prepare_feedback(app: FastAPI) -> None:
+def _prepare_feedback(app: FastAPI) -> bool:
     """What the app's start does for the forms' meters (schema, counts in memory), done
     before any page is rendered without it, then the connections closed: a forked process
-    must not share an open database connection with its parent."""
+    must not share an open database connection with its parent. Whether the counts were
+    read (the database answered)."""
     from sqlalchemy.exc import SQLAlchemyError
 
     from app.web.deps import feedback_of
 
     store = feedback_of(app).store
+    read = True
     try:
         store.create_schema()
         store.refresh_meters()
     except SQLAlchemyError as error:  # as the app's start: pages need no database
         logging.getLogger(__name__).warning("database unreachable (%s); meters empty", error)
+        read = False
     store.dispose()
+    return read
 
 
-def _meter_counts(app: FastAPI) -> Counts:
-    """The counts the app's pages show: its store's snapshot (``_prepare_feedback``)."""
+def _meter_counts(app: FastAPI) -> Counts | None:
+    """The counts the app's pages show: its store's snapshot (``_prepare_feedback``); None
+    when the database did not answer (the pages then show none)."""
     from app.web.deps import feedback_of
 
+    if not app.state.meters_read:
+        return None
     return feedback_of(app).store.meter_snapshot()
 
 

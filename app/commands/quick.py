@@ -108,7 +108,14 @@ def quick_build(settings: Settings, out: Path, *, cards: bool) -> QuickSummary |
         if e.entry.visible and e.comparison.content_hash != record.sources.get(e.entry.slug)
     ]
     counts = _meter_counts(settings, record.sources)
-    meters = digests(counts, record.sources)
+    if counts is not None:
+        meters = digests(counts, record.sources)
+    else:
+        # The database did not answer: pages keep the counts they show rather than all lose
+        # them at once; an edited page, rendered showing none, is recounted by the next build.
+        edited = {e.entry.slug for e in pages}
+        meters = {slug: known for slug, known in record.meters.items() if slug not in edited}
+        counts = {}
     counted = recounted(record.meters, meters, record.sources)
     recount = sorted(counted - {e.entry.slug for e in pages})
     written = (
@@ -346,20 +353,21 @@ def _pages(
     return files
 
 
-def _meter_counts(settings: Settings, slugs: Iterable[str]) -> Counts:
+def _meter_counts(settings: Settings, slugs: Iterable[str]) -> Counts | None:
     """Each page's counts, read once: its page is rendered with them and the record keeps
     them. With the stdlib's sqlite3 when the site keeps them in a plain SQLite file
     (``app/feedback/meter_file.py``); else through the feedback store, which imports
-    SQLAlchemy (PostgreSQL, a URL only it reads as a file, a file without the notes table)."""
+    SQLAlchemy (PostgreSQL, a URL only it reads as a file, a file without the notes table).
+    None when the database does not answer."""
     from app.feedback.meter_file import read_meters
 
     counts = read_meters(settings.resolved_database_url, slugs)
     return counts if counts is not None else _store_counts(settings)
 
 
-def _store_counts(settings: Settings) -> Counts:
-    """Every page's counts through the store, as the app reads them at its start: none while
-    the database cannot answer (a full build renders the pages so too)."""
+def _store_counts(settings: Settings) -> Counts | None:
+    """Every page's counts through the store, as the app reads them at its start; None while
+    the database cannot answer."""
     from sqlalchemy.exc import SQLAlchemyError
 
     from app.db import make_engine
@@ -372,8 +380,10 @@ def _store_counts(settings: Settings) -> Counts:
     try:
         return store.meter_counts()
     except SQLAlchemyError as error:
-        logging.getLogger(__name__).warning("database unreachable (%s); meters empty", error)
-        return {}
+        logging.getLogger(__name__).warning(
+            "database unreachable (%s); pages keep the notes' counts they show", error
+        )
+        return None
     finally:
         store.dispose()
 
