@@ -470,7 +470,8 @@ def _gone(
         ):
             gone.add(name)
     for slug in changed:
-        for name in (f"compare/{slug}/index.html", f"og/{slug}.png"):
+        # The twin too: a page gone is not asked for it (``affected``).
+        for name in (f"compare/{slug}/index.html", f"compare/{slug}.json", f"og/{slug}.png"):
             if name in previous.files and name not in summary.written:
                 gone.add(name)
     return gone

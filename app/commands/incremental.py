@@ -20,7 +20,7 @@ A comparison whose content hash changed (or that appeared or went away) can chan
   tags, before or after;
 - when the header's categories changed (a comparison added, removed or moved, a category
   spelled otherwise by its newest page): every page, whose header lists them;
-- the JSON twin of each of these pages.
+- the JSON twin of each of these pages that still exists.
 
 Everything else has the same inputs as last time. The build still compares each re-rendered
 file's bytes with the manifest's digest and writes only the ones that differ.
@@ -249,10 +249,14 @@ def affected(
         wanted.discard(SITEMAP)  # it links to every page: ``linked_from`` named it
     else:
         wanted.add(SITEMAP)
-    # Each page's JSON twin has the same inputs as the page.
+    # Each page's JSON twin has the same inputs as the page. A page gone has none: its
+    # address answers 404 or is now an old address of another page (a duplicate that sorts
+    # first took its options), whose twin's redirect a full build does not have, no page
+    # linking it; export.py's ``_gone`` removes the last build's twin.
+    gone = {f"/compare/{slug}" for slug in changed if slug not in now}
     for url in list(wanted):
         path, mark, query = url.partition("?")
-        if "." not in path.rsplit("/", 1)[-1]:
+        if "." not in path.rsplit("/", 1)[-1] and path not in gone:
             # As app/pages/base.py's twin_path: /compare/x -> /compare/x.json, / -> /.json
             twin = "/.json" if path == "/" else f"{path}.json"
             if had(twin + mark + query):
