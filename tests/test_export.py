@@ -447,7 +447,7 @@ def folders(out: Path) -> list[str]:
 
 def assert_same_build(out: Path, fresh: Path) -> None:
     """``out`` holds what the full build ``fresh`` holds: every file's name and bytes, every
-    folder, and a manifest naming the same redirects."""
+    folder, and a manifest naming the same redirects and the same pages linking each page."""
     now, full = digests(out), digests(fresh)
     assert (
         sorted(name for name in now.keys() | full.keys() if now.get(name) != full.get(name)) == []
@@ -456,6 +456,7 @@ def assert_same_build(out: Path, fresh: Path) -> None:
     built, rebuilt = Manifest.load(out), Manifest.load(fresh)
     assert built is not None and rebuilt is not None
     assert sorted(built.redirects) == sorted(rebuilt.redirects)
+    assert built.linked_from == rebuilt.linked_from
 
 
 def test_an_incremental_build_after_a_rename_and_back_matches_a_full_build(
@@ -650,10 +651,7 @@ def related_of(out: Path, slug: str) -> list[str]:
 def same_as_a_full_build(settings: Settings, out: Path, tmp_path: Path, built_at: float) -> None:
     fresh = tmp_path / "fresh"
     export_site(settings, fresh, built_at=built_at, incremental=False)
-    after, now = digests(fresh), digests(out)
-    assert (
-        sorted(name for name in now.keys() | after.keys() if now.get(name) != after.get(name)) == []
-    )
+    assert_same_build(out, fresh)
 
 
 def test_a_new_tag_leaves_the_pages_of_its_listings_whose_related_links_stay(
@@ -865,8 +863,26 @@ def test_a_tag_respelled_re_renders_every_page_of_its_listing(
     same_as_a_full_build(settings, out, tmp_path, built_at)
 
 
+def published(page: Path) -> str:
+    found = re.search(r"^published: (.+)$", page.read_text(), re.M)
+    assert found is not None
+    return found[1]
+
+
+@pytest.mark.parametrize(
+    "dropping",
+    [
+        pytest.param(lambda pages: pages[0], id="first-file"),
+        # On page 1, so not linked from page 2: the build does not ask for page 2, which
+        # must leave the manifest all the same (it links the 25th page).
+        pytest.param(lambda pages: max(pages, key=published), id="newest"),
+    ],
+)
 def test_a_listing_one_page_shorter_loses_its_last_pages_twin(
-    settings: Settings, write_content: Callable[[str, str], Path], tmp_path: Path
+    settings: Settings,
+    write_content: Callable[[str, str], Path],
+    tmp_path: Path,
+    dropping: Callable[[list[Path]], Path],
 ) -> None:
     # 25 pages carry the tag (two listing pages of 24); one drops it: page 2 and its JSON
     # twin are gone from a full build, so from the incremental build too.
@@ -878,7 +894,8 @@ def test_a_listing_one_page_shorter_loses_its_last_pages_twin(
     out = tmp_path / "site"
     export_site(settings, out, built_at=built_at)
     assert (out / "tag/many/page-2.json").exists()
-    pages[0].write_text(pages[0].read_text().replace("tags: [many, ", "tags: [", 1))
+    page = dropping(pages)
+    page.write_text(page.read_text().replace("tags: [many, ", "tags: [", 1))
     assert export_site(settings, out).incremental
     assert not (out / "tag/many/page-2.json").exists()
     assert not (out / "tag/many/page-2.json.gz").exists()
@@ -886,6 +903,36 @@ def test_a_listing_one_page_shorter_loses_its_last_pages_twin(
     assert manifest is not None
     assert "tag/many/page-2.json" not in manifest.files
     same_as_a_full_build(settings, out, tmp_path, built_at)
+
+
+def test_a_listing_gone_leaves_the_manifest_and_no_folder_behind(
+    settings: Settings, write_content: Callable[[str, str], Path], tmp_path: Path
+) -> None:
+    # 25 pages carry the tag (two listing pages), then none: the tag's pages go. They stayed
+    # in the manifest as pages linking the 25, so each later build asked for them again and
+    # reported them skipped (404), and the folder tag/many/ was left behind, empty.
+    generated_site(settings, write_content)
+    pages = sorted(settings.content_dir.glob("*.md"))[:25]
+    for page in pages:
+        page.write_text(page.read_text().replace("tags: [", "tags: [many, ", 1))
+    built_at = time.time()
+    out = tmp_path / "site"
+    export_site(settings, out, built_at=built_at)
+    assert (out / "tag/many/page-2/index.html").exists()
+    for page in pages:
+        page.write_text(page.read_text().replace("tags: [many, ", "tags: [", 1))
+    assert export_site(settings, out).incremental
+    assert not (out / "tag/many").exists()
+    fresh = tmp_path / "fresh"
+    export_site(settings, fresh, built_at=built_at, incremental=False)
+    assert_same_build(out, fresh)
+    pages[0].write_text(pages[0].read_text().replace("\n## ", "\nEdited.\n\n## ", 1))
+    later = export_site(settings, out)
+    assert later.incremental and "compare/" + pages[0].stem + "/index.html" in later.rewritten
+    refreshed = export_site(
+        settings, tmp_path / "fresh-later", built_at=built_at, incremental=False
+    )
+    assert set(later.skipped) <= set(refreshed.skipped)  # nothing asked for that is gone
 
 
 def test_a_new_pick_re_renders_its_categorys_standings(
