@@ -462,10 +462,12 @@ def assert_same_build(out: Path, fresh: Path) -> None:
 def test_an_incremental_build_after_a_rename_and_back_matches_a_full_build(
     settings: Settings, write_content: Callable[[str, str], Path], tmp_path: Path
 ) -> None:
-    # Renaming nano-vs-micro.md turns the page's JSON twin, the file compare/nano-vs-micro.json,
-    # into a redirect whose stand-in is the folder compare/nano-vs-micro.json/; renaming it back
-    # turns the folder into a file again. Each incremental build stopped with FileExistsError
-    # (then IsADirectoryError), and every later one too, until someone thought of --full.
+    # Renaming nano-vs-micro.md turned the page's JSON twin, the file compare/nano-vs-micro.json,
+    # into a redirect whose stand-in was the folder compare/nano-vs-micro.json/; renaming it
+    # back turned the folder into a file again. Each incremental build stopped with
+    # FileExistsError (then IsADirectoryError), and every later one too, until someone thought
+    # of --full; then the builds kept that redirect, which a full build has no link to. The
+    # twin of a page gone is now removed, not asked for.
     write_site(write_content)
     built_at = time.time()
     out = tmp_path / "site"

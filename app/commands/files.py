@@ -165,8 +165,10 @@ class Files:
 
     def _make_room(self, path: Path) -> None:
         """Clear the last build's file where ``path`` needs a folder, or its folder where
-        ``path`` needs a file: a renamed page's JSON twin (``compare/a-vs-b.json``) becomes
-        a redirect's stand-in folder (``compare/a-vs-b.json/index.html``), and back."""
+        ``path`` needs a file: where a renamed page's JSON twin was (``compare/a-vs-b.json``),
+        a folder built before ``incremental.affected`` left a gone page's twin out holds a
+        redirect's stand-in (``compare/a-vs-b.json/index.html``), and the page renamed back
+        needs the file again."""
         for parent in reversed(path.relative_to(self.out).parents[:-1]):
             if (self.out / parent).is_file() and parent.as_posix() in self.previous:
                 self.remove(parent.as_posix())
