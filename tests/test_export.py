@@ -519,10 +519,7 @@ def test_while_the_database_is_down_an_incremental_build_keeps_the_counts_pages_
     assert meter_shown(out, "vim-vs-emacs") == "1 reader told us what they would pick"
     fresh = tmp_path / "fresh"
     export_site(reachable, fresh, allow_errors=True, built_at=built_at, incremental=False)
-    now, full = digests(out), digests(fresh)
-    assert (
-        sorted(name for name in now.keys() | full.keys() if now.get(name) != full.get(name)) == []
-    )
+    assert_same_build(out, fresh)
 
 
 def meter_shown(out: Path, slug: str) -> str:
@@ -530,31 +527,72 @@ def meter_shown(out: Path, slug: str) -> str:
     return " ".join(one(page, "#meter-title").get_text().split())
 
 
+def folders(out: Path) -> list[str]:
+    """Every folder in ``out``: an empty one left behind is served as a listing or a 403."""
+    return sorted(path.relative_to(out).as_posix() for path in out.rglob("*") if path.is_dir())
+
+
+def assert_same_build(out: Path, fresh: Path) -> None:
+    """``out`` holds what the full build ``fresh`` holds: every file's name and bytes, every
+    folder, and a manifest naming the same redirects and the same pages linking each page."""
+    now, full = digests(out), digests(fresh)
+    assert (
+        sorted(name for name in now.keys() | full.keys() if now.get(name) != full.get(name)) == []
+    )
+    assert folders(out) == folders(fresh)
+    built, rebuilt = Manifest.load(out), Manifest.load(fresh)
+    assert built is not None and rebuilt is not None
+    assert sorted(built.redirects) == sorted(rebuilt.redirects)
+    assert built.linked_from == rebuilt.linked_from
+
+
 def test_an_incremental_build_after_a_rename_and_back_matches_a_full_build(
     settings: Settings, write_content: Callable[[str, str], Path], tmp_path: Path
 ) -> None:
-    # Renaming nano-vs-micro.md turns the page's JSON twin, the file compare/nano-vs-micro.json,
-    # into a redirect whose stand-in is the folder compare/nano-vs-micro.json/; renaming it back
-    # turns the folder into a file again. Each incremental build stopped with FileExistsError
-    # (then IsADirectoryError), and every later one too, until someone thought of --full.
+    # Renaming nano-vs-micro.md turned the page's JSON twin, the file compare/nano-vs-micro.json,
+    # into a redirect whose stand-in was the folder compare/nano-vs-micro.json/; renaming it
+    # back turned the folder into a file again. Each incremental build stopped with
+    # FileExistsError (then IsADirectoryError), and every later one too, until someone thought
+    # of --full; then the builds kept that redirect, which a full build has no link to. The
+    # twin of a page gone is now removed, not asked for.
     write_site(write_content)
     built_at = time.time()
     out = tmp_path / "site"
     export_site(settings, out, allow_errors=True, built_at=built_at)
-    # The incremental build also keeps the old twin's redirect (a full build finds no link
-    # to it): those files aside, the two builds are the same.
-    extra = ("_redirects", "nginx-redirects.map", "compare/nano-vs-micro.json/")
     for old, new in [("nano-vs-micro.md", "nano-and-micro.md"), ("nano-and-micro.md", None)]:
         write_content(old, "").unlink()
         write_content(new or "nano-vs-micro.md", NANO)
         export_site(settings, out, allow_errors=True)
         fresh = tmp_path / f"fresh-{old}"
         export_site(settings, fresh, allow_errors=True, built_at=built_at, incremental=False)
-        now, full = digests(out), digests(fresh)
-        differ = [name for name in now.keys() | full.keys() if now.get(name) != full.get(name)]
-        assert [name for name in differ if not name.startswith(extra)] == []
+        assert_same_build(out, fresh)
     assert json.loads((out / "compare/nano-vs-micro.json").read_bytes())["slug"] == "nano-vs-micro"
     assert [p for p in (out / "compare").rglob("*") if "nano-and-micro" in p.name] == []
+
+
+def test_a_duplicate_that_sorts_first_leaves_no_trace_of_the_page_it_displaces(
+    settings: Settings, write_content: Callable[[str, str], Path], tmp_path: Path
+) -> None:
+    # micro-vs-nano.md compares the same options as nano-vs-micro.md on the same day and
+    # comes first in path order: it keeps the pair and nano-vs-micro.md is left out, its
+    # address now one of micro-vs-nano's other orders. The incremental build asked for the
+    # old page's JSON twin, got a redirect, and kept it (a full build has no link to it).
+    write_site(write_content)
+    built_at = time.time()
+    out = tmp_path / "site"
+    export_site(settings, out, allow_errors=True, built_at=built_at)
+    duplicate = NANO.replace("Two", "Two small")
+    for step in ("added", "removed"):
+        if step == "added":
+            write_content("micro-vs-nano.md", duplicate)
+        else:
+            (settings.content_dir / "micro-vs-nano.md").unlink()
+        assert export_site(settings, out, allow_errors=True).incremental
+        fresh = tmp_path / f"fresh-{step}"
+        export_site(settings, fresh, allow_errors=True, built_at=built_at, incremental=False)
+        assert_same_build(out, fresh)
+    assert not (out / "compare/micro-vs-nano.json").exists()
+    assert json.loads((out / "compare/nano-vs-micro.json").read_bytes())["slug"] == "nano-vs-micro"
 
 
 def test_a_build_replaces_the_last_builds_file_by_a_folder_and_back(tmp_path: Path) -> None:
@@ -702,10 +740,7 @@ def related_of(out: Path, slug: str) -> list[str]:
 def same_as_a_full_build(settings: Settings, out: Path, tmp_path: Path, built_at: float) -> None:
     fresh = tmp_path / "fresh"
     export_site(settings, fresh, built_at=built_at, incremental=False)
-    after, now = digests(fresh), digests(out)
-    assert (
-        sorted(name for name in now.keys() | after.keys() if now.get(name) != after.get(name)) == []
-    )
+    assert_same_build(out, fresh)
 
 
 def test_a_new_tag_leaves_the_pages_of_its_listings_whose_related_links_stay(
@@ -917,8 +952,26 @@ def test_a_tag_respelled_re_renders_every_page_of_its_listing(
     same_as_a_full_build(settings, out, tmp_path, built_at)
 
 
+def published(page: Path) -> str:
+    found = re.search(r"^published: (.+)$", page.read_text(), re.M)
+    assert found is not None
+    return found[1]
+
+
+@pytest.mark.parametrize(
+    "dropping",
+    [
+        pytest.param(lambda pages: pages[0], id="first-file"),
+        # On page 1, so not linked from page 2: the build does not ask for page 2, which
+        # must leave the manifest all the same (it links the 25th page).
+        pytest.param(lambda pages: max(pages, key=published), id="newest"),
+    ],
+)
 def test_a_listing_one_page_shorter_loses_its_last_pages_twin(
-    settings: Settings, write_content: Callable[[str, str], Path], tmp_path: Path
+    settings: Settings,
+    write_content: Callable[[str, str], Path],
+    tmp_path: Path,
+    dropping: Callable[[list[Path]], Path],
 ) -> None:
     # 25 pages carry the tag (two listing pages of 24); one drops it: page 2 and its JSON
     # twin are gone from a full build, so from the incremental build too.
@@ -930,7 +983,8 @@ def test_a_listing_one_page_shorter_loses_its_last_pages_twin(
     out = tmp_path / "site"
     export_site(settings, out, built_at=built_at)
     assert (out / "tag/many/page-2.json").exists()
-    pages[0].write_text(pages[0].read_text().replace("tags: [many, ", "tags: [", 1))
+    page = dropping(pages)
+    page.write_text(page.read_text().replace("tags: [many, ", "tags: [", 1))
     assert export_site(settings, out).incremental
     assert not (out / "tag/many/page-2.json").exists()
     assert not (out / "tag/many/page-2.json.gz").exists()
@@ -938,6 +992,36 @@ def test_a_listing_one_page_shorter_loses_its_last_pages_twin(
     assert manifest is not None
     assert "tag/many/page-2.json" not in manifest.files
     same_as_a_full_build(settings, out, tmp_path, built_at)
+
+
+def test_a_listing_gone_leaves_the_manifest_and_no_folder_behind(
+    settings: Settings, write_content: Callable[[str, str], Path], tmp_path: Path
+) -> None:
+    # 25 pages carry the tag (two listing pages), then none: the tag's pages go. They stayed
+    # in the manifest as pages linking the 25, so each later build asked for them again and
+    # reported them skipped (404), and the folder tag/many/ was left behind, empty.
+    generated_site(settings, write_content)
+    pages = sorted(settings.content_dir.glob("*.md"))[:25]
+    for page in pages:
+        page.write_text(page.read_text().replace("tags: [", "tags: [many, ", 1))
+    built_at = time.time()
+    out = tmp_path / "site"
+    export_site(settings, out, built_at=built_at)
+    assert (out / "tag/many/page-2/index.html").exists()
+    for page in pages:
+        page.write_text(page.read_text().replace("tags: [many, ", "tags: [", 1))
+    assert export_site(settings, out).incremental
+    assert not (out / "tag/many").exists()
+    fresh = tmp_path / "fresh"
+    export_site(settings, fresh, built_at=built_at, incremental=False)
+    assert_same_build(out, fresh)
+    pages[0].write_text(pages[0].read_text().replace("\n## ", "\nEdited.\n\n## ", 1))
+    later = export_site(settings, out)
+    assert later.incremental and "compare/" + pages[0].stem + "/index.html" in later.rewritten
+    refreshed = export_site(
+        settings, tmp_path / "fresh-later", built_at=built_at, incremental=False
+    )
+    assert set(later.skipped) <= set(refreshed.skipped)  # nothing asked for that is gone
 
 
 def test_a_new_pick_re_renders_its_categorys_standings(

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING
 from app.commands import workers
 from app.commands.app_when_needed import AppWhenNeeded
 from app.commands.direct import DirectPages
-from app.commands.files import Files, output_name, output_path
+from app.commands.files import Files, output_name, output_path, page_urls
 from app.commands.incremental import Shown, affected, menu_changed
 from app.commands.manifest import Manifest, fingerprint
 from app.commands.meters import Counts, digests, recounted
@@ -293,9 +293,7 @@ def export_site(
     try:
         shares.append(the_app.run(deferred, done))
         summary = ExportSummary(incremental=previous is not None)
-        linked: dict[str, set[str]] = {}
-        if previous is not None:
-            linked = {slug: set(urls) for slug, urls in previous.linked_from.items()}
+        linked: dict[str, set[str]] = {}  # what this build's pages link: the manifest's below
         for share in shares:
             summary.add(share.summary)
             for slug, sources in share.linked.items():
@@ -371,6 +369,9 @@ def export_site(
         )
         for name in gone:
             files.remove(name)
+        linked = _still_linking(
+            previous, linked, seen | {u for name in gone for u in page_urls(name)}
+        )
         # A copy less the few files gone: filtering 75,000 names cost ~0.07 s.
         written = dict(previous.files)
         for name in gone | files.cleared:
@@ -384,7 +385,7 @@ def export_site(
         built_at=built_at,
         sources={c.slug: c.content_hash for c in visible.comparisons},
         placed=shown.placed,
-        linked_from={slug: sorted(sources) for slug, sources in linked.items()},
+        linked_from={slug: sorted(sources) for slug, sources in linked.items() if sources},
         redirects=summary.redirects,
         files=written,
         rewritten=sorted(summary.rewritten),
@@ -491,10 +492,27 @@ def _gone(
         ):
             gone.add(name)
     for slug in changed:
-        for name in (f"compare/{slug}/index.html", f"og/{slug}.png"):
+        # The twin too: a page gone is not asked for it (``affected``).
+        for name in (f"compare/{slug}/index.html", f"compare/{slug}.json", f"og/{slug}.png"):
             if name in previous.files and name not in summary.written:
                 gone.add(name)
     return gone
+
+
+def _still_linking(
+    previous: Manifest, found: dict[str, set[str]], answered: set[str]
+) -> dict[str, set[str]]:
+    """The pages linking each page (``linked_from``): the last build's, but for the URLs
+    this build ``answered`` for themselves (asked for, or gone), whose links are the ones it
+    ``found``. Kept, a page that answered 404 or a redirect, or went, would be asked for again
+    by every build that changes a page it linked, and reported skipped, forever; a page
+    rendered again would keep links it no longer has."""
+    # set - answered walks the smaller side (CPython's set_difference): the few URLs an edit
+    # asks for, or each page's few sources when every page was asked for.
+    linked = {slug: set(sources) - answered for slug, sources in previous.linked_from.items()}
+    for slug, sources in found.items():
+        linked.setdefault(slug, set()).update(sources)
+    return linked
 
 
 def _prepare_feedback(app: FastAPI) -> bool:

@@ -58,6 +58,20 @@ def output_name(url: str) -> str:
     return f"{folder}/index.html" if folder else "index.html"
 
 
+def page_urls(name: str) -> set[str]:
+    """The URLs ``output_name`` may have written as ``name``: ``tag/x/page-2/index.html`` is
+    ``/tag/x?page=2`` (or a page named ``page-2``), ``compare/x/index.html`` is
+    ``/compare/x``, ``feed.xml`` is ``/feed.xml``."""
+    if name != "index.html" and not name.endswith("/index.html"):
+        return {f"/{name}"}
+    folder = name.removesuffix("index.html").rstrip("/")
+    urls = {f"/{folder}"}
+    listing, _, page = folder.rpartition("page-")
+    if (not listing or listing.endswith("/")) and page.isdigit():
+        urls.add(f"/{listing.rstrip('/')}?page={page}")
+    return urls
+
+
 def compressible(name: str) -> bool:
     """Whether the file ``name`` gets ``.gz`` and ``.br`` siblings (by its extension)."""
     base = name.rsplit("/", 1)[-1]
@@ -138,16 +152,23 @@ class Files:
         for stale in (path, path.with_name(path.name + ".gz"), path.with_name(path.name + ".br")):
             if stale.is_file():  # not a folder, nor a path under what is now a file
                 stale.unlink()
-        if path.name == "index.html" and path.parent != self.out:
-            # A gone page's folder: left empty, a host would answer it with a listing or 403.
-            with suppress(OSError):
-                path.parent.rmdir()
-                self._folders.discard(path.parent.relative_to(self.out).as_posix())
+        # The folders it leaves empty (a gone page's, a gone listing's holding its later
+        # pages, in whatever order they go): a host would answer them with a listing or 403.
+        folder = name.rpartition("/")[0]
+        while folder:
+            try:
+                os.rmdir(f"{self.out}/{folder}")
+            except OSError:  # not empty (or not there): nor is any folder above it
+                break
+            self._folders.discard(folder)
+            folder = folder.rpartition("/")[0]
 
     def _make_room(self, path: Path) -> None:
         """Clear the last build's file where ``path`` needs a folder, or its folder where
-        ``path`` needs a file: a renamed page's JSON twin (``compare/a-vs-b.json``) becomes
-        a redirect's stand-in folder (``compare/a-vs-b.json/index.html``), and back."""
+        ``path`` needs a file: where a renamed page's JSON twin was (``compare/a-vs-b.json``),
+        a folder built before ``incremental.affected`` left a gone page's twin out holds a
+        redirect's stand-in (``compare/a-vs-b.json/index.html``), and the page renamed back
+        needs the file again."""
         for parent in reversed(path.relative_to(self.out).parents[:-1]):
             if (self.out / parent).is_file() and parent.as_posix() in self.previous:
                 self.remove(parent.as_posix())

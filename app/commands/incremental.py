@@ -20,7 +20,7 @@ A comparison whose content hash changed (or that appeared or went away) can chan
   tags, before or after;
 - when the header's categories changed (a comparison added, removed or moved, a category
   spelled otherwise by its newest page): every page, whose header lists them;
-- the JSON twin of each of these pages.
+- the JSON twin of each of these pages that still exists.
 
 A page whose readers' notes changed since (the digest of its counts, ``app/commands/meters.py``,
 differs from the manifest's) is re-rendered with its twin, changed or not: no other page shows
@@ -260,7 +260,8 @@ def affected(
         wanted.discard(SITEMAP)  # it links to every page: ``linked_from`` named it
     else:
         wanted.add(SITEMAP)
-    _add_twins(wanted, had)
+    gone = {f"/compare/{slug}" for slug in changed if slug not in now}
+    _add_twins(wanted, had, gone)
     ordered = [url for url in every if url in wanted]
     listed = set(ordered)
     # Pages found by links last time (not in the table) that linked to a changed page.
@@ -268,12 +269,15 @@ def affected(
     return ordered, changed
 
 
-def _add_twins(wanted: set[str], had: Callable[[str], bool]) -> None:
+def _add_twins(wanted: set[str], had: Callable[[str], bool], gone: Set[str] = frozenset()) -> None:
     """Add each page's JSON twin, which has the same inputs as the page, when the last build
-    wrote it (``had``)."""
+    wrote it (``had``). A page ``gone`` has none: its address answers 404 or is now an old
+    address of another page (a duplicate that sorts first took its options), whose twin's
+    redirect a full build does not have, no page linking it; export.py's ``_gone`` removes
+    the last build's twin."""
     for url in list(wanted):
         path, mark, query = url.partition("?")
-        if "." not in path.rsplit("/", 1)[-1]:
+        if "." not in path.rsplit("/", 1)[-1] and path not in gone:
             # As app/pages/base.py's twin_path: /compare/x -> /compare/x.json, / -> /.json
             twin = "/.json" if path == "/" else f"{path}.json"
             if had(twin + mark + query):
