@@ -28,6 +28,7 @@ from app.commands.export import (
     export_site,
     output_path,
 )
+from app.commands.files import output_name
 from app.commands.manifest import Manifest, digest
 from app.content.model import slugify
 from app.feedback.service import Feedback
@@ -93,7 +94,26 @@ def test_output_paths() -> None:
     assert output_path(out, "/sitemap.xml") == Path("/o/sitemap.xml")
     assert output_path(out, "/tag/x.json?page=2") == Path("/o/tag/x/page-2.json")
     assert output_path(out, "/tag/x.json?page=1") == Path("/o/tag/x.json")
+    assert output_name("/.json?page=2") == "page-2.json"  # the home page's twin, page 2
     assert output_path(out, "/static/site.0123456789.css") == Path("/o/static/site.0123456789.css")
+
+
+def test_removing_a_file_of_the_last_build_never_reaches_outside_out(tmp_path: Path) -> None:
+    # Names come from the manifest, a file in OUT: one with a leading slash (older builds
+    # named the home page's later JSON twins "/page-2.json") or climbing out of OUT must
+    # not delete anything but OUT's own file.
+    out = tmp_path / "site"
+    out.mkdir()
+    outside = tmp_path / "page-2.json"
+    outside.write_text("not the build's")
+    (out / "page-2.json").write_text("the build's")
+    (out / "page-2.json.gz").write_bytes(b"gz")
+    files = Files(out, {"/page-2.json": "digest"})
+    files.remove("/page-2.json")
+    files.remove("../page-2.json")
+    files.remove(f"/{outside}")
+    assert outside.read_text() == "not the build's"
+    assert sorted(path.name for path in out.iterdir()) == []
 
 
 def test_build_writes_every_kind_of_file(exported: tuple[Settings, Path, ExportSummary]) -> None:

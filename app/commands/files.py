@@ -50,7 +50,8 @@ def output_name(url: str) -> str:
             # A listing's JSON twin past page 1 (/tag/x.json?page=2): beside the HTML pages'
             # folders, as tag/x/page-2.json (tag/x.json itself is a file).
             stem, _, extension = path.rpartition(".")
-            return f"{stem}/page-{page}.{extension}"
+            # The home page's twin (/.json?page=2) has no stem: page-2.json at OUT's top.
+            return f"{stem}/page-{page}.{extension}" if stem else f"page-{page}.{extension}"
         return path
     folder = path.rstrip("/")
     if page and page != "1":
@@ -147,7 +148,15 @@ class Files:
 
     def remove(self, name: str) -> None:
         """Delete a file of the last build that this one no longer has, with its siblings
-        (not a folder this build made in its place: see ``_make_room``)."""
+        (not a folder this build made in its place: see ``_make_room``).
+
+        ``name`` is relative to OUT and never leaves it: joined as it was, a manifest's name
+        with a leading slash (older builds named the home page's later JSON twins
+        ``/page-2.json``) was an absolute path, and this deleted ``/page-2.json`` at the file
+        system's root."""
+        name = name.lstrip("/")
+        if not name or ".." in name.split("/"):
+            return
         path = self.out / name
         for stale in (path, path.with_name(path.name + ".gz"), path.with_name(path.name + ".br")):
             if stale.is_file():  # not a folder, nor a path under what is now a file
