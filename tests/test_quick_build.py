@@ -434,3 +434,34 @@ def test_while_the_database_is_down_pages_keep_the_counts_they_show(
     ]
     assert meter_title(out, "nano-vs-micro") == "1 reader told us what they would pick"
     assert_same_as_a_full_build(reachable, out, tmp_path)
+
+
+def test_a_deleted_notes_database_holds_no_notes_as_a_full_build_finds(
+    settings: Settings, write_content: Callable[[str, str], Path], tmp_path: Path
+) -> None:
+    # A database without the notes table is not a database that cannot answer: it holds no
+    # notes (the server and the export's path make the schema and find none), so the pages
+    # that showed notes are rendered showing none, as a full build renders them.
+    for name, page in PAGES.items():
+        write_content(name, page)
+    database = tmp_path / "notes.sqlite3"
+    settings = settings.model_copy(
+        update={
+            "feedback_endpoint": "https://notes.nicepick.test",
+            "secret_key": SECRET,
+            "database_url": f"sqlite:///{database}",
+        }
+    )
+    out = tmp_path / "site"
+    add_notes(settings, "helix-vs-kakoune", ["Kakoune", "Kakoune"])
+    export_site(settings, out, cards=False)
+    before = files(out)
+    database.unlink()
+    summary = quick_build(settings, out, cards=False)
+    assert summary is not None
+    assert rewritten_as_a_full_build_changes(settings, out, tmp_path, before) == [
+        "compare/helix-vs-kakoune.json",
+        "compare/helix-vs-kakoune/index.html",
+    ]
+    page = BeautifulSoup((out / "compare/helix-vs-kakoune/index.html").read_bytes(), "html.parser")
+    assert page.select("#meter-title") == []

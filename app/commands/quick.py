@@ -366,8 +366,10 @@ def _meter_counts(settings: Settings, slugs: Iterable[str]) -> Counts | None:
 
 
 def _store_counts(settings: Settings) -> Counts | None:
-    """Every page's counts through the store, as the app reads them at its start; None while
-    the database cannot answer."""
+    """Every page's counts through the store, as the app reads them at its start (its schema
+    made first: a database without the notes table, a deleted SQLite file say, holds no
+    notes, as the export's path and the server find); None while the database cannot
+    answer."""
     from sqlalchemy.exc import SQLAlchemyError
 
     from app.db import make_engine
@@ -378,6 +380,7 @@ def _store_counts(settings: Settings) -> Counts | None:
         timeout=settings.database_timeout,
     )
     try:
+        store.create_schema()
         return store.meter_counts()
     except SQLAlchemyError as error:
         logging.getLogger(__name__).warning(
