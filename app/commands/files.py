@@ -50,7 +50,8 @@ def output_name(url: str) -> str:
             # A listing's JSON twin past page 1 (/tag/x.json?page=2): beside the HTML pages'
             # folders, as tag/x/page-2.json (tag/x.json itself is a file).
             stem, _, extension = path.rpartition(".")
-            return f"{stem}/page-{page}.{extension}"
+            # The home page's twin (/.json?page=2) has no stem: page-2.json at OUT's top.
+            return f"{stem}/page-{page}.{extension}" if stem else f"page-{page}.{extension}"
         return path
     folder = path.rstrip("/")
     if page and page != "1":
