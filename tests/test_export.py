@@ -1144,3 +1144,76 @@ def test_a_new_tag_re_renders_the_sitemap_and_one_page_of_its_category(
     assert "sitemap.xml" in summary.rewritten
     listed = [n for n in summary.written if n.startswith(folder) and n.endswith("index.html")]
     assert len(listed) == 1
+
+
+def test_a_category_emptied_takes_its_standings_with_it(
+    settings: Settings, write_content: Callable[[str, str], Path], tmp_path: Path
+) -> None:
+    # Nano vs Micro is the one page of "Text Editors". Moved to Dev Tools, then removed, the
+    # category has no standings in a full build; the incremental build asked only for the
+    # standings the route table lists now, so best/text-editors/ (page, twin, siblings and
+    # folder) stayed.
+    write_site(write_content)
+    built_at = time.time()
+    out = tmp_path / "site"
+    export_site(settings, out, allow_errors=True, built_at=built_at)
+    assert (out / "best/text-editors/index.html").exists()
+    for step, text in [("moved", NANO.replace("Text Editors", "Dev Tools")), ("removed", None)]:
+        if text is None:
+            write_content("nano-vs-micro.md", "").unlink()
+        else:
+            write_content("nano-vs-micro.md", text)
+        assert export_site(settings, out, allow_errors=True).incremental, step
+        assert not (out / "best/text-editors").exists(), step
+        assert not (out / "best/text-editors.json").exists(), step
+        fresh = tmp_path / f"fresh-{step}"
+        export_site(settings, fresh, allow_errors=True, built_at=built_at, incremental=False)
+        assert_same_build(out, fresh)
+
+
+def one_category_each(write: Callable[[str, str], Path], count: int) -> None:
+    """``count`` comparisons, each the one page of a category of its own."""
+    for number in range(count):
+        a, b = f"Tool{number}a", f"Tool{number}b"
+        text = comparison_text(
+            title=f"{a} vs {b}", options=f"[{a}, {b}]", pick=a, category=f"Category {number}"
+        )
+        write(f"{a.lower()}-vs-{b.lower()}.md", text.replace("Vim", a).replace("Emacs", b))
+
+
+def test_the_home_pages_second_page_goes_with_its_last_category(
+    settings: Settings, write_content: Callable[[str, str], Path], tmp_path: Path
+) -> None:
+    # The home page lists 24 categories a page: at 25 it has a second page, which a page
+    # removed (24 categories) leaves out of a full build. The incremental build kept
+    # page-2/index.html and page-2.json, and its manifest kept /?page=2 linking every page.
+    one_category_each(write_content, 25)
+    built_at = time.time()
+    out = tmp_path / "site"
+    export_site(settings, out, built_at=built_at)
+    assert (out / "page-2/index.html").exists() and (out / "page-2.json").exists()
+    write_content("tool24a-vs-tool24b.md", "").unlink()
+    assert export_site(settings, out).incremental
+    assert not (out / "page-2").exists() and not (out / "page-2.json").exists()
+    same_as_a_full_build(settings, out, tmp_path, built_at)
+
+
+def test_a_site_emptied_keeps_no_search_results_or_form_script(
+    settings: Settings, write_content: Callable[[str, str], Path], tmp_path: Path
+) -> None:
+    # With no page left the search index has no results to show (no search-index/d/0.json)
+    # and no page carries the notes form, whose script a full build then does not copy;
+    # the incremental build left both.
+    write_content("vim-vs-emacs.md", GOOD)
+    write_content("nano-vs-micro.md", NANO)
+    built_at = time.time()
+    out = tmp_path / "site"
+    export_site(settings, out, built_at=built_at)
+    assert (out / "search-index/d/0.json").exists()
+    assert list((out / "static").glob("feedback.*.js"))
+    for name in ("vim-vs-emacs.md", "nano-vs-micro.md"):
+        write_content(name, "").unlink()
+    assert export_site(settings, out).incremental
+    assert not (out / "search-index/d").exists()
+    assert not list((out / "static").glob("feedback.*"))
+    same_as_a_full_build(settings, out, tmp_path, built_at)

@@ -46,7 +46,7 @@ from app.commands.routes import Visible, in_shares, listing_pages, seeds
 from app.commands.search_patch import patched_index
 from app.commands.share import Renderer
 from app.commands.static_forms import StaticForms
-from app.commands.static_search import PageTerms, Write, ordered, write_search_index
+from app.commands.static_search import FOLDER, PageTerms, Write, ordered, write_search_index
 from app.commands.summary import ExportSummary
 from app.content.library import Library
 from app.content.model import Comparison, Problem
@@ -329,6 +329,7 @@ def export_site(
     # After the crawl: the index is for what was exported, and a search page written above.
     words: PageTerms = _load_terms(out) if previous is not None else {}
     sizes = _search_index(out, visible.comparisons, changed, previous, settings, words, write)
+    whole_index = sizes is None  # no patch: every file of the index was written above
     current = {c.content_hash for c in visible.comparisons}
     _save_terms(out, {key: value for key, value in words.items() if key in current})
     redirects = summary.redirects
@@ -342,11 +343,13 @@ def export_site(
         ]
     if (
         previous is not None
+        and not everything
         and kept_redirects(redirects) == previous.redirects
         and not files.cleared
     ):
         # The last build's, whose three forms are in OUT, none cleared for a page: the
-        # digests of 10,000 stand-in pages cost ~0.15 s of each build.
+        # digests of 10,000 stand-in pages cost ~0.15 s of each build. Not when every page
+        # was rendered again, whose files must name all a full build writes (``_gone``).
         summary.redirects = previous.redirects
     else:
         summary.redirects = write_redirects(
@@ -358,8 +361,8 @@ def export_site(
     if previous is not None:
         # Files of the last build this one did not visit are still there, unchanged; those
         # of pages that are gone (a removed comparison, an emptied listing, a dropped alias's
-        # stand-in page) are deleted.
-        gone = _gone(previous, summary, changed, visible)
+        # stand-in page, a category's standings) are deleted.
+        gone = _gone(previous, summary, changed, visible, everything=everything, index=whole_index)
         kept = {source for source, _target in summary.redirects}
         gone.update(
             f"{source.strip('/')}/index.html"
@@ -444,6 +447,9 @@ def _search_index(
     return None
 
 
+_INDEX = FOLDER + "/"  # the search index's files (``static_search``)
+
+
 # Each page's words by content hash, for the next build; "-2": postings carry where the word
 # is (static_search.TITLE), which a file written before lacks.
 _TERMS = ".nicepick-search-terms-2.marshal"
@@ -466,12 +472,31 @@ def _save_terms(out: Path, known: PageTerms) -> None:
 
 
 def _gone(
-    previous: Manifest, summary: ExportSummary, changed: set[str], visible: Visible
+    previous: Manifest,
+    summary: ExportSummary,
+    changed: set[str],
+    visible: Visible,
+    *,
+    everything: bool,
+    index: bool,
 ) -> set[str]:
     """Files of the last build whose page no longer exists: a changed page that answered
     404 this time, and pages of its listings past their new last page (not among the pages
-    the route table lists now: a listing page this build did not reach is kept)."""
+    the route table lists now: a listing page this build did not reach is kept).
+
+    A build that rendered ``everything`` (the header's categories changed: a page added,
+    removed or moved) asked for every URL the table lists and followed every link, as a full
+    build does: any other file of the last build is one a full build no longer writes,
+    whatever made it (a category emptied: its standings; the home page's last page; a script
+    no page links any more). Not the search index, unless it was written whole (``index``):
+    a patch writes only the files it changes, and the others stay."""
     gone: set[str] = set()
+    if everything or index:
+        # Only these builds: a set difference of 75,000 names at 10,000 pages (~15 ms) is
+        # nothing beside rendering every page or indexing every page's words again.
+        for name in previous.files.keys() - summary.written.keys():
+            if index if name.startswith(_INDEX) else everything:
+                gone.add(name)
     for url, _status in summary.skipped:
         # The URL's own file: /tag/x?page=2 is tag/x/page-2/index.html, not page 1's.
         candidates = {output_name(url)}
