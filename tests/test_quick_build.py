@@ -463,5 +463,5 @@ def test_a_deleted_notes_database_holds_no_notes_as_a_full_build_finds(
         "compare/helix-vs-kakoune.json",
         "compare/helix-vs-kakoune/index.html",
     ]
-    page = BeautifulSoup((out / "compare/helix-vs-kakoune/index.html").read_bytes(), "html.parser")
-    assert page.select("#meter-title") == []
+    soup = BeautifulSoup((out / "compare/helix-vs-kakoune/index.html").read_bytes(), "html.parser")
+    assert soup.select("#meter-title") == []
