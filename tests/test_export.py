@@ -675,11 +675,11 @@ def test_an_incremental_build_follows_edits_to_authors_profiles_and_plain_pages(
     assert "https://www.vim.org/" not in (out / "option/vim/index.html").read_text()
 
 
-def test_a_comparison_removed_updates_the_category_counts_in_every_pages_header(
+def test_a_comparison_removed_from_a_category_that_stays_leaves_unrelated_pages_alone(
     settings: Settings, write_content: Callable[[str, str], Path], tmp_path: Path
 ) -> None:
-    # The header counts each category's comparisons: pages that share no listing with the
-    # removed one and do not link to it change as well.
+    # The header names the categories without counting them: a page gone from a category
+    # that keeps others changes its listings and neighbours, not every page's header.
     rng = random.Random(6)
     for number in range(40):
         slug, text = comparison_markdown(number, rng)
@@ -687,8 +687,43 @@ def test_a_comparison_removed_updates_the_category_counts_in_every_pages_header(
     built_at = time.time()
     out = tmp_path / "site"
     export_site(settings, out, built_at=built_at)
+    pages = {name for name in digests(out) if name.startswith("compare/")}
     (settings.content_dir / "tool7a-vs-tool7b.md").unlink()
-    assert export_site(settings, out, jobs=2).incremental  # shared out as a full build's
+    summary = export_site(settings, out, jobs=2)
+    assert summary.incremental
+    rewritten = {name for name in summary.rewritten if name.startswith("compare/")}
+    assert rewritten and len(rewritten) < len(pages) // 2
+    fresh = tmp_path / "fresh"
+    export_site(settings, fresh, built_at=built_at, incremental=False)
+    after, now = digests(fresh), digests(out)
+    assert (
+        sorted(name for name in now.keys() | after.keys() if now.get(name) != after.get(name)) == []
+    )
+
+
+def test_a_categorys_last_comparison_removed_leaves_every_pages_header(
+    settings: Settings, write_content: Callable[[str, str], Path], tmp_path: Path
+) -> None:
+    rng = random.Random(6)
+    for number in range(40):
+        slug, text = comparison_markdown(number, rng)
+        write_content(f"{slug}.md", text)
+    slug, text = comparison_markdown(40, rng)
+    lone = write_content(
+        f"{slug}.md", re.sub(r"^category: .*$", "category: Lone Category", text, flags=re.M)
+    )
+    built_at = time.time()
+    out = tmp_path / "site"
+    export_site(settings, out, built_at=built_at)
+    menu = 'header nav[aria-label="Categories"] a[href="/category/lone-category"]'
+    home = BeautifulSoup((out / "index.html").read_text(encoding="utf-8"), "html.parser")
+    assert home.select(menu)
+    lone.unlink()
+    assert export_site(settings, out).incremental
+    for name in ("index.html", "compare/tool3a-vs-tool3b/index.html"):
+        page = BeautifulSoup((out / name).read_text(encoding="utf-8"), "html.parser")
+        assert page.select('header nav[aria-label="Categories"] a')
+        assert page.select(menu) == [], name
     fresh = tmp_path / "fresh"
     export_site(settings, fresh, built_at=built_at, incremental=False)
     after, now = digests(fresh), digests(out)
@@ -701,7 +736,7 @@ def test_a_category_renamed_in_its_newest_page_updates_every_pages_header(
     settings: Settings, write_content: Callable[[str, str], Path], tmp_path: Path
 ) -> None:
     # The header names each category as its newest page spells it: a respelling that keeps
-    # the slug (and so every count) changes every page too.
+    # the slug changes every page too.
     rng = random.Random(6)
     for number in range(40):
         slug, text = comparison_markdown(number, rng)

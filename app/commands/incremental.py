@@ -17,9 +17,9 @@ A comparison whose content hash changed (or that appeared or went away) can chan
 - the home pages, the search page (counts) and the machine files, but the sitemap only when
   what it lists changed (``sitemap_key``: it is the largest file a small edit would render
   again); ``/tags`` (counts, and names as the newest page spells them) when it carries
-  tags, before or after;
-- when the header's categories changed (a comparison added, removed or moved, a category
-  spelled otherwise by its newest page): every page, whose header lists them;
+  tags, before or after, and ``/categories`` likewise;
+- when the header's categories changed (a category that appeared or went away, or is spelled
+  otherwise by its newest page): every page, whose header lists them;
 - the JSON twin of each of these pages that still exists.
 
 A page whose readers' notes changed since (the digest of its counts, ``app/commands/meters.py``,
@@ -126,18 +126,19 @@ def retagged(before: list[str], after: list[str]) -> set[str] | None:
     return {listing.removeprefix("/tag/") for listing in moved}
 
 
-def menu(visible: Sequence[Comparison]) -> list[list[str | int]]:
-    """The header's categories as every page shows them (base.html): slug, name, count."""
+def menu(visible: Sequence[Comparison]) -> list[list[str]]:
+    """The header's categories as every page shows them (base.html): slug, name."""
     from app.pages.navigation import wayfinding
 
-    return [[c.slug, c.name, c.count] for c in wayfinding(visible).categories]
+    return [[item.slug, item.name] for item in wayfinding(visible).menu]
 
 
 def menu_changed(previous: Manifest, shown: Shown) -> bool:
     """Whether the header's categories differ from the last build's: every page's header
-    lists them, so a page added, removed or moved to another category changes every page,
-    and so does a category spelled otherwise by its newest page (the name shown; its slug,
-    and so every count, unchanged)."""
+    lists them, so a category that appeared or went away changes every page, and so does a
+    category spelled otherwise by its newest page (the name shown; its slug unchanged). A
+    page added to or removed from a category that stays changes no header: it shows no
+    counts."""
     return previous.menu != shown.menu
 
 
@@ -148,7 +149,7 @@ class Shown:
     to compare with the last build's and for the manifest (each walks 10,000 pages)."""
 
     placed: dict[str, list[str]]
-    menu: list[list[str | int]]
+    menu: list[list[str]]
     sitemap: str
     boards: dict[str, str]
 
@@ -224,6 +225,11 @@ def affected(
             # manifest keeps slugs only, so a page that carries tags may have respelled one
             # (or become its newest page) with its slugs the same: one page to re-render.
             wanted.add("/tags")
+        if _categories(before) != _categories(after):
+            # /categories: every category with its count (added, removed or moved; the
+            # header shows names only, so no other page changes). A name is spelled by its
+            # category's newest page, which the header shows too: ``menu_changed``.
+            wanted.add("/categories")
         spelled = spelled_as(now[slug]) if slug in now and slug in previous.placed else None
         respelled = slug in now and slug in previous.placed and spelled != names(now[slug])
         if slug in now:
@@ -267,6 +273,10 @@ def affected(
     # Pages found by links last time (not in the table) that linked to a changed page.
     ordered += sorted(url for url in wanted - listed if url.startswith("/"))
     return ordered, changed
+
+
+def _categories(placed: list[str]) -> list[str]:
+    return [listing for listing in placed[:-1] if listing.startswith("/category/")]
 
 
 def _add_twins(wanted: set[str], had: Callable[[str], bool], gone: Set[str] = frozenset()) -> None:

@@ -56,8 +56,8 @@ class Manifest:
     redirects: list[tuple[str, str]] = field(default_factory=list)
     files: dict[str, str] = field(default_factory=dict)  # path in OUT -> digest
     rewritten: list[str] = field(default_factory=list)  # paths this build wrote
-    # The header's categories (slug, name, count) on every page: ``incremental.menu``
-    menu: list[list[str | int]] = field(default_factory=list)
+    # The header's categories (slug, name) on every page: ``incremental.menu``
+    menu: list[list[str]] = field(default_factory=list)
     sitemap: str = ""  # ``incremental.sitemap_key`` of the pages built (none: not known)
     # ``incremental.boards``: each category's standings' inputs (a category missing: not known)
     boards: dict[str, str] = field(default_factory=dict)

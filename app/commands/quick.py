@@ -322,7 +322,7 @@ def _pages(
     from app.content.library import Library
     from app.pages import comparison as comparison_page
     from app.pages.base import render_html, render_json
-    from app.pages.navigation import Category
+    from app.pages.navigation import MenuItem
     from app.render.assets import Assets
     from app.render.jinja import page_environment
 
@@ -331,7 +331,7 @@ def _pages(
     env = page_environment(settings, asset_url=Assets(settings.static_dir).url)
     env.globals["can_ask"] = settings.feedback_endpoint is not None  # as export's static copy
     views = _feedback_views(settings, record.built_at, comparisons, counts)
-    shared = {"nav_categories": tuple(Category(*c) for c in record.categories)}
+    shared = {"nav_categories": tuple(MenuItem(*c) for c in record.categories)}
     edited = {comparison.slug: comparison for comparison in comparisons}
     sources = {entry.slug: path for path, entry in record.files.items()}
     files: dict[Path, bytes] = {}

@@ -93,7 +93,7 @@ class Record:
     files: dict[str, Entry]  # path -> entry, every comparison file of the content folder
     known: list[str]  # slugs and aliases that exist (a body's /compare/ link may name them)
     reveal_at: float | None  # the next scheduled page's publication (epoch seconds)
-    categories: list[tuple[str, str, int]]  # the header's menu: (slug, name, count)
+    categories: list[tuple[str, str]]  # the header's menu: (slug, name)
     feed: list[str]  # slugs the feed shows with their bottom line, newest first
     order: list[str]  # visible slugs in the search index's page order
     shard_sizes: dict[str, int]  # search shard prefix -> its terms' size (_Term.size)
@@ -208,7 +208,7 @@ def remember(
         files=files,
         known=sorted({*library.comparisons, *library.by_alias}),
         reveal_at=min(hidden, default=None),
-        categories=[(c.slug, c.name, c.count) for c in wayfinding(visible).categories],
+        categories=[(item.slug, item.name) for item in wayfinding(visible).menu],
         feed=[c.slug for c in feed],
         order=[c.slug for c in ordered(visible)],
         shard_sizes=shard_sizes(out) if sizes is None else sizes,

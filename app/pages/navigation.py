@@ -356,11 +356,21 @@ def popular_categories(comparisons: Sequence[Comparison], *, limit: int = 12) ->
 
 
 @dataclass(frozen=True, slots=True)
+class MenuItem:
+    """A category as the header's menu names it on every page. No count: a comparison added
+    or removed would then change every page's header, and a static build would rewrite every
+    page for one new file (the categories page and each category's own page give the counts)."""
+
+    slug: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
 class Wayfinding:
     """What helps a reader who has not found their page yet: every category for the header's
     menu (by name), the biggest ones and the newest comparisons (for a search with no result)."""
 
-    categories: tuple[Category, ...]
+    menu: tuple[MenuItem, ...]
     popular: tuple[Category, ...]
     recent: tuple[Comparison, ...]
 
@@ -385,7 +395,9 @@ def wayfinding(
             key=lambda c: (-c.count, c.name.casefold()),
         )
     return Wayfinding(
-        categories=tuple(sorted(every, key=lambda c: c.name.casefold())),
+        menu=tuple(
+            MenuItem(c.slug, c.name) for c in sorted(every, key=lambda c: c.name.casefold())
+        ),
         popular=tuple(every[:popular]),
         recent=tuple(visible[:recent]),
     )

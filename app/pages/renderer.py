@@ -93,7 +93,7 @@ class PageRenderer:
 
     def _shared(self) -> dict[str, object]:
         """What ``base.html`` shows on every page: the header's categories menu."""
-        return {"nav_categories": self.wayfinding().categories}
+        return {"nav_categories": self.wayfinding().menu}
 
     def wayfinding(self) -> Wayfinding:
         """Categories and newest comparisons, computed once per content change."""
