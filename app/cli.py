@@ -159,7 +159,9 @@ def _build_with(args: argparse.Namespace, settings: Settings) -> int:
         # Edits to pages' bodies only: rewritten without the app (app/commands/quick.py).
         from app.commands.quick import quick_build
 
-        quick = quick_build(settings, Path(args.out), cards=not args.no_cards)
+        quick = quick_build(
+            settings, Path(args.out), cards=not args.no_cards, precompress=args.precompress
+        )
         if quick is not None:
             return _built(args, quick)
 
@@ -172,6 +174,7 @@ def _build_with(args: argparse.Namespace, settings: Settings) -> int:
                 Path(args.out),
                 progress=progress,
                 cards=not args.no_cards,
+                precompress=args.precompress,
                 jobs=args.jobs,
                 allow_errors=args.allow_errors,
                 incremental=not args.full,
@@ -340,6 +343,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-cards",
         action="store_true",
         help="leave out the social card PNGs (the slowest part of a large build)",
+    )
+    build.add_argument(
+        "--precompress",
+        action="store_true",
+        help="also write each text file's .gz and .br forms beside it, for nginx's "
+        "gzip_static/brotli_static (static hosts compress by themselves); "
+        "give it to every build of OUT",
     )
     build.add_argument(
         "--jobs", type=int, help="processes sharing the work (default: one per CPU when large)"

@@ -81,7 +81,8 @@ def exported(
         update={"feedback_endpoint": "https://notes.nicepick.test", "secret_key": SECRET}
     )
     out = tmp_path / "site"
-    summary = export_site(settings, out, allow_errors=True)
+    # Precompressed, as for nginx (docs/nginx-export.conf serves the .gz siblings).
+    summary = export_site(settings, out, allow_errors=True, precompress=True)
     return settings, out, summary
 
 
@@ -146,6 +147,30 @@ def test_compressed_siblings_decompress_to_the_file(
         original = (out / name).read_bytes()
         assert gzip.decompress((out / f"{name}.gz").read_bytes()) == original
         assert brotli.decompress((out / f"{name}.br").read_bytes()) == original
+
+
+def test_a_build_writes_compressed_siblings_only_when_asked_and_never_leaves_stale_ones(
+    settings: Settings, write_content: Callable[[str, str], Path], tmp_path: Path
+) -> None:
+    # A static host compresses by itself: by default one file per URL. Switching the choice
+    # is another build (its fingerprint), so no sibling of the other choice stays behind.
+    write_site(write_content)
+    out = tmp_path / "site"
+
+    def siblings() -> list[str]:
+        return sorted(p.name for p in out.rglob("*") if p.suffix in (".gz", ".br"))
+
+    plain = export_site(settings, out, allow_errors=True)
+    assert siblings() == [] and plain.gzip_bytes == plain.brotli_bytes == 0
+    assert "gzip" not in str(plain)
+    assert (out / "compare/vim-vs-emacs/index.html").is_file()
+    packed = export_site(settings, out, allow_errors=True, precompress=True)
+    assert not packed.incremental
+    page = out / "compare/vim-vs-emacs/index.html"
+    assert gzip.decompress(page.with_name("index.html.gz").read_bytes()) == page.read_bytes()
+    assert "index.html.br" in siblings()
+    again = export_site(settings, out, allow_errors=True)
+    assert not again.incremental and siblings() == []
 
 
 def test_exported_page_is_the_servers_bytes(
@@ -635,9 +660,10 @@ def test_a_file_that_shrinks_below_compression_loses_its_old_siblings(tmp_path: 
     # nginx's gzip_static prefers index.json.gz to the file: a stale sibling would be served.
     out = tmp_path / "site"
     big = b'{"terms": "' + b"x" * 1000 + b'"}'
-    Files(out, {}).write(out / "t/61.json", big, ExportSummary(), {})
+    Files(out, {}, precompress=True).write(out / "t/61.json", big, ExportSummary(), {})
     assert (out / "t/61.json.gz").is_file() and (out / "t/61.json.br").is_file()
-    Files(out, {"t/61.json": digest(big)}).write(out / "t/61.json", b"{}", ExportSummary(), {})
+    small = Files(out, {"t/61.json": digest(big)}, precompress=True)
+    small.write(out / "t/61.json", b"{}", ExportSummary(), {})
     assert (out / "t/61.json").read_bytes() == b"{}"
     assert not (out / "t/61.json.gz").exists() and not (out / "t/61.json.br").exists()
 
@@ -792,9 +818,11 @@ def related_of(out: Path, slug: str) -> list[str]:
     return [summary["slug"] for summary in twin["related"]]
 
 
-def same_as_a_full_build(settings: Settings, out: Path, tmp_path: Path, built_at: float) -> None:
+def same_as_a_full_build(
+    settings: Settings, out: Path, tmp_path: Path, built_at: float, *, precompress: bool = False
+) -> None:
     fresh = tmp_path / "fresh"
-    export_site(settings, fresh, built_at=built_at, incremental=False)
+    export_site(settings, fresh, built_at=built_at, incremental=False, precompress=precompress)
     assert_same_build(out, fresh)
 
 
@@ -1036,17 +1064,17 @@ def test_a_listing_one_page_shorter_loses_its_last_pages_twin(
         page.write_text(page.read_text().replace("tags: [", "tags: [many, ", 1))
     built_at = time.time()
     out = tmp_path / "site"
-    export_site(settings, out, built_at=built_at)
-    assert (out / "tag/many/page-2.json").exists()
+    export_site(settings, out, built_at=built_at, precompress=True)
+    assert (out / "tag/many/page-2.json.gz").exists()
     page = dropping(pages)
     page.write_text(page.read_text().replace("tags: [many, ", "tags: [", 1))
-    assert export_site(settings, out).incremental
+    assert export_site(settings, out, precompress=True).incremental
     assert not (out / "tag/many/page-2.json").exists()
     assert not (out / "tag/many/page-2.json.gz").exists()
     manifest = Manifest.load(out)
     assert manifest is not None
     assert "tag/many/page-2.json" not in manifest.files
-    same_as_a_full_build(settings, out, tmp_path, built_at)
+    same_as_a_full_build(settings, out, tmp_path, built_at, precompress=True)
 
 
 def test_a_listing_gone_leaves_the_manifest_and_no_folder_behind(

@@ -3,10 +3,12 @@ and every edit it cannot prove harmless goes to the full incremental build, unto
 
 from __future__ import annotations
 
+import gzip
 import json
 from collections.abc import Callable
 from pathlib import Path
 
+import brotli
 import pytest
 from bs4 import BeautifulSoup
 
@@ -93,6 +95,37 @@ def test_a_body_edit_rewrites_the_page_its_twin_and_the_search_index_only(
     assert {"compare/nano-vs-micro/index.html", "compare/nano-vs-micro.json"} <= set(changed)
     assert "search-index/meta.json" in changed  # the page's length in words changed
     assert all(n.startswith(("compare/nano-vs-micro", "search-index/")) for n in changed)
+
+
+def test_a_precompressed_build_gets_its_edited_pages_siblings_again(
+    site: tuple[Settings, Path], tmp_path: Path
+) -> None:
+    settings, out = site
+    export_site(settings, out, cards=False, precompress=True)
+    edit(
+        settings, "nano-vs-micro.md", lambda t: t.replace("A modal editor.", "A tiny, fast editor.")
+    )
+    # Not the build's choice: not this build's files (its fingerprint), nothing written.
+    assert quick_build(settings, out, cards=False) is None
+    summary = quick_build(settings, out, cards=False, precompress=True)
+    assert summary is not None and summary.pages == 1
+    page = out / "compare/nano-vs-micro/index.html"
+    assert "A tiny, fast editor." in page.read_text()
+    assert gzip.decompress(page.with_name("index.html.gz").read_bytes()) == page.read_bytes()
+    assert brotli.decompress(page.with_name("index.html.br").read_bytes()) == page.read_bytes()
+    manifest = Manifest.load(out)
+    assert manifest is not None
+    fresh = tmp_path / "fresh"
+    export_site(
+        settings,
+        fresh,
+        cards=False,
+        built_at=manifest.built_at,
+        incremental=False,
+        precompress=True,
+    )
+    full, quick = files(fresh), files(out)
+    assert sorted(n for n in full.keys() | quick.keys() if full.get(n) != quick.get(n)) == []
 
 
 def test_a_bottom_line_edit_also_rewrites_the_feed_which_shows_it(

@@ -149,6 +149,7 @@ def export_site(
     progress: Progress | None = None,
     clean: bool = True,
     cards: bool = True,
+    precompress: bool = False,
     jobs: int | None = None,
     allow_errors: bool = False,
     built_at: float | None = None,
@@ -168,20 +169,22 @@ def export_site(
     ``clean`` (a full build) empties ``out`` first.
 
     ``cards=False`` leaves the social card PNGs out (about half the time of a large build;
-    pages still name them in ``og:image``). ``jobs`` processes share the work (default:
-    one per CPU for large sites, one for small ones, where starting more costs more).
+    pages still name them in ``og:image``). ``precompress`` writes each text file's ``.gz``
+    and ``.br`` forms beside it, for nginx's ``gzip_static``/``brotli_static``. ``jobs``
+    processes share the work (default: one per CPU for large sites, one for small ones,
+    where starting more costs more).
     """
     started = time.perf_counter()
     # An export is what readers see: never drafts, never the live preview's scripts.
     settings = settings.model_copy(update={"drafts": False, "reload": False})
-    build_print = fingerprint(settings, cards=cards)
+    build_print = fingerprint(settings, cards=cards, precompress=precompress)
     previous = Manifest.load(out) if incremental else None
     if previous is not None and previous.fingerprint != build_print:
         previous = None  # other code, templates or settings: every page may differ
     if built_at is None:
         built_at = previous.built_at if previous is not None else time.time()
     base = settings.site_url
-    cache = _page_cache(settings)
+    cache = _page_cache(settings, compress=precompress)
     site = Site(settings)
     # An incremental build renders its pages without the app when the forms' counts can be
     # read without the feedback service: it then imports neither FastAPI nor SQLAlchemy,
@@ -211,7 +214,7 @@ def export_site(
     if previous is None and clean and out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True, exist_ok=True)
-    files = Files(out, previous.files if previous is not None else {})
+    files = Files(out, previous.files if previous is not None else {}, precompress=precompress)
     visible = Visible(site.library, site.visible())
     shown = Shown.of(visible.comparisons)
     # The counts the pages are rendered with, read before any is: the manifest keeps their
@@ -577,5 +580,5 @@ def _pages_of(app: FastAPI) -> PageRenderer:
     return pages_of(app)
 
 
-def _page_cache(settings: Settings) -> PageCache:
-    return PageCache(max_bytes=settings.page_cache_mb * 1024 * 1024)
+def _page_cache(settings: Settings, *, compress: bool) -> PageCache:
+    return PageCache(max_bytes=settings.page_cache_mb * 1024 * 1024, compress=compress)

@@ -1,10 +1,13 @@
-"""Where each exported URL is written in ``OUT``, and the writing: a file with its ``.gz`` and
-``.br`` siblings, left alone when an incremental build finds the same bytes there.
+"""Where each exported URL is written in ``OUT``, and the writing: a file (with its ``.gz`` and
+``.br`` siblings when the build precompresses), left alone when an incremental build finds
+the same bytes there.
 
 Layout, for any static host and the nginx config in ``docs/nginx-export.conf``:
 ``/compare/x`` -> ``compare/x/index.html``; ``/tag/x?page=2`` -> ``tag/x/page-2/index.html``;
 files with an extension keep their path (``/tag/x.json?page=2`` -> ``tag/x/page-2.json``).
-Text files get ``.gz`` and ``.br`` siblings for ``gzip_static``/``brotli_static``.
+With ``precompress`` (``nicepick build --precompress``), text files get ``.gz`` and ``.br``
+siblings for nginx's ``gzip_static``/``brotli_static``. Not by default: static hosts compress
+by themselves, and three files a page is most of a large build's file system time.
 
 Files are named by plain strings relative to ``OUT`` (as the manifest names them), not Path
 objects: a large build writes tens of thousands, and pathlib's parsing cost more than the
@@ -87,6 +90,7 @@ class Files:
 
     out: Path
     previous: dict[str, str] = field(default_factory=dict)  # path in OUT -> digest
+    precompress: bool = False  # .gz and .br siblings (the manifest's fingerprint names it)
     cleared: set[str] = field(default_factory=set)  # the last build's, removed by _make_room
     _folders: set[str] = field(default_factory=set)  # made by this writer: no mkdir again
 
@@ -118,6 +122,8 @@ class Files:
             self._make_room(self.out / name)
             self._folders.clear()  # _make_room removed folders this writer had made
             self._put(name, body)
+        if not self.precompress:
+            return  # a change of it is another fingerprint: a full build, no old siblings
         if len(body) >= _SMALLEST_COMPRESSED and compressible(name):
             gz = compressed.get("gzip") or gzip_bytes(body)
             br = compressed.get("br") or brotli_bytes(body)

@@ -113,7 +113,7 @@ class Manifest:
         return manifest
 
 
-def fingerprint(settings: Settings, *, cards: bool) -> str:
+def fingerprint(settings: Settings, *, cards: bool, precompress: bool = False) -> str:
     """What every page's bytes depend on besides the content: our code, templates and static
     files, and the settings that reach a page. Two builds with one fingerprint differ only by
     their content."""
@@ -132,6 +132,7 @@ def fingerprint(settings: Settings, *, cards: bool) -> str:
         "secret": hashlib.sha256((settings.secret_key or "").encode()).hexdigest(),
         "cache_seconds": settings.cache_seconds,
         "cards": cards,
+        "precompress": precompress,
     }
     h.update(json.dumps(reached, sort_keys=True).encode())
     # Writers, profiles and plain pages reach many pages (bylines, facts tables, the footer)

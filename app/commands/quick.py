@@ -23,7 +23,8 @@ counts the stdlib's sqlite3 reads when it can: ``app/feedback/meter_file.py``; e
 feedback store), with the header's categories from the record. The counts of every page are
 read each time: a note edits no file, and a page whose counts differ from the ones the record
 says it shows is re-rendered too (``app/commands/meters.py``), though no file changed.
-Files are written only when their bytes differ, with their ``.gz``/``.br`` siblings; the
+Files are written only when their bytes differ, with their ``.gz``/``.br`` siblings if the
+build precompresses; the
 manifest's changes are saved beside it (``Changes``: saving the whole manifest would cost
 more than the rest) and the record is updated.
 What it skips costs the other path ~1 s of imports, the library (2.5 s at 10,000 pages) and
@@ -83,7 +84,9 @@ class _Edit:
     entry: Entry
 
 
-def quick_build(settings: Settings, out: Path, *, cards: bool) -> QuickSummary | None:
+def quick_build(
+    settings: Settings, out: Path, *, cards: bool, precompress: bool = False
+) -> QuickSummary | None:
     """Bring the build in ``out`` up to date when only pages' bodies changed; None (nothing
     written) when that cannot be shown, for the caller to run the full incremental build."""
     started = time.perf_counter()
@@ -92,7 +95,7 @@ def quick_build(settings: Settings, out: Path, *, cards: bool) -> QuickSummary |
     record = current_record(out, settings.data_dir)
     if record is None:
         return None
-    if record.fingerprint != fingerprint(settings, cards=cards):
+    if record.fingerprint != fingerprint(settings, cards=cards, precompress=precompress):
         return None
     if record.reveal_at is not None and time.time() >= record.reveal_at:
         return None  # a scheduled page is live now: listings change
@@ -131,7 +134,7 @@ def quick_build(settings: Settings, out: Path, *, cards: bool) -> QuickSummary |
         name = path.relative_to(out).as_posix()
         value = digest(body)
         if record.digests.get(name) != value or not path.is_file():
-            _write(path, body)
+            _write(path, body, precompress=precompress)
             summary.rewritten.append(name)
         record.digests[name] = changes.files[name] = value
     for edit in pages:
@@ -430,12 +433,14 @@ def _parsed(source: SourceFile) -> Comparison:
     return comparison
 
 
-def _write(path: Path, body: bytes) -> None:
+def _write(path: Path, body: bytes, *, precompress: bool) -> None:
     """A file and its compressed siblings, as export.py's ``Files.write`` writes them."""
     from app.render.cached_page import brotli_bytes, gzip_bytes
 
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(body)
+    if not precompress:
+        return
     if len(body) > _COMPRESSED_OVER:
         path.with_name(path.name + ".gz").write_bytes(gzip_bytes(body))
         path.with_name(path.name + ".br").write_bytes(brotli_bytes(body))

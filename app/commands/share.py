@@ -77,9 +77,14 @@ class Renderer:
         return True
 
     def keep(self, url: str, body: bytes, content_type: str, share: Share) -> None:
-        """Write the 200 answer for ``url``; a cached page brings its gzip and brotli forms."""
+        """Write the 200 answer for ``url``; a cached page brings its gzip and brotli forms
+        (made for this when the build precompresses, else never)."""
         summary = share.summary
-        compressed = {"gzip": body.gzip, "br": body.br} if isinstance(body, CachedPage) else {}
+        compressed = (
+            {"gzip": body.gzip, "br": body.br}
+            if self.files.precompress and isinstance(body, CachedPage)
+            else {}
+        )
         self.files.write_name(output_name(url), body, summary, compressed)
         if "text/html" in content_type:
             summary.pages += 1

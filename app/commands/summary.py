@@ -41,9 +41,13 @@ class ExportSummary:
 
     def __str__(self) -> str:
         mb = 1024 * 1024
+        compressed = (
+            f" (gzip {self.gzip_bytes / mb:.1f} MB, brotli {self.brotli_bytes / mb:.1f} MB)"
+            if self.gzip_bytes or self.brotli_bytes
+            else ""
+        )
         text = (
-            f"{self.pages} pages, {self.files} files, {self.bytes / mb:.1f} MB "
-            f"(gzip {self.gzip_bytes / mb:.1f} MB, brotli {self.brotli_bytes / mb:.1f} MB), "
+            f"{self.pages} pages, {self.files} files, {self.bytes / mb:.1f} MB{compressed}, "
             f"{len(self.redirects)} redirects, {len(self.skipped)} links skipped, "
             f"in {self.seconds:.1f} s ({self.pages_per_second:.0f} pages/s)"
         )

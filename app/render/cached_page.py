@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import sys
 
 import brotli
 
@@ -41,16 +42,39 @@ class CachedPage(bytes):
     """
 
     etag: str
-    gzip: bytes
-    br: bytes
+    _gzip: bytes | None
+    _br: bytes | None
 
     @classmethod
-    def of(cls, body: bytes) -> CachedPage:
+    def of(cls, body: bytes, *, compress: bool = True) -> CachedPage:
+        """``compress=False`` (a static export without compressed siblings, which would
+        never ask for them) leaves each form to be made on first use, then kept."""
         page = cls(body)
         page.etag = etag_of(body)
-        page.gzip = gzip_bytes(body)
-        page.br = brotli_bytes(body)
+        page._gzip = gzip_bytes(body) if compress else None
+        page._br = brotli_bytes(body) if compress else None
         return page
+
+    @property
+    def gzip(self) -> bytes:
+        if self._gzip is None:
+            self._gzip = gzip_bytes(self)
+        return self._gzip
+
+    @property
+    def br(self) -> bytes:
+        if self._br is None:
+            self._br = brotli_bytes(self)
+        return self._br
+
+    def held_bytes(self) -> int:
+        """Memory it holds: the page, the compressed forms made so far, its attributes."""
+        return (
+            sys.getsizeof(self)
+            + sys.getsizeof(self._gzip)
+            + sys.getsizeof(self._br)
+            + sys.getsizeof(self.__dict__)
+        )
 
     @property
     def body(self) -> bytes:

@@ -30,10 +30,11 @@ class PageCache:
     """Rendered pages by key; a key names everything the bytes depend on, so no invalidation.
 
     Each entry is a ``CachedPage``: the ETag and compressed forms are computed here, once per
-    rendered body, never per request. The cache holds at most ``max_bytes`` (body, its gzip
-    and brotli forms, its key and the bookkeeping around them) and drops the least recently
-    used pages beyond that: a crawler walking all 30,000 pages of a 10,000-comparison site
-    would otherwise pin about 1 GB.
+    rendered body, never per request (``compress=False``, for a static export that writes no
+    compressed files: each form on its first use, if any). The cache holds at most
+    ``max_bytes`` (body, its gzip and brotli forms, its key and the bookkeeping around them)
+    and drops the least recently used pages beyond that: a crawler walking all 30,000 pages
+    of a 10,000-comparison site would otherwise pin about 1 GB.
 
     A render that returns empty bytes is a miss: the caller's page does not exist. Only a
     16-byte digest of its key is kept, in a separate least-recently-used set of at most
@@ -42,8 +43,17 @@ class PageCache:
     pages out of the page budget.
     """
 
-    def __init__(self, max_bytes: int = 256 * 1024 * 1024, max_misses: int = MISS_ENTRIES) -> None:
-        self._entries: OrderedDict[Hashable, CachedPage] = OrderedDict()
+    def __init__(
+        self,
+        max_bytes: int = 256 * 1024 * 1024,
+        max_misses: int = MISS_ENTRIES,
+        *,
+        compress: bool = True,
+    ) -> None:
+        # Each page with the bytes it was counted for when stored (a form made later, on
+        # first use, is not counted: the same figure comes off when it goes).
+        self._entries: OrderedDict[Hashable, tuple[CachedPage, int]] = OrderedDict()
+        self._compress = compress
         self._misses: OrderedDict[bytes, None] = OrderedDict()
         self._lock = threading.Lock()
         self._max_bytes = max_bytes
@@ -51,8 +61,9 @@ class PageCache:
         self._bytes = 0
 
     def get_or_render(self, key: Hashable, render: Callable[[], bytes]) -> CachedPage:
-        cached = self._entries.get(key)
-        if cached is not None:
+        entry = self._entries.get(key)
+        if entry is not None:
+            cached = entry[0]
             with self._lock:
                 if key in self._entries:
                     self._entries.move_to_end(key)
@@ -71,18 +82,18 @@ class PageCache:
                 while len(self._misses) > self._max_misses:
                     self._misses.popitem(last=False)
             return _MISS
-        body = CachedPage.of(rendered)
+        body = CachedPage.of(rendered, compress=self._compress)
         size = _footprint(key, body)
         evictions = 0
         with self._lock:
             previous = self._entries.pop(key, None)
             if previous is not None:
-                self._bytes -= _footprint(key, previous)
-            self._entries[key] = body
+                self._bytes -= previous[1]
+            self._entries[key] = (body, size)
             self._bytes += size
             while self._bytes > self._max_bytes and len(self._entries) > 1:
-                evicted_key, evicted = self._entries.popitem(last=False)
-                self._bytes -= _footprint(evicted_key, evicted)
+                _evicted_key, (_evicted, counted) = self._entries.popitem(last=False)
+                self._bytes -= counted
                 evictions += 1
             # One cache per serving process: its size is the process's figure.
             metrics.PAGE_CACHE_BYTES.set(self._bytes)
@@ -123,11 +134,4 @@ def _key_bytes(key: object) -> int:
 
 
 def _footprint(key: Hashable, page: CachedPage) -> int:
-    return (
-        sys.getsizeof(page)
-        + sys.getsizeof(page.gzip)
-        + sys.getsizeof(page.br)
-        + sys.getsizeof(page.__dict__)
-        + _key_bytes(key)
-        + _ENTRY_OVERHEAD
-    )
+    return page.held_bytes() + _key_bytes(key) + _ENTRY_OVERHEAD
