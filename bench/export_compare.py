@@ -107,9 +107,20 @@ def _edit(path: Path, old: str, new: str) -> None:
 def incremental(content: Path, out: Path, env: dict[str, str]) -> list[str]:
     """One ``nicepick build`` after each kind of edit, on the build already in ``out``: a
     body edit (the quick path), a title and a tag edit (their listings change), a file added
-    and one removed (the full incremental build)."""
+    and one removed (the full incremental build): first a copy of an old page (dated among
+    the others: the search index's page numbers after it move), then a new page dated after
+    every other, as an editor adds one (numbered last)."""
     page = content / "tool7a-vs-tool7b.md"
     added = content / "tool7x-vs-tool7y.md"
+    # bench/generate.py dates pages from 2024-01-01 over 700 days: this is after every one.
+    dated = "published: 2026-01-01"
+
+    def add_newest() -> None:
+        text = page.read_text().replace("Tool7a", "Tool7n")
+        added.with_name("tool7n-vs-tool7b.md").write_text(
+            re.sub(r"^published: \S+$", dated, text, flags=re.M)
+        )
+
     edits: list[tuple[str, Callable[[], object]]] = [
         ("bottom line", lambda: _edit(page, "## Bottom line\n", "## Bottom line\nEdited. ")),
         ("bottom line again", lambda: _edit(page, "Edited. ", "Edited twice. ")),
@@ -117,6 +128,8 @@ def incremental(content: Path, out: Path, env: dict[str, str]) -> list[str]:
         ("tags", lambda: _edit(page, "tags: [", "tags: [edited-tag, ")),
         ("file added", lambda: added.write_text(page.read_text().replace("Tool7a", "Tool7x"))),
         ("file removed", lambda: added.unlink()),
+        ("newest file added", add_newest),
+        ("newest file removed", lambda: added.with_name("tool7n-vs-tool7b.md").unlink()),
     ]
     lines = []
     for name, change in edits:
