@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from app.pages.json_ld import plain_text
 from app.render import markup
 from app.render.markup import markdown_to_html
 
@@ -25,10 +26,32 @@ def parsed(source: str, *, inline: bool) -> str:
         markup._PLAIN = original
 
 
+def parsed_text(source: str) -> str:
+    """``plain_text`` through the parser (the shortcut switched off, nothing remembered)."""
+    original = markup._PLAIN
+    markup._PLAIN = re.compile(r"(?!)")
+    try:
+        return str(plain_text.__wrapped__(source))
+    finally:
+        markup._PLAIN = original
+
+
 @settings(max_examples=600, deadline=None)
 @given(st.text(alphabet=ALPHABET, max_size=40), st.booleans())
 def test_shortcut_matches_the_parser(source: str, inline: bool) -> None:
     assert str(markdown_to_html(source, inline=inline)) == parsed(source, inline=inline)
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.text(alphabet=ALPHABET, max_size=40))
+def test_plain_texts_shortcut_matches_the_parser(source: str) -> None:
+    # JSON-LD and the JSON twins' "text": a plain line is its own text.
+    assert plain_text.__wrapped__(source) == parsed_text(source)
+
+
+def test_plain_text_of_a_plain_line_is_the_line_and_markup_is_dropped() -> None:
+    assert plain_text("It's 100% free (as in beer)") == "It's 100% free (as in beer)"
+    assert plain_text("Uses **bold**  and `code` &amp; more") == "Uses bold and code & more"
 
 
 @pytest.mark.parametrize(

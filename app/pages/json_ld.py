@@ -3,6 +3,7 @@ markup for a comparison and for a category's leaderboard, and the plain text it 
 
 from __future__ import annotations
 
+import functools
 import html
 import json
 import re
@@ -14,14 +15,22 @@ from markupsafe import Markup
 from app.content.model import Author, Comparison, Option
 from app.content.profiles import Profile
 from app.pages.navigation import leaderboard
-from app.render.markup import markdown_to_html
+from app.render.markup import is_plain, markdown_to_html
 
 _TAG = re.compile(r"<[^>]+>")
 _SPACE = re.compile(r"[ \t]+")
 
 
+@functools.lru_cache(maxsize=2048)
 def plain_text(markdown_source: str) -> str:
-    """Editor Markdown as plain text: rendered (so escapes resolve), then tags dropped."""
+    """Editor Markdown as plain text: rendered (so escapes resolve), then tags dropped.
+
+    Kept for the last few thousand parts: a page asks for each of its items' text twice (its
+    ``Text`` and its JSON-LD)."""
+    if is_plain(markdown_source):
+        # Rendered as itself in a paragraph: no tag, entity, tab, double space or line
+        # break to take out, nor a space at either end (tests/test_render_plain.py).
+        return markdown_source
     rendered = str(markdown_to_html(markdown_source))
     rendered = re.sub(r"</(p|li|h\d|pre|blockquote|tr)>", "\n", rendered)
     text = html.unescape(_TAG.sub("", rendered))

@@ -132,7 +132,7 @@ def markdown_to_html(source: str, *, inline: bool = False) -> Markup:
     to render at all, becomes a notice, logged: one bad part never fails its page, the
     feed, the API or the build.
     """
-    if _PLAIN.fullmatch(source) and "  " not in source and not source.endswith(" "):
+    if is_plain(source):
         return Markup(source if inline else f"<p>{source}</p>")
     refused = _beyond_bounds(source)
     if refused is not None:
@@ -160,6 +160,11 @@ def markdown_to_html(source: str, *, inline: bool = False) -> Markup:
         link_rel="noopener noreferrer",
     )
     return Markup(clean)
+
+
+def is_plain(source: str) -> bool:
+    """Whether ``source`` renders as itself (in a paragraph unless inline): ``_PLAIN``."""
+    return _PLAIN.fullmatch(source) is not None and "  " not in source and source[-1] != " "
 
 
 def _beyond_bounds(source: str) -> str | None:
