@@ -35,6 +35,7 @@ from app.feedback.service import Feedback
 from app.feedback.tokens import EXPORT_VALID_SECONDS
 from app.main import create_app
 from app.settings import Settings
+from app.surfaces.service import Surfaces
 from bench.generate import comparison_markdown
 from tests.conftest import GOOD, ROOT, add_notes, comparison_text
 from tests.nginx_export import nginx_export
@@ -1280,3 +1281,29 @@ def test_a_site_emptied_keeps_no_search_results_or_form_script(
     assert not (out / "search-index/d").exists()
     assert not list((out / "static").glob("feedback.*"))
     same_as_a_full_build(settings, out, tmp_path, built_at)
+
+
+@pytest.mark.parametrize("change", ["added", "removed"])
+def test_a_sitemap_in_parts_follows_a_page_added_or_removed(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, change: str
+) -> None:
+    # Past its limit the sitemap is an index of /sitemap-N.xml parts, files the last build
+    # wrote: the build asks for each part again, as it asks for the index.
+    monkeypatch.setattr(Surfaces.__init__, "__kwdefaults__", {"sitemap_limit": 20})
+    rng = random.Random(6)
+    for number in range(12):
+        _slug, text = comparison_markdown(number, rng)
+        (settings.content_dir / f"n{number}.md").write_text(text)
+    out = tmp_path / "site"
+    built_at = 1_780_000_000.0
+    export_site(settings, out, built_at=built_at, cards=False, jobs=1)
+    assert (out / "sitemap-2.xml").is_file()
+    if change == "added":  # Databases, as n0 and n6
+        _slug, text = comparison_markdown(12, random.Random(12))
+        (settings.content_dir / "n12.md").write_text(text)
+    else:
+        (settings.content_dir / "n0.md").unlink()
+    assert export_site(settings, out, cards=False, jobs=1).incremental
+    fresh = tmp_path / "fresh"
+    export_site(settings, fresh, built_at=built_at, incremental=False, cards=False, jobs=1)
+    assert_same_build(out, fresh)

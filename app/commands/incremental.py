@@ -16,8 +16,9 @@ A comparison whose content hash changed (or that appeared or went away) can chan
   category's pages changed (``boards``), and its authors' pages;
 - the home pages, the search page (counts) and the machine files, but the sitemap only when
   what it lists changed (``sitemap_key``: it is the largest file a small edit would render
-  again); ``/tags`` (counts, and names as the newest page spells them) when it carries
-  tags, before or after, and ``/categories`` likewise;
+  again), then with every part it is an index of; ``/tags`` (counts, and names as the
+  newest page spells them) when it carries tags, before or after, and ``/categories``
+  likewise;
 - when the header's categories changed (a category that appeared or went away, or is spelled
   otherwise by its newest page): every page, whose header lists them;
 - the JSON twin of each of these pages that still exists.
@@ -33,6 +34,7 @@ file's bytes with the manifest's digest and writes only the ones that differ.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections import defaultdict
 from collections.abc import Callable, Sequence, Set
 from dataclasses import dataclass
@@ -45,6 +47,7 @@ from app.content.model import Comparison, slugify
 # Always re-rendered: pages that list or count every comparison.
 _ALWAYS = ("/robots.txt", "/feed.xml", "/search")
 SITEMAP = "/sitemap.xml"
+SITEMAP_PART = re.compile(r"/sitemap-[0-9]+\.xml")  # the index's parts past SITEMAP_LIMIT URLs
 
 
 def sitemap_key(visible: Sequence[Comparison]) -> str:
@@ -263,9 +266,17 @@ def affected(
             wanted.update(old_addresses(Visible(visible.library, [now[slug]])))
     wanted.update(f"/compare/{slug}" for slug in recounted)
     if not everything and previous.sitemap == shown.sitemap:
-        wanted.discard(SITEMAP)  # it links to every page: ``linked_from`` named it
+        # It links to every page (or its parts do): ``linked_from`` named it.
+        wanted -= {url for url in wanted if url == SITEMAP or SITEMAP_PART.fullmatch(url)}
     else:
         wanted.add(SITEMAP)
+        # Past SITEMAP_LIMIT URLs it is an index of parts, which it links: files the last
+        # build wrote, so no crawl asks for them again. Each is asked for (one gone answers
+        # 404 and is removed; a new one is a link to a file the last build did not write).
+        number = 1
+        while had(f"/sitemap-{number}.xml"):
+            wanted.add(f"/sitemap-{number}.xml")
+            number += 1
     gone = {f"/compare/{slug}" for slug in changed if slug not in now}
     _add_twins(wanted, had, gone)
     ordered = [url for url in every if url in wanted]
