@@ -30,6 +30,7 @@ from app.commands.export import (
 )
 from app.commands.files import output_name
 from app.commands.manifest import Manifest, digest
+from app.commands.quick import quick_build
 from app.content.model import slugify
 from app.feedback.service import Feedback
 from app.feedback.tokens import EXPORT_VALID_SECONDS
@@ -1307,3 +1308,43 @@ def test_a_sitemap_in_parts_follows_a_page_added_or_removed(
     fresh = tmp_path / "fresh"
     export_site(settings, fresh, built_at=built_at, incremental=False, cards=False, jobs=1)
     assert_same_build(out, fresh)
+
+
+SCRIPT_LINK = "\n\nSee [the script](/static/preview.js).\n"
+
+
+@pytest.mark.parametrize("change", ["page removed", "link edited out", "link added"])
+def test_a_file_only_a_pages_text_links_comes_and_goes_with_the_link(
+    settings: Settings, tmp_path: Path, change: str
+) -> None:
+    # /static/preview.js is no page's asset: exported only because a page's text links it.
+    rng = random.Random(6)
+    for number in range(12):
+        _slug, text = comparison_markdown(number, rng)
+        if number == 0 and change != "link added":  # Databases, with n6 staying in it
+            text = text.replace("\n## Tool0a\n", SCRIPT_LINK + "\n## Tool0a\n", 1)
+        (settings.content_dir / f"n{number}.md").write_text(text)
+    out = tmp_path / "site"
+    built_at = 1_780_000_000.0
+    export_site(settings, out, built_at=built_at, cards=False, jobs=1)
+    assert (out / "static/preview.js").is_file() == (change != "link added")
+    page = settings.content_dir / "n0.md"
+    if change == "page removed":
+        page.unlink()
+    elif change == "link edited out":
+        page.write_text(page.read_text().replace(SCRIPT_LINK, ""))
+    else:
+        page.write_text(page.read_text().replace("\n## Tool0a\n", SCRIPT_LINK + "\n## Tool0a\n"))
+    # As `nicepick build` does: the quick path first (an edit of the text alone), which
+    # leaves a change of such links to the build that crawls.
+    if change != "page removed":
+        assert quick_build(settings, out, cards=False) is None
+    assert export_site(settings, out, cards=False, jobs=1).incremental
+    assert (out / "static/preview.js").is_file() == (change == "link added")
+    fresh = tmp_path / "fresh"
+    export_site(settings, fresh, built_at=built_at, incremental=False, cards=False, jobs=1)
+    assert_same_build(out, fresh)
+    manifest = Manifest.load(out)
+    assert manifest is not None
+    linking = ["/compare/n0"] if change == "link added" else []
+    assert manifest.files_from.get("/static/preview.js", []) == linking

@@ -36,6 +36,7 @@ from app.commands.app_when_needed import AppWhenNeeded
 from app.commands.direct import DirectPages
 from app.commands.files import Files, output_name, output_path, page_urls
 from app.commands.incremental import Shown, affected, menu_changed
+from app.commands.links import links
 from app.commands.manifest import Manifest, fingerprint
 from app.commands.meters import Counts, digests, recounted
 from app.commands.neighbours import twin_names, twin_neighbours
@@ -259,7 +260,8 @@ def export_site(
     if not workers.can_fork():
         jobs = 1
     direct = DirectPages(site, pages, Surfaces(site, cache=cache))
-    renderer = Renderer(direct, files, base, cache)
+    everywhere = frozenset(links(direct.not_found(), "/404.html", base))
+    renderer = Renderer(direct, files, base, cache, everywhere)
     counter = multiprocessing.get_context("fork" if jobs > 1 else None).Value("q", 0)
     total = len(urls)
 
@@ -297,10 +299,13 @@ def export_site(
         shares.append(the_app.run(deferred, done))
         summary = ExportSummary(incremental=previous is not None)
         linked: dict[str, set[str]] = {}  # what this build's pages link: the manifest's below
+        files_from: dict[str, set[str]] = {}  # the same for files no route lists
         for share in shares:
             summary.add(share.summary)
             for slug, sources in share.linked.items():
                 linked.setdefault(slug, set()).update(sources)
+            for target, sources in share.files_from.items():
+                files_from.setdefault(target, set()).update(sources)
         # Links nobody listed up front (assets, sitemap parts, new kinds of pages): here.
         # An incremental build has the last build's files already.
         pending = sorted({link for share in shares for link in share.links} - seen)
@@ -317,6 +322,8 @@ def export_site(
             summary.add(share.summary)
             for slug, sources in share.linked.items():
                 linked.setdefault(slug, set()).update(sources)
+            for target, sources in share.files_from.items():
+                files_from.setdefault(target, set()).update(sources)
             pending = sorted(share.links - seen)
             if not cards:
                 pending = [link for link in pending if not link.startswith("/og/")]
@@ -366,6 +373,14 @@ def export_site(
         # of pages that are gone (a removed comparison, an emptied listing, a dropped alias's
         # stand-in page, a category's standings) are deleted.
         gone = _gone(previous, summary, changed, visible, everything=everything, index=whole_index)
+        files_from = _still_linked_files(previous, files_from, seen)
+        # A file only pages' text linked, which none links now: a full build would not write
+        # it (one linked again was asked for by the crawl above, and written).
+        gone.update(
+            output_name(target)
+            for target in previous.files_from.keys() - files_from.keys()
+            if output_name(target) in previous.files and output_name(target) not in written
+        )
         kept = {source for source, _target in summary.redirects}
         gone.update(
             f"{source.strip('/')}/index.html"
@@ -392,6 +407,7 @@ def export_site(
         sources={c.slug: c.content_hash for c in visible.comparisons},
         placed=shown.placed,
         linked_from={slug: sorted(sources) for slug, sources in linked.items() if sources},
+        files_from=_unlisted(files_from, urls if previous is None else None, visible, cards),
         redirects=summary.redirects,
         files=written,
         rewritten=sorted(summary.rewritten),
@@ -541,6 +557,35 @@ def _still_linking(
     for slug, sources in found.items():
         linked.setdefault(slug, set()).update(sources)
     return linked
+
+
+def _still_linked_files(
+    previous: Manifest, found: dict[str, set[str]], answered: set[str]
+) -> dict[str, set[str]]:
+    """``files_from`` after this build: the last build's sources but the URLs it
+    ``answered`` (whose links are the ones it ``found``), and only files something links."""
+    kept = {target: set(sources) - answered for target, sources in previous.files_from.items()}
+    for target, sources in found.items():
+        kept.setdefault(target, set()).update(sources)
+    return {target: sources for target, sources in kept.items() if sources}
+
+
+def _unlisted(
+    files_from: dict[str, set[str]],
+    table: list[str] | None,
+    visible: Visible,
+    cards: bool,
+) -> dict[str, list[str]]:
+    """``files_from`` for the manifest, less what the route table lists (``table``: this
+    build's, when it asked for all of it), which no link keeps or removes."""
+    if not files_from:
+        return {}  # most builds: no page's text links a file outside the table
+    listed = set(table) if table is not None else set(seeds(visible, cards=cards, twins=True))
+    return {
+        target: sorted(sources)
+        for target, sources in files_from.items()
+        if sources and target not in listed
+    }
 
 
 def _prepare_feedback(app: FastAPI) -> bool:

@@ -15,7 +15,9 @@ It takes this path only when all of these hold:
   also shows its pages' bottom lines, is rendered again when one of them was edited);
 - the last build's JSON twin of each edited page is intact (its related comparisons and the
   tags it leaves out are read from it: both depend only on what the edit left unchanged);
-- the search index's shards keep their split (``app/commands/search_patch.py``).
+- the search index's shards keep their split (``app/commands/search_patch.py``);
+- each page links the same files outside the comparisons as before (a script or an image
+  linked from its text: one new needs the crawl, one gone may be left linked by no page).
 
 The page is rendered by the same functions the server's renderer calls (``comparison.build``,
 ``render_html``/``render_json``, ``app/feedback/view.py`` for the form and the meter, whose
@@ -124,7 +126,7 @@ def quick_build(
     written = (
         _render(settings, out, record, pages, recount, named, counts) if pages or recount else {}
     )
-    if written is None:
+    if written is None or not _same_files_linked(settings, out, written):
         return None
     summary = QuickSummary(pages=len(pages) + len(recount))
     changes = Changes.load(out) if record.changes is not None else None
@@ -425,6 +427,33 @@ def _feedback_views(
             can_send=settings.feedback_endpoint is not None,
         )
     return views
+
+
+def _same_files_linked(settings: Settings, out: Path, written: dict[Path, bytes]) -> bool:
+    """Whether each page links the same files outside the comparisons as its last build did:
+    a link to a file the build did not write (a script or an image in its text) needs the
+    crawl, and one gone may leave a file no page links (the other path handles both)."""
+    from app.commands.links import links
+
+    for path, body in written.items():
+        if path.suffix != ".html":
+            continue
+        try:
+            before = path.read_bytes()
+        except OSError:
+            return False
+        url = "/" + path.relative_to(out).parent.as_posix()
+        old, new = (
+            {
+                link
+                for link in links(page, url, settings.site_url)
+                if not link.startswith("/compare/")
+            }
+            for page in (before, body)
+        )
+        if old != new:
+            return False
+    return True
 
 
 def _parsed(source: SourceFile) -> Comparison:

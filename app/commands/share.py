@@ -33,6 +33,9 @@ class Share:
     summary: ExportSummary = field(default_factory=ExportSummary)
     links: set[str] = field(default_factory=set)
     linked: dict[str, set[str]] = field(default_factory=dict)  # slug -> URLs linking its page
+    # A file no route lists and not every page links (a script or an image an editor links
+    # from a page's text) -> the URLs linking it: it goes when the last of them stops.
+    files_from: dict[str, set[str]] = field(default_factory=dict)
     # The last build's files this process removed to make room (``Files.cleared``): a forked
     # process's own copy, which the building process folds in.
     cleared: set[str] = field(default_factory=set)
@@ -43,15 +46,31 @@ class Share:
         self.links |= other.links
         for slug, sources in other.linked.items():
             self.linked.setdefault(slug, set()).update(sources)
+        for target, sources in other.files_from.items():
+            self.files_from.setdefault(target, set()).update(sources)
         self.cleared |= other.cleared
 
 
+# Kinds of page the route table lists (app/commands/routes.py): never one of ``files_from``.
+_LISTED = ("/compare/", "/category/", "/tag/", "/option/", "/best/", "/author/", "/og/")
+
+
 class Renderer:
-    def __init__(self, direct: DirectPages, files: Files, base: str, cache: PageCache) -> None:
+    def __init__(
+        self,
+        direct: DirectPages,
+        files: Files,
+        base: str,
+        cache: PageCache,
+        everywhere: frozenset[str] = frozenset(),
+    ) -> None:
         self.direct = direct
         self.files = files
         self.base = base
         self.cache = cache  # the app's page cache, emptied as the export goes
+        # What the frame of every page links (its assets, header and footer): the 404 page's
+        # links, none of which a page's text decides.
+        self.everywhere = everywhere
         self.link_memo: dict[bytes, str | None] = {}
         self._since_clear = 0
 
@@ -94,6 +113,8 @@ class Renderer:
             for link in found:
                 if link.startswith("/compare/"):
                     share.linked.setdefault(link[len("/compare/") :], set()).add(url)
+                elif link not in self.everywhere and not link.startswith(_LISTED):
+                    share.files_from.setdefault(link, set()).add(url)
         self._since_clear += 1
         if self._since_clear >= _CLEAR_EVERY:
             self.cache.clear()
