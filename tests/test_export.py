@@ -1327,4 +1327,64 @@ def test_a_file_only_a_pages_text_links_comes_and_goes_with_the_link(
     manifest = Manifest.load(out)
     assert manifest is not None
     linking = ["/compare/n0"] if change == "link added" else []
-    assert manifest.files_from.get("/static/preview.js", []) == linking
+    assert manifest.files_from.get("static/preview.js", []) == linking
+
+
+def text_linking(settings: Settings, texts: dict[int, str]) -> None:
+    """12 generated comparisons, page ``n``'s text with ``texts[n]`` added."""
+    rng = random.Random(6)
+    for number in range(12):
+        _slug, text = comparison_markdown(number, rng)
+        if number in texts:
+            heading = f"\n## Tool{number}a\n"
+            text = text.replace(heading, texts[number] + heading, 1)
+        (settings.content_dir / f"n{number}.md").write_text(text)
+
+
+@pytest.mark.parametrize(
+    ("target", "name"),
+    [
+        ("/categories/", "categories/index.html"),  # the route table's page, with a slash
+        ("/categories?page=1", "categories/index.html"),
+        ("/categories/index.html", "categories/index.html"),
+        ("/docs/", "docs/index.html"),  # the page every page's footer links
+    ],
+)
+def test_a_link_edited_out_never_takes_a_file_another_url_of_it_needs(
+    settings: Settings, tmp_path: Path, target: str, name: str
+) -> None:
+    # Files are kept by name: /x/, /x?page=1 and /x/index.html are one file.
+    link = f"\n\nSee [this]({target}).\n"
+    text_linking(settings, {0: link})
+    out = tmp_path / "site"
+    built_at = 1_780_000_000.0
+    export_site(settings, out, built_at=built_at, cards=False, jobs=1)
+    page = settings.content_dir / "n0.md"
+    page.write_text(page.read_text().replace(link, ""))
+    assert export_site(settings, out, cards=False, jobs=1).incremental
+    assert (out / name).is_file()
+    if "?" in target:  # not for /x/: its redirect to /x stays after its last link goes (known)
+        fresh = tmp_path / "fresh"
+        export_site(settings, fresh, built_at=built_at, incremental=False, cards=False, jobs=1)
+        assert_same_build(out, fresh)
+
+
+def test_a_script_two_pages_link_stays_when_one_links_it_no_more(
+    settings: Settings, tmp_path: Path
+) -> None:
+    # n0 links /static/preview.js?page=1 and n1 /static/preview.js: one file, two URLs.
+    first, second = (
+        "\n\nSee [a](/static/preview.js?page=1).\n",
+        "\n\nSee [b](/static/preview.js).\n",
+    )
+    text_linking(settings, {0: first, 1: second})
+    out = tmp_path / "site"
+    built_at = 1_780_000_000.0
+    export_site(settings, out, built_at=built_at, cards=False, jobs=1)
+    page = settings.content_dir / "n0.md"
+    page.write_text(page.read_text().replace(first, ""))
+    assert export_site(settings, out, cards=False, jobs=1).incremental
+    assert (out / "static/preview.js").is_file()
+    fresh = tmp_path / "fresh"
+    export_site(settings, fresh, built_at=built_at, incremental=False, cards=False, jobs=1)
+    assert_same_build(out, fresh)

@@ -388,9 +388,9 @@ def export_site(
         # A file only pages' text linked, which none links now: a full build would not write
         # it (one linked again was asked for by the crawl above, and written).
         gone.update(
-            output_name(target)
-            for target in previous.files_from.keys() - files_from.keys()
-            if output_name(target) in previous.files and output_name(target) not in written
+            name
+            for name in previous.files_from.keys() - files_from.keys()
+            if name in previous.files and name not in written
         )
         kept = {source for source, _target in summary.redirects}
         gone.update(
@@ -602,14 +602,15 @@ def _unlisted(
     visible: Visible,
     cards: bool,
 ) -> dict[str, list[str]]:
-    """``files_from`` for the manifest, less what the route table lists (``table``: this
-    build's, when it asked for all of it), which no link keeps or removes. A target the last
-    build kept is not listed (the table's kinds of page are the same): the table is made
-    only for a new one, rarely (~0.1 s at 10,000 pages)."""
+    """``files_from`` for the manifest, less the files of what the route table lists
+    (``table``: this build's, when it asked for all of it), which no link keeps or removes.
+    A file the last build kept is not listed (the table's kinds of page are the same): the
+    table is made only for a new one, rarely (~0.1 s at 10,000 pages)."""
     known = previous.files_from if previous is not None else {}
-    listed: set[str] = set(table) if table is not None else set()
-    if table is None and any(target not in known for target in files_from):
-        listed = set(seeds(visible, cards=cards, twins=True))
+    urls = table
+    if urls is None and any(name not in known for name in files_from):
+        urls = seeds(visible, cards=cards, twins=True)
+    listed = {output_name(url) for url in urls} if urls is not None else set()
     return {
         target: sorted(sources)
         for target, sources in files_from.items()

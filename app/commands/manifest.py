@@ -53,8 +53,8 @@ class Manifest:
     # (listings, related comparisons) depend on
     placed: dict[str, list[str]] = field(default_factory=dict)
     linked_from: dict[str, list[str]] = field(default_factory=dict)  # slug -> URLs linking it
-    # A file no route lists that pages' text links (not the frame of every page) -> the
-    # URLs linking it (``share.Share.files_from``)
+    # A file no route lists that pages' text links (not the frame of every page), by its
+    # name in OUT -> the URLs linking it (``share.Share.files_from``)
     files_from: dict[str, list[str]] = field(default_factory=dict)
     redirects: list[tuple[str, str]] = field(default_factory=list)
     files: dict[str, str] = field(default_factory=dict)  # path in OUT -> digest

@@ -9,6 +9,7 @@ answer is handed back (``deferred``) for the building process to request.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -34,7 +35,8 @@ class Share:
     links: set[str] = field(default_factory=set)
     linked: dict[str, set[str]] = field(default_factory=dict)  # slug -> URLs linking its page
     # A file no route lists and not every page links (a script or an image an editor links
-    # from a page's text) -> the URLs linking it: it goes when the last of them stops.
+    # from a page's text), by its name in OUT (several URLs may name one file: /x/, /x?page=1)
+    # -> the URLs linking it: it goes when the last of them stops.
     files_from: dict[str, set[str]] = field(default_factory=dict)
     # The last build's files this process removed to make room (``Files.cleared``): a forked
     # process's own copy, which the building process folds in.
@@ -51,8 +53,10 @@ class Share:
         self.cleared |= other.cleared
 
 
-# Kinds of page the route table lists (app/commands/routes.py): never one of ``files_from``.
-_LISTED = ("/compare/", "/category/", "/tag/", "/option/", "/best/", "/author/", "/og/")
+# Kinds of page the route table lists (app/commands/routes.py), by their names in OUT: never
+# one of ``files_from``; nor the home page's later pages (page-2/index.html, page-2.json).
+_LISTED = ("compare/", "category/", "tag/", "option/", "best/", "author/", "og/")
+_HOME_PAGES = re.compile(r"page-[0-9]+(/index\.html|\.json)")
 
 
 class Renderer:
@@ -69,8 +73,9 @@ class Renderer:
         self.base = base
         self.cache = cache  # the app's page cache, emptied as the export goes
         # What the frame of every page links (its assets, header and footer): the 404 page's
-        # links, none of which a page's text decides.
+        # links, none of which a page's text decides; and the names of their files.
         self.everywhere = everywhere
+        self.everywhere_names = frozenset(output_name(link) for link in everywhere)
         self.link_memo: dict[bytes, str | None] = {}
         self._since_clear = 0
 
@@ -113,8 +118,14 @@ class Renderer:
             for link in found:
                 if link.startswith("/compare/"):
                     share.linked.setdefault(link[len("/compare/") :], set()).add(url)
-                elif link not in self.everywhere and not link.startswith(_LISTED):
-                    share.files_from.setdefault(link, set()).add(url)
+                elif link not in self.everywhere:
+                    name = output_name(link)
+                    if not (
+                        name in self.everywhere_names
+                        or name.startswith(_LISTED)
+                        or _HOME_PAGES.fullmatch(name)
+                    ):
+                        share.files_from.setdefault(name, set()).add(url)
         self._since_clear += 1
         if self._since_clear >= _CLEAR_EVERY:
             self.cache.clear()
