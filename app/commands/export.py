@@ -36,6 +36,13 @@ from app.commands.app_when_needed import AppWhenNeeded
 from app.commands.direct import DirectPages
 from app.commands.files import Files, output_name, output_path, page_urls
 from app.commands.incremental import Shown, affected, menu_changed
+from app.commands.leftovers import (
+    removed_files,
+    still_linked_files,
+    still_linking,
+    unlinked_files,
+    unlisted,
+)
 from app.commands.links import links
 from app.commands.manifest import Manifest, fingerprint
 from app.commands.meters import Counts, digests, recounted
@@ -43,11 +50,11 @@ from app.commands.neighbours import twin_names, twin_neighbours
 from app.commands.progress import Progress, progress_bar
 from app.commands.quick_record import current_record, remember
 from app.commands.redirect_files import kept_redirects, write_redirects
-from app.commands.routes import Visible, in_shares, listing_pages, seeds
+from app.commands.routes import Visible, in_shares, seeds
 from app.commands.search_patch import patched_index
 from app.commands.share import Renderer
 from app.commands.static_forms import StaticForms
-from app.commands.static_search import FOLDER, PageTerms, Write, ordered, write_search_index
+from app.commands.static_search import PageTerms, Write, ordered, write_search_index
 from app.commands.summary import ExportSummary
 from app.content.library import Library
 from app.content.model import Comparison, Problem
@@ -370,7 +377,8 @@ def export_site(
     ):
         # The last build's, whose three forms are in OUT, none cleared for a page: the
         # digests of 10,000 stand-in pages cost ~0.15 s of each build. Not when every page
-        # was rendered again, whose files must name all a full build writes (``_gone``).
+        # was rendered again, whose files must name all a full build writes
+        # (``leftovers.removed_files``).
         summary.redirects = previous.redirects
     else:
         summary.redirects = write_redirects(
@@ -383,15 +391,11 @@ def export_site(
         # Files of the last build this one did not visit are still there, unchanged; those
         # of pages that are gone (a removed comparison, an emptied listing, a dropped alias's
         # stand-in page, a category's standings) are deleted.
-        gone = _gone(previous, summary, changed, visible, everything=everything, index=whole_index)
-        files_from = _still_linked_files(previous, files_from, seen)
-        # A file only pages' text linked, which none links now: a full build would not write
-        # it (one linked again was asked for by the crawl above, and written).
-        gone.update(
-            name
-            for name in previous.files_from.keys() - files_from.keys()
-            if name in previous.files and name not in written
+        gone = removed_files(
+            previous, summary, changed, visible, everything=everything, index=whole_index
         )
+        files_from = still_linked_files(previous, files_from, seen)
+        gone |= unlinked_files(previous, files_from, written)
         kept = {source for source, _target in summary.redirects}
         gone.update(
             f"{source.strip('/')}/index.html"
@@ -401,7 +405,7 @@ def export_site(
         )
         for name in gone:
             files.remove(name)
-        linked = _still_linking(
+        linked = still_linking(
             previous, linked, seen | {u for name in gone for u in page_urls(name)}
         )
         # A copy less the few files gone: filtering 75,000 names cost ~0.07 s.
@@ -418,7 +422,7 @@ def export_site(
         sources={c.slug: c.content_hash for c in visible.comparisons},
         placed=shown.placed,
         linked_from={slug: sorted(sources) for slug, sources in linked.items() if sources},
-        files_from=_unlisted(
+        files_from=unlisted(
             files_from, urls if previous is None else None, previous, visible, cards
         ),
         redirects=summary.redirects,
@@ -479,9 +483,6 @@ def _search_index(
     return None
 
 
-_INDEX = FOLDER + "/"  # the search index's files (``static_search``)
-
-
 # Each page's words by content hash, for the next build; "-2": postings carry where the word
 # is (static_search.TITLE), which a file written before lacks.
 _TERMS = ".nicepick-search-terms-2.marshal"
@@ -513,109 +514,6 @@ def _save_terms(out: Path, known: PageTerms) -> None:
     (out / _TERMS).write_bytes(marshal.dumps(known))
     for old in _OLD_TERMS:
         (out / old).unlink(missing_ok=True)
-
-
-def _gone(
-    previous: Manifest,
-    summary: ExportSummary,
-    changed: set[str],
-    visible: Visible,
-    *,
-    everything: bool,
-    index: bool,
-) -> set[str]:
-    """Files of the last build whose page no longer exists: a changed page that answered
-    404 this time, and pages of its listings past their new last page (not among the pages
-    the route table lists now: a listing page this build did not reach is kept).
-
-    A build that rendered ``everything`` (the header's categories changed: a page added,
-    removed or moved) asked for every URL the table lists and followed every link, as a full
-    build does: any other file of the last build is one a full build no longer writes,
-    whatever made it (a category emptied: its standings; the home page's last page; a script
-    no page links any more). Not the search index, unless it was written whole (``index``):
-    a patch writes only the files it changes, and the others stay."""
-    gone: set[str] = set()
-    if everything or index:
-        # Only these builds: a set difference of 75,000 names at 10,000 pages (~15 ms) is
-        # nothing beside rendering every page or indexing every page's words again.
-        for name in previous.files.keys() - summary.written.keys():
-            if index if name.startswith(_INDEX) else everything:
-                gone.add(name)
-    for url, _status in summary.skipped:
-        # The URL's own file: /tag/x?page=2 is tag/x/page-2/index.html, not page 1's.
-        candidates = {output_name(url)}
-        if "?" not in url:
-            name = url.strip("/")
-            candidates.update((f"{name}/index.html" if name else "index.html", name))
-        gone.update(candidate for candidate in candidates if candidate in previous.files)
-    paths = {listing for slug in changed for listing in previous.placed.get(slug, [])[:-1]}
-    listings = {path.strip("/") for path in paths}
-    listed = {output_name(url) for url in listing_pages(visible, paths)}
-    for name in previous.files:
-        # A listing's later page and its twin: x/page-2/index.html and x/page-2.json.
-        folder = name.rpartition("/page-")[0]
-        if (
-            folder in listings
-            and name not in summary.written
-            and name not in listed  # a page this build did not re-render, still there
-        ):
-            gone.add(name)
-    for slug in changed:
-        # The twin too: a page gone is not asked for it (``affected``).
-        for name in (f"compare/{slug}/index.html", f"compare/{slug}.json", f"og/{slug}.png"):
-            if name in previous.files and name not in summary.written:
-                gone.add(name)
-    return gone
-
-
-def _still_linking(
-    previous: Manifest, found: dict[str, set[str]], answered: set[str]
-) -> dict[str, set[str]]:
-    """The pages linking each page (``linked_from``): the last build's, but for the URLs
-    this build ``answered`` for themselves (asked for, or gone), whose links are the ones it
-    ``found``. Kept, a page that answered 404 or a redirect, or went, would be asked for again
-    by every build that changes a page it linked, and reported skipped, forever; a page
-    rendered again would keep links it no longer has."""
-    # set - answered walks the smaller side (CPython's set_difference): the few URLs an edit
-    # asks for, or each page's few sources when every page was asked for.
-    linked = {slug: set(sources) - answered for slug, sources in previous.linked_from.items()}
-    for slug, sources in found.items():
-        linked.setdefault(slug, set()).update(sources)
-    return linked
-
-
-def _still_linked_files(
-    previous: Manifest, found: dict[str, set[str]], answered: set[str]
-) -> dict[str, set[str]]:
-    """``files_from`` after this build: the last build's sources but the URLs it
-    ``answered`` (whose links are the ones it ``found``), and only files something links."""
-    kept = {target: set(sources) - answered for target, sources in previous.files_from.items()}
-    for target, sources in found.items():
-        kept.setdefault(target, set()).update(sources)
-    return {target: sources for target, sources in kept.items() if sources}
-
-
-def _unlisted(
-    files_from: dict[str, set[str]],
-    table: list[str] | None,
-    previous: Manifest | None,
-    visible: Visible,
-    cards: bool,
-) -> dict[str, list[str]]:
-    """``files_from`` for the manifest, less the files of what the route table lists
-    (``table``: this build's, when it asked for all of it), which no link keeps or removes.
-    A file the last build kept is not listed (the table's kinds of page are the same): the
-    table is made only for a new one, rarely (~0.1 s at 10,000 pages)."""
-    known = previous.files_from if previous is not None else {}
-    urls = table
-    if urls is None and any(name not in known for name in files_from):
-        urls = seeds(visible, cards=cards, twins=True)
-    listed = {output_name(url) for url in urls} if urls is not None else set()
-    return {
-        target: sorted(sources)
-        for target, sources in files_from.items()
-        if sources and target not in listed
-    }
 
 
 def _prepare_feedback(app: FastAPI) -> bool:

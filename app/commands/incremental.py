@@ -294,8 +294,8 @@ def _add_twins(wanted: set[str], had: Callable[[str], bool], gone: Set[str] = fr
     """Add each page's JSON twin, which has the same inputs as the page, when the last build
     wrote it (``had``). A page ``gone`` has none: its address answers 404 or is now an old
     address of another page (a duplicate that sorts first took its options), whose twin's
-    redirect a full build does not have, no page linking it; export.py's ``_gone`` removes
-    the last build's twin."""
+    redirect a full build does not have, no page linking it; ``leftovers.removed_files``
+    removes the last build's twin."""
     for url in list(wanted):
         path, mark, query = url.partition("?")
         if "." not in path.rsplit("/", 1)[-1] and path not in gone:
