@@ -1341,6 +1341,22 @@ def text_linking(settings: Settings, texts: dict[int, str]) -> None:
         (settings.content_dir / f"n{number}.md").write_text(text)
 
 
+def link_edited_out(
+    settings: Settings, tmp_path: Path, texts: dict[int, str], link: str
+) -> tuple[Path, Path]:
+    """(OUT after a build, ``link`` taken out of page n0 and an incremental build; a fresh
+    full build of the same content)."""
+    text_linking(settings, texts)
+    out, fresh = tmp_path / "site", tmp_path / "fresh"
+    built_at = 1_780_000_000.0
+    export_site(settings, out, built_at=built_at, cards=False, jobs=1)
+    page = settings.content_dir / "n0.md"
+    page.write_text(page.read_text().replace(link, ""))
+    assert export_site(settings, out, cards=False, jobs=1).incremental
+    export_site(settings, fresh, built_at=built_at, incremental=False, cards=False, jobs=1)
+    return out, fresh
+
+
 @pytest.mark.parametrize(
     ("target", "name"),
     [
@@ -1355,17 +1371,9 @@ def test_a_link_edited_out_never_takes_a_file_another_url_of_it_needs(
 ) -> None:
     # Files are kept by name: /x/, /x?page=1 and /x/index.html are one file.
     link = f"\n\nSee [this]({target}).\n"
-    text_linking(settings, {0: link})
-    out = tmp_path / "site"
-    built_at = 1_780_000_000.0
-    export_site(settings, out, built_at=built_at, cards=False, jobs=1)
-    page = settings.content_dir / "n0.md"
-    page.write_text(page.read_text().replace(link, ""))
-    assert export_site(settings, out, cards=False, jobs=1).incremental
+    out, fresh = link_edited_out(settings, tmp_path, {0: link}, link)
     assert (out / name).is_file()
     if "?" in target:  # not for /x/: its redirect to /x stays after its last link goes (known)
-        fresh = tmp_path / "fresh"
-        export_site(settings, fresh, built_at=built_at, incremental=False, cards=False, jobs=1)
         assert_same_build(out, fresh)
 
 
@@ -1377,14 +1385,6 @@ def test_a_script_two_pages_link_stays_when_one_links_it_no_more(
         "\n\nSee [a](/static/preview.js?page=1).\n",
         "\n\nSee [b](/static/preview.js).\n",
     )
-    text_linking(settings, {0: first, 1: second})
-    out = tmp_path / "site"
-    built_at = 1_780_000_000.0
-    export_site(settings, out, built_at=built_at, cards=False, jobs=1)
-    page = settings.content_dir / "n0.md"
-    page.write_text(page.read_text().replace(first, ""))
-    assert export_site(settings, out, cards=False, jobs=1).incremental
+    out, fresh = link_edited_out(settings, tmp_path, {0: first, 1: second}, first)
     assert (out / "static/preview.js").is_file()
-    fresh = tmp_path / "fresh"
-    export_site(settings, fresh, built_at=built_at, incremental=False, cards=False, jobs=1)
     assert_same_build(out, fresh)
