@@ -13,6 +13,7 @@ from starlette.requests import Request
 
 from app.feedback.form import FeedbackForm, is_safe_email
 from app.feedback.outbox import backoff
+from app.feedback.request_form import RequestForm
 from app.feedback.store import FeedbackStore, NewNote
 from app.feedback.tokens import FormTokens, TokenError, load_secret
 from app.settings import Settings
@@ -45,7 +46,11 @@ def test_valid_form_has_no_errors() -> None:
         ("email", "ada@@example.org", "like you@example.com"),
         ("email", "<ada@example.org>", "like you@example.com"),
         ("message", "A terminal escape \x9b2J clears the screen", "control characters"),
-        ("name", "Ada\x9b31m", "one line"),
+        ("name", "Ada\x9b31m", "control characters"),
+        # Shown as "Note: fine by me" in a mail reader, sent as "Note: em yb enif".
+        ("message", "Note: \u202efine by me, keep Vim", "direction of text"),
+        ("message", "An isolate \u2066hides\u2069 its order", "direction of text"),
+        ("name", "Ada \u202dLovelace", "direction of text"),
     ],
 )
 def test_each_bad_field_gets_its_own_error(field: str, value: str, fragment: str) -> None:
@@ -178,3 +183,12 @@ def test_window_is_one_clock_hour(earlier: float, later: float, same: bool) -> N
     from app.feedback.tokens import window
 
     assert (window(earlier) == window(later)) is same
+
+
+def test_a_requests_reason_and_names_refuse_what_reorders_text() -> None:
+    form = RequestForm.from_fields(
+        {"first": "Valkey", "second": "\u202eRedis", "reason": "Why \u202eton", "name": "Ada\u2068"}
+    )
+    assert not form.validate()
+    assert set(form.errors) == {"second", "reason", "name"}
+    assert all("direction of text" in error for error in form.errors.values())

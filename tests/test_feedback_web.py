@@ -182,6 +182,22 @@ def test_invalid_note_is_rerendered_with_errors_by_each_field(web: TestClient) -
     assert summary is not None and len(summary.select("li a")) == 2
 
 
+def test_a_note_that_would_read_reversed_in_the_editors_mail_is_refused_and_kept(
+    web: TestClient,
+) -> None:
+    # U+202E shows the rest of its line reversed: the editors would read another note.
+    message = "Keep Vim, \u202eton si siht dna"
+    response = send(web, message=message, name="Ada \u2067Lovelace")
+    assert response.status_code == 422
+    page = soup(response.text)
+    for field in ("message", "name"):
+        error = page.select_one(f"#fb-{field}-error")
+        assert error is not None and "direction of text" in error.get_text()
+    kept = page.select_one("#fb-message")
+    assert kept is not None and kept.get_text() == message  # retyped, not lost
+    assert feedback_of(web).store.notes() == []
+
+
 def test_honeypot_note_looks_accepted_but_is_dropped(
     web: TestClient, smtp_server: SmtpServer
 ) -> None:

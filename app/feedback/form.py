@@ -20,8 +20,13 @@ _EMAIL = re.compile(
 )
 _LINE_BREAKS = re.compile(r"[\r\n\u0085\u2028\u2029]")
 # Control characters other than tab and newline have no place in a note: C0, DEL and C1
-# (U+0080-U+009F, which some terminals obey as escapes when ``nicepick feedback list`` prints).
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f]")
+# (U+0080-U+009F, which some terminals obey as escapes when ``nicepick feedback list`` prints),
+# and the invisible controls that reorder text on screen (bidirectional embeddings, overrides
+# and isolates, U+202A-U+202E and U+2066-U+2069): in the editors' mail and terminal they can
+# make a note, or the name beside it, read otherwise than it was written ("Trojan Source",
+# CVE-2021-42574). The marks U+200E and U+200F, which right-to-left typing uses, stay.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\u202a-\u202e\u2066-\u2069]")
+_DIRECTION = re.compile(r"[\u202a-\u202e\u2066-\u2069]")
 
 
 # ``=`` and ``?`` are atext (RFC 5322 3.2.3), but ``=?`` opens an RFC 2047 encoded word, and
@@ -75,8 +80,8 @@ class FeedbackForm:
         if self.option not in options:
             errors["option"] = "Choose the option you would pick."
         message = self.message.strip()
-        if _CONTROL.search(message):
-            errors["message"] = "Your message contains control characters; please remove them."
+        if (refused := control_error(message, "Your message")) is not None:
+            errors["message"] = refused
         elif len(message) < MESSAGE_MIN:
             errors["message"] = f"Tell us a little more: at least {MESSAGE_MIN} characters."
         elif len(message) > MESSAGE_MAX:
@@ -93,9 +98,20 @@ def is_one_line(text: str) -> bool:
     return not (_LINE_BREAKS.search(text) or _CONTROL.search(text))
 
 
-def has_control_characters(text: str) -> bool:
-    """Control characters other than tab and newline (a note's text may hold line breaks)."""
-    return _CONTROL.search(text) is not None
+def control_error(text: str, subject: str) -> str | None:
+    """Why ``text`` (``subject``: "Your message") is refused for its control characters
+    other than tab and newline (a note's text may hold line breaks); None if it has none."""
+    if _DIRECTION.search(text):
+        # Invisible, and usually pasted along with other text: the reader is told what to
+        # look for, since nothing shows where they are.
+        return (
+            f"{subject} contains invisible characters that change the direction of text "
+            "(U+202A to U+202E, U+2066 to U+2069), often copied along with it; "
+            "please type it again without them."
+        )
+    if _CONTROL.search(text):
+        return f"{subject} contains control characters; please remove them."
+    return None
 
 
 def contact_errors(name: str, email: str) -> dict[str, str]:
@@ -105,8 +121,10 @@ def contact_errors(name: str, email: str) -> dict[str, str]:
     so nothing the reader typed is silently changed.
     """
     errors: dict[str, str] = {}
-    if not is_one_line(name):
+    if _LINE_BREAKS.search(name):
         errors["name"] = "Your name must fit on one line."
+    elif (refused := control_error(name, "Your name")) is not None:
+        errors["name"] = refused
     elif len(name.strip()) > NAME_MAX:
         errors["name"] = f"Please keep your name under {NAME_MAX} characters."
     if not is_one_line(email):

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from app.feedback.form import HONEYPOT, contact_errors, has_control_characters, is_one_line
+from app.feedback.form import HONEYPOT, contact_errors, control_error, is_one_line
 
 NAME_MAX = 80  # an option's name: "Apache HTTP Server" is 18
 REASON_MAX = 2000
@@ -61,14 +61,14 @@ class RequestForm:
             if not value:
                 errors[name] = f"Name {label} tool, library or technique."
             elif not is_one_line(value):
-                errors[name] = "A name must fit on one line."
+                errors[name] = control_error(value, "A name") or "A name must fit on one line."
             elif len(value) > NAME_MAX:
                 errors[name] = f"Please keep a name under {NAME_MAX} characters."
         if not errors and self.first.strip().casefold() == self.second.strip().casefold():
             errors["second"] = "Name two different things to compare."
         reason = self.reason.strip()
-        if has_control_characters(reason):
-            errors["reason"] = "Your text contains control characters; please remove them."
+        if (refused := control_error(reason, "Your text")) is not None:
+            errors["reason"] = refused
         elif len(reason) > REASON_MAX:
             errors["reason"] = (
                 f"Please keep it under {REASON_MAX} characters (yours has {len(reason)})."
