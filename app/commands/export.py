@@ -52,7 +52,7 @@ from app.commands.quick_record import current_record, remember
 from app.commands.redirect_files import kept_redirects, write_redirects
 from app.commands.routes import Visible, in_shares, seeds
 from app.commands.search_patch import patched_index
-from app.commands.share import Renderer
+from app.commands.share import Renderer, Share
 from app.commands.static_forms import StaticForms
 from app.commands.static_search import PageTerms, Write, ordered, write_search_index
 from app.commands.summary import ExportSummary
@@ -311,18 +311,15 @@ def export_site(
     )
     try:
         shares.append(the_app.run(deferred, done))
-        summary = ExportSummary(incremental=previous is not None)
-        linked: dict[str, set[str]] = {}  # what this build's pages link: the manifest's below
-        files_from: dict[str, set[str]] = {}  # the same for files no route lists
+        # What every process exported, the crawl's pages below included: its summary, and
+        # what its pages link (the manifest's ``linked_from`` and ``files_from``).
+        exported = Share(ExportSummary(incremental=previous is not None))
         for share in shares:
-            summary.add(share.summary)
-            for slug, sources in share.linked.items():
-                linked.setdefault(slug, set()).update(sources)
-            for target, sources in share.files_from.items():
-                files_from.setdefault(target, set()).update(sources)
+            exported.add(share)
+        summary, linked, files_from = exported.summary, exported.linked, exported.files_from
         # Links nobody listed up front (assets, sitemap parts, new kinds of pages): here.
         # An incremental build has the last build's files already.
-        pending = sorted({link for share in shares for link in share.links} - seen)
+        pending = sorted(exported.links - seen)
         if previous is not None and not everything:
             known = previous.files
             pending = [link for link in pending if output_name(link) not in known]
@@ -333,11 +330,7 @@ def export_site(
             seen.update(pending)
             total += len(pending)
             share = the_app.run(pending, done)
-            summary.add(share.summary)
-            for slug, sources in share.linked.items():
-                linked.setdefault(slug, set()).update(sources)
-            for target, sources in share.files_from.items():
-                files_from.setdefault(target, set()).update(sources)
+            exported.add(share)
             pending = sorted(share.links - seen)
             if not cards:
                 pending = [link for link in pending if not link.startswith("/og/")]

@@ -73,7 +73,9 @@ class Renderer:
         self.base = base
         self.cache = cache  # the app's page cache, emptied as the export goes
         # What the frame of every page links (its assets, header and footer): the 404 page's
-        # links, none of which a page's text decides; and the names of their files.
+        # links, none of which a page's text decides; and the names of their files, for
+        # another spelling of one (``/x/``, ``/x?page=1``). Both: most links a page holds are
+        # the frame's, found by URL without making a name for each.
         self.everywhere = everywhere
         self.everywhere_names = frozenset(output_name(link) for link in everywhere)
         self.link_memo: dict[bytes, str | None] = {}
