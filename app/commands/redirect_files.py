@@ -19,6 +19,8 @@ from collections.abc import Callable, Sequence
 from html import escape
 from pathlib import PurePosixPath
 
+from app.commands.files import output_name
+
 REDIRECTS = "_redirects"
 NGINX_MAP = "nginx-redirects.map"
 
@@ -85,8 +87,21 @@ def write_redirects(
 
 def kept_redirects(redirects: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
     """The redirects ``write_redirects`` writes, in its order: each once, sorted, those whose
-    source has a file to stand in for it (a path, no query)."""
-    return sorted({(s, t) for s, t in redirects if "?" not in s and s.startswith("/")})
+    source has a file to stand in for it (a path, no query) other than its target's own.
+
+    The server answers ``/x/`` with a 301 to ``/x``, and a page's text may link ``/x/``; but
+    both are the file ``x/index.html``, which a static host serves for either spelling (the
+    page's canonical link names one). Written, the stand-in replaced the page with a
+    redirect to itself, followed forever."""
+    return sorted(
+        {
+            (source, target)
+            for source, target in redirects
+            if "?" not in source
+            and source.startswith("/")
+            and stand_in_name(source) != output_name(target)
+        }
+    )
 
 
 def stand_in_name(source: str) -> str:
