@@ -29,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import io
 import logging
 import re
 from collections.abc import AsyncIterator
@@ -36,6 +37,7 @@ from contextlib import AbstractAsyncContextManager
 from email import errors as email_errors
 from email import message_from_bytes
 from email import policy as email_policy
+from email.generator import BytesGenerator
 from email.headerregistry import AddressHeader
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
@@ -44,7 +46,7 @@ from typing import Protocol
 from urllib.parse import urlsplit
 
 import aiosmtplib
-from aiosmtplib.email import extract_recipients, extract_sender, flatten_message
+from aiosmtplib.email import extract_recipients, extract_sender
 from aiosmtplib.errors import SMTPException, SMTPResponseException
 
 from app.atomic import write_atomic
@@ -57,6 +59,15 @@ log = logging.getLogger(__name__)
 # Every character str.splitlines() breaks on (\n \r \v \f \x1c-\x1e \x85 \u2028 \u2029: the
 # email package folds headers with it), every other C0 and C1 control, and DEL.
 _BREAKS_AND_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+
+
+# Headers are folded at 78 columns, as RFC 5322 recommends. But when the email package folds
+# some non-ASCII subjects it adds or drops a space beside an encoded word ("Dateisysteme für
+# kleine Büros" went out as "Dateisysteme  für kleine Büros"), which the read-back check
+# rightly refuses: such a message is written unfolded instead, its lines up to RFC 5322's
+# limit of 998 characters and its encoded words past RFC 2047's 75, which mail readers decode.
+_FOLDED = email_policy.default
+_UNFOLDED = email_policy.default.clone(max_line_length=998)
 
 
 class UnbuildableMessage(ValueError):
@@ -98,12 +109,36 @@ def page_version(note: Note) -> str:
 
 
 def build_message(note: Note, settings: Settings) -> EmailMessage:
-    """The editors' mail for ``note``; ``UnbuildableMessage`` when it cannot be built safely."""
+    """The editors' mail for ``note``; ``UnbuildableMessage`` when it cannot be built safely.
+
+    Folded (``_FOLDED``) when that reads back as written, else unfolded (``_UNFOLDED``)."""
+    try:
+        return _build_message(note, settings, _FOLDED)
+    except UnbuildableMessage:
+        return _build_message(note, settings, _UNFOLDED)
+
+
+def wire_bytes(message: EmailMessage, *, utf8: bool = False, cte_type: str = "8bit") -> bytes:
+    """The message as SMTP sends it: CRLF line ends, headers folded by the message's own
+    policy (aiosmtplib's ``flatten_message`` folds every message at 78 columns, which
+    ``_UNFOLDED`` is there to avoid); ``utf8`` for SMTPUTF8, ``cte_type`` "7bit" when the
+    server does not offer 8BITMIME."""
+    policy = email_policy.SMTP.clone(
+        max_line_length=message.policy.max_line_length, utf8=utf8, cte_type=cte_type
+    )
+    with io.BytesIO() as out:
+        BytesGenerator(out, policy=policy).flatten(message)
+        return out.getvalue()
+
+
+def _build_message(
+    note: Note, settings: Settings, policy: email_policy.EmailPolicy[EmailMessage]
+) -> EmailMessage:
     host = urlsplit(settings.site_url).hostname or "localhost"
     reply_to = note.email if note.email and is_safe_email(note.email) else None
     what = "Request" if note.is_request else "Disagreement"
     subject = header_text(f"{what}: {note.title}")
-    message = EmailMessage()
+    message = EmailMessage(policy=policy)
     try:
         message["From"] = settings.mail_from
         message["To"] = settings.feedback_to
@@ -171,10 +206,11 @@ def raw_header(data: bytes, name: str) -> bytes | None:
 def _check_read_back(
     message: EmailMessage, note_id: int, *, reply_to: str | None, subject: str
 ) -> None:
-    """Serialise ``message`` and parse it back as a mail server would; the headers must be the
-    very ones set, the Reply-To exactly the validated address, the Subject exactly ours."""
+    """Serialise ``message`` as SMTP sends it and parse it back as a mail server would; the
+    headers must be the very ones set, the Reply-To exactly the validated address, the
+    Subject exactly ours."""
     try:
-        data = message.as_bytes()
+        data = wire_bytes(message).replace(b"\r\n", b"\n")
         back = message_from_bytes(data, policy=email_policy.default)
     except (ValueError, TypeError, IndexError, email_errors.MessageError) as error:
         raise UnbuildableMessage(note_id, f"the message could not be written: {error}") from None
@@ -242,7 +278,7 @@ class SmtpSession:
         if client.supports_extension("8BITMIME"):
             options.append("BODY=8BITMIME")
         cte_type = "8bit" if client.supports_extension("8BITMIME") else "7bit"
-        content = flatten_message(message, utf8=utf8, cte_type=cte_type)
+        content = wire_bytes(message, utf8=utf8, cte_type=cte_type)
         try:
             await client.mail(sender, options=options)
             for recipient in recipients:

@@ -69,6 +69,7 @@ from app.feedback.mail import (
     Transport,
     UnbuildableMessage,
     build_message,
+    wire_bytes,
 )
 from app.feedback.store import Delivery, FeedbackStore
 from app.logs import request_id
@@ -314,7 +315,7 @@ class OutboxSender:
         request_id.set(delivery.request_id)
         try:
             message = build_message(delivery.note, self.settings)
-            message.as_bytes()  # what fails on serialising fails here, not mid-session
+            wire_bytes(message)  # what fails on serialising fails here, not mid-session
         except Exception as error:  # whatever the cause, this note's mail cannot be made
             await self._failed(delivery, error, permanent=True)
             return None
