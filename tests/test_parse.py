@@ -267,3 +267,36 @@ def test_one_pass_tells_printable_and_possibly_deep_bodies_as_the_slower_tests_d
     # 21 markers and spaces may be 21 levels (one more than shown); 20 cannot
     assert printable_and_deep("intro\n" + "> " * 10 + ">quote") == (True, True)
     assert printable_and_deep("intro\n" + "> " * 10 + "quote") == (True, False)
+
+
+# U+202E shows what follows it reversed: "Vim vs \u202eEmacs" reads "Vim vs scamE", a title
+# (or tag, or line of text) that says otherwise than the file does.
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        ("title: Vim vs Emacs", "title: Vim vs \u202eEmacs", '"title" contains an invisible'),
+        ("tags: [", "tags: [\u2066editors\u2069, ", '"tags" contains an invisible'),
+        (
+            "## Verdict\n",
+            "## Verdict\nKeep \u202dthis\u202c.\n",
+            "an invisible text-direction control (U+202D) in the text",
+        ),
+    ],
+)
+def test_text_direction_controls_are_refused_where_they_stand(
+    old: str, new: str, expected: str
+) -> None:
+    assert old in GOOD
+    found = errors(GOOD.replace(old, new, 1))
+    assert any(expected in error for error in found), found
+
+
+def test_a_name_whose_page_address_is_too_long_for_a_file_is_refused() -> None:
+    # The export writes tag/<address>/index.html: past 255 bytes `build` stopped halfway.
+    long_tag = "q" * 260
+    found = errors(GOOD.replace("tags: [", f"tags: [{long_tag}, ", 1))
+    assert any(
+        '"tags" name' in error and "gives an address of 260 characters (at most 100)" in error
+        for error in found
+    ), found
+    assert errors(GOOD.replace("tags: [", f"tags: [{'q' * 100}, ", 1)) == []

@@ -147,3 +147,10 @@ def test_the_commented_examples_parse_once_uncommented(tmp_path: Path) -> None:
     assert [name for name, _ in comparison.tested] == ["Redis", "Memcached", "Dragonfly"]
     assert comparison.sources[0].url == "https://example.org/docs/"
     assert [c.note for c in comparison.changes] == ["Published."]
+
+
+def test_a_title_too_long_for_a_file_name_is_refused_with_a_message(tmp_path: Path) -> None:
+    # The file is <title's address>.md: past 255 bytes `nicepick new` ended in a traceback.
+    with pytest.raises(ScaffoldError, match="at most 100 characters"):
+        scaffold(f"{'a' * 250} vs b", tmp_path)
+    assert list(tmp_path.iterdir()) == []

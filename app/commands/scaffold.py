@@ -17,6 +17,8 @@ import yaml
 
 from app.content.library import Library, discover
 from app.content.model import pair_key, slugify
+from app.content.parse import MAX_ADDRESS
+from app.content.problems import shorten
 
 _VS = re.compile(r"\s+(?:vs\.?|versus)\s+", re.IGNORECASE)
 
@@ -37,6 +39,13 @@ def options_from_title(title: str) -> list[str]:
         raise ScaffoldError(f'"{title}" names the same option twice')
     if any(not slugify(option) for option in options):
         raise ScaffoldError(f'"{title}": every option needs letters or digits in its name')
+    # The file's name is the title's address, and each option's page has its own: as `check`
+    # bounds them (MAX_ADDRESS), and file systems refuse names of more than 255 bytes.
+    if any(len(slugify(name)) > MAX_ADDRESS for name in (*options, title)):
+        raise ScaffoldError(
+            f"\"{shorten(title)}\" is too long: the page's address, and each option's, "
+            f"must be at most {MAX_ADDRESS} characters"
+        )
     return options
 
 

@@ -248,8 +248,8 @@ def _check_fields(
         else:
             text = str(value)
         clean[key] = text.strip()
-        if key == "category" and _gives_no_url(clean[key]):
-            _report_no_url(clean[key], key, where(key), problems)
+        if key == "category" and (bad := _address_problem(clean[key], key)) is not None:
+            problems.add(*where(key), bad)
             ok = False
     for key in ("options", "tags", "aliases"):
         value = meta.get(key)
@@ -273,9 +273,8 @@ def _check_fields(
                 position = marks.get(f"{key}[{index}]", where(key))
                 problems.add(*position, f'"{key}" contains {bad}: {_ONE_LINE}')
                 ok = False
-            elif _gives_no_url(text):
-                position = marks.get(f"{key}[{index}]", where(key))
-                _report_no_url(text, key, position, problems)
+            elif (bad := _address_problem(text, key)) is not None:
+                problems.add(*marks.get(f"{key}[{index}]", where(key)), bad)
                 ok = False
         clean[key] = [str(item).strip() for item in value]
     for key in ("published", "updated"):
@@ -337,14 +336,23 @@ def _check_fields(
 _ONE_LINE = "names and titles must be one line of printable text"
 
 
+# The invisible controls that reorder text on screen (bidirectional embeddings, overrides and
+# isolates): a title or a line holding one reads otherwise than it is written, on the page,
+# in the editors' mail and in a terminal ("Trojan Source", CVE-2021-42574). The reader's
+# forms refuse them too (app/feedback/form.py); the marks U+200E and U+200F stay.
+_DIRECTION_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
 def _control_character(value: str, key: str) -> str | None:
     """``a control character (U+000B)`` for the first one in ``value``, else None."""
-    if value.isprintable():  # False for every Cc, Zl and Zp character (and a few more)
+    if value.isprintable():  # False for every Cc, Cf, Zl and Zp character (and a few more)
         return None
     allowed = "\n\t" if key == "summary" else ""
     for character in value:
         if character in allowed:
             continue
+        if character in _DIRECTION_CONTROLS:
+            return f"an invisible text-direction control (U+{ord(character):04X})"
         if unicodedata.category(character) in ("Cc", "Zl", "Zp"):
             return f"a control character (U+{ord(character):04X})"
     return None
@@ -360,13 +368,25 @@ def _gives_no_url(name: str) -> bool:
     return not _slug(name) and bool(name.strip())
 
 
-def _report_no_url(name: str, key: str, position: tuple[int, int], problems: Collector) -> None:
-    """Report at ``position`` that ``name`` gives no page address."""
-    problems.add(
-        *position,
-        f'"{key}" name "{shorten(name)}" gives no URL: a page address is made of the '
-        "name's Latin letters and digits; add some",
-    )
+# A name's page is a folder of the static export (``tag/<address>/index.html``, beside
+# ``tag/<address>.json``), and file systems take names of at most 255 bytes: a longer address
+# stopped `build` halfway with OSError, after `check` passed it. 100 characters leave room.
+MAX_ADDRESS = 100
+
+
+def _address_problem(name: str, key: str) -> str | None:
+    """Why ``name`` (of a category, option, tag or alias) makes no page address, else None."""
+    if _gives_no_url(name):
+        return (
+            f'"{key}" name "{shorten(name)}" gives no URL: a page address is made of the '
+            "name's Latin letters and digits; add some"
+        )
+    if len(address := _slug(name)) > MAX_ADDRESS:
+        return (
+            f'"{key}" name "{shorten(name)}" gives an address of {len(address):,} characters '
+            f"(at most {MAX_ADDRESS}): shorten it"
+        )
+    return None
 
 
 # --- body ---------------------------------------------------------------------------------
@@ -519,22 +539,29 @@ def _check_markdown_bounds(
 # \x1c-\x1e, \x85) already split the text into lines. Invisible in an editor, they reach the
 # HTML as they are: a terminal escape (U+001B) or a bell (U+0007) in a page or a feed is
 # garbage at best, and XML 1.0 (the Atom feed) forbids them outright.
-_BODY_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f]")
+_BODY_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 def _check_body_characters(body: list[str], first: int, problems: Collector) -> None:
     """Report the first control character of each body line that has one."""
     for number, line in enumerate(body, start=first):
-        # Every character searched for is a control (Cc), so a printable line (most: a tab
-        # is not printable) has none; ``isprintable`` is far cheaper than the search.
+        # Every character searched for is a control (Cc, or Cf: ``_DIRECTION_CONTROLS``), so
+        # a printable line (most: a tab is not printable) has none; ``isprintable`` is far
+        # cheaper than the search.
         found = None if line.isprintable() else _BODY_CONTROL.search(line)
-        if found is not None:
-            problems.add(
-                number,
-                found.start() + 1,
-                f"a control character (U+{ord(found.group()):04X}) in the text: delete it; "
-                "it is invisible in an editor and garbles pages and the feed",
+        if found is None:
+            continue
+        if found.group() in _DIRECTION_CONTROLS:
+            message = (
+                f"an invisible text-direction control (U+{ord(found.group()):04X}) in the "
+                "text: delete it; it makes the line read otherwise than it is written"
             )
+        else:
+            message = (
+                f"a control character (U+{ord(found.group()):04X}) in the text: delete it; "
+                "it is invisible in an editor and garbles pages and the feed"
+            )
+        problems.add(number, found.start() + 1, message)
 
 
 def _bullets(section: _Section, problems: Collector, owner: str) -> tuple[str, ...]:
