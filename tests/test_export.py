@@ -12,6 +12,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import brotli
 import httpx
@@ -19,6 +20,7 @@ import pytest
 from bs4 import BeautifulSoup
 from fastapi.testclient import TestClient
 
+import app.commands.quick as quick_module
 from app.cli import main
 from app.commands.export import (
     ContentErrors,
@@ -1408,3 +1410,68 @@ def test_a_script_two_pages_link_stays_when_one_links_it_no_more(
     out, fresh = link_edited_out(settings, tmp_path, {0: first, 1: second}, first)
     assert (out / "static/preview.js").is_file()
     assert_same_build(out, fresh)
+
+
+def stopping_after_one(write: Callable[..., None]) -> Callable[..., None]:
+    """``write``, which raises KeyboardInterrupt (Ctrl-C) from its second call on."""
+    calls = 0
+
+    def interrupted(*args: Any, **kwargs: Any) -> None:
+        nonlocal calls
+        calls += 1
+        if calls > 1:
+            raise KeyboardInterrupt
+        write(*args, **kwargs)
+
+    return interrupted
+
+
+@pytest.mark.parametrize("stopped", ["incremental", "quick"])
+def test_a_build_stopped_halfway_is_followed_by_a_full_one(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, stopped: str
+) -> None:
+    # Ctrl-C during an incremental build left its new pages beside the last build's manifest;
+    # after the edit was undone, the next build found nothing changed and kept them (an outside
+    # review: 261 stale files). A build stopped halfway is now followed by a full one.
+    text_linking(settings, {})
+    out = tmp_path / "site"
+    built_at = 1_780_000_000.0
+    export_site(settings, out, built_at=built_at, cards=False, jobs=1)
+    page = settings.content_dir / "n0.md"
+    text = page.read_text()
+    if stopped == "incremental":
+        page.write_text(re.sub(r"^category: .*$", "category: Elsewhere", text, flags=re.M))
+    else:
+        page.write_text(text.replace("\n## Tool0a\n", "\nEdited.\n\n## Tool0a\n", 1))
+    monkeypatch.setattr(Files, "write_name", stopping_after_one(Files.write_name))
+    monkeypatch.setattr(quick_module, "_write", stopping_after_one(quick_module._write))
+    with pytest.raises(KeyboardInterrupt):
+        if stopped == "incremental":
+            export_site(settings, out, cards=False, jobs=1)
+        else:
+            quick_build(settings, out, cards=False)
+    monkeypatch.undo()
+    page.write_text(text)  # the edit undone: only the stopped build's files differ now
+    assert quick_build(settings, out, cards=False) is None
+    assert not export_site(settings, out, built_at=built_at, cards=False, jobs=1).incremental
+    fresh = tmp_path / "fresh"
+    export_site(settings, fresh, built_at=built_at, incremental=False, cards=False, jobs=1)
+    assert_same_build(out, fresh)
+    assert export_site(settings, out, cards=False, jobs=1).incremental  # whole again
+
+
+def test_links_to_the_servers_own_pages_are_not_exported(
+    settings: Settings, tmp_path: Path
+) -> None:
+    # Followed, they exported the build's own metrics (the server shows them only to
+    # NICEPICK_METRICS_ALLOW), health checks that say "ok" forever, and a request form whose
+    # server token expires after a day although the build promised its forms a year.
+    text_linking(
+        settings,
+        {0: "\n\nSee [m](/metrics), [h](/healthz/), [r](/readyz) and [q](/request).\n"},
+    )
+    out = tmp_path / "site"
+    export_site(settings, out, cards=False, jobs=1)
+    assert (out / "compare/n0/index.html").is_file()
+    for name in ("metrics", "healthz", "readyz", "request"):
+        assert not (out / name).exists(), name

@@ -44,7 +44,7 @@ from app.commands.leftovers import (
     unlisted,
 )
 from app.commands.links import links
-from app.commands.manifest import Manifest, fingerprint
+from app.commands.manifest import Manifest, begin_writing, end_writing, fingerprint
 from app.commands.meters import Counts, digests, recounted
 from app.commands.neighbours import twin_names, twin_neighbours
 from app.commands.progress import Progress, progress_bar
@@ -222,6 +222,7 @@ def export_site(
     if previous is None and clean and out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True, exist_ok=True)
+    begin_writing(out)
     files = Files(out, previous.files if previous is not None else {}, precompress=precompress)
     visible = Visible(site.library, site.visible())
     shown = Shown.of(visible.comparisons)
@@ -438,6 +439,7 @@ def export_site(
         data=data,
         sizes=sizes,
     )
+    end_writing(out)
     summary.skipped.sort()
     summary.left_out = left_out(site.library)
     summary.forms_until = forms_until

@@ -74,8 +74,16 @@ def _resolve(raw_bytes: bytes, url: str, base: str) -> str | None:
     return f"{path}?page={page}" if page and path is not None else path
 
 
+# Answered by a running server alone, whatever a page's text links: the health checks (a
+# copy would say "ok" forever), the metrics (served only to ``NICEPICK_METRICS_ALLOW``), and
+# the comparison request form, whose token is a server page's (valid a day), not an export's.
+_SERVER_ONLY = frozenset({"/healthz", "/readyz", "/metrics", "/request"})
+
+
 def _servable(path: str) -> str | None:
     """``path``, unless a static host cannot serve it."""
     if path.endswith("/feedback") or path.startswith("/api/"):
         return None  # form targets answer POST only; the JSON API belongs to the server
+    if path.rstrip("/") in _SERVER_ONLY:
+        return None
     return path

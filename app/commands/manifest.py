@@ -36,7 +36,27 @@ _OLD_NAMES = (".nicepick-build.json",)
 # What quick builds (app/commands/quick.py) changed since: a few entries, where saving the
 # whole manifest again would cost more than the rest of such a build (0.4 s at 2,000 pages).
 CHANGES = ".nicepick-build-changes.json"
+# In OUT while a build writes into it. A build stopped halfway (Ctrl-C, a crash, a full disk)
+# leaves files of its own beside the last build's manifest, which would vouch for them: the
+# next build, trusting it, rewrote none of them (an outside review: 261 stale files after a
+# reverted edit). With this file there, no manifest is trusted and the next build is full.
+UNFINISHED = ".nicepick-build-unfinished"
 _FORMAT = 1
+
+
+def begin_writing(out: Path) -> None:
+    """Mark ``out`` as being written (before the first file of a build goes in)."""
+    (out / UNFINISHED).touch()
+
+
+def end_writing(out: Path) -> None:
+    """``out`` holds a whole build again, its manifest (and quick record) saved."""
+    (out / UNFINISHED).unlink(missing_ok=True)
+
+
+def unfinished(out: Path) -> bool:
+    """Whether a build into ``out`` stopped before it was whole (``begin_writing``)."""
+    return (out / UNFINISHED).exists()
 
 
 def digest(body: bytes) -> str:
@@ -82,7 +102,9 @@ class Manifest:
     @classmethod
     def load(cls, out: Path) -> Manifest | None:
         """The manifest of the build in ``out`` with the quick builds' changes since, or None
-        (none, unreadable, older format)."""
+        (none, unreadable, older format, or a build since that did not finish)."""
+        if unfinished(out):
+            return None
         try:
             data = (out / NAME).read_bytes()
         except OSError:

@@ -45,7 +45,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from app.commands.manifest import Changes, digest, fingerprint
+from app.commands.manifest import (
+    Changes,
+    begin_writing,
+    digest,
+    end_writing,
+    fingerprint,
+    unfinished,
+)
 from app.commands.meters import Counts, digests, recounted
 from app.commands.neighbours import twin_neighbours
 from app.commands.quick_record import Entry, Record, current_record, record_path, shown_digest
@@ -94,6 +101,8 @@ def quick_build(
     started = time.perf_counter()
     settings = settings.model_copy(update={"drafts": False, "reload": False})  # as export
     kept_at = record_path(out, settings.data_dir)
+    if unfinished(out):
+        return None  # a build stopped halfway: its files are not the record's
     record = current_record(out, settings.data_dir)
     if record is None:
         return None
@@ -132,6 +141,7 @@ def quick_build(
     changes = Changes.load(out) if record.changes is not None else None
     if changes is None:
         changes = Changes(base=record.manifest)
+    begin_writing(out)
     for path, body in written.items():
         name = path.relative_to(out).as_posix()
         value = digest(body)
@@ -154,6 +164,7 @@ def quick_build(
     for edit in edits:
         record.files[str(edit.source.path)] = edit.entry
     record.save(kept_at)
+    end_writing(out)
     summary.forms_until = _forms_until(record.built_at)
     summary.seconds = time.perf_counter() - started
     return summary
