@@ -10,6 +10,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from app.content.library import Library
 from app.feedback.service import Feedback
@@ -127,6 +128,7 @@ def create_app(
         machines.router,
         docs.router,
         ask.router,
+        notes.router,
     ):
         _answer_head(router)
     _answer_head_unlisted(twins.router)
@@ -162,9 +164,32 @@ def create_app(
         if exc.status_code == 404:
             return page(request, renderer.not_found(), status_code=404)
         body = renderer.error(exc.status_code, str(exc.detail))
-        return page(request, body, status_code=exc.status_code)
+        response = page(request, body, status_code=exc.status_code)
+        if exc.headers:
+            response.headers.update(exc.headers)
+        if exc.status_code == 405:
+            # RFC 9110 section 15.5.6: a 405 names the methods the address takes. Starlette's
+            # names those of the first route on the path only (GET, not a POST route beside).
+            response.headers["Allow"] = ", ".join(allowed_methods(request))
+        return response
 
     return app
+
+
+_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """The methods some route of the app answers at the request's path: each asked of the
+    router as that request would be (included routers hold their routes themselves)."""
+    routes = request.app.router.routes
+    return [
+        method
+        for method in _METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] is Match.FULL for route in routes
+        )
+    ]
 
 
 def _answer_head(router: APIRouter) -> None:

@@ -148,6 +148,14 @@ class Settings(BaseSettings):
         parts = urlsplit(value)
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise ValueError("must be an absolute http(s) URL, e.g. https://nicepick.dev")
+        if parts.path.strip("/") or parts.query or parts.fragment:
+            # Every link, script and style sheet of a page starts at the host's root
+            # (/static/..., /compare/...): under a path the canonical links and the sitemap
+            # named /sub/ while the pages' own links broke.
+            raise ValueError(
+                "must be the site's root, without a path (https://nicepick.dev, not "
+                "https://example.org/nicepick): the site is served from the root of its host"
+            )
         return value.rstrip("/")
 
     @field_validator("trusted_proxies", "metrics_allow", mode="before")

@@ -61,6 +61,8 @@ def test_each_bad_field_gets_its_own_error(field: str, value: str, fragment: str
 
 def test_strict_email_accepts_plain_addresses_only() -> None:
     assert is_safe_email("first.last+tag@mail.example.co.uk")
+    assert is_safe_email("ivan@example.xn--p1ai")  # .рф, as its ASCII form spells it
+    assert not is_safe_email("ivan@example.xn--")
     assert not is_safe_email("a@b")
     assert not is_safe_email("a b@example.org")
     assert not is_safe_email("a@example.org\r")
@@ -125,6 +127,16 @@ def test_a_mistyped_trusted_proxy_stops_the_start_not_each_note() -> None:
         Settings(trusted_proxies="127.0.0.1, 10.0.0.0/33", _env_file=None)
     settings = Settings(trusted_proxies="127.0.0.1, 10.0.0.0/8", _env_file=None)
     assert settings.trusted_proxies == ["127.0.0.1", "10.0.0.0/8"]
+
+
+def test_a_site_url_with_a_path_is_refused_at_start() -> None:
+    # Canonical links and the sitemap named /sub/, while every page's own links started at
+    # the root: a site published under a path was broken.
+    with pytest.raises(ValidationError, match="without a path"):
+        Settings(site_url="https://example.org/nicepick", _env_file=None)
+    assert Settings(site_url="https://example.org/", _env_file=None).site_url == (
+        "https://example.org"
+    )
 
 
 def test_backoff_doubles_then_caps() -> None:

@@ -201,6 +201,32 @@ def test_head_answers_like_get_without_a_body_on_first_request(
     assert head.headers["content-type"] == get.headers["content-type"]
 
 
+def test_the_form_address_answers_head_as_it_answers_get(client: TestClient) -> None:
+    # GET sends a reader who reloads the form's address to the page; HEAD answered 405.
+    head = client.head("/compare/vim-vs-emacs/feedback", follow_redirects=False)
+    get = client.get("/compare/vim-vs-emacs/feedback", follow_redirects=False)
+    assert head.status_code == get.status_code == 303
+    assert head.headers["location"] == get.headers["location"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"),
+    [
+        ("OPTIONS", "/compare/vim-vs-emacs", {"GET", "HEAD"}),
+        ("DELETE", "/compare/vim-vs-emacs/feedback", {"GET", "HEAD", "POST"}),
+        ("PUT", "/request", {"GET", "HEAD", "POST"}),
+    ],
+)
+def test_a_method_not_allowed_names_the_allowed_ones(
+    client: TestClient, method: str, path: str, allowed: set[str]
+) -> None:
+    # RFC 9110 section 15.5.6: a 405 carries Allow; the HTML error pages dropped it.
+    response = client.request(method, path)
+    assert response.status_code == 405
+    assert "text/html" in response.headers["content-type"]
+    assert {m.strip() for m in response.headers["allow"].split(",")} == allowed
+
+
 @pytest.mark.parametrize(
     ("path", "trail"),
     [

@@ -16,7 +16,9 @@ HONEYPOT = "website"  # a field people never see; bots fill every field they fin
 # address that passes can go into a Reply-To header as it is.
 _EMAIL = re.compile(
     r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
-    r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}"
+    # The top-level domain: letters, or an internationalised one in its ASCII form (.рф is
+    # "xn--p1ai").
+    r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+(?:[A-Za-z]{2,63}|xn--[A-Za-z0-9-]{1,59})"
 )
 _LINE_BREAKS = re.compile(r"[\r\n\u0085\u2028\u2029]")
 # Control characters other than tab and newline have no place in a note: C0, DEL and C1
