@@ -1475,3 +1475,16 @@ def test_links_to_the_servers_own_pages_are_not_exported(
     assert (out / "compare/n0/index.html").is_file()
     for name in ("metrics", "healthz", "readyz", "request"):
         assert not (out / name).exists(), name
+
+
+def test_a_page_number_on_a_page_without_pages_is_the_page_itself(
+    settings: Settings, tmp_path: Path
+) -> None:
+    # The server ignores ?page=N there, as a static host ignores queries; the export wrote a
+    # copy at x/page-N/, which stayed after the link was edited out.
+    link = "\n\nSee [a](/feed.xml?page=3), [b](/tags?page=2) and [c](/compare/n1?page=2).\n"
+    out, fresh = link_edited_out(settings, tmp_path, {0: link, 1: link}, link)
+    for name in ("feed.xml/page-3", "tags/page-2", "compare/n1/page-2"):
+        assert not (out / name).exists(), name
+    assert (out / "tags/index.html").is_file() and (out / "compare/n1/index.html").is_file()
+    assert_same_build(out, fresh)

@@ -28,6 +28,8 @@ _LINKS = tuple(
 # backslash or blank to read, and (checked apart) no dot segment or empty one. Most links are
 # such paths (a sitemap's 30,000, after the site's URL): parsing each cost ~10x more.
 _PLAIN_PATH = re.compile(r"/[A-Za-z0-9._~/-]*")
+# The pages that come in pages of their own (?page=N, app/commands/routes.py), and their twins.
+_PAGINATED = re.compile(r"/(?:\.json)?|/(?:category|tag|option)/[^/]+?(?:\.json)?")
 
 
 def links(
@@ -71,7 +73,11 @@ def _resolve(raw_bytes: bytes, url: str, base: str) -> str | None:
     if target.query and not page.isdigit():
         return None  # search queries and the like exist only on a running server
     path = _servable(target.path or "/")
-    return f"{path}?page={page}" if page and path is not None else path
+    if path is None or not page or not _PAGINATED.fullmatch(path):
+        # Elsewhere the server ignores ?page=N, as a static host ignores every query: the
+        # page itself, not a copy of it at x/page-N/ (one of which an edited-out link left).
+        return path
+    return f"{path}?page={page}"
 
 
 # Answered by a running server alone, whatever a page's text links: the health checks (a
