@@ -300,3 +300,14 @@ def test_a_name_whose_page_address_is_too_long_for_a_file_is_refused() -> None:
         for error in found
     ), found
     assert errors(GOOD.replace("tags: [", f"tags: [{'q' * 100}, ", 1)) == []
+
+
+def test_a_file_name_whose_page_address_is_too_long_for_a_file_is_refused() -> None:
+    # The export writes compare/<address>.json beside compare/<address>/index.html.
+    comparison, problems = parse_text(GOOD, path="content/long.md", slug="a" * 101)
+    assert comparison is None
+    assert [str(p) for p in problems] == [
+        "content/long.md:1:1: error: the file name gives an address of 101 characters "
+        "(at most 100): rename the file"
+    ]
+    assert parse_text(GOOD, path="content/long.md", slug="a" * 100)[1] == []

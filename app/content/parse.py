@@ -165,6 +165,14 @@ def parse_text(
             f"file name {name!r} gives the page no address: "
             'name it with a-z, 0-9 and hyphens, e.g. "vim-vs-emacs.md"',
         )
+    elif len(slug) > MAX_ADDRESS:
+        # As a name's page (``MAX_ADDRESS``): compare/<address>.json is a file of the export.
+        problems.add(
+            1,
+            1,
+            f"the file name gives an address of {len(slug):,} characters "
+            f"(at most {MAX_ADDRESS}): rename the file",
+        )
     text = text.lstrip("\ufeff")
     lines = text.splitlines()
     if not lines or lines[0].strip() != "---":
