@@ -357,6 +357,46 @@ def test_a_note_on_a_page_whose_title_folding_would_change_reaches_the_editors(
         store.dispose()
 
 
+def test_editors_at_an_internationalised_address_get_the_note_over_smtputf8(
+    tmp_path: Path,
+) -> None:
+    # aiosmtplib sends MAIL FROM and RCPT TO in ASCII unless told: every such note failed
+    # with UnicodeEncodeError before a byte was sent.
+    server = SmtpServer().start(enable_SMTPUTF8=True)
+    try:
+        settings = make_settings(
+            tmp_path,
+            server,
+            mail_from="Nice Pick <rédaction@exämple.org>",
+            feedback_to="éditeurs@exämple.org",
+        )
+        store = FeedbackStore.from_url(f"sqlite:///{tmp_path / 'notes.sqlite3'}")
+        store.create_schema()
+        try:
+            store.add_note(
+                NewNote(
+                    slug=SLUG,
+                    title="Vim vs Emacs",
+                    our_pick="Vim",
+                    reader_pick="Emacs",
+                    message="Emacs, for org mode.",
+                    name="Ada",
+                    email="ada@example.org",
+                    page_hash="b" * 64,
+                    page_updated=None,
+                )
+            )
+            sender = OutboxSender(store, SmtpTransport(settings), settings)
+            assert asyncio.run(sender.deliver_due()) == 1
+            [mail] = server.wait_for(1)
+            assert mail["To"] == "éditeurs@exämple.org"
+            assert mail["Subject"] == "Disagreement: Vim vs Emacs"
+        finally:
+            store.dispose()
+    finally:
+        server.stop()
+
+
 def test_an_unbuildable_message_raises_one_specific_exception() -> None:
     settings = Settings(_env_file=None, mail_from="Nice Pick <a@b.org>\nBcc: victim@evil.com")
     with pytest.raises(UnbuildableMessage) as raised:
@@ -393,3 +433,17 @@ def test_any_title_name_or_message_gives_a_safe_message(
     assert list(parsed.keys()) == HEADERS + MIME
     assert parsed["Subject"] == header_text(f"Disagreement: {title}")
     assert reply_to_addresses(parsed) == ["ada@example.org"]
+
+
+def test_an_unfolded_subject_leaves_the_body_in_short_lines() -> None:
+    # RFC 2045: quoted-printable and base64 lines of at most 76 characters; the unfolded
+    # policy had encoded the body too, in lines of up to 998.
+    title = "Ceph vs GlusterFS vs MooseFS: verteilte Dateisysteme für kleine Büros"
+    message = build_message(
+        a_note(title=title, message="Org mode is the reason, café " * 40), Settings(_env_file=None)
+    )
+    data, parsed = read_back(message)
+    assert parsed["Subject"] == f"Disagreement: {title}"
+    head, body = data.split(b"\n\n", 1)
+    assert max(len(line) for line in body.split(b"\n")) <= 78
+    assert any(len(line) > 78 for line in head.split(b"\n"))  # the subject, unfolded

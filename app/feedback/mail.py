@@ -111,11 +111,10 @@ def page_version(note: Note) -> str:
 def build_message(note: Note, settings: Settings) -> EmailMessage:
     """The editors' mail for ``note``; ``UnbuildableMessage`` when it cannot be built safely.
 
-    Folded (``_FOLDED``) when that reads back as written, else unfolded (``_UNFOLDED``)."""
-    try:
-        return _build_message(note, settings, _FOLDED)
-    except UnbuildableMessage:
-        return _build_message(note, settings, _UNFOLDED)
+    Its headers are folded (``_FOLDED``) when that reads back as written, else unfolded
+    (``_UNFOLDED``); its body is encoded in lines of at most 76 characters either way (RFC
+    2045), as the policy it was made with encoded it."""
+    return _build_message(note, settings)
 
 
 def wire_bytes(message: EmailMessage, *, utf8: bool = False, cte_type: str = "8bit") -> bytes:
@@ -131,14 +130,14 @@ def wire_bytes(message: EmailMessage, *, utf8: bool = False, cte_type: str = "8b
         return out.getvalue()
 
 
-def _build_message(
-    note: Note, settings: Settings, policy: email_policy.EmailPolicy[EmailMessage]
-) -> EmailMessage:
+def _build_message(note: Note, settings: Settings) -> EmailMessage:
+    # The policy of the message object decides how its headers are folded when it is written
+    # (``wire_bytes``, ``as_bytes``), and the body is already encoded by then.
     host = urlsplit(settings.site_url).hostname or "localhost"
     reply_to = note.email if note.email and is_safe_email(note.email) else None
     what = "Request" if note.is_request else "Disagreement"
     subject = header_text(f"{what}: {note.title}")
-    message = EmailMessage(policy=policy)
+    message = EmailMessage(policy=_FOLDED)
     try:
         message["From"] = settings.mail_from
         message["To"] = settings.feedback_to
@@ -152,7 +151,11 @@ def _build_message(
         raise UnbuildableMessage(note.id, f"a header could not be set: {error}") from None
     lines = _request_lines(note) if note.is_request else _note_lines(note, settings)
     message.set_content("\n".join(lines))
-    _check_read_back(message, note.id, reply_to=reply_to, subject=subject)
+    try:
+        _check_read_back(message, note.id, reply_to=reply_to, subject=subject)
+    except UnbuildableMessage:
+        message.policy = _UNFOLDED  # the body stays encoded as _FOLDED made it
+        _check_read_back(message, note.id, reply_to=reply_to, subject=subject)
     return message
 
 
@@ -279,10 +282,13 @@ class SmtpSession:
             options.append("BODY=8BITMIME")
         cte_type = "8bit" if client.supports_extension("8BITMIME") else "7bit"
         content = wire_bytes(message, utf8=utf8, cte_type=cte_type)
+        # The addresses themselves go out in UTF-8 under SMTPUTF8 (aiosmtplib's default is
+        # ASCII, which raised UnicodeEncodeError for every such address).
+        encoding = "utf-8" if utf8 else "ascii"
         try:
-            await client.mail(sender, options=options)
+            await client.mail(sender, options=options, encoding=encoding)
             for recipient in recipients:
-                await client.rcpt(recipient)
+                await client.rcpt(recipient, encoding=encoding)
         except SMTPResponseException:
             with contextlib.suppress(SMTPException, OSError):
                 await client.rset()
