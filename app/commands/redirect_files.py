@@ -92,13 +92,15 @@ def kept_redirects(redirects: Sequence[tuple[str, str]]) -> list[tuple[str, str]
     The server answers ``/x/`` with a 301 to ``/x``, and a page's text may link ``/x/``; but
     both are the file ``x/index.html``, which a static host serves for either spelling (the
     page's canonical link names one). Written, the stand-in replaced the page with a
-    redirect to itself, followed forever."""
+    redirect to itself, followed forever; and for a file (``/feed.xml/``) it needed a folder
+    where the file is, and the build stopped. No such redirect is written."""
     return sorted(
         {
             (source, target)
             for source, target in redirects
             if "?" not in source
             and source.startswith("/")
+            and source.rstrip("/") != target
             and stand_in_name(source) != output_name(target)
         }
     )
