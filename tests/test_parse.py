@@ -9,6 +9,7 @@ import pytest
 
 from app.content.model import Comparison, Problem
 from app.content.parse import parse_text
+from app.content.people import read_author, read_page
 from tests.conftest import GOOD, comparison_text
 
 
@@ -311,3 +312,38 @@ def test_a_file_name_whose_page_address_is_too_long_for_a_file_is_refused() -> N
         "(at most 100): rename the file"
     ]
     assert parse_text(GOOD, path="content/long.md", slug="a" * 100)[1] == []
+
+
+def test_options_whose_joined_address_is_too_long_for_a_file_are_refused() -> None:
+    # Each under 100 characters, but compare/<a-vs-b-vs-c>/ (the other order's redirect
+    # page) is one file name: three of 90 stopped `build`.
+    names = [f"Caddy{'x' * 85}", f"Traefik{'x' * 85}", f"Nginx{'x' * 85}"]
+    text = GOOD.replace("options: [Vim, Emacs]", f"options: [{', '.join(names)}]")
+    assert any('"options" give the address' in error for error in errors(text))
+
+
+def test_a_direction_control_written_as_a_character_reference_is_refused() -> None:
+    # Markdown turns &#x202E; into the character itself on the page and in its twin.
+    for reference in ("&#x202E;", "&#8238;", "&#X2066;"):
+        text = GOOD.replace("## Verdict\n", f"## Verdict\nKeep {reference}this.\n", 1)
+        assert any(f"text-direction control ({reference})" in e for e in errors(text)), reference
+
+
+def test_writers_and_plain_pages_refuse_what_comparisons_refuse(tmp_path: Path) -> None:
+    writer = tmp_path / "ada.md"
+    writer.write_text("---\nname: Ada\nrole: Editor\n---\nWrites \u202eabout editors.\n")
+    _author, problems = read_author(writer, "content/authors/ada.md")
+    assert [str(p) for p in problems] == [
+        "content/authors/ada.md:5:8: error: an invisible text-direction control (U+202E) in "
+        "the text: delete it; it makes the line read otherwise than it is written"
+    ]
+    # Its page is author/<address>/ in the export: past the bound `build` stopped.
+    long = tmp_path / f"{'w' * 101}.md"
+    long.write_text("---\nname: Ada\nrole: Editor\n---\nWrites.\n")
+    _author, problems = read_author(long, "content/authors/long.md")
+    assert [p.message for p in problems] == [
+        "the file name gives an address of 101 characters (at most 100): rename it"
+    ]
+    page = tmp_path / "about.md"
+    page.write_text("---\ntitle: About\nsummary: Us.\n---\nWe &#x2067;compare.\n")
+    assert any("text-direction control" in p.message for p in read_page(page, "about.md")[1])

@@ -285,6 +285,16 @@ def _check_fields(
                 problems.add(*marks.get(f"{key}[{index}]", where(key)), bad)
                 ok = False
         clean[key] = [str(item).strip() for item in value]
+    # The options in another order are an address too (a redirect page, compare/<a-vs-b>/,
+    # its twin beside it): three names of 90 characters each passed, then stopped `build`.
+    pair = "-vs-".join(_slug(name) for name in clean.get("options", ()))
+    if ok and len(pair) > MAX_PAIR_ADDRESS:
+        problems.add(
+            *where("options"),
+            f'"options" give the address {shorten(pair)} of {len(pair):,} characters '
+            f"(at most {MAX_PAIR_ADDRESS}): shorten their names",
+        )
+        ok = False
     for key in ("published", "updated"):
         value = meta.get(key)
         if value is None:
@@ -380,6 +390,9 @@ def _gives_no_url(name: str) -> bool:
 # ``tag/<address>.json``), and file systems take names of at most 255 bytes: a longer address
 # stopped `build` halfway with OSError, after `check` passed it. 100 characters leave room.
 MAX_ADDRESS = 100
+# The options' addresses joined with "-vs-" (``pair``): its files' names end ".json.gz" at
+# the longest, within the 255 bytes.
+MAX_PAIR_ADDRESS = 200
 
 
 def _address_problem(name: str, key: str) -> str | None:
@@ -484,10 +497,13 @@ def _check_markdown_bounds(
     whole = "\n".join(lines)
     printable, deep_possible = printable_and_deep(whole)
     brackets_possible = "[" in whole and whole.count("[") > SCAN_PER_CHARACTER
+    # A direction control written as a reference (``_DIRECTION_REFERENCE``) is printable.
+    referenced = "&#" in whole and _DIRECTION_REFERENCE.search(whole) is not None
     # A part's size is at most the whole's plus one, and its lines at most the whole's: in
     # most bodies no part can break a bound, and no part is looked at.
     if (
         printable
+        and not referenced
         and not deep_possible
         and not brackets_possible
         and len(whole) < MAX_PART_CHARS
@@ -500,7 +516,7 @@ def _check_markdown_bounds(
         for sub in section.subsections:
             parts.append((f'"### {sub.title}"', sub.body_line, sub.body))
     for name, first, body in parts:
-        if not printable:
+        if not printable or referenced:
             _check_body_characters(body, first, problems)
         numbered = list(enumerate(body, start=first)) if deep_possible or brackets_possible else []
         size = sum(map(len, body)) + len(body)
@@ -550,9 +566,28 @@ def _check_markdown_bounds(
 _BODY_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
+# The same controls written as character references, which Markdown turns into the characters.
+_DIRECTION_REFERENCE = re.compile(r"&#(?:[xX]0*(?:202[a-eA-E]|206[6-9])|0*(?:823[4-8]|829[4-7]));")
+
+
+def body_character_problems(body: list[str], first: int, path: str) -> list[Problem]:
+    """``_check_body_characters`` for the body of a writer's or a plain page's file."""
+    problems = Collector(path)
+    _check_body_characters(body, first, problems)
+    return problems.problems
+
+
 def _check_body_characters(body: list[str], first: int, problems: Collector) -> None:
     """Report the first control character of each body line that has one."""
     for number, line in enumerate(body, start=first):
+        if "&#" in line and (reference := _DIRECTION_REFERENCE.search(line)) is not None:
+            problems.add(
+                number,
+                reference.start() + 1,
+                f"an invisible text-direction control ({reference.group()}) in the text: "
+                "delete it; it makes the line read otherwise than it is written",
+            )
+            continue
         # Every character searched for is a control (Cc, or Cf: ``_DIRECTION_CONTROLS``), so
         # a printable line (most: a tab is not printable) has none; ``isprintable`` is far
         # cheaper than the search.

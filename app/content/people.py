@@ -11,7 +11,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from app.content.model import Author, Problem, slugify
-from app.content.parse import _control_character, split_front_matter
+from app.content.parse import (
+    MAX_ADDRESS,
+    _control_character,
+    body_character_problems,
+    split_front_matter,
+)
 from app.content.reading import NotContent, read_content
 
 # The plain pages the site has an address for (app/web/pages.py, app/commands/routes.py).
@@ -83,6 +88,7 @@ def _fields(
     for key in required:
         if key not in front.meta:
             problems.append(Problem(display, 2, 1, "error", f'missing required field "{key}"'))
+    problems.extend(body_character_problems(front.body, front.body_line, display))
     url = found.get("url")
     if url is not None and not _HTTP.fullmatch(url):
         at = front.marks.get("url", (2, 1))
@@ -96,6 +102,9 @@ def _name_problem(path: Path, display: str) -> list[Problem]:
     """The file name is the page's address (``/author/<slug>``): it must be a slug, or the
     address holds a space, a quote or a ``#`` and no comparison can name it."""
     slug = slugify(path.stem)
+    if len(slug) > MAX_ADDRESS:  # a folder of the export: see parse.MAX_ADDRESS
+        message = f"the file name gives an address of {len(slug):,} characters "
+        return [Problem(display, 1, 1, "error", f"{message}(at most {MAX_ADDRESS}): rename it")]
     if slug == path.stem:
         return []
     fix = f"rename the file to {slug}.md" if slug else "name the file with a-z, 0-9 and hyphens"
