@@ -158,9 +158,12 @@ def create_app(
         if request.url.path.startswith("/api/") or request.url.path.endswith(".json"):
             # The API and the pages' JSON twins answer JSON, whatever the error: {"detail": ...}
             # as FastAPI documents it.
-            return JSONResponse(
+            answer = JSONResponse(
                 {"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers
             )
+            if exc.status_code == 405:  # HEAD too, where a twin answers it (see below)
+                answer.headers["Allow"] = ", ".join(allowed_methods(request))
+            return answer
         if exc.status_code == 404:
             return page(request, renderer.not_found(), status_code=404)
         body = renderer.error(exc.status_code, str(exc.detail))

@@ -51,6 +51,7 @@ def test_valid_form_has_no_errors() -> None:
         ("message", "Note: \u202efine by me, keep Vim", "direction of text"),
         ("message", "An isolate \u2066hides\u2069 its order", "direction of text"),
         ("name", "Ada \u202dLovelace", "direction of text"),
+        ("email", "ada@example.org\u202e", "direction of text"),
     ],
 )
 def test_each_bad_field_gets_its_own_error(field: str, value: str, fragment: str) -> None:

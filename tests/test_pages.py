@@ -215,6 +215,7 @@ def test_the_form_address_answers_head_as_it_answers_get(client: TestClient) -> 
         ("OPTIONS", "/compare/vim-vs-emacs", {"GET", "HEAD"}),
         ("DELETE", "/compare/vim-vs-emacs/feedback", {"GET", "HEAD", "POST"}),
         ("PUT", "/request", {"GET", "HEAD", "POST"}),
+        ("POST", "/compare/vim-vs-emacs.json", {"GET", "HEAD"}),
     ],
 )
 def test_a_method_not_allowed_names_the_allowed_ones(
@@ -223,7 +224,8 @@ def test_a_method_not_allowed_names_the_allowed_ones(
     # RFC 9110 section 15.5.6: a 405 carries Allow; the HTML error pages dropped it.
     response = client.request(method, path)
     assert response.status_code == 405
-    assert "text/html" in response.headers["content-type"]
+    kind = "application/json" if path.endswith(".json") else "text/html"
+    assert kind in response.headers["content-type"]
     assert {m.strip() for m in response.headers["allow"].split(",")} == allowed
 
 

@@ -129,8 +129,10 @@ def contact_errors(name: str, email: str) -> dict[str, str]:
         errors["name"] = refused
     elif len(name.strip()) > NAME_MAX:
         errors["name"] = f"Please keep your name under {NAME_MAX} characters."
-    if not is_one_line(email):
+    if _LINE_BREAKS.search(email):
         errors["email"] = "An email address must fit on one line."
+    elif (refused := control_error(email, "Your address")) is not None:
+        errors["email"] = refused
     elif email and not is_safe_email(email):
         errors["email"] = "Enter an address like you@example.com, or leave it empty."
     return errors
