@@ -25,6 +25,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 
 from app.cli import main
+from app.content.model import slugify
+from app.content.parse import MAX_ADDRESS
 from app.db import make_engine, upgrade
 from app.main import create_app
 from app.settings import Settings
@@ -293,8 +295,11 @@ def test_a_data_folder_that_cannot_be_written_makes_readyz_503(
 
 # --- PostgreSQL: long names, a store error that is not an outage --------------------------------
 
-LONG_NAME = "Emacs" + " with every package installed" * 9  # 266 characters
-LONG_TITLE = " ".join(["An extremely thorough comparison"] * 18)  # 593 characters
+# The longest names `nicepick check` accepts: an option whose page address is 100 characters
+# (``MAX_ADDRESS``), a file name of 97, and a title of 593 (titles have no bound).
+LONG_NAME = "Emacs" + " with every package installed" * 3 + " xxxxxxx"
+LONG_SLUG = "very-" * 17 + SLUG
+LONG_TITLE = " ".join(["An extremely thorough comparison"] * 18)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -324,7 +329,8 @@ def test_long_titles_option_names_and_slugs_take_notes_on_both_stores(
     title: str,
     option: str,
 ) -> None:
-    slug = "very-" * 45 + SLUG if name == "long slug" else SLUG
+    assert len(slugify(LONG_NAME)) == MAX_ADDRESS and len(LONG_SLUG) > MAX_ADDRESS - 5
+    slug = LONG_SLUG if name == "long slug" else SLUG
     source = "\n".join(
         f"title: {title}" if line.startswith("title:") else line.replace("Emacs", option)
         for line in GOOD.splitlines()
