@@ -120,13 +120,31 @@ def test_request_is_stored_then_mailed_and_kept_apart_from_notes(
     assert store.meter_counts() == {}
 
     (mail,) = smtp_server.wait_for(1)
-    assert mail["Subject"] == "Request: Redis vs Valkey"
+    # The names are the reader's text: in the body, never in a header.
+    assert mail["Subject"] == f"Request {request.id}: a reader asks for a comparison"
     assert mail["Reply-To"] == "ada@example.org"
     body = mail.get_content()
     assert "asks for a comparison" in body and REASON in body and f"{request.id}" in body
 
     thanks = soup(web.get("/request?thanks=1").text).select_one("#request-thanks")
     assert thanks is not None and "Thank you" in thanks.get_text()
+
+
+def test_names_a_reader_typed_never_reach_the_mails_headers(
+    web: TestClient, smtp_server: SmtpServer
+) -> None:
+    # A Subject is what the editors' mail reader shows and trusts: a stranger's names there
+    # could read as anything ("Your account is locked: sign in at …").
+    first = "URGENT: your account is locked, sign in at https://evil.example"
+    second = "=?utf-8?q?Bcc:_victim@evil.example?="
+    smtp_server.reset()
+    assert ask(web, first=first, second=second).status_code == 303
+    (mail,) = smtp_server.wait_for(1)
+    head = mail.as_string().split("\n\n", 1)[0]
+    assert "evil.example" not in head and "URGENT" not in head
+    assert mail["Bcc"] is None
+    body = mail.get_content()
+    assert first in body and second in body
 
 
 def test_invalid_request_is_rerendered_with_errors_in_the_forms_order(web: TestClient) -> None:

@@ -6,8 +6,10 @@ Headers take nothing a reader typed except a Reply-To address that passed strict
 - From, To: the operator's settings, checked by the read-back below.
 - Reply-To: the reader's address, checked with ``is_safe_email`` again (notes stored by older
   versions) and by the read-back, which must find the very bytes validated.
-- Subject: the editor's title through ``header_text`` (controls and line breaks folded to
-  spaces, encoded words broken).
+- Subject: for a disagreement, the editor's title through ``header_text`` (controls and line
+  breaks folded to spaces, encoded words broken), cut to ``SUBJECT_TITLE_MAX`` characters; for
+  a request, our own words and the note's id (the names asked for are the reader's text, so
+  they stay in the body).
 - Message-ID, Date, X-Nicepick-Note: our own values from the note's id, slug and time.
 
 Python's email package re-parses every header value it is given, decodes RFC 2047 encoded words
@@ -97,6 +99,23 @@ def header_text(text: str) -> str:
     return one_line(text).replace("=?", "= ?")
 
 
+# A title past this is cut (with "…") in the Subject: the whole title is in the body, and a
+# long subject is what the folding above gets wrong (runs of spaces beside encoded words in
+# titles of 500+ characters) or what an unfolded line of multibyte characters would carry
+# past 998 bytes under SMTPUTF8 (150 four-byte characters are 600).
+SUBJECT_TITLE_MAX = 150
+
+
+def subject_line(note: Note) -> str:
+    """The Subject of ``note``'s mail: no text a reader typed (a request's names are)."""
+    if note.is_request:
+        return f"Request {note.id}: a reader asks for a comparison"
+    title = header_text(note.title)
+    if len(title) > SUBJECT_TITLE_MAX:
+        title = title[: SUBJECT_TITLE_MAX - 1].rstrip() + "…"
+    return f"Disagreement: {title}"
+
+
 def message_id(note: Note, host: str) -> str:
     """``<note-{id}.{hash}@{host}>``: the hash keeps ids from two databases apart."""
     seed = f"{note.id}|{note.slug}|{note.created_at.isoformat()}".encode()
@@ -135,8 +154,7 @@ def _build_message(note: Note, settings: Settings) -> EmailMessage:
     # (``wire_bytes``, ``as_bytes``), and the body is already encoded by then.
     host = urlsplit(settings.site_url).hostname or "localhost"
     reply_to = note.email if note.email and is_safe_email(note.email) else None
-    what = "Request" if note.is_request else "Disagreement"
-    subject = header_text(f"{what}: {note.title}")
+    subject = subject_line(note)
     message = EmailMessage(policy=_FOLDED)
     try:
         message["From"] = settings.mail_from
