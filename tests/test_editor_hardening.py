@@ -279,6 +279,27 @@ def test_serving_a_missing_content_folder_refuses_to_start(
     ]  # fmt: skip
 
 
+def test_build_refuses_an_out_that_is_a_file_or_inside_the_content_folder(
+    settings: Settings, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NICEPICK_DATA_DIR", str(settings.data_dir))
+    content = str(settings.content_dir)
+    a_file = settings.content_dir.parent / "site.zip"
+    a_file.write_bytes(b"PK")
+    before = sorted(settings.content_dir.rglob("*"))
+    assert main(["build", str(a_file), "--content", content]) == 1
+    assert main(["build", str(settings.content_dir / "site"), "--content", content]) == 1
+    assert main(["build", content, "--content", content]) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert err == [
+        f"nicepick build: OUT {a_file} is a file, not a folder: name a folder for the site",
+        f"nicepick build: OUT {content}/site is inside the content folder {content}: name a folder outside it",
+        f"nicepick build: OUT {content} is inside the content folder {content}: name a folder outside it",
+    ]  # fmt: skip
+    assert a_file.read_bytes() == b"PK"
+    assert sorted(settings.content_dir.rglob("*")) == before
+
+
 def test_a_newcomer_in_another_order_does_not_take_the_established_address(
     settings: Settings,
 ) -> None:
