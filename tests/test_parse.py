@@ -342,7 +342,7 @@ def test_writers_and_plain_pages_refuse_what_comparisons_refuse(tmp_path: Path) 
     long.write_text("---\nname: Ada\nrole: Editor\n---\nWrites.\n")
     _author, problems = read_author(long, "content/authors/long.md")
     assert [p.message for p in problems] == [
-        "the file name gives an address of 101 characters (at most 100): rename it"
+        "the file name gives an address of 101 characters (at most 100): rename the file"
     ]
     page = tmp_path / "about.md"
     page.write_text("---\ntitle: About\nsummary: Us.\n---\nWe &#x2067;compare.\n")

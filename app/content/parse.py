@@ -165,14 +165,9 @@ def parse_text(
             f"file name {name!r} gives the page no address: "
             'name it with a-z, 0-9 and hyphens, e.g. "vim-vs-emacs.md"',
         )
-    elif len(slug) > MAX_ADDRESS:
+    elif (too_long := long_file_name(slug)) is not None:
         # As a name's page (``MAX_ADDRESS``): compare/<address>.json is a file of the export.
-        problems.add(
-            1,
-            1,
-            f"the file name gives an address of {len(slug):,} characters "
-            f"(at most {MAX_ADDRESS}): rename the file",
-        )
+        problems.add(1, 1, too_long)
     text = text.lstrip("\ufeff")
     lines = text.splitlines()
     if not lines or lines[0].strip() != "---":
@@ -393,6 +388,17 @@ MAX_ADDRESS = 100
 # The options' addresses joined with "-vs-" (``pair``): its files' names end ".json.gz" at
 # the longest, within the 255 bytes.
 MAX_PAIR_ADDRESS = 200
+
+
+def long_file_name(address: str) -> str | None:
+    """The error for a file (a comparison, writer or page) whose name gives ``address``,
+    when that is longer than ``MAX_ADDRESS``; else None."""
+    if len(address) <= MAX_ADDRESS:
+        return None
+    return (
+        f"the file name gives an address of {len(address):,} characters "
+        f"(at most {MAX_ADDRESS}): rename the file"
+    )
 
 
 def _address_problem(name: str, key: str) -> str | None:

@@ -12,9 +12,9 @@ from pathlib import Path
 
 from app.content.model import Author, Problem, slugify
 from app.content.parse import (
-    MAX_ADDRESS,
     _control_character,
     body_character_problems,
+    long_file_name,
     split_front_matter,
 )
 from app.content.reading import NotContent, read_content
@@ -102,9 +102,8 @@ def _name_problem(path: Path, display: str) -> list[Problem]:
     """The file name is the page's address (``/author/<slug>``): it must be a slug, or the
     address holds a space, a quote or a ``#`` and no comparison can name it."""
     slug = slugify(path.stem)
-    if len(slug) > MAX_ADDRESS:  # a folder of the export: see parse.MAX_ADDRESS
-        message = f"the file name gives an address of {len(slug):,} characters "
-        return [Problem(display, 1, 1, "error", f"{message}(at most {MAX_ADDRESS}): rename it")]
+    if (too_long := long_file_name(slug)) is not None:  # a folder of the export
+        return [Problem(display, 1, 1, "error", too_long)]
     if slug == path.stem:
         return []
     fix = f"rename the file to {slug}.md" if slug else "name the file with a-z, 0-9 and hyphens"
