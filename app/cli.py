@@ -94,7 +94,7 @@ def _refuse_missing_content(command: str, folder: Path) -> bool:
     """Say so and refuse when the content folder is missing: serving (or building) an empty
     site would look healthy while every page is a 404. The app refuses to start as well
     (``ContentFolderMissing``); this is the same message without a traceback."""
-    from app.content.library import ContentFolderMissing
+    from app.content.sources import ContentFolderMissing
 
     if folder.is_dir():
         return False

@@ -26,8 +26,10 @@ from typing import Protocol
 from app import metrics
 from app.content.cache import ParseCache, paused_gc
 from app.content.edits import Change, listing_facts, moved_listings, patched_listings, row_facts
-from app.content.library import (
-    Library,
+from app.content.library import Library
+from app.content.model import Comparison
+from app.content.parallel import Cancel, Cancelled, PerFile, prime
+from app.content.sources import (
     SourceFile,
     discover,
     parse_file,
@@ -36,8 +38,6 @@ from app.content.library import (
     sources_in,
     top_level_files,
 )
-from app.content.model import Comparison
-from app.content.parallel import Cancel, Cancelled, PerFile, prime
 from app.search.index import Searcher, SearchIndex
 from app.search.stream import IndexStream, index_row
 from app.settings import Settings

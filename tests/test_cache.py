@@ -17,9 +17,10 @@ from fastapi.testclient import TestClient
 from app.content import parallel
 from app.content.bodies import LazyComparison, LazyOption
 from app.content.cache import ParseCache
-from app.content.library import Library, SourceFile, discover
+from app.content.library import Library
 from app.content.model import Comparison, Option
 from app.content.parallel import Cancel, Cancelled, prime
+from app.content.sources import SourceFile, discover
 from app.main import create_app
 from app.settings import Settings
 from tests.conftest import GOOD, ROOT, comparison_text

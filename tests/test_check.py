@@ -13,9 +13,9 @@ from app.commands import check as check_module
 from app.commands.check import check, format_report
 from app.content import library as library_module
 from app.content.cache import ParseCache
-from app.content.library import SourceFile
 from app.content.model import Comparison, Problem
 from app.content.parallel import prime
+from app.content.sources import SourceFile, discover, parse_file
 
 ROOT = Path(__file__).resolve().parent.parent
 BROKEN = Path("tests/fixtures/broken")  # relative: messages name files as editors see them
@@ -164,7 +164,7 @@ def test_a_second_check_parses_only_changed_files(
     for rule in ("pick-not-option", "filler"):
         (content / f"{rule}.md").write_text((BROKEN / rule / F).read_text())
     parsed: list[str] = []
-    real = library_module.parse_file
+    real = parse_file
 
     def counted(
         source: SourceFile, today: date | None = None
@@ -172,7 +172,7 @@ def test_a_second_check_parses_only_changed_files(
         parsed.append(source.path.name)
         return real(source, today)
 
-    monkeypatch.setattr(library_module, "parse_file", counted)
+    monkeypatch.setattr(library_module, "parse_file", counted)  # as the library calls it
     first = check(content, cache)
     assert sorted(parsed) == ["filler.md", "pick-not-option.md"]
     parsed.clear()
@@ -193,7 +193,7 @@ def test_an_unchanged_folder_reuses_the_last_report_without_reading_it(
         (content / f"{rule}.md").write_text((BROKEN / rule / F).read_text())
     first = check(content, cache)
     scans: list[Path] = []  # each folder a check lists to read its files
-    real = library_module.discover
+    real = discover
 
     def counted(folder: Path) -> list[SourceFile]:
         scans.append(folder)
@@ -237,7 +237,7 @@ def test_files_parsed_in_worker_processes_give_the_same_report(
     content.mkdir()
     for rule in sorted(path.name for path in BROKEN.iterdir() if (path / F).is_file()):
         (content / f"{rule}.md").write_text((BROKEN / rule / F).read_text())
-    sources = library_module.discover(content)
+    sources = discover(content)
     primed = ParseCache(cache / "parse.marshal")
     assert prime(primed, sources, today=None, jobs=2, start_method=start_method) == len(sources)
     loaded = library_module.Library.scan(content, primed, sources=sources)

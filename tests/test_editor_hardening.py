@@ -25,9 +25,10 @@ from PIL import Image
 
 from app.cli import main
 from app.commands.check import check
-from app.content.library import ContentFolderMissing, Library
+from app.content.library import Library
 from app.content.model import Comparison
 from app.content.parse import parse_text
+from app.content.sources import ContentFolderMissing
 from app.main import create_app
 from app.render.markup import markdown_to_html
 from app.settings import Settings

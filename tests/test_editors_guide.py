@@ -72,6 +72,7 @@ def test_guide_lists_every_message_check_can_print() -> None:
     sources = [
         ROOT / "app/content/parse.py",
         ROOT / "app/content/library.py",
+        ROOT / "app/content/sources.py",
         ROOT / "app/content/reading.py",
         ROOT / "app/content/profiles.py",
         ROOT / "app/content/record.py",

@@ -15,8 +15,9 @@ from app.commands.links import links
 from app.commands.manifest import Manifest
 from app.commands.routes import Visible, listing_pages, seeds
 from app.content.cache import ParseCache
-from app.content.library import Library, discover
+from app.content.library import Library
 from app.content.parallel import prime
+from app.content.sources import discover
 from app.main import create_app
 from app.settings import Settings
 from app.surfaces.service import Surfaces

@@ -19,8 +19,9 @@ from bs4 import BeautifulSoup
 from fastapi.testclient import TestClient
 
 from app.content.cache import ParseCache
-from app.content.library import Library, SourceFile
+from app.content.library import Library
 from app.content.model import Comparison
+from app.content.sources import SourceFile
 from app.main import create_app
 from app.settings import Settings
 from app.site import ReadLibrary, Site, group_every_kind

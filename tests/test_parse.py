@@ -236,7 +236,7 @@ def test_the_content_hash_leaves_out_a_byte_order_mark_when_the_digest_is_given(
     # with a byte order mark that is not the text's hash, and the parser makes its own.
     import hashlib
 
-    from app.content.library import SourceFile, parse_bytes
+    from app.content.sources import SourceFile, parse_bytes
 
     data = mark + GOOD.encode("utf-8")
     source = SourceFile(Path("vim-vs-emacs.md"), "vim-vs-emacs.md", "vim-vs-emacs")

@@ -145,7 +145,7 @@ def test_real_server_still_serves_its_own_files(server: str) -> None:
 def test_discover_names_files_as_source_file_does_wherever_it_runs(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, where: str
 ) -> None:
-    from app.content.library import discover, source_file
+    from app.content.sources import discover, source_file
 
     content = tmp_path / "content"
     (content / "sub").mkdir(parents=True)

@@ -139,7 +139,7 @@ def test_reload_file_reparses_only_that_file(
         parsed.append(path)
         return real(text, path=path, slug=slug, today=today, content_hash=content_hash)
 
-    monkeypatch.setattr("app.content.library.parse_text", spy)
+    monkeypatch.setattr("app.content.sources.parse_text", spy)
     version = library.version
     other.write_text(GOOD.replace("Vim", "Vi"))
     library.reload_file(other)

@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 
 from app.commands.check import check
-from app.content.library import Library, discover, is_content_file
+from app.content.library import Library
 from app.content.model import Comparison
 from app.content.profiles import Release, disagreements, parse_profile, release_key
+from app.content.sources import discover, is_content_file
 from tests.conftest import GOOD, comparison_text
 
 P = "content/options/vim.md"

@@ -290,9 +290,11 @@ def test_a_title_edit_shows_the_notes_stored_since_as_a_full_build_does(
     assert_same_as_a_full_build(settings, out, tmp_path)
 
 
-def test_its_walk_names_the_files_discover_names(tmp_path: Path) -> None:
-    from app.commands.quick import _source_file, _walk
-    from app.content.library import discover
+def test_its_walk_names_the_comparison_files_and_names_them_as_discover_does(
+    tmp_path: Path,
+) -> None:
+    from app.commands.quick import _source_file
+    from app.content.sources import comparison_paths, discover
 
     content = tmp_path / "content"
     for name in [
@@ -309,10 +311,11 @@ def test_its_walk_names_the_files_discover_names(tmp_path: Path) -> None:
     ]:
         (content / name).parent.mkdir(parents=True, exist_ok=True)
         (content / name).write_text("x", encoding="utf-8")
-    expected = discover(content)
-    names = [str(content) + "/" + "/".join(parts) for parts in _walk(content)]
-    assert names == [str(source.path) for source in expected]
-    assert [_source_file(content, Path(name)) for name in names] == expected
+    walked = comparison_paths(content)
+    assert walked == [("a-vs-b.md",), ("sub", "authors", "g-vs-h.md"), ("sub", "c-vs-d.md"),
+                      ("sub", "deeper", "e-vs-f.md")]  # fmt: skip
+    names = [str(content) + "/" + "/".join(parts) for parts in walked]
+    assert [_source_file(content, Path(name)) for name in names] == discover(content)
 
 
 def test_after_a_title_edit_the_next_body_edit_of_that_page_is_quick_and_exact(

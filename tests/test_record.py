@@ -11,9 +11,10 @@ import pytest
 
 from app.cli import main
 from app.content.cache import ParseCache
-from app.content.library import Library, parse_file, source_file
+from app.content.library import Library
 from app.content.model import Change, PickChange, Source
 from app.content.parse import parse_text
+from app.content.sources import parse_file, source_file
 from tests.conftest import GOOD
 
 TODAY = date(2026, 11, 29)

@@ -13,8 +13,9 @@ import pytest
 
 from app.content import parallel
 from app.content.cache import ParseCache
-from app.content.library import Library, discover
+from app.content.library import Library
 from app.content.parallel import MIN_FILES, PerFile, available_cores, prime
+from app.content.sources import discover
 from app.search import index as search_index
 from app.search import stream as stream_module
 from app.search.index import SearchIndex

@@ -16,9 +16,10 @@ from typing import Literal
 
 from app.commands.check_report import fingerprint, load_report, save_report
 from app.content.cache import ParseCache
-from app.content.library import Library, discover, field_position
+from app.content.library import Library, field_position
 from app.content.model import Comparison, Problem, slugify
 from app.content.parallel import prime
+from app.content.sources import discover
 
 Format = Literal["text", "json"]
 

@@ -27,7 +27,7 @@ import marshal
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from app.content.library import NON_COMPARISON_FOLDERS
+from app.content.sources import NON_COMPARISON_FOLDERS
 from app.settings import PACKAGE_DIR, Settings
 
 NAME = ".nicepick-build.marshal"

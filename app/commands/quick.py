@@ -56,8 +56,13 @@ from app.commands.manifest import (
 from app.commands.meters import Counts, digests, recounted
 from app.commands.neighbours import twin_neighbours
 from app.commands.quick_record import Entry, Record, current_record, record_path, shown_digest
-from app.content.library import NON_COMPARISON_FOLDERS, SourceFile, parse_file, source_file
 from app.content.model import Comparison
+from app.content.sources import (
+    SourceFile,
+    comparison_paths,
+    parse_file,
+    source_file,
+)
 from app.settings import Settings
 
 if TYPE_CHECKING:
@@ -178,7 +183,7 @@ def _edits(settings: Settings, record: Record) -> tuple[list[_Edit], _Sources] |
     folder's, so nothing cheaper proves a file unchanged. Paths stay strings (a ``Path`` per
     file cost more than the stats): ``discover``'s names, which the record's keys are."""
     content_dir = settings.content_dir
-    found = _walk(content_dir)
+    found = comparison_paths(content_dir)
     if len(found) != len(record.files):
         return None  # a file added or removed
     root = str(content_dir)
@@ -207,32 +212,6 @@ def _edits(settings: Settings, record: Record) -> tuple[list[_Edit], _Sources] |
         new = Entry(stat.st_mtime_ns, stat.st_size, entry.slug, entry.visible, entry.shown)
         edits.append(_Edit(source, comparison, new))
     return edits, _Sources(content_dir)
-
-
-def _walk(content_dir: Path) -> list[tuple[str, ...]]:
-    """Each comparison file's path parts under the folder, sorted: ``discover``'s walk and
-    rules, without its ``SourceFile`` per file. Should the two ever disagree, the count or a
-    name differs from the record's and the full incremental build runs: never a wrong page."""
-    found: list[tuple[str, ...]] = []
-    root = str(content_dir)
-    for folder, subfolders, names in os.walk(root):
-        relative = os.path.relpath(folder, root)
-        parts = () if relative == "." else tuple(relative.split(os.sep))
-        subfolders[:] = [
-            name
-            for name in subfolders
-            if not name.startswith(".") and (parts or name not in NON_COMPARISON_FOLDERS)
-        ]
-        found.extend(
-            (*parts, name)
-            for name in names
-            if name.endswith(".md")
-            and len(name) > 3
-            and name.lower() != "readme.md"
-            and not name.startswith(".")
-        )
-    found.sort()
-    return found
 
 
 def _source_file(content_dir: Path, path: Path) -> SourceFile:

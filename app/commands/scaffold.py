@@ -15,10 +15,11 @@ from pathlib import Path
 
 import yaml
 
-from app.content.library import Library, discover
+from app.content.library import Library
 from app.content.model import pair_key, slugify
 from app.content.parse import MAX_ADDRESS
 from app.content.problems import shorten
+from app.content.sources import discover
 
 _VS = re.compile(r"\s+(?:vs\.?|versus)\s+", re.IGNORECASE)
 

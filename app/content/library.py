@@ -5,7 +5,8 @@ rest of the site keeps serving. Cross-file rules (duplicate slugs, the same pair
 to missing pages) live here because one file alone cannot know them.
 
 The option profiles (``content/options/``, parsed by ``app.content.profiles``) are read with
-the comparisons, so ``check`` and the server see the same ones.
+the comparisons, so ``check`` and the server see the same ones. Which files are comparisons
+and what one file parses to is ``app/content/sources.py``.
 
 Over 400 lines: loading, reloading one file and the cross-file indexes share the same
 indexes and must change together.
@@ -14,15 +15,13 @@ indexes and must change together.
 from __future__ import annotations
 
 import bisect
-import codecs
 import difflib
-import errno
 import logging
 import os
 import re
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import partial
@@ -31,7 +30,6 @@ from typing import TypeVar
 
 from app.content.cache import ParseCache, paused_gc
 from app.content.model import Author, Comparison, Problem, pair_key, slugify
-from app.content.parse import parse_text
 from app.content.people import TextPage, read_author, read_page
 from app.content.profiles import (
     Profile,
@@ -40,185 +38,24 @@ from app.content.profiles import (
     load_profiles,
     profile_files,
 )
-from app.content.reading import NotContent, read_content, read_content_text
+from app.content.reading import read_content_text
+from app.content.sources import (
+    SIDE_FOLDERS,
+    ContentFolderMissing,
+    SourceFile,
+    discover,
+    is_side_file,
+    parse_file,
+    source_file,
+)
 
 log = logging.getLogger(__name__)
-
-# Top-level folders of the content folder whose files are not comparisons: writers, option
-# profiles and plain pages, each read by its own rules.
-NON_COMPARISON_FOLDERS = ("authors", "options", "pages")
 
 # In-place edits remembered (``Library.replaced``): caches older than that many edits rebuild.
 REPLACED_KEPT = 256
 
 K = TypeVar("K")
 V = TypeVar("V")
-
-
-class ContentFolderMissing(FileNotFoundError):
-    """The content folder does not exist: refuse to start rather than serve an empty site.
-
-    An empty site answers 404 to every page while health checks say 200, so a typo in
-    ``NICEPICK_CONTENT_DIR`` would take a site down without any alarm.
-    """
-
-    def __init__(self, folder: Path) -> None:
-        super().__init__(
-            errno.ENOENT,
-            f"content folder {folder} does not exist (set NICEPICK_CONTENT_DIR or pass --content)",
-        )
-        self.folder = folder
-
-    def __str__(self) -> str:
-        return str(self.strerror)
-
-
-@dataclass(frozen=True, slots=True)
-class SourceFile:
-    path: Path
-    display: str  # path as editors see it in messages
-    slug: str
-
-
-# Top-level folders of the content folder whose files are not comparisons: authors, option
-# profiles (app.content.profiles) and standalone pages, each read by its own rules.
-NON_COMPARISON_FOLDERS = ("authors", "options", "pages")
-
-
-def is_content_file(path: Path, content_dir: Path) -> bool:
-    """A comparison file: ``*.md`` under the folder, not a README, not in a hidden folder,
-    not in one of the ``NON_COMPARISON_FOLDERS``."""
-    try:
-        relative = path.relative_to(content_dir)
-    except ValueError:
-        return False
-    return (
-        path.suffix == ".md"
-        and path.name.lower() != "readme.md"
-        and not any(part.startswith(".") for part in relative.parts)
-        and not (len(relative.parts) > 1 and relative.parts[0] in NON_COMPARISON_FOLDERS)
-    )
-
-
-# The non-comparison folders this module reads itself (content/options/ has its own reader).
-SIDE_FOLDERS = ("authors", "pages")
-
-
-def is_side_file(path: Path, content_dir: Path) -> bool:
-    """A writer or a plain page: ``authors/<slug>.md`` or ``pages/<slug>.md``."""
-    try:
-        relative = path.relative_to(content_dir)
-    except ValueError:
-        return False
-    return (
-        len(relative.parts) == 2
-        and relative.parts[0] in SIDE_FOLDERS
-        and path.suffix == ".md"
-        and not path.name.startswith(".")
-        and path.name.lower() != "readme.md"
-    )
-
-
-def source_file(path: Path, cwd: str | None = None) -> SourceFile:
-    """Name a file as editors see it: relative to the working folder when it is inside it."""
-    display = str(path)
-    if cwd is not None and display.startswith(cwd):
-        # Inside the working folder (``cwd`` ends with a separator): what relpath would give.
-        return SourceFile(path, display[len(cwd) :], path.stem)
-    if path.is_absolute():
-        try:
-            display = os.path.relpath(path)
-        except ValueError:  # another drive on Windows
-            pass
-        if display.startswith(".."):
-            display = str(path)
-    return SourceFile(path, display, path.stem)
-
-
-def discover(content_dir: Path) -> list[SourceFile]:
-    """Every ``*.md`` comparison under the folder (subfolders too), README files excepted.
-
-    The rules of ``is_content_file`` and the order of ``sorted(rglob("*.md"))`` (by path
-    parts), with ``os.walk``: ~5x faster on 10,000 files than building and testing Paths.
-    """
-    found: list[tuple[str, ...]] = []
-    root = str(content_dir)
-    for folder, subfolders, names in os.walk(root):
-        relative = os.path.relpath(folder, root)
-        parts = () if relative == "." else tuple(relative.split(os.sep))
-        subfolders[:] = [
-            name
-            for name in subfolders
-            if not name.startswith(".") and (parts or name not in NON_COMPARISON_FOLDERS)
-        ]
-        found.extend(
-            (*parts, name)
-            for name in names
-            if name.endswith(".md")
-            and len(name) > 3
-            and name.lower() != "readme.md"
-            and not name.startswith(".")
-        )
-    found.sort()
-    return sources_in(content_dir, found)
-
-
-def sources_in(content_dir: Path, found: Sequence[tuple[str, ...]]) -> list[SourceFile]:
-    """The files at these paths (parts under the folder, in this order), named as
-    ``source_file`` names them: ``discover``'s result from its listing."""
-    cwd = os.getcwd().rstrip(os.sep) + os.sep
-    absolute = content_dir.is_absolute() and ".." not in content_dir.parts
-    folder = str(content_dir).rstrip(os.sep) + os.sep
-    if absolute and not folder.startswith(cwd) and not cwd.startswith(folder):
-        # Neither holds the other: editors see absolute paths (``source_file`` would find
-        # the same through one ``relpath`` per file: ~2 s of a warm start at 100,000 files).
-        # The stem is the name without ".md" (every name found ends so).
-        return [
-            SourceFile(path, str(path), parts[-1][:-3])
-            for parts in found
-            for path in (_child(content_dir, parts),)
-        ]
-    return [source_file(_child(content_dir, parts), cwd if absolute else None) for parts in found]
-
-
-def _child(folder: Path, parts: tuple[str, ...]) -> Path:
-    """``folder.joinpath(*parts)`` for names listed by the file system (no separator, never
-    "." nor ".."): through pathlib's own child constructor where it has one, which skips
-    parsing the names again (a third of the cost of 100,000 paths)."""
-    if not _MAKE_CHILD:  # not in every Python version: the public way
-        return folder.joinpath(*parts)
-    path = folder
-    for part in parts:
-        path = path._make_child_relpath(part)  # type: ignore[attr-defined]
-    return path
-
-
-_MAKE_CHILD = hasattr(Path, "_make_child_relpath")
-
-
-def top_level_files(content_dir: Path) -> tuple[list[str], bool]:
-    """The content file names directly in the folder, in ``discover`` order, and whether it
-    has subfolders. One ``scandir``: a start-up decision that must not cost a full walk."""
-    names: list[str] = []
-    nested = False
-    try:
-        entries = list(os.scandir(content_dir))
-    except OSError:
-        return [], False
-    for entry in entries:
-        if entry.name.startswith("."):
-            continue
-        if entry.is_dir():
-            nested = nested or entry.name not in NON_COMPARISON_FOLDERS
-        elif entry.name.endswith(".md") and entry.name.lower() != "readme.md":
-            names.append(entry.name)
-    names.sort()
-    return names, nested
-
-
-def slug_for(stem: str) -> str:
-    """The slug a file's name gives its page (``Vim vs Emacs.md`` -> ``vim-vs-emacs``)."""
-    return slugify(stem) or stem
 
 
 @dataclass(frozen=True, slots=True)
@@ -810,35 +647,6 @@ def _link_column(comparison: Comparison, line: int, target: str) -> int:
         if column >= 0:
             return column + 1
     return 1
-
-
-def parse_file(
-    source: SourceFile, today: date | None = None
-) -> tuple[Comparison | None, list[Problem]]:
-    try:
-        data = read_content(source.path)
-    except NotContent as exc:
-        return None, [Problem(source.display, 1, 1, "error", str(exc.strerror))]
-    except OSError as exc:
-        return None, [Problem(source.display, 1, 1, "error", f"cannot read: {exc.strerror}")]
-    return parse_bytes(source, data, today)
-
-
-def parse_bytes(
-    source: SourceFile, data: bytes, today: date | None = None, *, digest: str | None = None
-) -> tuple[Comparison | None, list[Problem]]:
-    """``parse_file`` of the bytes already read from the file (a worker reads each once);
-    ``digest``, their SHA-256 when the caller made it already (a parse cache does)."""
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        return None, [Problem(source.display, 1, 1, "error", f"not UTF-8 text: {exc.reason}")]
-    # The comparison's content hash is that of its text without a byte order mark, encoded
-    # again: the very bytes read, unless they start with a mark.
-    known = digest if digest is not None and not data.startswith(codecs.BOM_UTF8) else None
-    return parse_text(
-        text, path=source.display, slug=slugify(source.slug), today=today, content_hash=known
-    )
 
 
 def category_name(comparisons: Iterable[Comparison], category_slug: str) -> str | None:

@@ -42,8 +42,8 @@ from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from app.content.cache import ParseCache, Spooled, make_entry, paused_gc, spool
-from app.content.library import SourceFile, parse_bytes
 from app.content.model import Comparison, Problem
+from app.content.sources import SourceFile, parse_bytes
 
 log = logging.getLogger(__name__)
 

@@ -19,8 +19,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from app.content.library import is_content_file, is_side_file
 from app.content.profiles import is_profile_file
+from app.content.sources import is_content_file, is_side_file
 
 log = logging.getLogger(__name__)
 

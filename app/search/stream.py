@@ -30,8 +30,8 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
-from app.content.library import SourceFile, slug_for
 from app.content.model import Comparison
+from app.content.sources import SourceFile, slug_for
 from app.search.index import (
     bulk_load_settings,
     create_tables,
