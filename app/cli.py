@@ -102,16 +102,6 @@ def _refuse_missing_content(command: str, folder: Path) -> bool:
     return True
 
 
-def _unusable_out(out: Path, content: Path) -> str | None:
-    """Why ``out`` cannot take a build, or None: it must be a folder (or not exist yet), and
-    not the content folder or one inside it, where pages would land among the sources."""
-    if out.exists() and not out.is_dir():
-        return f"OUT {out} is a file, not a folder: name a folder for the site"
-    if out.resolve().is_relative_to(content.resolve()):
-        return f"OUT {out} is inside the content folder {content}: name a folder outside it"
-    return None
-
-
 def _content_dir(args: argparse.Namespace) -> Path:
     """The folder named on the command line, else NICEPICK_CONTENT_DIR, else ``content``."""
     given = getattr(args, "dir", None) or args.content
@@ -154,7 +144,12 @@ def _build(args: argparse.Namespace) -> int:
     settings = Settings(**overrides)  # type: ignore[arg-type]
     if _refuse_missing_content("build", settings.content_dir):
         return 1
-    if (refused := _unusable_out(Path(args.out), settings.content_dir)) is not None:
+    from app.commands.out_folder import out_problem
+
+    refused = out_problem(
+        Path(args.out), content_dir=settings.content_dir, data_dir=settings.data_dir
+    )
+    if refused is not None:
         print(f"nicepick build: {refused}", file=sys.stderr)
         return 1
     root = logging.getLogger()

@@ -292,13 +292,49 @@ def test_build_refuses_an_out_that_is_a_file_or_inside_the_content_folder(
     assert main(["build", str(settings.content_dir / "site"), "--content", content]) == 1
     assert main(["build", content, "--content", content]) == 1
     err = capsys.readouterr().err.splitlines()
+    inside = "name a folder outside it (a build replaces everything in OUT)"
     assert err == [
         f"nicepick build: OUT {a_file} is a file, not a folder: name a folder for the site",
-        f"nicepick build: OUT {content}/site is inside the content folder {content}: name a folder outside it",
-        f"nicepick build: OUT {content} is inside the content folder {content}: name a folder outside it",
-    ]  # fmt: skip
+        f"nicepick build: OUT {content}/site is inside the content folder {content}: {inside}",
+        f"nicepick build: OUT {content} is inside the content folder {content}: {inside}",
+    ]
     assert a_file.read_bytes() == b"PK"
     assert sorted(settings.content_dir.rglob("*")) == before
+
+
+def test_build_never_empties_a_folder_it_did_not_make(
+    settings: Settings, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # An outside review: `nicepick build var` deleted the notes database with the rest of
+    # the data folder, and `nicepick build .` the whole project.
+    monkeypatch.setenv("NICEPICK_DATA_DIR", str(settings.data_dir))
+    content = ["--content", str(settings.content_dir)]
+    notes = settings.data_dir / "nicepick.sqlite3"
+    notes.parent.mkdir(parents=True, exist_ok=True)
+    notes.write_bytes(b"SQLite format 3\x00 readers' notes")
+    mine = settings.data_dir.parent / "mine"
+    (mine / "compare").mkdir(parents=True)
+    (mine / "compare" / "mine.html").write_text("kept")
+    project = settings.content_dir.parent
+    assert main(["build", str(settings.data_dir), *content]) == 1
+    assert main(["build", str(mine), *content]) == 1
+    assert main(["build", str(project), *content]) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert err[0].startswith(f"nicepick build: OUT {settings.data_dir} is inside the data folder")
+    assert err[1] == (
+        f"nicepick build: OUT {mine} holds files that no build wrote (compare, ...): name a new "
+        "or empty folder (a build replaces everything in OUT), or empty it first"
+    )
+    assert err[2].startswith(f"nicepick build: OUT {project} holds the content folder")
+    assert notes.read_bytes() == b"SQLite format 3\x00 readers' notes"
+    assert (mine / "compare" / "mine.html").read_text() == "kept"
+
+    # An empty folder takes a build, and a folder a build made takes the next one, full too.
+    site = project / "site"
+    site.mkdir()
+    assert main(["build", str(site), "--no-cards", *content]) == 0
+    assert main(["build", str(site), "--no-cards", "--full", *content]) == 0
+    assert (site / "index.html").is_file() and (site / ".nicepick-build.marshal").is_file()
 
 
 def test_a_newcomer_in_another_order_does_not_take_the_established_address(

@@ -47,6 +47,7 @@ from app.commands.links import links
 from app.commands.manifest import Manifest, begin_writing, end_writing, fingerprint
 from app.commands.meters import Counts, digests, recounted
 from app.commands.neighbours import twin_names, twin_neighbours
+from app.commands.out_folder import check_out
 from app.commands.progress import Progress, progress_bar
 from app.commands.quick_record import current_record, remember
 from app.commands.redirect_files import kept_redirects, write_redirects
@@ -174,7 +175,9 @@ def export_site(
     (``app/commands/manifest.py``) and ``incremental`` is on, only the pages a changed
     comparison can appear on are rendered (``app/commands/incremental.py``), files are
     written only when their bytes differ, and the forms keep the first build's time.
-    ``clean`` (a full build) empties ``out`` first.
+    ``clean`` (a full build) empties ``out`` first; ``UnusableOut`` (nothing written) when
+    ``out`` holds anything but a build, or is or holds the content or data folder
+    (``app/commands/out_folder.py``).
 
     ``cards=False`` leaves the social card PNGs out (about half the time of a large build;
     pages still name them in ``og:image``). ``precompress`` writes each text file's ``.gz``
@@ -183,6 +186,7 @@ def export_site(
     where starting more costs more).
     """
     started = time.perf_counter()
+    check_out(out, content_dir=settings.content_dir, data_dir=settings.data_dir)
     # An export is what readers see: never drafts, never the live preview's scripts.
     settings = settings.model_copy(update={"drafts": False, "reload": False})
     build_print = fingerprint(settings, cards=cards, precompress=precompress)
