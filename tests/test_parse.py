@@ -347,3 +347,34 @@ def test_writers_and_plain_pages_refuse_what_comparisons_refuse(tmp_path: Path) 
     page = tmp_path / "about.md"
     page.write_text("---\ntitle: About\nsummary: Us.\n---\nWe &#x2067;compare.\n")
     assert any("text-direction control" in p.message for p in read_page(page, "about.md")[1])
+
+
+def test_a_related_item_too_long_for_an_address_is_refused_at_its_line() -> None:
+    # An outside review: `check` passed a 500-letter "### Related" item, whose tag page
+    # then stopped `build` with "File name too long".
+    text = GOOD.replace("### Related\n- terminal", f"### Related\n- {'r' * 500}", 1)
+    line = text.splitlines().index(f"- {'r' * 500}") + 1
+    assert errors(text) == [
+        f'content/vim-vs-emacs.md:{line}:1: error: "related" name "{"r" * 59}…" gives an '
+        "address of 500 characters (at most 100): shorten it"
+    ]
+    assert errors(GOOD.replace("### Related\n- terminal", f"### Related\n- {'r' * 100}")) == []
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("category", '" "', 'required field "category" is empty'),
+        ("category", '"\u00a0"', 'required field "category" is empty'),
+        ("summary", '"  "', 'required field "summary" is empty'),
+        ("tags", '[terminal, "\u00a0"]', '"tags" has an empty name: write it or take it out'),
+        ("options", '[Vim, Emacs, " "]', '"options" has an empty name: write it or take it out'),
+    ],
+)
+def test_a_blank_name_is_refused_not_linked_as_an_empty_address(
+    field: str, value: str, message: str
+) -> None:
+    # An outside review: `category: " "` passed `check`, and every page then linked
+    # /category/ and /tag/, which answer 404.
+    found = errors(comparison_text(**{field: value}))
+    assert any(error.endswith(f"error: {message}") for error in found), found

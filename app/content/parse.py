@@ -220,7 +220,8 @@ def _check_fields(
             ok = False
     for key in REQUIRED_FIELDS:
         value = meta.get(key)
-        if key in meta and (value is None or value == "" or value == []):
+        blank = isinstance(value, str) and not value.strip()  # " " or a no-break space
+        if key in meta and (value is None or blank or value == []):
             problems.add(*marks.get("key:" + key, (2, 1)), f'required field "{key}" is empty')
             ok = False
         elif key not in meta and key not in suggested:
@@ -275,6 +276,11 @@ def _check_fields(
             if not text.isprintable() and (bad := _control_character(text, key)) is not None:
                 position = marks.get(f"{key}[{index}]", where(key))
                 problems.add(*position, f'"{key}" contains {bad}: {_ONE_LINE}')
+                ok = False
+            elif not text.strip():
+                # It would link /tag/ (or /option/), the address of no page.
+                position = marks.get(f"{key}[{index}]", where(key))
+                problems.add(*position, f'"{key}" has an empty name: write it or take it out')
                 ok = False
             elif (bad := _address_problem(text, key)) is not None:
                 problems.add(*marks.get(f"{key}[{index}]", where(key)), bad)
@@ -772,6 +778,11 @@ def _build_option(name: str, section: _Section, problems: Collector) -> Option |
             problems.add(sub.line, 1, f'"{name}" has two "### {sub.title}" lists')
             continue
         lists[kind] = _bullets(sub, problems, name)
+    for index, item in enumerate(lists.get("related", ())):
+        # Each is a tag page's address, as a tag is (``_address_problem``).
+        if (bad := _address_problem(item, "related")) is not None:
+            line = problems.item_lines.get((name, "related", index), section.line)
+            problems.add(line, 1, bad)
     for kind in ("pros", "cons"):
         if kind not in lists:
             problems.add(section.line, 1, f'option "{name}" has no "### {kind.title()}" list')
