@@ -359,6 +359,8 @@ def test_a_related_item_too_long_for_an_address_is_refused_at_its_line() -> None
         "address of 500 characters (at most 100): shorten it"
     ]
     assert errors(GOOD.replace("### Related\n- terminal", f"### Related\n- {'r' * 100}")) == []
+    blank = GOOD.replace("### Related\n- terminal", "### Related\n- terminal\n- ", 1)
+    assert [e.split(" error: ")[1] for e in errors(blank)] == ['"related" has an empty item']
 
 
 @pytest.mark.parametrize(

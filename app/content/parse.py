@@ -780,7 +780,8 @@ def _build_option(name: str, section: _Section, problems: Collector) -> Option |
         lists[kind] = _bullets(sub, problems, name)
     for index, item in enumerate(lists.get("related", ())):
         # Each is a tag page's address, as a tag is (``_address_problem``).
-        if (bad := _address_problem(item, "related")) is not None:
+        bad = _address_problem(item, "related") if item else '"related" has an empty item'
+        if bad is not None:
             line = problems.item_lines.get((name, "related", index), section.line)
             problems.add(line, 1, bad)
     for kind in ("pros", "cons"):
