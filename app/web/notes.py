@@ -96,15 +96,28 @@ def origin_of(url: str) -> str | None:
     return f"{scheme}://{host}:{port}"
 
 
+def _loopback(host: str) -> bool:
+    """Whether a Host header names this machine (``localhost:8000``, ``127.0.0.1``, ``[::1]``):
+    a local run reached by another loopback name than its site URL's."""
+    try:
+        name = urlsplit(f"//{host}").hostname
+    except ValueError:  # "[" and the like: no host at all
+        return False
+    if not name:
+        return False
+    return name == "localhost" or name.endswith(".localhost") or name in ("::1", "127.0.0.1")
+
+
 def cross_site(request: Request, site_url: str) -> str | None:
     """Why this POST is refused as cross-site, or None to accept it.
 
     Modelled on Django's CsrfViewMiddleware (``_origin_verified``) and Rails'
     ``forgery_protection_origin_check``: an ``Origin`` header must be our own, meaning the
     origin of ``site_url`` (where readers and exported pages are) or the origin the request
-    itself was sent to (``http://127.0.0.1:8000`` and ``localhost`` on a local run). A browser
-    sends the real Host of the site it posts to, and the origin of the page that made it post,
-    so another website can match neither. Without ``Origin`` (old browsers, some privacy
+    itself was sent to when that is a loopback name (``http://127.0.0.1:8000`` and
+    ``localhost`` on a local run). Any other Host is not trusted: a page whose name an
+    attacker points at our address (DNS rebinding) posts with its own Host and Origin, which
+    agree (an outside review). Without ``Origin`` (old browsers, some privacy
     settings), ``Sec-Fetch-Site`` decides: ``cross-site`` and ``same-site`` (another
     subdomain) are refused; ``same-origin``, ``none`` or no header at all are accepted, as
     Django accepts a POST without Origin. The form token cannot do this job: it is public,
@@ -114,7 +127,7 @@ def cross_site(request: Request, site_url: str) -> str | None:
     if origin is not None:
         own = {origin_of(site_url)}
         host = request.headers.get("host")
-        if host:
+        if host and _loopback(host):
             own.add(origin_of(f"{request.scope.get('scheme', 'http')}://{host}"))
         own.discard(None)
         if origin.strip().lower() in own:
