@@ -297,3 +297,42 @@ def test_the_meters_bars_line_up_whichever_row_is_our_pick(
     boxes = [bar.bounding_box() for bar in page.locator(".disagreement-meter meter").all()]
     assert len(boxes) == 2 and all(boxes)
     assert len({(round(b["x"]), round(b["width"])) for b in boxes if b}) == 1, boxes
+
+
+@pytest.fixture(scope="module")
+def long_words_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A server whose content `check` passes with words longer than a phone is wide: a
+    "why" holding a long URL, a profile's platform written as one word."""
+    from tests.conftest import ROOT
+
+    root = tmp_path_factory.mktemp("long-words")
+    content = root / "content"
+    (content / "options").mkdir(parents=True)
+    page = (ROOT / "content" / "nginx-vs-caddy.md").read_text(encoding="utf-8")
+    url = "https://docs.example.org/reference/configuration/index.html"
+    page = re.sub(r"(?m)^why: .*$", f'why: "It reads {url} once"', page, count=1)
+    (content / "nginx-vs-caddy.md").write_text(page, encoding="utf-8")
+    profile = (ROOT / "content" / "options" / "nginx.md").read_text(encoding="utf-8")
+    profile = re.sub(
+        r"(?m)^platforms: .*$", "platforms: [Linux, WindowsSubsystemForLinuxEverywhere]", profile
+    )
+    (content / "options" / "nginx.md").write_text(profile, encoding="utf-8")
+    env = server_env(root / "var", content_dir=content)
+    with live_server(env, root / "server.log") as server:
+        yield server.url
+
+
+@pytest.mark.parametrize("scheme", SCHEMES)
+def test_words_longer_than_a_phone_is_wide_wrap_instead_of_scrolling(
+    long_words_site: str, new_context: Callable[..., BrowserContext], scheme: str
+) -> None:
+    # An outside review: the pick's reason and a profile's facts sat in grid columns as wide
+    # as their longest word (578 and 411 px on a 320 px phone).
+    page = new_context(viewport={"width": 320, "height": 700}, color_scheme=scheme).new_page()
+    for path in ("/compare/nginx-vs-caddy", "/option/nginx"):
+        response = page.goto(long_words_site + path)
+        assert response is not None and response.status == 200
+        scroll = page.evaluate("document.documentElement.scrollWidth")
+        assert scroll <= 320, f"{path} is {scroll} px wide"
+    page.goto(long_words_site + "/compare/nginx-vs-caddy")
+    assert "docs.example.org" in page.locator(".glance-reason").inner_text()
