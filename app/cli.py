@@ -299,6 +299,22 @@ def _outbox(args: argparse.Namespace) -> int:
     return commands.show_outbox(Settings(), retry=args.retry, out=sys.stdout)
 
 
+def _whole(low: int, high: int) -> Callable[[str], int]:
+    """An argparse type: a whole number from ``low`` to ``high`` ("--port 99999" started a
+    server that listened nowhere; "--jobs 0" stopped a build with a traceback)."""
+
+    def parse(text: str) -> int:
+        try:
+            number = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if not low <= number <= high:
+            raise argparse.ArgumentTypeError(f"{number} is not between {low} and {high}")
+        return number
+
+    return parse
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="nicepick", description="Nice Pick: comparison guides from Markdown."
@@ -307,11 +323,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = commands.add_parser("serve", help="serve the site over HTTP")
     serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--port", type=_whole(0, 65535), default=8000)
     serve.add_argument("--content", metavar="DIR", help="content folder (NICEPICK_CONTENT_DIR)")
     serve.add_argument("--reload", action="store_true", help="live preview: re-read changed files")
     serve.add_argument("--drafts", action="store_true", help="show drafts, marked as such")
-    serve.add_argument("--workers", type=int, default=1, help="worker processes")
+    serve.add_argument("--workers", type=_whole(1, 64), default=1, help="worker processes")
     serve.add_argument("--log-level", default="info")
     serve.set_defaults(handler=_serve)
 
@@ -322,7 +338,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--strict", action="store_true", help="warnings fail the check too")
     check.add_argument(
         "--stale",
-        type=int,
+        type=_whole(0, 100_000),
         metavar="DAYS",
         help="list pages whose facts were last checked over DAYS days ago (exit 1 with --strict)",
     )
@@ -360,7 +376,9 @@ def build_parser() -> argparse.ArgumentParser:
         "give it to every build of OUT",
     )
     build.add_argument(
-        "--jobs", type=int, help="processes sharing the work (default: one per CPU when large)"
+        "--jobs",
+        type=_whole(1, 64),
+        help="processes sharing the work (default: one per CPU when large)",
     )
     build.add_argument(
         "--allow-errors",
@@ -400,10 +418,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     args = build_parser().parse_args(argv)
     handler: Command = args.handler
+    from pydantic import ValidationError
+
     try:
         code = handler(args)
         sys.stdout.flush()  # here, not at exit, where a closed pipe fails outside this ``try``
         return code
+    except ValidationError as error:
+        # A setting (the environment, .env or a flag) that Settings refuses: say which, as
+        # an operator sets it, instead of pydantic's traceback.
+        for problem in error.errors():
+            name = "_".join(str(part) for part in problem["loc"]).upper()
+            message = str(problem["msg"]).removeprefix("Value error, ")
+            print(f"nicepick {args.command}: NICEPICK_{name}: {message}", file=sys.stderr)
+        return 2
     except BrokenPipeError:
         # The reader went away (``nicepick outbox | head``): stop quietly, as Unix tools do.
         # stdout is pointed at /dev/null so the interpreter's final flush fails no more.

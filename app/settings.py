@@ -7,6 +7,7 @@ and tests build their own.
 from __future__ import annotations
 
 import ipaddress
+import re
 from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
@@ -23,6 +24,14 @@ def shipped_folder(name: str) -> Path:
     in a checkout, where they live at the top level for editors and designers to find."""
     inside = PACKAGE_DIR / name
     return inside if inside.is_dir() else PACKAGE_DIR.parent / name
+
+
+# One rate limit as ``limits.parse`` reads it ("5/10minutes", "20 per hour").
+_RATE = re.compile(
+    r"\s*[0-9]+\s*(?:/|\s+per\s+)\s*(?:[0-9]+)?\s*(?:second|minute|hour|day|month|year)s?\s*",
+    re.IGNORECASE,
+)
+_DATABASE = re.compile(r"(?:sqlite|postgresql)(?:\+[a-z0-9_]+)?://", re.IGNORECASE)
 
 
 class Settings(BaseSettings):
@@ -157,6 +166,29 @@ class Settings(BaseSettings):
                 "https://example.org/nicepick): the site is served from the root of its host"
             )
         return value.rstrip("/")
+
+    @field_validator("feedback_rate")
+    @classmethod
+    def _rate(cls, value: str) -> str:
+        # The grammar ``limits.parse`` reads (one limit), checked here: a typo stopped
+        # ``serve`` with limits' traceback instead of this message.
+        if not _RATE.fullmatch(value):
+            raise ValueError(
+                f"{value!r} is not a rate: write a number per period, e.g. 5/10minutes or "
+                "20 per hour (second, minute, hour, day, month or year)"
+            )
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _database(cls, value: str | None) -> str | None:
+        # SQLAlchemy's own error for another scheme is a traceback (NoSuchModuleError).
+        if value is not None and not _DATABASE.match(value):
+            raise ValueError(
+                "must be a sqlite:/// or postgresql:// URL (the databases the site is tested "
+                "with), e.g. postgresql+psycopg://user@host/nicepick"
+            )
+        return value
 
     @field_validator("trusted_proxies", "metrics_allow", mode="before")
     @classmethod

@@ -73,8 +73,12 @@ def check(
     files or more).
     """
     if not content_dir.is_dir():
-        missing = Problem(str(content_dir), 1, 1, "error", "content folder does not exist")
-        return Report((missing,), 0)
+        message = (
+            "is a file: check takes the content folder and checks every file in it"
+            if content_dir.exists()
+            else "content folder does not exist"
+        )
+        return Report((Problem(str(content_dir), 1, 1, "error", message),), 0)
     # Taken before anything is read: a file edited during the check changes the next key.
     key = fingerprint(content_dir, today=today, strict=strict) if cache_dir else ""
     stored_at = _check_file(content_dir, cache_dir, today, "report") if cache_dir else None

@@ -94,7 +94,11 @@ def export_csv(settings: Settings, *, path: str, out: TextIO) -> int:
         notes = store.notes()
     finally:
         store.dispose()
-    handle = out if path == "-" else open(path, "w", encoding="utf-8", newline="")
+    try:
+        handle = out if path == "-" else open(path, "w", encoding="utf-8", newline="")
+    except OSError as error:
+        print(f"nicepick feedback export: cannot write {path}: {error.strerror}", file=sys.stderr)
+        return 1
     try:
         writer = csv.DictWriter(handle, fieldnames=CSV_FIELDS, extrasaction="ignore")
         writer.writeheader()
