@@ -1493,3 +1493,33 @@ def test_a_page_number_on_a_page_without_pages_is_the_page_itself(
         assert not (out / name).exists(), name
     assert (out / "tags/index.html").is_file() and (out / "compare/n1/index.html").is_file()
     assert_same_build(out, fresh)
+
+
+def test_every_same_site_link_of_an_exported_page_names_a_file_of_the_export(
+    exported: tuple[Settings, Path, ExportSummary],
+) -> None:
+    # An outside review: the search page's <link rel="alternate"> named /search.json, which
+    # the export did not hold. Every href and src on the site's own host must be a file (or
+    # a redirect the host is told of), whatever the query after it.
+    from urllib.parse import urlsplit
+
+    from bs4 import BeautifulSoup
+
+    _settings, out, _summary = exported
+    redirected = {
+        line.split()[0] for line in (out / "_redirects").read_text().splitlines() if line.strip()
+    }
+    missing: dict[str, set[str]] = {}
+    for page in out.rglob("*.html"):
+        soup = BeautifulSoup(page.read_bytes(), "html.parser")
+        for tag in soup.find_all(["a", "link", "script", "img"]):
+            target = tag.get("href") or tag.get("src")
+            if not isinstance(target, str) or not target.startswith("/") or target.startswith("//"):
+                continue
+            parts = urlsplit(target)
+            page_query = parts.query if parts.query.startswith("page=") else ""
+            url = parts.path + (f"?{page_query}" if page_query else "")
+            if output_path(out, url).is_file() or parts.path in redirected:
+                continue
+            missing.setdefault(target, set()).add(str(page.relative_to(out)))
+    assert not missing, missing

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from bs4 import BeautifulSoup
@@ -257,3 +259,19 @@ def test_category_pages_link_to_their_best_of_and_the_header_lists_categories(
     assert best is not None and best.get_text() == "Best in Dev Tools"
     menu = [a.get("href") for a in page.select('header nav[aria-label="Categories"] a')]
     assert menu == ["/category/dev-tools"]
+
+
+def test_the_footer_links_the_about_page_only_when_the_site_has_one(
+    settings: Settings, write_content: Callable[[str, str], Path]
+) -> None:
+    # Every page linked /about, a 404 on a site without content/pages/about.md.
+    write_content("vim-vs-emacs.md", GOOD)
+    with TestClient(create_app(settings), follow_redirects=False) as client:
+        assert client.get("/about").status_code == 404
+        page = BeautifulSoup(client.get("/compare/vim-vs-emacs").text, "html.parser")
+        assert page.select('a[href="/about"]') == []
+    write_content("pages/about.md", "---\ntitle: About us\nsummary: Who we are\n---\nHello.\n")
+    with TestClient(create_app(settings), follow_redirects=False) as client:
+        assert client.get("/about").status_code == 200
+        page = BeautifulSoup(client.get("/compare/vim-vs-emacs").text, "html.parser")
+        assert [a.get_text() for a in page.select('footer a[href="/about"]')] == ["About"]

@@ -120,7 +120,8 @@ class DirectPages:
         return _found(body, fmt)
 
     def _machine(self, path: str) -> Answer | None:
-        """The machine files and the search page with no query, as their routes answer."""
+        """The machine files and the search page with no query (and its twin), as their
+        routes answer."""
         surfaces = self.surfaces
         if path == "/robots.txt":
             return Answer(surfaces.robots(), TEXT)
@@ -130,6 +131,8 @@ class DirectPages:
             return Answer(surfaces.feed(), ATOM)
         if path == "/search":
             return _found(self.pages.search("", 1), "html")
+        if path == "/search.json":
+            return _found(self.pages.search("", 1, "json"), "json")
         card = _CARD.fullmatch(path)
         if card is not None:
             body = surfaces.card(card.group(1))

@@ -325,6 +325,7 @@ def _pages(
     side = Library.scan(settings.content_dir, sources=[])
     env = page_environment(settings, asset_url=Assets(settings.static_dir).url)
     env.globals["can_ask"] = settings.feedback_endpoint is not None  # as export's static copy
+    env.globals["has_page"] = lambda slug: slug in side.pages  # as PageRenderer's
     views = _feedback_views(settings, record.built_at, comparisons, counts)
     shared = {"nav_categories": tuple(MenuItem(*c) for c in record.categories)}
     edited = {comparison.slug: comparison for comparison in comparisons}

@@ -52,7 +52,9 @@ def machine_files(visible: Visible) -> list[str]:
 
 
 def search(visible: Visible) -> list[str]:
-    return ["/search"]
+    # Its twin too: the page links it (/search.json?q=), and a static host serves the file
+    # whatever the query (an outside review: the export linked a file it did not hold).
+    return ["/search", "/search.json"]
 
 
 def comparisons(visible: Visible) -> Iterator[str]:

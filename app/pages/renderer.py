@@ -77,6 +77,9 @@ class PageRenderer:
         # other (the static export's order) build it once.
         self._last_built: tuple[Hashable, PageContext | None] | None = None
         site.after_load.append(self._warm)
+        # The footer links /about only when the site has that page: without it, every page
+        # linked a 404 (and an export, a file it did not hold).
+        env.globals["has_page"] = lambda slug: slug in site.library.pages
 
     @property
     def _site_url(self) -> str:

@@ -78,5 +78,6 @@ def page_environment(settings: Settings, *, asset_url: Callable[[str], str]) -> 
         request_action=request_action,
         can_ask=True,  # False in an export without an endpoint (app/commands/export.py)
         search_action=search_action,
+        has_page=lambda _slug: True,  # whether a plain page exists: the renderer knows
     )
     return env
