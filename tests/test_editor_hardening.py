@@ -337,6 +337,52 @@ def test_build_never_empties_a_folder_it_did_not_make(
     assert (site / "index.html").is_file() and (site / ".nicepick-build.marshal").is_file()
 
 
+def test_build_refuses_links_and_paths_under_files_as_out(
+    settings: Settings, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A second review: through a link a full build would empty the folder it names; a loop
+    # of links, a dangling link and a path under a file each gave a traceback.
+    monkeypatch.setenv("NICEPICK_DATA_DIR", str(settings.data_dir))
+    content = ["--content", str(settings.content_dir)]
+    root = settings.content_dir.parent
+    elsewhere = root / "elsewhere"
+    elsewhere.mkdir()
+    (root / "linked").symlink_to(elsewhere)
+    (root / "loop").symlink_to(root / "loop")
+    (root / "notes.txt").write_text("a file")
+    assert main(["build", str(root / "linked"), *content]) == 1
+    assert main(["build", str(root / "loop"), *content]) == 1
+    assert main(["build", str(root / "notes.txt" / "site"), *content]) == 1
+    assert capsys.readouterr().err.splitlines() == [
+        f"nicepick build: OUT {root / 'linked'} is a symbolic link: name the folder itself",
+        f"nicepick build: OUT {root / 'loop'} is a symbolic link: name the folder itself",
+        f"nicepick build: OUT {root / 'notes.txt' / 'site'} is under {root / 'notes.txt'}, "
+        "a file: name a folder for the site",
+    ]
+    assert list(elsewhere.iterdir()) == []
+
+
+def test_a_full_build_keeps_files_no_build_wrote_in_a_builds_folder(
+    settings: Settings, write_content: Callable[[str, str], Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A second review: a GitHub Pages checkout's .git and CNAME went with every full build
+    # (--full, or after an upgrade): it emptied the whole folder.
+    monkeypatch.setenv("NICEPICK_DATA_DIR", str(settings.data_dir))
+    write_content("vim-vs-emacs.md", GOOD)
+    site = settings.content_dir.parent / "site"
+    argv = ["build", str(site), "--no-cards", "--content", str(settings.content_dir)]
+    assert main(argv) == 0
+    (site / "CNAME").write_text("nicepick.example\n")
+    (site / ".git").mkdir()
+    (site / ".git" / "HEAD").write_text("ref: refs/heads/gh-pages\n")
+    built = sorted(p.relative_to(site) for p in site.rglob("*"))
+    assert main([*argv, "--full"]) == 0
+    assert (site / "CNAME").read_text() == "nicepick.example\n"
+    assert (site / ".git" / "HEAD").read_text() == "ref: refs/heads/gh-pages\n"
+    assert sorted(p.relative_to(site) for p in site.rglob("*")) == built
+    assert (site / "compare" / "vim-vs-emacs" / "index.html").is_file()
+
+
 def test_a_newcomer_in_another_order_does_not_take_the_established_address(
     settings: Settings,
 ) -> None:

@@ -141,6 +141,22 @@ def static_pages(
     return PageRenderer(site, env=env, cache=cache, feedback=forms)
 
 
+def _empty(out: Path, *, precompress: bool) -> None:
+    """Ready ``out`` for a full build: remove what the last build wrote, as its manifest
+    lists it (whatever code made it), and keep any other file (a host's CNAME, a .git); a
+    build stopped halfway lists nothing trustworthy, so then everything goes."""
+    built = Manifest.load(out)  # None after a build stopped halfway
+    if built is None:
+        shutil.rmtree(out)
+        return
+    files = Files(out, built.files, precompress=precompress)
+    for name in built.files:
+        files.remove(name)
+    for name in os.listdir(out):
+        if name.startswith(".nicepick-") and (out / name).is_file():
+            (out / name).unlink()
+
+
 def _static_app(settings: Settings, site: Site, cache: PageCache, built_at: float) -> FastAPI:
     """The app around ``site``, made a static copy, its meters read (``_prepare_feedback``)."""
     from app.main import create_app
@@ -224,7 +240,7 @@ def export_site(
     if errors and not allow_errors:
         raise ContentErrors(sorted(errors, key=lambda p: (p.path, p.line, p.column, p.message)))
     if previous is None and clean and out.exists():
-        shutil.rmtree(out)
+        _empty(out, precompress=precompress)
     out.mkdir(parents=True, exist_ok=True)
     begin_writing(out)
     files = Files(out, previous.files if previous is not None else {}, precompress=precompress)

@@ -25,9 +25,19 @@ class UnusableOut(ValueError):
 
 def out_problem(out: Path, *, content_dir: Path, data_dir: Path) -> str | None:
     """Why a build must not write into ``out``, or None when it may."""
+    if out.is_symlink():
+        # A full build empties OUT: through a link, the folder it names (or a loop, or
+        # nothing at all), none of which the checks below would see as OUT.
+        return f"OUT {out} is a symbolic link: name the folder itself"
     if out.exists() and not out.is_dir():
         return f"OUT {out} is a file, not a folder: name a folder for the site"
-    target = out.resolve()
+    under = next((p for p in out.absolute().parents if p.exists() and not p.is_dir()), None)
+    if under is not None:
+        return f"OUT {out} is under {under}, a file: name a folder for the site"
+    try:
+        target = out.resolve()
+    except (OSError, RuntimeError) as error:  # a loop of links above it
+        return f"OUT {out} cannot be resolved: {error}"
     for what, folder in (("content", content_dir), ("data", data_dir)):
         theirs = folder.resolve()
         if target == theirs or target.is_relative_to(theirs):
