@@ -327,7 +327,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--content", metavar="DIR", help="content folder (NICEPICK_CONTENT_DIR)")
     serve.add_argument("--reload", action="store_true", help="live preview: re-read changed files")
     serve.add_argument("--drafts", action="store_true", help="show drafts, marked as such")
-    serve.add_argument("--workers", type=_whole(1, 64), default=1, help="worker processes")
+    serve.add_argument("--workers", type=_whole(1, 256), default=1, help="worker processes")
     serve.add_argument("--log-level", default="info")
     serve.set_defaults(handler=_serve)
 
@@ -377,7 +377,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     build.add_argument(
         "--jobs",
-        type=_whole(1, 64),
+        type=_whole(1, 256),
         help="processes sharing the work (default: one per CPU when large)",
     )
     build.add_argument(
@@ -428,9 +428,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         # A setting (the environment, .env or a flag) that Settings refuses: say which, as
         # an operator sets it, instead of pydantic's traceback.
         for problem in error.errors():
-            name = "_".join(str(part) for part in problem["loc"]).upper()
+            name = "_".join(str(part) for part in problem["loc"])
             message = str(problem["msg"]).removeprefix("Value error, ")
-            print(f"nicepick {args.command}: NICEPICK_{name}: {message}", file=sys.stderr)
+            given = f"NICEPICK_{name.upper()}"
+            if name == "site_url" and getattr(args, "base_url", None):
+                given = "--base-url"  # build's flag sets the same setting
+            print(f"nicepick {args.command}: {given}: {message}", file=sys.stderr)
         return 2
     except BrokenPipeError:
         # The reader went away (``nicepick outbox | head``): stop quietly, as Unix tools do.

@@ -27,11 +27,16 @@ def shipped_folder(name: str) -> Path:
 
 
 # One rate limit as ``limits.parse`` reads it ("5/10minutes", "20 per hour").
+# Neither number 0: "5/0minutes" made a period of no time (no limit at all), "0/minute"
+# refused every note.
 _RATE = re.compile(
-    r"\s*[0-9]+\s*(?:/|\s+per\s+)\s*(?:[0-9]+)?\s*(?:second|minute|hour|day|month|year)s?\s*",
+    r"\s*[1-9][0-9]*\s*(?:/|\s+per\s+)\s*(?:[1-9][0-9]*)?\s*"
+    r"(?:second|minute|hour|day|month|year)s?\s*",
     re.IGNORECASE,
 )
-_DATABASE = re.compile(r"(?:sqlite|postgresql)(?:\+[a-z0-9_]+)?://", re.IGNORECASE)
+# The dialects and drivers installed with the site (SQLAlchemy's spelling, lower case):
+# another passed here and failed later with SQLAlchemy's traceback.
+_DATABASE = re.compile(r"sqlite(?:\+pysqlite)?://|postgresql\+psycopg://")
 
 
 class Settings(BaseSettings):
@@ -185,8 +190,8 @@ class Settings(BaseSettings):
         # SQLAlchemy's own error for another scheme is a traceback (NoSuchModuleError).
         if value is not None and not _DATABASE.match(value):
             raise ValueError(
-                "must be a sqlite:/// or postgresql:// URL (the databases the site is tested "
-                "with), e.g. postgresql+psycopg://user@host/nicepick"
+                "must be a sqlite:/// or postgresql+psycopg:// URL (the database drivers "
+                "installed with the site), e.g. postgresql+psycopg://user@host/nicepick"
             )
         return value
 
