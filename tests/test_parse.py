@@ -369,6 +369,8 @@ def test_a_related_item_too_long_for_an_address_is_refused_at_its_line() -> None
         ("category", '" "', 'required field "category" is empty'),
         ("category", '"\u00a0"', 'required field "category" is empty'),
         ("summary", '"  "', 'required field "summary" is empty'),
+        ("summary", '"\u200b"', 'required field "summary" is empty'),
+        ("title", '"\u200b"', '"title" is empty: write the title or leave the field out'),
         ("tags", '[terminal, "\u00a0"]', '"tags" has an empty name: write it or take it out'),
         ("options", '[Vim, Emacs, " "]', '"options" has an empty name: write it or take it out'),
     ],

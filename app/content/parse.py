@@ -220,8 +220,7 @@ def _check_fields(
             ok = False
     for key in REQUIRED_FIELDS:
         value = meta.get(key)
-        blank = isinstance(value, str) and not value.strip()  # " " or a no-break space
-        if key in meta and (value is None or blank or value == []):
+        if key in meta and (value is None or _blank(value) or value == []):
             problems.add(*marks.get("key:" + key, (2, 1)), f'required field "{key}" is empty')
             ok = False
         elif key not in meta and key not in suggested:
@@ -252,6 +251,10 @@ def _check_fields(
         else:
             text = str(value)
         clean[key] = text.strip()
+        if key == "title" and _blank(text):
+            # Required fields are checked above; a blank title showed an invisible heading.
+            problems.add(*where(key), '"title" is empty: write the title or leave the field out')
+            ok = False
         if key == "category" and (bad := _address_problem(clean[key], key)) is not None:
             problems.add(*where(key), bad)
             ok = False
@@ -277,7 +280,7 @@ def _check_fields(
                 position = marks.get(f"{key}[{index}]", where(key))
                 problems.add(*position, f'"{key}" contains {bad}: {_ONE_LINE}')
                 ok = False
-            elif not text.strip():
+            elif _blank(text):
                 # It would link /tag/ (or /option/), the address of no page.
                 position = marks.get(f"{key}[{index}]", where(key))
                 problems.add(*position, f'"{key}" has an empty name: write it or take it out')
@@ -394,6 +397,16 @@ MAX_ADDRESS = 100
 # The options' addresses joined with "-vs-" (``pair``): its files' names end ".json.gz" at
 # the longest, within the 255 bytes.
 MAX_PAIR_ADDRESS = 200
+
+
+# Characters that show nothing and are no whitespace to ``str.strip``: a name of them alone
+# is as empty as one of spaces.
+_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
+
+
+def _blank(value: object) -> bool:
+    """Text that shows nothing: spaces, a no-break space, a zero-width space."""
+    return isinstance(value, str) and not value.translate(_INVISIBLE).strip()
 
 
 def long_file_name(address: str) -> str | None:
