@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from app.content.model import Comparison, Option, slugify
 from app.pages.navigation import RELATED_POOL, RelatedIndex, related
@@ -73,3 +77,53 @@ def test_the_index_reads_the_same_tags_and_category_as_the_model() -> None:
     for page in pages:
         _options, tags, category, _newest = index._facts[page.slug]
         assert (tags, category) == (page.tag_slugs, page.category_slug)
+
+
+def _union_answer(index: RelatedIndex, page: Comparison) -> list[str]:
+    """What scoring every kept candidate of every key of ``page`` gives: the index's answer
+    before it pooled the kinds one at a time."""
+    keys = [("option", option.slug) for option in page.options]
+    keys += [("tag", tag) for tag in page.tag_slugs] + [("category", page.category_slug)]
+    pool = {other.slug: other for key in keys for other in index.pools.get(key, ())}
+    pool.pop(page.slug, None)
+    return [other.slug for other in related(page, list(pool.values()))]
+
+
+def _drawn(number: int, names: list[int], category: int, tags: list[int]) -> Comparison:
+    options = tuple(Option(f"Tool{n}", f"tool{n}", "", (), (), ()) for n in dict.fromkeys(names))
+    page = comparison(number, category=f"Cat{category}", tags=tuple(f"t{t}" for t in tags))
+    return replace(page, options=options, pick=options[0].name)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.lists(st.integers(0, 12), min_size=2, max_size=3),
+            st.integers(0, 3),
+            st.lists(st.integers(0, 8), max_size=3),
+        ),
+        min_size=2,
+        max_size=60,
+    ),
+    st.integers(2, 8),
+)
+def test_pooling_kind_by_kind_changes_no_answer(
+    drawn: list[tuple[list[int], int, list[int]]], per_key: int
+) -> None:
+    # Small pools from few options, tags and categories: lists both whole and cut, pages
+    # whose options alone fill the answer and pages that need their tags and category.
+    pages = [_drawn(n, names, cat, tags) for n, (names, cat, tags) in enumerate(drawn)]
+    index = RelatedIndex(pages, per_key=per_key)
+    for page in pages:
+        assert [c.slug for c in index.related(page, limit=3)] == _union_answer(index, page)[:3]
+
+
+def test_options_that_fill_the_answer_spare_the_category() -> None:
+    # Eight pages share both options with the first; 200 more share only the category.
+    pages = [replace(comparison(n), options=comparison(0).options) for n in range(8)]
+    pages += [comparison(n) for n in range(8, 208)]
+    index = RelatedIndex(pages)
+    found = index.related(pages[0])
+    assert [c.slug for c in found] == [c.slug for c in related(pages[0], pages)]
+    assert index.scored == 7  # the option lists' pages, none of the category's 64
