@@ -12,7 +12,15 @@ from pydantic import BaseModel, Field
 
 from app.content.model import Author, Comparison, PickChange, UseCase
 from app.content.profiles import Profile
-from app.pages.base import ComparisonFacts, ComparisonSummary, Text, facts, summary, text, twin_path
+from app.pages.base import (
+    ComparisonFacts,
+    ComparisonSummary,
+    Text,
+    facts_values,
+    summary,
+    text,
+    twin_path,
+)
 from app.pages.facts import FactsColumnOut, FactsTable, facts_out, facts_table
 from app.pages.glance import BestFor, SideBySide, best_for, reason, split_table
 from app.pages.json_ld import comparison_json_ld, script_json
@@ -268,7 +276,7 @@ def comparison_json(page: ComparisonPage) -> ComparisonDetail:
             ],
         )
     return ComparisonDetail(
-        **dict(facts(comparison, site_url)),
+        **facts_values(comparison, site_url),
         reason=text(page.reason, inline=True),
         best_for=[
             BestForOut(
