@@ -296,7 +296,7 @@ def test_build_refuses_an_out_that_is_a_file_or_inside_the_content_folder(
     assert err == [
         f"nicepick build: OUT {a_file} is a file, not a folder: name a folder for the site",
         f"nicepick build: OUT {content}/site is inside the content folder {content}: {inside}",
-        f"nicepick build: OUT {content} is inside the content folder {content}: {inside}",
+        f"nicepick build: OUT {content} is the content folder: {inside}",
     ]
     assert a_file.read_bytes() == b"PK"
     assert sorted(settings.content_dir.rglob("*")) == before
@@ -320,7 +320,7 @@ def test_build_never_empties_a_folder_it_did_not_make(
     assert main(["build", str(mine), *content]) == 1
     assert main(["build", str(project), *content]) == 1
     err = capsys.readouterr().err.splitlines()
-    assert err[0].startswith(f"nicepick build: OUT {settings.data_dir} is inside the data folder")
+    assert err[0].startswith(f"nicepick build: OUT {settings.data_dir} is the data folder: ")
     assert err[1] == (
         f"nicepick build: OUT {mine} holds files that no build wrote (compare, ...): name a new "
         "or empty folder (a build replaces everything in OUT), or empty it first"

@@ -40,7 +40,12 @@ def out_problem(out: Path, *, content_dir: Path, data_dir: Path) -> str | None:
         return f"OUT {out} cannot be resolved: {error}"
     for what, folder in (("content", content_dir), ("data", data_dir)):
         theirs = folder.resolve()
-        if target == theirs or target.is_relative_to(theirs):
+        if target == theirs:
+            return (
+                f"OUT {out} is the {what} folder: "
+                "name a folder outside it (a build replaces everything in OUT)"
+            )
+        if target.is_relative_to(theirs):
             return (
                 f"OUT {out} is inside the {what} folder {folder}: "
                 "name a folder outside it (a build replaces everything in OUT)"
