@@ -208,7 +208,7 @@ def test_an_unchanged_folder_reuses_the_last_report_without_reading_it(
     assert strict == check(content, strict=True)
 
 
-@pytest.mark.parametrize("change", ["edit", "add", "remove", "author"])
+@pytest.mark.parametrize("change", ["edit", "add", "remove", "author", "upper-case"])
 def test_any_change_under_the_folder_renews_the_reused_report(tmp_path: Path, change: str) -> None:
     content, cache = tmp_path / "content", tmp_path / "var"
     (content / "authors").mkdir(parents=True)
@@ -222,6 +222,8 @@ def test_any_change_under_the_folder_renews_the_reused_report(tmp_path: Path, ch
         (content / "other.md").write_text((BROKEN / "duplicate-pro" / F).read_text())
     elif change == "remove":
         target.unlink()
+    elif change == "upper-case":  # no page is read from it, and check says so
+        (content / "other.MD").write_text((BROKEN / "duplicate-pro" / F).read_text())
     else:  # a writer's file: read beside the comparisons, by its own rules
         (content / "authors" / "ana-ruiz.md").write_text("no front matter\n")
     renewed = check(content, cache)
@@ -304,3 +306,30 @@ def test_a_reader_that_stops_early_ends_the_command_quietly() -> None:
         errors = process.stderr.read().decode()
         assert process.wait(timeout=60) == 141
     assert "Traceback" not in errors and "BrokenPipeError" not in errors
+
+
+def test_files_that_look_like_pages_but_are_not_read_are_warned_about(tmp_path: Path) -> None:
+    # The server skips them without a word: an editor's "X.MD" or ".draft.md" never goes live.
+    content = tmp_path / "content"
+    (content / "options").mkdir(parents=True)
+    (content / ".git").mkdir()
+    good = (ROOT / "content" / "vim-vs-emacs.md").read_text()
+    (content / "vim-vs-emacs.md").write_text(good)
+    for name in ("Nano vs Vim.MD", "helix-vs-vim.markdown", ".kakoune-vs-vim.md", "README.md"):
+        (content / name).write_text(good)
+    (content / "options" / ".vim.md").write_text("---\nname: Vim\n---\n")
+    (content / ".git" / "notes.md").write_text("not the site's")
+    (content / "notes.txt").write_text("not a page")
+    report = check(content)
+    assert report.files == 1  # vim-vs-emacs.md alone
+    assert [str(p) for p in report.problems if p.severity == "warning"] == [
+        f"{content}/.kakoune-vs-vim.md:1:1: warning: not read: a name starting with "
+        '"." is hidden: rename it kakoune-vs-vim.md',
+        f"{content}/Nano vs Vim.MD:1:1: warning: not read: pages are read from files ending "
+        'in ".md": rename it Nano vs Vim.md',
+        f"{content}/helix-vs-vim.markdown:1:1: warning: not read: pages are read from files "
+        'ending in ".md": rename it helix-vs-vim.md',
+        f"{content}/options/.vim.md:1:1: warning: not read: a name starting with "
+        '"." is hidden: rename it vim.md',
+    ]
+    assert report.warnings == 4

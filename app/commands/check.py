@@ -19,7 +19,7 @@ from app.content.cache import ParseCache
 from app.content.library import Library, field_position
 from app.content.model import Comparison, Problem, slugify
 from app.content.parallel import prime
-from app.content.sources import discover
+from app.content.sources import discover, unread_files
 
 Format = Literal["text", "json"]
 
@@ -89,7 +89,7 @@ def check(
     if cache is not None:
         prime(cache, sources, today=today, jobs=jobs)
     library = Library.scan(content_dir, cache, sources=sources, today=today)
-    problems = list(library.problems)
+    problems = list(library.problems) + unread_files(content_dir)
     if strict:
         problems.extend(strict_warnings(list(library.comparisons.values())))
     ordered = sorted(problems, key=lambda p: (p.path, p.line, p.column, p.severity, p.message))

@@ -46,7 +46,8 @@ def _rules_version() -> str:
 
 
 def fingerprint(content_dir: Path, *, today: date | None, strict: bool) -> str:
-    """A digest of every input of a check: each ``*.md`` entry's ``lstat``, and the rest."""
+    """A digest of every input of a check: the ``lstat`` of each entry named ``*.md`` (or
+    ``.MD``, ``.markdown``: ``unread_files`` warns of those), and the rest."""
     digest = hashlib.sha256()
     header = (_FORMAT, _rules_version(), str(content_dir), os.getcwd(), str(today), strict)
     digest.update(repr(header).encode())
@@ -67,7 +68,7 @@ def fingerprint(content_dir: Path, *, today: date | None, strict: bool) -> str:
             continue
         seen.add((info.st_dev, info.st_ino))
         for entry in entries:
-            if entry.name.endswith(".md"):
+            if entry.name.lower().endswith((".md", ".markdown")):  # as unread_files sees them
                 try:
                     own = entry.stat(follow_symlinks=False)
                 except OSError as exc:

@@ -132,6 +132,31 @@ def comparison_paths(content_dir: Path) -> list[tuple[str, ...]]:
     return found
 
 
+def unread_files(content_dir: Path) -> list[Problem]:
+    """A warning for each file an editor may have meant as a page that no reader takes: a
+    name ending ``.MD`` or ``.markdown`` (pages are ``*.md``), or starting with a dot (hidden,
+    as an editor's backup or a copy made by a file manager may be). The server skips them
+    without a word; ``check`` says so. Hidden folders (``.git``) are not looked into."""
+    found: list[Problem] = []
+    root = str(content_dir)
+    for folder, subfolders, names in os.walk(root):
+        subfolders[:] = [name for name in subfolders if not name.startswith(".")]
+        for name in sorted(names):
+            lower = name.lower()
+            if not lower.endswith((".md", ".markdown")) or lower == "readme.md":
+                continue
+            if name.startswith("."):
+                reason = f'a name starting with "." is hidden: rename it {name.lstrip(".")}'
+            elif not name.endswith(".md"):
+                stem = name[: -len(".markdown")] if lower.endswith(".markdown") else name[:-3]
+                reason = f'pages are read from files ending in ".md": rename it {stem}.md'
+            else:
+                continue
+            display = source_file(Path(folder, name), None).display
+            found.append(Problem(display, 1, 1, "warning", f"not read: {reason}"))
+    return found
+
+
 def sources_in(content_dir: Path, found: Sequence[tuple[str, ...]]) -> list[SourceFile]:
     """The files at these paths (parts under the folder, in this order), named as
     ``source_file`` names them: ``discover``'s result from its listing."""
