@@ -7,6 +7,7 @@ import json
 import marshal
 import random
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -1442,6 +1443,10 @@ def test_a_build_stopped_halfway_is_followed_by_a_full_one(
     out = tmp_path / "site"
     built_at = 1_780_000_000.0
     export_site(settings, out, built_at=built_at, cards=False, jobs=1)
+    # A GitHub Pages checkout: the full build after the stop used to delete all of OUT.
+    (out / "CNAME").write_text("nicepick.example\n")
+    (out / ".git").mkdir()
+    (out / ".git" / "HEAD").write_text("ref: refs/heads/gh-pages\n")
     page = settings.content_dir / "n0.md"
     text = page.read_text()
     if stopped == "incremental":
@@ -1459,6 +1464,10 @@ def test_a_build_stopped_halfway_is_followed_by_a_full_one(
     page.write_text(text)  # the edit undone: only the stopped build's files differ now
     assert quick_build(settings, out, cards=False) is None
     assert not export_site(settings, out, built_at=built_at, cards=False, jobs=1).incremental
+    assert (out / "CNAME").read_text() == "nicepick.example\n"
+    assert (out / ".git" / "HEAD").read_text() == "ref: refs/heads/gh-pages\n"
+    shutil.rmtree(out / ".git")
+    (out / "CNAME").unlink()
     fresh = tmp_path / "fresh"
     export_site(settings, fresh, built_at=built_at, incremental=False, cards=False, jobs=1)
     assert_same_build(out, fresh)

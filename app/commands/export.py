@@ -24,7 +24,6 @@ import logging
 import marshal
 import multiprocessing
 import os
-import shutil
 import time
 from collections.abc import Callable
 from functools import partial
@@ -47,7 +46,7 @@ from app.commands.links import links
 from app.commands.manifest import Manifest, begin_writing, end_writing, fingerprint
 from app.commands.meters import Counts, digests, recounted
 from app.commands.neighbours import twin_names, twin_neighbours
-from app.commands.out_folder import check_out
+from app.commands.out_folder import check_out, empty_for_full_build
 from app.commands.progress import Progress, progress_bar
 from app.commands.quick_record import current_record, remember
 from app.commands.redirect_files import kept_redirects, write_redirects
@@ -141,22 +140,6 @@ def static_pages(
     return PageRenderer(site, env=env, cache=cache, feedback=forms)
 
 
-def _empty(out: Path, *, precompress: bool) -> None:
-    """Ready ``out`` for a full build: remove what the last build wrote, as its manifest
-    lists it (whatever code made it), and keep any other file (a host's CNAME, a .git); a
-    build stopped halfway lists nothing trustworthy, so then everything goes."""
-    built = Manifest.load(out)  # None after a build stopped halfway
-    if built is None:
-        shutil.rmtree(out)
-        return
-    files = Files(out, built.files, precompress=precompress)
-    for name in built.files:
-        files.remove(name)
-    for name in os.listdir(out):
-        if name.startswith(".nicepick-") and (out / name).is_file():
-            (out / name).unlink()
-
-
 def _static_app(settings: Settings, site: Site, cache: PageCache, built_at: float) -> FastAPI:
     """The app around ``site``, made a static copy, its meters read (``_prepare_feedback``)."""
     from app.main import create_app
@@ -239,12 +222,16 @@ def export_site(
     errors = [problem for problem in site.library.problems if problem.severity == "error"]
     if errors and not allow_errors:
         raise ContentErrors(sorted(errors, key=lambda p: (p.path, p.line, p.column, p.message)))
+    visible = Visible(site.library, site.visible())
     if previous is None and clean and out.exists():
-        _empty(out, precompress=precompress)
+        empty_for_full_build(
+            out,
+            precompress=precompress,
+            tops=lambda: {output_name(url).split("/", 1)[0] for url in seeds(visible, twins=True)},
+        )
     out.mkdir(parents=True, exist_ok=True)
     begin_writing(out)
     files = Files(out, previous.files if previous is not None else {}, precompress=precompress)
-    visible = Visible(site.library, site.visible())
     shown = Shown.of(visible.comparisons)
     # The counts the pages are rendered with, read before any is: the manifest keeps their
     # digests, and a page whose notes changed since the last build is re-rendered.

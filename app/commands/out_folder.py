@@ -7,12 +7,22 @@ the whole project: the full build emptied whatever folder it was given. Now a fo
 holds anything but a build (its manifest, the marker of a build stopped halfway, or another
 of the ``.nicepick-`` files builds keep there) is refused, and so is one that is, holds or
 sits inside the content or data folder.
+
+A full build over a build empties OUT of what builds wrote and keeps the rest (a host's
+CNAME, a .git): ``empty_for_full_build``.
 """
 
 from __future__ import annotations
 
 import os
+import re
+import shutil
+from collections.abc import Callable, Iterable
 from pathlib import Path
+
+from app.commands.files import Files
+from app.commands.manifest import NAME as MANIFEST_NAME
+from app.commands.manifest import Manifest
 
 # The files a build keeps in OUT beside the site (``app/commands/manifest.py``: the manifest,
 # its changes, the unfinished mark; the search words), by every version so far.
@@ -74,3 +84,49 @@ def check_out(out: Path, *, content_dir: Path, data_dir: Path) -> None:
     problem = out_problem(out, content_dir=content_dir, data_dir=data_dir)
     if problem is not None:
         raise UnusableOut(problem)
+
+
+# Entries a build writes at OUT's top that no route lists (the crawl or the build's own steps
+# write them); a build's manifest names them too, so these count only without one.
+_WRITTEN_UNLISTED = frozenset(
+    {"404.html", "_redirects", "nginx-redirects.map", "search-index", "static", "docs", "og"}
+)
+_NUMBERED = re.compile(r"sitemap-[0-9]+\.xml|page-[0-9]+(?:\.json)?")
+
+
+def empty_for_full_build(
+    out: Path, *, precompress: bool, tops: Callable[[], Iterable[str]]
+) -> None:
+    """Ready ``out`` (a build's folder) for a full build: remove what builds wrote and keep
+    any other file (a host's CNAME, a .git).
+
+    After a whole build its manifest lists every file it wrote: those go, whatever code made
+    them. A build stopped halfway listed nothing of what it wrote, so then every entry at
+    OUT's top that a build makes goes whole: those the last whole build's manifest names
+    (still there: a manifest is replaced only when a build ends), those ``tops`` names (the
+    top-level names of this build's pages) and the few every build writes. Everything
+    before kept all or nothing: after Ctrl-C, the next build deleted a checkout's .git."""
+    built = Manifest.load(out)  # None after a build stopped halfway
+    if built is not None:
+        files = Files(out, built.files, precompress=precompress)
+        for name in built.files:
+            files.remove(name)
+    else:
+        ours = {*tops(), *_WRITTEN_UNLISTED}
+        try:
+            last = Manifest.parse((out / MANIFEST_NAME).read_bytes())
+        except OSError:
+            last = None
+        if last is not None:
+            ours.update(name.lstrip("/").split("/", 1)[0] for name in last.files)
+        for name in os.listdir(out):
+            path = out / name
+            if name.startswith(_BUILD_FILES) or not (name in ours or _NUMBERED.fullmatch(name)):
+                continue
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path)
+            else:
+                path.unlink()
+    for name in os.listdir(out):
+        if name.startswith(_BUILD_FILES) and (out / name).is_file():
+            (out / name).unlink()
