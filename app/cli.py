@@ -1,6 +1,7 @@
 """The ``nicepick`` command: turns flags into settings and hands off to the module doing the work.
 
-Heavy modules are imported inside each command so ``nicepick --help`` stays instant.
+Heavy modules are imported inside each command so ``nicepick --help`` stays instant. The
+flags themselves are ``app/cli_args.py``'s.
 """
 
 from __future__ import annotations
@@ -9,14 +10,14 @@ import argparse
 import logging
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
+from app.cli_args import Command, parser, refused_settings
+
 if TYPE_CHECKING:
     from app.settings import Settings
-
-Command = Callable[[argparse.Namespace], int]
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -299,124 +300,20 @@ def _outbox(args: argparse.Namespace) -> int:
     return commands.show_outbox(Settings(), retry=args.retry, out=sys.stdout)
 
 
-def _whole(low: int, high: int) -> Callable[[str], int]:
-    """An argparse type: a whole number from ``low`` to ``high`` ("--port 99999" started a
-    server that listened nowhere; "--jobs 0" stopped a build with a traceback)."""
-
-    def parse(text: str) -> int:
-        try:
-            number = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-        if not low <= number <= high:
-            raise argparse.ArgumentTypeError(f"{number} is not between {low} and {high}")
-        return number
-
-    return parse
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="nicepick", description="Nice Pick: comparison guides from Markdown."
-    )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
-    serve = commands.add_parser("serve", help="serve the site over HTTP")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=_whole(0, 65535), default=8000)
-    serve.add_argument("--content", metavar="DIR", help="content folder (NICEPICK_CONTENT_DIR)")
-    serve.add_argument("--reload", action="store_true", help="live preview: re-read changed files")
-    serve.add_argument("--drafts", action="store_true", help="show drafts, marked as such")
-    serve.add_argument("--workers", type=_whole(1, 256), default=1, help="worker processes")
-    serve.add_argument("--log-level", default="info")
-    serve.set_defaults(handler=_serve)
-
-    check = commands.add_parser("check", help="validate every content file, compiler style")
-    check.add_argument("dir", nargs="?", metavar="DIR", help="content folder (same as --content)")
-    check.add_argument("--content", metavar="DIR", help="content folder (NICEPICK_CONTENT_DIR)")
-    check.add_argument("--format", choices=("text", "json"), default="text")
-    check.add_argument("--strict", action="store_true", help="warnings fail the check too")
-    check.add_argument(
-        "--stale",
-        type=_whole(0, 100_000),
-        metavar="DAYS",
-        help="list pages whose facts were last checked over DAYS days ago (exit 1 with --strict)",
-    )
-    check.add_argument(
-        "--no-cache",
-        action="store_true",
-        help="parse every file (no parse cache in the data folder)",
-    )
-    check.set_defaults(handler=_check)
-
-    new = commands.add_parser("new", help='start a comparison: nicepick new "A vs B"')
-    new.add_argument("title", help='the options joined by "vs", e.g. "Redis vs Memcached"')
-    new.add_argument("--category", help="category name, e.g. Databases")
-    new.add_argument("--content", metavar="DIR", help="content folder (NICEPICK_CONTENT_DIR)")
-    new.set_defaults(handler=_new)
-
-    build = commands.add_parser("build", help="write the whole site as static files")
-    build.add_argument(
-        "out",
-        metavar="OUT",
-        help="output folder; a build already there (its manifest) is updated in place",
-    )
-    build.add_argument("--base-url", help="absolute URL the files will be served from")
-    build.add_argument("--content", metavar="DIR", help="content folder (NICEPICK_CONTENT_DIR)")
-    build.add_argument(
-        "--no-cards",
-        action="store_true",
-        help="leave out the social card PNGs (the slowest part of a large build)",
-    )
-    build.add_argument(
-        "--precompress",
-        action="store_true",
-        help="also write each text file's .gz and .br forms beside it, for nginx's "
-        "gzip_static/brotli_static (static hosts compress by themselves); "
-        "give it to every build of OUT",
-    )
-    build.add_argument(
-        "--jobs",
-        type=_whole(1, 256),
-        help="processes sharing the work (default: one per CPU when large)",
-    )
-    build.add_argument(
-        "--allow-errors",
-        action="store_true",
-        help="build even when content files have errors, leaving those pages out",
-    )
-    build.add_argument(
-        "--full",
-        action="store_true",
-        help="rebuild every file from scratch, even when OUT holds a previous build",
-    )
-    build.set_defaults(handler=_build)
-
-    db = commands.add_parser("db", help="database schema: db upgrade | db current")
-    db.add_argument("action", choices=("upgrade", "current"))
-    db.set_defaults(handler=_db)
-
-    feedback = commands.add_parser("feedback", help="readers' notes: feedback list | export")
-    feedback_actions = feedback.add_subparsers(dest="action", required=True, metavar="ACTION")
-    listing = feedback_actions.add_parser("list", help="print notes, newest last")
-    listing.add_argument("--slug", help="only notes about this comparison")
-    listing.add_argument("--json", action="store_true", help="JSON instead of text")
-    listing.add_argument(
-        "--requests", action="store_true", help="the comparisons readers asked for instead"
-    )
-    export = feedback_actions.add_parser("export", help="write every note to a CSV file")
-    export.add_argument("--csv", required=True, metavar="FILE", help='CSV file ("-": stdout)')
-    feedback.set_defaults(handler=_feedback)
-
-    outbox = commands.add_parser("outbox", help="mail not yet delivered, with the last error")
-    outbox.add_argument("--retry", action="store_true", help="send everything pending now")
-    outbox.set_defaults(handler=_outbox)
-    return parser
+HANDLERS: dict[str, Command] = {
+    "serve": _serve,
+    "check": _check,
+    "new": _new,
+    "build": _build,
+    "db": _db,
+    "feedback": _feedback,
+    "outbox": _outbox,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    args = build_parser().parse_args(argv)
+    args = parser(HANDLERS).parse_args(argv)
     handler: Command = args.handler
     from pydantic import ValidationError
 
@@ -425,15 +322,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stdout.flush()  # here, not at exit, where a closed pipe fails outside this ``try``
         return code
     except ValidationError as error:
-        # A setting (the environment, .env or a flag) that Settings refuses: say which, as
-        # an operator sets it, instead of pydantic's traceback.
-        for problem in error.errors():
-            name = "_".join(str(part) for part in problem["loc"])
-            message = str(problem["msg"]).removeprefix("Value error, ")
-            given = f"NICEPICK_{name.upper()}"
-            if name == "site_url" and getattr(args, "base_url", None):
-                given = "--base-url"  # build's flag sets the same setting
-            print(f"nicepick {args.command}: {given}: {message}", file=sys.stderr)
+        base_url = bool(getattr(args, "base_url", None))
+        for line in refused_settings(error, args.command, base_url=base_url):
+            print(line, file=sys.stderr)
         return 2
     except BrokenPipeError:
         # The reader went away (``nicepick outbox | head``): stop quietly, as Unix tools do.
