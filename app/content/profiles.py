@@ -25,6 +25,7 @@ from app.content.model import Comparison, Problem, slugify
 from app.content.parse import _check_markdown_bounds, _control_character
 from app.content.problems import Collector, shorten
 from app.content.reading import NotContent, read_content, read_content_text
+from app.content.sources import in_top_folder
 
 PROFILE_FOLDER = "options"
 KINDS = ("tool", "library", "service", "technique", "concept", "protocol", "format")
@@ -75,17 +76,7 @@ class Profile:
 
 def is_profile_file(path: Path, content_dir: Path) -> bool:
     """``content/options/<name>.md``: a profile (a README there is the folder's own note)."""
-    try:
-        relative = path.relative_to(content_dir)
-    except ValueError:
-        return False
-    return (
-        len(relative.parts) == 2
-        and relative.parts[0] == PROFILE_FOLDER
-        and path.suffix == ".md"
-        and path.name.lower() != "readme.md"
-        and not path.name.startswith(".")
-    )
+    return in_top_folder(path, content_dir, (PROFILE_FOLDER,))
 
 
 def profile_files(content_dir: Path) -> list[Path]:

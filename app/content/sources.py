@@ -8,7 +8,7 @@ from __future__ import annotations
 import codecs
 import errno
 import os
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -69,13 +69,20 @@ SIDE_FOLDERS = ("authors", "pages")
 
 def is_side_file(path: Path, content_dir: Path) -> bool:
     """A writer or a plain page: ``authors/<slug>.md`` or ``pages/<slug>.md``."""
+    return in_top_folder(path, content_dir, SIDE_FOLDERS)
+
+
+def in_top_folder(path: Path, content_dir: Path, folders: Collection[str]) -> bool:
+    """A file another reader than the comparisons' takes: ``<folder>/<name>.md`` directly in
+    one of ``folders`` at the content folder's top, neither hidden nor a README (the
+    folder's own note)."""
     try:
         relative = path.relative_to(content_dir)
     except ValueError:
         return False
     return (
         len(relative.parts) == 2
-        and relative.parts[0] in SIDE_FOLDERS
+        and relative.parts[0] in folders
         and path.suffix == ".md"
         and not path.name.startswith(".")
         and path.name.lower() != "readme.md"
