@@ -382,3 +382,14 @@ def test_a_blank_name_is_refused_not_linked_as_an_empty_address(
     # /category/ and /tag/, which answer 404.
     found = errors(comparison_text(**{field: value}))
     assert any(error.endswith(f"error: {message}") for error in found), found
+
+
+def test_a_title_longer_than_a_title_is_refused() -> None:
+    # It headed the page, every card and listing and the editors' mail whole: a paragraph
+    # pasted into the field passed `check`.
+    assert errors(comparison_text(title=f'"{"Vim vs Emacs " * 11}"')) == []  # 142 characters
+    found = errors(comparison_text(title=f'"{"Vim vs Emacs " * 12}"'))
+    assert [error.split(" error: ")[1] for error in found] == [
+        '"title" is 155 characters; at most 150: shorten it (it heads the page, its cards '
+        "and every listing)"
+    ]

@@ -26,7 +26,7 @@ from sqlalchemy import create_engine, text
 
 from app.cli import main
 from app.content.model import slugify
-from app.content.parse import MAX_ADDRESS
+from app.content.parse import MAX_ADDRESS, MAX_TITLE
 from app.db import make_engine, upgrade
 from app.main import create_app
 from app.settings import Settings
@@ -296,10 +296,10 @@ def test_a_data_folder_that_cannot_be_written_makes_readyz_503(
 # --- PostgreSQL: long names, a store error that is not an outage --------------------------------
 
 # The longest names `nicepick check` accepts: an option whose page address is 100 characters
-# (``MAX_ADDRESS``), a file name of 97, and a title of 593 (titles have no bound).
+# (``MAX_ADDRESS``), a file name of 97, and a title of 150 (``MAX_TITLE``).
 LONG_NAME = "Emacs" + " with every package installed" * 3 + " xxxxxxx"
 LONG_SLUG = "very-" * 17 + SLUG
-LONG_TITLE = " ".join(["An extremely thorough comparison"] * 18)
+LONG_TITLE = ("An extremely thorough comparison " * 5)[: MAX_TITLE - 1] + "."
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -330,6 +330,7 @@ def test_long_titles_option_names_and_slugs_take_notes_on_both_stores(
     option: str,
 ) -> None:
     assert len(slugify(LONG_NAME)) == MAX_ADDRESS and len(LONG_SLUG) > MAX_ADDRESS - 5
+    assert len(LONG_TITLE) == MAX_TITLE
     slug = LONG_SLUG if name == "long slug" else SLUG
     source = "\n".join(
         f"title: {title}" if line.startswith("title:") else line.replace("Emacs", option)

@@ -255,6 +255,13 @@ def _check_fields(
             # Required fields are checked above; a blank title showed an invisible heading.
             problems.add(*where(key), '"title" is empty: write the title or leave the field out')
             ok = False
+        elif key == "title" and len(clean[key]) > MAX_TITLE:
+            problems.add(
+                *where(key),
+                f'"title" is {len(clean[key]):,} characters; at most {MAX_TITLE}: shorten it '
+                "(it heads the page, its cards and every listing)",
+            )
+            ok = False
         if key == "category" and (bad := _address_problem(clean[key], key)) is not None:
             problems.add(*where(key), bad)
             ok = False
@@ -394,6 +401,10 @@ def _gives_no_url(name: str) -> bool:
 # ``tag/<address>.json``), and file systems take names of at most 255 bytes: a longer address
 # stopped `build` halfway with OSError, after `check` passed it. 100 characters leave room.
 MAX_ADDRESS = 100
+# A title heads its page and every card and listing that shows it, and names the page in
+# the editors' mail: past this an editor's slip (a paragraph pasted into the field), not a
+# title. Seventy characters is a long one.
+MAX_TITLE = 150
 # The options' addresses joined with "-vs-" (``pair``): its files' names end ".json.gz" at
 # the longest, within the 255 bytes.
 MAX_PAIR_ADDRESS = 200
