@@ -913,14 +913,16 @@ def test_an_incremental_build_of_a_retitled_page_imports_neither_fastapi_nor_sql
 def test_a_build_removes_the_search_words_file_of_the_format_before(
     settings: Settings, write_content: Callable[[str, str], Path], tmp_path: Path
 ) -> None:
-    # Builds before the "-2" words file left theirs in OUT; nothing reads it any more.
+    # Builds before the "-3" words file left theirs in OUT; nothing reads them any more.
     write_site(write_content)
     out = tmp_path / "site"
     out.mkdir()
-    (out / ".nicepick-search-terms.marshal").write_bytes(b"words of an older build")
+    older = (".nicepick-search-terms.marshal", ".nicepick-search-terms-2.marshal")
+    for name in older:
+        (out / name).write_bytes(b"words of an older build")
     export_site(settings, out, allow_errors=True)
-    assert not (out / ".nicepick-search-terms.marshal").exists()
-    assert (out / ".nicepick-search-terms-2.marshal").exists()
+    assert [name for name in older if (out / name).exists()] == []
+    assert (out / ".nicepick-search-terms-3.marshal").exists()
 
 
 def test_a_manifest_in_json_as_builds_before_wrote_it_means_a_full_build_and_goes(

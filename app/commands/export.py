@@ -21,7 +21,6 @@ get three redirect forms (``app/commands/redirect_files.py``), the search page a
 from __future__ import annotations
 
 import logging
-import marshal
 import multiprocessing
 import os
 import time
@@ -52,6 +51,7 @@ from app.commands.quick_record import current_record, remember
 from app.commands.redirect_files import kept_redirects, write_redirects
 from app.commands.routes import Visible, in_shares, seeds
 from app.commands.search_patch import patched_index
+from app.commands.search_terms import StoredTerms
 from app.commands.share import Renderer, Share
 from app.commands.static_forms import StaticForms
 from app.commands.static_search import PageTerms, Write, ordered, write_search_index
@@ -356,10 +356,9 @@ def export_site(
         summary.add(workers.collect([indexing])[0])  # its files, written whole, and digests
         sizes = None
     else:
-        words: PageTerms = _load_terms(out) if previous is not None else {}
+        words = StoredTerms.load(out) if previous is not None else StoredTerms()
         sizes = _search_index(out, visible.comparisons, changed, previous, settings, words, write)
-        current = {c.content_hash for c in visible.comparisons}
-        _save_terms(out, {key: value for key, value in words.items() if key in current})
+        words.save(out, keep=[c.content_hash for c in visible.comparisons])
     whole_index = sizes is None  # no patch: every file of the index was written above
     redirects = summary.redirects
     if previous is not None:
@@ -485,37 +484,16 @@ def _search_index(
     return None
 
 
-# Each page's words by content hash, for the next build; "-2": postings carry where the word
-# is (static_search.TITLE), which a file written before lacks.
-_TERMS = ".nicepick-search-terms-2.marshal"
-# Written by builds before the "-2" format; a build removes it (nothing reads it any more).
-_OLD_TERMS = (".nicepick-search-terms.marshal",)
-
-
 def _index_alone(out: Path, comparisons: list[Comparison], files: Files) -> ExportSummary:
     """A forked process's part of a full build: the whole search index and each page's words
     for the next build, with what it wrote."""
     summary = ExportSummary()
-    words: PageTerms = {}
+    words = StoredTerms()
     write_search_index(
         out, comparisons, lambda path, body: files.write(path, body, summary, {}), words
     )
-    _save_terms(out, words)
+    words.save(out, keep=[c.content_hash for c in comparisons])
     return summary
-
-
-def _load_terms(out: Path) -> PageTerms:
-    try:
-        known = marshal.loads((out / _TERMS).read_bytes())
-    except (OSError, EOFError, ValueError, TypeError):
-        return {}
-    return known if isinstance(known, dict) else {}
-
-
-def _save_terms(out: Path, known: PageTerms) -> None:
-    (out / _TERMS).write_bytes(marshal.dumps(known))
-    for old in _OLD_TERMS:
-        (out / old).unlink(missing_ok=True)
 
 
 def _prepare_feedback(app: FastAPI) -> bool:

@@ -37,7 +37,6 @@ the page modules, and one ``lstat`` per content file (an edit in place changes n
 from __future__ import annotations
 
 import logging
-import marshal
 import os
 import time
 from collections.abc import Iterable
@@ -70,7 +69,6 @@ if TYPE_CHECKING:
 
 # More edited files than this: the other path, whose cost does not grow with them.
 MOST_FILES = 20
-TERMS = ".nicepick-search-terms-2.marshal"  # export.py's words of each page, by content hash
 _COMPRESSED_OVER = 256  # bytes; as export.py's Files.write: smaller files get no siblings
 
 
@@ -277,17 +275,15 @@ def _index(out: Path, record: Record, edits: list[_Edit]) -> dict[Path, bytes] |
     """The search index's files the edits change, its words of each page saved for the next
     build; None when it cannot be patched."""
     from app.commands.search_patch import patch
+    from app.commands.search_terms import StoredTerms
     from app.commands.static_search import page_terms
 
-    try:
-        known_terms = marshal.loads((out / TERMS).read_bytes())
-    except (OSError, EOFError, ValueError, TypeError):
-        return None
+    known_terms = StoredTerms.load(out)  # export.py's words of each page, by content hash
     changes = []
     order = {slug: number for number, slug in enumerate(record.order)}
     for edit in edits:
         comparison = edit.comparison
-        old = known_terms.get(record.sources.get(comparison.slug))
+        old = known_terms.get(record.sources.get(comparison.slug, ""))
         if old is None or comparison.slug not in order:
             return None
         new = page_terms(comparison)
@@ -298,9 +294,7 @@ def _index(out: Path, record: Record, edits: list[_Edit]) -> dict[Path, bytes] |
         return None
     current = set(record.sources.values()) | {e.comparison.content_hash for e in edits}
     current -= {record.sources[e.comparison.slug] for e in edits}
-    (out / TERMS).write_bytes(
-        marshal.dumps({key: value for key, value in known_terms.items() if key in current})
-    )
+    known_terms.save(out, keep=current)
     return index_files
 
 

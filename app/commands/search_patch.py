@@ -31,6 +31,7 @@ from app.commands.static_search import (
     MAX_PREFIX,
     SHARD_BYTES,
     PageTerms,
+    Terms,
     chunk_json,
     chunk_path,
     index_json,
@@ -64,9 +65,6 @@ def _home(term: str, split: set[str]) -> str:
             break  # a split prefix's own term (the prefix itself)
         prefix = term[: len(prefix) + 1]
     return prefix
-
-
-Terms = tuple[dict[str, int], int]  # a page's weighted terms and its length (page_terms)
 
 
 def patch(

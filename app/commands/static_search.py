@@ -36,7 +36,7 @@ import json
 import re
 import unicodedata
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, MutableMapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -107,7 +107,8 @@ def _is_mark(ch: str) -> bool:
     return unicodedata.category(ch).startswith("M")
 
 
-PageTerms = dict[str, tuple[dict[str, int], int]]  # content hash -> page_terms()
+Terms = tuple[dict[str, int], int]  # page_terms(): a page's weighted words, its length
+PageTerms = MutableMapping[str, Terms]  # content hash -> page_terms() (search_terms.py)
 
 
 def _terms(pages: Sequence[Comparison], known: PageTerms) -> tuple[list[_Term], list[int]]:
