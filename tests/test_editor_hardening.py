@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -381,6 +382,45 @@ def test_a_full_build_keeps_files_no_build_wrote_in_a_builds_folder(
     assert (site / ".git" / "HEAD").read_text() == "ref: refs/heads/gh-pages\n"
     assert sorted(p.relative_to(site) for p in site.rglob("*")) == built
     assert (site / "compare" / "vim-vs-emacs" / "index.html").is_file()
+
+
+def test_a_build_never_writes_or_deletes_through_a_link_in_out(
+    settings: Settings,
+    write_content: Callable[[str, str], Path],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # An outside review: OUT/docs made a link to a folder of the user's, `build --full`
+    # deleted its index.html through the link and wrote the API docs there.
+    monkeypatch.setenv("NICEPICK_DATA_DIR", str(settings.data_dir))
+    write_content("vim-vs-emacs.md", GOOD)
+    (settings.content_dir / "pages").mkdir()
+    (settings.content_dir / "pages" / "about.md").write_text(
+        "---\ntitle: About\nsummary: Who we are.\n---\nWho we are.\n", encoding="utf-8"
+    )
+    site = settings.content_dir.parent / "site"
+    argv = ["build", str(site), "--no-cards", "--content", str(settings.content_dir)]
+    assert main(argv) == 0
+    elsewhere = settings.content_dir.parent / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "index.html").write_text("the user's own page")
+    shutil.rmtree(site / "docs")
+    (site / "docs").symlink_to(elsewhere)
+    capsys.readouterr()
+    assert main([*argv, "--full"]) == 1
+    assert capsys.readouterr().err == (
+        f"nicepick build: OUT {site} holds a symbolic link where a build writes (docs): "
+        "remove it (a build would write and delete files where it points)\n"
+    )
+    # A plain page's folder, named by its editor: a full build removes the link itself.
+    (site / "docs").unlink()
+    shutil.rmtree(site / "about")
+    (site / "about").symlink_to(elsewhere)
+    assert main([*argv, "--full"]) == 0
+    assert sorted(p.name for p in elsewhere.iterdir()) == ["index.html"]
+    assert (elsewhere / "index.html").read_text() == "the user's own page"
+    assert not (site / "about").is_symlink()
+    assert "Who we are." in (site / "about" / "index.html").read_text()
 
 
 def test_a_newcomer_in_another_order_does_not_take_the_established_address(

@@ -1434,6 +1434,26 @@ def stopping_after_one(write: Callable[..., None]) -> Callable[..., None]:
     return interrupted
 
 
+def test_a_full_build_stopped_while_emptying_out_is_followed_by_a_full_one(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # An outside review: Ctrl-C while `build --full` removed the last build's files left its
+    # manifest trusted; the next build was incremental and 7,619 files stayed missing.
+    text_linking(settings, {})
+    out = tmp_path / "site"
+    built_at = 1_780_000_000.0
+    export_site(settings, out, built_at=built_at, cards=False, jobs=1)
+    monkeypatch.setattr(Files, "remove", stopping_after_one(Files.remove))
+    with pytest.raises(KeyboardInterrupt):
+        export_site(settings, out, built_at=built_at, cards=False, jobs=1, incremental=False)
+    monkeypatch.undo()
+    assert quick_build(settings, out, cards=False) is None
+    assert not export_site(settings, out, built_at=built_at, cards=False, jobs=1).incremental
+    fresh = tmp_path / "fresh"
+    export_site(settings, fresh, built_at=built_at, incremental=False, cards=False, jobs=1)
+    assert_same_build(out, fresh)
+
+
 @pytest.mark.parametrize("stopped", ["incremental", "quick"])
 def test_a_build_stopped_halfway_is_followed_by_a_full_one(
     settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, stopped: str

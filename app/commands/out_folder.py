@@ -22,7 +22,7 @@ from pathlib import Path
 
 from app.commands.files import Files
 from app.commands.manifest import NAME as MANIFEST_NAME
-from app.commands.manifest import Manifest
+from app.commands.manifest import UNFINISHED, Manifest, begin_writing
 
 # The files a build keeps in OUT beside the site (``app/commands/manifest.py``: the manifest,
 # its changes, the unfinished mark; the search words), by every version so far.
@@ -76,6 +76,13 @@ def out_problem(out: Path, *, content_dir: Path, data_dir: Path) -> str | None:
                 f"OUT {out} holds files that no build wrote ({first}, ...): name a new or "
                 "empty folder (a build replaces everything in OUT), or empty it first"
             )
+        linked = sorted(name for name in names if _built_name(name) and (out / name).is_symlink())
+        if linked:
+            # A build writes (and a full one removes) files through it: outside OUT.
+            return (
+                f"OUT {out} holds a symbolic link where a build writes ({linked[0]}): "
+                "remove it (a build would write and delete files where it points)"
+            )
     return None
 
 
@@ -92,6 +99,32 @@ _WRITTEN_UNLISTED = frozenset(
     {"404.html", "_redirects", "nginx-redirects.map", "search-index", "static", "docs", "og"}
 )
 _NUMBERED = re.compile(r"sitemap-[0-9]+\.xml|page-[0-9]+(?:\.json)?")
+# Entries at OUT's top that every build with pages of these kinds writes (a plain page's
+# folder, named by its editor, is not among them).
+_ALWAYS_BUILT = _WRITTEN_UNLISTED | {
+    ".json",
+    "author",
+    "best",
+    "categories",
+    "categories.json",
+    "category",
+    "compare",
+    "feed.xml",
+    "index.html",
+    "openapi.json",
+    "option",
+    "robots.txt",
+    "search",
+    "search.json",
+    "sitemap.xml",
+    "tag",
+    "tags",
+    "tags.json",
+}
+
+
+def _built_name(name: str) -> bool:
+    return name in _ALWAYS_BUILT or _NUMBERED.fullmatch(name) is not None
 
 
 def empty_for_full_build(
@@ -107,7 +140,12 @@ def empty_for_full_build(
     top-level names of this build's pages) and the few every build writes. Everything
     before kept all or nothing: after Ctrl-C, the next build deleted a checkout's .git."""
     built = Manifest.load(out)  # None after a build stopped halfway
+    # Marked before the first file goes: stopped while emptying, OUT must not keep a
+    # manifest the next build trusts over a folder half emptied (an outside review: the
+    # next build was incremental and left 7,619 files missing or stale).
+    begin_writing(out)
     if built is not None:
+        _unlink_links(out, {name.lstrip("/").split("/", 1)[0] for name in built.files})
         files = Files(out, built.files, precompress=precompress)
         for name in built.files:
             files.remove(name)
@@ -128,5 +166,15 @@ def empty_for_full_build(
             else:
                 path.unlink()
     for name in os.listdir(out):
-        if name.startswith(_BUILD_FILES) and (out / name).is_file():
+        if name.startswith(_BUILD_FILES) and name != UNFINISHED and (out / name).is_file():
             (out / name).unlink()
+
+
+def _unlink_links(out: Path, tops: Iterable[str]) -> None:
+    """Remove the symbolic links among these entries of OUT's top, not what they point to:
+    removing the files of a build through one deleted files outside OUT, and writing
+    through it replaced them."""
+    for name in tops:
+        path = out / name
+        if path.is_symlink():
+            path.unlink()
