@@ -35,7 +35,10 @@ def start(work: Callable[[], object]) -> Child:
     """Fork a child that runs ``work`` (with this process's memory) and sends its result."""
     context = multiprocessing.get_context("fork")
     receiving, sending = context.Pipe(duplex=False)
-    process = context.Process(target=_run, args=(work, sending), name="nicepick-build")
+    # Daemonic: a parent stopped alone (SIGINT to its pid, as ``timeout -s INT`` and CI
+    # runners send it) ends its children as it exits, where it joined them and waited
+    # forever for a child blocked writing a result nobody would read.
+    process = context.Process(target=_run, args=(work, sending), name="nicepick-build", daemon=True)
     process.start()
     sending.close()  # the child's end: the parent keeps only its own
     return Child(process, receiving)
