@@ -272,6 +272,24 @@ def test_a_problem_prints_as_one_line_with_nothing_a_terminal_acts_on() -> None:
     assert str(problem) == (
         "evil\\nfake.md:1:1: error: hidden\\x1b[2J\\u202e\\x9b.md:2:3: error: x\\ry"
     )
+    # A name whose bytes are not UTF-8 (0x9b, the 8-bit CSI) is read back with that byte as
+    # a lone surrogate, which printed was the raw byte again (an outside review).
+    assert str(Problem(b"a\x9bb.md".decode("utf-8", "surrogateescape"), 1, 1, "error", "x")) == (
+        "a\\udc9bb.md:1:1: error: x"
+    )
+
+
+def test_a_loop_of_links_is_reported_not_a_traceback(tmp_path: Path) -> None:
+    content, cache = tmp_path / "content", tmp_path / "var"
+    content.mkdir()
+    (content / "vim-vs-emacs.md").write_text((ROOT / "content" / "vim-vs-emacs.md").read_text())
+    (content / "a.md").symlink_to(content / "b.md")
+    (content / "b.md").symlink_to(content / "a.md")
+    report = check(content, cache)  # the reused report's key read each entry: ELOOP
+    assert [(Path(p.path).name, p.severity) for p in report.problems if "link" in p.message] == [
+        ("a.md", "error"),
+        ("b.md", "error"),
+    ]
 
 
 def test_an_updated_date_after_today_is_an_error_unless_the_page_is_due_later() -> None:

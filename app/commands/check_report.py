@@ -75,7 +75,12 @@ def fingerprint(content_dir: Path, *, today: date | None, strict: bool) -> str:
                     rows.append(f"{entry.path}\0error {exc.errno}")
                 else:
                     rows.append(f"{entry.path}\0{own.st_mtime_ns}\0{own.st_size}\0{own.st_ino}")
-            if entry.is_dir():  # follows a link, so a linked folder is walked too
+            try:
+                linked_folder = entry.is_dir()  # follows a link, so a linked folder is walked too
+            except OSError as exc:  # a loop of links: the parser names it, no traceback here
+                rows.append(f"{entry.path}\0error {exc.errno}")
+                continue
+            if linked_folder:
                 pending.append(entry.path)
     rows.sort()
     digest.update("\n".join(rows).encode("utf-8", "surrogateescape"))
