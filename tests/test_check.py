@@ -37,6 +37,10 @@ CASES = {
     "duplicate-slug": [f'b/{F}:1:1: error: duplicate slug "vim-vs-emacs": tests/fixtures/broken/duplicate-slug/a/{F} already uses it'],
     "reversed-pair": [f"{F}:5:10: error: tests/fixtures/broken/reversed-pair/emacs-vs-vim.md already compares the same options (Emacs, Vim)"],
     "broken-link": [f"{F}:10:76: error: link to /compare/tmux-vs-screen, which does not exist"],
+    "reversed-link": [
+        f"{F}:10:74: warning: link to /compare/emacs-vs-vim, which redirects to "
+        "/compare/vim-vs-emacs: link that address"
+    ],
     "filler": [f'{F}:19:3: warning: filler "specific tradeoffs": say something specific (a number, a mechanism, a limit)'],
     "empty-list": [f'{F}:30:1: warning: "### Related" under "Emacs" is empty'],
     "duplicate-pro": [f'{F}:27:3: warning: the same pro appears under "Vim" and "Emacs"'],

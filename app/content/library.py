@@ -348,7 +348,9 @@ class Library:
                 ):
                     problems.append(_alias_taken(new, alias))
             self.comparisons[new.slug] = new
-            problems.extend(self._reference_problems(new, self.comparisons, self.by_alias))
+            problems.extend(
+                self._reference_problems(new, self.comparisons, self.by_alias, self.by_pair)
+            )
             problems.extend(disagreements(self.profiles, [new]))
         if after is not None:
             self.files[after.source.path] = after
@@ -484,7 +486,7 @@ class Library:
                     continue
                 by_alias[alias] = comparison.slug
         for comparison in comparisons.values():
-            problems.extend(self._reference_problems(comparison, comparisons, by_alias))
+            problems.extend(self._reference_problems(comparison, comparisons, by_alias, by_pair))
         self.comparisons = comparisons
         self.by_pair = by_pair
         self.by_alias = by_alias
@@ -492,9 +494,14 @@ class Library:
         self.version += 1
 
     def _reference_problems(
-        self, comparison: Comparison, comparisons: dict[str, Comparison], by_alias: dict[str, str]
+        self,
+        comparison: Comparison,
+        comparisons: dict[str, Comparison],
+        by_alias: dict[str, str],
+        by_pair: dict[tuple[str, ...], str],
     ) -> list[Problem]:
-        """A comparison's authors without a file and links to no page."""
+        """A comparison's authors without a file, links to no page, and links to a page's
+        options in another order (a redirect: it works, but readers take a detour)."""
         problems: list[Problem] = []
         for author in comparison.authors:
             if author not in self.authors:
@@ -509,7 +516,23 @@ class Library:
                     )
                 )
         for line, target in comparison.links:
-            if target not in comparisons and target not in by_alias:
+            if target in comparisons or target in by_alias:
+                continue
+            canonical = by_pair.get(pair_key(target.split("-vs-")))
+            if canonical is not None:
+                # An outside review: the site answers it (301), yet check called it missing
+                # and the build refused to run.
+                problems.append(
+                    Problem(
+                        comparison.source,
+                        line,
+                        _link_column(comparison, line, target),
+                        "warning",
+                        f"link to /compare/{target}, which redirects to /compare/{canonical}: "
+                        "link that address",
+                    )
+                )
+            else:
                 problems.append(
                     Problem(
                         comparison.source,

@@ -31,11 +31,10 @@ def pair_key(option_slugs: list[str] | tuple[str, ...]) -> tuple[str, ...]:
     return tuple(sorted(option_slugs))
 
 
-# Control characters (C0, DEL, C1), line and paragraph separators, and the bidirectional
-# overrides that reorder what a terminal shows.
-# Control characters (C0, C1), line and paragraph separators, direction overrides, and lone
-# surrogates: a file name's bytes that are not UTF-8 (0x9b, a terminal's 8-bit CSI) come
-# back as those, and printed they are the raw byte again.
+# Control characters (C0, DEL, C1), line and paragraph separators, the bidirectional
+# overrides that reorder what a terminal shows, and lone surrogates: a file name's bytes
+# that are not UTF-8 (0x9b, a terminal's 8-bit CSI) come back as those, and printed they are
+# the raw byte again.
 _UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 
 
