@@ -416,11 +416,20 @@ def test_a_build_never_writes_or_deletes_through_a_link_in_out(
     (site / "docs").unlink()
     shutil.rmtree(site / "about")
     (site / "about").symlink_to(elsewhere)
+    # A second review: a link deeper down (a page's folder) was followed all the same; and a
+    # file where the last build had a folder stopped the build.
+    page = site / "compare" / "vim-vs-emacs"
+    shutil.rmtree(page)
+    page.symlink_to(elsewhere)
+    (site / "option").rename(site / "options-kept-aside")
+    (site / "option").write_text("a file where a folder was")
     assert main([*argv, "--full"]) == 0
     assert sorted(p.name for p in elsewhere.iterdir()) == ["index.html"]
     assert (elsewhere / "index.html").read_text() == "the user's own page"
-    assert not (site / "about").is_symlink()
+    assert not (site / "about").is_symlink() and not page.is_symlink()
     assert "Who we are." in (site / "about" / "index.html").read_text()
+    assert "Vim" in (page / "index.html").read_text()
+    assert (site / "option").is_dir()
 
 
 def test_a_newcomer_in_another_order_does_not_take_the_established_address(

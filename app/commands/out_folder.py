@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from app.commands.files import Files
@@ -145,12 +145,13 @@ def empty_for_full_build(
     # next build was incremental and left 7,619 files missing or stale).
     begin_writing(out)
     if built is not None:
-        _unlink_links(out, {name.lstrip("/").split("/", 1)[0] for name in built.files})
+        names = [name.lstrip("/") for name in built.files]
+        _clear_folders(out, {folder for name in names for folder in _folders_of(name)})
         files = Files(out, built.files, precompress=precompress)
         for name in built.files:
             files.remove(name)
     else:
-        ours = {*tops(), *_WRITTEN_UNLISTED}
+        ours = {*tops(), *_ALWAYS_BUILT}
         try:
             last = Manifest.parse((out / MANIFEST_NAME).read_bytes())
         except OSError:
@@ -159,7 +160,10 @@ def empty_for_full_build(
             ours.update(name.lstrip("/").split("/", 1)[0] for name in last.files)
         for name in os.listdir(out):
             path = out / name
-            if name.startswith(_BUILD_FILES) or not (name in ours or _NUMBERED.fullmatch(name)):
+            # With the compressed copies of a build's own files (--precompress): nginx's
+            # gzip_static serves a .gz whose file is gone.
+            base = name.removesuffix(".gz").removesuffix(".br")
+            if name.startswith(_BUILD_FILES) or not (base in ours or _NUMBERED.fullmatch(base)):
                 continue
             if path.is_dir() and not path.is_symlink():
                 shutil.rmtree(path)
@@ -170,11 +174,19 @@ def empty_for_full_build(
             (out / name).unlink()
 
 
-def _unlink_links(out: Path, tops: Iterable[str]) -> None:
-    """Remove the symbolic links among these entries of OUT's top, not what they point to:
-    removing the files of a build through one deleted files outside OUT, and writing
-    through it replaced them."""
-    for name in tops:
-        path = out / name
-        if path.is_symlink():
+def _folders_of(name: str) -> Iterator[str]:
+    """``a/b/c.html`` -> ``a``, ``a/b``: the folders a build's file is in, from OUT's top."""
+    parts = name.split("/")[:-1]
+    for end in range(1, len(parts) + 1):
+        yield "/".join(parts[:end])
+
+
+def _clear_folders(out: Path, folders: Iterable[str]) -> None:
+    """Remove what stands where the last build had these folders and is not one: a
+    symbolic link (removing the files of a build through one deleted files outside OUT,
+    and writing through it replaced them), or a file (the build stopped on it). A link is
+    removed itself, never what it points to. Top folders first: below a link, nothing."""
+    for folder in sorted(folders, key=lambda name: name.count("/")):
+        path = out / folder
+        if path.is_symlink() or (path.exists() and not path.is_dir()):
             path.unlink()
