@@ -89,6 +89,17 @@ def _union_answer(index: RelatedIndex, page: Comparison) -> list[str]:
     return [other.slug for other in related(page, list(pool.values()))]
 
 
+def test_a_page_that_is_no_candidate_still_finds_what_shares_its_options() -> None:
+    # A second review: Y shares two options with Q but is their only page (keys of one
+    # member are dropped); six pages sharing a third option filled the answer first.
+    first, second, third = (Option(n, n.lower(), "", (), (), ()) for n in ("A", "B", "X"))
+    q = replace(comparison(1, category="C"), options=(first, second, third), pick="A")
+    y = replace(comparison(2, category="C"), options=(first, second), pick="A")
+    zs = [replace(comparison(10 + n, category="D"), options=(third,), pick="X") for n in range(6)]
+    index = RelatedIndex([y, comparison(3, category="C"), *zs])
+    assert index.related(q)[0].slug == y.slug
+
+
 def _drawn(number: int, names: list[int], category: int, tags: list[int]) -> Comparison:
     options = tuple(Option(f"Tool{n}", f"tool{n}", "", (), (), ()) for n in dict.fromkeys(names))
     page = comparison(number, category=f"Cat{category}", tags=tuple(f"t{t}" for t in tags))
@@ -114,7 +125,8 @@ def test_pooling_kind_by_kind_changes_no_answer(
     # Small pools from few options, tags and categories: lists both whole and cut, pages
     # whose options alone fill the answer and pages that need their tags and category.
     pages = [_drawn(n, names, cat, tags) for n, (names, cat, tags) in enumerate(drawn)]
-    index = RelatedIndex(pages, per_key=per_key)
+    index = RelatedIndex(pages[1:], per_key=per_key)
+    # The first page is no candidate: the keys it shares with one page alone were dropped.
     for page in pages:
         assert [c.slug for c in index.related(page, limit=3)] == _union_answer(index, page)[:3]
 

@@ -165,10 +165,11 @@ class RelatedIndex:
         # While each list pooled so far is whole (shorter than ``per_key``: none was cut),
         # every candidate outside the pool ranks below all in it, so once the pool holds
         # ``limit`` the weaker kinds cannot change the answer, and their lists (the
-        # category's, the longest, above all) are not scored: a third of a full export's
-        # scoring at 10,000 comparisons. A cut list keeps the whole union, as before.
+        # category's, the longest, above all) are not scored. A cut list keeps the whole
+        # union, as before. So does a page the index does not know as a candidate (in no
+        # list): a key dropped for one member is empty only when that member is the page.
         pool: dict[str, Comparison] = {}
-        whole = True
+        whole = comparison.slug in self._facts
         sharing, per_key = self._sharing, self._per_key
         for keys in (
             [("option", slug) for slug in options],
