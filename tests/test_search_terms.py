@@ -31,6 +31,7 @@ def test_a_damaged_page_or_file_means_words_cut_again_not_an_error(tmp_path: Pat
     words = StoredTerms.load(tmp_path)
     assert words.get("a1") == ({"vim": 9}, 1)
     assert words.get("b2") is None  # the build cuts that page into words again
+    assert "b2" not in words and dict(words.items()) == {"a1": ({"vim": 9}, 1)}
     (tmp_path / NAME).write_bytes(b"a file of another format")
     assert len(StoredTerms.load(tmp_path)) == 0
     (tmp_path / NAME).write_bytes(marshal.dumps({"a1": ({"vim": 9}, 1)}))  # the "-2" shape

@@ -24,7 +24,9 @@ _OLD_NAMES = (".nicepick-search-terms-2.marshal", ".nicepick-search-terms.marsha
 
 
 class StoredTerms(MutableMapping[str, Terms]):
-    """Pages' words by content hash: those read from OUT stay bytes until asked for."""
+    """Pages' words by content hash: those read from OUT stay bytes until asked for. A page
+    whose bytes are damaged is forgotten when first asked for (``KeyError``, as for a page
+    never cut into words); until then it counts in ``len`` and ``in``."""
 
     def __init__(self, stored: dict[str, bytes] | None = None) -> None:
         self._stored = stored if stored is not None else {}
@@ -62,10 +64,12 @@ class StoredTerms(MutableMapping[str, Terms]):
             return found
         try:
             words, length = marshal.loads(self._stored[key])
+            if not isinstance(words, dict) or not isinstance(length, int):
+                raise TypeError(key)
         except (EOFError, ValueError, TypeError):
-            raise KeyError(key) from None  # damaged: the page is cut into words again
-        if not isinstance(words, dict) or not isinstance(length, int):
-            raise KeyError(key)
+            # Damaged: forgotten (so not "in" it either), and the page is cut into words again.
+            del self._stored[key]
+            raise KeyError(key) from None
         self._read[key] = (words, length)
         return words, length
 
@@ -83,8 +87,9 @@ class StoredTerms(MutableMapping[str, Terms]):
         return key in self._read or key in self._stored
 
     def __iter__(self) -> Iterator[str]:
-        yield from self._read
-        yield from (key for key in self._stored if key not in self._read)
+        # Over a copy of the keys: reading a damaged page's words forgets it.
+        yield from list(self._read)
+        yield from [key for key in self._stored if key not in self._read]
 
     def __len__(self) -> int:
         return len(self._read) + sum(1 for key in self._stored if key not in self._read)
