@@ -432,6 +432,35 @@ def test_a_build_never_writes_or_deletes_through_a_link_in_out(
     assert (site / "option").is_dir()
 
 
+@pytest.mark.parametrize("edit", ["body", "title"])
+def test_an_incremental_build_replaces_a_link_made_in_out_instead_of_writing_through_it(
+    settings: Settings,
+    write_content: Callable[[str, str], Path],
+    monkeypatch: pytest.MonkeyPatch,
+    edit: str,
+) -> None:
+    # A link made inside a build's folder since the last build: the quick build (a body
+    # edit) and the incremental one (a title edit) wrote the page through it, outside OUT.
+    monkeypatch.setenv("NICEPICK_DATA_DIR", str(settings.data_dir))
+    source = write_content("vim-vs-emacs.md", GOOD)
+    site = settings.content_dir.parent / "site"
+    argv = ["build", str(site), "--no-cards", "--content", str(settings.content_dir)]
+    assert main(argv) == 0
+    elsewhere = settings.content_dir.parent / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "index.html").write_text("the user's own page")
+    page = site / "compare" / "vim-vs-emacs"
+    shutil.rmtree(page)
+    page.symlink_to(elsewhere)
+    if edit == "body":
+        source.write_text(GOOD.replace("## Bottom line\n", "## Bottom line\nEdited. ", 1))
+    else:
+        source.write_text(GOOD.replace("title: Vim vs Emacs", "title: Vim vs Emacs, edited", 1))
+    assert main(argv) == 0
+    assert (elsewhere / "index.html").read_text() == "the user's own page"
+    assert not page.is_symlink() and "edited" in (page / "index.html").read_text().lower()
+
+
 def test_a_newcomer_in_another_order_does_not_take_the_established_address(
     settings: Settings,
 ) -> None:

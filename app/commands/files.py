@@ -16,6 +16,7 @@ writes themselves.
 
 from __future__ import annotations
 
+import errno
 import os
 from contextlib import suppress
 from dataclasses import dataclass, field
@@ -93,6 +94,7 @@ class Files:
     precompress: bool = False  # .gz and .br siblings (the manifest's fingerprint names it)
     cleared: set[str] = field(default_factory=set)  # the last build's, removed by _make_room
     _folders: set[str] = field(default_factory=set)  # made by this writer: no mkdir again
+    _looked_at: set[str] = field(default_factory=set)  # folders checked for links (_put)
 
     def changed(self, path: Path, body: bytes) -> bool:
         name = path.relative_to(self.out).as_posix()
@@ -141,16 +143,10 @@ class Files:
     def _put(self, name: str, body: bytes) -> None:
         folder = name.rpartition("/")[0]
         if folder and folder not in self._folders:
+            unlink_links(self.out, folder, self._looked_at)
             os.makedirs(f"{self.out}/{folder}", exist_ok=True)
             self._folders.add(folder)
-        # os.open/os.write: the io module's buffered file objects cost more than the write.
-        fd = os.open(f"{self.out}/{name}", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
-        try:
-            view = memoryview(body)
-            while view:
-                view = view[os.write(fd, view) :]
-        finally:
-            os.close(fd)
+        write_file(f"{self.out}/{name}", body)
 
     def remove(self, name: str) -> None:
         """Delete a file of the last build that this one no longer has, with its siblings
@@ -163,10 +159,12 @@ class Files:
         name = name.lstrip("/")
         if not name or ".." in name.split("/"):
             return
+        if "/" in name:  # never removed through a link
+            unlink_links(self.out, name.rpartition("/")[0], self._looked_at)
         path = self.out / name
         for stale in (path, path.with_name(path.name + ".gz"), path.with_name(path.name + ".br")):
             if stale.is_file():  # not a folder, nor a path under what is now a file
-                stale.unlink()
+                stale.unlink()  # a link's own name, not what it points to
         # The folders it leaves empty (a gone page's, a gone listing's holding its later
         # pages, in whatever order they go): a host would answer them with a listing or 403.
         folder = name.rpartition("/")[0]
@@ -197,3 +195,38 @@ class Files:
                 for folder in sorted((p for p in path.rglob("*") if p.is_dir()), reverse=True):
                     folder.rmdir()
                 path.rmdir()  # refuses (OSError) a folder holding files no build wrote
+
+
+def unlink_links(out: Path, folder: str, looked_at: set[str]) -> None:
+    """Remove each symbolic link on the way to ``folder`` (relative to ``out``; made there
+    since the last build): a build writes a real folder in its place, never through it to
+    where it points (outside OUT, say). ``looked_at``: the folders already looked at, each
+    once per build."""
+    parts = folder.split("/")
+    for end in range(1, len(parts) + 1):
+        step = "/".join(parts[:end])
+        if step in looked_at:
+            continue
+        looked_at.add(step)
+        if os.path.islink(f"{out}/{step}"):
+            os.unlink(f"{out}/{step}")
+
+
+def write_file(target: str, body: bytes) -> None:
+    """Write ``body`` as the file ``target``, replacing a link of that name rather than
+    writing through it. os.open/os.write: the io module's buffered file objects cost more
+    than the write."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW
+    try:
+        fd = os.open(target, flags, 0o666)
+    except OSError as error:
+        if error.errno != errno.ELOOP:
+            raise
+        os.unlink(target)
+        fd = os.open(target, flags, 0o666)
+    try:
+        view = memoryview(body)
+        while view:
+            view = view[os.write(fd, view) :]
+    finally:
+        os.close(fd)

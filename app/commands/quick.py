@@ -149,7 +149,7 @@ def quick_build(
         name = path.relative_to(out).as_posix()
         value = digest(body)
         if record.digests.get(name) != value or not path.is_file():
-            _write(path, body, precompress=precompress)
+            _write(out, path, body, precompress=precompress)
             summary.rewritten.append(name)
         record.digests[name] = changes.files[name] = value
     for edit in pages:
@@ -447,17 +447,20 @@ def _parsed(source: SourceFile) -> Comparison:
     return comparison
 
 
-def _write(path: Path, body: bytes, *, precompress: bool) -> None:
-    """A file and its compressed siblings, as export.py's ``Files.write`` writes them."""
+def _write(out: Path, path: Path, body: bytes, *, precompress: bool) -> None:
+    """A file of ``out`` and its compressed siblings, as export.py's ``Files.write`` writes
+    them: never through a link (``files.unlink_links``, ``files.write_file``)."""
+    from app.commands.files import unlink_links, write_file
     from app.render.cached_page import brotli_bytes, gzip_bytes
 
+    unlink_links(out, path.parent.relative_to(out).as_posix(), set())
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(body)
+    write_file(str(path), body)
     if not precompress:
         return
     if len(body) > _COMPRESSED_OVER:
-        path.with_name(path.name + ".gz").write_bytes(gzip_bytes(body))
-        path.with_name(path.name + ".br").write_bytes(brotli_bytes(body))
+        write_file(f"{path}.gz", gzip_bytes(body))
+        write_file(f"{path}.br", brotli_bytes(body))
     else:  # shrunk below the size worth compressing: no stale sibling left to be served
         for sibling in (".gz", ".br"):
             path.with_name(path.name + sibling).unlink(missing_ok=True)
