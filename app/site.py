@@ -24,7 +24,8 @@ from pathlib import Path
 from typing import Protocol
 
 from app import metrics
-from app.content.cache import ParseCache, paused_gc
+from app.collector import paused_gc
+from app.content.cache import ParseCache
 from app.content.edits import Change, listing_facts, moved_listings, patched_listings, row_facts
 from app.content.library import Library
 from app.content.model import Comparison

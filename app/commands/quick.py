@@ -44,6 +44,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from app.collector import paused_gc
 from app.commands.manifest import (
     Changes,
     begin_writing,
@@ -101,6 +102,15 @@ def quick_build(
 ) -> QuickSummary | None:
     """Bring the build in ``out`` up to date when only pages' bodies changed; None (nothing
     written) when that cannot be shown, for the caller to run the full incremental build."""
+    # At most MOST_FILES pages: its garbage stays small, and the collector would only walk the
+    # record's 10,000 entries again and again (as in export.export_site).
+    with paused_gc():
+        return _quick_build(settings, out, cards=cards, precompress=precompress)
+
+
+def _quick_build(
+    settings: Settings, out: Path, *, cards: bool, precompress: bool
+) -> QuickSummary | None:
     started = time.perf_counter()
     settings = settings.model_copy(update={"drafts": False, "reload": False})  # as export
     kept_at = record_path(out, settings.data_dir)

@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import gc
 import hashlib
 import itertools
 import logging
@@ -49,6 +48,7 @@ from pathlib import Path
 from typing import Any
 
 from app.atomic import write_atomic_and_open
+from app.collector import paused_gc
 from app.content import front_matter, markdown_limits, memo, model, parse, problems, reading, record
 from app.content.bodies import (
     SHORT_FIELDS,
@@ -348,18 +348,6 @@ def _open(path: Path) -> int:
     newer cache file renamed over it leaves this one readable until its last comparison is
     gone."""
     return os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
-
-
-class paused_gc:
-    """Context manager: no garbage collection while many long-lived objects are created."""
-
-    def __enter__(self) -> None:
-        self.was_enabled = gc.isenabled()
-        gc.disable()
-
-    def __exit__(self, *exc: object) -> None:
-        if self.was_enabled:
-            gc.enable()
 
 
 # Encoding follows the model's type hints, so decoding touches only the fields that need it

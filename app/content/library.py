@@ -28,7 +28,8 @@ from functools import partial
 from pathlib import Path
 from typing import TypeVar
 
-from app.content.cache import ParseCache, paused_gc
+from app.collector import paused_gc
+from app.content.cache import ParseCache
 from app.content.model import Author, Comparison, Problem, pair_key, slugify
 from app.content.people import TextPage, read_author, read_page
 from app.content.profiles import (

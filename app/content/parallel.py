@@ -41,7 +41,8 @@ from functools import partial
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
-from app.content.cache import ParseCache, Spooled, make_entry, paused_gc, spool
+from app.collector import paused_gc
+from app.content.cache import ParseCache, Spooled, make_entry, spool
 from app.content.model import Comparison, Problem
 from app.content.sources import SourceFile, parse_bytes
 
