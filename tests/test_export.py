@@ -584,7 +584,8 @@ def folders(out: Path) -> list[str]:
 
 def assert_same_build(out: Path, fresh: Path) -> None:
     """``out`` holds what the full build ``fresh`` holds: every file's name and bytes, every
-    folder, and a manifest naming the same redirects and the same pages linking each page."""
+    folder, and a manifest naming the same redirects, the same pages linking each page and
+    the same pages linking each file no route lists (which go with the last link to them)."""
     now, full = digests(out), digests(fresh)
     assert (
         sorted(name for name in now.keys() | full.keys() if now.get(name) != full.get(name)) == []
@@ -594,6 +595,7 @@ def assert_same_build(out: Path, fresh: Path) -> None:
     assert built is not None and rebuilt is not None
     assert sorted(built.redirects) == sorted(rebuilt.redirects)
     assert built.linked_from == rebuilt.linked_from
+    assert built.files_from == rebuilt.files_from
 
 
 def test_an_incremental_build_after_a_rename_and_back_matches_a_full_build(

@@ -121,14 +121,24 @@ def unlisted(
     """``files_from`` for the manifest, less the files of what the route table lists
     (``table``: this build's, when it asked for all of it), which no link keeps or removes.
     A file the last build kept is not listed (the table's kinds of page are the same): the
-    table is made only for a new one, rarely (~0.1 s at 10,000 pages)."""
+    table is made only for a new one, rarely (~0.1 s at 10,000 pages).
+
+    A file the last build wrote but did not list here was one of the table's then, and is
+    one now: what the table lists outside the comparisons' own kinds of page (the home page's
+    twin, ``tags.json``), which pages link and ``Share.keep`` lets through, is fixed by the
+    fingerprint an incremental build shares with the last."""
     known = previous.files_from if previous is not None else {}
+    wrote = previous.files if previous is not None else {}
+
+    def kept(name: str) -> bool:
+        return name in known or name not in wrote
+
     urls = table
-    if urls is None and any(name not in known for name in files_from):
+    if urls is None and any(name not in known and name not in wrote for name in files_from):
         urls = seeds(visible, cards=cards, twins=True)
     listed = {output_name(url) for url in urls} if urls is not None else set()
     return {
         target: sorted(sources)
         for target, sources in files_from.items()
-        if sources and target not in listed
+        if sources and target not in listed and kept(target)
     }
