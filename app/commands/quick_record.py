@@ -150,11 +150,14 @@ def remember(
     manifest: Manifest,
     data: bytes,
     sizes: dict[str, int] | None = None,
+    last: Record | None = None,
 ) -> None:
     """Write the record of the build just saved in ``out`` (``manifest``, already written
     as ``data``), from the library it was built from and the comparisons it showed (newest
     first); ``began`` (epoch seconds): when that build started reading the content folder.
-    ``sizes``: the search shards' sizes, when the build knows them (else read from ``out``)."""
+    ``sizes``: the search shards' sizes, when the build knows them (else read from ``out``).
+    ``last``: the record this build found, when it read it (else read here): its digests of
+    the files unchanged since are kept."""
     from app.commands.search_patch import shard_sizes
     from app.commands.static_search import ordered
     from app.pages.navigation import wayfinding
@@ -165,7 +168,7 @@ def remember(
         _forget(record)  # pages left out for their errors: only a full look can say what changes
         return
     shown = {comparison.slug for comparison in visible}
-    last = _digests_of(Record.load(record), manifest.fingerprint)
+    last_digests = _digests_of(last or Record.load(record), manifest.fingerprint)
     files: dict[str, Entry] = {}
     for path, parsed in library.files.items():
         comparison = parsed.comparison
@@ -177,7 +180,7 @@ def remember(
         # A file written while the build ran may hold other bytes than the ones it read: no
         # stat of it is trusted, so the next build reads it again.
         trusted = stat.st_mtime_ns < began * 1e9
-        known = last.get(name)
+        known = last_digests.get(name)
         files[name] = Entry(
             stat.st_mtime_ns if trusted else -1,
             stat.st_size,

@@ -28,9 +28,27 @@ class Visible:
 
     library: Library
     comparisons: list[Comparison]
-    # The table's walk (``seeds``), kept by ``cards``: an incremental build asks for it twice
-    # (the pages a change affects, the files no link keeps), ~75 ms each at 10,000 pages.
+    # ``Library.group(comparisons, kind)`` made elsewhere already (the site's, kept with its
+    # visible list), else made here once per kind: the table asks for categories thrice.
+    grouped: Callable[[str], dict[str, list[Comparison]]] | None = None
+    # The table's walk (``seeds``), kept by ``cards``: a build may ask for it twice
+    # (the pages a change affects, the files no link keeps), ~65 ms each at 10,000 pages.
     _walks: dict[bool, dict[str, bool]] = field(default_factory=dict, compare=False, repr=False)
+    _groups: dict[str, dict[str, list[Comparison]]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+
+    def group(self, kind: str) -> dict[str, list[Comparison]]:
+        """The visible comparisons by ``category``, ``tag`` or ``option`` slug, newest first
+        (shared: not to be changed)."""
+        found = self._groups.get(kind)
+        if found is None:
+            found = self._groups[kind] = (
+                self.grouped(kind)
+                if self.grouped is not None
+                else Library.group(self.comparisons, kind)
+            )
+        return found
 
 
 Route = Callable[[Visible], Iterable[str]]
@@ -47,7 +65,7 @@ def _paginated(path: str, count: int) -> Iterator[str]:
 
 
 def home(visible: Visible) -> Iterator[str]:
-    return _paginated("/", len(Library.group(visible.comparisons, "category")))
+    return _paginated("/", len(visible.group("category")))
 
 
 def machine_files(visible: Visible) -> list[str]:
@@ -66,14 +84,14 @@ def comparisons(visible: Visible) -> Iterator[str]:
 
 def grouped(kind: str) -> Route:
     def urls(visible: Visible) -> Iterator[str]:
-        for slug, items in Library.group(visible.comparisons, kind).items():
+        for slug, items in visible.group(kind).items():
             yield from _paginated(f"/{kind}/{slug}", len(items))
 
     return urls
 
 
 def best(visible: Visible) -> Iterator[str]:
-    return (f"/best/{slug}" for slug in Library.group(visible.comparisons, "category"))
+    return (f"/best/{slug}" for slug in visible.group("category"))
 
 
 def profiles(visible: Visible) -> Iterator[str]:
@@ -191,7 +209,7 @@ def listing_pages(visible: Visible, listings: Collection[str]) -> set[str]:
     other rows (an incremental build asks for the few listings a changed page was on)."""
     found: set[str] = set()
     for kind in {listing.split("/")[1] for listing in listings}:
-        groups = Library.group(visible.comparisons, kind)
+        groups = visible.group(kind)
         for listing in listings:
             prefix, _, slug = listing.rpartition("/")
             if prefix != f"/{kind}":
@@ -205,6 +223,26 @@ def listing_pages(visible: Visible, listings: Collection[str]) -> set[str]:
             found.update(pages)
             found.update(twin(url) for url in pages)
     return found
+
+
+def pages_at(visible: Visible, path: str) -> list[str]:
+    """What ``seeds(visible)`` lists at ``path``, its later pages too (``?page=N``), without
+    walking the table's other rows: the home page, a category's, tag's or option's listing, a
+    category's standings, an author's page (the pages an edit may change beside its own)."""
+    if path == "/":
+        return list(home(visible))
+    kind, _, slug = path.removeprefix("/").partition("/")
+    if kind in ("category", "tag", "option"):
+        items = visible.group(kind).get(slug)
+        if items is not None:
+            return list(_paginated(path, len(items)))
+        # ``profiles``: an option's page, though no comparison names it
+        return [path] if kind == "option" and slug in visible.library.profiles else []
+    if kind == "best":
+        return [path] if slug in visible.group("category") else []
+    if kind == "author":
+        return [path] if slug in visible.library.authors else []
+    raise ValueError(f"no row of the table lists pages at {path}")
 
 
 def in_shares(urls: list[str], count: int) -> list[list[str]]:
