@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 
 from app.content import parallel
 from app.content.bodies import LazyComparison, LazyOption
-from app.content.cache import ParseCache
+from app.content.cache import STALE_AT_MOST, ParseCache
 from app.content.library import Library
 from app.content.model import Comparison, Option
 from app.content.parallel import Cancel, Cancelled, prime
@@ -160,6 +160,48 @@ def test_editing_one_file_reparses_only_that_file(tmp_path: Path) -> None:
     library = Library.load(content, cache)
     assert cache.parses == 1
     assert "still" in library.comparisons["vim-vs-emacs"].options[0].description
+
+
+def test_a_few_edited_files_leave_the_cache_file_alone_and_are_parsed_again(
+    tmp_path: Path,
+) -> None:
+    # Writing the whole file after each edit cost ~50 ms of every incremental build at
+    # 10,000 pages; parsing the few edited files again costs a fraction of a millisecond each.
+    content = tmp_path / "content"
+    content.mkdir()
+    three_files(content)
+    cache_file = tmp_path / "parse-cache.marshal"
+    Library.load(content, ParseCache(cache_file))
+    written = cache_file.stat().st_ino  # a save renames a new file over it
+    write(content, "vim-vs-emacs.md", GOOD.replace("A modal editor.", "A modal editor, still."))
+    for _load in range(2):
+        cache = ParseCache(cache_file)
+        library = Library.load(content, cache)
+        assert cache.parses == 1
+        assert "still" in library.comparisons["vim-vs-emacs"].options[0].description
+    assert cache_file.stat().st_ino == written
+
+
+def test_more_than_a_few_edited_files_or_one_gone_are_saved(tmp_path: Path) -> None:
+    content = tmp_path / "content"
+    content.mkdir()
+    names = [f"page-{number}.md" for number in range(STALE_AT_MOST + 1)]
+    for name in names:
+        write(content, name, "no front matter here\n")
+    cache_file = tmp_path / "parse-cache.marshal"
+    Library.load(content, ParseCache(cache_file))
+    for name in names:
+        write(content, name, "still no front matter\n")
+    edited = ParseCache(cache_file)
+    Library.load(content, edited)
+    assert edited.parses == len(names)
+    again = ParseCache(cache_file)
+    Library.load(content, again)
+    assert again.parses == 0 and again.hits == len(names)
+
+    (content / names[0]).unlink()
+    Library.load(content, ParseCache(cache_file))
+    assert len(ParseCache(cache_file).entries) == len(names) - 1
 
 
 def test_touched_but_unchanged_file_is_hashed_not_parsed(tmp_path: Path) -> None:

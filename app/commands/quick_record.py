@@ -207,7 +207,12 @@ def remember(
         built_at=manifest.built_at,
         sources=manifest.sources,
         meters=manifest.meters,
-        digests={n: d for n, d in manifest.files.items() if quick_may_write(n)},
+        # ``quick_may_write`` inlined: 75,000 calls cost ~10 ms.
+        digests={
+            name: value
+            for name, value in manifest.files.items()
+            if name.startswith(_QUICK_WRITES) or name == "feed.xml"
+        },
         files=files,
         known=sorted({*library.comparisons, *library.by_alias}),
         reveal_at=min(hidden, default=None),
@@ -230,10 +235,13 @@ def _digests_of(last: Record | None, fingerprint: str) -> dict[str, tuple[int, i
     }
 
 
+_QUICK_WRITES = ("compare/", "search-index/")
+
+
 def quick_may_write(name: str) -> bool:
     """Whether a quick build may rewrite this file of OUT: a page, its twin, the search
     index, the feed."""
-    return name.startswith(("compare/", "search-index/")) or name == "feed.xml"
+    return name.startswith(_QUICK_WRITES) or name == "feed.xml"
 
 
 def _forget(record: Path) -> None:
