@@ -1172,6 +1172,33 @@ def test_a_retitled_page_patches_the_search_index_and_leaves_sitemap_standings_r
     assert len(written) < len(index) / 2
 
 
+def test_a_word_taken_out_of_a_title_again_patches_the_search_index_too(
+    settings: Settings, write_content: Callable[[str, str], Path], tmp_path: Path
+) -> None:
+    # "zebra" is no other page's word: added, it got a small shard of its own; taken out
+    # again, that shard emptied and the whole index was written (1,000 files at 10,000 pages).
+    generated_site(settings, write_content)
+    built_at = time.time()
+    out = tmp_path / "site"
+    export_site(settings, out, built_at=built_at)
+    path = settings.content_dir / "tool7a-vs-tool7b.md"
+    title = "title: Tool7a vs Tool7b"
+    path.write_text(path.read_text().replace(title, "title: Tool7a or zebra"))
+    export_site(settings, out)
+    before = digests(out)
+    index = [n for n in before if n.startswith("search-index/") and not n.endswith((".gz", ".br"))]
+    path.write_text(path.read_text().replace("title: Tool7a or zebra", title))
+    summary = export_site(settings, out)
+    assert summary.incremental
+    same_as_a_full_build(settings, out, tmp_path, built_at)
+    rewritten_as_they_differ(out, before)
+    written = [name for name in summary.written if name.startswith("search-index/")]
+    assert len(written) < len(index) / 2
+    assert len([name for name in digests(out) if name.startswith("search-index/t/")]) < len(
+        [name for name in index if name.startswith("search-index/t/")]
+    )
+
+
 def test_a_new_tag_re_renders_the_sitemap_and_one_page_of_its_category(
     settings: Settings, write_content: Callable[[str, str], Path], tmp_path: Path
 ) -> None:

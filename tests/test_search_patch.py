@@ -8,7 +8,13 @@ from dataclasses import replace
 from pathlib import Path
 
 from app.commands.search_patch import patch, shard_sizes
-from app.commands.static_search import FOLDER, ordered, page_terms, write_search_index
+from app.commands.static_search import (
+    FOLDER,
+    ordered,
+    page_terms,
+    shard_name,
+    write_search_index,
+)
 from app.content.model import Comparison
 from app.content.parse import parse_text
 from tests.conftest import GOOD
@@ -37,6 +43,22 @@ def index(out: Path, comparisons: list[Comparison]) -> dict[str, bytes]:
     return {p.relative_to(out).as_posix(): p.read_bytes() for p in out.rglob("*") if p.is_file()}
 
 
+def apply(files: dict[Path, bytes | None]) -> None:
+    """Write what a patch writes, and remove the shards it empties, as a build does."""
+    for path, body in files.items():
+        if body is None:
+            path.unlink()
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(body)
+
+
+def files_in(folder: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()
+    }
+
+
 def test_a_patched_index_is_the_full_index_of_the_edited_pages(tmp_path: Path) -> None:
     rng = random.Random(17)
     # Enough distinct words (~70 KB of terms) that the index splits into several shards.
@@ -60,9 +82,7 @@ def test_a_patched_index_is_the_full_index_of_the_edited_pages(tmp_path: Path) -
         if files is None:
             continue  # the shards split differently: the caller writes the whole index
         patched += 1
-        for path, body in files.items():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(body)
+        apply(files)
         now = {
             p.relative_to(before).as_posix(): p.read_bytes()
             for p in before.rglob("*")
@@ -99,10 +119,32 @@ def test_pages_edited_together_that_gain_and_lose_the_same_words_are_all_patched
     full = index(full_out, [edited.get(c.slug, c) for c in site])
     files = patch(before, changes, shard_sizes(before))
     assert files is not None
-    for path, body in files.items():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(body)
+    apply(files)
     now = {
         p.relative_to(before).as_posix(): p.read_bytes() for p in before.rglob("*") if p.is_file()
     }
     assert sorted(n for n in now.keys() | full.keys() if now.get(n) != full.get(n)) == []
+
+
+def test_a_word_added_then_taken_away_again_removes_the_shard_it_made(tmp_path: Path) -> None:
+    # A page's own new word under letters no shard held made a new small shard; taking it
+    # away emptied that shard, and the patch gave up: every such edit wrote the whole index
+    # (~1,000 files at 10,000 pages). A full build makes no shard without words: it goes.
+    rng = random.Random(19)
+    words = ["".join(rng.choices("abcdefghij", k=rng.randint(3, 8))) for _ in range(2500)]
+    site = pages(200, rng, words)
+    number = 7
+    page = ordered(site)[number]
+    with_word = replace(page, intro=page.intro + " zqxzq", content_hash="with")  # no "z" shard
+    out, full_out = tmp_path / "out", tmp_path / "full"
+    index(out, [with_word if c.slug == page.slug else c for c in site])
+    sizes = shard_sizes(out)
+    files = patch(out, [(number, page_terms(with_word), page_terms(page))], sizes)
+    assert files is not None
+    assert [path.name for path, body in files.items() if body is None] == [
+        f"{shard_name('z')}.json"
+    ]
+    apply(files)
+    full = index(full_out, site)
+    assert files_in(out) == full
+    assert sizes == shard_sizes(out)

@@ -392,12 +392,15 @@ def _export_site(
         files.write(path, body, summary, {})
 
     # After the crawl: the index is for what was exported, and a search page written above.
+    emptied: set[str] = set()  # search shards a patch left with no word: they go below
     if indexing is not None:
         summary.add(workers.collect([indexing])[0])  # its files, written whole, and digests
         sizes = None
     else:
         words = StoredTerms.load(out) if previous is not None else StoredTerms()
-        sizes = _search_index(out, visible.comparisons, changed, previous, record, words, write)
+        sizes = _search_index(
+            out, visible.comparisons, changed, previous, record, words, write, emptied.add
+        )
         words.save(out, keep=[c.content_hash for c in visible.comparisons])
     whole_index = sizes is None  # no patch: every file of the index was written above
     redirects = summary.redirects
@@ -434,6 +437,7 @@ def _export_site(
         gone = removed_files(
             previous, summary, changed, visible, everything=everything, index=whole_index
         )
+        gone |= emptied
         files_from = still_linked_files(previous, files_from, seen)
         gone |= unlinked_files(previous, files_from, written)
         kept = {source for source, _target in summary.redirects}
@@ -502,10 +506,12 @@ def _search_index(
     record: Record | None,
     words: PageTerms,
     write: Write,
+    remove: Callable[[str], None],
 ) -> dict[str, int] | None:
     """Write the search index: only the files the ``changed`` pages change when the last
     build's ``record`` shows the same pages in the same order (``search_patch.patched_index``),
-    else all of it. The shards' sizes when known (the patched record's), for the next record."""
+    else all of it; ``remove`` is given the name in OUT of a shard the patch empties. The
+    shards' sizes when known (the patched record's), for the next record."""
     if previous is not None and record is not None and record.fingerprint == previous.fingerprint:
         files = patched_index(
             out,
@@ -518,7 +524,10 @@ def _search_index(
         )
         if files is not None:
             for path, body in files.items():
-                write(path, body)
+                if body is None:
+                    remove(path.relative_to(out).as_posix())
+                else:
+                    write(path, body)
             return record.shard_sizes
     write_search_index(out, visible, write, words)
     return None

@@ -299,9 +299,10 @@ def _index(out: Path, record: Record, edits: list[_Edit]) -> dict[Path, bytes] |
         new = page_terms(comparison)
         known_terms[comparison.content_hash] = new
         changes.append((order[comparison.slug], old, new))
-    index_files = patch(out, changes, record.shard_sizes)
-    if index_files is None:
-        return None
+    patched = patch(out, changes, record.shard_sizes)
+    if patched is None or None in patched.values():
+        return None  # a shard that goes: its file and the manifest's, for the other path
+    index_files = {path: body for path, body in patched.items() if body is not None}
     current = set(record.sources.values()) | {e.comparison.content_hash for e in edits}
     current -= {record.sources[e.comparison.slug] for e in edits}
     known_terms.save(out, keep=current)

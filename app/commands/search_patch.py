@@ -6,9 +6,11 @@ unchanged) and its result chunk (title, category, pick, summary), so only three 
 differ from a full build's index: the postings of the words the page lost or gained, its
 length in ``meta.json`` (and the mean length), and the way terms are split into shards. The
 split depends on each prefix's total size (``_shards``), which the record keeps per shard;
-when an edit would move a boundary (a shard crossing ``SHARD_BYTES``, a shard left empty),
-``patch`` answers None and the caller builds the whole index instead; a word under a split
-prefix with no shard for its next letter gets the new small shard a full build would make.
+when an edit would move a boundary (a shard crossing ``SHARD_BYTES``, a split prefix falling
+under it), ``patch`` answers None and the caller builds the whole index instead; a word
+under a split prefix with no shard for its next letter gets the new small shard a full build
+would make, and a shard left with no word goes, as a full build makes none (a page's own
+word added and then taken away again).
 Otherwise each touched shard file is read and changed, and its bytes are what a full build
 writes.
 
@@ -69,10 +71,10 @@ def _home(term: str, split: set[str]) -> str:
 
 def patch(
     out: Path, changes: list[tuple[int, Terms, Terms]], sizes: dict[str, int]
-) -> dict[Path, bytes] | None:
+) -> dict[Path, bytes | None] | None:
     """The index files that ``changes`` (page number, its old and its new ``page_terms``)
-    rewrite in ``out``, with ``sizes`` updated; None (and ``sizes`` as they were) when a
-    full build would split the shards differently."""
+    rewrite in ``out`` (None: a shard file that goes), with ``sizes`` updated; None (and
+    ``sizes`` as they were) when a full build would split the shards differently."""
     folder = out / FOLDER
     if not sizes:
         return None  # no index to patch
@@ -91,6 +93,7 @@ def patch(
             home = _home(term, split)
             edits.setdefault(home, {}).setdefault(term, {})[number] = new.get(term, 0)
     bodies: dict[str, dict[str, list[int]]] = {}
+    emptied: set[str] = set()
     new_sizes = dict(sizes)
     for prefix, terms in edits.items():
         body = (
@@ -110,10 +113,15 @@ def patch(
             else:
                 body.pop(term, None)
         if not body:
-            return None  # the shard would disappear
+            # No word left under it: ``_shards`` makes shards of the prefixes that hold some.
+            if prefix not in shards:
+                continue  # a word added and taken away in one build: nothing to write
+            emptied.add(prefix)
+            del new_sizes[prefix]
+            continue
         new_sizes[prefix] = _size(body)
         bodies[prefix] = dict(sorted(body.items()))
-    if not _same_split(sizes, new_sizes, split, set(bodies)):
+    if not _same_split(sizes, new_sizes, split, set(bodies) | emptied):
         return None
     meta = json.loads((folder / "meta.json").read_bytes())
     for number, length in lengths.items():
@@ -121,8 +129,12 @@ def patch(
     meta["shards"] = sorted(new_sizes)
     # As write_search_index computes it, so the float prints the same.
     meta["average"] = (sum(meta["lengths"]) / meta["pages"]) if meta["pages"] else 0
-    files = {folder / "t" / f"{shard_name(p)}.json": index_json(b) for p, b in bodies.items()}
+    files: dict[Path, bytes | None] = {
+        folder / "t" / f"{shard_name(p)}.json": index_json(b) for p, b in bodies.items()
+    }
+    files.update((folder / "t" / f"{shard_name(p)}.json", None) for p in emptied)
     files[folder / "meta.json"] = index_json(meta)
+    sizes.clear()
     sizes.update(new_sizes)
     return files
 
@@ -136,8 +148,9 @@ def patched_index(
     known: PageTerms,
     order: Sequence[str],
     sizes: dict[str, int],
-) -> dict[Path, bytes] | None:
-    """The index files in ``out`` that the ``changed`` pages (slugs) rewrite, when ``pages``
+) -> dict[Path, bytes | None] | None:
+    """The index files in ``out`` that the ``changed`` pages (slugs) rewrite (None: one that
+    goes), when ``pages``
     (the visible ones, in ``ordered`` order) are those of the index, whose page order and
     shard sizes were ``order`` and ``sizes``; ``built``: each page's content hash in it,
     ``known``: words by content hash (the changed pages' are added). None when only a full
