@@ -8,6 +8,7 @@ from datetime import date, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from app.content.library import Library
 from app.content.model import Comparison, Option, slugify
 from app.pages.navigation import RELATED_POOL, RelatedIndex, related
 
@@ -126,9 +127,18 @@ def test_pooling_kind_by_kind_changes_no_answer(
     # whose options alone fill the answer and pages that need their tags and category.
     pages = [_drawn(n, names, cat, tags) for n, (names, cat, tags) in enumerate(drawn)]
     index = RelatedIndex(pages[1:], per_key=per_key)
+    # Each list made when a page asks for it (an incremental build's), from the groups.
+    groups = {kind: Library.group(pages[1:], kind) for kind in ("category", "tag", "option")}
+    candidates = {page.slug for page in pages[1:]}
+    on_demand = RelatedIndex.on_demand(
+        lambda kind, name: groups[kind].get(name, []), candidates.__contains__, per_key=per_key
+    )
     # The first page is no candidate: the keys it shares with one page alone were dropped.
     for page in pages:
-        assert [c.slug for c in index.related(page, limit=3)] == _union_answer(index, page)[:3]
+        answer = [c.slug for c in index.related(page, limit=3)]
+        assert answer == _union_answer(index, page)[:3]
+        assert [c.slug for c in on_demand.related(page, limit=3)] == answer
+        assert on_demand.lone_tags(page) == index.lone_tags(page)
 
 
 def test_options_that_fill_the_answer_spare_the_category() -> None:

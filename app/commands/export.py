@@ -138,7 +138,9 @@ def static_pages(
     app: the forms from ``forms``, not from the feedback service."""
     env = page_environment(settings, asset_url=Assets(settings.static_dir).url)
     env.globals["can_ask"] = settings.feedback_endpoint is not None
-    return PageRenderer(site, env=env, cache=cache, feedback=forms)
+    # An incremental build renders a few pages; when it renders every one (a header
+    # changed), each process makes the lists its pages need, each once.
+    return PageRenderer(site, env=env, cache=cache, feedback=forms, related_on_demand=True)
 
 
 def _static_app(settings: Settings, site: Site, cache: PageCache, built_at: float) -> FastAPI:

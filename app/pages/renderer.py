@@ -64,7 +64,11 @@ class PageRenderer:
         env: Environment,
         cache: PageCache,
         feedback: FeedbackParts | None = None,
+        related_on_demand: bool = False,
     ) -> None:
+        """``related_on_demand``: each related list made when a page first needs it
+        (``RelatedIndex.on_demand``), for a process that renders a few pages (an incremental
+        build), instead of every list at each load."""
         self.site = site
         self.env = env
         self.cache = cache
@@ -73,6 +77,7 @@ class PageRenderer:
         self._wayfinding: tuple[Hashable, Wayfinding] = ((), Wayfinding((), (), ()))
         self._related_lock = threading.Lock()
         self._related_kept = False  # whether this process kept an index in the data folder
+        self._related_on_demand = related_on_demand
         # The last context built, by its key: a page and its JSON twin rendered one after the
         # other (the static export's order) build it once.
         self._last_built: tuple[Hashable, PageContext | None] | None = None
@@ -355,6 +360,9 @@ class PageRenderer:
         comparisons (a warm start), else built and kept there. Later ones (live preview's
         edits) are only built: the next start would not find their content unchanged."""
         visible = self.site.visible()
+        if self._related_on_demand:
+            slugs = {comparison.slug for comparison in visible}
+            return RelatedIndex.on_demand(self._sharing, slugs.__contains__)
         if self._related_kept:
             return RelatedIndex(visible)
         self._related_kept = True
