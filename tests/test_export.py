@@ -1199,6 +1199,43 @@ def test_a_word_taken_out_of_a_title_again_patches_the_search_index_too(
     )
 
 
+def test_a_tag_taken_away_removes_its_pages_and_names_no_link_skipped(
+    settings: Settings, write_content: Callable[[str, str], Path], tmp_path: Path
+) -> None:
+    # The tag's page, asked for again, answered 404 and was reported as "2 links skipped:
+    # /tag/zebra-tag (404)", though no page links it any more: its files are removed.
+    generated_site(settings, write_content)
+    built_at = time.time()
+    out = tmp_path / "site"
+    export_site(settings, out, built_at=built_at)
+    path = settings.content_dir / "tool7a-vs-tool7b.md"
+    path.write_text(path.read_text().replace("tags: [", "tags: [zebra-tag, ", 1))
+    export_site(settings, out)
+    assert (out / "tag/zebra-tag/index.html").is_file()
+    path.write_text(path.read_text().replace("tags: [zebra-tag, ", "tags: [", 1))
+    summary = export_site(settings, out)
+    assert summary.incremental
+    assert summary.skipped == []
+    # The tag's page, its twin, and the search shard its word alone filled.
+    assert summary.removed == 3 and "3 removed" in str(summary)
+    assert not (out / "tag/zebra-tag").exists() and not (out / "tag/zebra-tag.json").exists()
+    same_as_a_full_build(settings, out, tmp_path, built_at)
+
+
+def test_a_broken_link_in_a_page_rendered_again_is_still_reported(
+    settings: Settings, write_content: Callable[[str, str], Path], tmp_path: Path
+) -> None:
+    generated_site(settings, write_content)
+    out = tmp_path / "site"
+    export_site(settings, out)
+    path = settings.content_dir / "tool7a-vs-tool7b.md"
+    path.write_text(
+        path.read_text().replace("## Bottom line\n", "## Bottom line\n[All](/tag/nothing) ", 1)
+    )
+    summary = export_site(settings, out)
+    assert summary.incremental and summary.skipped == [("/tag/nothing", 404)]
+
+
 def test_a_new_tag_re_renders_the_sitemap_and_one_page_of_its_category(
     settings: Settings, write_content: Callable[[str, str], Path], tmp_path: Path
 ) -> None:

@@ -16,7 +16,10 @@ class ExportSummary:
     brotli_bytes: int = 0
     seconds: float = 0.0
     redirects: list[tuple[str, str]] = field(default_factory=list)
-    skipped: list[tuple[str, int]] = field(default_factory=list)  # (url, status)
+    # (url, status) of links that lead nowhere: not the last build's pages that are gone
+    # (an incremental build asks for those again, and removes their files: ``removed``)
+    skipped: list[tuple[str, int]] = field(default_factory=list)
+    removed: int = 0  # the last build's files an incremental build removed
     left_out: int = 0  # content files not built because of their errors (--allow-errors)
     written: dict[str, str] = field(default_factory=dict)  # path in OUT -> digest
     rewritten: list[str] = field(default_factory=list)  # paths whose bytes changed
@@ -53,6 +56,8 @@ class ExportSummary:
         )
         if self.incremental:
             text += f"; incremental: {len(self.rewritten)} files rewritten"
+            if self.removed:
+                text += f", {self.removed} removed"
         if self.left_out:
             text += f"; {self.left_out} content files left out because of errors"
         return text
