@@ -1199,6 +1199,28 @@ def test_a_word_taken_out_of_a_title_again_patches_the_search_index_too(
     )
 
 
+def test_a_page_newer_than_every_other_is_patched_into_the_search_index(
+    settings: Settings, write_content: Callable[[str, str], Path], tmp_path: Path
+) -> None:
+    # An editor's new page is the newest: numbered after every other in the index, it was
+    # still a reason to write the whole index (1,000 files at 10,000 pages).
+    generated_site(settings, write_content)
+    built_at = time.time()
+    out = tmp_path / "site"
+    export_site(settings, out, built_at=built_at)
+    before = digests(out)
+    index = [n for n in before if n.startswith("search-index/") and not n.endswith((".gz", ".br"))]
+    text = (settings.content_dir / "tool7a-vs-tool7b.md").read_text()
+    newest = re.sub(r"^published: \S+$", "published: 2026-01-01", text, flags=re.M)
+    write_content("tool7n-vs-tool7b.md", newest.replace("Tool7a", "Tool7n"))
+    summary = export_site(settings, out)
+    assert summary.incremental
+    same_as_a_full_build(settings, out, tmp_path, built_at)
+    written = [name for name in summary.written if name.startswith("search-index/")]
+    assert "search-index/meta.json" in written
+    assert len(written) < len(index)  # the whole index is every file written again
+
+
 def test_a_tag_taken_away_removes_its_pages_and_names_no_link_skipped(
     settings: Settings, write_content: Callable[[str, str], Path], tmp_path: Path
 ) -> None:

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import random
 from dataclasses import replace
+from datetime import date
 from pathlib import Path
 
-from app.commands.search_patch import patch, shard_sizes
+from app.commands.search_patch import patch, patched_index, shard_sizes
 from app.commands.static_search import (
     FOLDER,
     ordered,
@@ -148,3 +149,25 @@ def test_a_word_added_then_taken_away_again_removes_the_shard_it_made(tmp_path: 
     full = index(full_out, site)
     assert files_in(out) == full
     assert sizes == shard_sizes(out)
+
+
+def test_a_page_after_every_other_is_patched_in_numbered_last(tmp_path: Path) -> None:
+    rng = random.Random(20)
+    words = ["".join(rng.choices("abcdefghij", k=rng.randint(3, 8))) for _ in range(2500)]
+    site = pages(200, rng, words)
+    newest = replace(site[0], slug="page-newest", content_hash="newest", published=date(2030, 1, 1))
+    out, full_out = tmp_path / "out", tmp_path / "full"
+    index(out, site)
+    known = {page.content_hash: page_terms(page) for page in site}
+    files = patched_index(
+        out,
+        ordered([*site, newest]),
+        {newest.slug},
+        built={page.slug: page.content_hash for page in site},
+        known=known,
+        order=[page.slug for page in ordered(site)],
+        sizes=shard_sizes(out),
+    )
+    assert files is not None
+    apply(files)
+    assert files_in(out) == index(full_out, [*site, newest])

@@ -17,14 +17,15 @@ writes.
 An incremental build (``app/commands/export.py``) patches the index the same way
 (``patched_index``) when the pages are the last build's, in the same order: a title, tag or
 option edit changes the page's words and, for its title, category, pick or summary, its
-document chunk, which is written again. Anything else (a page added, removed or moved in
-the order) writes the whole index.
+document chunk, which is written again. A page added after every other (an editor's newest
+page) is patched in as well, numbered last; anything else (a page removed, added among the
+others or moved in the order) writes the whole index.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence, Set
 from pathlib import Path
 
 from app.commands.static_search import (
@@ -124,8 +125,14 @@ def patch(
     if not _same_split(sizes, new_sizes, split, set(bodies) | emptied):
         return None
     meta = json.loads((folder / "meta.json").read_bytes())
-    for number, length in lengths.items():
-        meta["lengths"][number] = length
+    for number, length in sorted(lengths.items()):
+        if number == len(meta["lengths"]):
+            meta["lengths"].append(length)  # a page added after the last one
+        elif number < len(meta["lengths"]):
+            meta["lengths"][number] = length
+        else:
+            return None
+    meta["pages"] = len(meta["lengths"])
     meta["shards"] = sorted(new_sizes)
     # As write_search_index computes it, so the float prints the same.
     meta["average"] = (sum(meta["lengths"]) / meta["pages"]) if meta["pages"] else 0
@@ -142,7 +149,7 @@ def patch(
 def patched_index(
     out: Path,
     pages: Sequence[Comparison],
-    changed: Iterable[str],
+    changed: Set[str],
     *,
     built: Mapping[str, str],
     known: PageTerms,
@@ -155,12 +162,22 @@ def patched_index(
     shard sizes were ``order`` and ``sizes``; ``built``: each page's content hash in it,
     ``known``: words by content hash (the changed pages' are added). None when only a full
     build can say: other pages, a page's old words unknown, or the shards split otherwise."""
-    if [c.slug for c in pages] != list(order):
+    if [c.slug for c in pages[: len(order)]] != list(order):
         return None
     number = {slug: n for n, slug in enumerate(order)}
     changes: list[tuple[int, Terms, Terms]] = []
     chunks: set[int] = set()
-    for slug in sorted(changed):
+    # Pages after the last one (an editor's new page, the newest): numbered after the rest,
+    # which keep theirs; each gains its words from none.
+    added = {page.slug for page in pages[len(order) :]}
+    for last in range(len(order), len(pages)):
+        comparison = pages[last]
+        new = known.get(comparison.content_hash)
+        if new is None:
+            new = known[comparison.content_hash] = page_terms(comparison)
+        changes.append((last, ({}, 0), new))
+        chunks.add(last // CHUNK)
+    for slug in sorted(changed - added):
         at = number.get(slug)
         old = known.get(built.get(slug, ""))
         if at is None or old is None:
