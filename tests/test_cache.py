@@ -418,3 +418,17 @@ def test_a_parse_cancelled_before_it_starts_parses_nothing_and_says_so(tmp_path:
         prime(primed, sources, today=None, jobs=2, cancel=cancel)
     assert all(primed.lacks(source.path, source.display) for source in sources)
     assert not (tmp_path / "var").exists() or not list((tmp_path / "var").iterdir())
+
+
+def test_links_to_listings_are_kept_in_the_cache(tmp_path: Path) -> None:
+    content = tmp_path / "content"
+    content.mkdir()
+    text = GOOD.replace("A modal editor.", "A modal editor ([more](/tag/modal)).")
+    write(content, "vim-vs-emacs.md", text)
+    cache_file = tmp_path / "parse-cache.marshal"
+    cold = Library.load(content, ParseCache(cache_file)).comparisons["vim-vs-emacs"]
+    warm_cache = ParseCache(cache_file)
+    warm = Library.load(content, warm_cache).comparisons["vim-vs-emacs"]
+    line = text.splitlines().index(next(x for x in text.splitlines() if "/tag/modal" in x)) + 1
+    assert warm_cache.hits == 1
+    assert cold.listing_links == warm.listing_links == ((line, "tag", "modal"),)

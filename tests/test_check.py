@@ -41,6 +41,11 @@ CASES = {
         f"{F}:10:74: warning: link to /compare/emacs-vs-vim, which redirects to "
         "/compare/vim-vs-emacs: link that address"
     ],
+    "listing-link": [
+        f"{F}:10:90: warning: link to /tag/edtors, which does not exist (did you mean /tag/editors?)",
+        f"{F}:11:21: warning: link to /best/dev-tool, which does not exist (did you mean /best/dev-tools?)",
+        f"{F}:11:64: warning: link to /author/ana, which does not exist",
+    ],
     "filler": [f'{F}:19:3: warning: filler "specific tradeoffs": say something specific (a number, a mechanism, a limit)'],
     "empty-list": [f'{F}:30:1: warning: "### Related" under "Emacs" is empty'],
     "duplicate-pro": [f'{F}:27:3: warning: the same pro appears under "Vim" and "Emacs"'],

@@ -49,8 +49,17 @@ def record_path(out: Path, data_dir: Path) -> Path:
 
 # Fields only the comparison's own page (HTML, JSON twin, JSON-LD), the search index and the
 # feed (the bottom line) read: other pages are built from the rest (cards, listings, sitemap,
-# option pages' pros and cons). ``links`` is checked against what exists by the quick build.
-BODY_ONLY = ("intro", "verdict", "use_cases", "bottom_line", "content_hash", "links")
+# option pages' pros and cons). ``links`` is checked against what exists by the quick build;
+# ``listing_links`` only by ``check`` (a link to a listing that is gone is a warning there).
+BODY_ONLY = (
+    "intro",
+    "verdict",
+    "use_cases",
+    "bottom_line",
+    "content_hash",
+    "links",
+    "listing_links",
+)
 _NAMES = [f.name for f in fields(Comparison)]
 _BLANKED = [_NAMES.index(name) for name in BODY_ONLY]
 _OPTIONS = _NAMES.index("options")

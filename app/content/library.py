@@ -350,7 +350,13 @@ class Library:
                     problems.append(_alias_taken(new, alias))
             self.comparisons[new.slug] = new
             problems.extend(
-                self._reference_problems(new, self.comparisons, self.by_alias, self.by_pair)
+                self._reference_problems(
+                    new,
+                    self.comparisons,
+                    self.by_alias,
+                    self.by_pair,
+                    _Listed(self.comparisons, self),
+                )
             )
             problems.extend(disagreements(self.profiles, [new]))
         if after is not None:
@@ -486,8 +492,11 @@ class Library:
                     problems.append(_alias_of_other_order(comparison, alias, owner))
                     continue
                 by_alias[alias] = comparison.slug
+        listed = _Listed(comparisons, self)
         for comparison in comparisons.values():
-            problems.extend(self._reference_problems(comparison, comparisons, by_alias, by_pair))
+            problems.extend(
+                self._reference_problems(comparison, comparisons, by_alias, by_pair, listed)
+            )
         self.comparisons = comparisons
         self.by_pair = by_pair
         self.by_alias = by_alias
@@ -500,6 +509,7 @@ class Library:
         comparisons: dict[str, Comparison],
         by_alias: dict[str, str],
         by_pair: dict[tuple[str, ...], str],
+        listed: _Listed,
     ) -> list[Problem]:
         """A comparison's authors without a file, links to no page, and links to a page's
         options in another order (a redirect: it works, but readers take a detour)."""
@@ -541,6 +551,20 @@ class Library:
                         _link_column(comparison, line, target),
                         "error",
                         f"link to /compare/{target}, which does not exist",
+                    )
+                )
+        for line, kind, slug in comparison.listing_links:
+            slugs = listed.slugs(kind)
+            if slug not in slugs:
+                close = difflib.get_close_matches(slug, list(slugs), n=1)
+                hint = f" (did you mean /{kind}/{close[0]}?)" if close else ""
+                problems.append(
+                    Problem(
+                        comparison.source,
+                        line,
+                        _listing_column(comparison, line, kind, slug),
+                        "warning",
+                        f"link to /{kind}/{slug}, which does not exist{hint}",
                     )
                 )
         return problems
@@ -662,6 +686,42 @@ def field_position(comparison: Comparison, key: str, value: str = "") -> tuple[i
         if number > 1 and line.strip() == "---":
             break
     return 1, 1
+
+
+class _Listed:
+    """The slugs that have a page of each kind (``/category/<slug>``, ...) among some
+    comparisons (drafts too: a link to a page not out yet is not broken), each kind's made
+    when first asked: few pages link a listing, so most loads never make them."""
+
+    def __init__(self, comparisons: dict[str, Comparison], library: Library) -> None:
+        self._comparisons = comparisons
+        self._library = library
+        self._made: dict[str, set[str]] = {}
+
+    def slugs(self, kind: str) -> set[str]:
+        found = self._made.get(kind)
+        if found is None:
+            found = self._made[kind] = self._of(kind)
+        return found
+
+    def _of(self, kind: str) -> set[str]:
+        comparisons = self._comparisons.values()
+        if kind in ("category", "best"):
+            return {c.category_slug for c in comparisons}
+        if kind == "tag":
+            return {tag for c in comparisons for tag in c.tag_slugs}
+        if kind == "option":  # every profile has a page, though no comparison names it yet
+            return {o.slug for c in comparisons for o in c.options} | set(self._library.profiles)
+        return set(self._library.authors)
+
+
+def _listing_column(comparison: Comparison, line: int, kind: str, slug: str) -> int:
+    lines = _read_lines(comparison)
+    if 0 < line <= len(lines):
+        column = lines[line - 1].find(f"/{kind}/{slug}")
+        if column >= 0:
+            return column + 1
+    return 1
 
 
 def _link_column(comparison: Comparison, line: int, target: str) -> int:

@@ -143,6 +143,8 @@ class Comparison:
     tested: tuple[tuple[str, str], ...] = ()  # (option name, version), in option order
     sources: tuple[Source, ...] = ()
     changes: tuple[Change, ...] = ()  # newest first; the oldest is the publication
+    # (line, kind, slug) of links to /category/, /tag/, /option/, /best/, /author/ pages
+    listing_links: tuple[tuple[int, str, str], ...] = ()
 
     @property
     def category_slug(self) -> str:

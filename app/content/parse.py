@@ -76,6 +76,9 @@ _HEADING = re.compile(r"^(#{2,3})\s+(.*?)\s*#*\s*$")
 _BULLET = re.compile(r"^\s{0,3}[-*+]\s+(.*)$")
 _FENCE = re.compile(r"^\s{0,3}(```|~~~)")
 _COMPARE_LINK = re.compile(r"\]\(\s*/compare/([A-Za-z0-9_-]+)")
+# Links to a category's, tag's or option's listing, a category's standings, a writer's page:
+# checked against the library as /compare/ links are (``Library``), found in one pass.
+_LISTING_LINK = re.compile(r"\]\(\s*/(category|tag|option|best|author)/([A-Za-z0-9_-]+)")
 _USE_IF = re.compile(r"^use\s+(.+?)\s+if\b.*$", re.IGNORECASE)
 _SPACES = re.compile(r"\s+")
 _TODO = re.compile(r"\btodo\b")
@@ -752,6 +755,10 @@ def _build(
         )
         for match in _COMPARE_LINK.finditer(line)
     )
+    listing_links = tuple(
+        (text.count("\n", 0, match.start()) + 1, match.group(1), match.group(2))
+        for match in (_LISTING_LINK.finditer(text) if "](" in text else ())
+    )
     if problems.has_errors:
         return None
     return Comparison(
@@ -774,6 +781,7 @@ def _build(
         bottom_line=_markdown(bottom.body) if bottom else "",
         content_hash=digest if digest is not None else _sha256(text),
         links=links,
+        listing_links=listing_links,
         authors=tuple(fields["authors"]),
         checked=fields["checked"],
         tested=tuple(fields["tested"]),
