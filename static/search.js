@@ -198,6 +198,20 @@
 
   function show(box, query, number, docs, total) {
     box.textContent = "";
+    if (!docs.length && total) {
+      // A page past the last (an old link, an edited address): the server answers 404.
+      var last = Math.ceil(total / PER_PAGE);
+      var gone = element(
+        "p",
+        "lede",
+        "There is no page " + number + " of results for \u201c" + query + "\u201d: " +
+          total + (total === 1 ? " result" : " results") + " on " +
+          (last === 1 ? "one page" : last + " pages") + ". "
+      );
+      gone.appendChild(link(pageUrl(query, 1), "See the first page"));
+      box.appendChild(gone);
+      return;
+    }
     if (!docs.length) {
       box.appendChild(
         element(

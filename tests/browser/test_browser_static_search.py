@@ -190,6 +190,27 @@ def test_hostile_input_stays_text(
     assert lede.startswith(f"Nothing found for \u201c{hostile}\u201d")
 
 
+def test_a_page_past_the_last_says_so_and_links_the_first(
+    static_site: tuple[str, Path], new_context: Callable[..., BrowserContext]
+) -> None:
+    # It said "Nothing found for “vim”", where the server answers page 2 of a short list
+    # with a 404: the reader had results, on another page.
+    base, content = static_site
+    page = new_context().new_page()
+    found = len(server_ranking(content, "vim"))
+    assert 0 < found <= 24  # one page of results
+    page.goto(f"{base}/search/?q=vim&page=3")
+    page.wait_for_function("document.querySelector('[data-searched]') !== null")
+    lede = page.locator(".static-search .lede")
+    assert lede.inner_text().startswith(
+        f"There is no page 3 of results for \u201cvim\u201d: {found} results on one page."
+    )
+    page.locator(".static-search .lede a").click()
+    page.wait_for_function("document.querySelector('[data-searched]') !== null")
+    assert page.url.endswith("/search/?q=vim")
+    assert page.locator(".static-search .summary-card").count() == found
+
+
 def test_without_javascript_the_page_points_to_the_servers_search(
     static_site: tuple[str, Path], new_context: Callable[..., BrowserContext]
 ) -> None:
