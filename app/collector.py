@@ -14,9 +14,11 @@ import gc
 class paused_gc:
     """Context manager: no garbage collection while many long-lived objects are created.
 
-    ``resume`` collects again until the block ends, even inside another pause: for work
-    whose garbage grows with the library (a build rendering every page) rather than staying
-    bounded. The block's end brings back the state it found."""
+    ``resume`` collects again from there on, even inside another pause: for work whose
+    garbage grows with the library (a build rendering every page) rather than staying
+    bounded. The block's end turns collection back on when it was on at the start, and
+    never off: two threads' pauses that overlap must not leave it off for good (an outside
+    review: thread A pauses, B pauses, A ends, B ends)."""
 
     def __enter__(self) -> paused_gc:
         self.was_enabled = gc.isenabled()
@@ -29,5 +31,3 @@ class paused_gc:
     def __exit__(self, *exc: object) -> None:
         if self.was_enabled:
             gc.enable()
-        else:
-            gc.disable()
