@@ -5,8 +5,11 @@ the whole library must be read before any listing is right; lazy parsing alone w
 move that cost. So each file's result is kept here, and a large library is read in a
 background thread after the server starts (``Site.start_loading``), while a comparison page
 asked for meanwhile is parsed from its own file alone. Each result is keyed by its path and
-checked by ``(mtime_ns, size)`` first (a ``stat``, no read) and by the SHA-256 of its bytes
-second (a touched but unchanged file costs a hash, not a parse). Editing one file re-parses
+checked by ``(mtime_ns, ctime_ns, size)`` first (a ``stat``, no read) and by the SHA-256 of
+its bytes second (a touched but unchanged file costs a hash, not a parse). The change time is
+there because the modification time can be set back (``touch -r``, ``rsync -t``): a file
+rewritten at its old size with its old mtime would otherwise pass as unchanged, and this
+cache leaves a few edited files' saved entries stale (``STALE_AT_MOST``). Editing one file re-parses
 that file only; a change to the parser or the model invalidates everything (``code_version``).
 
 The file is ``marshal`` data of plain tuples rather than a pickle: unpickling frozen slotted
@@ -64,7 +67,8 @@ from app.content.reading import read_content
 
 log = logging.getLogger(__name__)
 
-_FORMAT = 5  # 3: authors, checked, tested, sources, changes; 4: and why; 5: bodies apart
+_FORMAT = 6  # 3: authors, checked, tested, sources, changes; 4: and why; 5: bodies apart;
+# 6: change times
 _MAGIC = b"nicepick-parse-cache\n"
 # Bodies copied into a new cache file with one read at most this long: a spool file is a
 # megabyte or so; the old cache file, hundreds, is never read whole into memory.
@@ -96,6 +100,7 @@ Result = tuple[Comparison | None, list[Problem]]
 class _Entry:
     display: str
     mtime_ns: int
+    ctime_ns: int
     size: int
     digest: str
     compact: Any  # the encoded comparison without its bodies (None: the file had errors)
@@ -107,9 +112,9 @@ class _Entry:
     store: Bodies | None = None
 
 
-# (display, mtime_ns, size, digest, compact record, encoded problems, encoded bodies): one
-# entry as plain, picklable values.
-Made = tuple[str, int, int, str, Any, Any, bytes]
+# (display, mtime_ns, ctime_ns, size, digest, compact record, encoded problems, encoded
+# bodies): one entry as plain, picklable values.
+Made = tuple[str, int, int, int, str, Any, Any, bytes]
 
 
 def make_entry(path: Path, display: str, parse: Callable[[bytes, str], Result]) -> Made | None:
@@ -125,12 +130,21 @@ def make_entry(path: Path, display: str, parse: Callable[[bytes, str], Result]) 
     digest = hashlib.sha256(data).hexdigest()
     comparison, problems = parse(data, digest)
     compact, encoded_problems, body = _encode_result(comparison, problems, display)
-    return display, stat.st_mtime_ns, stat.st_size, digest, compact, encoded_problems, body
+    return (
+        display,
+        stat.st_mtime_ns,
+        stat.st_ctime_ns,
+        stat.st_size,
+        digest,
+        compact,
+        encoded_problems,
+        body,
+    )
 
 
 # A ``Made`` whose bodies were written to a spool file instead: (its fields but the last,
 # then the length of its bodies there). None: the file could not be read.
-Spooled = tuple[str, int, int, str, Any, Any, int] | None
+Spooled = tuple[str, int, int, int, str, Any, Any, int] | None
 
 
 def spool(made: list[Made | None], path: Path) -> list[Spooled]:
@@ -138,8 +152,8 @@ def spool(made: list[Made | None], path: Path) -> list[Spooled]:
     entries without them, so the parent process receives short fields only (its bodies, most
     of a result, are copied from the file into the cache file when it is saved)."""
     with open(path, "wb") as handle:
-        handle.writelines(entry[6] for entry in made if entry is not None)
-    return [None if entry is None else (*entry[:6], len(entry[6])) for entry in made]
+        handle.writelines(entry[7] for entry in made if entry is not None)
+    return [None if entry is None else (*entry[:7], len(entry[7])) for entry in made]
 
 
 class ParseCache:
@@ -201,7 +215,11 @@ class ParseCache:
         except OSError:
             return parse_file()  # the parser reports the unreadable file itself
         if entry is not None and entry.display == display:
-            if entry.mtime_ns == stat.st_mtime_ns and entry.size == stat.st_size:
+            if (
+                entry.mtime_ns == stat.st_mtime_ns
+                and entry.ctime_ns == stat.st_ctime_ns
+                and entry.size == stat.st_size
+            ):
                 return self._hit(key, entry)
         try:
             # Through the parser's own reader: a named pipe or a link is never opened here.
@@ -209,7 +227,8 @@ class ParseCache:
         except OSError:
             return parse_file()
         if entry is not None and entry.display == display and entry.digest == digest:
-            entry.mtime_ns, entry.size = stat.st_mtime_ns, stat.st_size
+            entry.mtime_ns, entry.ctime_ns = stat.st_mtime_ns, stat.st_ctime_ns
+            entry.size = stat.st_size
             self._dirty = True
             self._stale += 1
             return self._hit(key, entry)
@@ -218,7 +237,16 @@ class ParseCache:
         comparison, problems = parse_file()
         compact, encoded_problems, body = _encode_result(comparison, problems, display)
         self.entries[key] = _Entry(
-            display, stat.st_mtime_ns, stat.st_size, digest, compact, encoded_problems, 0, 0, body
+            display,
+            stat.st_mtime_ns,
+            stat.st_ctime_ns,
+            stat.st_size,
+            digest,
+            compact,
+            encoded_problems,
+            0,
+            0,
+            body,
         )
         self._dirty = True
         self._given.add(key)
@@ -241,9 +269,19 @@ class ParseCache:
         for source, entry in zip(paths, spooled, strict=True):
             if entry is None:
                 continue
-            display, mtime_ns, size, digest, compact, problems, length = entry
+            display, mtime_ns, ctime_ns, size, digest, compact, problems, length = entry
             self.entries[str(source)] = _Entry(
-                display, mtime_ns, size, digest, compact, problems, offset, length, None, store
+                display,
+                mtime_ns,
+                ctime_ns,
+                size,
+                digest,
+                compact,
+                problems,
+                offset,
+                length,
+                None,
+                store,
             )
             offset += length
             made += 1
@@ -294,6 +332,7 @@ class ParseCache:
             entries[key] = (
                 display,
                 entry.mtime_ns,
+                entry.ctime_ns,
                 entry.size,
                 entry.digest,
                 entry.compact,
@@ -320,7 +359,7 @@ class ParseCache:
             if key in self._given and (entry.body is not None or entry.store is not None):
                 self._parsed.add(key)
             entry.body = entry.store = None
-            entry.offset, entry.length = entries[key][6:8]
+            entry.offset, entry.length = entries[key][7:9]
         self._given.clear()
         self._dirty = self._forgot = False
         self._stale = 0
