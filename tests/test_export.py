@@ -1244,6 +1244,45 @@ def test_a_tag_taken_away_removes_its_pages_and_names_no_link_skipped(
     same_as_a_full_build(settings, out, tmp_path, built_at)
 
 
+def test_a_gone_tag_still_linked_by_a_page_not_rendered_again_is_reported(
+    settings: Settings, write_content: Callable[[str, str], Path], tmp_path: Path
+) -> None:
+    # An outside review: page B's text links /tag/zebra-tag; page A loses the tag. B is not
+    # rendered again, the tag's page answers 404, and the build said nothing of B's link.
+    generated_site(settings, write_content)
+    out = tmp_path / "site"
+    page = settings.content_dir / "tool7a-vs-tool7b.md"
+    page.write_text(page.read_text().replace("tags: [", "tags: [zebra-tag, ", 1))
+    linking = settings.content_dir / "tool21a-vs-tool21b.md"
+    linking.write_text(
+        linking.read_text().replace("## Bottom line\n", "## Bottom line\n[Z](/tag/zebra-tag) ", 1)
+    )
+    export_site(settings, out)
+    page.write_text(page.read_text().replace("tags: [zebra-tag, ", "tags: [", 1))
+    summary = export_site(settings, out)
+    assert summary.incremental
+    assert summary.skipped == [("/tag/zebra-tag", 404)]
+    fresh = export_site(settings, tmp_path / "fresh", incremental=False)
+    assert fresh.skipped == summary.skipped
+
+
+@pytest.mark.parametrize("target", ["/404.html", "/_redirects", "/search-index/meta.json"])
+def test_a_text_link_to_a_file_the_build_writes_itself_keeps_it(
+    settings: Settings, write_content: Callable[[str, str], Path], tmp_path: Path, target: str
+) -> None:
+    # An outside review: /_redirects answers 404 (no page is there), and the incremental
+    # build removed the file as a page gone; the 404 page's link left the manifest.
+    generated_site(settings, write_content)
+    built_at = time.time()
+    out = tmp_path / "site"
+    export_site(settings, out, built_at=built_at)
+    page = settings.content_dir / "tool21a-vs-tool21b.md"
+    page.write_text(page.read_text().replace("## Bottom line\n", f"## Bottom line\n[x]({target}) "))
+    assert export_site(settings, out).incremental
+    assert (out / target.lstrip("/")).is_file()
+    same_as_a_full_build(settings, out, tmp_path, built_at)
+
+
 def test_a_broken_link_in_a_page_rendered_again_is_still_reported(
     settings: Settings, write_content: Callable[[str, str], Path], tmp_path: Path
 ) -> None:

@@ -11,11 +11,21 @@ from __future__ import annotations
 
 from app.commands.files import output_name
 from app.commands.manifest import Manifest
+from app.commands.redirect_files import NGINX_MAP, REDIRECTS
 from app.commands.routes import Visible, listing_pages, seeds
 from app.commands.static_search import FOLDER
 from app.commands.summary import ExportSummary
 
 INDEX = FOLDER + "/"  # the search index's files (``static_search``)
+# Files the build writes itself, beside the crawl: no page's URL answers them, so a link to
+# one answers 404 (an outside review: a text link to /_redirects removed the redirects).
+_BUILT_BESIDE = frozenset({"404.html", REDIRECTS, NGINX_MAP})
+
+
+def built_beside_the_crawl(name: str) -> bool:
+    """Whether the build writes this file of OUT itself: the 404 page, the redirect files,
+    the search index."""
+    return name in _BUILT_BESIDE or name.startswith(INDEX)
 
 
 def removed_files(
@@ -50,7 +60,11 @@ def removed_files(
         if "?" not in url:
             name = url.strip("/")
             candidates.update((f"{name}/index.html" if name else "index.html", name))
-        gone.update(candidate for candidate in candidates if candidate in previous.files)
+        gone.update(
+            candidate
+            for candidate in candidates
+            if candidate in previous.files and not built_beside_the_crawl(candidate)
+        )
     paths = {listing for slug in changed for listing in previous.placed.get(slug, [])[:-1]}
     listings = {path.strip("/") for path in paths}
     listed = {output_name(url) for url in listing_pages(visible, paths)}
@@ -126,15 +140,17 @@ def unlisted(
     A file the last build wrote but did not list here was one of the table's then, and is
     one now: what the table lists outside the comparisons' own kinds of page (the home page's
     twin, ``tags.json``), which pages link and ``Share.keep`` lets through, is fixed by the
-    fingerprint an incremental build shares with the last."""
+    fingerprint an incremental build shares with the last. Not a file the build writes
+    itself (``built_beside_the_crawl``: the 404 page, the search index), which no row
+    lists (an outside review)."""
     known = previous.files_from if previous is not None else {}
     wrote = previous.files if previous is not None else {}
 
     def kept(name: str) -> bool:
-        return name in known or name not in wrote
+        return name in known or name not in wrote or built_beside_the_crawl(name)
 
     urls = table
-    if urls is None and any(name not in known and name not in wrote for name in files_from):
+    if urls is None and any(name not in known and kept(name) for name in files_from):
         urls = seeds(visible, cards=cards, twins=True)
     listed = {output_name(url) for url in urls} if urls is not None else set()
     return {
