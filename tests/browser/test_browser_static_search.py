@@ -173,6 +173,9 @@ def test_a_title_match_comes_before_a_body_match(
     base, _ = static_site
     page = new_context().new_page()
     assert shown(page, base, "vim")[:2] == ["vim-vs-emacs", "nano-vs-micro"]
+    # As on the server's results page: no popular categories under the results (the list's
+    # own display showed it although the script hid it).
+    assert not page.locator(".popular-categories").is_visible()
     assert page.locator("#search-q").input_value() == "vim"
     assert page.title().startswith("Search: vim")
 
