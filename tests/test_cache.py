@@ -454,6 +454,7 @@ def test_links_to_listings_are_kept_in_the_cache(tmp_path: Path) -> None:
     cold = Library.load(content, ParseCache(cache_file)).comparisons["vim-vs-emacs"]
     warm_cache = ParseCache(cache_file)
     warm = Library.load(content, warm_cache).comparisons["vim-vs-emacs"]
-    line = text.splitlines().index(next(x for x in text.splitlines() if "/tag/modal" in x)) + 1
+    found = next(x for x in text.splitlines() if "/tag/modal" in x)
+    line, column = text.splitlines().index(found) + 1, found.index("/tag/modal") + 1
     assert warm_cache.hits == 1
-    assert cold.listing_links == warm.listing_links == ((line, "tag", "modal"),)
+    assert cold.listing_links == warm.listing_links == ((line, column, "tag", "modal", ""),)

@@ -1244,26 +1244,29 @@ def test_a_tag_taken_away_removes_its_pages_and_names_no_link_skipped(
     same_as_a_full_build(settings, out, tmp_path, built_at)
 
 
+@pytest.mark.parametrize("suffix", ["", ".json", "/"])
 def test_a_gone_tag_still_linked_by_a_page_not_rendered_again_is_reported(
-    settings: Settings, write_content: Callable[[str, str], Path], tmp_path: Path
+    settings: Settings, write_content: Callable[[str, str], Path], tmp_path: Path, suffix: str
 ) -> None:
     # An outside review: page B's text links /tag/zebra-tag; page A loses the tag. B is not
     # rendered again, the tag's page answers 404, and the build said nothing of B's link.
+    # The second review: its twin linked, the page was named instead; a full build answers
+    # a link with a slash after it (the server's redirect) without a word.
     generated_site(settings, write_content)
     out = tmp_path / "site"
     page = settings.content_dir / "tool7a-vs-tool7b.md"
     page.write_text(page.read_text().replace("tags: [", "tags: [zebra-tag, ", 1))
     linking = settings.content_dir / "tool21a-vs-tool21b.md"
-    linking.write_text(
-        linking.read_text().replace("## Bottom line\n", "## Bottom line\n[Z](/tag/zebra-tag) ", 1)
-    )
+    link = f"[Z](/tag/zebra-tag{suffix}) "
+    linking.write_text(linking.read_text().replace("## Bottom line\n", f"## Bottom line\n{link}"))
     export_site(settings, out)
     page.write_text(page.read_text().replace("tags: [zebra-tag, ", "tags: [", 1))
     summary = export_site(settings, out)
     assert summary.incremental
-    assert summary.skipped == [("/tag/zebra-tag", 404)]
     fresh = export_site(settings, tmp_path / "fresh", incremental=False)
-    assert fresh.skipped == summary.skipped
+    assert summary.skipped == fresh.skipped
+    if suffix != "/":
+        assert summary.skipped == [(f"/tag/zebra-tag{suffix}", 404)]
 
 
 @pytest.mark.parametrize("target", ["/404.html", "/_redirects", "/search-index/meta.json"])

@@ -393,3 +393,19 @@ def test_a_title_longer_than_a_title_is_refused() -> None:
         '"title" is 155 characters; at most 150: shorten it (it heads the page, its cards '
         "and every listing)"
     ]
+
+
+def test_links_to_listings_are_kept_at_their_own_line_and_column() -> None:
+    # A second review: a link whose path starts another's was placed at the other's column,
+    # and a line break Python's splitlines counts (U+2028) put it a line off the others.
+    links = "[f](/tag/terminal-x) [g](/tag/terminal) [h](/tag/term.json?page=2) [i](/tag/x/)"
+    text = GOOD.replace("A modal editor.", "A modal\u2028editor.\n\n" + links)
+    comparison, problems = parse_text(text, path="vim-vs-emacs.md", slug="vim-vs-emacs")
+    assert comparison is not None, problems
+    line = text.splitlines().index(links) + 1
+    assert comparison.listing_links == (
+        (line, links.index("/tag/terminal-x") + 1, "tag", "terminal-x", ""),
+        (line, links.index("/tag/terminal)") + 1, "tag", "terminal", ""),
+        (line, links.index("/tag/term.json") + 1, "tag", "term", ".json?page=2"),
+        (line, links.index("/tag/x/") + 1, "tag", "x", "/"),
+    )

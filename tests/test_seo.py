@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from xml.etree import ElementTree as ET
@@ -14,16 +15,19 @@ from bs4 import BeautifulSoup
 from fastapi.testclient import TestClient
 from PIL import Image
 
+from app.content.parse import parse_text
 from app.main import create_app
 from app.pages.json_ld import script_json
 from app.surfaces.feeds import (
     SitemapEntry,
     atom_feed,
     chunk,
+    sitemap_entries,
     sitemap_index_xml,
     sitemap_tree,
     sitemap_xml,
 )
+from tests.conftest import GOOD
 from tests.discovery_content import HIDDEN, PUBLISHED, site_settings, standard_library, write
 from tests.soup import attr
 
@@ -302,3 +306,16 @@ def test_xml_renders_leave_the_global_namespace_map_alone(monkeypatch: pytest.Mo
         assert b"sm:" not in document and b"at:" not in document and b"ns0:" not in document
         root = ET.fromstring(document)
         assert root.tag.startswith("{http://www.")  # the default namespace, declared once
+
+
+def test_listings_of_a_page_dated_the_first_day_of_the_calendar_are_in_the_sitemap() -> None:
+    # A second review: the newest day per listing started from date.min, and a page dated
+    # 0001-01-01 (check accepts it) left its category, tags, options and writers out.
+    base, _problems = parse_text(GOOD, path="vim-vs-emacs.md", slug="vim-vs-emacs")
+    assert base is not None
+    page = replace(base, published=date.min, updated=None, authors=("ana-ruiz",))
+    paths = {entry.path for entry in sitemap_entries([page])}
+    expected = {f"/category/{page.category_slug}", f"/best/{page.category_slug}"}
+    expected |= {f"/tag/{tag}" for tag in page.tag_slugs}
+    expected |= {f"/option/{option.slug}" for option in page.options}
+    assert expected | {"/author/ana-ruiz"} <= paths

@@ -511,7 +511,11 @@ def text_links(comparisons: Iterable[Comparison]) -> set[str]:
     """The site's pages the comparisons' texts link (``/compare/``, and the listings,
     standings and writers' pages ``check`` looks at), as the parser found them."""
     linked = {f"/compare/{target}" for c in comparisons for _line, target in c.links}
-    linked.update(f"/{kind}/{slug}" for c in comparisons for _line, kind, slug in c.listing_links)
+    linked.update(
+        f"/{kind}/{slug}{rest}"
+        for c in comparisons
+        for _line, _column, kind, slug, rest in c.listing_links
+    )
     return linked
 
 

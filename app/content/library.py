@@ -553,7 +553,7 @@ class Library:
                         f"link to /compare/{target}, which does not exist",
                     )
                 )
-        for line, kind, slug in comparison.listing_links:
+        for line, column, kind, slug, _rest in comparison.listing_links:
             slugs = listed.slugs(kind)
             if slug not in slugs:
                 close = difflib.get_close_matches(slug, list(slugs), n=1)
@@ -562,7 +562,7 @@ class Library:
                     Problem(
                         comparison.source,
                         line,
-                        _listing_column(comparison, line, kind, slug),
+                        column,
                         "warning",
                         f"link to /{kind}/{slug}, which does not exist{hint}",
                     )
@@ -713,15 +713,6 @@ class _Listed:
         if kind == "option":  # every profile has a page, though no comparison names it yet
             return {o.slug for c in comparisons for o in c.options} | set(self._library.profiles)
         return set(self._library.authors)
-
-
-def _listing_column(comparison: Comparison, line: int, kind: str, slug: str) -> int:
-    lines = _read_lines(comparison)
-    if 0 < line <= len(lines):
-        column = lines[line - 1].find(f"/{kind}/{slug}")
-        if column >= 0:
-            return column + 1
-    return 1
 
 
 def _link_column(comparison: Comparison, line: int, target: str) -> int:

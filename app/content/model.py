@@ -143,8 +143,9 @@ class Comparison:
     tested: tuple[tuple[str, str], ...] = ()  # (option name, version), in option order
     sources: tuple[Source, ...] = ()
     changes: tuple[Change, ...] = ()  # newest first; the oldest is the publication
-    # (line, kind, slug) of links to /category/, /tag/, /option/, /best/, /author/ pages
-    listing_links: tuple[tuple[int, str, str], ...] = ()
+    # Links to /category/, /tag/, /option/, /best/, /author/ pages: (line, column, kind,
+    # slug, what follows the slug: "", ".json", "/", "?page=2", ".json?page=2")
+    listing_links: tuple[tuple[int, int, str, str, str], ...] = ()
 
     @property
     def category_slug(self) -> str:

@@ -77,8 +77,11 @@ _BULLET = re.compile(r"^\s{0,3}[-*+]\s+(.*)$")
 _FENCE = re.compile(r"^\s{0,3}(```|~~~)")
 _COMPARE_LINK = re.compile(r"\]\(\s*/compare/([A-Za-z0-9_-]+)")
 # Links to a category's, tag's or option's listing, a category's standings, a writer's page:
-# checked against the library as /compare/ links are (``Library``), found in one pass.
-_LISTING_LINK = re.compile(r"\]\(\s*/(category|tag|option|best|author)/([A-Za-z0-9_-]+)")
+# checked against the library as /compare/ links are (``Library``), each at its line and
+# column; what follows the slug tells the page's twin or later pages (the build's report).
+_LISTING_LINK = re.compile(
+    r"\]\(\s*(/(category|tag|option|best|author)/([A-Za-z0-9_-]+)((?:\.json|/)?(?:\?page=[0-9]+)?))"
+)
 _USE_IF = re.compile(r"^use\s+(.+?)\s+if\b.*$", re.IGNORECASE)
 _SPACES = re.compile(r"\s+")
 _TODO = re.compile(r"\btodo\b")
@@ -755,9 +758,12 @@ def _build(
         )
         for match in _COMPARE_LINK.finditer(line)
     )
+    # Lines as the other links and every problem count them (``splitlines``), one pass.
     listing_links = tuple(
-        (text.count("\n", 0, match.start()) + 1, match.group(1), match.group(2))
-        for match in (_LISTING_LINK.finditer(text) if "](" in text else ())
+        (number, match.start(1) + 1, match.group(2), match.group(3), match.group(4))
+        for number, line in enumerate(text.splitlines() if "](" in text else (), start=1)
+        if "](" in line
+        for match in _LISTING_LINK.finditer(line)
     )
     if problems.has_errors:
         return None

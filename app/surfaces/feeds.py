@@ -63,17 +63,17 @@ def sitemap_entries(
         day = comparison.last_modified
         entries.append(SitemapEntry(f"/compare/{comparison.slug}", day))
         slug = comparison.category_slug
-        if slug and categories.get(slug, date.min) < day:
+        if slug and ((known := categories.get(slug)) is None or known < day):
             categories[slug] = day
         for slug in comparison.tag_slugs:
-            if slug and tags.get(slug, date.min) < day:
+            if slug and ((known := tags.get(slug)) is None or known < day):
                 tags[slug] = day
         for option in comparison.options:
             slug = option.slug
-            if slug and options.get(slug, date.min) < day:
+            if slug and ((known := options.get(slug)) is None or known < day):
                 options[slug] = day
         for slug in comparison.authors:
-            if slug and authors.get(slug, date.min) < day:
+            if slug and ((known := authors.get(slug)) is None or known < day):
                 authors[slug] = day
     for kind, days in (
         ("category", categories),
