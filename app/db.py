@@ -173,6 +173,15 @@ def make_engine(
             _sqlite_connect(connect_timeout, dbapi_connection, record)
             if path is not None:
                 record.info["file"] = file_identity(path)
+                # SQLite opens a file it cannot write read-only, and such a connection never
+                # writes again: noted, to be replaced once the file can be written.
+                record.info["read_only"] = not os.access(path, os.W_OK)
+
+        def on_checkout(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+            # A connection made while the data folder was read-only (a disk remounted so, then
+            # mended) would refuse every note after: the pool makes a new one instead.
+            if path is not None and record.info.get("read_only") and os.access(path, os.W_OK):
+                raise sa_exc.DisconnectionError("opened read-only; the file is writable now")
 
         def on_begin(connection: Connection) -> None:
             # A connection keeps writing to a file deleted under it (``rm`` unlinks, the
@@ -186,6 +195,7 @@ def make_engine(
             _sqlite_begin(connection)
 
         event.listen(engine, "connect", on_connect)
+        event.listen(engine, "checkout", on_checkout)
         event.listen(engine, "begin", on_begin)
         return engine
     return create_engine(
