@@ -13,17 +13,32 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 # href/src/action values, absolute URLs in meta content (social cards), sitemap <loc>s, CSS url().
 # One pattern per attribute, each starting with a literal: the regex engine then jumps from one
 # occurrence of it to the next, where one alternation tries every byte (six times faster).
-_LINKS = tuple(
+_ATTRIBUTES = tuple(
     re.compile(pattern)
     for pattern in (
         rb"href\s*=\s*[\"']([^\"'<>\s]+)[\"']",
         rb"src\s*=\s*[\"']([^\"'<>\s]+)[\"']",
         rb"action\s*=\s*[\"']([^\"'<>\s]+)[\"']",
         rb"content\s*=\s*[\"'](https?://[^\"'<>\s]+)[\"']",
-        rb"<loc>([^<]+)</loc>",
-        rb"url\(\s*[\"']?([^\"')]+)[\"']?\s*\)",
     )
 )
+_LOC = re.compile(rb"<loc>([^<]+)</loc>")
+_CSS_URL = re.compile(rb"url\(\s*[\"']?([^\"')]+)[\"']?\s*\)")
+_LINKS = (*_ATTRIBUTES, _LOC, _CSS_URL)
+# What each type of file can link with. Markup never holds a ``<loc>`` (escaped, a text's is
+# ``&lt;loc&gt;``) nor a style (the CSP allows none inline): a ``url(`` there is prose or
+# code, not a link; skipping both patterns spares a third of the scan of every page.
+_BY_TYPE = (("text/html", _ATTRIBUTES), ("text/css", (_CSS_URL,)))
+
+
+def patterns_for(content_type: str) -> tuple[re.Pattern[bytes], ...]:
+    """The link patterns worth looking for in a file of this ``Content-Type``."""
+    for prefix, patterns in _BY_TYPE:
+        if content_type.startswith(prefix):
+            return patterns
+    return _LINKS
+
+
 # A path ``urljoin`` and ``urlsplit`` give back as it is: no query, fragment, escape, entity,
 # backslash or blank to read, and (checked apart) no dot segment or empty one. Most links are
 # such paths (a sitemap's 30,000, after the site's URL): parsing each cost ~10x more.
@@ -33,17 +48,22 @@ _PAGINATED = re.compile(r"/(?:\.json)?|/(?:category|tag|option)/[^/]+?(?:\.json)
 
 
 def links(
-    body: bytes, url: str, base: str, memo: dict[bytes, str | None] | None = None
+    body: bytes,
+    url: str,
+    base: str,
+    memo: dict[bytes, str | None] | None = None,
+    patterns: tuple[re.Pattern[bytes], ...] = _LINKS,
 ) -> list[str]:
     """Same-site URLs a file links to, as paths (with ``?page=N`` kept, other queries dropped).
 
     ``memo`` keeps what each absolute link (``/x`` or the base URL's) resolved to: pages
     share most of their links (navigation, assets), so each is parsed once per build.
+    ``patterns``: what to look for (``patterns_for`` the file's type), by default all.
     """
     found = []
     base_bytes = base.encode()
     # Each distinct link once: a page repeats its navigation and cards' links many times.
-    for raw_bytes in dict.fromkeys(raw for link in _LINKS for raw in link.findall(body)):
+    for raw_bytes in dict.fromkeys(raw for link in patterns for raw in link.findall(body)):
         absolute = raw_bytes.startswith(b"/") and not raw_bytes.startswith(b"//")
         if memo is not None and absolute and raw_bytes in memo:
             known = memo[raw_bytes]

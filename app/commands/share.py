@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from app.commands.direct import DirectPages
 from app.commands.files import Files, output_name
-from app.commands.links import links
+from app.commands.links import links, patterns_for
 from app.commands.summary import ExportSummary
 from app.render.cached_page import CachedPage
 from app.render.page_cache import PageCache
@@ -115,7 +115,7 @@ class Renderer:
         if "text/html" in content_type:
             summary.pages += 1
         if content_type.startswith(LINKING_TYPES):
-            found = links(body, url, self.base, self.link_memo)
+            found = links(body, url, self.base, self.link_memo, patterns_for(content_type))
             share.links.update(found)
             for link in found:
                 if link.startswith("/compare/"):

@@ -41,19 +41,26 @@ class CachedPage(bytes):
     can tell a cached page (``isinstance(body, CachedPage)``) from a one-off render.
     """
 
-    etag: str
+    _etag: str | None
     _gzip: bytes | None
     _br: bytes | None
 
     @classmethod
     def of(cls, body: bytes, *, compress: bool = True) -> CachedPage:
         """``compress=False`` (a static export without compressed siblings, which would
-        never ask for them) leaves each form to be made on first use, then kept."""
+        never ask for them) leaves each form to be made on first use, then kept; so is
+        the ETag then (an export sends no header: hashing its 600 MB cost ~2 % of it)."""
         page = cls(body)
-        page.etag = etag_of(body)
+        page._etag = etag_of(body) if compress else None
         page._gzip = gzip_bytes(body) if compress else None
         page._br = brotli_bytes(body) if compress else None
         return page
+
+    @property
+    def etag(self) -> str:
+        if self._etag is None:
+            self._etag = etag_of(self)
+        return self._etag
 
     @property
     def gzip(self) -> bytes:

@@ -70,15 +70,18 @@ class PageCache:
             metrics.PAGE_CACHE_HITS.inc()
             return cached
         metrics.PAGE_CACHE_MISSES.inc()
-        digest = _digest(key)
-        with self._lock:
-            if digest in self._misses:
-                self._misses.move_to_end(digest)
-                return _MISS
+        # Named only when a miss may be known (a build renders each page once, and found
+        # none: the digest of every key cost ~1 % of it).
+        digest = _digest(key) if self._misses else None
+        if digest is not None:
+            with self._lock:
+                if digest in self._misses:
+                    self._misses.move_to_end(digest)
+                    return _MISS
         rendered = render()
         if not rendered:
             with self._lock:
-                self._misses[digest] = None
+                self._misses[digest or _digest(key)] = None
                 while len(self._misses) > self._max_misses:
                     self._misses.popitem(last=False)
             return _MISS
