@@ -160,13 +160,15 @@ def remember(
     data: bytes,
     sizes: dict[str, int] | None = None,
     last: Record | None = None,
+    entries: dict[str, Entry] | None = None,
 ) -> None:
     """Write the record of the build just saved in ``out`` (``manifest``, already written
     as ``data``), from the library it was built from and the comparisons it showed (newest
     first); ``began`` (epoch seconds): when that build started reading the content folder.
     ``sizes``: the search shards' sizes, when the build knows them (else read from ``out``).
     ``last``: the record this build found, when it read it (else read here): its digests of
-    the files unchanged since are kept."""
+    the files unchanged since are kept. ``entries``: ``file_entries``, when the build made
+    them already (a full build's search index process, beside the rendering)."""
     from app.commands.search_patch import shard_sizes
     from app.commands.static_search import ordered
     from app.pages.navigation import wayfinding
@@ -177,30 +179,13 @@ def remember(
         _forget(record)  # pages left out for their errors: only a full look can say what changes
         return
     shown = {comparison.slug for comparison in visible}
-    last_digests = _digests_of(last or Record.load(record), manifest.fingerprint)
-    files: dict[str, Entry] = {}
-    for path, parsed in library.files.items():
-        comparison = parsed.comparison
-        if comparison is None:
-            _forget(record)
-            return
-        name = str(path)
-        stat = os.stat(name, follow_symlinks=False)
-        # A file written while the build ran may hold other bytes than the ones it read: no
-        # stat of it is trusted, so the next build reads it again.
-        trusted = stat.st_mtime_ns < began * 1e9
-        known = last_digests.get(name)
-        files[name] = Entry(
-            stat.st_mtime_ns if trusted else -1,
-            stat.st_size,
-            comparison.slug,
-            comparison.slug in shown,
-            # The last record's digest when the file is the one it saw (the quick build's
-            # own proof of an unchanged file): 10,000 digests cost ~0.5 s of each build.
-            known[2]
-            if known is not None and trusted and known[:2] == (stat.st_mtime_ns, stat.st_size)
-            else shown_digest(comparison),
+    if entries is None:
+        entries = file_entries(
+            library, shown, began, _digests_of(last or Record.load(record), manifest.fingerprint)
         )
+    if entries is None:
+        _forget(record)
+        return
     hidden = [
         c.published_at.timestamp()
         for c in library.comparisons.values()
@@ -222,7 +207,7 @@ def remember(
             for name, value in manifest.files.items()
             if name.startswith(_QUICK_WRITES) or name == "feed.xml"
         },
-        files=files,
+        files=entries,
         known=sorted({*library.comparisons, *library.by_alias}),
         reveal_at=min(hidden, default=None),
         categories=[(item.slug, item.name) for item in wayfinding(visible).menu],
@@ -230,6 +215,45 @@ def remember(
         order=[c.slug for c in ordered(visible)],
         shard_sizes=shard_sizes(out) if sizes is None else sizes,
     ).save(record)
+
+
+def file_entries(
+    library: Library,
+    shown: set[str],
+    began: float,
+    last_digests: dict[str, tuple[int, int, str]],
+) -> dict[str, Entry] | None:
+    """Each content file's ``Entry`` as a build that began reading the content folder at
+    ``began`` saw it; None when one did not parse (``shown``: the slugs it showed;
+    ``last_digests``: ``_digests_of`` the last record)."""
+    files: dict[str, Entry] = {}
+    for path, parsed in library.files.items():
+        comparison = parsed.comparison
+        if comparison is None:
+            return None
+        name = str(path)
+        stat = os.stat(name, follow_symlinks=False)
+        # A file written while the build ran may hold other bytes than the ones it read: no
+        # stat of it is trusted, so the next build reads it again.
+        trusted = stat.st_mtime_ns < began * 1e9
+        known = last_digests.get(name)
+        files[name] = Entry(
+            stat.st_mtime_ns if trusted else -1,
+            stat.st_size,
+            comparison.slug,
+            comparison.slug in shown,
+            # The last record's digest when the file is the one it saw (the quick build's
+            # own proof of an unchanged file): 10,000 digests cost ~0.5 s of each build.
+            known[2]
+            if known is not None and trusted and known[:2] == (stat.st_mtime_ns, stat.st_size)
+            else shown_digest(comparison),
+        )
+    return files
+
+
+def last_digests(out: Path, data_dir: Path, fingerprint: str) -> dict[str, tuple[int, int, str]]:
+    """``file_entries``' ``last_digests`` from the record kept for ``out`` now."""
+    return _digests_of(Record.load(record_path(out, data_dir)), fingerprint)
 
 
 def _digests_of(last: Record | None, fingerprint: str) -> dict[str, tuple[int, int, str]]:

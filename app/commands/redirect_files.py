@@ -15,7 +15,7 @@ on whatever host it is published to.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from html import escape
 from pathlib import PurePosixPath
 
@@ -71,17 +71,20 @@ def write_redirects(
     *,
     site_url: str,
     write: Callable[[str, bytes], None],
+    stood_in: Collection[str] = (),
 ) -> list[tuple[str, str]]:
     """Write all three forms for ``redirects`` (``(source, target)`` paths) with ``write``
     (a file's name in OUT, as the manifest names it: no Path per file, 10,000 of them cost
     ~0.3 s of each build); return the ones written (sources with a query have no file to
-    stand in for them)."""
+    stand in for them). ``stood_in``: sources whose HTML stand-in is written already (by
+    the process that met the redirect)."""
     kept = kept_redirects(redirects)
     lines = "".join(f"{source} {target} 301\n" for source, target in kept)
     write(REDIRECTS, lines.encode("utf-8"))
     write(NGINX_MAP, nginx_map(kept).encode("utf-8"))
     for source, target in kept:
-        write(stand_in_name(source), redirect_page(target, site_url))
+        if source not in stood_in:
+            write(stand_in_name(source), redirect_page(target, site_url))
     return kept
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from app.commands.direct import DirectPages
 from app.commands.files import Files, output_name
 from app.commands.links import links, patterns_for
+from app.commands.redirect_files import kept_redirects, redirect_page, stand_in_name
 from app.commands.summary import ExportSummary
 from app.render.cached_page import CachedPage
 from app.render.page_cache import PageCache
@@ -41,6 +42,8 @@ class Share:
     # The last build's files this process removed to make room (``Files.cleared``): a forked
     # process's own copy, which the building process folds in.
     cleared: set[str] = field(default_factory=set)
+    # Redirect sources whose HTML stand-in this process wrote (``Renderer.stand_ins``).
+    stand_ins: set[str] = field(default_factory=set)
 
     def add(self, other: Share) -> None:
         """Take in what ``other`` exported too."""
@@ -51,6 +54,7 @@ class Share:
         for target, sources in other.files_from.items():
             self.files_from.setdefault(target, set()).update(sources)
         self.cleared |= other.cleared
+        self.stand_ins |= other.stand_ins
 
 
 # Kinds of page the route table lists (app/commands/routes.py), by their names in OUT: never
@@ -67,11 +71,17 @@ class Renderer:
         base: str,
         cache: PageCache,
         everywhere: frozenset[str] = frozenset(),
+        *,
+        stand_ins: bool = False,
     ) -> None:
         self.direct = direct
         self.files = files
         self.base = base
         self.cache = cache  # the app's page cache, emptied as the export goes
+        # Write each redirect's HTML stand-in page as its 301 is met (a full build), in the
+        # process that met it: 10,000 of them, written once every page was, took a second
+        # with the other cores idle. The redirect files are written after (``write_redirects``).
+        self.stand_ins = stand_ins
         # What the frame of every page links (its assets, header and footer): the 404 page's
         # links, none of which a page's text decides; and the names of their files, for
         # another spelling of one (``/x/``, ``/x?page=1``). Both: most links a page holds are
@@ -95,6 +105,11 @@ class Renderer:
             return False
         if answer.redirect is not None:
             share.summary.redirects.append((url, answer.redirect))
+            if self.stand_ins:
+                for source, target in kept_redirects([(url, answer.redirect)]):
+                    page = redirect_page(target, self.base)
+                    self.files.write_name(stand_in_name(source), page, share.summary, {})
+                    share.stand_ins.add(source)
         elif answer.missing:
             share.summary.skipped.append((url, 404))  # as the app's 404 is (app_requests.py)
         else:
