@@ -16,7 +16,7 @@ from app.cli import main
 from app.commands.export import export_site
 from app.commands.manifest import Manifest
 from app.commands.quick import quick_build
-from app.commands.quick_record import record_path
+from app.commands.quick_record import Record, record_path
 from app.settings import Settings
 from tests.conftest import GOOD, add_notes, comparison_text
 from tests.soup import one
@@ -95,6 +95,32 @@ def test_a_body_edit_rewrites_the_page_its_twin_and_the_search_index_only(
     assert {"compare/nano-vs-micro/index.html", "compare/nano-vs-micro.json"} <= set(changed)
     assert "search-index/meta.json" in changed  # the page's length in words changed
     assert all(n.startswith(("compare/nano-vs-micro", "search-index/")) for n in changed)
+
+
+def test_a_build_over_two_processes_leaves_the_record_one_process_leaves(
+    site: tuple[Settings, Path], tmp_path: Path
+) -> None:
+    # Over two processes the search index's own process makes the record's entries of the
+    # content files and the shards' sizes, beside the rendering; alone, the build makes
+    # them at its end. The next build's quick path reads them either way.
+    settings, _out = site
+    records = {}
+    for jobs in (1, 2):
+        out = tmp_path / f"jobs-{jobs}"
+        export_site(settings, out, cards=False, built_at=1764547200.0, jobs=jobs)
+        record = Record.load(record_path(out, settings.data_dir))
+        assert record is not None
+        records[jobs] = record
+    one, two = records[1], records[2]
+    assert two.files == one.files and len(two.files) == len(PAGES)
+    assert two.shard_sizes == one.shard_sizes and two.shard_sizes
+    assert (two.order, two.feed, two.digests.keys()) == (one.order, one.feed, one.digests.keys())
+    edit(
+        settings, "nano-vs-micro.md", lambda t: t.replace("A modal editor.", "A tiny, fast editor.")
+    )
+    summary = quick_build(settings, tmp_path / "jobs-2", cards=False)
+    assert summary is not None and summary.pages == 1
+    assert_same_as_a_full_build(settings, tmp_path / "jobs-2", tmp_path)
 
 
 def test_a_precompressed_build_gets_its_edited_pages_siblings_again(
