@@ -202,11 +202,12 @@ class RelatedIndex:
         # union, as before. So does a page the index does not know as a candidate (in no
         # list): a key dropped for one member is empty only when that member is the page.
         pool: dict[str, Comparison] = {}
-        whole = (
+        candidate = (
             self._candidate(comparison.slug)
             if self._candidate is not None
             else comparison.slug in self._facts
         )
+        whole = candidate
         lists, per_key = self._list, self._per_key
         for keys in (
             [("option", slug) for slug in options],
@@ -221,6 +222,10 @@ class RelatedIndex:
             pool.pop(comparison.slug, None)
             if whole and len(pool) >= limit:
                 break
+        # A candidate page none of whose options has a list shares no option with any other
+        # candidate (a key another one has lists both): no option is counted, for any of them.
+        if candidate and not any(lists(("option", slug)) for slug in options):
+            options = frozenset()
         self.scored += len(pool)
         # Each candidate's rank: most options shared, most tags shared, same category first
         # (False sorts before True), newest, slug; then the page. Slugs are distinct, so
