@@ -77,3 +77,32 @@ def test_common_lines(source: str) -> None:
 @given(st.text(alphabet="abcXYZ019 ,.;:'\"?%/()=+-", max_size=60), st.booleans())
 def test_shortcut_alphabet_matches_the_parser(source: str, inline: bool) -> None:
     assert str(markdown_to_html(source, inline=inline)) == parsed(source, inline=inline)
+
+
+def test_a_part_is_rendered_once_for_its_page_its_twin_and_its_json_ld(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Python-Markdown takes up to a millisecond for a part with a link or code; a page, its
+    # JSON twin (``text``) and its JSON-LD (``plain_text``) each ask for the same parts.
+    from pathlib import Path
+
+    from app.pages.base import text
+    from app.render.jinja import build_environment
+
+    rendered: list[str] = []
+    real = markup.markdown_to_html
+
+    def counting(source: str, *, inline: bool = False) -> object:
+        rendered.append(source)
+        return real(source, inline=inline)
+
+    monkeypatch.setattr(markup, "markdown_to_html", counting)
+    part = "Reads [the manual](https://example.org/manual) in `less` than a minute (twice)."
+    env = build_environment(Path("templates"), auto_reload=False)
+    page = env.from_string("<li>{{ part|markdown_inline }}</li>").render(part=part)
+    twin = text(part, inline=True)
+    ld = plain_text(part)
+    assert '<a href="https://example.org/manual"' in page and "<code>less</code>" in page
+    assert twin.html == page.removeprefix("<li>").removesuffix("</li>")
+    assert ld == "Reads the manual in less than a minute (twice)."
+    assert rendered.count(part) == 2  # inline for the page and its twin, a paragraph for JSON-LD

@@ -19,7 +19,7 @@ from pydantic import BaseModel, Field
 from app.content.model import Comparison
 from app.pages.json_ld import plain_text
 from app.pages.navigation import Page
-from app.render.markup import markdown_to_html
+from app.render.markup import cached_markdown
 
 
 class Templated(Protocol):
@@ -77,7 +77,7 @@ class Text(BaseModel):
 
 
 def text(markdown: str, *, inline: bool = False) -> Text:
-    return Text(html=str(markdown_to_html(markdown, inline=inline)), text=plain_text(markdown))
+    return Text(html=str(cached_markdown(markdown, inline)), text=plain_text(markdown))
 
 
 class ComparisonFacts(BaseModel):

@@ -15,7 +15,7 @@ from markupsafe import Markup
 from app.content.model import Author, Comparison, Option
 from app.content.profiles import Profile
 from app.pages.navigation import leaderboard
-from app.render.markup import is_plain, markdown_to_html
+from app.render.markup import cached_markdown, is_plain
 
 _TAG = re.compile(r"<[^>]+>")
 _SPACE = re.compile(r"[ \t]+")
@@ -31,7 +31,7 @@ def plain_text(markdown_source: str) -> str:
         # Rendered as itself in a paragraph: no tag, entity, tab, double space or line
         # break to take out, nor a space at either end (tests/test_render_plain.py).
         return markdown_source
-    rendered = str(markdown_to_html(markdown_source))
+    rendered = str(cached_markdown(markdown_source))
     rendered = re.sub(r"</(p|li|h\d|pre|blockquote|tr)>", "\n", rendered)
     text = html.unescape(_TAG.sub("", rendered))
     lines = (_SPACE.sub(" ", line).strip() for line in text.splitlines())

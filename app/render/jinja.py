@@ -3,21 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import lru_cache
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
-from markupsafe import Markup
 
 from app.content.model import slugify
 from app.render import template_cache
-from app.render.markup import markdown_to_html
+from app.render.markup import cached_markdown
 from app.settings import Settings
-
-
-@lru_cache(maxsize=4096)
-def _cached_markdown(source: str, inline: bool) -> Markup:
-    return markdown_to_html(source, inline=inline)
 
 
 def build_environment(
@@ -35,8 +28,8 @@ def build_environment(
     )
     if bytecode_dir is not None:
         template_cache.attach(env, bytecode_dir)
-    env.filters["markdown"] = lambda text: _cached_markdown(text or "", False)
-    env.filters["markdown_inline"] = lambda text: _cached_markdown(text or "", True)
+    env.filters["markdown"] = lambda text: cached_markdown(text or "", False)
+    env.filters["markdown_inline"] = lambda text: cached_markdown(text or "", True)
     env.filters["slugify"] = slugify
     return env
 
