@@ -25,6 +25,7 @@ from fastapi.testclient import TestClient
 from PIL import Image
 
 from app.cli import main
+from app.commands import files
 from app.commands.check import check
 from app.content.library import Library
 from app.content.model import Comparison
@@ -459,6 +460,42 @@ def test_an_incremental_build_replaces_a_link_made_in_out_instead_of_writing_thr
     assert main(argv) == 0
     assert (elsewhere / "index.html").read_text() == "the user's own page"
     assert not page.is_symlink() and "edited" in (page / "index.html").read_text().lower()
+
+
+def test_a_folder_a_build_needs_is_made_in_place_of_whatever_stands_there(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # One mkdir for a new folder; else a folder stays, a link is replaced (never followed),
+    # a file is refused for the caller to clear. Two render processes may meet one link:
+    # the one that comes second finds it gone (an outside review), or finds the other's folder.
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    made = tmp_path / "made"
+    made.mkdir()
+    files.folder_in_place_of_a_link(str(made))
+    assert made.is_dir() and not made.is_symlink()
+    link = tmp_path / "link"
+    link.symlink_to(elsewhere)
+    files.folder_in_place_of_a_link(str(link))
+    assert link.is_dir() and not link.is_symlink() and elsewhere.is_dir()
+    gone = tmp_path / "gone"  # the other process unlinked it between our mkdir and lstat
+    files.folder_in_place_of_a_link(str(gone))
+    assert gone.is_dir()
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(FileExistsError):
+        files.folder_in_place_of_a_link(str(tmp_path / "file"))
+    # The other process made the folder between our unlink and our mkdir.
+    raced = tmp_path / "raced"
+    raced.symlink_to(elsewhere)
+    real_unlink = os.unlink
+
+    def unlink_then_the_other_mkdir(path: str) -> None:
+        real_unlink(path)
+        os.mkdir(path)
+
+    monkeypatch.setattr(os, "unlink", unlink_then_the_other_mkdir)
+    files.folder_in_place_of_a_link(str(raced))
+    assert raced.is_dir() and not raced.is_symlink()
 
 
 def test_a_newcomer_in_another_order_does_not_take_the_established_address(

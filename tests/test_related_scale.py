@@ -149,3 +149,31 @@ def test_options_that_fill_the_answer_spare_the_category() -> None:
     found = index.related(pages[0])
     assert [c.slug for c in found] == [c.slug for c in related(pages[0], pages)]
     assert index.scored == 7  # the option lists' pages, none of the category's 64
+
+
+def with_options(page: Comparison, *names: str, published: date | None = None) -> Comparison:
+    options = tuple(Option(name, slugify(name), "", (), (), ()) for name in names)
+    return replace(page, options=options, pick=names[0], published=published or page.published)
+
+
+def test_a_page_taken_out_of_the_candidates_still_ranks_by_the_options_it_shares() -> None:
+    # An outside review: P left the candidates (a draft again, in live preview) and, shown,
+    # ranked the newer R above Q, which shares an option with it, as if P were still the
+    # candidate whose options no other page has.
+    p = with_options(comparison(1, tags=("t",)), "X", "Y")
+    q = with_options(comparison(2, tags=("t",)), "X", "Z")
+    r = with_options(comparison(3, tags=("t",)), "W", "V", published=date(2025, 6, 1))
+    index = RelatedIndex([p, q, r])
+    assert [c.slug for c in index.related(p, limit=1)] == [q.slug]
+    groups: dict[tuple[str, str], list[Comparison]] = {}
+    for page in (q, r):
+        for option in page.options:
+            groups.setdefault(("option", option.slug), []).append(page)
+        for tag in page.tags:
+            groups.setdefault(("tag", tag), []).append(page)
+        groups.setdefault(("category", slugify(page.category)), []).append(page)
+    index.refresh(p, None, lambda kind, name: groups.get((kind, name), []))
+    assert [c.slug for c in index.related(p, limit=1)] == [q.slug]
+    # Another page of a candidate's slug (an edit not refreshed in yet) is ranked by its own.
+    edited = with_options(r, "X", "V")
+    assert [c.slug for c in RelatedIndex([p, q, r]).related(edited, limit=1)][0] in (p.slug, q.slug)

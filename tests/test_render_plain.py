@@ -106,3 +106,9 @@ def test_a_part_is_rendered_once_for_its_page_its_twin_and_its_json_ld(
     assert twin.html == page.removeprefix("<li>").removesuffix("</li>")
     assert ld == "Reads the manual in less than a minute (twice)."
     assert rendered.count(part) == 2  # inline for the page and its twin, a paragraph for JSON-LD
+    # A paragraph (an intro, a verdict): one rendering for all three.
+    block = part.replace("Reads", "Opens")
+    env.from_string("{{ part|markdown }}").render(part=block)
+    assert text(block).html.startswith("<p>Opens <a")
+    assert plain_text(block).startswith("Opens the manual")
+    assert rendered.count(block) == 1

@@ -163,12 +163,7 @@ class Files:
             os.makedirs(os.path.dirname(path), exist_ok=True)
             os.mkdir(path)
         except FileExistsError:
-            mode = os.lstat(path).st_mode
-            if stat.S_ISLNK(mode):
-                os.unlink(path)  # the link's own name, not what it points to
-                os.mkdir(path)
-            elif not stat.S_ISDIR(mode):
-                raise  # a file where the folder goes: the caller makes room (_make_room)
+            folder_in_place_of_a_link(path)
         self._looked_at.add(folder)
         self._folders.add(folder)
 
@@ -219,6 +214,28 @@ class Files:
                 for folder in sorted((p for p in path.rglob("*") if p.is_dir()), reverse=True):
                     folder.rmdir()
                 path.rmdir()  # refuses (OSError) a folder holding files no build wrote
+
+
+def folder_in_place_of_a_link(path: str) -> None:
+    """Leave a real folder at ``path``, where something is already: a folder stays; a link
+    (made since the last build) is replaced, never followed; a file raises FileExistsError
+    (the caller makes room: ``Files._make_room``). Another render process may meet the same
+    link at the same time and replace it first: its folder is as good (an outside review)."""
+    try:
+        mode: int | None = os.lstat(path).st_mode
+    except FileNotFoundError:
+        mode = None  # the other process removed the link: make the folder
+    if mode is not None and stat.S_ISDIR(mode):
+        return
+    if mode is not None and not stat.S_ISLNK(mode):
+        raise FileExistsError(errno.EEXIST, "a file where a folder goes", path)
+    with suppress(FileNotFoundError):
+        os.unlink(path)  # the link's own name, not what it points to
+    try:
+        os.mkdir(path)
+    except FileExistsError:  # made by the other process meanwhile (or its link again)
+        if not stat.S_ISDIR(os.lstat(path).st_mode):
+            raise
 
 
 def unlink_links(out: Path, folder: str, looked_at: set[str]) -> None:

@@ -31,7 +31,7 @@ def plain_text(markdown_source: str) -> str:
         # Rendered as itself in a paragraph: no tag, entity, tab, double space or line
         # break to take out, nor a space at either end (tests/test_render_plain.py).
         return markdown_source
-    rendered = str(cached_markdown(markdown_source))
+    rendered = str(cached_markdown(markdown_source, False))  # the key the page's own is kept by
     rendered = re.sub(r"</(p|li|h\d|pre|blockquote|tr)>", "\n", rendered)
     text = html.unescape(_TAG.sub("", rendered))
     lines = (_SPACE.sub(" ", line).strip() for line in text.splitlines())

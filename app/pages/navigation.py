@@ -179,6 +179,11 @@ class RelatedIndex:
             self._sharing[(kind, name)] = members
             for other in members:  # facts of others that stayed no longer listed are unused
                 self._facts[other.slug] = _facts_of(other)
+        if old is not None and (new is None or new.slug != old.slug):
+            # No longer a candidate: ``related`` must not take it for one (its shortcuts for
+            # a candidate's page; an outside review found a page taken out of the candidates
+            # and previewed ranked without the options it shares).
+            self._facts.pop(old.slug, None)
 
     def lone_tags(self, comparison: Comparison) -> frozenset[str]:
         """The comparison's option "Related" tags that no other candidate carries."""
@@ -224,8 +229,12 @@ class RelatedIndex:
                 break
         # A candidate page none of whose options has a list shares no option with any other
         # candidate (a key another one has lists both): no option is counted, for any of them.
-        if candidate and not any(lists(("option", slug)) for slug in options):
-            options = frozenset()
+        # Only for the very candidate the index holds (same options), not another page of
+        # its slug (an edit not yet refreshed in).
+        if options and candidate and not any(lists(("option", slug)) for slug in options):
+            known = self._facts.get(comparison.slug)
+            if self._candidate is not None or (known is not None and set(known[0]) == options):
+                options = frozenset()
         self.scored += len(pool)
         # Each candidate's rank: most options shared, most tags shared, same category first
         # (False sorts before True), newest, slug; then the page. Slugs are distinct, so
