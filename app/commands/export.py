@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING
 from app.collector import paused_gc
 from app.commands import workers
 from app.commands.app_when_needed import AppWhenNeeded
+from app.commands.dealer import Dealer
 from app.commands.direct import DirectPages
 from app.commands.files import Files, output_name, output_path, page_urls
 from app.commands.incremental import Shown, affected, menu_changed
@@ -57,7 +58,7 @@ from app.commands.quick_record import (
     remember,
 )
 from app.commands.redirect_files import kept_redirects, write_redirects
-from app.commands.routes import Visible, in_shares, seeds
+from app.commands.routes import Visible, seeds
 from app.commands.search_patch import patched_index
 from app.commands.search_patch import shard_sizes as search_shard_sizes
 from app.commands.search_terms import StoredTerms
@@ -264,7 +265,7 @@ def _export_site(
     # A cold parse cache is filled over one process per core (Site.load: app/content/parallel.py).
     # The whole library now, not in the background; saves the parse cache too. No search
     # index: the search page exported has no query, and the static index is made below.
-    site.load(search=False)
+    site.load(search=False, alone=True)  # no thread yet: see workers.py
     errors = [problem for problem in site.library.problems if problem.severity == "error"]
     if errors and not allow_errors:
         raise ContentErrors(sorted(errors, key=lambda p: (p.path, p.line, p.column, p.message)))
@@ -319,7 +320,7 @@ def _export_site(
     if previous is not None and not everything:
         jobs = 1
     else:
-        collector.resume()  # before the workers fork: they inherit it
+        collector.resume(oldest=False)  # before the workers fork: they inherit it
     seen = set(urls)
     if jobs is None:
         jobs = min(os.cpu_count() or 1, 4) if len(urls) >= PARALLEL_ABOVE else 1
@@ -337,9 +338,10 @@ def _export_site(
         if progress:
             progress(counter.value, total)
 
-    # The other processes take every jobs-th page; this one takes the first share, then asks
-    # the app for what none of them could render.
-    shares_of_urls = in_shares(urls, jobs)
+    # Every process takes pages as it goes (app/commands/dealer.py): this one from the front
+    # of the list, the first other from its back; then this one asks the app for what none
+    # of them could render.
+    dealer = Dealer(urls) if jobs > 1 else None
     # A full build over several processes: one more writes the search index (it needs only
     # the visible pages) beside the rendering, not after it on one core (~8 % of the build).
     indexing = (
@@ -356,10 +358,19 @@ def _export_site(
         else None
     )
     children = [
-        workers.start(partial(renderer.render_all, share, workers.counting(counter)))
-        for share in shares_of_urls[1:]
+        workers.start(
+            partial(
+                renderer.render_all,
+                dealer.urls(from_back=number % 2 == 1),
+                workers.counting(counter),
+            )
+        )
+        for number in range(1, jobs)
+        if dealer is not None
     ]
-    share, deferred = renderer.render_all(shares_of_urls[0], done)
+    share, deferred = renderer.render_all(
+        dealer.urls(from_back=False) if dealer is not None else urls, done
+    )
     shares = [share]
 
     def waiting() -> None:
@@ -370,6 +381,9 @@ def _export_site(
         shares.append(share)
         deferred += more
         files.cleared |= share.cleared  # what the forked processes removed to make room
+    if dealer is not None:  # in the list's order, whichever process met them
+        order = {url: number for number, url in enumerate(urls)}
+        deferred.sort(key=order.__getitem__)
     made = app
     the_app = AppWhenNeeded(
         lambda: made if made is not None else _static_app(settings, site, cache, built_at),

@@ -243,14 +243,3 @@ def pages_at(visible: Visible, path: str) -> list[str]:
     if kind == "author":
         return [path] if slug in visible.library.authors else []
     raise ValueError(f"no row of the table lists pages at {path}")
-
-
-def in_shares(urls: list[str], count: int) -> list[list[str]]:
-    """``urls`` dealt out to ``count`` processes, each page with its twin right after it."""
-    groups: list[list[str]] = []
-    for url in urls:
-        if groups and url == twin(groups[-1][0]):
-            groups[-1].append(url)
-        else:
-            groups.append([url])
-    return [[url for group in groups[n::count] for url in group] for n in range(count)]

@@ -10,7 +10,7 @@ answer is handed back (``deferred``) for the building process to request.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from app.commands.direct import DirectPages
@@ -91,7 +91,7 @@ class Renderer:
         self.link_memo: dict[bytes, str | None] = {}
         self._since_clear = 0
 
-    def render_all(self, urls: list[str], done: Callable[[], None]) -> tuple[Share, list[str]]:
+    def render_all(self, urls: Iterable[str], done: Callable[[], None]) -> tuple[Share, list[str]]:
         """(what was written, the URLs only the app can answer)."""
         share = Share()
         deferred = [url for url in urls if not self.render(url, share, done)]
