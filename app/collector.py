@@ -22,12 +22,30 @@ class paused_gc:
 
     def __enter__(self) -> paused_gc:
         self.was_enabled = gc.isenabled()
+        self.thresholds: tuple[int, int, int] | None = None
         gc.disable()
         return self
 
-    def resume(self) -> None:
+    def resume(self, *, oldest: bool = True) -> None:
+        """Collect again. ``oldest=False``: the young generations only, until the block ends.
+        A build's rendering keeps adding to what it holds until its end (what it wrote, links
+        checked): in a 10,000-comparison build, the 23 collections of the oldest generation
+        that its allocations triggered walked all of it each time and took 1.3 of its 1.9 s of
+        collecting, and found next to nothing (its garbage dies young); the most memory held
+        was the same without them."""
         gc.enable()
+        if not oldest and self.thresholds is None:
+            self.thresholds = gc.get_threshold()
+            young, middle, _ = self.thresholds
+            gc.set_threshold(young, middle, NEVER)
 
     def __exit__(self, *exc: object) -> None:
+        if self.thresholds is not None:
+            gc.set_threshold(*self.thresholds)
         if self.was_enabled:
             gc.enable()
+
+
+# The oldest generation's threshold that no run reaches: collections of the middle one since
+# the last full collection (CPython counts them in an int).
+NEVER = 2**31 - 1

@@ -26,3 +26,29 @@ def test_resume_collects_inside_a_pause_and_the_outer_end_turns_it_on() -> None:
             inner.resume()  # a build that renders every page
             assert gc.isenabled()
     assert gc.isenabled()
+
+
+def _full_collections_while_holding(many: int, *, oldest: bool) -> int:
+    """Full collections the allocation of ``many`` long-lived lists triggers after resume."""
+    full = 0
+
+    def count(phase: str, info: dict[str, int]) -> None:
+        nonlocal full
+        full += phase == "start" and info["generation"] == 2
+
+    gc.callbacks.append(count)
+    try:
+        with paused_gc() as collector:
+            collector.resume(oldest=oldest)
+            held = [[n] for n in range(many)]  # a build's growing bookkeeping
+    finally:
+        gc.callbacks.remove(count)
+    assert len(held) == many
+    return full
+
+
+def test_a_build_can_resume_without_walking_what_it_keeps_again_and_again() -> None:
+    before = gc.get_threshold()
+    assert _full_collections_while_holding(400_000, oldest=True) > 0
+    assert _full_collections_while_holding(400_000, oldest=False) == 0
+    assert gc.get_threshold() == before  # the pause's end gives full collections back
