@@ -28,6 +28,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from bench.common import settle_disk
 from bench.generate import comparison_markdown
 from bench.hugo_compare import hugo_pages_per_second
 
@@ -82,6 +83,7 @@ def compare(n: int) -> list[str]:
             (content / f"{slug}.md").write_text(text, encoding="utf-8")
         env = _environment(content, root)
         out = root / "site"
+        settle_disk(content)
         summary, wall = build(out, env, "--no-cards", "--full")
         match = re.search(r"(\d+) pages, (\d+) files, .* in ([\d.]+) s \((\d+) pages/s\)", summary)
         pps = float(match.group(4)) if match else float("nan")
@@ -175,6 +177,7 @@ def incremental_only(source: Path) -> list[str]:
         shutil.copytree(source, content)
         env = _environment(content, root)
         out = root / "site"
+        settle_disk(content)
         summary, wall = build(out, env, "--no-cards", "--full")
         return [f"full build: {summary} (wall {wall:.1f} s)", *incremental(content, out, env)]
 

@@ -13,6 +13,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.common import settle_disk
 from bench.generate import comparison_markdown
 
 _LAYOUT = """<!doctype html><html lang="en"><head><meta charset="utf-8">
@@ -51,6 +52,7 @@ def hugo_pages_per_second(n: int) -> tuple[float, int, float] | None:
                 "\nsummary:", "]\nsummary:", 1
             )
             (content / f"{slug}.md").write_text(text, encoding="utf-8")
+        settle_disk(root / "content")
         started = time.perf_counter()
         subprocess.run([hugo, "--quiet", "-s", str(root)], check=True)
         seconds = time.perf_counter() - started
