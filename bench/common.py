@@ -26,6 +26,19 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def compile_modules() -> None:
+    """Compile the project's modules to bytecode before a timed ``nicepick`` run, as
+    ``pip install`` does for an installed package. A shell with ``PYTHONDONTWRITEBYTECODE``
+    (this project's Dockerfile sets it; so do some CI images) otherwise compiles ~400
+    modules at every start of ``python -m app`` from the checkout: ~0.1 s of each
+    incremental build that an installed ``nicepick`` never pays."""
+    subprocess.run(
+        [sys.executable, "-m", "compileall", "-q", str(ROOT / "app")],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+
+
 def settle_disk(content: Path) -> None:
     """Before a timed build: every dirty page written back, the kernel's caches emptied where
     we may (root), then ``content`` read, so each builder starts alike. Seen here, on ext4
