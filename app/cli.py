@@ -173,12 +173,20 @@ def _build_paused(args: argparse.Namespace) -> int:
 
 def _build_with(args: argparse.Namespace, settings: Settings) -> int:
     _warn(settings)
+    from app.commands.quick_record import UNREAD, MaybeRead, current_record
+
+    record: MaybeRead = UNREAD
     if not args.full:
         # Edits to pages' bodies only: rewritten without the app (app/commands/quick.py).
         from app.commands.quick import quick_build
 
+        record = current_record(Path(args.out), settings.data_dir)
         quick = quick_build(
-            settings, Path(args.out), cards=not args.no_cards, precompress=args.precompress
+            settings,
+            Path(args.out),
+            cards=not args.no_cards,
+            precompress=args.precompress,
+            record=record,
         )
         if quick is not None:
             return _built(args, quick)
@@ -196,6 +204,7 @@ def _build_with(args: argparse.Namespace, settings: Settings) -> int:
                 jobs=args.jobs,
                 allow_errors=args.allow_errors,
                 incremental=not args.full,
+                record=record,
             )
     except ContentErrors as errors:
         for problem in errors.problems:  # as `nicepick check` prints them

@@ -3,6 +3,7 @@ and every edit it cannot prove harmless goes to the full incremental build, unto
 
 from __future__ import annotations
 
+import copy
 import gzip
 import json
 from collections.abc import Callable
@@ -16,7 +17,7 @@ from app.cli import main
 from app.commands.export import export_site
 from app.commands.manifest import Manifest
 from app.commands.quick import quick_build
-from app.commands.quick_record import Record, record_path
+from app.commands.quick_record import Record, current_record, record_path
 from app.settings import Settings
 from tests.conftest import GOOD, add_notes, comparison_text
 from tests.soup import one
@@ -220,6 +221,25 @@ def test_what_other_pages_show_goes_to_the_full_incremental_build(
     edit(settings, name, change)
     assert quick_build(settings, out, cards=False) is None
     assert files(out) == before  # nothing written by the attempt
+
+
+def test_the_record_a_failed_attempt_read_serves_the_full_incremental_build(
+    site: tuple[Settings, Path], tmp_path: Path
+) -> None:
+    """The build command reads the record once: the quick attempt gives up on a tag edit
+    with the record as it found it, and the incremental build made with that record is the
+    full build's."""
+    settings, out = site
+    edit(settings, "nano-vs-micro.md", lambda t: t.replace("beginner]", "terminal]"))
+    record = current_record(out, settings.data_dir)
+    assert record is not None
+    as_read = copy.deepcopy(record)
+    assert quick_build(settings, out, cards=False, record=record) is None
+    assert record == as_read
+    summary = export_site(settings, out, cards=False, record=record)
+    assert summary.incremental
+    assert "tag/terminal/index.html" in files(out)
+    assert_same_as_a_full_build(settings, out, tmp_path)
 
 
 def test_an_added_or_removed_file_goes_to_the_full_incremental_build(

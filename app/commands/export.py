@@ -50,7 +50,9 @@ from app.commands.neighbours import twin_names, twin_neighbours
 from app.commands.out_folder import check_out, empty_for_full_build
 from app.commands.progress import Progress, progress_bar
 from app.commands.quick_record import (
+    UNREAD,
     Entry,
+    MaybeRead,
     Record,
     current_record,
     file_entries,
@@ -174,6 +176,7 @@ def export_site(
     allow_errors: bool = False,
     built_at: float | None = None,
     incremental: bool = True,
+    record: MaybeRead = UNREAD,
 ) -> ExportSummary:
     """Write the whole site for ``settings`` into ``out``; return what was written.
 
@@ -194,7 +197,8 @@ def export_site(
     pages still name them in ``og:image``). ``precompress`` writes each text file's ``.gz``
     and ``.br`` forms beside it, for nginx's ``gzip_static``/``brotli_static``. ``jobs``
     processes share the work (default: one per CPU for large sites, one for small ones,
-    where starting more costs more).
+    where starting more costs more). ``record``: ``current_record`` for ``out``, when the
+    caller read it already (the quick build's attempt).
     """
     # The build's bookkeeping (the library's lists, the manifest, the record) makes tens of
     # thousands of objects that live until it ends and leaves next to no cycles: the collector
@@ -213,6 +217,7 @@ def export_site(
             allow_errors=allow_errors,
             built_at=built_at,
             incremental=incremental,
+            record=record,
         )
 
 
@@ -229,6 +234,7 @@ def _export_site(
     allow_errors: bool,
     built_at: float | None,
     incremental: bool,
+    record: MaybeRead,
 ) -> ExportSummary:
     started = time.perf_counter()
     began = time.time()  # for the next build's quick path: when this one read the content
@@ -272,7 +278,10 @@ def _export_site(
     visible = Visible(site.library, site.visible(), site.grouped)
     # The last build's record (app/commands/quick_record.py), read before anything changes
     # OUT: the search index is patched from it, and its digests of unchanged files are kept.
-    record = current_record(out, settings.data_dir) if previous is not None else None
+    if previous is None:
+        record = None
+    elif record is UNREAD:
+        record = current_record(out, settings.data_dir)
     if previous is None and clean and out.exists():
         empty_for_full_build(
             out,
@@ -400,10 +409,11 @@ def _export_site(
         summary, linked, files_from = exported.summary, exported.linked, exported.files_from
         # Links nobody listed up front (assets, sitemap parts, new kinds of pages): here.
         # An incremental build has the last build's files already.
-        pending = sorted(exported.links - seen)
+        unseen = exported.links - seen
         if previous is not None and not everything:
             known = previous.files
-            pending = [link for link in pending if output_name(link) not in known]
+            unseen = {link for link in unseen if output_name(link) not in known}
+        pending = sorted(unseen)  # sorted after: a sitemap links 30,000 known pages
         if not cards:  # pages still name their cards in og:image; --no-cards means no PNGs
             seen.update(link for link in pending if link.startswith("/og/"))
             pending = [link for link in pending if not link.startswith("/og/")]

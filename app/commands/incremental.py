@@ -34,10 +34,12 @@ file's bytes with the manifest's digest and writes only the ones that differ.
 from __future__ import annotations
 
 import hashlib
+import marshal
 import re
 from collections import defaultdict
 from collections.abc import Callable, Sequence, Set
 from dataclasses import dataclass
+from typing import Any
 
 from app.commands.manifest import Manifest
 from app.commands.neighbours import Names, names
@@ -57,7 +59,7 @@ def sitemap_key(visible: Sequence[Comparison]) -> str:
     shown = [
         (
             c.slug,
-            c.last_modified,
+            c.last_modified.toordinal() if c.last_modified is not None else None,
             c.category_slug,
             c.tag_slugs,
             [option.slug for option in c.options],
@@ -65,7 +67,7 @@ def sitemap_key(visible: Sequence[Comparison]) -> str:
         )
         for c in visible
     ]
-    return hashlib.blake2b(repr(shown).encode(), digest_size=12).hexdigest()
+    return _digest(shown)
 
 
 def boards(visible: Sequence[Comparison]) -> dict[str, str]:
@@ -76,10 +78,15 @@ def boards(visible: Sequence[Comparison]) -> dict[str, str]:
     for c in visible:
         options = [(option.slug, option.name) for option in c.options]
         shown[c.category_slug].append((c.category, c.pick_option.slug, options))
-    return {
-        slug: hashlib.blake2b(repr(pages).encode(), digest_size=12).hexdigest()
-        for slug, pages in shown.items()
-    }
+    return {slug: _digest(pages) for slug, pages in shown.items()}
+
+
+def _digest(value: list[Any]) -> str:
+    """A digest of plain values (str, int, None, tuples and lists of them) by value: their
+    ``marshal`` form at version 2, which writes every value out (version 3 on refers back to
+    an object met before, so equal lists of differently shared strings would differ). Half
+    the time of their ``repr`` for the 10,000 pages each build digests twice."""
+    return hashlib.blake2b(marshal.dumps(value, 2), digest_size=12).hexdigest()
 
 
 def placed(comparison: Comparison) -> list[str]:

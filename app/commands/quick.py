@@ -55,7 +55,15 @@ from app.commands.manifest import (
 )
 from app.commands.meters import Counts, digests, recounted
 from app.commands.neighbours import twin_neighbours
-from app.commands.quick_record import Entry, Record, current_record, record_path, shown_digest
+from app.commands.quick_record import (
+    UNREAD,
+    Entry,
+    MaybeRead,
+    Record,
+    current_record,
+    record_path,
+    shown_digest,
+)
 from app.content.model import Comparison
 from app.content.sources import (
     SourceFile,
@@ -98,25 +106,33 @@ class _Edit:
 
 
 def quick_build(
-    settings: Settings, out: Path, *, cards: bool, precompress: bool = False
+    settings: Settings,
+    out: Path,
+    *,
+    cards: bool,
+    precompress: bool = False,
+    record: MaybeRead = UNREAD,
 ) -> QuickSummary | None:
     """Bring the build in ``out`` up to date when only pages' bodies changed; None (nothing
-    written) when that cannot be shown, for the caller to run the full incremental build."""
+    written) when that cannot be shown, for the caller to run the full incremental build.
+    ``record``: ``current_record`` for ``out``, when the caller read it already (it is left
+    as it was when this returns None, for that build to use)."""
     # At most MOST_FILES pages: its garbage stays small, and the collector would only walk the
     # record's 10,000 entries again and again (as in export.export_site).
     with paused_gc():
-        return _quick_build(settings, out, cards=cards, precompress=precompress)
+        return _quick_build(settings, out, cards=cards, precompress=precompress, record=record)
 
 
 def _quick_build(
-    settings: Settings, out: Path, *, cards: bool, precompress: bool
+    settings: Settings, out: Path, *, cards: bool, precompress: bool, record: MaybeRead
 ) -> QuickSummary | None:
     started = time.perf_counter()
     settings = settings.model_copy(update={"drafts": False, "reload": False})  # as export
     kept_at = record_path(out, settings.data_dir)
     if unfinished(out):
         return None  # a build stopped halfway: its files are not the record's
-    record = current_record(out, settings.data_dir)
+    if record is UNREAD:
+        record = current_record(out, settings.data_dir)
     if record is None:
         return None
     if record.fingerprint != fingerprint(settings, cards=cards, precompress=precompress):

@@ -60,6 +60,9 @@ class Share:
 # Kinds of page the route table lists (app/commands/routes.py), by their names in OUT: never
 # one of ``files_from``; nor the home page's later pages (page-2/index.html, page-2.json).
 _LISTED = ("compare/", "category/", "tag/", "option/", "best/", "author/", "og/")
+# Their URLs: ``output_name`` of a link starting with one is a name starting with the other,
+# so most links (a sitemap's 30,000) need no name made to be known as listed.
+_LISTED_URLS = tuple(f"/{prefix}" for prefix in _LISTED)
 _HOME_PAGES = re.compile(r"page-[0-9]+(/index\.html|\.json)")
 
 
@@ -135,7 +138,7 @@ class Renderer:
             for link in found:
                 if link.startswith("/compare/"):
                     share.linked.setdefault(link[len("/compare/") :], set()).add(url)
-                elif link not in self.everywhere:
+                elif link not in self.everywhere and not link.startswith(_LISTED_URLS):
                     name = output_name(link)
                     if not (
                         name in self.everywhere_names
