@@ -4,6 +4,7 @@ and a build split over forked processes writes what one process writes."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,7 @@ from fastapi.testclient import TestClient
 
 from app.commands.direct import DirectPages
 from app.commands.export import as_static_copy, export_site
-from app.commands.links import links
+from app.commands.links import links, patterns_for
 from app.commands.manifest import Manifest
 from app.commands.routes import Visible, listing_pages, seeds
 from app.content.cache import ParseCache
@@ -20,6 +21,7 @@ from app.content.parallel import prime
 from app.content.sources import discover
 from app.main import create_app
 from app.settings import Settings
+from app.surfaces.feeds import SitemapEntry, sitemap_xml
 from app.surfaces.service import Surfaces
 from app.web.deps import pages_of, site_of
 from tests.test_export import SECRET, write_site
@@ -171,6 +173,27 @@ def test_a_link_resolves_as_urljoin_and_urlsplit_read_it(raw: str) -> None:
             if not path.endswith("/feedback") and not path.startswith("/api/"):
                 expected = f"{path}?page={page}" if page else path
     assert links(f'<a href="{raw}">'.encode(), url, base) == ([expected] if expected else [])
+
+
+def test_a_sitemap_is_scanned_for_its_locations_alone_and_loses_none() -> None:
+    base, xml = "https://nicepick.test", "application/xml; charset=utf-8"
+    day = date(2026, 1, 2)
+    body = sitemap_xml(
+        [
+            SitemapEntry("/", None),
+            SitemapEntry("/compare/a-vs-b", day),
+            SitemapEntry("/tag/x", day),
+        ],
+        base,
+    )
+    every = links(body, "/sitemap.xml", base)
+    assert every == ["/", "/compare/a-vs-b", "/tag/x"]
+    for url in ("/sitemap.xml", "/sitemap-2.xml"):
+        assert links(body, url, base, None, patterns_for(xml, url)) == every
+    # Any other XML file (one an editor put in static/) is read for every kind of link.
+    other = b'<?xml version="1.0"?><doc><link href="/tag/x"/><loc>/tag/y</loc></doc>'
+    url = "/static/doc.xml"
+    assert links(other, url, base, None, patterns_for(xml, url)) == ["/tag/x", "/tag/y"]
 
 
 def test_old_addresses_answer_the_routes_redirect(

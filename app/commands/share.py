@@ -133,7 +133,7 @@ class Renderer:
         if "text/html" in content_type:
             summary.pages += 1
         if content_type.startswith(LINKING_TYPES):
-            found = links(body, url, self.base, self.link_memo, patterns_for(content_type))
+            found = links(body, url, self.base, self.link_memo, patterns_for(content_type, url))
             share.links.update(found)
             for link in found:
                 if link.startswith("/compare/"):
