@@ -31,6 +31,18 @@ def test_a_cached_page_is_rendered_once() -> None:
     assert first is second and calls == ["x"]
 
 
+def test_a_cache_that_keeps_nothing_renders_each_time_and_holds_no_bytes() -> None:
+    """The static export's: it asks for each page once."""
+    cache = PageCache(keep=False, compress=False)
+    bodies = iter([b"<p>one</p>", b"<p>two</p>", b""])
+    first = cache.get_or_render("a", lambda: next(bodies))
+    second = cache.get_or_render("a", lambda: next(bodies))
+    missing = cache.get_or_render("b", lambda: next(bodies))
+    assert (bytes(first), bytes(second), bytes(missing)) == (b"<p>one</p>", b"<p>two</p>", b"")
+    assert isinstance(first, CachedPage) and first.etag
+    assert len(cache) == 0 and cache.size_bytes == 0 and cache.misses == 0
+
+
 def test_least_recently_used_pages_go_when_the_budget_is_spent() -> None:
     page = random.Random(7).randbytes(10_000)  # 10 KB that does not compress
     cache = PageCache(max_bytes=65_000)  # two such pages, each ~30 KB with its gzip/br forms

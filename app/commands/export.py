@@ -248,7 +248,7 @@ def _export_site(
     if built_at is None:
         built_at = previous.built_at if previous is not None else time.time()
     base = settings.site_url
-    cache = _page_cache(settings, compress=precompress)
+    cache = _page_cache(compress=precompress)
     site = Site(settings)
     # An incremental build renders its pages without the app when the forms' counts can be
     # read without the feedback service: it then imports neither FastAPI nor SQLAlchemy,
@@ -337,7 +337,7 @@ def _export_site(
         jobs = 1
     direct = DirectPages(site, pages, Surfaces(site, cache=cache))
     everywhere = frozenset(links(direct.not_found(), "/404.html", base))
-    renderer = Renderer(direct, files, base, cache, everywhere, stand_ins=previous is None)
+    renderer = Renderer(direct, files, base, everywhere, stand_ins=previous is None)
     counter = multiprocessing.get_context("fork" if jobs > 1 else None).Value("q", 0)
     total = len(urls)
 
@@ -670,5 +670,6 @@ def _pages_of(app: FastAPI) -> PageRenderer:
     return pages_of(app)
 
 
-def _page_cache(settings: Settings, *, compress: bool) -> PageCache:
-    return PageCache(max_bytes=settings.page_cache_mb * 1024 * 1024, compress=compress)
+def _page_cache(*, compress: bool) -> PageCache:
+    """The pages' cache for an export, which asks for each page once: it keeps none."""
+    return PageCache(compress=compress, keep=False)

@@ -19,13 +19,9 @@ from app.commands.links import links, patterns_for
 from app.commands.redirect_files import kept_redirects, redirect_page, stand_in_name
 from app.commands.summary import ExportSummary
 from app.render.cached_page import CachedPage
-from app.render.page_cache import PageCache
 
 # Markup and styles hold links; scripts' strings are not links (Swagger UI's are not).
 LINKING_TYPES = ("text/html", "text/css", "text/xml", "application/xml", "application/atom+xml")
-# Each page is exported once: past this many pages the server's cache only holds bytes no
-# reader asks for again (about 1 GB at 10,000 comparisons with their gzip and brotli forms).
-_CLEAR_EVERY = 2000
 
 
 @dataclass
@@ -72,7 +68,6 @@ class Renderer:
         direct: DirectPages,
         files: Files,
         base: str,
-        cache: PageCache,
         everywhere: frozenset[str] = frozenset(),
         *,
         stand_ins: bool = False,
@@ -80,7 +75,6 @@ class Renderer:
         self.direct = direct
         self.files = files
         self.base = base
-        self.cache = cache  # the app's page cache, emptied as the export goes
         # Write each redirect's HTML stand-in page as its 301 is met (a full build), in the
         # process that met it: 10,000 of them, written once every page was, took a second
         # with the other cores idle. The redirect files are written after (``write_redirects``).
@@ -92,7 +86,6 @@ class Renderer:
         self.everywhere = everywhere
         self.everywhere_names = frozenset(output_name(link) for link in everywhere)
         self.link_memo: dict[bytes, str | None] = {}
-        self._since_clear = 0
 
     def render_all(self, urls: Iterable[str], done: Callable[[], None]) -> tuple[Share, list[str]]:
         """(what was written, the URLs only the app can answer)."""
@@ -146,7 +139,3 @@ class Renderer:
                         or _HOME_PAGES.fullmatch(name)
                     ):
                         share.files_from.setdefault(name, set()).add(url)
-        self._since_clear += 1
-        if self._since_clear >= _CLEAR_EVERY:
-            self.cache.clear()
-            self._since_clear = 0

@@ -41,6 +41,9 @@ class PageCache:
     ``max_misses``, so repeated misses still render nothing while a stranger's strings (the
     slug in ``/option/<anything>``, ``?page=N``) can neither fill memory nor push real
     pages out of the page budget.
+
+    ``keep=False`` keeps nothing: each call renders (a static export asks for each page
+    once, and sizing and evicting 70,000 entries cost ~2 % of its rendering).
     """
 
     def __init__(
@@ -49,11 +52,13 @@ class PageCache:
         max_misses: int = MISS_ENTRIES,
         *,
         compress: bool = True,
+        keep: bool = True,
     ) -> None:
         # Each page with the bytes it was counted for when stored (a form made later, on
         # first use, is not counted: the same figure comes off when it goes).
         self._entries: OrderedDict[Hashable, tuple[CachedPage, int]] = OrderedDict()
         self._compress = compress
+        self._keep = keep
         self._misses: OrderedDict[bytes, None] = OrderedDict()
         self._lock = threading.Lock()
         self._max_bytes = max_bytes
@@ -61,6 +66,9 @@ class PageCache:
         self._bytes = 0
 
     def get_or_render(self, key: Hashable, render: Callable[[], bytes]) -> CachedPage:
+        if not self._keep:
+            rendered = render()
+            return CachedPage.of(rendered, compress=self._compress) if rendered else _MISS
         entry = self._entries.get(key)
         if entry is not None:
             cached = entry[0]
