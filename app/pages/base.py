@@ -19,7 +19,7 @@ from pydantic import BaseModel, Field
 from app.content.model import Comparison
 from app.pages.json_ld import plain_text
 from app.pages.navigation import Page
-from app.render.markup import cached_markdown
+from app.render.markup import cached_markdown, is_plain
 
 
 class Templated(Protocol):
@@ -77,6 +77,10 @@ class Text(BaseModel):
 
 
 def text(markdown: str, *, inline: bool = False) -> Text:
+    if is_plain(markdown):
+        # Renders as itself (``markdown_to_html``, ``plain_text``): one look instead of two,
+        # and no cache entry for the 70,000 pros and cons an export's option pages repeat.
+        return Text(html=markdown if inline else f"<p>{markdown}</p>", text=markdown)
     return Text(html=str(cached_markdown(markdown, inline)), text=plain_text(markdown))
 
 
@@ -130,9 +134,13 @@ def facts(comparison: Comparison, site_url: str) -> ComparisonFacts:
 
 
 def summary(comparison: Comparison, site_url: str) -> ComparisonSummary:
-    return ComparisonSummary(
-        **facts_values(comparison, site_url), options=list(comparison.option_names)
-    )
+    return ComparisonSummary(**summary_values(comparison, site_url))
+
+
+def summary_values(comparison: Comparison, site_url: str) -> dict[str, Any]:
+    """``ComparisonSummary``'s fields of ``comparison``, for a model holding them and more
+    (as ``facts_values``)."""
+    return {**facts_values(comparison, site_url), "options": list(comparison.option_names)}
 
 
 class ErrorOut(BaseModel):

@@ -23,7 +23,7 @@ from app.pages.base import (
     Text,
     page_out,
     page_url,
-    summary,
+    summary_values,
     text,
     twin_path,
 )
@@ -104,7 +104,7 @@ class OptionPageContext:
             page=page_out(self.page, site_url, self.base),
             items=[
                 OutcomeOut(
-                    **dict(summary(o.comparison, site_url)),
+                    **summary_values(o.comparison, site_url),
                     won=o.won,
                     outcome=o.label,
                 )

@@ -11,7 +11,7 @@ from markupsafe import Markup
 from pydantic import BaseModel, Field
 
 from app.content.model import Comparison
-from app.pages.base import ComparisonSummary, Text, summary
+from app.pages.base import ComparisonSummary, Text, summary, summary_values
 from app.pages.navigation import Category
 
 
@@ -37,7 +37,7 @@ class SearchPage:
             else None,
             results=[
                 SearchHit(
-                    **dict(summary(c, self.site_url)),
+                    **summary_values(c, self.site_url),
                     snippet=Text(html=str(snippet), text=snippet.striptags()),
                 )
                 for c, snippet in self.results
