@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template, select_autoescape
+from markupsafe import Markup
 
 from app.content.model import slugify
 from app.render import template_cache
@@ -36,7 +37,7 @@ def build_environment(
     # each: that statement runs on every render (a set difference over a ChainMap of the
     # globals, ~10 % of an option page, of which an export renders 20,000).
     env.globals["pager"] = TemplateMacros(env, "_pager.html")
-    env.globals["cards"] = TemplateMacros(env, "_card.html")
+    env.globals["cards"] = Cards(env)
     return env
 
 
@@ -50,6 +51,46 @@ class TemplateMacros:
 
     def __getattr__(self, macro: str) -> Any:
         return getattr(self._env.get_template(self._name).module, macro)
+
+
+class Carded(Protocol):
+    """What a card is kept by: its comparison's slug and file digest."""
+
+    @property
+    def slug(self) -> str: ...
+
+    @property
+    def content_hash(self) -> str: ...
+
+
+class Cards:
+    """``cards.card(c, level=3)``: a comparison's card (``_card.html``), made once per
+    comparison, heading level and copy of the template. A card shows its comparison's own
+    fields alone, so one card serves every list it is in: an export of 10,000 comparisons
+    shows ~100,000 cards (related links, listings, option pages)."""
+
+    MOST = 20_000  # cards kept (~0.6 KB each); past that the memo starts again
+
+    def __init__(self, env: Environment) -> None:
+        self._env = env
+        self._template: Template | None = None
+        self._made: dict[tuple[str, str, int], Markup] = {}
+
+    def card(self, comparison: Carded, level: int = 3) -> Markup:
+        template = self._env.get_template("_card.html")
+        if template is not self._template:  # the first, or reloaded (``auto_reload``)
+            self._template, self._made = template, {}
+        # The file's digest names every field the card shows; the slug, which the file's
+        # name gives, is apart.
+        key = (comparison.slug, comparison.content_hash, level)
+        made = self._made.get(key)
+        if made is None:
+            if len(self._made) >= self.MOST:
+                self._made = {}
+            # A template's macros are attributes its module gets when it is rendered.
+            card = template.module.card  # type: ignore[attr-defined]
+            made = self._made[key] = card(comparison, level)
+        return made
 
 
 def page_environment(settings: Settings, *, asset_url: Callable[[str], str]) -> Environment:
