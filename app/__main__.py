@@ -1,5 +1,5 @@
 """``python -m app`` is the same as the ``nicepick`` command."""
 
-from app.cli import main
+from app.cli import command
 
-raise SystemExit(main())
+raise SystemExit(command())

@@ -177,6 +177,7 @@ def export_site(
     built_at: float | None = None,
     incremental: bool = True,
     record: MaybeRead = UNREAD,
+    held: list[object] | None = None,
 ) -> ExportSummary:
     """Write the whole site for ``settings`` into ``out``; return what was written.
 
@@ -198,7 +199,9 @@ def export_site(
     and ``.br`` forms beside it, for nginx's ``gzip_static``/``brotli_static``. ``jobs``
     processes share the work (default: one per CPU for large sites, one for small ones,
     where starting more costs more). ``record``: ``current_record`` for ``out``, when the
-    caller read it already (the quick build's attempt).
+    caller read it already (the quick build's attempt). ``held``: where the build's own
+    objects (the library, the manifests) go instead of being freed as it returns, for a
+    caller that exits without freeing them (``nicepick build``).
     """
     # The build's bookkeeping (the library's lists, the manifest, the record) makes tens of
     # thousands of objects that live until it ends and leaves next to no cycles: the collector
@@ -218,6 +221,7 @@ def export_site(
             built_at=built_at,
             incremental=incremental,
             record=record,
+            held=held,
         )
 
 
@@ -235,6 +239,7 @@ def _export_site(
     built_at: float | None,
     incremental: bool,
     record: MaybeRead,
+    held: list[object] | None,
 ) -> ExportSummary:
     started = time.perf_counter()
     began = time.time()  # for the next build's quick path: when this one read the content
@@ -550,6 +555,8 @@ def _export_site(
     summary.left_out = left_out(site.library)
     summary.forms_until = forms_until
     summary.seconds = time.perf_counter() - started
+    if held is not None:
+        held.append(locals())  # every object this build made stays referenced
     return summary
 
 
