@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from functools import partial
 from pathlib import Path
 
@@ -32,3 +33,36 @@ def test_a_parent_stopped_alone_does_not_wait_forever_for_its_child() -> None:
     )
     assert stopped.returncode == -2  # ended by its SIGINT, as a shell expects of Ctrl-C
     assert stopped.stderr.rstrip().endswith("KeyboardInterrupt")
+
+
+def test_a_child_whose_parent_was_killed_stops_taking_pages(tmp_path: Path) -> None:
+    # A build killed outright (kill -9, the OOM killer) ends no children as it exits: each
+    # went on writing its share into OUT, beside the next build. Now a child stops at its
+    # next few pages when the process it was forked from is gone.
+    log = tmp_path / "taken.txt"
+    code = (
+        "import os, signal, time\n"
+        "from app.commands import workers\n"
+        "from app.commands.dealer import Dealer\n"
+        "dealer = Dealer([f'/compare/p{n}' for n in range(2000)], chunk=2)\n"
+        "def take():\n"
+        f"    with open({str(log)!r}, 'a') as log:\n"
+        "        for url in dealer.urls(from_back=True):\n"
+        "            log.write(url + '\\n')\n"
+        "            log.flush()\n"
+        "            time.sleep(0.005)\n"
+        "workers.start(take)\n"
+        "time.sleep(0.5)\n"
+        "os.kill(os.getpid(), signal.SIGKILL)\n"
+    )
+    killed = subprocess.run([sys.executable, "-c", code], cwd=ROOT, timeout=120)
+    assert killed.returncode == -9
+    # Taken one page each 5 ms, the 2,000 pages would take the child ten seconds.
+    sizes = []
+    for _ in range(40):
+        sizes.append(log.stat().st_size if log.exists() else 0)
+        if len(sizes) > 3 and sizes[-1] == sizes[-4]:
+            break
+        time.sleep(0.25)
+    taken = log.read_text().split()
+    assert 0 < len(taken) < 500

@@ -16,6 +16,7 @@ fork, and each process walks the same list (its own copy) by them.
 from __future__ import annotations
 
 import multiprocessing
+import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -30,10 +31,17 @@ class Dealer:
         self.chunk = chunk
         # [front, back): what no process has taken yet. Made before the fork, shared after.
         self._ends: Any = multiprocessing.get_context("fork").Array("q", [0, len(self.groups)])
+        self._building = os.getpid()  # the process the others were forked from
+
+    def _orphaned(self) -> bool:
+        """Whether this is a forked process whose building process is gone (killed: ``kill
+        -9``, the OOM killer), which then went on writing into OUT for as long as its pages
+        took, beside the next build."""
+        return os.getpid() != self._building and os.getppid() != self._building
 
     def urls(self, *, from_back: bool) -> Iterator[str]:
         """The URLs this process takes, a chunk at a time, until none is left."""
-        while True:
+        while not self._orphaned():
             with self._ends.get_lock():
                 front, back = self._ends[0], self._ends[1]
                 if front >= back:

@@ -14,10 +14,12 @@ CNAME, a .git): ``empty_for_full_build``.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import re
 import shutil
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from app.commands.files import Files
@@ -31,6 +33,31 @@ _BUILD_FILES = ".nicepick-"
 
 class UnusableOut(ValueError):
     """OUT cannot take a build; ``str(error)`` says why and what to name instead."""
+
+
+class OutBusy(Exception):
+    """Another build is writing into OUT now."""
+
+
+@contextmanager
+def writing_alone(out: Path) -> Iterator[None]:
+    """Hold OUT for one build (made first when it is new): ``OutBusy`` when another build
+    holds it. Two builds into one folder at once took each other's files away (a full
+    build's emptying raced the other's writes and stopped with a traceback). The lock is the
+    folder's own (``flock``), so nothing is written into OUT for it, and the kernel lets it
+    go when the process ends, however it ends."""
+    out.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(out, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise OutBusy(
+                f"another build is writing into {out}: wait for it to end, then build again"
+            ) from None
+        yield
+    finally:
+        os.close(descriptor)
 
 
 def out_problem(out: Path, *, content_dir: Path, data_dir: Path) -> str | None:

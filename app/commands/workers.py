@@ -73,6 +73,8 @@ def _run(work: Callable[[], object], results: Connection) -> None:
     try:
         results.send(work())
         results.close()
+    except BrokenPipeError:
+        os._exit(1)  # the parent is gone (``Dealer``): nobody reads a result or a traceback
     except BaseException:
         traceback.print_exc()  # the parent sees the child gone without a result
         os._exit(1)
