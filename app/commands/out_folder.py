@@ -19,7 +19,7 @@ import os
 import re
 import shutil
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from app.commands.files import Files
@@ -45,7 +45,9 @@ def writing_alone(out: Path) -> Iterator[None]:
     holds it. Two builds into one folder at once took each other's files away (a full
     build's emptying raced the other's writes and stopped with a traceback). The lock is the
     folder's own (``flock``), so nothing is written into OUT for it, and the kernel lets it
-    go when the process ends, however it ends."""
+    go when the process ends, however it ends. A folder made for it is taken away again when
+    the build wrote nothing (refused for its content errors)."""
+    made = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
     descriptor = os.open(out, os.O_RDONLY | os.O_DIRECTORY)
     try:
@@ -58,6 +60,9 @@ def writing_alone(out: Path) -> Iterator[None]:
         yield
     finally:
         os.close(descriptor)
+        if made:
+            with suppress(OSError):  # not empty: the build is in it
+                out.rmdir()
 
 
 def out_problem(out: Path, *, content_dir: Path, data_dir: Path) -> str | None:
