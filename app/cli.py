@@ -12,6 +12,7 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from contextlib import suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -163,16 +164,32 @@ def _build_paused(args: argparse.Namespace) -> int:
     if refused is not None:
         print(f"nicepick build: {refused}", file=sys.stderr)
         return 1
+    from app.commands.manifest import unfinished
     from app.commands.out_folder import OutBusy, writing_alone
+    from app.commands.workers import BuildProcessFailed
 
     root = logging.getLogger()
     level = root.level
     root.setLevel(logging.CRITICAL)  # problems are listed below, once
+    out = Path(args.out)
     try:
-        with writing_alone(Path(args.out)):
+        with writing_alone(out):
             return _build_with(args, settings)
     except OutBusy as busy:
         print(f"nicepick build: {busy}", file=sys.stderr)
+        return 1
+    except BrokenPipeError:
+        raise  # stdout's reader went away: main's to handle
+    except (OSError, BuildProcessFailed) as error:
+        # The system's, not the content's: a full disk, a read-only folder, OUT taken away.
+        print(f"nicepick build: cannot finish the build: {error}", file=sys.stderr)
+        with suppress(OSError):
+            if unfinished(out):
+                print(
+                    f"nicepick build: {out} holds a build stopped halfway; "
+                    "the next build writes every file again",
+                    file=sys.stderr,
+                )
         return 1
     finally:
         root.setLevel(level)  # the command may run inside a longer-lived process (tests)
@@ -348,8 +365,12 @@ _HELD_UNTIL_EXIT: list[object] = []  # a build's objects, not freed as it return
 
 def command() -> int:
     """The ``nicepick`` entry point (and ``python -m app``): ``main``, exiting at once after
-    the commands of ``_EXIT_UNFREED``."""
-    return main(exit_unfreed=True)
+    the commands of ``_EXIT_UNFREED``; Ctrl-C stops it with a line, not a traceback."""
+    try:
+        return main(exit_unfreed=True)
+    except KeyboardInterrupt:
+        print("nicepick: stopped", file=sys.stderr)
+        return 130  # 128 + SIGINT, as a shell reports a command Ctrl-C stopped
 
 
 def main(argv: Sequence[str] | None = None, *, exit_unfreed: bool = False) -> int:

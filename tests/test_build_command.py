@@ -3,6 +3,7 @@ time per folder."""
 
 from __future__ import annotations
 
+import errno
 import gc
 import os
 import shutil
@@ -12,7 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from app import cli
 from app.cli import main
+from app.commands import export, files, redirect_files
 from app.commands.manifest import NAME as MANIFEST_NAME
 from app.commands.out_folder import OutBusy, writing_alone
 
@@ -91,3 +94,75 @@ def test_one_build_at_a_time_writes_into_a_folder(tmp_path: Path) -> None:
         assert list(out.iterdir()) == []
     with writing_alone(out):  # let go when the first ends
         pass
+
+
+def _environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NICEPICK_CONTENT_DIR", str(_content(tmp_path)))
+    monkeypatch.setenv("NICEPICK_DATA_DIR", str(tmp_path / "var"))
+    monkeypatch.setenv("NICEPICK_FEEDBACK_ENDPOINT", "https://notes.example.org")
+    monkeypatch.setenv("NICEPICK_SECRET_KEY", "test-only-secret")
+
+
+def test_a_disk_that_fills_up_midway_ends_the_build_with_a_line_not_a_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _environment(tmp_path, monkeypatch)
+    out = tmp_path / "site"
+    real_write = files.write_file
+    written: list[str] = []
+
+    def filling_up(target: str, body: bytes) -> None:
+        if len(written) == 20:
+            raise OSError(errno.ENOSPC, "No space left on device", target)
+        written.append(target)
+        real_write(target, body)
+
+    monkeypatch.setattr(files, "write_file", filling_up)
+    assert main(["build", str(out), "--no-cards"]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    first, second = err.splitlines()
+    assert first.startswith("nicepick build: cannot finish the build: [Errno 28] No space left")
+    assert second == (
+        f"nicepick build: {out} holds a build stopped halfway; the next build writes every "
+        "file again"
+    )
+    monkeypatch.setattr(files, "write_file", real_write)  # room again
+    assert main(["build", str(out), "--no-cards"]) == 0
+    assert (out / MANIFEST_NAME).is_file()
+    assert (out / "compare" / "vim-vs-emacs" / "index.html").is_file()
+
+
+def test_a_folder_emptied_while_the_build_writes_is_not_vouched_for(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # An outside review: OUT removed midway was made again by the next file written, and
+    # the build saved a manifest for every page it had written before; the next builds
+    # trusted it and the pages stayed missing.
+    _environment(tmp_path, monkeypatch)
+    out = tmp_path / "site"
+    real_redirects = redirect_files.write_redirects
+
+    def after_someone_empties_out(*args: object, **kwargs: object) -> object:
+        for path in out.iterdir():
+            shutil.rmtree(path) if path.is_dir() else path.unlink()
+        return real_redirects(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(export, "write_redirects", after_someone_empties_out)
+    assert main(["build", str(out), "--no-cards"]) == 1
+    assert capsys.readouterr().err.splitlines()[0] == (
+        f"nicepick build: cannot finish the build: {out} was removed or emptied while this "
+        "build wrote into it: build again"
+    )
+    assert not (out / MANIFEST_NAME).exists()  # the next build is a full one
+
+
+def test_ctrl_c_stops_the_command_with_a_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def interrupted(*args: object, **kwargs: object) -> int:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "main", interrupted)
+    assert cli.command() == 130
+    assert capsys.readouterr().err == "nicepick: stopped\n"

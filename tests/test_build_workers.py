@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import errno
 import subprocess
 import sys
 import time
 from functools import partial
 from pathlib import Path
+
+import pytest
 
 from app.commands import workers
 
@@ -47,10 +50,12 @@ def test_a_child_whose_parent_was_killed_stops_taking_pages(tmp_path: Path) -> N
         "dealer = Dealer([f'/compare/p{n}' for n in range(2000)], chunk=2)\n"
         "def take():\n"
         f"    with open({str(log)!r}, 'a') as log:\n"
+        "        log.write(f'{os.getpid()}\\n')\n"
         "        for url in dealer.urls(from_back=True):\n"
         "            log.write(url + '\\n')\n"
         "            log.flush()\n"
         "            time.sleep(0.005)\n"
+        "    return b'x' * 1_000_000  # more than a pipe holds: sent to no reader\n"
         "workers.start(take)\n"
         "time.sleep(0.5)\n"
         "os.kill(os.getpid(), signal.SIGKILL)\n"
@@ -64,5 +69,31 @@ def test_a_child_whose_parent_was_killed_stops_taking_pages(tmp_path: Path) -> N
         if len(sizes) > 3 and sizes[-1] == sizes[-4]:
             break
         time.sleep(0.25)
-    taken = log.read_text().split()
+    child, *taken = log.read_text().split()
     assert 0 < len(taken) < 500
+    # And it ends: holding the pipe's other end as well, it waited forever to send its
+    # result (an outside review found both children of a killed build there minutes later).
+    for _ in range(100):
+        if not _running(int(child)):
+            break
+        time.sleep(0.1)
+    assert not _running(int(child))
+
+
+def _running(pid: int) -> bool:
+    """Whether ``pid`` is a process not yet ended (an orphan's zombie has ended)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
+    return "\nState:\tZ" not in status
+
+
+def test_a_child_stopped_by_the_system_says_why_in_one_line() -> None:
+    def full_disk() -> None:
+        raise OSError(errno.ENOSPC, "No space left on device", "/out/compare/a/index.html")
+
+    child = workers.start(full_disk)
+    with pytest.raises(workers.BuildProcessFailed) as failed:
+        workers.collect([child])
+    assert str(failed.value) == ("[Errno 28] No space left on device: '/out/compare/a/index.html'")

@@ -47,7 +47,7 @@ from app.commands.links import links
 from app.commands.manifest import Manifest, begin_writing, end_writing, fingerprint
 from app.commands.meters import Counts, digests, recounted
 from app.commands.neighbours import twin_names, twin_neighbours
-from app.commands.out_folder import check_out, empty_for_full_build
+from app.commands.out_folder import check_out, empty_for_full_build, still_written
 from app.commands.progress import Progress, progress_bar
 from app.commands.quick_record import (
     UNREAD,
@@ -537,6 +537,7 @@ def _export_site(
         boards=shown.boards,
         meters=meters,
     )
+    still_written(out)  # before the manifest vouches for what was written
     data = manifest.save(out)
     remember(
         out,

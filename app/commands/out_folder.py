@@ -50,6 +50,7 @@ def writing_alone(out: Path) -> Iterator[None]:
     made = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
     descriptor = os.open(out, os.O_RDONLY | os.O_DIRECTORY)
+    held = False
     try:
         try:
             fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -57,12 +58,30 @@ def writing_alone(out: Path) -> Iterator[None]:
             raise OutBusy(
                 f"another build is writing into {out}: wait for it to end, then build again"
             ) from None
+        held = True
         yield
     finally:
-        os.close(descriptor)
-        if made:
+        # Only by the build that held it: a second one, refused, took the first one's new
+        # folder away (both saw none) and left it writing into one it no longer held.
+        if made and held:
             with suppress(OSError):  # not empty: the build is in it
                 out.rmdir()
+        os.close(descriptor)
+
+
+class OutTakenAway(OSError):
+    """OUT was removed, emptied or replaced while a build wrote into it."""
+
+
+def still_written(out: Path) -> None:
+    """``OutTakenAway`` unless ``out`` still holds the mark this build left when it began
+    writing (``begin_writing``): a folder removed or emptied meanwhile was made again by the
+    next file written, and the build went on to save a manifest that vouched for every file
+    it wrote before (an outside review: 600 pages missing, and the next builds left them so)."""
+    if not (out / UNFINISHED).exists():
+        raise OutTakenAway(
+            f"{out} was removed or emptied while this build wrote into it: build again"
+        )
 
 
 def out_problem(out: Path, *, content_dir: Path, data_dir: Path) -> str | None:

@@ -16,6 +16,7 @@ import multiprocessing
 import os
 import traceback
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
@@ -38,10 +39,17 @@ def start(work: Callable[[], object]) -> Child:
     # Daemonic: a parent stopped alone (SIGINT to its pid, as ``timeout -s INT`` and CI
     # runners send it) ends its children as it exits, where it joined them and waited
     # forever for a child blocked writing a result nobody would read.
-    process = context.Process(target=_run, args=(work, sending), name="nicepick-build", daemon=True)
+    process = context.Process(
+        target=_run, args=(work, sending, receiving), name="nicepick-build", daemon=True
+    )
     process.start()
     sending.close()  # the child's end: the parent keeps only its own
     return Child(process, receiving)
+
+
+class BuildProcessFailed(Exception):
+    """A forked process of the build stopped on an error of the system (a full disk, OUT taken
+    away); the message is its own."""
 
 
 def collect(children: list[Child], waiting: Callable[[], None] | None = None) -> list[Any]:
@@ -53,9 +61,17 @@ def collect(children: list[Child], waiting: Callable[[], None] | None = None) ->
                 waiting()
             if not child.process.is_alive() and not child.results.poll(0):
                 raise RuntimeError(f"a build process stopped ({child.process.exitcode})")
-        found.append(child.results.recv())
+        result = child.results.recv()
         child.process.join()
+        if isinstance(result, _Failed):
+            raise BuildProcessFailed(result.message)
+        found.append(result)
     return found
+
+
+@dataclass(frozen=True)
+class _Failed:
+    message: str
 
 
 def counting(counter: Any) -> Callable[[], None]:
@@ -68,13 +84,23 @@ def counting(counter: Any) -> Callable[[], None]:
     return done
 
 
-def _run(work: Callable[[], object], results: Connection) -> None:
+def _run(work: Callable[[], object], results: Connection, parents_end: Connection) -> None:
+    # The parent's end of the pipe, which the fork copied: held here, a result larger than the
+    # pipe's buffer waited forever for a reader once the parent was killed (an outside review:
+    # both children of a build killed with -9 still there minutes later, holding OUT).
+    parents_end.close()
     logging.getLogger().setLevel(logging.WARNING)
     try:
         results.send(work())
         results.close()
     except BrokenPipeError:
         os._exit(1)  # the parent is gone (``Dealer``): nobody reads a result or a traceback
+    except KeyboardInterrupt:
+        os._exit(1)  # Ctrl-C reached the whole group: the parent says it stopped, once
+    except OSError as error:  # the system's (a full disk, OUT taken away): said in one line
+        with suppress(OSError):
+            results.send(_Failed(str(error)))
+        os._exit(1)
     except BaseException:
         traceback.print_exc()  # the parent sees the child gone without a result
         os._exit(1)
