@@ -357,20 +357,39 @@ HANDLERS: dict[str, Command] = {
 # Commands whose process ends once they return: the ``nicepick`` command exits after them
 # without freeing what they made. A build of 10,000 comparisons holds about a million objects
 # (the library, the last and the new manifest), and freeing them one by one took 20-45 ms of
-# a one-second incremental build (bench/RESULTS.md). Nothing of theirs waits for the exit:
-# files are written and closed as they go, forked processes joined, the app closed.
+# a one-second incremental build (bench/RESULTS.md). Nothing of theirs waits for the exit
+# when they succeed: files are written and closed as they go, forked processes joined, the app
+# closed. A failed build exits as any process does: its forked processes may still be
+# running, and the exit ends them (multiprocessing's own exit handler).
 _EXIT_UNFREED = frozenset({"build", "check"})
 _HELD_UNTIL_EXIT: list[object] = []  # a build's objects, not freed as it returns (export_site)
 
 
 def command() -> int:
     """The ``nicepick`` entry point (and ``python -m app``): ``main``, exiting at once after
-    the commands of ``_EXIT_UNFREED``; Ctrl-C stops it with a line, not a traceback."""
+    the commands of ``_EXIT_UNFREED`` succeed; Ctrl-C stops it with a line, not a traceback."""
     try:
         return main(exit_unfreed=True)
     except KeyboardInterrupt:
         print("nicepick: stopped", file=sys.stderr)
-        return 130  # 128 + SIGINT, as a shell reports a command Ctrl-C stopped
+        _end_by_sigint()
+        raise  # not reached: the signal ended the process
+
+
+def _end_by_sigint() -> None:
+    """End this process by SIGINT, as an interrupted command should: a shell running it in a
+    loop or a script then stops too (an exit status of 130 reads as a command that chose to
+    exit). Its forked processes are ended first, as a normal exit would."""
+    import multiprocessing
+    import signal
+
+    for child in multiprocessing.active_children():
+        child.terminate()
+        child.join(5)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    os.kill(os.getpid(), signal.SIGINT)
 
 
 def main(argv: Sequence[str] | None = None, *, exit_unfreed: bool = False) -> int:
@@ -380,7 +399,8 @@ def main(argv: Sequence[str] | None = None, *, exit_unfreed: bool = False) -> in
     args = parser(HANDLERS).parse_args(argv)
     args.exit_unfreed = exit_unfreed and args.command in _EXIT_UNFREED
     if args.exit_unfreed:
-        # Never collected again, as nothing is freed: the collector, back on as a build's
+        # Off for the command's life, but while a full build renders (``paused_gc.resume``):
+        # nothing is freed at its end, and the collector, back on as a build's
         # pause ended, first walked the million objects it made (~25 ms).
         gc.disable()
     handler: Command = args.handler
@@ -389,7 +409,7 @@ def main(argv: Sequence[str] | None = None, *, exit_unfreed: bool = False) -> in
     try:
         code = handler(args)
         sys.stdout.flush()  # here, not at exit, where a closed pipe fails outside this ``try``
-        if args.exit_unfreed:
+        if args.exit_unfreed and code == 0:
             logging.shutdown()
             sys.stderr.flush()
             os._exit(code)

@@ -58,6 +58,10 @@ def writing_alone(out: Path) -> Iterator[None]:
             raise OutBusy(
                 f"another build is writing into {out}: wait for it to end, then build again"
             ) from None
+        except OSError:
+            # A file system without flock on a folder (NFS emulates it with a write lock, which
+            # a folder opened for reading cannot take): the build goes on unguarded, as before.
+            pass
         held = True
         yield
     finally:
