@@ -188,3 +188,12 @@ def raw_status(reply: bytes) -> int:
     if not reply.startswith(b"HTTP/1."):
         return 0
     return int(reply.split(b" ", 2)[1])
+
+
+def running(pid: int) -> bool:
+    """Whether ``pid`` is a process not yet ended (an orphan's zombie has ended)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
+    return "\nState:\tZ" not in status

@@ -19,6 +19,7 @@ from app.cli import main
 from app.commands import export, files, redirect_files
 from app.commands.manifest import NAME as MANIFEST_NAME
 from app.commands.out_folder import OutBusy, writing_alone
+from tests.live import running
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -72,10 +73,7 @@ def test_a_build_that_exits_without_freeing_still_says_everything_and_leaves_a_w
 def test_a_build_inside_a_longer_lived_process_returns_and_keeps_its_collector(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setenv("NICEPICK_CONTENT_DIR", str(_content(tmp_path)))
-    monkeypatch.setenv("NICEPICK_DATA_DIR", str(tmp_path / "var"))
-    monkeypatch.setenv("NICEPICK_FEEDBACK_ENDPOINT", "https://notes.example.org")
-    monkeypatch.setenv("NICEPICK_SECRET_KEY", "test-only-secret")
+    _environment(tmp_path, monkeypatch)
     assert gc.isenabled()
     assert main(["build", str(tmp_path / "site"), "--no-cards"]) == 0
     assert gc.isenabled()
@@ -117,10 +115,10 @@ def test_a_folder_that_cannot_be_locked_is_built_into_unguarded(
 
 
 def _environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("NICEPICK_CONTENT_DIR", str(_content(tmp_path)))
-    monkeypatch.setenv("NICEPICK_DATA_DIR", str(tmp_path / "var"))
-    monkeypatch.setenv("NICEPICK_FEEDBACK_ENDPOINT", "https://notes.example.org")
-    monkeypatch.setenv("NICEPICK_SECRET_KEY", "test-only-secret")
+    """``_env``'s settings, in this process."""
+    for name, value in _env(tmp_path).items():
+        if name.startswith("NICEPICK_"):
+            monkeypatch.setenv(name, value)
 
 
 def test_a_disk_that_fills_up_midway_ends_the_build_with_a_line_not_a_traceback(
@@ -237,15 +235,6 @@ def test_a_failed_build_ends_its_forked_processes_before_the_command_ends(
     assert "No space left on device" in errors.read_text()
     children = {int(pid) for pid in pids.read_text().split()}
     assert children  # they were writing when the build failed
-    assert [pid for pid in children if _running(pid)] == []
+    assert [pid for pid in children if running(pid)] == []
     again = _build(tmp_path, out)
     assert again.returncode == 0, again.stderr
-
-
-def _running(pid: int) -> bool:
-    """Whether ``pid`` is a process not yet ended (an orphan's zombie has ended)."""
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except FileNotFoundError:
-        return False
-    return "\nState:\tZ" not in status

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from app.commands import workers
+from tests.live import running
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -74,19 +75,10 @@ def test_a_child_whose_parent_was_killed_stops_taking_pages(tmp_path: Path) -> N
     # And it ends: holding the pipe's other end as well, it waited forever to send its
     # result (an outside review found both children of a killed build there minutes later).
     for _ in range(100):
-        if not _running(int(child)):
+        if not running(int(child)):
             break
         time.sleep(0.1)
-    assert not _running(int(child))
-
-
-def _running(pid: int) -> bool:
-    """Whether ``pid`` is a process not yet ended (an orphan's zombie has ended)."""
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except FileNotFoundError:
-        return False
-    return "\nState:\tZ" not in status
+    assert not running(int(child))
 
 
 def test_a_child_stopped_by_the_system_says_why_in_one_line() -> None:
