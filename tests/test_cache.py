@@ -15,7 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.content import parallel
-from app.content.bodies import LazyComparison, LazyOption
+from app.content.bodies import UNREAD, LazyComparison, LazyOption
 from app.content.cache import STALE_AT_MOST, ParseCache
 from app.content.library import Library
 from app.content.model import Comparison, Option
@@ -60,13 +60,10 @@ def test_warm_start_parses_nothing_and_gives_the_same_library(tmp_path: Path) ->
 
 
 def holds_bodies(thing: Comparison | Option) -> bool:
-    """Whether the object's own body slots are filled (the dataclass's slot, not the file)."""
+    """Whether the object's own body slots hold text (the dataclass's slot, not the file):
+    a lazy object's hold the ``UNREAD`` marker until the dataclass's constructor fills them."""
     name = "intro" if isinstance(thing, Comparison) else "pros"
-    try:
-        type(thing).__mro__[1].__dict__[name].__get__(thing)
-    except AttributeError:
-        return False
-    return True
+    return type(thing).__mro__[1].__dict__[name].__get__(thing) is not UNREAD
 
 
 def test_a_warm_start_leaves_the_bodies_in_the_cache_file_until_read(tmp_path: Path) -> None:
@@ -85,6 +82,11 @@ def test_a_warm_start_leaves_the_bodies_in_the_cache_file_until_read(tmp_path: P
     assert warm.use_cases == cold.use_cases and warm.bottom_line == cold.bottom_line
     assert warm == cold and cold == warm and hash(warm) == hash(cold)
     assert {warm, cold} == {cold}
+    # Read, the text still is not kept by the object: the next read asks the file again.
+    assert not holds_bodies(warm) and not holds_bodies(warm.options[1])
+    # A copy made through the constructor holds its text, and equals the lazy one.
+    copied = dataclasses.replace(warm, title=warm.title)
+    assert holds_bodies(copied) and copied == warm and copied.intro == cold.intro
 
 
 def test_a_cold_load_also_leaves_its_bodies_in_the_saved_file(tmp_path: Path) -> None:
